@@ -1,0 +1,496 @@
+//! Getting the bytes: HTTP(S) with recorded redirects and headers, files, stdin.
+//!
+//! Bytes are streamed into the object store (hashed and compressed on the way) with a size cap;
+//! up to the text-extraction limit they are also kept in memory for extraction.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use exhibit_core::manifest::{
+    ContentInfo, FileSource, HttpExchange, Method, RECORDED_HEADERS, Redirect,
+};
+use exhibit_store::config::CaptureSettings;
+use exhibit_store::{ObjectStore, StoreError};
+
+use crate::source::Source;
+use crate::{CaptureError, text};
+
+/// Bytes kept for sniffing the media type when the document is too large to keep whole.
+const SNIFF_BYTES: usize = 8 << 10;
+/// Longest header value recorded; longer values are cut (and marked) so manifests stay small.
+const MAX_HEADER_VALUE: usize = 2048;
+/// Content-Type values that say nothing about the content, so the bytes are sniffed instead.
+const GENERIC_MEDIA_TYPES: &[&str] = &[
+    "application/octet-stream",
+    "binary/octet-stream",
+    "application/unknown",
+    "unknown/unknown",
+    "*/*",
+];
+/// The encodings exhibit asks for and can undo, as `curl --compressed` does.
+const ACCEPT_ENCODING: &str = "gzip, deflate, br, zstd";
+
+/// The result of acquiring a source.
+#[derive(Debug)]
+pub struct Acquired {
+    /// When the bytes (or the final response) arrived.
+    pub captured_at: DateTime<Utc>,
+    /// How.
+    pub method: Method,
+    /// The HTTP exchange, for URLs.
+    pub http: Option<HttpExchange>,
+    /// The file, for paths.
+    pub file: Option<FileSource>,
+    /// The stored bytes (for failures: the error body, if one arrived whole).
+    pub content: Option<ContentInfo>,
+    /// The charset parameter of the Content-Type.
+    pub charset: Option<String>,
+    /// The bytes kept in memory for text extraction.
+    pub retained: Vec<u8>,
+    /// Whether `retained` holds all the bytes.
+    pub retained_all: bool,
+    /// `Some` when the capture failed (non-2xx, network error, undecodable body).
+    pub error: Option<String>,
+}
+
+/// An HTTP agent with the archive's timeouts. Redirects are followed by hand so that each hop
+/// is recorded; bodies are decoded by hand so that `Content-Encoding` is undone exactly once.
+pub(crate) fn agent(settings: &CaptureSettings) -> ureq::Agent {
+    let t = Duration::from_secs(settings.timeout_secs.max(1));
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(t))
+        .timeout_per_read(Some(t))
+        .timeout_recv_response(Some(t))
+        .timeout_global(Some(t.saturating_mul(20).max(Duration::from_secs(300))))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .user_agent(settings.user_agent.as_str())
+        .accept_encoding(ACCEPT_ENCODING)
+        .build()
+        .new_agent()
+}
+
+/// Acquires a source, storing its bytes.
+pub(crate) fn acquire(
+    source: &Source,
+    agent: &ureq::Agent,
+    settings: &CaptureSettings,
+    objects: &ObjectStore,
+) -> Result<Acquired, CaptureError> {
+    match source {
+        Source::File(path) => {
+            let meta = std::fs::metadata(path).map_err(|e| CaptureError::File {
+                path: path.clone(),
+                reason: io_reason(&e),
+            })?;
+            if !meta.is_file() {
+                return Err(CaptureError::File {
+                    path: path.clone(),
+                    reason: "not a regular file".into(),
+                });
+            }
+            let file = std::fs::File::open(path).map_err(|e| CaptureError::File {
+                path: path.clone(),
+                reason: io_reason(&e),
+            })?;
+            let captured_at = Utc::now();
+            let name = path.display().to_string();
+            let stored = store_stream(file, objects, settings, &name).map_err(|e| match e {
+                StreamError::Read(e) => CaptureError::File {
+                    path: path.clone(),
+                    reason: io_reason(&e),
+                },
+                StreamError::Other(e) => e,
+            })?;
+            let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
+            let file_name = path.file_name().and_then(|n| n.to_str());
+            Ok(finish_local(
+                stored,
+                captured_at,
+                Method::File,
+                Some(abs.display().to_string()),
+                file_name,
+            ))
+        }
+        Source::Stdin => {
+            let captured_at = Utc::now();
+            let stored = store_stream(io::stdin().lock(), objects, settings, "<stdin>").map_err(
+                |e| match e {
+                    StreamError::Read(e) => CaptureError::BadSource(format!("<stdin>: {e}")),
+                    StreamError::Other(e) => e,
+                },
+            )?;
+            Ok(finish_local(stored, captured_at, Method::Stdin, None, None))
+        }
+        Source::Http(url) => fetch(url, agent, settings, objects),
+    }
+}
+
+fn io_reason(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "no such file".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        _ => e.to_string(),
+    }
+}
+
+fn finish_local(
+    stored: Streamed,
+    captured_at: DateTime<Utc>,
+    method: Method,
+    path: Option<String>,
+    file_name: Option<&str>,
+) -> Acquired {
+    let media_type = text::sniff_media_type(&stored.retained, file_name);
+    Acquired {
+        captured_at,
+        method,
+        http: None,
+        file: path.map(|path| FileSource { path }),
+        content: Some(ContentInfo {
+            sha256: stored.object.sha256,
+            blake3: stored.object.blake3,
+            size: stored.object.size,
+            media_type,
+        }),
+        charset: None,
+        retained: stored.retained,
+        retained_all: stored.retained_all,
+        error: None,
+    }
+}
+
+struct Streamed {
+    object: exhibit_store::StoredObject,
+    retained: Vec<u8>,
+    retained_all: bool,
+}
+
+enum StreamError {
+    /// Reading the source failed (the source's fault: a file error, a network timeout).
+    Read(io::Error),
+    /// Anything else (too large, the archive failed).
+    Other(CaptureError),
+}
+
+impl From<StoreError> for StreamError {
+    fn from(e: StoreError) -> Self {
+        StreamError::Other(e.into())
+    }
+}
+
+/// Streams `reader` into a new object, keeping up to the text limit in memory.
+fn store_stream(
+    mut reader: impl Read,
+    objects: &ObjectStore,
+    settings: &CaptureSettings,
+    name: &str,
+) -> Result<Streamed, StreamError> {
+    let mut writer = objects.writer()?;
+    let keep = settings.max_text_bytes.min(settings.max_bytes) as usize;
+    let mut retained = Vec::new();
+    let mut retained_all = true;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(StreamError::Read(e)),
+        };
+        if writer.len() + n as u64 > settings.max_bytes {
+            return Err(StreamError::Other(CaptureError::TooLarge {
+                source_name: name.to_owned(),
+                limit: settings.max_bytes,
+            }));
+        }
+        writer
+            .write_all(&buf[..n])
+            .map_err(|e| StreamError::Other(StoreError::io("objects", e).into()))?;
+        if retained_all {
+            if retained.len() + n <= keep {
+                retained.extend_from_slice(&buf[..n]);
+            } else {
+                retained_all = false;
+                let room = SNIFF_BYTES.saturating_sub(retained.len());
+                retained.extend_from_slice(&buf[..n.min(room)]);
+                retained.truncate(SNIFF_BYTES);
+                retained.shrink_to_fit();
+            }
+        }
+    }
+    let object = writer.finish()?;
+    Ok(Streamed {
+        object,
+        retained,
+        retained_all,
+    })
+}
+
+fn record_headers(headers: &ureq::http::HeaderMap) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for name in RECORDED_HEADERS {
+        let values: Vec<String> = headers
+            .get_all(*name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        if values.is_empty() {
+            continue;
+        }
+        let mut value = values.join(", ");
+        if value.len() > MAX_HEADER_VALUE {
+            let mut cut = MAX_HEADER_VALUE;
+            while !value.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            value.truncate(cut);
+            value.push_str("…[truncated]");
+        }
+        out.insert((*name).to_owned(), value);
+    }
+    out
+}
+
+/// Wraps the raw body in decoders for each `Content-Encoding`, outermost last.
+fn decoder<'r>(
+    body: Box<dyn Read + 'r>,
+    content_encoding: Option<&str>,
+) -> Result<Box<dyn Read + 'r>, String> {
+    let mut reader = body;
+    let Some(header) = content_encoding else {
+        return Ok(reader);
+    };
+    let codings: Vec<String> = header
+        .split(',')
+        .map(|c| c.trim().to_ascii_lowercase())
+        .filter(|c| !c.is_empty())
+        .collect();
+    for coding in codings.iter().rev() {
+        reader = match coding.as_str() {
+            "identity" => reader,
+            "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(reader)),
+            "deflate" => Box::new(flate2::read::ZlibDecoder::new(reader)),
+            "br" => Box::new(brotli_decompressor::Decompressor::new(reader, 1 << 16)),
+            "zstd" => Box::new(
+                zstd::stream::read::Decoder::new(reader)
+                    .map_err(|e| format!("cannot start zstd decoding: {e}"))?,
+            ),
+            other => return Err(format!("unsupported Content-Encoding {other:?}")),
+        };
+    }
+    Ok(reader)
+}
+
+fn describe_http_error(e: &ureq::Error, timeout: u64) -> String {
+    match e {
+        ureq::Error::Timeout(what) => format!("timed out after {timeout}s ({what})"),
+        ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => {
+            format!("timed out after {timeout}s")
+        }
+        ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn failure(
+    captured_at: DateTime<Utc>,
+    exchange: HttpExchange,
+    error: String,
+    content: Option<ContentInfo>,
+) -> Acquired {
+    Acquired {
+        captured_at,
+        method: Method::Http,
+        http: Some(exchange),
+        file: None,
+        content,
+        charset: None,
+        retained: Vec::new(),
+        retained_all: false,
+        error: Some(error),
+    }
+}
+
+fn fetch(
+    start: &url::Url,
+    agent: &ureq::Agent,
+    settings: &CaptureSettings,
+    objects: &ObjectStore,
+) -> Result<Acquired, CaptureError> {
+    let mut current = start.clone();
+    let mut redirects: Vec<Redirect> = Vec::new();
+    loop {
+        let mut exchange = HttpExchange {
+            request_url: start.to_string(),
+            final_url: current.to_string(),
+            redirects: redirects.clone(),
+            status: None,
+            headers: BTreeMap::new(),
+        };
+        let response = agent.get(current.as_str()).call();
+        let captured_at = Utc::now();
+        let response = match response {
+            Ok(r) => r,
+            Err(e) => {
+                let error = describe_http_error(&e, settings.timeout_secs);
+                return Ok(failure(captured_at, exchange, error, None));
+            }
+        };
+        let status = response.status().as_u16();
+        exchange.status = Some(status);
+        exchange.headers = record_headers(response.headers());
+        if response.status().is_redirection()
+            && let Some(location) = response.headers().get("location")
+        {
+            let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+            let next = match current.join(location.trim()) {
+                Ok(u) => u,
+                Err(e) => {
+                    let error = format!("redirect to an invalid Location {location:?}: {e}");
+                    return Ok(failure(captured_at, exchange, error, None));
+                }
+            };
+            if redirects.len() as u32 >= settings.max_redirects {
+                let error = format!("more than {} redirects", settings.max_redirects);
+                return Ok(failure(captured_at, exchange, error, None));
+            }
+            if next.scheme() != "http" && next.scheme() != "https" {
+                let error = format!("redirect to a non-HTTP URL {next}");
+                return Ok(failure(captured_at, exchange, error, None));
+            }
+            redirects.push(Redirect {
+                url: current.to_string(),
+                status,
+                location: next.to_string(),
+            });
+            current = next;
+            continue;
+        }
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let content_encoding = exchange.headers.get("content-encoding").cloned();
+        let body: Box<dyn Read> = Box::new(response.into_body().into_reader());
+        let reader = match decoder(body, content_encoding.as_deref()) {
+            Ok(r) => r,
+            Err(error) => return Ok(failure(captured_at, exchange, error, None)),
+        };
+        let name = current.to_string();
+        let stored = match store_stream(reader, objects, settings, &name) {
+            Ok(s) => s,
+            Err(StreamError::Read(e)) => {
+                let error = if e.kind() == io::ErrorKind::TimedOut
+                    || e.to_string().to_ascii_lowercase().contains("timeout")
+                    || e.to_string().to_ascii_lowercase().contains("timed out")
+                {
+                    format!(
+                        "timed out after {}s while reading the body",
+                        settings.timeout_secs
+                    )
+                } else {
+                    format!("body could not be read: {e}")
+                };
+                return Ok(failure(captured_at, exchange, error, None));
+            }
+            Err(StreamError::Other(CaptureError::TooLarge { limit, .. })) => {
+                let error = format!("body larger than the {limit}-byte capture limit");
+                return Ok(failure(captured_at, exchange, error, None));
+            }
+            Err(StreamError::Other(e)) => return Err(e),
+        };
+        let (essence, charset) = split_content_type(content_type.as_deref());
+        // A missing or generic type says nothing about the bytes: sniff them instead. The
+        // header as sent stays recorded in the manifest either way.
+        let essence = essence.filter(|e| !GENERIC_MEDIA_TYPES.contains(&e.as_str()));
+        let media_type = essence.unwrap_or_else(|| {
+            let file_name = current
+                .path_segments()
+                .and_then(|mut s| s.next_back())
+                .filter(|s| !s.is_empty());
+            text::sniff_media_type(&stored.retained, file_name)
+        });
+        let content = ContentInfo {
+            sha256: stored.object.sha256,
+            blake3: stored.object.blake3,
+            size: stored.object.size,
+            media_type,
+        };
+        if !(200..300).contains(&status) {
+            let reason = ureq::http::StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("");
+            let error = format!("HTTP {status} {reason}").trim_end().to_owned();
+            let content = (content.size > 0).then_some(content);
+            return Ok(failure(captured_at, exchange, error, content));
+        }
+        return Ok(Acquired {
+            captured_at,
+            method: Method::Http,
+            http: Some(exchange),
+            file: None,
+            content: Some(content),
+            charset,
+            retained: stored.retained,
+            retained_all: stored.retained_all,
+            error: None,
+        });
+    }
+}
+
+/// Splits a Content-Type into its lower-cased essence and charset parameter.
+fn split_content_type(value: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(value) = value else {
+        return (None, None);
+    };
+    let mut parts = value.split(';');
+    let essence = parts
+        .next()
+        .map(|e| e.trim().to_ascii_lowercase())
+        .filter(|e| e.contains('/') && !e.contains(char::is_whitespace));
+    let charset = parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches('"').to_owned())
+    });
+    (essence, charset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_type_is_split() {
+        assert_eq!(
+            split_content_type(Some("Text/HTML; charset=\"ISO-8859-1\"")),
+            (Some("text/html".into()), Some("ISO-8859-1".into()))
+        );
+        assert_eq!(split_content_type(Some("garbage")), (None, None));
+        assert_eq!(split_content_type(None), (None, None));
+    }
+
+    #[test]
+    fn stacked_encodings_are_undone_in_reverse() {
+        use flate2::write::GzEncoder;
+        let plain = b"hello policy".repeat(100);
+        let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(&plain).unwrap();
+        let gz = gz.finish().unwrap();
+        let zst = zstd::encode_all(&gz[..], 3).unwrap();
+        let mut out = Vec::new();
+        decoder(Box::new(&zst[..]), Some("gzip, zstd"))
+            .unwrap()
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, plain);
+        assert!(decoder(Box::new(&b""[..]), Some("compress")).is_err());
+    }
+}

@@ -1,0 +1,162 @@
+//! exhibit-capture: acquiring documents and turning them into signed captures.
+//!
+//! A capture has two phases. [`Capturer::prepare`] acquires the bytes (HTTP/HTTPS, a file or
+//! stdin), streams them into the object store while hashing, extracts the text and stores it —
+//! all outside any lock. [`Capturer::commit`] then hands the prepared captures to one store
+//! batch, which numbers, versions, signs and records them in one transaction. A network failure
+//! or a non-2xx answer is not an error here: it is evidence, committed as a failed-capture record.
+
+mod acquire;
+mod error;
+mod source;
+pub mod text;
+
+use exhibit_core::manifest::{Extractor, TextInfo};
+use exhibit_core::url::normalize_document_url;
+use exhibit_sign::SigningKey;
+use exhibit_store::config::CaptureSettings;
+use exhibit_store::{Archive, CommittedCapture, PendingCapture};
+
+pub use acquire::Acquired;
+pub use error::CaptureError;
+pub use source::Source;
+
+/// What the user says about the document a source holds.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentMeta {
+    /// The document URL (its identity); required for stdin, defaults to the source URL or the
+    /// file's `file://` URL.
+    pub url: Option<String>,
+    /// The publishing entity.
+    pub entity: Option<String>,
+    /// The document title.
+    pub title: Option<String>,
+}
+
+/// Captures sources into one archive.
+pub struct Capturer<'a> {
+    archive: &'a mut Archive,
+    key: SigningKey,
+    settings: CaptureSettings,
+    agent: ureq::Agent,
+}
+
+impl<'a> Capturer<'a> {
+    /// A capturer for `archive`, signing with its key (loaded and permission-checked now).
+    pub fn new(archive: &'a mut Archive) -> Result<Self, CaptureError> {
+        let key = archive.signing_key()?;
+        let settings = archive.config().capture.clone();
+        let agent = acquire::agent(&settings);
+        Ok(Capturer {
+            archive,
+            key,
+            settings,
+            agent,
+        })
+    }
+
+    /// Overrides the timeout (seconds) for connecting and for each read.
+    pub fn set_timeout(&mut self, secs: u64) {
+        self.settings.timeout_secs = secs;
+        self.agent = acquire::agent(&self.settings);
+    }
+
+    /// Overrides the size cap in bytes.
+    pub fn set_max_bytes(&mut self, max: u64) {
+        self.settings.max_bytes = max;
+    }
+
+    /// Acquires a source and stores its bytes and text; nothing is recorded yet.
+    ///
+    /// Errors are the user's (a missing file, a malformed URL, stdin without `--url`) or the
+    /// archive's; a failing server yields a prepared failure record instead.
+    pub fn prepare(
+        &self,
+        source: &Source,
+        meta: &DocumentMeta,
+    ) -> Result<PendingCapture, CaptureError> {
+        let document_url = match (&meta.url, source) {
+            (Some(u), _) => normalize_document_url(u)?.to_string(),
+            (None, Source::Http(u)) => normalize_document_url(u.as_str())?.to_string(),
+            (None, Source::File(p)) => source::file_url(p)?,
+            (None, Source::Stdin) => return Err(CaptureError::StdinNeedsUrl),
+        };
+        let acquired =
+            acquire::acquire(source, &self.agent, &self.settings, self.archive.objects())?;
+        let mut text = None;
+        let mut text_omitted = None;
+        let mut title_hint = None;
+        if let Some(content) = &acquired.content
+            && acquired.error.is_none()
+        {
+            if acquired.retained_all {
+                if let Some(extracted) = text::extract(
+                    &acquired.retained,
+                    &content.media_type,
+                    acquired.charset.as_deref(),
+                ) {
+                    let stored = self.archive.objects().put(extracted.text.as_bytes())?;
+                    text = Some(TextInfo {
+                        sha256: stored.sha256,
+                        blake3: stored.blake3,
+                        size: stored.size,
+                        charset: extracted.charset.to_owned(),
+                        extractor: Extractor {
+                            name: text::EXTRACTOR_NAME.to_owned(),
+                            version: text::EXTRACTOR_VERSION.to_owned(),
+                        },
+                    });
+                    title_hint = extracted.title;
+                }
+            } else if has_text(&content.media_type) {
+                text_omitted = Some(format!(
+                    "{} bytes exceed the {}-byte text extraction limit; versioned by content hash",
+                    content.size, self.settings.max_text_bytes
+                ));
+            }
+        }
+        Ok(PendingCapture {
+            document_url,
+            entity: meta.entity.clone(),
+            title: meta.title.clone(),
+            title_hint,
+            captured_at: acquired.captured_at,
+            method: acquired.method,
+            http: acquired.http,
+            file: acquired.file,
+            content: acquired.content,
+            text,
+            text_omitted,
+            error: acquired.error,
+        })
+    }
+
+    /// Records prepared captures in one batch: one transaction, one round of fsyncs.
+    pub fn commit(
+        &mut self,
+        pending: Vec<PendingCapture>,
+    ) -> Result<Vec<CommittedCapture>, CaptureError> {
+        let mut batch = self.archive.begin(&self.key)?;
+        for p in pending {
+            batch.add(p)?;
+        }
+        Ok(batch.commit()?)
+    }
+
+    /// Prepares and commits one source.
+    pub fn capture(
+        &mut self,
+        source: &Source,
+        meta: &DocumentMeta,
+    ) -> Result<CommittedCapture, CaptureError> {
+        let pending = self.prepare(source, meta)?;
+        let mut done = self.commit(vec![pending])?;
+        done.pop()
+            .ok_or_else(|| CaptureError::Internal("batch committed nothing".into()))
+    }
+}
+
+/// Whether a media type is one text is extracted from.
+pub fn has_text(media_type: &str) -> bool {
+    media_type.starts_with("text/") || media_type == "application/xhtml+xml"
+}

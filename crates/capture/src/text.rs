@@ -1,0 +1,242 @@
+//! Text extraction and normalisation.
+//!
+//! A capture keeps the exact bytes it fetched; whether a capture opens a new *version* of a
+//! document is decided by the SHA-256 of the text this module extracts (DESIGN §4). The output
+//! must therefore be a pure, deterministic function of `(bytes, media type, charset)` and of
+//! [`EXTRACTOR_VERSION`]: any change to what some input produces must bump the version, because
+//! it changes text hashes.
+//!
+//! # Pipeline
+//!
+//! 1. **Decode** (`text/charset.rs`): a byte-order mark wins; then the `charset` parameter of
+//!    the Content-Type; then, for HTML, a `<meta charset>` / `<meta http-equiv>` found by a
+//!    WHATWG-style pre-scan of the first 1024 bytes (for XHTML first the `<?xml … encoding=…?>`
+//!    declaration); otherwise UTF-8. Labels resolve per the WHATWG Encoding Standard
+//!    (`iso-8859-1` means windows-1252). Decoding never fails: malformed sequences become
+//!    U+FFFD. Labels that resolve to the WHATWG "replacement" encoding are ignored, since decoding
+//!    a whole document to a single U+FFFD would hide every later change.
+//! 2. **HTML to text** (`text/html.rs`, which lists every rule): parsed with html5ever (via
+//!    `scraper`) as a browser would, walked iteratively (no recursion) and rendered as
+//!    Markdown-like text: `# ` headings, `- ` / `1. ` list items, blank lines between paragraphs
+//!    and blocks, table cells on their own lines, `<pre>` verbatim, link text without URLs.
+//!    Scripts, styles, `<head>` (the title is reported separately), embedded objects, form
+//!    controls and hidden elements are dropped. Decisions worth knowing:
+//!    - `&nbsp;` (U+00A0) collapses with other whitespace into one ordinary space;
+//!    - `aria-hidden="true"` drops only elements without block-level content (icons): on block
+//!      containers it marks collapsed accordion panels whose text belongs to the document;
+//!    - nothing that contains `<main>`, `role="main"` or `<h1>` is dropped as hidden (pages
+//!      behind an open cookie modal are `aria-hidden`);
+//!    - `<button>` text and `<form>` contents other than controls are kept.
+//!
+//!    A linear pre-pass (`text/guard.rs`) first rewrites the rare hostile document (hundreds of
+//!    nested or unclosed formatting elements) that would drive the HTML tree builder quadratic;
+//!    ordinary pages are parsed untouched.
+//! 3. **Normalise** ([`normalize_text`]): line endings, Unicode NFC, trailing whitespace, blank
+//!    lines.
+//!
+//! Media types without text (PDF, images, `application/octet-stream`, JSON, XML …) yield `None`;
+//! such documents are versioned by their content hash alone. [`sniff_media_type`] guesses a media
+//! type when no Content-Type is known.
+//!
+//! The extractor has no configuration and reads nothing but its arguments, so the same bytes,
+//! media type and charset always give the same text.
+
+mod charset;
+mod guard;
+mod html;
+mod sniff;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
+
+pub use sniff::sniff_media_type;
+
+/// Name of the text extractor, recorded in every capture manifest next to [`EXTRACTOR_VERSION`].
+pub const EXTRACTOR_NAME: &str = "exhibit-text";
+
+/// Version of the text extractor, recorded in every capture manifest.
+///
+/// Bump it whenever the extracted text for some input changes, since text hashes decide whether
+/// a capture opens a new version.
+pub const EXTRACTOR_VERSION: &str = "1";
+
+/// The extracted, normalised text of a document and what was learned on the way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extracted {
+    /// The normalised text (see [`normalize_text`]); empty if the document has no text, otherwise
+    /// ending in exactly one `"\n"`.
+    pub text: String,
+    /// The HTML `<title>`, whitespace-collapsed and NFC; `None` if absent, empty, or not HTML.
+    pub title: Option<String>,
+    /// The encoding actually used to decode the bytes, as named by `encoding_rs`
+    /// (for example `"UTF-8"`, `"windows-1252"`, `"UTF-16LE"`).
+    pub charset: &'static str,
+}
+
+/// What kind of text a media type carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Html,
+    Xhtml,
+    Plain,
+}
+
+fn kind_of(media_type: &str) -> Option<Kind> {
+    // Be lenient: callers should pass a lower-cased essence, but a full header value works too.
+    let essence = media_type.split(';').next().unwrap_or("").trim();
+    if essence.eq_ignore_ascii_case("text/html") {
+        Some(Kind::Html)
+    } else if essence.eq_ignore_ascii_case("application/xhtml+xml") {
+        Some(Kind::Xhtml)
+    } else if essence.len() > 5
+        && essence.is_char_boundary(5)
+        && essence[..5].eq_ignore_ascii_case("text/")
+    {
+        Some(Kind::Plain)
+    } else {
+        None
+    }
+}
+
+/// Extract the normalised text of a document.
+///
+/// `media_type` is the lower-cased essence of the document's media type (`"text/html"`,
+/// `"application/xhtml+xml"`, `"text/plain"`, `"text/markdown"`, …); `charset` is the `charset`
+/// parameter of a Content-Type header, if there was one.
+///
+/// HTML and XHTML go through the HTML renderer; every other `text/*` type is decoded and
+/// normalised as plain text. Any other media type (PDF, images, `application/octet-stream`,
+/// `application/json`, …) returns `None`: such documents are versioned by their content hash.
+///
+/// Never panics and never fails on any input: undecodable bytes become U+FFFD.
+pub fn extract(bytes: &[u8], media_type: &str, charset: Option<&str>) -> Option<Extracted> {
+    let kind = kind_of(media_type)?;
+    let (decoded, encoding) =
+        charset::decode(bytes, kind == Kind::Html, kind == Kind::Xhtml, charset);
+    let charset = encoding.name();
+    match kind {
+        Kind::Html | Kind::Xhtml => {
+            let rendered = html::render(&decoded);
+            Some(Extracted {
+                text: normalize_text(&rendered.text),
+                title: rendered.title,
+                charset,
+            })
+        }
+        Kind::Plain => Some(Extracted {
+            text: normalize_text(&decoded),
+            title: None,
+            charset,
+        }),
+    }
+}
+
+/// Unicode NFC, without allocating when the input is already (quick-check) normalised.
+pub(crate) fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
+    if is_nfc_quick(s.chars()) == IsNormalized::Yes {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.nfc().collect())
+    }
+}
+
+/// Normalise already-decoded plain text.
+///
+/// - CRLF and lone CR become LF;
+/// - Unicode NFC (so a decomposed `e` + U+0301 becomes `é`);
+/// - trailing whitespace (Unicode `White_Space`, including no-break space) is stripped from every
+///   line; leading whitespace (indentation) is kept;
+/// - runs of two or more empty lines collapse to one empty line;
+/// - leading and trailing empty lines are removed;
+/// - a non-empty result ends with exactly one `"\n"`; an all-whitespace input gives `""`.
+///
+/// The function is idempotent: `normalize_text(&normalize_text(s)) == normalize_text(s)`.
+pub fn normalize_text(s: &str) -> String {
+    let composed = nfc(s);
+    let mut out = String::with_capacity(composed.len() + 1);
+    // Number of empty lines seen since the last non-empty line (only emitted before the next
+    // non-empty line, so trailing blank lines vanish).
+    let mut blank = 0usize;
+    for raw_line in Lines::new(&composed) {
+        let line = raw_line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            continue;
+        }
+        if !out.is_empty() {
+            out.push('\n');
+            if blank > 0 {
+                out.push('\n');
+            }
+        }
+        blank = 0;
+        out.push_str(line);
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// Splits on `"\r\n"`, `"\r"` and `"\n"`.
+struct Lines<'a> {
+    rest: Option<&'a str>,
+}
+
+impl<'a> Lines<'a> {
+    fn new(s: &'a str) -> Self {
+        Lines { rest: Some(s) }
+    }
+}
+
+impl<'a> Iterator for Lines<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        match rest.find(['\r', '\n']) {
+            Some(i) => {
+                let line = &rest[..i];
+                let after = &rest[i..];
+                let skip = if after.starts_with("\r\n") { 2 } else { 1 };
+                self.rest = Some(&after[skip..]);
+                Some(line)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalize_basics() {
+        assert_eq!(normalize_text(""), "");
+        assert_eq!(normalize_text(" \n\t\r\n  "), "");
+        assert_eq!(normalize_text("a"), "a\n");
+        assert_eq!(normalize_text("a\r\nb\rc\n"), "a\nb\nc\n");
+        assert_eq!(normalize_text("a  \t\nb\u{a0}"), "a\nb\n");
+        assert_eq!(normalize_text("\n\n a\n\n\n\n b \n\n"), " a\n\n b\n");
+        assert_eq!(normalize_text("a\n \n\t\nb"), "a\n\nb\n");
+        assert_eq!(normalize_text("e\u{301}"), "\u{e9}\n");
+        assert_eq!(normalize_text("a\r\r\r\rb"), "a\n\nb\n");
+    }
+
+    #[test]
+    fn kinds() {
+        assert_eq!(kind_of("text/html"), Some(Kind::Html));
+        assert_eq!(kind_of("Text/HTML; charset=utf-8"), Some(Kind::Html));
+        assert_eq!(kind_of("application/xhtml+xml"), Some(Kind::Xhtml));
+        assert_eq!(kind_of("text/plain"), Some(Kind::Plain));
+        assert_eq!(kind_of("text/markdown"), Some(Kind::Plain));
+        assert_eq!(kind_of("text/"), None);
+        assert_eq!(kind_of("application/json"), None);
+        assert_eq!(kind_of("application/pdf"), None);
+        assert_eq!(kind_of("té"), None);
+        assert_eq!(kind_of(""), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! exhibit-core: the pure vocabulary of exhibit.
+//!
+//! Digests and hash prefixes, record identifiers, document URL normalisation and the signed
+//! capture manifest with its canonical (RFC 8785) byte form. Nothing here touches files, the
+//! network or the clock, so every other crate — including the standalone verifier — can share
+//! exactly one definition of what a record *is*.
+
+pub mod digest;
+pub mod id;
+pub mod manifest;
+pub mod time;
+pub mod url;
+
+pub use digest::{Blake3Digest, DualHasher, HashPrefix, Sha256Digest};
+pub use id::{IdPrefix, RecordId, RecordKind};
+pub use manifest::{CaptureManifest, ManifestError, ManifestType};

@@ -1,0 +1,466 @@
+//! The capture manifest: the signed statement of what was captured, when, how and from where.
+//!
+//! A manifest is serialised with the RFC 8785 JSON Canonicalization Scheme; those exact bytes are
+//! stored and signed. [`CaptureManifest::parse`] accepts only canonical bytes, so a manifest that
+//! verifies is also the unique serialisation of what it says.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::{Blake3Digest, Sha256Digest};
+use crate::id::{RecordId, RecordKind};
+
+/// The largest manifest [`CaptureManifest::parse`] accepts. Real ones are 1–3 KiB.
+pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
+
+/// The response headers recorded for HTTP captures, in this order, lower-case.
+pub const RECORDED_HEADERS: &[&str] = &[
+    "content-type",
+    "content-length",
+    "content-encoding",
+    "content-language",
+    "last-modified",
+    "etag",
+    "date",
+    "server",
+];
+
+/// Errors from parsing or checking a manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// More bytes than any manifest has.
+    #[error("manifest is {0} bytes, more than the {MAX_MANIFEST_BYTES}-byte limit")]
+    TooLarge(usize),
+    /// Not JSON, or not the v1 schema.
+    #[error("manifest is not a valid exhibit manifest: {0}")]
+    Schema(String),
+    /// Valid JSON, but not its RFC 8785 canonical form.
+    #[error("manifest bytes are not in RFC 8785 canonical form")]
+    NotCanonical,
+    /// Fields that contradict each other.
+    #[error("manifest is inconsistent: {0}")]
+    Inconsistent(String),
+}
+
+/// Which manifest schema a manifest follows (its `type` field).
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ManifestType {
+    /// A successful capture: bytes were obtained and belong to a version.
+    #[serde(rename = "exhibit.capture/v1")]
+    Capture,
+    /// A failed capture attempt (non-2xx status or network failure); it opens no version.
+    #[serde(rename = "exhibit.capture-failure/v1")]
+    CaptureFailure,
+}
+
+impl ManifestType {
+    /// The `type` string.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManifestType::Capture => "exhibit.capture/v1",
+            ManifestType::CaptureFailure => "exhibit.capture-failure/v1",
+        }
+    }
+}
+
+/// How the bytes were acquired.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Fetched over HTTP or HTTPS.
+    Http,
+    /// Read from a local file.
+    File,
+    /// Read from standard input.
+    Stdin,
+}
+
+impl Method {
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Http => "http",
+            Method::File => "file",
+            Method::Stdin => "stdin",
+        }
+    }
+}
+
+/// The document a capture belongs to, as described at capture time.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct DocumentRef {
+    /// The document id.
+    pub id: RecordId,
+    /// The normalised document URL (its identity).
+    pub url: String,
+    /// Who publishes it ("AI21 Labs").
+    pub entity: Option<String>,
+    /// Its title ("AI21 Labs Privacy Policy").
+    pub title: Option<String>,
+}
+
+/// One redirect that was followed.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Redirect {
+    /// The URL that answered with a redirect.
+    pub url: String,
+    /// Its status (301, 302, 303, 307, 308).
+    pub status: u16,
+    /// The `Location` it gave, resolved against `url`.
+    pub location: String,
+}
+
+/// What happened on the wire for an HTTP capture.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct HttpExchange {
+    /// The URL first requested.
+    pub request_url: String,
+    /// The URL of the last response (after redirects).
+    pub final_url: String,
+    /// The redirects followed, in order.
+    pub redirects: Vec<Redirect>,
+    /// The final status, or null when no response arrived.
+    pub status: Option<u16>,
+    /// The final response's headers from [`RECORDED_HEADERS`] that were present.
+    pub headers: BTreeMap<String, String>,
+}
+
+/// Where a file capture was read from.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct FileSource {
+    /// The absolute path, as the capturing machine saw it.
+    pub path: String,
+}
+
+/// The captured bytes.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ContentInfo {
+    /// SHA-256 of the exact bytes (after undoing any `Content-Encoding`).
+    pub sha256: Sha256Digest,
+    /// BLAKE3 of the same bytes.
+    pub blake3: Blake3Digest,
+    /// Length in bytes.
+    pub size: u64,
+    /// Media type essence, lower case (`text/html`).
+    pub media_type: String,
+}
+
+/// Name and version of the text extractor.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct Extractor {
+    /// Extractor name.
+    pub name: String,
+    /// Extractor version; output for a given input never changes within one version.
+    pub version: String,
+}
+
+/// The normalised extracted text.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct TextInfo {
+    /// SHA-256 of the UTF-8 text: decides whether a capture opens a new version.
+    pub sha256: Sha256Digest,
+    /// BLAKE3 of the UTF-8 text.
+    pub blake3: Blake3Digest,
+    /// Length of the UTF-8 text in bytes.
+    pub size: u64,
+    /// The character encoding the bytes were decoded from.
+    pub charset: String,
+    /// Which extractor produced it.
+    pub extractor: Extractor,
+}
+
+/// A link to an earlier record, pinned by the SHA-256 of its manifest bytes.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct RecordLink {
+    /// The record's id.
+    pub id: RecordId,
+    /// SHA-256 of that record's manifest bytes.
+    pub manifest_sha256: Sha256Digest,
+}
+
+/// Whether a capture opened a version or confirmed the current one.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    /// The text differs from the current version: this capture opens `version.id`.
+    New,
+    /// The text equals the current version's: this capture confirms it.
+    Unchanged,
+}
+
+/// The version a capture belongs to.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct VersionLink {
+    /// The version id.
+    pub id: RecordId,
+    /// New or unchanged.
+    pub change: Change,
+    /// For `new`: the document's previous version and the manifest of the capture that opened
+    /// it (null for a document's first version). Null for `unchanged`.
+    pub previous: Option<RecordLink>,
+    /// For `unchanged`: the capture that opened this version. Null for `new`.
+    pub opened_by: Option<RecordLink>,
+}
+
+/// A signed capture manifest (`exhibit.capture/v1` or `exhibit.capture-failure/v1`).
+///
+/// Every field is always present; inapplicable ones are `null`.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureManifest {
+    /// Schema name and version.
+    #[serde(rename = "type")]
+    pub manifest_type: ManifestType,
+    /// The archive's origin name.
+    pub origin: String,
+    /// This capture's id.
+    pub id: RecordId,
+    /// The document captured.
+    pub document: DocumentRef,
+    /// When it was captured, as claimed by the signer (RFC 3339 UTC, seconds).
+    pub captured_at: String,
+    /// How the bytes were acquired.
+    pub method: Method,
+    /// For HTTP: the exchange.
+    pub http: Option<HttpExchange>,
+    /// For files: where from.
+    pub file: Option<FileSource>,
+    /// The bytes (for a failure: the error body, if any).
+    pub content: Option<ContentInfo>,
+    /// The extracted text, for media types that have one.
+    pub text: Option<TextInfo>,
+    /// Why no text was extracted from a text media type (e.g. too large), else null.
+    pub text_omitted: Option<String>,
+    /// The version (null for failures).
+    pub version: Option<VersionLink>,
+    /// The document's previous capture (successful or not): a hash chain over all captures.
+    pub previous_capture: Option<RecordLink>,
+    /// For failures: what went wrong.
+    pub error: Option<String>,
+    /// Fingerprint of the signing key (`SHA256:…`, as `ssh-keygen -l` prints it).
+    pub signer: String,
+}
+
+impl CaptureManifest {
+    /// The canonical RFC 8785 bytes: what is stored and signed.
+    pub fn to_canonical_bytes(&self) -> Vec<u8> {
+        // Serialising plain structs of strings, integers, booleans and nulls cannot fail.
+        serde_json_canonicalizer::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses stored manifest bytes, requiring the v1 schema, canonical form and consistency.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::TooLarge(bytes.len()));
+        }
+        let m: CaptureManifest =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))?;
+        if m.to_canonical_bytes() != bytes {
+            return Err(ManifestError::NotCanonical);
+        }
+        m.check()?;
+        Ok(m)
+    }
+
+    /// Whether this records a successful capture.
+    pub fn is_success(&self) -> bool {
+        self.manifest_type == ManifestType::Capture
+    }
+
+    /// Checks that the fields agree with each other and with the type.
+    pub fn check(&self) -> Result<(), ManifestError> {
+        let bad = |s: String| Err(ManifestError::Inconsistent(s));
+        if self.origin.is_empty() {
+            return bad("empty origin".into());
+        }
+        if crate::time::parse_rfc3339_seconds(&self.captured_at).is_none() {
+            return bad(format!(
+                "captured_at {:?} is not RFC 3339 UTC with whole seconds",
+                self.captured_at
+            ));
+        }
+        let prefix = self.id.prefix();
+        let mut ids = vec![
+            (&self.id, RecordKind::Capture, "id"),
+            (&self.document.id, RecordKind::Document, "document.id"),
+        ];
+        if let Some(link) = &self.previous_capture {
+            ids.push((&link.id, RecordKind::Capture, "previous_capture.id"));
+        }
+        if let Some(v) = &self.version {
+            ids.push((&v.id, RecordKind::Version, "version.id"));
+            if let Some(p) = &v.previous {
+                ids.push((&p.id, RecordKind::Version, "version.previous.id"));
+            }
+            if let Some(o) = &v.opened_by {
+                ids.push((&o.id, RecordKind::Capture, "version.opened_by.id"));
+            }
+        }
+        for (id, kind, field) in ids {
+            if id.kind() != kind {
+                return bad(format!("{field} {id} is not a {} id", kind.name()));
+            }
+            if id.prefix() != prefix {
+                return bad(format!(
+                    "{field} {id} has a different prefix than {}",
+                    self.id
+                ));
+            }
+        }
+        match (self.method, &self.http, &self.file) {
+            (Method::Http, Some(_), None) | (Method::File, None, Some(_)) => {}
+            (Method::Stdin, None, None) => {}
+            (m, _, _) => {
+                return bad(format!(
+                    "method {} does not match the http/file fields",
+                    m.as_str()
+                ));
+            }
+        }
+        match self.manifest_type {
+            ManifestType::Capture => {
+                if self.content.is_none() || self.version.is_none() || self.error.is_some() {
+                    return bad("a capture needs content and version and no error".into());
+                }
+            }
+            ManifestType::CaptureFailure => {
+                if self.version.is_some() || self.text.is_some() || self.error.is_none() {
+                    return bad("a failed capture has an error and no version or text".into());
+                }
+            }
+        }
+        if let Some(v) = &self.version {
+            match v.change {
+                Change::New if v.opened_by.is_some() => {
+                    return bad("a new version has no opened_by".into());
+                }
+                Change::Unchanged if v.previous.is_some() || v.opened_by.is_none() => {
+                    return bad("an unchanged version names opened_by and no previous".into());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::IdPrefix;
+
+    fn sample() -> CaptureManifest {
+        let p = IdPrefix::default();
+        CaptureManifest {
+            manifest_type: ManifestType::Capture,
+            origin: "archive.example.org".into(),
+            id: RecordId::new(&p, RecordKind::Capture, 2),
+            document: DocumentRef {
+                id: RecordId::new(&p, RecordKind::Document, 1),
+                url: "https://www.ai21.com/privacy-policy".into(),
+                entity: Some("AI21 Labs".into()),
+                title: Some("AI21 Labs Privacy Policy — “2026”".into()),
+            },
+            captured_at: "2026-04-30T06:15:21Z".into(),
+            method: Method::Http,
+            http: Some(HttpExchange {
+                request_url: "http://ai21.com/privacy-policy".into(),
+                final_url: "https://www.ai21.com/privacy-policy".into(),
+                redirects: vec![Redirect {
+                    url: "http://ai21.com/privacy-policy".into(),
+                    status: 301,
+                    location: "https://www.ai21.com/privacy-policy".into(),
+                }],
+                status: Some(200),
+                headers: [("content-type".to_string(), "text/html".to_string())].into(),
+            }),
+            file: None,
+            content: Some(ContentInfo {
+                sha256: Sha256Digest::of(b"<p>hi</p>"),
+                blake3: Blake3Digest::of(b"<p>hi</p>"),
+                size: 9,
+                media_type: "text/html".into(),
+            }),
+            text: Some(TextInfo {
+                sha256: Sha256Digest::of(b"hi\n"),
+                blake3: Blake3Digest::of(b"hi\n"),
+                size: 3,
+                charset: "UTF-8".into(),
+                extractor: Extractor {
+                    name: "exhibit-text".into(),
+                    version: "1".into(),
+                },
+            }),
+            text_omitted: None,
+            version: Some(VersionLink {
+                id: RecordId::new(&p, RecordKind::Version, 1),
+                change: Change::Unchanged,
+                previous: None,
+                opened_by: Some(RecordLink {
+                    id: RecordId::new(&p, RecordKind::Capture, 1),
+                    manifest_sha256: Sha256Digest::of(b"m1"),
+                }),
+            }),
+            previous_capture: None,
+            error: None,
+            signer: "SHA256:abc".into(),
+        }
+    }
+
+    #[test]
+    fn canonical_bytes_round_trip_and_sort_keys() {
+        let m = sample();
+        let bytes = m.to_canonical_bytes();
+        let text = std::str::from_utf8(&bytes).unwrap();
+        assert!(text.starts_with(r#"{"captured_at":"2026-04-30T06:15:21Z","content":{"#));
+        assert!(!text.contains('\n'));
+        assert_eq!(CaptureManifest::parse(&bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn non_canonical_and_unknown_fields_are_rejected() {
+        let m = sample();
+        let pretty = serde_json::to_vec_pretty(&m).unwrap();
+        assert_eq!(
+            CaptureManifest::parse(&pretty),
+            Err(ManifestError::NotCanonical)
+        );
+        let mut v: serde_json::Value = serde_json::from_slice(&m.to_canonical_bytes()).unwrap();
+        v["extra"] = serde_json::json!(1);
+        let bytes = serde_json_canonicalizer::to_vec(&v).unwrap();
+        assert!(matches!(
+            CaptureManifest::parse(&bytes),
+            Err(ManifestError::Schema(_))
+        ));
+        assert!(matches!(
+            CaptureManifest::parse(b"\xff\xfe"),
+            Err(ManifestError::Schema(_))
+        ));
+    }
+
+    #[test]
+    fn inconsistent_manifests_are_rejected() {
+        let mut m = sample();
+        m.manifest_type = ManifestType::CaptureFailure;
+        assert!(matches!(m.check(), Err(ManifestError::Inconsistent(_))));
+        let mut m = sample();
+        m.method = Method::File;
+        assert!(m.check().is_err());
+        let mut m = sample();
+        m.captured_at = "2026-04-30 06:15:21".into();
+        assert!(m.check().is_err());
+        let mut m = sample();
+        m.document.id = RecordId::new(&IdPrefix::default(), RecordKind::Version, 1);
+        assert!(m.check().is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! The one timestamp form used in manifests: RFC 3339, UTC, whole seconds (`2026-04-30T06:15:21Z`).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+/// Formats a time as it appears in manifests, dropping sub-second precision.
+pub fn format_rfc3339_seconds(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Parses the manifest time form strictly: `YYYY-MM-DDTHH:MM:SSZ`, nothing else.
+pub fn parse_rfc3339_seconds(s: &str) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(s).ok()?.with_timezone(&Utc);
+    (format_rfc3339_seconds(t) == s).then_some(t)
+}
+
+/// The human form citations print: `2026-04-30 06:15:21 UTC`.
+pub fn format_human(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strict_round_trip() {
+        let t = parse_rfc3339_seconds("2026-04-30T06:15:21Z").unwrap();
+        assert_eq!(format_rfc3339_seconds(t), "2026-04-30T06:15:21Z");
+        assert_eq!(format_human(t), "2026-04-30 06:15:21 UTC");
+        assert!(parse_rfc3339_seconds("2026-04-30T06:15:21.5Z").is_none());
+        assert!(parse_rfc3339_seconds("2026-04-30T08:15:21+02:00").is_none());
+        assert!(parse_rfc3339_seconds("yesterday").is_none());
+    }
+}

@@ -1,0 +1,1076 @@
+//! The archive: opening and creating it, committing captures, and looking records up.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use exhibit_core::manifest::{
+    CaptureManifest, Change, ContentInfo, DocumentRef, FileSource, HttpExchange, ManifestType,
+    Method, RecordLink, TextInfo, VersionLink,
+};
+use exhibit_core::time::format_rfc3339_seconds;
+use exhibit_core::{HashPrefix, IdPrefix, RecordId, RecordKind, Sha256Digest};
+use exhibit_sign::SigningKey;
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use serde::Serialize;
+
+use crate::config::{CONFIG_FILE, CaptureSettings, Config, check_origin};
+use crate::objects::{ObjectStore, objects_dir};
+use crate::{StoreError, catalog, fsutil};
+
+/// The catalog file name.
+pub const CATALOG_FILE: &str = "catalog.sqlite";
+/// Where the generated signing key goes, relative to the root.
+pub const DEFAULT_KEY: &str = "keys/signing.pem";
+/// Where the public key is kept, relative to the root.
+pub const PUBLIC_KEY: &str = "keys/signing.pub.pem";
+
+/// Options for [`Archive::init`].
+#[derive(Default, Debug, Clone)]
+pub struct InitOptions {
+    /// The origin name; default `exhibit/<8 hex digits of the key's SHA-256>`.
+    pub origin: Option<String>,
+    /// The id prefix; default `EX`.
+    pub prefix: Option<String>,
+    /// An existing PKCS#8 key to sign with instead of generating one.
+    pub key: Option<PathBuf>,
+}
+
+/// An open archive.
+pub struct Archive {
+    root: PathBuf,
+    config: Config,
+    prefix: IdPrefix,
+    conn: Connection,
+    objects: ObjectStore,
+}
+
+/// What a capture brings to the archive before ids, versions and signatures are assigned.
+#[derive(Debug, Clone)]
+pub struct PendingCapture {
+    /// The normalised document URL (the document's identity).
+    pub document_url: String,
+    /// The entity, if the user gave one (it replaces the stored one).
+    pub entity: Option<String>,
+    /// The title, if the user gave one (it replaces the stored one).
+    pub title: Option<String>,
+    /// A title found in the document, used when the document has none yet.
+    pub title_hint: Option<String>,
+    /// When the bytes were acquired.
+    pub captured_at: DateTime<Utc>,
+    /// How.
+    pub method: Method,
+    /// For HTTP, the exchange.
+    pub http: Option<HttpExchange>,
+    /// For files, the path.
+    pub file: Option<FileSource>,
+    /// The stored bytes (for a failure, the error body if any).
+    pub content: Option<ContentInfo>,
+    /// The stored extracted text.
+    pub text: Option<TextInfo>,
+    /// Why a text media type has no text.
+    pub text_omitted: Option<String>,
+    /// `Some` makes this a failed-capture record.
+    pub error: Option<String>,
+}
+
+/// A capture that is part of a committed (or committing) batch.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommittedCapture {
+    /// The capture id.
+    pub capture_id: RecordId,
+    /// The document id.
+    pub document_id: RecordId,
+    /// The version (null for failures).
+    pub version_id: Option<RecordId>,
+    /// Whether the capture opened a new version.
+    pub changed: bool,
+    /// Whether bytes were captured successfully.
+    pub ok: bool,
+    /// SHA-256 of the captured bytes.
+    pub sha256: Option<Sha256Digest>,
+    /// SHA-256 of the extracted text.
+    pub text_sha256: Option<Sha256Digest>,
+    /// Capture time, RFC 3339.
+    pub captured_at: String,
+    /// The document URL.
+    pub url: String,
+    /// The final HTTP status, for HTTP captures.
+    pub status: Option<u16>,
+    /// The error, for failed captures.
+    pub error: Option<String>,
+    /// The version this one replaced, when `changed`.
+    pub previous_version_id: Option<RecordId>,
+    /// SHA-256 of the signed manifest.
+    pub manifest_sha256: Sha256Digest,
+    /// The manifest file.
+    pub manifest_path: PathBuf,
+}
+
+/// A capture as the catalog knows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaptureRow {
+    /// The capture id.
+    pub id: RecordId,
+    /// Its document.
+    pub document_id: RecordId,
+    /// The document URL.
+    pub url: String,
+    /// Its version (null for failures).
+    pub version_id: Option<RecordId>,
+    /// Whether the capture succeeded.
+    pub ok: bool,
+    /// Capture time, RFC 3339.
+    pub captured_at: String,
+    /// `http`, `file` or `stdin`.
+    pub method: String,
+    /// Final HTTP status.
+    pub status: Option<u16>,
+    /// Error of a failed capture.
+    pub error: Option<String>,
+    /// SHA-256 of the bytes.
+    pub sha256: Option<Sha256Digest>,
+    /// BLAKE3 of the bytes.
+    pub blake3: Option<exhibit_core::Blake3Digest>,
+    /// Size of the bytes.
+    pub size: Option<u64>,
+    /// Media type.
+    pub media_type: Option<String>,
+    /// SHA-256 of the text.
+    pub text_sha256: Option<Sha256Digest>,
+    /// BLAKE3 of the text.
+    pub text_blake3: Option<exhibit_core::Blake3Digest>,
+    /// Size of the text.
+    pub text_size: Option<u64>,
+    /// SHA-256 of the manifest bytes.
+    pub manifest_sha256: Sha256Digest,
+    /// Manifest path relative to the archive root.
+    pub manifest_path: String,
+}
+
+/// A document as the catalog knows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentRow {
+    /// The document id.
+    pub id: RecordId,
+    /// Its URL.
+    pub url: String,
+    /// Its entity.
+    pub entity: Option<String>,
+    /// Its title.
+    pub title: Option<String>,
+    /// When it was first captured.
+    pub created_at: String,
+    /// The current version.
+    pub current_version: Option<RecordId>,
+    /// The latest capture.
+    pub last_capture: Option<RecordId>,
+}
+
+/// A version as the catalog knows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionRow {
+    /// The version id.
+    pub id: RecordId,
+    /// Its document.
+    pub document_id: RecordId,
+    /// SHA-256 of its text (null for media without text).
+    pub text_sha256: Option<Sha256Digest>,
+    /// The hash versions are told apart by: the text's, or the content's when there is no text.
+    pub key_sha256: Sha256Digest,
+    /// The capture that opened it.
+    pub opened_by: RecordId,
+    /// First capture time.
+    pub first_seen: String,
+    /// Latest capture time.
+    pub last_seen: String,
+    /// Number of captures that saw it.
+    pub captures: u64,
+}
+
+/// One record a query matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Match {
+    /// The record.
+    pub id: RecordId,
+    /// What matched: `id`, `content sha256`, `text sha256` or `manifest sha256`.
+    pub field: &'static str,
+    /// The full hash that matched (empty for ids).
+    pub hash: String,
+}
+
+fn parse_digest(s: Option<String>) -> rusqlite::Result<Option<Sha256Digest>> {
+    s.map(|s| {
+        s.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
+fn manifest_rel_path(id: &RecordId) -> String {
+    format!(
+        "manifests/{}/{:03}/{id}.json",
+        id.kind().letter(),
+        id.number() / 1000
+    )
+}
+
+impl Archive {
+    /// Creates a new archive at `root` (which must not exist or be empty), atomically: the
+    /// archive is assembled in a temporary sibling directory and renamed into place.
+    pub fn init(root: &Path, options: InitOptions) -> Result<Archive, StoreError> {
+        if root.exists() {
+            let mut entries = std::fs::read_dir(root).map_err(|e| StoreError::io(root, e))?;
+            if entries.next().is_some() {
+                return Err(StoreError::AlreadyExists {
+                    path: root.to_path_buf(),
+                });
+            }
+        }
+        let prefix = IdPrefix::new(options.prefix.as_deref().unwrap_or("EX")).map_err(|e| {
+            StoreError::Config {
+                path: root.join(CONFIG_FILE),
+                message: e.to_string(),
+            }
+        })?;
+        if let Some(origin) = &options.origin {
+            check_origin(origin).map_err(|message| StoreError::Config {
+                path: root.join(CONFIG_FILE),
+                message,
+            })?;
+        }
+        // Use the given key (checked now, so a bad key leaves nothing behind) or make one.
+        let given_key = match &options.key {
+            Some(path) => {
+                let key = SigningKey::load(path)?;
+                let abs = std::path::absolute(path).map_err(|e| StoreError::io(path, e))?;
+                Some((key, abs))
+            }
+            None => None,
+        };
+        let parent = match root.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        fsutil::ensure_dir(&parent)?;
+        let staging = tempfile::Builder::new()
+            .prefix(".exhibit-init-")
+            .tempdir_in(&parent)
+            .map_err(|e| StoreError::io(&parent, e))?;
+        let stage = staging.path();
+        for dir in ["keys", "objects", "manifests"] {
+            fsutil::ensure_dir(&stage.join(dir))?;
+        }
+        let (key, key_path) = match given_key {
+            Some((key, abs)) => (key, abs),
+            None => {
+                let key = SigningKey::generate()?;
+                key.write_new(&stage.join(DEFAULT_KEY))?;
+                (key, PathBuf::from(DEFAULT_KEY))
+            }
+        };
+        let public = key.public_key();
+        fsutil::write_atomic(&stage.join(PUBLIC_KEY), public.to_spki_pem().as_bytes())?;
+        let origin = options.origin.unwrap_or_else(|| {
+            let h = Sha256Digest::of(public.as_bytes());
+            format!("exhibit/{}", h.short(8))
+        });
+        let config = Config {
+            format: 1,
+            origin: origin.clone(),
+            prefix: prefix.as_str().to_owned(),
+            key: key_path,
+            capture: CaptureSettings::default(),
+        };
+        {
+            let mut conn = catalog::open(&stage.join(CATALOG_FILE))?;
+            catalog::create(&mut conn, &origin, prefix.as_str())?;
+            conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+        }
+        fsutil::write_atomic(&stage.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+        for dir in ["keys", "objects", "manifests", "."] {
+            fsutil::sync_dir(&stage.join(dir))?;
+        }
+        let stage = staging.keep();
+        std::fs::rename(&stage, root).map_err(|e| StoreError::io(root, e))?;
+        fsutil::sync_dir(&parent)?;
+        Archive::open(root)
+    }
+
+    /// Opens the archive at `root`.
+    pub fn open(root: &Path) -> Result<Archive, StoreError> {
+        if !root.is_dir() {
+            return Err(StoreError::NotAnArchive {
+                path: root.to_path_buf(),
+                reason: "directory does not exist".into(),
+            });
+        }
+        if !root.join(CONFIG_FILE).is_file() {
+            return Err(StoreError::NotAnArchive {
+                path: root.to_path_buf(),
+                reason: format!("{CONFIG_FILE} not found"),
+            });
+        }
+        let config = Config::load(root)?;
+        let prefix = IdPrefix::new(&config.prefix).map_err(|e| StoreError::Config {
+            path: root.join(CONFIG_FILE),
+            message: e.to_string(),
+        })?;
+        let catalog_path = root.join(CATALOG_FILE);
+        if !catalog_path.is_file() {
+            return Err(StoreError::Corrupt {
+                what: catalog_path.display().to_string(),
+                message: "catalog missing".into(),
+            });
+        }
+        let conn = catalog::open(&catalog_path)?;
+        catalog::check(&conn, &catalog_path)?;
+        Ok(Archive {
+            objects: ObjectStore::new(objects_dir(root)),
+            root: root.to_path_buf(),
+            config,
+            prefix,
+            conn,
+        })
+    }
+
+    /// The archive directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The id prefix.
+    pub fn prefix(&self) -> &IdPrefix {
+        &self.prefix
+    }
+
+    /// The object store.
+    pub fn objects(&self) -> &ObjectStore {
+        &self.objects
+    }
+
+    /// Loads the private signing key (refusing one readable by group or others).
+    pub fn signing_key(&self) -> Result<SigningKey, StoreError> {
+        Ok(SigningKey::load(&self.config.key_path(&self.root))?)
+    }
+
+    /// The public key file.
+    pub fn public_key_path(&self) -> PathBuf {
+        self.root.join(PUBLIC_KEY)
+    }
+
+    /// Builds an id of this archive.
+    pub fn id(&self, kind: RecordKind, number: u64) -> RecordId {
+        RecordId::new(&self.prefix, kind, number)
+    }
+
+    /// Starts a batch: one catalog write transaction (waiting for other writers) in which
+    /// captures are numbered, signed and recorded, made durable together by [`Batch::commit`].
+    pub fn begin<'a>(&'a mut self, key: &'a SigningKey) -> Result<Batch<'a>, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        Ok(Batch {
+            tx,
+            root: &self.root,
+            objects: &self.objects,
+            origin: &self.config.origin,
+            prefix: &self.prefix,
+            signer: key.public_key().fingerprint().to_string(),
+            key,
+            dirty: BTreeSet::new(),
+            done: Vec::new(),
+        })
+    }
+
+    fn check_own_id(&self, id: &RecordId) -> Result<(), StoreError> {
+        if id.prefix() != self.prefix.as_str() {
+            return Err(StoreError::NotFound(format!(
+                "{id}: this archive's ids start with {}-",
+                self.prefix
+            )));
+        }
+        Ok(())
+    }
+
+    /// Finds the records a query names: a record id, or a hash prefix (8–64 hex digits) of a
+    /// capture's content, text or manifest. Every match is returned (ambiguity is the caller's
+    /// to judge).
+    pub fn resolve(&self, query: &str) -> Result<Vec<Match>, StoreError> {
+        if RecordId::looks_like_id(query.trim()) {
+            let id: RecordId = query
+                .parse()
+                .map_err(|e: exhibit_core::id::IdError| StoreError::BadQuery(e.to_string()))?;
+            self.check_own_id(&id)?;
+            let table = match id.kind() {
+                RecordKind::Document => "documents",
+                RecordKind::Capture => "captures",
+                RecordKind::Version => "versions",
+                RecordKind::Provision => {
+                    return Err(StoreError::NotFound(format!("{id}: no such provision")));
+                }
+            };
+            let found: Option<i64> = self
+                .conn
+                .query_row(
+                    &format!("SELECT num FROM {table} WHERE num = ?1"),
+                    [id.number() as i64],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            return match found {
+                Some(_) => Ok(vec![Match {
+                    id,
+                    field: "id",
+                    hash: String::new(),
+                }]),
+                None => Err(StoreError::NotFound(format!(
+                    "{id}: no such {} in this archive",
+                    id.kind().name()
+                ))),
+            };
+        }
+        let prefix = HashPrefix::parse(query).map_err(|e| {
+            StoreError::BadQuery(format!(
+                "{:?} is neither a record id (EX-C-000042) nor a hash prefix: {e}",
+                query.trim()
+            ))
+        })?;
+        let (low, high) = prefix.range();
+        let high = high.unwrap_or_else(|| "g".into());
+        let mut out = Vec::new();
+        for (column, field) in [
+            ("sha256", "content sha256"),
+            ("text_sha256", "text sha256"),
+            ("manifest_sha256", "manifest sha256"),
+        ] {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT num, {column} FROM captures WHERE {column} >= ?1 AND {column} < ?2 \
+                 ORDER BY num LIMIT 101"
+            ))?;
+            let rows = stmt.query_map(params![low, high], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (num, hash) = row?;
+                out.push(Match {
+                    id: self.id(RecordKind::Capture, num as u64),
+                    field,
+                    hash,
+                });
+            }
+        }
+        if out.is_empty() {
+            return Err(StoreError::NotFound(format!(
+                "no capture's content, text or manifest hash starts with {prefix}"
+            )));
+        }
+        Ok(out)
+    }
+
+    /// Like [`Archive::resolve`] but requires exactly one record.
+    pub fn resolve_one(&self, query: &str) -> Result<Match, StoreError> {
+        let mut matches = self.resolve(query)?;
+        let ids: BTreeSet<&RecordId> = matches.iter().map(|m| &m.id).collect();
+        if ids.len() > 1 {
+            return Err(StoreError::Ambiguous {
+                query: query.trim().to_owned(),
+                candidates: matches
+                    .iter()
+                    .map(|m| format!("{} ({} {})", m.id, m.field, m.hash))
+                    .collect(),
+            });
+        }
+        Ok(matches.swap_remove(0))
+    }
+
+    /// Resolves a query to the records that carry one hash: an id gives that record; a hash
+    /// prefix must match a single full hash value (of one kind: content, text or manifest),
+    /// and every capture carrying it is returned, oldest first. Identical bytes captured many
+    /// times are one hash, not an ambiguity; a prefix of two different hashes is.
+    pub fn resolve_hash_group(&self, query: &str) -> Result<Vec<Match>, StoreError> {
+        let matches = self.resolve(query)?;
+        let values: BTreeSet<(&str, &str)> =
+            matches.iter().map(|m| (m.field, m.hash.as_str())).collect();
+        if values.len() > 1 {
+            return Err(StoreError::Ambiguous {
+                query: query.trim().to_owned(),
+                candidates: matches
+                    .iter()
+                    .map(|m| format!("{} ({} {})", m.id, m.field, m.hash))
+                    .collect(),
+            });
+        }
+        Ok(matches)
+    }
+
+    /// Resolves a query to one stored object: the content (or, with `text`, the extracted text)
+    /// of the named capture, version or document's current version, or the single object whose
+    /// hash starts with the given prefix (identical bytes captured many times are one object).
+    pub fn resolve_object(&self, query: &str, text: bool) -> Result<Sha256Digest, StoreError> {
+        let matches = self.resolve(query)?;
+        let first = &matches[0];
+        if first.field == "id" {
+            let capture = match first.id.kind() {
+                RecordKind::Capture => self.capture(first.id.number())?,
+                RecordKind::Version => {
+                    let v = self.version(first.id.number())?;
+                    self.capture(v.opened_by.number())?
+                }
+                RecordKind::Document => {
+                    let d = self.document(&first.id.to_string())?;
+                    let v = d.current_version.ok_or_else(|| {
+                        StoreError::NotFound(format!("{}: no successful capture yet", d.id))
+                    })?;
+                    let v = self.version(v.number())?;
+                    self.capture(v.opened_by.number())?
+                }
+                RecordKind::Provision => unreachable_provision(&first.id)?,
+            };
+            let want = if text {
+                capture.text_sha256
+            } else {
+                capture.sha256
+            };
+            return want.ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "{}: has no {}",
+                    capture.id,
+                    if text { "extracted text" } else { "content" }
+                ))
+            });
+        }
+        let wanted_field = if text {
+            "text sha256"
+        } else {
+            "content sha256"
+        };
+        let hashes: BTreeSet<&str> = matches
+            .iter()
+            .filter(|m| m.field == wanted_field)
+            .map(|m| m.hash.as_str())
+            .collect();
+        match hashes.len() {
+            0 => Err(StoreError::NotFound(format!(
+                "no {wanted_field} starts with {}",
+                query.trim()
+            ))),
+            1 => hashes
+                .into_iter()
+                .next()
+                .unwrap_or_default()
+                .parse()
+                .map_err(|e| StoreError::Corrupt {
+                    what: "catalog".into(),
+                    message: format!("bad hash: {e}"),
+                }),
+            _ => Err(StoreError::Ambiguous {
+                query: query.trim().to_owned(),
+                candidates: hashes.into_iter().map(str::to_owned).collect(),
+            }),
+        }
+    }
+
+    fn capture_from_row(&self, r: &Row<'_>) -> rusqlite::Result<CaptureRow> {
+        Ok(CaptureRow {
+            id: self.id(RecordKind::Capture, r.get::<_, i64>("num")? as u64),
+            document_id: self.id(RecordKind::Document, r.get::<_, i64>("document")? as u64),
+            url: r.get("url")?,
+            version_id: r
+                .get::<_, Option<i64>>("version")?
+                .map(|n| self.id(RecordKind::Version, n as u64)),
+            ok: r.get("ok")?,
+            captured_at: r.get("captured_at")?,
+            method: r.get("method")?,
+            status: r.get("status")?,
+            error: r.get("error")?,
+            sha256: parse_digest(r.get("sha256")?)?,
+            blake3: r
+                .get::<_, Option<String>>("blake3")?
+                .and_then(|s| s.parse().ok()),
+            size: r.get::<_, Option<i64>>("size")?.map(|n| n as u64),
+            media_type: r.get("media_type")?,
+            text_sha256: parse_digest(r.get("text_sha256")?)?,
+            text_blake3: r
+                .get::<_, Option<String>>("text_blake3")?
+                .and_then(|s| s.parse().ok()),
+            text_size: r.get::<_, Option<i64>>("text_size")?.map(|n| n as u64),
+            manifest_sha256: parse_digest(r.get("manifest_sha256")?)?
+                .unwrap_or(Sha256Digest([0; 32])),
+            manifest_path: r.get("manifest_path")?,
+        })
+    }
+
+    /// A capture by number.
+    pub fn capture(&self, number: u64) -> Result<CaptureRow, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.*, d.url FROM captures c JOIN documents d ON d.num = c.document \
+             WHERE c.num = ?1",
+        )?;
+        stmt.query_row([number as i64], |r| self.capture_from_row(r))
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "{}: no such capture",
+                    self.id(RecordKind::Capture, number)
+                ))
+            })
+    }
+
+    /// Captures, newest first: at most `limit`, numbered below `before` when given (paging).
+    pub fn captures(
+        &self,
+        limit: u64,
+        before: Option<u64>,
+        document: Option<u64>,
+    ) -> Result<Vec<CaptureRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT c.*, d.url FROM captures c JOIN documents d ON d.num = c.document \
+             WHERE c.num < ?1 AND (?2 IS NULL OR c.document = ?2) ORDER BY c.num DESC LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(
+            params![
+                before.map_or(i64::MAX, |b| b as i64),
+                document.map(|d| d as i64),
+                limit.min(i64::MAX as u64) as i64
+            ],
+            |r| self.capture_from_row(r),
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// A document by id, by URL, or by the id of one of its captures or versions.
+    pub fn document(&self, query: &str) -> Result<DocumentRow, StoreError> {
+        let q = query.trim();
+        let num: Option<i64> = if q.contains("://") {
+            let url = exhibit_core::url::normalize_document_url(q)
+                .map_err(|e| StoreError::BadQuery(e.to_string()))?;
+            self.conn
+                .query_row(
+                    "SELECT num FROM documents WHERE url = ?1",
+                    [url.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?
+        } else {
+            let m = self.resolve_one(q)?;
+            match m.id.kind() {
+                RecordKind::Document => Some(m.id.number() as i64),
+                RecordKind::Capture => {
+                    Some(self.capture(m.id.number())?.document_id.number() as i64)
+                }
+                RecordKind::Version => {
+                    Some(self.version(m.id.number())?.document_id.number() as i64)
+                }
+                RecordKind::Provision => unreachable_provision(&m.id)?,
+            }
+        };
+        let num = num.ok_or_else(|| StoreError::NotFound(format!("no document {q}")))?;
+        self.conn
+            .query_row(
+                "SELECT num, url, entity, title, created_at, current_version, last_capture \
+                 FROM documents WHERE num = ?1",
+                [num],
+                |r| {
+                    Ok(DocumentRow {
+                        id: self.id(RecordKind::Document, r.get::<_, i64>(0)? as u64),
+                        url: r.get(1)?,
+                        entity: r.get(2)?,
+                        title: r.get(3)?,
+                        created_at: r.get(4)?,
+                        current_version: r
+                            .get::<_, Option<i64>>(5)?
+                            .map(|n| self.id(RecordKind::Version, n as u64)),
+                        last_capture: r
+                            .get::<_, Option<i64>>(6)?
+                            .map(|n| self.id(RecordKind::Capture, n as u64)),
+                    })
+                },
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::NotFound(format!("no document {q}")))
+    }
+
+    fn version_from_row(&self, r: &Row<'_>) -> rusqlite::Result<VersionRow> {
+        Ok(VersionRow {
+            id: self.id(RecordKind::Version, r.get::<_, i64>("num")? as u64),
+            document_id: self.id(RecordKind::Document, r.get::<_, i64>("document")? as u64),
+            text_sha256: parse_digest(r.get("text_sha256")?)?,
+            key_sha256: parse_digest(r.get("key_sha256")?)?.unwrap_or(Sha256Digest([0; 32])),
+            opened_by: self.id(RecordKind::Capture, r.get::<_, i64>("opened_by")? as u64),
+            first_seen: r.get("first_seen")?,
+            last_seen: r.get("last_seen")?,
+            captures: r.get::<_, i64>("captures")? as u64,
+        })
+    }
+
+    /// A version by number.
+    pub fn version(&self, number: u64) -> Result<VersionRow, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM versions WHERE num = ?1")?;
+        stmt.query_row([number as i64], |r| self.version_from_row(r))
+            .optional()?
+            .ok_or_else(|| {
+                StoreError::NotFound(format!(
+                    "{}: no such version",
+                    self.id(RecordKind::Version, number)
+                ))
+            })
+    }
+
+    /// A document's versions, oldest first.
+    pub fn versions(&self, document: &RecordId) -> Result<Vec<VersionRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM versions WHERE document = ?1 ORDER BY num")?;
+        let rows = stmt.query_map([document.number() as i64], |r| self.version_from_row(r))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Documents, in id order: at most `limit`, numbered above `after` (paging).
+    pub fn documents(&self, limit: u64, after: u64) -> Result<Vec<DocumentRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT num FROM documents WHERE num > ?1 ORDER BY num LIMIT ?2")?;
+        let nums: Vec<i64> = stmt
+            .query_map(
+                params![after as i64, limit.min(i64::MAX as u64) as i64],
+                |r| r.get(0),
+            )?
+            .collect::<Result<_, _>>()?;
+        nums.into_iter()
+            .map(|n| self.document(&self.id(RecordKind::Document, n as u64).to_string()))
+            .collect()
+    }
+
+    /// The manifest bytes and raw signature of a capture, read from disk (bounded) and checked
+    /// against the manifest SHA-256 the catalog recorded.
+    pub fn read_manifest(&self, row: &CaptureRow) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+        let path = self.root.join(&row.manifest_path);
+        let bytes = fsutil::read_limited(&path, exhibit_core::manifest::MAX_MANIFEST_BYTES as u64)?;
+        if Sha256Digest::of(&bytes) != row.manifest_sha256 {
+            return Err(StoreError::Corrupt {
+                what: path.display().to_string(),
+                message: "manifest bytes differ from the SHA-256 the catalog recorded".into(),
+            });
+        }
+        let sig_path = path.with_extension("json.sig");
+        let sig = fsutil::read_limited(&sig_path, 64)?;
+        Ok((bytes, sig))
+    }
+}
+
+fn unreachable_provision<T>(id: &RecordId) -> Result<T, StoreError> {
+    Err(StoreError::NotFound(format!("{id}: no such provision")))
+}
+
+/// A group of captures committed together: one catalog transaction, one round of fsyncs.
+pub struct Batch<'a> {
+    tx: rusqlite::Transaction<'a>,
+    root: &'a Path,
+    objects: &'a ObjectStore,
+    origin: &'a str,
+    prefix: &'a IdPrefix,
+    key: &'a SigningKey,
+    signer: String,
+    dirty: BTreeSet<PathBuf>,
+    done: Vec<CommittedCapture>,
+}
+
+struct DocState {
+    num: u64,
+    entity: Option<String>,
+    title: Option<String>,
+    current_version: Option<u64>,
+    last_capture: Option<u64>,
+}
+
+impl Batch<'_> {
+    fn id(&self, kind: RecordKind, n: u64) -> RecordId {
+        RecordId::new(self.prefix, kind, n)
+    }
+
+    fn document_state(&self, p: &PendingCapture, at: &str) -> Result<DocState, StoreError> {
+        let existing = self
+            .tx
+            .query_row(
+                "SELECT num, entity, title, current_version, last_capture FROM documents \
+                 WHERE url = ?1",
+                [&p.document_url],
+                |r| {
+                    Ok(DocState {
+                        num: r.get::<_, i64>(0)? as u64,
+                        entity: r.get(1)?,
+                        title: r.get(2)?,
+                        current_version: r.get::<_, Option<i64>>(3)?.map(|n| n as u64),
+                        last_capture: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+                    })
+                },
+            )
+            .optional()?;
+        if let Some(doc) = existing {
+            return Ok(doc);
+        }
+        let num = catalog::next_number(&self.tx, 'D')?;
+        self.tx.execute(
+            "INSERT INTO documents (num, url, created_at) VALUES (?1, ?2, ?3)",
+            params![num as i64, p.document_url, at],
+        )?;
+        Ok(DocState {
+            num,
+            entity: None,
+            title: None,
+            current_version: None,
+            last_capture: None,
+        })
+    }
+
+    /// Numbers, signs and records one capture. Its manifest and signature are written (and
+    /// fsynced) now; it becomes visible, and durable, when the batch commits.
+    pub fn add(&mut self, p: PendingCapture) -> Result<CommittedCapture, StoreError> {
+        let captured_at = format_rfc3339_seconds(p.captured_at);
+        let doc = self.document_state(&p, &captured_at)?;
+        let entity = p.entity.clone().or(doc.entity);
+        let title = p.title.clone().or(doc.title).or(p.title_hint.clone());
+
+        let previous_capture = match doc.last_capture {
+            Some(n) => {
+                let sha: String = self.tx.query_row(
+                    "SELECT manifest_sha256 FROM captures WHERE num = ?1",
+                    [n as i64],
+                    |r| r.get(0),
+                )?;
+                Some(RecordLink {
+                    id: self.id(RecordKind::Capture, n),
+                    manifest_sha256: parse_catalog_digest(&sha)?,
+                })
+            }
+            None => None,
+        };
+
+        let ok = p.error.is_none();
+        let version = if ok {
+            let key = match (&p.text, &p.content) {
+                (Some(t), _) => t.sha256,
+                (None, Some(c)) => c.sha256,
+                (None, None) => {
+                    return Err(StoreError::Corrupt {
+                        what: p.document_url.clone(),
+                        message: "a successful capture must have content".into(),
+                    });
+                }
+            };
+            let current = match doc.current_version {
+                Some(v) => Some(self.tx.query_row(
+                    "SELECT key_sha256, opened_by, opened_manifest_sha256 FROM versions \
+                     WHERE num = ?1",
+                    [v as i64],
+                    |r| {
+                        Ok((
+                            v,
+                            r.get::<_, String>(0)?,
+                            r.get::<_, i64>(1)? as u64,
+                            r.get::<_, String>(2)?,
+                        ))
+                    },
+                )?),
+                None => None,
+            };
+            Some(match current {
+                Some((v, cur_key, opened_by, opened_sha)) if cur_key == key.to_hex() => (
+                    key,
+                    VersionLink {
+                        id: self.id(RecordKind::Version, v),
+                        change: Change::Unchanged,
+                        previous: None,
+                        opened_by: Some(RecordLink {
+                            id: self.id(RecordKind::Capture, opened_by),
+                            manifest_sha256: parse_catalog_digest(&opened_sha)?,
+                        }),
+                    },
+                ),
+                current => {
+                    let previous = match current {
+                        Some((v, _, _, opened_sha)) => Some(RecordLink {
+                            id: self.id(RecordKind::Version, v),
+                            manifest_sha256: parse_catalog_digest(&opened_sha)?,
+                        }),
+                        None => None,
+                    };
+                    let n = catalog::next_number(&self.tx, 'V')?;
+                    (
+                        key,
+                        VersionLink {
+                            id: self.id(RecordKind::Version, n),
+                            change: Change::New,
+                            previous,
+                            opened_by: None,
+                        },
+                    )
+                }
+            })
+        } else {
+            None
+        };
+
+        let capture_num = catalog::next_number(&self.tx, 'C')?;
+        let capture_id = self.id(RecordKind::Capture, capture_num);
+        let manifest = CaptureManifest {
+            manifest_type: if ok {
+                ManifestType::Capture
+            } else {
+                ManifestType::CaptureFailure
+            },
+            origin: self.origin.to_owned(),
+            id: capture_id.clone(),
+            document: DocumentRef {
+                id: self.id(RecordKind::Document, doc.num),
+                url: p.document_url.clone(),
+                entity: entity.clone(),
+                title: title.clone(),
+            },
+            captured_at: captured_at.clone(),
+            method: p.method,
+            http: p.http.clone(),
+            file: p.file.clone(),
+            content: p.content.clone(),
+            text: p.text.clone(),
+            text_omitted: p.text_omitted.clone(),
+            version: version.as_ref().map(|(_, v)| v.clone()),
+            previous_capture,
+            error: p.error.clone(),
+            signer: self.signer.clone(),
+        };
+        manifest.check().map_err(|e| StoreError::Corrupt {
+            what: capture_id.to_string(),
+            message: e.to_string(),
+        })?;
+        let bytes = manifest.to_canonical_bytes();
+        let signature = self.key.sign(&bytes);
+        let manifest_sha256 = Sha256Digest::of(&bytes);
+        let rel = manifest_rel_path(&capture_id);
+        let path = self.root.join(&rel);
+        let dir = path.parent().unwrap_or(self.root).to_path_buf();
+        if fsutil::ensure_dir(&dir)?
+            && let Some(up) = dir.parent()
+        {
+            self.dirty.insert(up.to_path_buf());
+        }
+        fsutil::write_atomic(&path, &bytes)?;
+        fsutil::write_atomic(&path.with_extension("json.sig"), signature.as_bytes())?;
+        self.dirty.insert(dir);
+
+        if let Some((key, v)) = &version {
+            match v.change {
+                Change::New => {
+                    self.tx.execute(
+                        "INSERT INTO versions (num, document, key_sha256, text_sha256, opened_by, \
+                         opened_manifest_sha256, first_seen, last_seen, captures) \
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)",
+                        params![
+                            v.id.number() as i64,
+                            doc.num as i64,
+                            key.to_hex(),
+                            p.text.as_ref().map(|t| t.sha256.to_hex()),
+                            capture_num as i64,
+                            manifest_sha256.to_hex(),
+                            captured_at,
+                        ],
+                    )?;
+                }
+                Change::Unchanged => {
+                    self.tx.execute(
+                        "UPDATE versions SET captures = captures + 1, \
+                         last_seen = max(last_seen, ?2) WHERE num = ?1",
+                        params![v.id.number() as i64, captured_at],
+                    )?;
+                }
+            }
+        }
+        let status = p.http.as_ref().and_then(|h| h.status);
+        let hex = |d: Option<&Sha256Digest>| d.map(Sha256Digest::to_hex);
+        self.tx.execute(
+            "INSERT INTO captures (num, document, version, ok, captured_at, method, status, \
+             error, sha256, blake3, size, media_type, text_sha256, text_blake3, text_size, \
+             manifest_sha256, manifest_path) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+            params![
+                capture_num as i64,
+                doc.num as i64,
+                version.as_ref().map(|(_, v)| v.id.number() as i64),
+                ok,
+                captured_at,
+                p.method.as_str(),
+                status,
+                p.error,
+                hex(p.content.as_ref().map(|c| &c.sha256)),
+                p.content.as_ref().map(|c| c.blake3.to_hex()),
+                p.content.as_ref().map(|c| c.size as i64),
+                p.content.as_ref().map(|c| c.media_type.clone()),
+                hex(p.text.as_ref().map(|t| &t.sha256)),
+                p.text.as_ref().map(|t| t.blake3.to_hex()),
+                p.text.as_ref().map(|t| t.size as i64),
+                manifest_sha256.to_hex(),
+                rel,
+            ],
+        )?;
+        self.tx.execute(
+            "UPDATE documents SET last_capture = ?2, entity = ?3, title = ?4, \
+             current_version = coalesce(?5, current_version) WHERE num = ?1",
+            params![
+                doc.num as i64,
+                capture_num as i64,
+                entity,
+                title,
+                version.as_ref().map(|(_, v)| v.id.number() as i64),
+            ],
+        )?;
+        let committed = CommittedCapture {
+            capture_id,
+            document_id: self.id(RecordKind::Document, doc.num),
+            changed: version
+                .as_ref()
+                .is_some_and(|(_, v)| v.change == Change::New),
+            previous_version_id: version
+                .as_ref()
+                .and_then(|(_, v)| v.previous.as_ref().map(|l| l.id.clone())),
+            version_id: version.map(|(_, v)| v.id),
+            ok,
+            sha256: p.content.as_ref().map(|c| c.sha256),
+            text_sha256: p.text.as_ref().map(|t| t.sha256),
+            captured_at,
+            url: p.document_url,
+            status,
+            error: p.error,
+            manifest_sha256,
+            manifest_path: path,
+        };
+        self.done.push(committed.clone());
+        Ok(committed)
+    }
+
+    /// Makes every file of the batch durable (one fsync per touched directory), then commits
+    /// the catalog transaction. Only after this returns are the captures reported.
+    pub fn commit(self) -> Result<Vec<CommittedCapture>, StoreError> {
+        self.objects.sync_dirty_dirs()?;
+        for dir in &self.dirty {
+            fsutil::sync_dir(dir)?;
+        }
+        self.tx.commit()?;
+        Ok(self.done)
+    }
+}
+
+fn parse_catalog_digest(s: &str) -> Result<Sha256Digest, StoreError> {
+    s.parse().map_err(|e| StoreError::Corrupt {
+        what: "catalog".into(),
+        message: format!("bad stored hash {s:?}: {e}"),
+    })
+}

@@ -1,0 +1,112 @@
+//! The SQLite catalog: an index over manifests and objects, rebuildable from them.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::StoreError;
+
+/// Catalog schema version, kept in `meta`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = r#"
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+CREATE TABLE counters (kind TEXT PRIMARY KEY, last INTEGER NOT NULL) STRICT;
+INSERT INTO counters (kind, last) VALUES ('D', 0), ('C', 0), ('V', 0), ('P', 0);
+CREATE TABLE documents (
+    num INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    entity TEXT,
+    title TEXT,
+    created_at TEXT NOT NULL,
+    current_version INTEGER,
+    last_capture INTEGER
+) STRICT;
+CREATE TABLE versions (
+    num INTEGER PRIMARY KEY,
+    document INTEGER NOT NULL REFERENCES documents(num),
+    key_sha256 TEXT NOT NULL,
+    text_sha256 TEXT,
+    opened_by INTEGER NOT NULL,
+    opened_manifest_sha256 TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    last_seen TEXT NOT NULL,
+    captures INTEGER NOT NULL
+) STRICT;
+CREATE INDEX versions_document ON versions(document, num);
+CREATE INDEX versions_text ON versions(text_sha256);
+CREATE TABLE captures (
+    num INTEGER PRIMARY KEY,
+    document INTEGER NOT NULL REFERENCES documents(num),
+    version INTEGER REFERENCES versions(num),
+    ok INTEGER NOT NULL,
+    captured_at TEXT NOT NULL,
+    method TEXT NOT NULL,
+    status INTEGER,
+    error TEXT,
+    sha256 TEXT,
+    blake3 TEXT,
+    size INTEGER,
+    media_type TEXT,
+    text_sha256 TEXT,
+    text_blake3 TEXT,
+    text_size INTEGER,
+    manifest_sha256 TEXT NOT NULL UNIQUE,
+    manifest_path TEXT NOT NULL
+) STRICT;
+CREATE INDEX captures_document ON captures(document, num);
+CREATE INDEX captures_sha256 ON captures(sha256);
+CREATE INDEX captures_text ON captures(text_sha256);
+"#;
+
+/// Opens the catalog with the pragmas every connection needs.
+pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
+    let conn = Connection::open(path)?;
+    // WAL lets readers run while a capture writes; FULL makes every commit durable.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Concurrent writers wait for each other instead of failing.
+    conn.busy_timeout(std::time::Duration::from_secs(600))?;
+    Ok(conn)
+}
+
+/// Creates the schema in an empty catalog.
+pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), StoreError> {
+    let tx = conn.transaction()?;
+    tx.execute_batch(SCHEMA)?;
+    tx.execute(
+        "INSERT INTO meta (key, value) VALUES ('schema', ?1), ('origin', ?2), ('prefix', ?3)",
+        params![SCHEMA_VERSION.to_string(), origin, prefix],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Checks the schema version of an opened catalog.
+pub fn check(conn: &Connection, path: &std::path::Path) -> Result<(), StoreError> {
+    let v: Option<String> = conn
+        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(|e| StoreError::Corrupt {
+            what: path.display().to_string(),
+            message: format!("not an exhibit catalog ({e})"),
+        })?;
+    match v.as_deref() {
+        Some("1") => Ok(()),
+        other => Err(StoreError::Corrupt {
+            what: path.display().to_string(),
+            message: format!("catalog schema {other:?} is not supported (expected 1)"),
+        }),
+    }
+}
+
+/// Allocates the next number of a record kind inside the caller's transaction.
+pub fn next_number(conn: &Connection, kind: char) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "UPDATE counters SET last = last + 1 WHERE kind = ?1 RETURNING last",
+        [kind.to_string()],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}

@@ -1,0 +1,117 @@
+//! `exhibit.toml`: the archive's configuration.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::StoreError;
+
+/// The name of the configuration file at the archive root.
+pub const CONFIG_FILE: &str = "exhibit.toml";
+
+/// The archive configuration.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Layout version of the archive; this code reads and writes 1.
+    pub format: u32,
+    /// The archive's name: recorded in every manifest and used as the log's key name.
+    pub origin: String,
+    /// The id prefix (`EX`).
+    pub prefix: String,
+    /// The private signing key, relative to the archive root or absolute.
+    pub key: PathBuf,
+    /// Capture settings.
+    #[serde(default)]
+    pub capture: CaptureSettings,
+}
+
+/// Settings for acquiring documents.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CaptureSettings {
+    /// Seconds allowed to connect, and then between any two reads of a response.
+    pub timeout_secs: u64,
+    /// The most bytes kept from one capture (after undoing Content-Encoding).
+    pub max_bytes: u64,
+    /// The most bytes of a document that text is extracted from; larger ones keep their bytes
+    /// and are versioned by content hash, with the reason recorded.
+    pub max_text_bytes: u64,
+    /// The most redirects followed.
+    pub max_redirects: u32,
+    /// The User-Agent header sent.
+    pub user_agent: String,
+}
+
+impl Default for CaptureSettings {
+    fn default() -> Self {
+        CaptureSettings {
+            timeout_secs: 30,
+            max_bytes: 256 << 20,
+            max_text_bytes: 64 << 20,
+            max_redirects: 10,
+            user_agent: concat!("exhibit/", env!("CARGO_PKG_VERSION"), " (evidence capture)")
+                .to_owned(),
+        }
+    }
+}
+
+/// Checks an origin name: what the C2SP signed-note spec allows as a key name.
+pub fn check_origin(origin: &str) -> Result<(), String> {
+    if origin.is_empty() || origin.len() > 200 {
+        return Err(format!("origin {origin:?} must be 1 to 200 characters"));
+    }
+    if let Some(c) = origin
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || *c == '+')
+    {
+        return Err(format!(
+            "origin {origin:?} must not contain {c:?} (no spaces, control characters or '+')"
+        ));
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Reads and checks `exhibit.toml` under `root`.
+    pub fn load(root: &Path) -> Result<Config, StoreError> {
+        let path = root.join(CONFIG_FILE);
+        let bytes = crate::fsutil::read_limited(&path, 1 << 20)?;
+        let text = String::from_utf8(bytes).map_err(|_| StoreError::Config {
+            path: path.clone(),
+            message: "not UTF-8".into(),
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| StoreError::Config {
+            path: path.clone(),
+            message: e.to_string().lines().next().unwrap_or("invalid").to_owned(),
+        })?;
+        let bad = |message: String| StoreError::Config {
+            path: path.clone(),
+            message,
+        };
+        if config.format != 1 {
+            return Err(bad(format!(
+                "archive format {} is not supported by this exhibit (it reads format 1)",
+                config.format
+            )));
+        }
+        check_origin(&config.origin).map_err(bad)?;
+        exhibit_core::IdPrefix::new(&config.prefix).map_err(|e| bad(e.to_string()))?;
+        Ok(config)
+    }
+
+    /// The serialised form, with a header comment.
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).unwrap_or_default();
+        format!("# exhibit archive configuration (docs/FORMAT.md)\n{body}")
+    }
+
+    /// The key path resolved against the archive root.
+    pub fn key_path(&self, root: &Path) -> PathBuf {
+        if self.key.is_absolute() {
+            self.key.clone()
+        } else {
+            root.join(&self.key)
+        }
+    }
+}

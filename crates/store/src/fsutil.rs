@@ -1,0 +1,72 @@
+//! Crash-safe file writing: temporary file in the target directory, fsync, rename, fsync dir.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+use crate::StoreError;
+
+/// Permissions for archive files that are not secret (manifests, objects, public keys,
+/// configuration): readable by all, as evidence is meant to be checked by others.
+pub fn public_file_permissions() -> std::fs::Permissions {
+    // exhibit targets Unix: key files are guarded by Unix permission bits too.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::Permissions::from_mode(0o644)
+}
+
+/// Fsyncs a directory so that renames and creations inside it are durable.
+pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| StoreError::io(dir, e))
+}
+
+/// Creates `dir` and its parents; returns whether anything was created.
+pub fn ensure_dir(dir: &Path) -> Result<bool, StoreError> {
+    if dir.is_dir() {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
+    Ok(true)
+}
+
+/// Writes `bytes` to `path` atomically: a reader sees the old file or the complete new one,
+/// never a part. The file's data is fsynced before the rename; the directory entry is durable
+/// only after [`sync_dir`] on the parent, which the caller may defer to group fsyncs.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(public_file_permissions())
+        .tempfile_in(dir)
+        .map_err(|e| StoreError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| StoreError::io(tmp.path(), e))?;
+    tmp.persist(path)
+        .map_err(|e| StoreError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Like [`write_atomic`], then fsyncs the directory at once.
+pub fn write_atomic_durable(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    write_atomic(path, bytes)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Opens a file for reading, refusing anything larger than `limit` bytes.
+pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let mut buf = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| StoreError::io(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(StoreError::Corrupt {
+            what: path.display().to_string(),
+            message: format!("larger than the {limit}-byte limit"),
+        });
+    }
+    Ok(buf)
+}

@@ -1,0 +1,33 @@
+//! exhibit-store: the archive on disk.
+//!
+//! An archive is a directory holding the configuration (`exhibit.toml`), the signing keys,
+//! content-addressed zstd objects, signed manifests and a SQLite catalog that indexes them:
+//!
+//! ```text
+//! exhibit-archive/
+//!   exhibit.toml
+//!   keys/signing.pem  keys/signing.pub.pem
+//!   objects/ab/<sha256>.zst
+//!   manifests/C/000/EX-C-000042.json  (+ .json.sig)
+//!   catalog.sqlite
+//! ```
+//!
+//! The signed manifests and the objects are the truth; the catalog is an index. Every file is
+//! written crash-safely (temporary file, fsync, rename, fsync of the directory), and a capture
+//! becomes visible only when the catalog transaction that records it commits. Writes are grouped
+//! in a [`Batch`]: one catalog transaction and one round of directory fsyncs for many captures.
+
+mod archive;
+mod catalog;
+pub mod config;
+mod error;
+pub mod fsutil;
+pub mod objects;
+
+pub use archive::{
+    Archive, Batch, CaptureRow, CommittedCapture, DocumentRow, InitOptions, Match, PendingCapture,
+    VersionRow,
+};
+pub use config::Config;
+pub use error::StoreError;
+pub use objects::{ObjectStore, ObjectWriter, StoredObject};

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# exhibit demo — runs offline on the pages in demo/: serves them on 127.0.0.1, captures them,
+# changes the privacy policy, captures again, and checks the evidence with stock tools.
+#
+#   ./demo.sh                    build (release) and run
+#   EXHIBIT_DEMO_KEEP=1 ./demo.sh  keep the demo archive afterwards
+set -euo pipefail
+cd "$(dirname "$0")"
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+
+step "Building exhibit (release)"
+cargo build --release --quiet --bin exhibit
+exhibit() { "$PWD/target/release/exhibit" "$@"; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-demo.XXXXXX")
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  if [ "${EXHIBIT_DEMO_KEEP:-0}" = 1 ]; then echo "Demo archive kept at $work/archive"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+site="$work/site"
+mkdir -p "$site"
+cp demo/privacy-2026-03.html "$site/privacy"
+cp demo/terms.html "$site/terms"
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$site" "$port" >/dev/null 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
+base="http://127.0.0.1:$port"
+
+export EXHIBIT_ARCHIVE="$work/archive"
+step "Create an archive (a fresh Ed25519 signing key is generated)"
+run exhibit init --origin demo.exhibit.example
+
+step "Capture two policies over HTTP"
+run exhibit capture "$base/privacy" --entity "Example Corp" --title "Example Corp Privacy Policy"
+run exhibit capture "$base/terms" --entity "Example Corp"
+
+step "Capture again: nothing changed, the current version is confirmed"
+run exhibit capture "$base/privacy"
+
+step "The company edits its privacy policy; the next capture opens a new version"
+cp demo/privacy-2026-04.html "$site/privacy"
+run exhibit --json capture "$base/privacy"
+
+step "A page that is gone is still evidence: a signed failed-capture record (exit 1)"
+run exhibit capture "$base/cookies" || echo "(exit $? — as expected)"
+
+step "History of the privacy policy"
+run exhibit history "$base/privacy"
+
+step "What changed (extracted text of the two versions, compared with diff)"
+diff <(exhibit cat EX-V-000001 --text) <(exhibit cat EX-V-000003 --text) || true
+
+step "Show the latest privacy capture; its signature is checked as it is shown"
+run exhibit show EX-C-000004
+
+step "Check it without exhibit: the signature with openssl ..."
+manifest="$EXHIBIT_ARCHIVE/manifests/C/000/EX-C-000004.json"
+run openssl pkeyutl -verify -pubin -inkey "$EXHIBIT_ARCHIVE/keys/signing.pub.pem" -rawin \
+  -in "$manifest" -sigfile "$manifest.sig"
+
+step "... and the stored bytes with zstd and sha256sum (compare with SHA-256 above)"
+sha=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["content"]["sha256"])' "$manifest")
+object="$EXHIBIT_ARCHIVE/objects/${sha:0:2}/$sha.zst"
+printf '$ zstd -dcq %s | sha256sum\n' "$object"
+zstd -dcq "$object" | sha256sum
+
+step "A forged manifest fails the same check"
+sed 's/Example Corp/Example C0rp/' "$manifest" > "$work/forged.json"
+openssl pkeyutl -verify -pubin -inkey "$EXHIBIT_ARCHIVE/keys/signing.pub.pem" -rawin \
+  -in "$work/forged.json" -sigfile "$manifest.sig" || echo "(rejected — as expected)"
+
+step "The signer's fingerprint, as ssh-keygen -l would print it"
+run exhibit key show
+
+printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'

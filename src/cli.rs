@@ -1,0 +1,137 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// exhibit: signed, content-addressed captures of legal documents that anyone can verify offline.
+#[derive(Parser, Debug)]
+#[command(name = "exhibit", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// The archive directory.
+    #[arg(
+        long,
+        global = true,
+        env = "EXHIBIT_ARCHIVE",
+        default_value = "exhibit-archive"
+    )]
+    pub archive: PathBuf,
+
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new archive (with a new Ed25519 signing key unless --key names one).
+    Init(InitArgs),
+    /// Generate or inspect Ed25519 keys.
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Capture documents from URLs, files or stdin (-) into the archive.
+    Capture(CaptureArgs),
+    /// List captures, newest first.
+    List(ListArgs),
+    /// Show a record (capture, version or document id, or a hash prefix of 8+ hex digits).
+    Show(QueryArgs),
+    /// Write a capture's exact bytes (or with --text its extracted text) to stdout.
+    Cat(CatArgs),
+    /// Show a document's versions with first-seen and last-seen times.
+    History(HistoryArgs),
+}
+
+/// `exhibit init`.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// The archive's name, recorded in every manifest (e.g. archive.example.org).
+    #[arg(long)]
+    pub origin: Option<String>,
+    /// The id prefix (EX gives EX-C-000001).
+    #[arg(long)]
+    pub prefix: Option<String>,
+    /// Sign with this existing PKCS#8 PEM private key (mode 0600) instead of generating one.
+    #[arg(long)]
+    pub key: Option<PathBuf>,
+}
+
+/// `exhibit key …`.
+#[derive(Subcommand, Debug)]
+pub enum KeyCommand {
+    /// Write a new Ed25519 private key (PKCS#8 PEM, mode 0600) and its public key (.pub.pem).
+    Generate {
+        /// Where to write the private key; the public key goes beside it as NAME.pub.pem.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Print a key's fingerprint (as `ssh-keygen -l` prints it), OpenSSH and SPKI PEM forms.
+    Show {
+        /// A private (PKCS#8) or public (SPKI) PEM file; default: the archive's key.
+        path: Option<PathBuf>,
+    },
+}
+
+/// `exhibit capture`.
+#[derive(Args, Debug)]
+pub struct CaptureArgs {
+    /// What to capture: http(s) URLs, file paths, or - for stdin.
+    #[arg(required = true)]
+    pub sources: Vec<String>,
+    /// The document's URL (its identity); default: the source URL, or the file's file:// URL.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Who publishes the document (e.g. "AI21 Labs").
+    #[arg(long)]
+    pub entity: Option<String>,
+    /// The document's title (default: kept, or the HTML <title>).
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Seconds allowed to connect and between reads (default from exhibit.toml: 30).
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Largest document kept, in bytes (default from exhibit.toml: 268435456).
+    #[arg(long, value_name = "BYTES")]
+    pub max_size: Option<u64>,
+}
+
+/// `exhibit list`.
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// At most this many captures.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u64,
+    /// Only captures older than this capture id (for paging).
+    #[arg(long, value_name = "CAPTURE-ID")]
+    pub before: Option<String>,
+    /// Only captures of this document (id or URL).
+    #[arg(long)]
+    pub document: Option<String>,
+}
+
+/// A record query.
+#[derive(Args, Debug)]
+pub struct QueryArgs {
+    /// A record id (EX-C-000042) or a hash prefix (8 to 64 hex digits; a trailing … is fine).
+    pub query: String,
+}
+
+/// `exhibit cat`.
+#[derive(Args, Debug)]
+pub struct CatArgs {
+    /// A record id or a hash prefix.
+    pub query: String,
+    /// Print the extracted text instead of the captured bytes.
+    #[arg(long)]
+    pub text: bool,
+}
+
+/// `exhibit history`.
+#[derive(Args, Debug)]
+pub struct HistoryArgs {
+    /// A document id or URL (or the id of one of its captures or versions).
+    pub document: String,
+}

@@ -1,0 +1,436 @@
+//! One function per subcommand: call the libraries, print the result.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use exhibit_capture::{Capturer, DocumentMeta, Source};
+use exhibit_core::{CaptureManifest, RecordId, RecordKind};
+use exhibit_sign::{PublicKey, SigningKey};
+use exhibit_store::{Archive, InitOptions};
+use serde_json::json;
+
+use crate::cli::{CaptureArgs, CatArgs, Cli, Command, HistoryArgs, InitArgs, KeyCommand, ListArgs};
+use crate::output::{self, json_line};
+use crate::{EXIT_FAILED, EXIT_OK, Failure};
+
+/// Runs the parsed command; returns the exit status.
+pub fn run(cli: Cli) -> Result<u8, Failure> {
+    let json = cli.json;
+    match cli.command {
+        Command::Init(args) => init(&cli.archive, args, json),
+        Command::Key(KeyCommand::Generate { out }) => key_generate(&out, json),
+        Command::Key(KeyCommand::Show { path }) => key_show(&cli.archive, path, json),
+        Command::Capture(args) => capture(&cli.archive, args, json),
+        Command::List(args) => list(&cli.archive, args, json),
+        Command::Show(args) => show(&cli.archive, &args.query, json),
+        Command::Cat(args) => cat(&cli.archive, args),
+        Command::History(args) => history(&cli.archive, args, json),
+    }
+}
+
+fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
+    let archive = Archive::init(
+        root,
+        InitOptions {
+            origin: args.origin,
+            prefix: args.prefix,
+            key: args.key,
+        },
+    )?;
+    let config = archive.config();
+    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let key_path = config.key_path(archive.root());
+    if json {
+        json_line(&json!({
+            "archive": archive.root(),
+            "origin": config.origin,
+            "prefix": config.prefix,
+            "key": key_path,
+            "public_key": archive.public_key_path(),
+            "fingerprint": public.fingerprint().to_string(),
+        }))?;
+    } else {
+        let mut out = std::io::stdout().lock();
+        writeln!(
+            out,
+            "Initialised exhibit archive {}",
+            archive.root().display()
+        )?;
+        writeln!(out, "  origin       {}", config.origin)?;
+        writeln!(out, "  id prefix    {}", config.prefix)?;
+        writeln!(out, "  signing key  {}", key_path.display())?;
+        writeln!(
+            out,
+            "  public key   {}",
+            archive.public_key_path().display()
+        )?;
+        writeln!(out, "  fingerprint  {}", public.fingerprint())?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `k.pem` → `k.pub.pem`; `k` → `k.pub.pem`.
+fn public_path_for(private: &Path) -> PathBuf {
+    let stem = private
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "key".into());
+    private.with_file_name(format!("{stem}.pub.pem"))
+}
+
+fn key_generate(out: &Path, json: bool) -> Result<u8, Failure> {
+    let key = SigningKey::generate()?;
+    let public = key.public_key();
+    let pub_path = public_path_for(out);
+    if pub_path.exists() {
+        return Err(Failure::bad_input(format!(
+            "{} already exists; refusing to overwrite it",
+            pub_path.display()
+        )));
+    }
+    key.write_new(out)?;
+    exhibit_store::fsutil::write_atomic_durable(&pub_path, public.to_spki_pem().as_bytes())?;
+    if json {
+        json_line(&json!({
+            "private_key": out,
+            "public_key": pub_path,
+            "fingerprint": public.fingerprint().to_string(),
+            "openssh": public.to_openssh(),
+        }))?;
+    } else {
+        let mut o = std::io::stdout().lock();
+        writeln!(o, "Wrote private key {} (mode 0600)", out.display())?;
+        writeln!(o, "Wrote public key  {}", pub_path.display())?;
+        writeln!(o, "Fingerprint       {}", public.fingerprint())?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn key_show(root: &Path, path: Option<PathBuf>, json: bool) -> Result<u8, Failure> {
+    let (public, path, origin) = match path {
+        Some(path) => {
+            let head = exhibit_store::fsutil::read_limited(&path, exhibit_sign::MAX_KEY_FILE_SIZE)
+                .map_err(|e| Failure::bad_input(e.to_string()))?;
+            let text = String::from_utf8_lossy(&head);
+            let public = if text.contains("PRIVATE KEY") {
+                SigningKey::load(&path)?.public_key()
+            } else {
+                PublicKey::load_pem(&path)?
+            };
+            (public, path, None)
+        }
+        None => {
+            let archive = Archive::open(root)?;
+            let path = archive.public_key_path();
+            let public = PublicKey::load_pem(&path)?;
+            (public, path, Some(archive.config().origin.clone()))
+        }
+    };
+    if json {
+        json_line(&json!({
+            "path": path,
+            "fingerprint": public.fingerprint().to_string(),
+            "openssh": public.to_openssh(),
+            "public_key_pem": public.to_spki_pem(),
+            "origin": origin,
+        }))?;
+    } else {
+        let mut o = std::io::stdout().lock();
+        writeln!(o, "Key          {}", path.display())?;
+        writeln!(o, "Fingerprint  {}", public.fingerprint())?;
+        writeln!(o, "OpenSSH      {}", public.to_openssh())?;
+        if let Some(origin) = origin {
+            writeln!(o, "Origin       {origin}")?;
+        }
+        write!(o, "{}", public.to_spki_pem())?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
+    // Check every source before capturing any, so a typo fails fast and records nothing.
+    let sources = args
+        .sources
+        .iter()
+        .map(|s| Source::parse(s))
+        .collect::<Result<Vec<_>, _>>()?;
+    if sources.iter().filter(|s| **s == Source::Stdin).count() > 1 {
+        return Err(Failure::bad_input(
+            "stdin (-) can be captured only once per command",
+        ));
+    }
+    if let Some(url) = &args.url {
+        exhibit_core::url::normalize_document_url(url)
+            .map_err(|e| Failure::bad_input(format!("--url: {e}")))?;
+    }
+    let mut archive = Archive::open(root)?;
+    let mut capturer = Capturer::new(&mut archive)?;
+    if let Some(t) = args.timeout {
+        capturer.set_timeout(t);
+    }
+    if let Some(m) = args.max_size {
+        capturer.set_max_bytes(m);
+    }
+    let meta = DocumentMeta {
+        url: args.url,
+        entity: args.entity,
+        title: args.title,
+    };
+    let mut status = EXIT_OK;
+    let mut bad_input = None;
+    for source in &sources {
+        let committed = match capturer.capture(source, &meta) {
+            Ok(c) => c,
+            Err(e) if e.is_bad_input() => {
+                // Keep going with the other sources; report this one and exit 2 at the end.
+                eprintln!("exhibit: error: {}", e.to_string().replace('\n', " "));
+                bad_input = Some(Failure::from(e));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if json {
+            json_line(&committed)?;
+        } else {
+            println!("{}", output::capture_line(&committed));
+        }
+        if !committed.ok {
+            eprintln!(
+                "exhibit: capture failed: {}: {} (recorded as {})",
+                source.display_name(),
+                committed.error.as_deref().unwrap_or("unknown error"),
+                committed.capture_id
+            );
+            status = EXIT_FAILED;
+        }
+    }
+    if let Some(f) = bad_input {
+        return Err(Failure {
+            code: f.code,
+            message: "some sources could not be read (see above)".into(),
+        });
+    }
+    Ok(status)
+}
+
+fn parse_capture_id(archive: &Archive, s: &str) -> Result<u64, Failure> {
+    let id: RecordId = s
+        .parse()
+        .map_err(|e: exhibit_core::id::IdError| Failure::bad_input(e.to_string()))?;
+    if id.kind() != RecordKind::Capture || id.prefix() != archive.prefix().as_str() {
+        return Err(Failure::bad_input(format!(
+            "{s}: not a capture id of this archive"
+        )));
+    }
+    Ok(id.number())
+}
+
+fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
+    let archive = Archive::open(root)?;
+    let before = args
+        .before
+        .as_deref()
+        .map(|b| parse_capture_id(&archive, b))
+        .transpose()?;
+    let document = args
+        .document
+        .as_deref()
+        .map(|d| archive.document(d).map(|d| d.id.number()))
+        .transpose()?;
+    let rows = archive.captures(args.limit, before, document)?;
+    if json {
+        for r in &rows {
+            json_line(r)?;
+        }
+    } else if rows.is_empty() {
+        println!("No captures yet. Capture something with `exhibit capture URL`.");
+    } else {
+        output::capture_table(&rows)?;
+        if rows.len() as u64 == args.limit
+            && let Some(last) = rows.last()
+        {
+            println!("… more: exhibit list --before {}", last.id);
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
+    let archive = Archive::open(root)?;
+    let group = archive.resolve_hash_group(query)?;
+    let m = &group[0];
+    match m.id.kind() {
+        RecordKind::Capture => {
+            let others: Vec<String> = group[1..].iter().map(|o| o.id.to_string()).collect();
+            show_capture(&archive, m.id.number(), &others, json)
+        }
+        RecordKind::Version => {
+            let v = archive.version(m.id.number())?;
+            let d = archive.document(&v.document_id.to_string())?;
+            if json {
+                json_line(&json!({"version": v, "document": d}))?;
+            } else {
+                let mut o = std::io::stdout().lock();
+                output::document_block(&d, &mut o)?;
+                writeln!(o)?;
+                output::version_table(std::slice::from_ref(&v), &mut o)?;
+            }
+            Ok(EXIT_OK)
+        }
+        RecordKind::Document => history_of(&archive, &m.id.to_string(), json),
+        RecordKind::Provision => Err(Failure {
+            code: EXIT_FAILED,
+            message: format!("{}: no such provision", m.id),
+        }),
+    }
+}
+
+fn show_capture(
+    archive: &Archive,
+    number: u64,
+    same_hash: &[String],
+    json: bool,
+) -> Result<u8, Failure> {
+    let row = archive.capture(number)?;
+    let (bytes, sig) = archive.read_manifest(&row)?;
+    let manifest = CaptureManifest::parse(&bytes).map_err(|e| Failure {
+        code: EXIT_FAILED,
+        message: format!("{}: {e}", row.manifest_path),
+    })?;
+    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let verdict = public.verify(&bytes, &sig);
+    let signer_matches = manifest.signer == public.fingerprint().to_string();
+    if json {
+        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        json_line(&json!({
+            "capture": row,
+            "manifest": value,
+            "signature_valid": verdict.is_ok() && signer_matches,
+            "same_hash_captures": same_hash,
+            "manifest_path": archive.root().join(&row.manifest_path),
+        }))?;
+    } else {
+        let mut o = std::io::stdout().lock();
+        let kind = if manifest.is_success() {
+            "Capture"
+        } else {
+            "FAILED capture"
+        };
+        writeln!(
+            o,
+            "{kind} {}  ({})",
+            row.id,
+            manifest.manifest_type.as_str()
+        )?;
+        writeln!(
+            o,
+            "Document   {}  {}",
+            manifest.document.id, manifest.document.url
+        )?;
+        if let Some(e) = &manifest.document.entity {
+            writeln!(o, "Entity     {e}")?;
+        }
+        if let Some(t) = &manifest.document.title {
+            writeln!(o, "Title      {t}")?;
+        }
+        writeln!(
+            o,
+            "Captured   {} (as claimed by the signer)",
+            output::human_time(&manifest.captured_at)
+        )?;
+        writeln!(o, "Method     {}", manifest.method.as_str())?;
+        if let Some(h) = &manifest.http {
+            writeln!(o, "Requested  {}", h.request_url)?;
+            for r in &h.redirects {
+                writeln!(o, "Redirect   {} {} -> {}", r.status, r.url, r.location)?;
+            }
+            writeln!(
+                o,
+                "Response   {} {}",
+                h.status.map_or("(none)".into(), |s| s.to_string()),
+                h.final_url
+            )?;
+        }
+        if let Some(f) = &manifest.file {
+            writeln!(o, "File       {}", f.path)?;
+        }
+        if let Some(e) = &manifest.error {
+            writeln!(o, "Error      {e}")?;
+        }
+        if let Some(c) = &manifest.content {
+            writeln!(o, "SHA-256    {}", c.sha256)?;
+            writeln!(o, "BLAKE3     {}", c.blake3)?;
+            writeln!(o, "Size       {} bytes, {}", c.size, c.media_type)?;
+        }
+        if let Some(t) = &manifest.text {
+            writeln!(
+                o,
+                "Text       sha256 {}  {} bytes  ({} {}, from {})",
+                t.sha256, t.size, t.extractor.name, t.extractor.version, t.charset
+            )?;
+        }
+        if let Some(reason) = &manifest.text_omitted {
+            writeln!(o, "Text       none: {reason}")?;
+        }
+        if let Some(v) = &manifest.version {
+            let detail = match (&v.previous, &v.opened_by) {
+                (Some(p), _) => format!("new (previous {})", p.id),
+                (None, Some(o)) => format!("unchanged (opened by {})", o.id),
+                (None, None) => "new (first version)".into(),
+            };
+            writeln!(o, "Version    {} {detail}", v.id)?;
+        }
+        writeln!(o, "Signer     {}", manifest.signer)?;
+        let sig_text = match (&verdict, signer_matches) {
+            (Ok(()), true) => "valid Ed25519 signature by the archive key".to_owned(),
+            (Ok(()), false) => "valid, but the manifest names a different signer".to_owned(),
+            (Err(e), _) => format!("INVALID: {e}"),
+        };
+        writeln!(o, "Signature  {sig_text}")?;
+        writeln!(
+            o,
+            "Manifest   {}  sha256 {}",
+            row.manifest_path, row.manifest_sha256
+        )?;
+        if !same_hash.is_empty() {
+            writeln!(o, "Same hash  also in {}", same_hash.join(", "))?;
+        }
+    }
+    Ok(if verdict.is_ok() && signer_matches {
+        EXIT_OK
+    } else {
+        EXIT_FAILED
+    })
+}
+
+fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
+    let archive = Archive::open(root)?;
+    let sha = archive.resolve_object(&args.query, args.text)?;
+    let mut out = std::io::stdout().lock();
+    archive.objects().copy_verified(&sha, None, &mut out)?;
+    out.flush()?;
+    Ok(EXIT_OK)
+}
+
+fn history(root: &Path, args: HistoryArgs, json: bool) -> Result<u8, Failure> {
+    let archive = Archive::open(root)?;
+    history_of(&archive, &args.document, json)
+}
+
+fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Failure> {
+    let d = archive.document(query)?;
+    let versions = archive.versions(&d.id)?;
+    if json {
+        json_line(&json!({"document": d, "versions": versions}))?;
+    } else {
+        let mut o = std::io::stdout().lock();
+        output::document_block(&d, &mut o)?;
+        writeln!(o)?;
+        if versions.is_empty() {
+            writeln!(o, "No versions: no capture of this document succeeded yet.")?;
+        } else {
+            output::version_table(&versions, &mut o)?;
+        }
+    }
+    Ok(EXIT_OK)
+}

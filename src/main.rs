@@ -1,0 +1,102 @@
+//! The `exhibit` command-line tool: argument parsing and output. The work is done by the
+//! `exhibit-*` library crates.
+
+mod cli;
+mod commands;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Exit status: everything worked.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: something did not match, was not found or could not be captured.
+pub const EXIT_FAILED: u8 = 1;
+/// Exit status: the input could not be read or is malformed (including usage errors).
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// An error that ends the command, with the exit status it maps to.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit status.
+    pub code: u8,
+    /// One line saying what went wrong.
+    pub message: String,
+}
+
+impl Failure {
+    /// A bad-input failure (exit 2).
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Failure {
+            code: EXIT_BAD_INPUT,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<exhibit_store::StoreError> for Failure {
+    fn from(e: exhibit_store::StoreError) -> Self {
+        use exhibit_store::StoreError as E;
+        let code = match &e {
+            E::NotFound(_) | E::Corrupt { .. } => EXIT_FAILED,
+            _ => EXIT_BAD_INPUT,
+        };
+        Failure {
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<exhibit_capture::CaptureError> for Failure {
+    fn from(e: exhibit_capture::CaptureError) -> Self {
+        match e {
+            exhibit_capture::CaptureError::Store(s) => s.into(),
+            other => Failure {
+                code: EXIT_BAD_INPUT,
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+impl From<exhibit_sign::KeyError> for Failure {
+    fn from(e: exhibit_sign::KeyError) -> Self {
+        Failure::bad_input(e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Failure {
+    fn from(e: std::io::Error) -> Self {
+        Failure {
+            code: EXIT_FAILED,
+            message: format!("output: {e}"),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    match commands::run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) if f.message.contains("Broken pipe") => ExitCode::from(EXIT_OK),
+        Err(f) => {
+            // One line, whatever the error chain contained.
+            let line = f.message.replace(['\n', '\r'], " ");
+            eprintln!("exhibit: error: {line}");
+            ExitCode::from(f.code)
+        }
+    }
+}

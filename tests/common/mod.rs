@@ -1,0 +1,280 @@
+//! Test support: a real HTTP/1.1 server on 127.0.0.1, the real `exhibit` binary, temp archives.
+//!
+//! The server is hand-rolled on `TcpListener` on purpose: tests need it to misbehave in ways a
+//! well-behaved server library will not (stall mid-body, lie about encodings, send huge bodies).
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// What the server does for one request.
+pub enum Reply {
+    /// A complete response.
+    Full {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Headers and part of the body, then silence for `stall` (a hung server).
+    Stall {
+        headers: Vec<(String, String)>,
+        partial: Vec<u8>,
+        stall: Duration,
+    },
+    /// `len` bytes of body, streamed without holding them in memory.
+    Huge { len: u64 },
+}
+
+impl Reply {
+    /// 200 with a body and content type.
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply::Full {
+            status: 200,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    /// A redirect.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply::Full {
+            status,
+            headers: vec![("Location".into(), location.into())],
+            body: Vec::new(),
+        }
+    }
+
+    /// A status with a small HTML body.
+    pub fn status(status: u16, body: &str) -> Reply {
+        Reply::Full {
+            status,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: body.as_bytes().to_vec(),
+        }
+    }
+}
+
+type Handler = dyn Fn(&str) -> Reply + Send + Sync;
+
+/// A loopback HTTP server; stops when dropped.
+pub struct Server {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Server {
+    /// Starts a server that answers each request path with `handler(path)`.
+    pub fn start(handler: impl Fn(&str) -> Reply + Send + Sync + 'static) -> Server {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("local addr");
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(stream) = stream else { continue };
+                let handler = handler.clone();
+                std::thread::spawn(move || serve(stream, &*handler));
+            }
+        });
+        Server {
+            addr,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT{path}`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve(stream: TcpStream, handler: &Handler) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+    let mut reader = BufReader::new(match stream.try_clone() {
+        Ok(s) => s,
+        Err(_) => return,
+    });
+    let mut request_line = String::new();
+    if reader.read_line(&mut request_line).is_err() {
+        return;
+    }
+    loop {
+        let mut line = String::new();
+        match reader.read_line(&mut line) {
+            Ok(0) | Err(_) => return,
+            Ok(_) if line == "\r\n" || line == "\n" => break,
+            Ok(_) => {}
+        }
+    }
+    let path = request_line
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .to_owned();
+    let mut out = stream;
+    let head = |status: u16, headers: &[(String, String)], len: Option<u64>| {
+        let mut h = format!("HTTP/1.1 {status} X\r\nConnection: close\r\n");
+        for (k, v) in headers {
+            h.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some(len) = len {
+            h.push_str(&format!("Content-Length: {len}\r\n"));
+        }
+        h.push_str("\r\n");
+        h
+    };
+    match handler(&path) {
+        Reply::Full {
+            status,
+            headers,
+            body,
+        } => {
+            let _ = out.write_all(head(status, &headers, Some(body.len() as u64)).as_bytes());
+            let _ = out.write_all(&body);
+        }
+        Reply::Stall {
+            headers,
+            partial,
+            stall,
+        } => {
+            let _ =
+                out.write_all(head(200, &headers, Some(partial.len() as u64 + 1000)).as_bytes());
+            let _ = out.write_all(&partial);
+            let _ = out.flush();
+            std::thread::sleep(stall);
+        }
+        Reply::Huge { len } => {
+            let headers = vec![("Content-Type".to_string(), "text/plain".to_string())];
+            let _ = out.write_all(head(200, &headers, Some(len)).as_bytes());
+            let chunk = vec![b'x'; 1 << 16];
+            let mut left = len;
+            while left > 0 {
+                let n = left.min(chunk.len() as u64) as usize;
+                if out.write_all(&chunk[..n]).is_err() {
+                    return;
+                }
+                left -= n as u64;
+            }
+        }
+    }
+    let _ = out.flush();
+}
+
+/// Runs the real `exhibit` binary with `args` against `archive`.
+pub fn exhibit(archive: &Path, args: &[&str]) -> Output {
+    exhibit_stdin(archive, args, None)
+}
+
+/// Like [`exhibit`], feeding `stdin`.
+pub fn exhibit_stdin(archive: &Path, args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut cmd = assert_cmd::Command::cargo_bin("exhibit").expect("exhibit binary");
+    cmd.arg("--archive")
+        .arg(archive)
+        .args(args)
+        .env_remove("EXHIBIT_ARCHIVE");
+    if let Some(input) = stdin {
+        cmd.write_stdin(input.to_vec());
+    }
+    cmd.timeout(Duration::from_secs(120));
+    cmd.output().expect("run exhibit")
+}
+
+/// Asserts success and returns stdout.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exhibit failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The exit code.
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or(-1)
+}
+
+/// Stderr as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Parses JSON Lines output.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+/// A temp dir with an initialised archive at `<dir>/archive`.
+pub fn new_archive() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let archive = dir.path().join("archive");
+    ok(&exhibit(&archive, &["init", "--origin", "test.example"]));
+    (dir, archive)
+}
+
+/// SHA-256 hex of bytes.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(data))
+}
+
+/// Whether a stock tool is on PATH; prints a skip message when it is not.
+pub fn have(tool: &str) -> bool {
+    let found = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        eprintln!("SKIP: `{tool}` is not installed; this check needs it");
+    }
+    found
+}
+
+/// The shared corpus directory, or None (with a skip message) when absent.
+pub fn corpus() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("SKIP: ../shared/corpus is absent; corpus checks need it");
+        None
+    }
+}
+
+/// A fixture file under tests/fixtures.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
