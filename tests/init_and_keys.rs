@@ -180,3 +180,34 @@ fn commands_without_an_archive_exit_2_with_one_line() {
     }
     assert!(!missing.exists());
 }
+
+/// docs/VERIFYING.md step 1, run as written: the fingerprint from openssl and coreutils alone.
+#[test]
+fn fingerprint_can_be_computed_with_stock_tools_as_documented() {
+    if !have("openssl") || !have("base64") {
+        return;
+    }
+    let (dir, archive) = new_archive();
+    let shown = &json_lines(&exhibit(&archive, &["--json", "key", "show"]))[0];
+    let script = r#"set -e
+openssl pkey -pubin -in "$1" -outform DER | tail -c 32 > key.raw
+{ printf '\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20'; cat key.raw; } > key.wire
+echo "SHA256:$(openssl dgst -sha256 -binary key.wire | base64 | tr -d '=')""#;
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .arg("bash")
+        .arg(archive.join("keys/signing.pub.pem"))
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        shown["fingerprint"].as_str().unwrap()
+    );
+}

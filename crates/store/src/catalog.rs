@@ -60,12 +60,13 @@ CREATE INDEX captures_text ON captures(text_sha256);
 /// Opens the catalog with the pragmas every connection needs.
 pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
+    // Concurrent writers wait for each other instead of failing; set first, so that even the
+    // pragmas below wait rather than fail while another process holds the lock.
+    conn.busy_timeout(std::time::Duration::from_secs(600))?;
     // WAL lets readers run while a capture writes; FULL makes every commit durable.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Concurrent writers wait for each other instead of failing.
-    conn.busy_timeout(std::time::Duration::from_secs(600))?;
     Ok(conn)
 }
 
