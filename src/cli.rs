@@ -91,10 +91,10 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub title: Option<String>,
     /// Seconds allowed to connect and between reads (default from exhibit.toml: 30).
-    #[arg(long, value_name = "SECS")]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
     /// Largest document kept, in bytes (default from exhibit.toml: 268435456).
-    #[arg(long, value_name = "BYTES")]
+    #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=9_007_199_254_740_991))]
     pub max_size: Option<u64>,
 }
 
@@ -102,7 +102,7 @@ pub struct CaptureArgs {
 #[derive(Args, Debug)]
 pub struct ListArgs {
     /// At most this many captures.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..))]
     pub limit: u64,
     /// Only captures older than this capture id (for paging).
     #[arg(long, value_name = "CAPTURE-ID")]

@@ -4,6 +4,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use exhibit_capture::{Capturer, DocumentMeta, Source};
+use exhibit_core::manifest::MAX_RECORDED_STRING;
 use exhibit_core::{CaptureManifest, RecordId, RecordKind};
 use exhibit_sign::{PublicKey, SigningKey};
 use exhibit_store::{Archive, InitOptions};
@@ -163,6 +164,20 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
         exhibit_core::url::normalize_document_url(url)
             .map_err(|e| Failure::bad_input(format!("--url: {e}")))?;
     }
+    for (flag, value) in [
+        ("--url", &args.url),
+        ("--entity", &args.entity),
+        ("--title", &args.title),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.len() > MAX_RECORDED_STRING)
+        {
+            return Err(Failure::bad_input(format!(
+                "{flag} is longer than {MAX_RECORDED_STRING} bytes"
+            )));
+        }
+    }
     let mut archive = Archive::open(root)?;
     let mut capturer = Capturer::new(&mut archive)?;
     if let Some(t) = args.timeout {
@@ -189,10 +204,21 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
             }
             Err(e) => return Err(e.into()),
         };
-        if json {
-            json_line(&committed)?;
+        // Output is secondary to capturing: if the reader went away, keep capturing.
+        let printed = if json {
+            json_line(&committed)
         } else {
-            println!("{}", output::capture_line(&committed));
+            writeln!(
+                std::io::stdout().lock(),
+                "{}",
+                output::capture_line(&committed)
+            )
+            .map_err(Failure::from)
+        };
+        if let Err(f) = printed
+            && !f.message.is_empty()
+        {
+            return Err(f);
         }
         if !committed.ok {
             eprintln!(
@@ -243,13 +269,20 @@ fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
             json_line(r)?;
         }
     } else if rows.is_empty() {
-        println!("No captures yet. Capture something with `exhibit capture URL`.");
+        writeln!(
+            std::io::stdout().lock(),
+            "No captures. Capture something with `exhibit capture URL`."
+        )?;
     } else {
         output::capture_table(&rows)?;
         if rows.len() as u64 == args.limit
             && let Some(last) = rows.last()
         {
-            println!("… more: exhibit list --before {}", last.id);
+            writeln!(
+                std::io::stdout().lock(),
+                "… more: exhibit list --before {}",
+                last.id
+            )?;
         }
     }
     Ok(EXIT_OK)

@@ -37,10 +37,12 @@ impl Failure {
 
 impl From<exhibit_store::StoreError> for Failure {
     fn from(e: exhibit_store::StoreError) -> Self {
-        use exhibit_store::StoreError as E;
-        let code = match &e {
-            E::NotFound(_) | E::Corrupt { .. } => EXIT_FAILED,
-            _ => EXIT_BAD_INPUT,
+        // Bad input is the user's to fix (2); a missing record, damaged data or a failure of
+        // the machine (disk, database) means the command could not do its job (1).
+        let code = if e.is_bad_input() {
+            EXIT_BAD_INPUT
+        } else {
+            EXIT_FAILED
         };
         Failure {
             code,
@@ -54,7 +56,11 @@ impl From<exhibit_capture::CaptureError> for Failure {
         match e {
             exhibit_capture::CaptureError::Store(s) => s.into(),
             other => Failure {
-                code: EXIT_BAD_INPUT,
+                code: if other.is_bad_input() {
+                    EXIT_BAD_INPUT
+                } else {
+                    EXIT_FAILED
+                },
                 message: other.to_string(),
             },
         }
@@ -69,9 +75,16 @@ impl From<exhibit_sign::KeyError> for Failure {
 
 impl From<std::io::Error> for Failure {
     fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            // The reader went away (`exhibit list | head`): stop quietly, as Unix tools do.
+            return Failure {
+                code: EXIT_OK,
+                message: String::new(),
+            };
+        }
         Failure {
             code: EXIT_FAILED,
-            message: format!("output: {e}"),
+            message: format!("writing output: {e}"),
         }
     }
 }
@@ -91,7 +104,7 @@ fn main() -> ExitCode {
     };
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(f) if f.message.contains("Broken pipe") => ExitCode::from(EXIT_OK),
+        Err(f) if f.message.is_empty() => ExitCode::from(f.code),
         Err(f) => {
             // One line, whatever the error chain contained.
             let line = f.message.replace(['\n', '\r'], " ");

@@ -10,12 +10,11 @@ use crate::Failure;
 
 /// Writes one JSON value and a newline to stdout.
 pub fn json_line<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
-    serde_json::to_writer(&mut out, value).map_err(|e| Failure {
+    let line = serde_json::to_string(value).map_err(|e| Failure {
         code: crate::EXIT_FAILED,
         message: format!("output: {e}"),
     })?;
-    writeln!(out)?;
+    writeln!(std::io::stdout().lock(), "{line}")?;
     Ok(())
 }
 

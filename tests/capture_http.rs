@@ -278,3 +278,113 @@ fn a_generic_content_type_is_sniffed_so_text_is_still_extracted() {
         assert_eq!(m["content"]["media_type"], "text/html", "{path}");
     }
 }
+
+#[test]
+fn hostile_lengths_never_make_an_unreadable_manifest() {
+    let long = format!("/{}", "a".repeat(60_000));
+    let big_title = format!(
+        "<html><head><title>{}</title></head><body><p>x</p></body></html>",
+        "T".repeat(1_100_000)
+    );
+    let server = Server::start(move |path| match path {
+        "/far" => Reply::redirect(302, &long),
+        "/title" => Reply::ok("text/html", big_title.clone()),
+        _ => Reply::ok("text/html", PAGE),
+    });
+    let (_dir, archive) = new_archive();
+    let out = exhibit(&archive, &["--json", "capture", &server.url("/far")]);
+    assert_eq!(code(&out), 1);
+    let c = &json_lines(&out)[0];
+    assert!(c["error"].as_str().unwrap().contains("Location"), "{c}");
+    let out = exhibit(&archive, &["--json", "capture", &server.url("/title")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Both records, and the document's later captures, stay readable and verified.
+    let out = exhibit(&archive, &["--json", "capture", &server.url("/title")]);
+    assert_eq!(code(&out), 0);
+    for id in ["EX-C-000001", "EX-C-000002", "EX-C-000003"] {
+        let j = &json_lines(&exhibit(&archive, &["--json", "show", id]))[0];
+        assert_eq!(j["signature_valid"], true, "{id}");
+    }
+}
+
+#[test]
+fn credentials_in_a_url_never_reach_the_evidence() {
+    let server = Server::start(|_| Reply::ok("text/html", PAGE));
+    let (_dir, archive) = new_archive();
+    let url = server.url("/p").replace("http://", "http://alice:s3cret@");
+    let out = exhibit(&archive, &["--json", "capture", &url]);
+    let c = &json_lines(&out)[0];
+    let bytes = std::fs::read(c["manifest_path"].as_str().unwrap()).unwrap();
+    assert!(!String::from_utf8_lossy(&bytes).contains("s3cret"));
+    assert!(!String::from_utf8_lossy(&bytes).contains("alice"));
+    assert_eq!(c["url"], server.url("/p"));
+}
+
+#[test]
+fn a_304_with_a_location_is_an_answer_not_a_redirect() {
+    let server = Server::start(|path| match path {
+        "/nm" => Reply::Full {
+            status: 304,
+            headers: vec![("Location".into(), "/elsewhere".into())],
+            body: Vec::new(),
+        },
+        _ => Reply::ok("text/html", PAGE),
+    });
+    let (_dir, archive) = new_archive();
+    let out = exhibit(&archive, &["--json", "capture", &server.url("/nm")]);
+    let c = &json_lines(&out)[0];
+    assert_eq!(c["status"], 304);
+    assert!(
+        manifest_of(c)["http"]["redirects"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn concurrent_captures_of_one_document_are_recorded_in_acquisition_order() {
+    // The first request is slow and returns the OLD text; every later one is fast and NEW.
+    let first = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let server = Server::start(move |_| {
+        if first.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            Reply::Slow {
+                content_type: "text/html".into(),
+                body: b"<p>OLD policy text</p>".to_vec(),
+                over: Duration::from_secs(2),
+            }
+        } else {
+            Reply::ok("text/html", "<p>NEW policy text</p>")
+        }
+    });
+    let (_dir, archive) = new_archive();
+    let url = server.url("/policy");
+    let bin = assert_cmd::cargo::cargo_bin("exhibit");
+    let spawn = || {
+        std::process::Command::new(&bin)
+            .args([
+                "--archive",
+                archive.to_str().unwrap(),
+                "--json",
+                "capture",
+                &url,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let slow = spawn();
+    std::thread::sleep(Duration::from_millis(500));
+    let fast = spawn();
+    assert!(slow.wait_with_output().unwrap().status.success());
+    assert!(fast.wait_with_output().unwrap().status.success());
+    let h = &json_lines(&exhibit(&archive, &["--json", "history", &url]))[0];
+    let current = h["document"]["current_version"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let text = exhibit(&archive, &["cat", &current, "--text"]);
+    assert_eq!(String::from_utf8_lossy(&text.stdout), "NEW policy text\n");
+    let versions = h["versions"].as_array().unwrap();
+    assert!(versions[0]["first_seen"].as_str() <= versions[1]["first_seen"].as_str());
+}

@@ -30,6 +30,12 @@ pub enum Reply {
     },
     /// `len` bytes of body, streamed without holding them in memory.
     Huge { len: u64 },
+    /// A complete 200 response whose body trickles out over `over`.
+    Slow {
+        content_type: String,
+        body: Vec<u8>,
+        over: Duration,
+    },
 }
 
 impl Reply {
@@ -165,6 +171,20 @@ fn serve(stream: TcpStream, handler: &Handler) {
             let _ = out.write_all(&partial);
             let _ = out.flush();
             std::thread::sleep(stall);
+        }
+        Reply::Slow {
+            content_type,
+            body,
+            over,
+        } => {
+            let headers = vec![("Content-Type".to_string(), content_type)];
+            let _ = out.write_all(head(200, &headers, Some(body.len() as u64)).as_bytes());
+            let pieces = 10;
+            for chunk in body.chunks(body.len().div_ceil(pieces).max(1)) {
+                let _ = out.write_all(chunk);
+                let _ = out.flush();
+                std::thread::sleep(over / pieces as u32);
+            }
         }
         Reply::Huge { len } => {
             let headers = vec![("Content-Type".to_string(), "text/plain".to_string())];

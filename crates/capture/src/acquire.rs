@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use exhibit_core::manifest::{
-    ContentInfo, FileSource, HttpExchange, Method, RECORDED_HEADERS, Redirect,
+    ContentInfo, FileSource, HttpExchange, MAX_RECORDED_STRING, Method, RECORDED_HEADERS, Redirect,
+    cap_string,
 };
 use exhibit_store::config::CaptureSettings;
 use exhibit_store::{ObjectStore, StoreError};
@@ -19,8 +20,6 @@ use crate::{CaptureError, text};
 
 /// Bytes kept for sniffing the media type when the document is too large to keep whole.
 const SNIFF_BYTES: usize = 8 << 10;
-/// Longest header value recorded; longer values are cut (and marked) so manifests stay small.
-const MAX_HEADER_VALUE: usize = 2048;
 /// Content-Type values that say nothing about the content, so the bytes are sniffed instead.
 const GENERIC_MEDIA_TYPES: &[&str] = &[
     "application/octet-stream",
@@ -240,16 +239,10 @@ fn record_headers(headers: &ureq::http::HeaderMap) -> BTreeMap<String, String> {
         if values.is_empty() {
             continue;
         }
-        let mut value = values.join(", ");
-        if value.len() > MAX_HEADER_VALUE {
-            let mut cut = MAX_HEADER_VALUE;
-            while !value.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            value.truncate(cut);
-            value.push_str("…[truncated]");
-        }
-        out.insert((*name).to_owned(), value);
+        out.insert(
+            (*name).to_owned(),
+            cap_string(&values.join(", "), MAX_RECORDED_STRING),
+        );
     }
     out
 }
@@ -312,8 +305,21 @@ fn failure(
         charset: None,
         retained: Vec::new(),
         retained_all: false,
-        error: Some(error),
+        error: Some(cap_string(&error, MAX_RECORDED_STRING)),
     }
+}
+
+/// A URL as recorded in a manifest: without credentials.
+fn recorded(url: &url::Url) -> String {
+    let mut u = url.clone();
+    let _ = u.set_username("");
+    let _ = u.set_password(None);
+    u.to_string()
+}
+
+/// The statuses that are redirects (others with a Location, such as 300 or 304, are answers).
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
 fn fetch(
@@ -326,8 +332,8 @@ fn fetch(
     let mut redirects: Vec<Redirect> = Vec::new();
     loop {
         let mut exchange = HttpExchange {
-            request_url: start.to_string(),
-            final_url: current.to_string(),
+            request_url: recorded(start),
+            final_url: recorded(&current),
             redirects: redirects.clone(),
             status: None,
             headers: BTreeMap::new(),
@@ -344,14 +350,22 @@ fn fetch(
         let status = response.status().as_u16();
         exchange.status = Some(status);
         exchange.headers = record_headers(response.headers());
-        if response.status().is_redirection()
+        if is_redirect(status)
             && let Some(location) = response.headers().get("location")
         {
             let location = String::from_utf8_lossy(location.as_bytes()).into_owned();
+            if location.len() > MAX_RECORDED_STRING {
+                let error = format!(
+                    "redirect Location of {} bytes is longer than the {MAX_RECORDED_STRING}-byte limit",
+                    location.len()
+                );
+                return Ok(failure(captured_at, exchange, error, None));
+            }
             let next = match current.join(location.trim()) {
                 Ok(u) => u,
                 Err(e) => {
-                    let error = format!("redirect to an invalid Location {location:?}: {e}");
+                    let shown = cap_string(&location, 200);
+                    let error = format!("redirect to an invalid Location {shown:?}: {e}");
                     return Ok(failure(captured_at, exchange, error, None));
                 }
             };
@@ -364,9 +378,9 @@ fn fetch(
                 return Ok(failure(captured_at, exchange, error, None));
             }
             redirects.push(Redirect {
-                url: current.to_string(),
+                url: recorded(&current),
                 status,
-                location: next.to_string(),
+                location: recorded(&next),
             });
             current = next;
             continue;
@@ -375,7 +389,13 @@ fn fetch(
             .headers()
             .get("content-type")
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
-        let content_encoding = exchange.headers.get("content-encoding").cloned();
+        let encodings: Vec<String> = response
+            .headers()
+            .get_all("content-encoding")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        let content_encoding = (!encodings.is_empty()).then(|| encodings.join(", "));
         let body: Box<dyn Read> = Box::new(response.into_body().into_reader());
         let reader = match decoder(body, content_encoding.as_deref()) {
             Ok(r) => r,
@@ -427,8 +447,8 @@ fn fetch(
                 .and_then(|s| s.canonical_reason())
                 .unwrap_or("");
             let error = format!("HTTP {status} {reason}").trim_end().to_owned();
-            let content = (content.size > 0).then_some(content);
-            return Ok(failure(captured_at, exchange, error, content));
+            // The body is evidence too, even when empty (it is stored, so it is referenced).
+            return Ok(failure(captured_at, exchange, error, Some(content)));
         }
         return Ok(Acquired {
             captured_at,

@@ -11,7 +11,7 @@ mod error;
 mod source;
 pub mod text;
 
-use exhibit_core::manifest::{Extractor, TextInfo};
+use exhibit_core::manifest::{Extractor, TextInfo, cap_string};
 use exhibit_core::url::normalize_document_url;
 use exhibit_sign::SigningKey;
 use exhibit_store::config::CaptureSettings;
@@ -63,7 +63,7 @@ impl<'a> Capturer<'a> {
 
     /// Overrides the size cap in bytes.
     pub fn set_max_bytes(&mut self, max: u64) {
-        self.settings.max_bytes = max;
+        self.settings.max_bytes = max.min(exhibit_store::config::MAX_EXACT_SIZE);
     }
 
     /// Acquires a source and stores its bytes and text; nothing is recorded yet.
@@ -75,12 +75,7 @@ impl<'a> Capturer<'a> {
         source: &Source,
         meta: &DocumentMeta,
     ) -> Result<PendingCapture, CaptureError> {
-        let document_url = match (&meta.url, source) {
-            (Some(u), _) => normalize_document_url(u)?.to_string(),
-            (None, Source::Http(u)) => normalize_document_url(u.as_str())?.to_string(),
-            (None, Source::File(p)) => source::file_url(p)?,
-            (None, Source::Stdin) => return Err(CaptureError::StdinNeedsUrl),
-        };
+        let document_url = document_url(source, meta)?;
         let acquired =
             acquire::acquire(source, &self.agent, &self.settings, self.archive.objects())?;
         let mut text = None;
@@ -106,7 +101,9 @@ impl<'a> Capturer<'a> {
                             version: text::EXTRACTOR_VERSION.to_owned(),
                         },
                     });
-                    title_hint = extracted.title;
+                    title_hint = extracted
+                        .title
+                        .map(|t| cap_string(&t, exhibit_core::manifest::MAX_RECORDED_STRING));
                 }
             } else if has_text(&content.media_type) {
                 text_omitted = Some(format!(
@@ -143,17 +140,36 @@ impl<'a> Capturer<'a> {
         Ok(batch.commit()?)
     }
 
-    /// Prepares and commits one source.
+    /// Prepares and commits one source, holding the document's capture lock from acquisition
+    /// to commit so that concurrent captures of one document are recorded in acquisition order.
     pub fn capture(
         &mut self,
         source: &Source,
         meta: &DocumentMeta,
     ) -> Result<CommittedCapture, CaptureError> {
+        let _lock = self.archive.lock_document(&document_url(source, meta)?)?;
         let pending = self.prepare(source, meta)?;
         let mut done = self.commit(vec![pending])?;
         done.pop()
             .ok_or_else(|| CaptureError::Internal("batch committed nothing".into()))
     }
+}
+
+/// The normalised URL that identifies the document a source holds.
+pub fn document_url(source: &Source, meta: &DocumentMeta) -> Result<String, CaptureError> {
+    let url = match (&meta.url, source) {
+        (Some(u), _) => normalize_document_url(u)?,
+        (None, Source::Http(u)) => normalize_document_url(u.as_str())?,
+        (None, Source::File(p)) => normalize_document_url(&source::file_url(p)?)?,
+        (None, Source::Stdin) => return Err(CaptureError::StdinNeedsUrl),
+    };
+    if url.as_str().len() > exhibit_core::manifest::MAX_RECORDED_STRING {
+        return Err(CaptureError::BadSource(format!(
+            "document URL longer than {} bytes",
+            exhibit_core::manifest::MAX_RECORDED_STRING
+        )));
+    }
+    Ok(url.to_string())
 }
 
 /// Whether a media type is one text is extracted from.

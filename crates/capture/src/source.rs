@@ -31,6 +31,12 @@ impl Source {
                         reason: e.to_string(),
                     })
                 })?;
+                if arg.len() > exhibit_core::manifest::MAX_RECORDED_STRING {
+                    return Err(CaptureError::BadSource(format!(
+                        "URL longer than {} bytes",
+                        exhibit_core::manifest::MAX_RECORDED_STRING
+                    )));
+                }
                 if url.host_str().is_none_or(str::is_empty) {
                     return Err(CaptureError::BadSource(format!("{arg}: URL has no host")));
                 }

@@ -11,9 +11,10 @@
 //! 1. **Decode** (`text/charset.rs`): a byte-order mark wins; then the `charset` parameter of
 //!    the Content-Type; then, for HTML, a `<meta charset>` / `<meta http-equiv>` found by a
 //!    WHATWG-style pre-scan of the first 1024 bytes (for XHTML first the `<?xml … encoding=…?>`
-//!    declaration); otherwise UTF-8. Labels resolve per the WHATWG Encoding Standard
-//!    (`iso-8859-1` means windows-1252). Decoding never fails: malformed sequences become
-//!    U+FFFD. Labels that resolve to the WHATWG "replacement" encoding are ignored, since decoding
+//!    declaration); otherwise UTF-8 when the bytes are valid UTF-8, else windows-1252 (which
+//!    keeps every byte distinct). Labels resolve per the WHATWG Encoding Standard
+//!    (`iso-8859-1` means windows-1252). Decoding never fails: malformed sequences in a declared
+//!    encoding become U+FFFD. Labels that resolve to the WHATWG "replacement" encoding are ignored, since decoding
 //!    a whole document to a single U+FFFD would hide every later change.
 //! 2. **HTML to text** (`text/html.rs`, which lists every rule): parsed with html5ever (via
 //!    `scraper`) as a browser would, walked iteratively (no recursion) and rendered as

@@ -173,7 +173,7 @@ impl FromStr for RecordId {
             _ => return Err(malformed()),
         };
         let prefix = IdPrefix::new(prefix).map_err(|_| malformed())?;
-        if num.is_empty() || num.len() > 19 || !num.bytes().all(|b| b.is_ascii_digit()) {
+        if num.is_empty() || num.len() > 20 || !num.bytes().all(|b| b.is_ascii_digit()) {
             return Err(malformed());
         }
         let mut kind_chars = kind.chars();

@@ -5,6 +5,7 @@
 //! network or the clock, so every other crate — including the standalone verifier — can share
 //! exactly one definition of what a record *is*.
 
+pub mod citation;
 pub mod digest;
 pub mod id;
 pub mod manifest;

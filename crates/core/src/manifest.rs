@@ -14,6 +14,23 @@ use crate::id::{RecordId, RecordKind};
 /// The largest manifest [`CaptureManifest::parse`] accepts. Real ones are 1–3 KiB.
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
 
+/// The longest string a manifest records for a URL, header value, title or error; longer ones
+/// are cut by [`cap_string`] so that a hostile server cannot make a manifest too large to keep.
+pub const MAX_RECORDED_STRING: usize = 4096;
+
+/// Cuts `s` to at most `max` bytes (at a character boundary), marking the cut with
+/// `…[truncated]`.
+pub fn cap_string(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut cut = max;
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…[truncated]", &s[..cut])
+}
+
 /// The response headers recorded for HTTP captures, in this order, lower-case.
 pub const RECORDED_HEADERS: &[&str] = &[
     "content-type",
@@ -252,10 +269,17 @@ pub struct CaptureManifest {
 }
 
 impl CaptureManifest {
-    /// The canonical RFC 8785 bytes: what is stored and signed.
-    pub fn to_canonical_bytes(&self) -> Vec<u8> {
-        // Serialising plain structs of strings, integers, booleans and nulls cannot fail.
-        serde_json_canonicalizer::to_vec(self).unwrap_or_default()
+    /// The canonical RFC 8785 bytes: what is stored and signed. Fails for a manifest that is
+    /// inconsistent or larger than [`MAX_MANIFEST_BYTES`], so nothing is signed that
+    /// [`CaptureManifest::parse`] would refuse.
+    pub fn to_canonical_bytes(&self) -> Result<Vec<u8>, ManifestError> {
+        self.check()?;
+        let bytes = serde_json_canonicalizer::to_vec(self)
+            .map_err(|e| ManifestError::Schema(e.to_string()))?;
+        if bytes.len() > MAX_MANIFEST_BYTES {
+            return Err(ManifestError::TooLarge(bytes.len()));
+        }
+        Ok(bytes)
     }
 
     /// Parses stored manifest bytes, requiring the v1 schema, canonical form and consistency.
@@ -265,10 +289,10 @@ impl CaptureManifest {
         }
         let m: CaptureManifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))?;
-        if m.to_canonical_bytes() != bytes {
+        m.check()?;
+        if m.to_canonical_bytes()? != bytes {
             return Err(ManifestError::NotCanonical);
         }
-        m.check()?;
         Ok(m)
     }
 
@@ -420,11 +444,24 @@ mod tests {
     #[test]
     fn canonical_bytes_round_trip_and_sort_keys() {
         let m = sample();
-        let bytes = m.to_canonical_bytes();
+        let bytes = m.to_canonical_bytes().unwrap();
         let text = std::str::from_utf8(&bytes).unwrap();
         assert!(text.starts_with(r#"{"captured_at":"2026-04-30T06:15:21Z","content":{"#));
         assert!(!text.contains('\n'));
         assert_eq!(CaptureManifest::parse(&bytes).unwrap(), m);
+    }
+
+    #[test]
+    fn oversized_manifests_are_never_produced() {
+        let mut m = sample();
+        m.error = None;
+        m.document.title = Some("t".repeat(MAX_MANIFEST_BYTES));
+        assert!(matches!(
+            m.to_canonical_bytes(),
+            Err(ManifestError::TooLarge(_))
+        ));
+        assert_eq!(cap_string("héllo", 2), "h…[truncated]");
+        assert_eq!(cap_string("hello", 5), "hello");
     }
 
     #[test]
@@ -435,7 +472,8 @@ mod tests {
             CaptureManifest::parse(&pretty),
             Err(ManifestError::NotCanonical)
         );
-        let mut v: serde_json::Value = serde_json::from_slice(&m.to_canonical_bytes()).unwrap();
+        let mut v: serde_json::Value =
+            serde_json::from_slice(&m.to_canonical_bytes().unwrap()).unwrap();
         v["extra"] = serde_json::json!(1);
         let bytes = serde_json_canonicalizer::to_vec(&v).unwrap();
         assert!(matches!(
@@ -446,6 +484,19 @@ mod tests {
             CaptureManifest::parse(b"\xff\xfe"),
             Err(ManifestError::Schema(_))
         ));
+    }
+
+    #[test]
+    fn citation_renders_the_filing_shape() {
+        let text = crate::citation::render(&sample(), crate::citation::HashForm::Short);
+        let want = format!(
+            "Citation Record\nEntity: AI21 Labs\nDocument: AI21 Labs Privacy Policy — “2026”\n\
+             Record ID: EX-C-000002\nCaptured: 2026-04-30 06:15:21 UTC\nSHA-256: {}…\n\
+             URL: https://www.ai21.com/privacy-policy\nAccessed: April 30, 2026\n\
+             Document ID: EX-D-000001\nVersion ID: EX-V-000001\nSigned-By: SHA256:abc\n",
+            &Sha256Digest::of(b"<p>hi</p>").to_hex()[..16]
+        );
+        assert_eq!(text, want);
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub enum UrlError {
 }
 
 /// Normalises a document URL: parsed per the WHATWG URL standard (so scheme and host are
-/// lower-cased, default ports and dot segments removed, IDNs punycoded) with the fragment dropped.
+/// lower-cased, default ports and dot segments removed, IDNs punycoded) with the fragment and
+/// any credentials (`user:password@`) dropped.
 /// Only `http`, `https` and `file` URLs name documents.
 pub fn normalize_document_url(input: &str) -> Result<::url::Url, UrlError> {
     let mut url = ::url::Url::parse(input.trim()).map_err(|e| UrlError::Invalid {
@@ -47,6 +48,9 @@ pub fn normalize_document_url(input: &str) -> Result<::url::Url, UrlError> {
         }
     }
     url.set_fragment(None);
+    // Credentials are never part of a document's identity, nor of signed evidence.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     Ok(url)
 }
 
@@ -62,6 +66,10 @@ mod tests {
         // Paths and queries are case-sensitive and kept.
         let u = normalize_document_url("http://Example.org/A/./b/../Terms?Lang=EN").unwrap();
         assert_eq!(u.as_str(), "http://example.org/A/Terms?Lang=EN");
+        let u = normalize_document_url("https://alice:s3cret@example.org/p").unwrap();
+        assert_eq!(u.as_str(), "https://example.org/p");
+        let u = normalize_document_url("file:///tmp/a/../b.html").unwrap();
+        assert_eq!(u.as_str(), "file:///tmp/b.html");
     }
 
     #[test]

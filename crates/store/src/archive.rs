@@ -288,12 +288,13 @@ impl Archive {
             catalog::create(&mut conn, &origin, prefix.as_str())?;
             conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
         }
-        fsutil::write_atomic(&stage.join(CONFIG_FILE), config.to_toml().as_bytes())?;
+        fsutil::write_atomic(&stage.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
         for dir in ["keys", "objects", "manifests", "."] {
             fsutil::sync_dir(&stage.join(dir))?;
         }
-        let stage = staging.keep();
-        std::fs::rename(&stage, root).map_err(|e| StoreError::io(root, e))?;
+        // On failure the staging directory (and the new key in it) is removed on drop.
+        std::fs::rename(staging.path(), root).map_err(|e| StoreError::io(root, e))?;
+        let _ = staging.keep();
         fsutil::sync_dir(&parent)?;
         Archive::open(root)
     }
@@ -326,6 +327,18 @@ impl Archive {
         }
         let conn = catalog::open(&catalog_path)?;
         catalog::check(&conn, &catalog_path)?;
+        for (key, configured) in [("origin", &config.origin), ("prefix", &config.prefix)] {
+            let recorded = catalog::meta(&conn, key)?;
+            if recorded.as_deref() != Some(configured.as_str()) {
+                return Err(StoreError::Config {
+                    path: root.join(CONFIG_FILE),
+                    message: format!(
+                        "{key} is {configured:?} but the archive was created with {:?}; the {key} of an existing archive cannot change",
+                        recorded.unwrap_or_default()
+                    ),
+                });
+            }
+        }
         Ok(Archive {
             objects: ObjectStore::new(objects_dir(root)),
             root: root.to_path_buf(),
@@ -368,6 +381,24 @@ impl Archive {
     /// Builds an id of this archive.
     pub fn id(&self, kind: RecordKind, number: u64) -> RecordId {
         RecordId::new(&self.prefix, kind, number)
+    }
+
+    /// Takes the per-document capture lock for `url`, waiting while another process holds it.
+    /// Captures of one document that hold it from acquisition to commit are recorded in the
+    /// order they were acquired, so a slow fetch can never make an older text current.
+    pub fn lock_document(&self, url: &str) -> Result<DocumentLock, StoreError> {
+        let dir = self.root.join("locks");
+        fsutil::ensure_dir(&dir)?;
+        let name = Sha256Digest::of(url.as_bytes()).short(32);
+        let path = dir.join(format!("{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| StoreError::io(&path, e))?;
+        file.lock().map_err(|e| StoreError::io(&path, e))?;
+        Ok(DocumentLock { _file: file })
     }
 
     /// Starts a batch: one catalog write transaction (waiting for other writers) in which
@@ -491,13 +522,12 @@ impl Archive {
     }
 
     /// Resolves a query to the records that carry one hash: an id gives that record; a hash
-    /// prefix must match a single full hash value (of one kind: content, text or manifest),
-    /// and every capture carrying it is returned, oldest first. Identical bytes captured many
+    /// prefix must match a single full hash value (a plain-text capture's content and text hash
+    /// are the same value), and every capture carrying it is returned, oldest first. Identical bytes captured many
     /// times are one hash, not an ambiguity; a prefix of two different hashes is.
     pub fn resolve_hash_group(&self, query: &str) -> Result<Vec<Match>, StoreError> {
         let matches = self.resolve(query)?;
-        let values: BTreeSet<(&str, &str)> =
-            matches.iter().map(|m| (m.field, m.hash.as_str())).collect();
+        let values: BTreeSet<&str> = matches.iter().map(|m| m.hash.as_str()).collect();
         if values.len() > 1 {
             return Err(StoreError::Ambiguous {
                 query: query.trim().to_owned(),
@@ -753,7 +783,8 @@ impl Archive {
     /// The manifest bytes and raw signature of a capture, read from disk (bounded) and checked
     /// against the manifest SHA-256 the catalog recorded.
     pub fn read_manifest(&self, row: &CaptureRow) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
-        let path = self.root.join(&row.manifest_path);
+        // The path follows from the id; the catalog's copy is not trusted to name a file.
+        let path = self.root.join(manifest_rel_path(&row.id));
         let bytes = fsutil::read_limited(&path, exhibit_core::manifest::MAX_MANIFEST_BYTES as u64)?;
         if Sha256Digest::of(&bytes) != row.manifest_sha256 {
             return Err(StoreError::Corrupt {
@@ -765,6 +796,12 @@ impl Archive {
         let sig = fsutil::read_limited(&sig_path, 64)?;
         Ok((bytes, sig))
     }
+}
+
+/// Holds a document's capture lock until dropped.
+#[derive(Debug)]
+pub struct DocumentLock {
+    _file: std::fs::File,
 }
 
 fn unreachable_provision<T>(id: &RecordId) -> Result<T, StoreError> {
@@ -920,8 +957,16 @@ impl Batch<'_> {
             None
         };
 
-        let capture_num = catalog::next_number(&self.tx, 'C')?;
-        let capture_id = self.id(RecordKind::Capture, capture_num);
+        // A manifest file already at the next number is an orphan of a batch that never
+        // committed (a crash); it is left as it is and its number is never given out again.
+        let (capture_num, capture_id) = loop {
+            let n = catalog::next_number(&self.tx, 'C')?;
+            let id = self.id(RecordKind::Capture, n);
+            let path = self.root.join(manifest_rel_path(&id));
+            if !path.exists() && !path.with_extension("json.sig").exists() {
+                break (n, id);
+            }
+        };
         let manifest = CaptureManifest {
             manifest_type: if ok {
                 ManifestType::Capture
@@ -948,23 +993,20 @@ impl Batch<'_> {
             error: p.error.clone(),
             signer: self.signer.clone(),
         };
-        manifest.check().map_err(|e| StoreError::Corrupt {
-            what: capture_id.to_string(),
-            message: e.to_string(),
-        })?;
-        let bytes = manifest.to_canonical_bytes();
+        let bytes = manifest
+            .to_canonical_bytes()
+            .map_err(|e| StoreError::Rejected {
+                what: capture_id.to_string(),
+                message: e.to_string(),
+            })?;
         let signature = self.key.sign(&bytes);
         let manifest_sha256 = Sha256Digest::of(&bytes);
         let rel = manifest_rel_path(&capture_id);
         let path = self.root.join(&rel);
         let dir = path.parent().unwrap_or(self.root).to_path_buf();
-        if fsutil::ensure_dir(&dir)?
-            && let Some(up) = dir.parent()
-        {
-            self.dirty.insert(up.to_path_buf());
-        }
-        fsutil::write_atomic(&path, &bytes)?;
-        fsutil::write_atomic(&path.with_extension("json.sig"), signature.as_bytes())?;
+        self.dirty.extend(fsutil::create_dirs(&dir)?);
+        fsutil::write_atomic_new(&path, &bytes)?;
+        fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
         self.dirty.insert(dir);
 
         if let Some((key, v)) = &version {
@@ -1069,8 +1111,10 @@ impl Batch<'_> {
 }
 
 fn parse_catalog_digest(s: &str) -> Result<Sha256Digest, StoreError> {
-    s.parse().map_err(|e| StoreError::Corrupt {
-        what: "catalog".into(),
-        message: format!("bad stored hash {s:?}: {e}"),
-    })
+    parse_digest(Some(s.to_owned()))
+        .map_err(StoreError::from)?
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "catalog".into(),
+            message: "missing hash".into(),
+        })
 }

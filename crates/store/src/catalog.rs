@@ -102,6 +102,13 @@ pub fn check(conn: &Connection, path: &std::path::Path) -> Result<(), StoreError
     }
 }
 
+/// A value from the `meta` table.
+pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .optional()?)
+}
+
 /// Allocates the next number of a record kind inside the caller's transaction.
 pub fn next_number(conn: &Connection, kind: char) -> Result<u64, StoreError> {
     let n: i64 = conn.query_row(

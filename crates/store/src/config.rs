@@ -56,6 +56,10 @@ impl Default for CaptureSettings {
     }
 }
 
+/// The largest size a manifest can record: JSON numbers are exact up to 2^53 − 1 (RFC 8785
+/// serialises them as IEEE 754 doubles).
+pub const MAX_EXACT_SIZE: u64 = (1 << 53) - 1;
+
 /// Checks an origin name: what the C2SP signed-note spec allows as a key name.
 pub fn check_origin(origin: &str) -> Result<(), String> {
     if origin.is_empty() || origin.len() > 200 {
@@ -81,9 +85,17 @@ impl Config {
             path: path.clone(),
             message: "not UTF-8".into(),
         })?;
-        let config: Config = toml::from_str(&text).map_err(|e| StoreError::Config {
-            path: path.clone(),
-            message: e.to_string().lines().next().unwrap_or("invalid").to_owned(),
+        let config: Config = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            StoreError::Config {
+                path: path.clone(),
+                message: match line {
+                    Some(n) => format!("line {n}: {}", e.message().trim()),
+                    None => e.message().trim().to_owned(),
+                },
+            }
         })?;
         let bad = |message: String| StoreError::Config {
             path: path.clone(),
@@ -96,14 +108,37 @@ impl Config {
             )));
         }
         check_origin(&config.origin).map_err(bad)?;
+        let ua = &config.capture.user_agent;
+        if ua.is_empty() || ua.len() > 256 || !ua.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+            return Err(bad(format!(
+                "capture.user_agent must be 1 to 256 printable ASCII characters, got {ua:?}"
+            )));
+        }
+        if !(1..=86_400).contains(&config.capture.timeout_secs) {
+            return Err(bad(format!(
+                "capture.timeout_secs must be 1 to 86400, got {}",
+                config.capture.timeout_secs
+            )));
+        }
+        if config.capture.max_bytes > MAX_EXACT_SIZE {
+            return Err(bad(format!(
+                "capture.max_bytes {} is above {MAX_EXACT_SIZE}, the largest size a manifest records exactly",
+                config.capture.max_bytes
+            )));
+        }
         exhibit_core::IdPrefix::new(&config.prefix).map_err(|e| bad(e.to_string()))?;
         Ok(config)
     }
 
     /// The serialised form, with a header comment.
-    pub fn to_toml(&self) -> String {
-        let body = toml::to_string_pretty(self).unwrap_or_default();
-        format!("# exhibit archive configuration (docs/FORMAT.md)\n{body}")
+    pub fn to_toml(&self) -> Result<String, StoreError> {
+        let body = toml::to_string_pretty(self).map_err(|e| StoreError::Config {
+            path: CONFIG_FILE.into(),
+            message: e.to_string(),
+        })?;
+        Ok(format!(
+            "# exhibit archive configuration (docs/FORMAT.md)\n{body}"
+        ))
     }
 
     /// The key path resolved against the archive root.

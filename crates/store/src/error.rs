@@ -40,7 +40,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// The SQLite catalog failed.
-    #[error("catalog: {0}")]
+    #[error("catalog.sqlite: {0}")]
     Catalog(#[from] rusqlite::Error),
     /// No record matches.
     #[error("{0}")]
@@ -56,6 +56,14 @@ pub enum StoreError {
     /// The query is neither an id nor a hash prefix.
     #[error("{0}")]
     BadQuery(String),
+    /// A record could not be made (for example, its manifest would be invalid).
+    #[error("{what}: {message}")]
+    Rejected {
+        /// The record.
+        what: String,
+        /// Why.
+        message: String,
+    },
     /// Stored data does not match what the archive recorded about it.
     #[error("{what}: {message}")]
     Corrupt {

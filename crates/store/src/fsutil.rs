@@ -23,11 +23,30 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
 
 /// Creates `dir` and its parents; returns whether anything was created.
 pub fn ensure_dir(dir: &Path) -> Result<bool, StoreError> {
-    if dir.is_dir() {
-        return Ok(false);
+    Ok(!create_dirs(dir)?.is_empty())
+}
+
+/// Creates `dir` and any missing parents and returns the directories whose entries changed
+/// (the parent of every directory created), which must be fsynced for the new directories to be
+/// durable.
+pub fn create_dirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
+    let mut missing = Vec::new();
+    let mut cur = Some(dir);
+    while let Some(d) = cur {
+        if d.as_os_str().is_empty() || d.is_dir() {
+            break;
+        }
+        missing.push(d.to_path_buf());
+        cur = d.parent();
+    }
+    if missing.is_empty() {
+        return Ok(missing);
     }
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
-    Ok(true)
+    Ok(missing
+        .iter()
+        .map(|d| d.parent().unwrap_or(Path::new(".")).to_path_buf())
+        .collect())
 }
 
 /// Writes `bytes` to `path` atomically: a reader sees the old file or the complete new one,
@@ -44,6 +63,22 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| StoreError::io(tmp.path(), e))?;
     tmp.persist(path)
+        .map_err(|e| StoreError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Like [`write_atomic`], but fails if `path` already exists (it is never replaced).
+pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(public_file_permissions())
+        .tempfile_in(dir)
+        .map_err(|e| StoreError::io(dir, e))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .map_err(|e| StoreError::io(tmp.path(), e))?;
+    tmp.persist_noclobber(path)
         .map_err(|e| StoreError::io(path, e.error))?;
     Ok(())
 }

@@ -25,8 +25,8 @@ pub mod fsutil;
 pub mod objects;
 
 pub use archive::{
-    Archive, Batch, CaptureRow, CommittedCapture, DocumentRow, InitOptions, Match, PendingCapture,
-    VersionRow,
+    Archive, Batch, CaptureRow, CommittedCapture, DocumentLock, DocumentRow, InitOptions, Match,
+    PendingCapture, VersionRow,
 };
 pub use config::Config;
 pub use error::StoreError;

@@ -211,8 +211,12 @@ impl ObjectWriter<'_> {
             .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
             .map_err(|e| StoreError::io(dir, e))?;
         let dest = self.store.path_of(&sha256);
+        let shard = dest.parent().unwrap_or(dir).to_path_buf();
         if dest.is_file() {
-            // Identical bytes are stored once; the temporary file is removed on drop.
+            // Identical bytes are stored once; the temporary file is removed on drop. The
+            // existing object may come from a writer that crashed before fsyncing its
+            // directory, so the directory is fsynced with this batch all the same.
+            self.store.mark_dirty(shard);
             return Ok(StoredObject {
                 sha256,
                 blake3,
@@ -223,9 +227,8 @@ impl ObjectWriter<'_> {
         tmp.as_file()
             .sync_all()
             .map_err(|e| StoreError::io(tmp.path(), e))?;
-        let shard = dest.parent().unwrap_or(dir).to_path_buf();
-        if fsutil::ensure_dir(&shard)? {
-            self.store.mark_dirty(dir.clone());
+        for changed in fsutil::create_dirs(&shard)? {
+            self.store.mark_dirty(changed);
         }
         tmp.persist(&dest)
             .map_err(|e| StoreError::io(&dest, e.error))?;

@@ -19,8 +19,8 @@ const SNIFF_WINDOW: usize = 1024;
 /// 3. A few binary signatures: `%PDF-` (`application/pdf`), PNG, JPEG, GIF, WebP.
 /// 4. Text — valid UTF-8 without NUL bytes, or anything with a UTF-16 BOM — is `text/markdown`
 ///    for `.md`/`.markdown`/`.mkd` names and `text/plain` otherwise. A `.txt`/`.md` name makes
-///    even non-UTF-8 content text (it is then decoded as UTF-8 with replacement characters unless
-///    a charset is supplied).
+///    even non-UTF-8 content text (without a declared charset it is then decoded as
+///    windows-1252).
 /// 5. Anything else is `application/octet-stream`.
 pub fn sniff_media_type(bytes: &[u8], file_name: Option<&str>) -> String {
     let from_name = file_name.and_then(guess_from_name);
