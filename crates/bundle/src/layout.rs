@@ -1,0 +1,110 @@
+//! Names inside a bundle.
+
+use exhibit_core::{RecordId, Sha256Digest};
+
+/// The BagIt declaration file.
+pub const BAGIT_TXT: &str = "bagit.txt";
+/// The bag metadata file.
+pub const BAG_INFO_TXT: &str = "bag-info.txt";
+/// The payload manifest (`sha256sum` format).
+pub const MANIFEST: &str = "manifest-sha256.txt";
+/// The tag manifest (`sha256sum` format).
+pub const TAG_MANIFEST: &str = "tagmanifest-sha256.txt";
+/// The seal: raw Ed25519 signature over the tag manifest.
+pub const SEAL: &str = "tagmanifest-sha256.txt.sig";
+/// The stock-tools recipe.
+pub const VERIFY_TXT: &str = "VERIFY.txt";
+/// The citation records.
+pub const CITATION_TXT: &str = "exhibit/citation.txt";
+/// The exact text of `bagit.txt`.
+pub const BAGIT_TXT_CONTENT: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
+
+/// The file extension used for captured bytes of a media type.
+pub fn extension(media_type: &str) -> &'static str {
+    match media_type {
+        "text/html" => "html",
+        "application/xhtml+xml" => "xhtml",
+        "text/plain" => "txt",
+        "text/markdown" | "text/x-markdown" => "md",
+        "text/csv" => "csv",
+        "application/pdf" => "pdf",
+        "application/json" => "json",
+        "application/xml" | "text/xml" => "xml",
+        "image/png" => "png",
+        "image/jpeg" => "jpg",
+        "image/gif" => "gif",
+        "image/webp" => "webp",
+        _ => "bin",
+    }
+}
+
+/// `data/content/<sha256>.<ext>`.
+pub fn content_path(sha256: &Sha256Digest, media_type: &str) -> String {
+    format!("data/content/{sha256}.{}", extension(media_type))
+}
+
+/// `data/text/<sha256>.txt`.
+pub fn text_path(sha256: &Sha256Digest) -> String {
+    format!("data/text/{sha256}.txt")
+}
+
+/// `exhibit/manifests/<id>.json`.
+pub fn manifest_path(id: &RecordId) -> String {
+    format!("exhibit/manifests/{id}.json")
+}
+
+/// `exhibit/keys/<fingerprint>.pem`, the fingerprint written file-name-safe: `SHA256-` and the
+/// base64 digits with `+` as `-` and `/` as `_` (the URL-safe base64 alphabet).
+pub fn key_path(fingerprint: &str) -> String {
+    format!("exhibit/keys/{}.pem", key_file_stem(fingerprint))
+}
+
+/// The file-name-safe form of a fingerprint (see [`key_path`]).
+pub fn key_file_stem(fingerprint: &str) -> String {
+    fingerprint
+        .replacen("SHA256:", "SHA256-", 1)
+        .replace('+', "-")
+        .replace('/', "_")
+}
+
+/// A bag name made from an output file name: `evidence.tar.zst` → `evidence`. Keeps ASCII
+/// letters, digits, `.`, `_` and `-` (others become `-`), at most 64 characters, never starting
+/// or ending with `.` or `-`.
+pub fn bag_name_for(file_name: &str) -> String {
+    let stem = file_name
+        .strip_suffix(".tar.zst")
+        .or_else(|| file_name.strip_suffix(".tzst"))
+        .unwrap_or(file_name);
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(64)
+        .collect();
+    // No leading dot or dash: the name must not be hidden or read as a command-line option.
+    name = name.trim_matches(|c| c == '.' || c == '-').to_owned();
+    if name.is_empty() {
+        "exhibit-bundle".to_owned()
+    } else {
+        name
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_safe() {
+        assert_eq!(bag_name_for("evidence.tar.zst"), "evidence");
+        assert_eq!(bag_name_for("../../x y.tar.zst"), "x-y");
+        assert_eq!(bag_name_for("-rf.tar.zst"), "rf");
+        assert_eq!(bag_name_for(".tar.zst"), "exhibit-bundle");
+        assert_eq!(key_path("SHA256:ab+c/d"), "exhibit/keys/SHA256-ab-c_d.pem");
+    }
+}

@@ -1,0 +1,30 @@
+//! exhibit-bundle: evidence bundles — one `.tar.zst` holding one BagIt 1.0 bag (RFC 8493).
+//!
+//! ```text
+//! <bag>/
+//!   VERIFY.txt                      how to verify with stock tools, step by step
+//!   bag-info.txt  bagit.txt  manifest-sha256.txt  tagmanifest-sha256.txt
+//!   tagmanifest-sha256.txt.sig      raw Ed25519 signature over the tag manifest (the seal)
+//!   data/content/<sha256>.<ext>     captured bytes, exactly as captured
+//!   data/text/<sha256>.txt          extracted texts
+//!   exhibit/manifests/<id>.json     signed manifests, byte for byte as in the archive
+//!   exhibit/manifests/<id>.json.sig
+//!   exhibit/keys/<fingerprint>.pem  signer public keys
+//!   exhibit/citation.txt            citation records
+//! ```
+//!
+//! [`write_bundle`] streams: payload bytes flow from the archive's objects through a hash check
+//! into the tar, so a bundle of gigabytes never sits in memory, and the output is deterministic
+//! (sorted entries, fixed owner and modes, one given mtime). [`read_bundle`] treats its input
+//! as hostile: it streams the tar once, writes nothing anywhere, hashes every payload file on the
+//! way and keeps only size-capped tag files in memory.
+
+mod error;
+pub mod layout;
+mod read;
+mod verify_txt;
+mod write;
+
+pub use error::{BundleError, ReadError};
+pub use read::{BagFile, Limits, ReadBag, read_bundle};
+pub use write::{Bundle, BundleRecord, WriteSummary, write_bundle};

@@ -1,0 +1,278 @@
+//! Reading a bundle safely: one streaming pass, nothing written anywhere, bounded memory.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use exhibit_core::{Blake3Digest, DualHasher, Sha256Digest};
+
+use crate::ReadError;
+
+/// Limits on what [`read_bundle`] accepts. Anything past them is rejected, never truncated.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Most tar entries.
+    pub max_entries: usize,
+    /// Longest entry path, in bytes.
+    pub max_path_bytes: usize,
+    /// Largest single tag file (any file outside `data/`), kept in memory.
+    pub max_tag_file_bytes: u64,
+    /// Total of all tag files, kept in memory.
+    pub max_tag_total_bytes: u64,
+    /// Total uncompressed bytes of all files (payload files are hashed, not kept).
+    pub max_total_bytes: u64,
+    /// zstd window log: bounds the decoder's memory to 2^N bytes.
+    pub zstd_window_log_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: 100_000,
+            max_path_bytes: 1024,
+            max_tag_file_bytes: 16 << 20,
+            max_tag_total_bytes: 256 << 20,
+            max_total_bytes: 64 << 30,
+            zstd_window_log_max: 27,
+        }
+    }
+}
+
+/// One file of the bag.
+#[derive(Clone, Debug)]
+pub struct BagFile {
+    /// Length in bytes.
+    pub size: u64,
+    /// SHA-256 of the bytes.
+    pub sha256: Sha256Digest,
+    /// BLAKE3 of the bytes.
+    pub blake3: Blake3Digest,
+    /// The bytes, for tag files (outside `data/`); `None` for payload files.
+    pub bytes: Option<Vec<u8>>,
+}
+
+/// A bag read from a bundle: its name and every file by path relative to the bag root.
+#[derive(Clone, Debug)]
+pub struct ReadBag {
+    /// The bag's top directory name.
+    pub name: String,
+    /// Files by bag-relative path (`data/content/….html`, `bagit.txt`, …).
+    pub files: BTreeMap<String, BagFile>,
+}
+
+impl ReadBag {
+    /// The bytes of a tag file, if present.
+    pub fn tag(&self, path: &str) -> Option<&[u8]> {
+        self.files.get(path).and_then(|f| f.bytes.as_deref())
+    }
+}
+
+fn unsafe_entry(entry: &str, reason: impl Into<String>) -> ReadError {
+    ReadError::Unsafe {
+        entry: entry.to_owned(),
+        reason: reason.into(),
+    }
+}
+
+/// Checks an entry path and splits it into (bag name, path inside the bag).
+fn check_path(raw: &[u8], limits: &Limits) -> Result<(String, String), ReadError> {
+    let shown = String::from_utf8_lossy(raw).into_owned();
+    if raw.len() > limits.max_path_bytes {
+        return Err(unsafe_entry(
+            &shown,
+            format!("path longer than {} bytes", limits.max_path_bytes),
+        ));
+    }
+    let path = std::str::from_utf8(raw).map_err(|_| unsafe_entry(&shown, "path is not UTF-8"))?;
+    if path.starts_with('/') {
+        return Err(unsafe_entry(path, "absolute path"));
+    }
+    if path.contains('\\') || path.contains('\0') || path.chars().any(char::is_control) {
+        return Err(unsafe_entry(path, "backslash or control character in path"));
+    }
+    let trimmed = path.strip_suffix('/').unwrap_or(path);
+    let mut parts = trimmed.split('/');
+    let mut components = Vec::new();
+    for part in parts.by_ref() {
+        match part {
+            "" => return Err(unsafe_entry(path, "empty path component")),
+            "." | ".." => return Err(unsafe_entry(path, "`.` or `..` in path")),
+            p => components.push(p),
+        }
+    }
+    let Some((bag, rest)) = components.split_first() else {
+        return Err(unsafe_entry(path, "empty path"));
+    };
+    Ok(((*bag).to_owned(), rest.join("/")))
+}
+
+/// Reads a `.tar.zst` bundle from `input`: checks every entry, hashes every file, keeps the
+/// tag files, and returns the bag. Rejects (with a one-line reason) absolute paths, `..`,
+/// links, devices and other non-regular entries, duplicate entries, more than one top-level
+/// directory, anything past `limits`, and truncated or corrupt streams.
+pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadError> {
+    let mut decoder = zstd::stream::read::Decoder::new(input)
+        .map_err(|e| ReadError::Corrupt(format!("not a zstd stream: {e}")))?;
+    decoder
+        .window_log_max(limits.zstd_window_log_max)
+        .map_err(|e| ReadError::Corrupt(format!("zstd: {e}")))?;
+    let mut archive = tar::Archive::new(decoder);
+    let entries = archive
+        .entries()
+        .map_err(|e| ReadError::Corrupt(format!("not a tar stream: {e}")))?;
+    let mut bag_name: Option<String> = None;
+    let mut files: BTreeMap<String, BagFile> = BTreeMap::new();
+    let mut dirs: BTreeMap<String, ()> = BTreeMap::new();
+    let mut count = 0usize;
+    let mut total = 0u64;
+    let mut tag_total = 0u64;
+    let mut buf = vec![0u8; 1 << 16];
+    for entry in entries {
+        let mut entry = entry.map_err(|e| ReadError::Corrupt(e.to_string()))?;
+        count += 1;
+        if count > limits.max_entries {
+            return Err(ReadError::Limit(format!(
+                "more than {} entries",
+                limits.max_entries
+            )));
+        }
+        let raw = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let kind = entry.header().entry_type();
+        let (bag, rel) = check_path(&raw, limits)?;
+        match &bag_name {
+            None => bag_name = Some(bag.clone()),
+            Some(b) if *b != bag => {
+                return Err(ReadError::NotABag(format!(
+                    "more than one top-level directory ({b:?} and {bag:?}): a bundle holds one bag"
+                )));
+            }
+            Some(_) => {}
+        }
+        match kind {
+            tar::EntryType::Directory => {
+                if files.contains_key(&rel) || dirs.insert(rel.clone(), ()).is_some() {
+                    return Err(unsafe_entry(&shown, "duplicate entry"));
+                }
+                continue;
+            }
+            tar::EntryType::Regular | tar::EntryType::Continuous => {}
+            tar::EntryType::Symlink => return Err(unsafe_entry(&shown, "symbolic link")),
+            tar::EntryType::Link => return Err(unsafe_entry(&shown, "hard link")),
+            tar::EntryType::Char | tar::EntryType::Block => {
+                return Err(unsafe_entry(&shown, "device file"));
+            }
+            tar::EntryType::Fifo => return Err(unsafe_entry(&shown, "named pipe")),
+            other => {
+                return Err(unsafe_entry(
+                    &shown,
+                    format!("unsupported entry type {:?}", other.as_byte() as char),
+                ));
+            }
+        }
+        if rel.is_empty() {
+            return Err(unsafe_entry(
+                &shown,
+                "a file where the bag directory should be",
+            ));
+        }
+        if files.contains_key(&rel) || dirs.contains_key(&rel) {
+            return Err(unsafe_entry(&shown, "duplicate entry"));
+        }
+        let size = entry
+            .header()
+            .size()
+            .map_err(|e| ReadError::Corrupt(e.to_string()))?;
+        total = total.saturating_add(size);
+        if total > limits.max_total_bytes {
+            return Err(ReadError::Limit(format!(
+                "{shown}: the bundle holds more than {} bytes (the limit)",
+                limits.max_total_bytes
+            )));
+        }
+        let is_tag = !rel.starts_with("data/");
+        let mut kept = Vec::new();
+        if is_tag {
+            if size > limits.max_tag_file_bytes {
+                return Err(ReadError::Limit(format!(
+                    "{shown}: tag file of {size} bytes exceeds the {}-byte limit",
+                    limits.max_tag_file_bytes
+                )));
+            }
+            tag_total += size;
+            if tag_total > limits.max_tag_total_bytes {
+                return Err(ReadError::Limit(format!(
+                    "tag files exceed {} bytes in total",
+                    limits.max_tag_total_bytes
+                )));
+            }
+            kept.reserve(size as usize);
+        }
+        let mut hasher = DualHasher::new();
+        loop {
+            let n = match entry.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(ReadError::Corrupt(format!("{shown}: {e}"))),
+            };
+            hasher.update(&buf[..n]);
+            if is_tag {
+                kept.extend_from_slice(&buf[..n]);
+            }
+        }
+        let (sha256, blake3, n) = hasher.finish();
+        if n != size {
+            return Err(ReadError::Corrupt(format!(
+                "{shown}: {n} bytes where the header says {size}"
+            )));
+        }
+        files.insert(
+            rel,
+            BagFile {
+                size,
+                sha256,
+                blake3,
+                bytes: is_tag.then_some(kept),
+            },
+        );
+    }
+    let name = bag_name.ok_or_else(|| ReadError::NotABag("the tar holds no files".into()))?;
+    if files.is_empty() {
+        return Err(ReadError::NotABag(format!("bag {name:?} holds no files")));
+    }
+    Ok(ReadBag { name, files })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_are_checked() {
+        let l = Limits::default();
+        assert_eq!(
+            check_path(b"bag/data/x.html", &l).unwrap(),
+            ("bag".into(), "data/x.html".into())
+        );
+        assert_eq!(
+            check_path(b"bag/", &l).unwrap(),
+            ("bag".into(), String::new())
+        );
+        for bad in [
+            &b"/etc/passwd"[..],
+            b"bag/../x",
+            b"bag/./x",
+            b"bag//x",
+            b"..",
+            b"bag\\..\\x",
+            b"bag/\xff",
+            b"",
+        ] {
+            assert!(
+                check_path(bad, &l).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! VERIFY.txt: a literal recipe for checking the bundle with stock tools.
+//!
+//! Every line that starts with `$ ` is a command that works when pasted (without the `$ `) into
+//! a POSIX shell on Linux or macOS with OpenSSL 3, run from the directory holding the bundle
+//! file. The commands only read the bag, except for the extraction and one scratch file outside
+//! it. Tests run them exactly as written.
+
+use std::fmt::Write as _;
+
+use crate::layout;
+use crate::write::{Bundle, BundleRecord};
+
+/// Renders VERIFY.txt for a bundle.
+pub(crate) fn render(bundle: &Bundle<'_>, records: &[BundleRecord], seal_fp: &str) -> String {
+    let file = &bundle.file_name;
+    let bag = &bundle.name;
+    let check_dir = format!("{bag}-check");
+    let seal_key = layout::key_path(seal_fp);
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        "How to verify this evidence bundle with stock tools
+===================================================
+
+{file} is a BagIt 1.0 bag holding {n} signed record(s) from the exhibit archive
+\"{origin}\", sealed by the key {seal_fp}.
+
+You need a POSIX shell, tar and zstd, sha256sum (on macOS: `shasum -a 256` wherever
+sha256sum appears), OpenSSL 3, and for step 2b bagit.py (`pip install bagit`). Lines that start
+with \"$ \" are commands: paste them without the \"$ \", in the directory that holds {file}.
+Every command must succeed; any failure means the bundle is not what it claims to be.
+The standalone verifier does all of this in one step: exhibit-verify {file} --key {seal_fp}
+
+1. Extract the bag into a new directory and enter it.
+
+$ mkdir -p {check_dir} && tar --zstd -xf {file} -C {check_dir}
+$ cd {check_dir}/{bag}
+
+   (A tar without --zstd: zstd -dc {file} | tar -xf - -C {check_dir})
+
+2. Check every file against the bag's manifests: each line must end in OK.
+
+$ sha256sum -c manifest-sha256.txt
+$ sha256sum -c tagmanifest-sha256.txt
+
+2b. bagit.py checks the same and the bag's structure (completeness, Payload-Oxum):
+
+$ bagit.py --validate .
+
+3. Pin the key. A signature proves only that the holder of a key signed; make sure the key is
+   the one you expect. This prints its fingerprint, computed the way `ssh-keygen -l` does:
+
+$ openssl pkey -pubin -in {seal_key} -outform DER | tail -c 32 > ../key.raw
+$ {{ printf '\\000\\000\\000\\013ssh-ed25519\\000\\000\\000\\040'; cat ../key.raw; }} | openssl dgst -sha256 -binary | base64 | tr -d '='
+
+   It must print {seal_b64}, i.e. {seal_fp}, and that must match the
+   fingerprint you obtained independently (from the filing that cites these records, or from
+   the archive operator).
+
+4. Check the seal: the signature over tagmanifest-sha256.txt, which lists the SHA-256 of every
+   other tag file, including manifest-sha256.txt, which lists every payload file.
+
+$ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig
+
+5. Check each record's signed manifest (verify the file exactly as it is; never reformat it):
+
+",
+        n = records.len(),
+        origin = bundle.origin,
+        seal_b64 = seal_fp.trim_start_matches("SHA256:"),
+    );
+    for r in records {
+        let m = layout::manifest_path(&r.id);
+        let key = layout::key_path(&r.manifest.signer);
+        let _ = writeln!(
+            s,
+            "$ openssl pkeyutl -verify -pubin -inkey {key} -rawin -in {m} -sigfile {m}.sig"
+        );
+    }
+    let _ = write!(
+        s,
+        "
+6. Compare the captured bytes with what each manifest claims and with the citation. The hash
+   printed by sha256sum, the \"sha256\" in the manifest's \"content\" and the SHA-256 line of
+   exhibit/citation.txt must be the same; a hash quoted in a filing (often truncated, as in
+   4abc7ff0d7779bee…) must be a prefix of it. Each pair of commands below fails if not.
+
+"
+    );
+    for r in records {
+        let Some(c) = &r.manifest.content else {
+            continue;
+        };
+        let m = layout::manifest_path(&r.id);
+        let data = layout::content_path(&c.sha256, &c.media_type);
+        let _ = writeln!(s, "   {} ({}):", r.id, r.manifest.document.url);
+        let _ = writeln!(
+            s,
+            "$ grep -q '\"content\":{{\"blake3\":\"{}\",\"media_type\":\"{}\",\"sha256\":\"{}\"' {m}",
+            c.blake3,
+            c.media_type.replace('\'', ""),
+            c.sha256
+        );
+        let _ = writeln!(s, "$ echo '{}  {data}' | sha256sum -c -", c.sha256);
+        let _ = writeln!(
+            s,
+            "$ grep -q 'SHA-256: {}' {}",
+            c.sha256,
+            layout::CITATION_TXT
+        );
+    }
+    let _ = write!(
+        s,
+        "
+What this proves, and what it does not
+--------------------------------------
+
+Proven, once the key is pinned: the key holder signed each manifest (what was captured, from
+which URL, how, and when it says it was captured), and the files in data/ are exactly the bytes
+those manifests describe. Not proven by this bundle alone: that the capture time is true — it is
+the signer's claim, with no independent timestamp yet — and that the archive holds no other
+capture that was left out.
+"
+    );
+    s
+}

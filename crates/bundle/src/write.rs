@@ -1,0 +1,260 @@
+//! Writing a bundle: deterministic, streaming.
+
+use std::collections::BTreeMap;
+use std::io::{self, Read, Write};
+
+use chrono::{DateTime, Utc};
+use exhibit_core::citation::{self, HashForm};
+use exhibit_core::{Blake3Digest, CaptureManifest, DualHasher, RecordId, Sha256Digest};
+use exhibit_sign::{PublicKey, SigningKey};
+
+use crate::BundleError;
+use crate::layout::{
+    self, BAG_INFO_TXT, BAGIT_TXT, BAGIT_TXT_CONTENT, MANIFEST, SEAL, TAG_MANIFEST,
+};
+
+/// One signed record to bundle.
+#[derive(Clone, Debug)]
+pub struct BundleRecord {
+    /// The record id.
+    pub id: RecordId,
+    /// The manifest bytes, exactly as stored and signed.
+    pub manifest_bytes: Vec<u8>,
+    /// The raw 64-byte signature.
+    pub signature: Vec<u8>,
+    /// The parsed manifest.
+    pub manifest: CaptureManifest,
+}
+
+/// Everything a bundle is made of.
+pub struct Bundle<'a> {
+    /// The bag's top directory name (see [`layout::bag_name_for`]).
+    pub name: String,
+    /// The archive origin (Source-Organization).
+    pub origin: String,
+    /// Bagging date and every entry's mtime (`SOURCE_DATE_EPOCH` makes bundles reproducible).
+    pub created: DateTime<Utc>,
+    /// The records, in the order given (the bag lists them sorted by id).
+    pub records: Vec<BundleRecord>,
+    /// Public keys of every signer of the records.
+    pub public_keys: Vec<PublicKey>,
+    /// The key that seals the bag.
+    pub seal: &'a SigningKey,
+    /// The file name the bundle is written as (quoted in VERIFY.txt).
+    pub file_name: String,
+}
+
+/// What was written.
+#[derive(Clone, Debug)]
+pub struct WriteSummary {
+    /// Number of entries in the tar.
+    pub entries: usize,
+    /// Payload bytes.
+    pub payload_bytes: u64,
+    /// Payload files.
+    pub payload_files: usize,
+    /// Fingerprint of the sealing key.
+    pub sealed_by: String,
+}
+
+enum Source {
+    Memory(Vec<u8>),
+    Object {
+        sha256: Sha256Digest,
+        blake3: Blake3Digest,
+        size: u64,
+    },
+}
+
+/// Writes a bundle to `out`, streaming payload bytes from `open_object` (which opens an
+/// archive object by SHA-256). Each object is checked against the size, SHA-256 and BLAKE3 its
+/// manifest records while it is copied; a mismatch aborts with [`BundleError::Damaged`] (the
+/// caller discards the partial output).
+pub fn write_bundle(
+    out: &mut dyn Write,
+    bundle: &Bundle<'_>,
+    open_object: &dyn Fn(&Sha256Digest) -> io::Result<Box<dyn Read>>,
+) -> Result<WriteSummary, BundleError> {
+    if bundle.records.is_empty() {
+        return Err(BundleError::Invalid(
+            "a bundle needs at least one record".into(),
+        ));
+    }
+    let mut records = bundle.records.clone();
+    records.sort_by(|a, b| a.id.cmp(&b.id));
+    records.dedup_by(|a, b| a.id == b.id);
+
+    // Payload: each distinct object once.
+    let mut payload: BTreeMap<String, Source> = BTreeMap::new();
+    for r in &records {
+        if let Some(c) = &r.manifest.content {
+            payload.insert(
+                layout::content_path(&c.sha256, &c.media_type),
+                Source::Object {
+                    sha256: c.sha256,
+                    blake3: c.blake3,
+                    size: c.size,
+                },
+            );
+        }
+        if let Some(t) = &r.manifest.text {
+            payload.insert(
+                layout::text_path(&t.sha256),
+                Source::Object {
+                    sha256: t.sha256,
+                    blake3: t.blake3,
+                    size: t.size,
+                },
+            );
+        }
+    }
+    let mut manifest_txt = String::new();
+    let mut oxum_bytes = 0u64;
+    for (path, source) in &payload {
+        if let Source::Object { sha256, size, .. } = source {
+            manifest_txt.push_str(&format!("{sha256}  {path}\n"));
+            oxum_bytes += size;
+        }
+    }
+
+    // Tag files.
+    let mut tags: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    tags.insert(BAGIT_TXT.into(), BAGIT_TXT_CONTENT.as_bytes().to_vec());
+    let seal_fp = bundle.seal.public_key().fingerprint().to_string();
+    let mut info = format!(
+        "Bagging-Date: {}\nPayload-Oxum: {oxum_bytes}.{}\nSource-Organization: {}\n",
+        bundle.created.format("%Y-%m-%d"),
+        payload.len(),
+        one_line(&bundle.origin)
+    );
+    for r in &records {
+        info.push_str(&format!("External-Identifier: {}\n", r.id));
+    }
+    info.push_str(&format!(
+        "External-Description: Evidence bundle of {} exhibit record(s); see VERIFY.txt\n",
+        records.len()
+    ));
+    info.push_str(&format!("Exhibit-Signer: {seal_fp}\n"));
+    info.push_str(concat!(
+        "Bag-Software-Agent: exhibit/",
+        env!("CARGO_PKG_VERSION"),
+        "\n"
+    ));
+    tags.insert(BAG_INFO_TXT.into(), info.into_bytes());
+    tags.insert(MANIFEST.into(), manifest_txt.into_bytes());
+    let mut citations = String::new();
+    for r in &records {
+        if !citations.is_empty() {
+            citations.push('\n');
+        }
+        citations.push_str(&citation::render(&r.manifest, HashForm::Full));
+    }
+    tags.insert(layout::CITATION_TXT.into(), citations.into_bytes());
+    for r in &records {
+        let path = layout::manifest_path(&r.id);
+        tags.insert(format!("{path}.sig"), r.signature.clone());
+        tags.insert(path, r.manifest_bytes.clone());
+    }
+    let mut keys = bundle.public_keys.clone();
+    keys.push(bundle.seal.public_key());
+    for key in &keys {
+        tags.insert(
+            layout::key_path(&key.fingerprint().to_string()),
+            key.to_spki_pem().into_bytes(),
+        );
+    }
+    let verify_txt = crate::verify_txt::render(bundle, &records, &seal_fp);
+    tags.insert(layout::VERIFY_TXT.into(), verify_txt.into_bytes());
+    let mut tag_manifest = String::new();
+    for (path, bytes) in &tags {
+        tag_manifest.push_str(&format!("{}  {path}\n", Sha256Digest::of(bytes)));
+    }
+    let seal = bundle.seal.sign(tag_manifest.as_bytes());
+    tags.insert(TAG_MANIFEST.into(), tag_manifest.into_bytes());
+    tags.insert(SEAL.into(), seal.as_bytes().to_vec());
+
+    // Everything, sorted by path.
+    let mut entries: BTreeMap<String, Source> = payload;
+    for (path, bytes) in tags {
+        entries.insert(path, Source::Memory(bytes));
+    }
+    let mtime = bundle.created.timestamp().max(0) as u64;
+    let mut encoder = zstd::stream::write::Encoder::new(out, 3)?;
+    encoder.include_checksum(true)?;
+    let mut tar = tar::Builder::new(encoder);
+    tar.mode(tar::HeaderMode::Deterministic);
+    let mut payload_files = 0;
+    let count = entries.len();
+    for (path, source) in entries {
+        let full = format!("{}/{path}", bundle.name);
+        match source {
+            Source::Memory(bytes) => {
+                let mut header = file_header(bytes.len() as u64, mtime);
+                tar.append_data(&mut header, &full, &bytes[..])?;
+            }
+            Source::Object {
+                sha256,
+                blake3,
+                size,
+            } => {
+                payload_files += 1;
+                let reader = open_object(&sha256).map_err(|source| BundleError::Object {
+                    sha256: sha256.to_hex(),
+                    source,
+                })?;
+                let mut checked = CheckedReader {
+                    inner: reader.take(size + 1),
+                    hasher: DualHasher::new(),
+                };
+                let mut header = file_header(size, mtime);
+                tar.append_data(&mut header, &full, &mut checked)?;
+                let (s, b, n) = checked.hasher.finish();
+                if n != size || s != sha256 || b != blake3 {
+                    return Err(BundleError::Damaged {
+                        sha256: sha256.to_hex(),
+                        message: format!(
+                            "read {n} bytes hashing to sha256 {s}, expected {size} bytes"
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    let encoder = tar.into_inner()?;
+    encoder.finish()?.flush()?;
+    Ok(WriteSummary {
+        entries: count,
+        payload_bytes: oxum_bytes,
+        payload_files,
+        sealed_by: seal_fp,
+    })
+}
+
+fn one_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+fn file_header(size: u64, mtime: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_uid(0);
+    h.set_gid(0);
+    h.set_mtime(mtime);
+    h
+}
+
+/// Hashes what passes through, so the copy and the check are one pass.
+struct CheckedReader<R> {
+    inner: R,
+    hasher: DualHasher,
+}
+
+impl<R: Read> Read for CheckedReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}

@@ -1,0 +1,468 @@
+//! The checks, in order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use exhibit_bundle::ReadBag;
+use exhibit_bundle::layout::{
+    self, BAG_INFO_TXT, BAGIT_TXT, BAGIT_TXT_CONTENT, MANIFEST, SEAL, TAG_MANIFEST,
+};
+use exhibit_core::{CaptureManifest, Sha256Digest};
+use exhibit_sign::PublicKey;
+
+use crate::report::{Check, Outcome, RecordSummary, Report, Verdict};
+use crate::{TrustedKey, VerifyError};
+
+struct Checks(Vec<Check>);
+
+impl Checks {
+    fn pass(&mut self, subject: &str, what: &str) {
+        self.0.push(Check {
+            subject: subject.to_owned(),
+            what: what.to_owned(),
+            outcome: Outcome::Pass,
+        });
+    }
+
+    fn fail(
+        &mut self,
+        subject: &str,
+        what: &str,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) {
+        self.0.push(Check {
+            subject: subject.to_owned(),
+            what: what.to_owned(),
+            outcome: Outcome::Fail {
+                expected: expected.into(),
+                found: found.into(),
+            },
+        });
+    }
+
+    fn check(
+        &mut self,
+        ok: bool,
+        subject: &str,
+        what: &str,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> bool {
+        if ok {
+            self.pass(subject, what);
+        } else {
+            self.fail(subject, what, expected, found);
+        }
+        ok
+    }
+}
+
+/// Parses a `sha256sum`-format manifest: `<64 hex>  <path>` (or `<hex> *<path>`) per line.
+/// Malformed lines are reported as failed checks and skipped.
+fn parse_manifest(name: &str, bytes: &[u8], checks: &mut Checks) -> BTreeMap<String, Sha256Digest> {
+    let mut out = BTreeMap::new();
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        checks.fail(name, "is UTF-8 text", "UTF-8", "invalid UTF-8");
+        return out;
+    };
+    for (n, line) in text.lines().enumerate() {
+        let parsed = line
+            .split_once("  ")
+            .or_else(|| line.split_once(" *"))
+            .and_then(|(h, p)| Some((h.parse::<Sha256Digest>().ok()?, p)));
+        match parsed {
+            Some((h, p)) if !p.is_empty() => {
+                if out.insert(p.to_owned(), h).is_some() {
+                    checks.fail(
+                        name,
+                        &format!("line {}", n + 1),
+                        "each path listed once",
+                        format!("{p} listed twice"),
+                    );
+                }
+            }
+            _ => checks.fail(
+                name,
+                &format!("line {}", n + 1),
+                "`<sha256>  <path>`",
+                format!("{:?}", line.chars().take(80).collect::<String>()),
+            ),
+        }
+    }
+    out
+}
+
+fn require<'a>(bag: &'a ReadBag, path: &str) -> Result<&'a [u8], VerifyError> {
+    bag.tag(path).ok_or_else(|| {
+        VerifyError::Malformed(format!(
+            "bag {:?} has no {path}: not an exhibit evidence bundle",
+            bag.name
+        ))
+    })
+}
+
+/// Checks a bag read from a bundle. `trusted` are the pinned keys (may be empty).
+pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, VerifyError> {
+    let bagit = require(bag, BAGIT_TXT)?;
+    let manifest_txt = require(bag, MANIFEST)?;
+    let tag_manifest = require(bag, TAG_MANIFEST)?;
+    let seal = require(bag, SEAL)?;
+    let mut c = Checks(Vec::new());
+
+    // 1. The declaration.
+    c.check(
+        bagit == BAGIT_TXT_CONTENT.as_bytes(),
+        BAGIT_TXT,
+        "declares BagIt 1.0, UTF-8",
+        format!("{BAGIT_TXT_CONTENT:?}"),
+        format!("{:?}", String::from_utf8_lossy(bagit)),
+    );
+
+    // 2. Payload: every file listed matches; every data/ file is listed.
+    let payload = parse_manifest(MANIFEST, manifest_txt, &mut c);
+    for (path, want) in &payload {
+        match bag.files.get(path) {
+            _ if !path.starts_with("data/") => {
+                c.fail(
+                    MANIFEST,
+                    "lists only payload files",
+                    "a path under data/",
+                    path.clone(),
+                );
+            }
+            Some(f) => {
+                c.check(
+                    f.sha256 == *want,
+                    path,
+                    "sha256 matches manifest-sha256.txt",
+                    want.to_hex(),
+                    f.sha256.to_hex(),
+                );
+            }
+            None => c.fail(
+                path,
+                "is present (listed in manifest-sha256.txt)",
+                "the file",
+                "missing",
+            ),
+        }
+    }
+    let mut oxum = (0u64, 0u64);
+    for (path, f) in bag.files.iter().filter(|(p, _)| p.starts_with("data/")) {
+        oxum.0 += f.size;
+        oxum.1 += 1;
+        if !payload.contains_key(path) {
+            c.fail(
+                path,
+                "is listed in manifest-sha256.txt",
+                "listed",
+                "not listed (an unexplained file)",
+            );
+        }
+    }
+    match bag.tag(BAG_INFO_TXT) {
+        Some(info) => {
+            let info = String::from_utf8_lossy(info);
+            let claimed = info
+                .lines()
+                .find_map(|l| l.strip_prefix("Payload-Oxum:"))
+                .map(str::trim)
+                .unwrap_or("(none)");
+            let actual = format!("{}.{}", oxum.0, oxum.1);
+            c.check(
+                claimed == actual,
+                BAG_INFO_TXT,
+                "Payload-Oxum matches the payload",
+                actual,
+                claimed.to_owned(),
+            );
+        }
+        None => c.fail(BAG_INFO_TXT, "is present", "the file", "missing"),
+    }
+
+    // 3. Tag files: every one listed matches, and every one is listed (so the seal covers it).
+    let tags = parse_manifest(TAG_MANIFEST, tag_manifest, &mut c);
+    for (path, want) in &tags {
+        match bag.files.get(path) {
+            _ if path.starts_with("data/") || path == TAG_MANIFEST || path == SEAL => {
+                c.fail(
+                    TAG_MANIFEST,
+                    "lists only tag files",
+                    "a tag file",
+                    path.clone(),
+                );
+            }
+            Some(f) => {
+                c.check(
+                    f.sha256 == *want,
+                    path,
+                    "sha256 matches tagmanifest-sha256.txt",
+                    want.to_hex(),
+                    f.sha256.to_hex(),
+                );
+            }
+            None => c.fail(
+                path,
+                "is present (listed in tagmanifest-sha256.txt)",
+                "the file",
+                "missing",
+            ),
+        }
+    }
+    for path in bag.files.keys() {
+        if !path.starts_with("data/")
+            && path != TAG_MANIFEST
+            && path != SEAL
+            && !tags.contains_key(path)
+        {
+            c.fail(
+                path,
+                "is covered by the seal (listed in tagmanifest-sha256.txt)",
+                "listed",
+                "not listed",
+            );
+        }
+    }
+
+    // 4. Keys: each key file parses and is named by its own fingerprint.
+    let mut keys: BTreeMap<String, PublicKey> = BTreeMap::new();
+    for (path, f) in bag
+        .files
+        .iter()
+        .filter(|(p, _)| p.starts_with("exhibit/keys/"))
+    {
+        let text = String::from_utf8_lossy(f.bytes.as_deref().unwrap_or_default()).into_owned();
+        match PublicKey::from_spki_pem(&text) {
+            Ok(k) => {
+                let fp = k.fingerprint().to_string();
+                if c.check(
+                    layout::key_path(&fp) == *path,
+                    path,
+                    "is named by its fingerprint",
+                    layout::key_path(&fp),
+                    path.clone(),
+                ) {
+                    keys.insert(fp, k);
+                }
+            }
+            Err(e) => c.fail(
+                path,
+                "is an Ed25519 SPKI PEM public key",
+                "a public key",
+                e.to_string(),
+            ),
+        }
+    }
+
+    // 5. The seal: the tag manifest is signed by one of the bundle's keys.
+    let mut sealed_by = None;
+    for (fp, k) in &keys {
+        if k.verify(tag_manifest, seal).is_ok() {
+            sealed_by = Some(fp.clone());
+            break;
+        }
+    }
+    match &sealed_by {
+        Some(fp) => c.pass(SEAL, &format!("seal verifies (signed by {fp})")),
+        None => c.fail(
+            SEAL,
+            "seal verifies with a key in exhibit/keys/",
+            "an Ed25519 signature over tagmanifest-sha256.txt",
+            "no key in the bundle verifies it",
+        ),
+    }
+
+    // 6. Each signed manifest and the files it describes.
+    let mut records = Vec::new();
+    let mut referenced: BTreeSet<String> = BTreeSet::new();
+    let mut signers: BTreeSet<String> = sealed_by.iter().cloned().collect();
+    let manifests: Vec<&String> = bag
+        .files
+        .keys()
+        .filter(|p| p.starts_with("exhibit/manifests/") && p.ends_with(".json"))
+        .collect();
+    if manifests.is_empty() {
+        return Err(VerifyError::Malformed(format!(
+            "bag {:?} holds no exhibit/manifests/*.json: not an exhibit evidence bundle",
+            bag.name
+        )));
+    }
+    for path in manifests {
+        let bytes = bag.tag(path).unwrap_or_default();
+        let m = match CaptureManifest::parse(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                c.fail(
+                    path,
+                    "is a valid, canonical exhibit manifest",
+                    "exhibit.capture/v1",
+                    e.to_string(),
+                );
+                continue;
+            }
+        };
+        let id = m.id.to_string();
+        c.check(
+            layout::manifest_path(&m.id) == *path,
+            path,
+            "file name matches the record id",
+            layout::manifest_path(&m.id),
+            path.clone(),
+        );
+        let sig_path = format!("{path}.sig");
+        match (bag.tag(&sig_path), keys.get(&m.signer)) {
+            (None, _) => c.fail(&id, "signature file present", sig_path, "missing"),
+            (_, None) => c.fail(
+                &id,
+                "signer's key is in the bundle",
+                layout::key_path(&m.signer),
+                "missing",
+            ),
+            (Some(sig), Some(k)) => {
+                let verdict = k.verify(bytes, sig);
+                c.check(
+                    verdict.is_ok(),
+                    &id,
+                    &format!("signature by {} verifies", m.signer),
+                    "a valid Ed25519 signature over the manifest bytes",
+                    verdict.err().map_or_else(String::new, |e| e.to_string()),
+                );
+                signers.insert(m.signer.clone());
+            }
+        }
+        for (what, sha, blake3, size, file) in m
+            .content
+            .iter()
+            .map(|ci| {
+                (
+                    "content",
+                    ci.sha256,
+                    ci.blake3,
+                    ci.size,
+                    layout::content_path(&ci.sha256, &ci.media_type),
+                )
+            })
+            .chain(m.text.iter().map(|t| {
+                (
+                    "text",
+                    t.sha256,
+                    t.blake3,
+                    t.size,
+                    layout::text_path(&t.sha256),
+                )
+            }))
+        {
+            referenced.insert(file.clone());
+            match bag.files.get(&file) {
+                None => c.fail(&id, &format!("{what} file present"), file, "missing"),
+                Some(f) => {
+                    let ok = f.sha256 == sha && f.blake3 == blake3 && f.size == size;
+                    c.check(
+                        ok,
+                        &file,
+                        &format!(
+                            "{what} of {id}: sha256, blake3 and size match the signed manifest"
+                        ),
+                        format!("sha256 {sha}, {size} bytes"),
+                        format!(
+                            "sha256 {}, {} bytes{}",
+                            f.sha256,
+                            f.size,
+                            if f.blake3 == blake3 {
+                                ""
+                            } else {
+                                ", different blake3"
+                            }
+                        ),
+                    );
+                }
+            }
+        }
+        records.push(summary(&m));
+    }
+    for path in bag.files.keys().filter(|p| p.starts_with("data/")) {
+        if !referenced.contains(path) {
+            c.fail(
+                path,
+                "is described by a signed manifest",
+                "a manifest naming it",
+                "none",
+            );
+        }
+    }
+
+    // 7. Trust.
+    let pinned: Vec<String> = trusted
+        .iter()
+        .map(|t| t.fingerprint().to_string())
+        .collect();
+    if !pinned.is_empty() {
+        for s in &signers {
+            c.check(
+                pinned.contains(s),
+                s,
+                "is a pinned key",
+                pinned.join(" or "),
+                s.clone(),
+            );
+        }
+    }
+    let failed = c.0.iter().any(|ch| ch.outcome != Outcome::Pass);
+    let verdict = if failed {
+        Verdict::Mismatch
+    } else if pinned.is_empty() {
+        Verdict::Unpinned
+    } else {
+        Verdict::Verified
+    };
+    let mut proven = vec![
+        "the bag is complete and every file is byte for byte what its manifests list".to_owned(),
+        format!(
+            "each record's manifest is signed by {} and describes exactly the bytes in data/",
+            signers.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    ];
+    if verdict == Verdict::Verified {
+        proven.push("every signing key is one you pinned".into());
+    }
+    let mut not_proven = vec![
+        "the capture times: they are the signer's claim (no independent timestamp in this bundle)"
+            .to_owned(),
+        "that the archive holds no other capture that was left out (no log proof in this bundle)"
+            .to_owned(),
+    ];
+    if pinned.is_empty() {
+        not_proven.insert(
+            0,
+            "who the signer is: no trusted key was given (--key)".into(),
+        );
+    }
+    Ok(Report {
+        bundle: String::new(),
+        bag: bag.name.clone(),
+        verdict,
+        checks: c.0,
+        records,
+        signers: signers.into_iter().collect(),
+        sealed_by,
+        pinned,
+        proven,
+        not_proven,
+    })
+}
+
+fn summary(m: &CaptureManifest) -> RecordSummary {
+    RecordSummary {
+        id: m.id.to_string(),
+        manifest_type: m.manifest_type.as_str().to_owned(),
+        url: m.document.url.clone(),
+        entity: m.document.entity.clone(),
+        title: m.document.title.clone(),
+        captured_at: m.captured_at.clone(),
+        sha256: m.content.as_ref().map(|c| c.sha256.to_hex()),
+        size: m.content.as_ref().map(|c| c.size),
+        media_type: m.content.as_ref().map(|c| c.media_type.clone()),
+        error: m.error.clone(),
+        signer: m.signer.clone(),
+    }
+}

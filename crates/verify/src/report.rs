@@ -1,0 +1,202 @@
+//! The verification report.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+/// The result of one check.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "lowercase")]
+pub enum Outcome {
+    /// The check held.
+    Pass,
+    /// The check failed.
+    Fail {
+        /// What was expected.
+        expected: String,
+        /// What was found.
+        found: String,
+    },
+}
+
+/// One check: what was checked, on what, and how it came out.
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    /// The file or record checked (`data/content/….html`, `EX-C-000042`).
+    pub subject: String,
+    /// What was checked ("sha256 matches manifest-sha256.txt").
+    pub what: String,
+    /// The outcome.
+    #[serde(flatten)]
+    pub outcome: Outcome,
+}
+
+/// What a record in the bundle claims (as verified).
+#[derive(Clone, Debug, Serialize)]
+pub struct RecordSummary {
+    /// The record id.
+    pub id: String,
+    /// `exhibit.capture/v1` or `exhibit.capture-failure/v1`.
+    pub manifest_type: String,
+    /// Document URL.
+    pub url: String,
+    /// Entity, if recorded.
+    pub entity: Option<String>,
+    /// Title, if recorded.
+    pub title: Option<String>,
+    /// Capture time as claimed by the signer.
+    pub captured_at: String,
+    /// SHA-256 of the captured bytes.
+    pub sha256: Option<String>,
+    /// Size of the captured bytes.
+    pub size: Option<u64>,
+    /// Media type.
+    pub media_type: Option<String>,
+    /// The failure, for failed captures.
+    pub error: Option<String>,
+    /// The signer's fingerprint.
+    pub signer: String,
+}
+
+/// The overall verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every check passed and every signer is pinned (exit 0).
+    Verified,
+    /// Something does not match (exit 1).
+    Mismatch,
+    /// Every check passed but no trusted key was given (exit 3).
+    Unpinned,
+}
+
+impl Verdict {
+    /// The exit status both command-line tools use.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Verified => 0,
+            Verdict::Mismatch => 1,
+            Verdict::Unpinned => 3,
+        }
+    }
+}
+
+/// Everything the verifier found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// The bundle file.
+    pub bundle: String,
+    /// The bag name.
+    pub bag: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Every check, in the order run.
+    pub checks: Vec<Check>,
+    /// The records.
+    pub records: Vec<RecordSummary>,
+    /// Fingerprints of every key that signed something in the bundle.
+    pub signers: Vec<String>,
+    /// Fingerprint of the key that sealed the bag, if the seal verified.
+    pub sealed_by: Option<String>,
+    /// The pinned fingerprints the signers were compared with.
+    pub pinned: Vec<String>,
+    /// What the checks prove.
+    pub proven: Vec<String>,
+    /// What they do not prove.
+    pub not_proven: Vec<String>,
+}
+
+impl Report {
+    /// The failed checks.
+    pub fn failures(&self) -> impl Iterator<Item = &Check> {
+        self.checks.iter().filter(|c| c.outcome != Outcome::Pass)
+    }
+
+    /// The human-readable report.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(s, "Bundle  {}  (bag {:?})", self.bundle, self.bag);
+        let passed = self.checks.len() - self.failures().count();
+        let _ = writeln!(s, "Checks  {passed} of {} passed", self.checks.len());
+        for c in self.failures() {
+            if let Outcome::Fail { expected, found } = &c.outcome {
+                let _ = writeln!(
+                    s,
+                    "  FAIL  {}: {}: expected {expected}, found {found}",
+                    c.subject, c.what
+                );
+            }
+        }
+        let _ = writeln!(s);
+        for r in &self.records {
+            let _ = writeln!(s, "Record  {}  ({})", r.id, r.manifest_type);
+            if let Some(e) = &r.entity {
+                let _ = writeln!(s, "  Entity    {e}");
+            }
+            if let Some(t) = &r.title {
+                let _ = writeln!(s, "  Document  {t}");
+            }
+            let _ = writeln!(s, "  URL       {}", r.url);
+            let _ = writeln!(
+                s,
+                "  Captured  {} (as claimed by the signer)",
+                r.captured_at
+            );
+            if let Some(h) = &r.sha256 {
+                let _ = writeln!(
+                    s,
+                    "  SHA-256   {h}  ({} bytes, {})",
+                    r.size.unwrap_or(0),
+                    r.media_type.as_deref().unwrap_or("?")
+                );
+            }
+            if let Some(e) = &r.error {
+                let _ = writeln!(s, "  FAILED CAPTURE: {e}");
+            }
+            let _ = writeln!(s, "  Signer    {}", r.signer);
+        }
+        let _ = writeln!(s);
+        if self.verdict != Verdict::Mismatch {
+            let _ = writeln!(s, "Proven:");
+            for p in &self.proven {
+                let _ = writeln!(s, "  - {p}");
+            }
+        }
+        let _ = writeln!(s, "Not proven:");
+        for p in &self.not_proven {
+            let _ = writeln!(s, "  - {p}");
+        }
+        let _ = writeln!(s);
+        match self.verdict {
+            Verdict::Verified => {
+                let _ = writeln!(
+                    s,
+                    "VERIFIED: every check passed and every signature is by a pinned key ({}).",
+                    self.signers.join(", ")
+                );
+            }
+            Verdict::Unpinned => {
+                let _ = writeln!(
+                    s,
+                    "NOT PINNED: every check passed, but no trusted key was given, so this shows only \
+                     that the bundle is intact and signed by {}.",
+                    self.signers.join(", ")
+                );
+                let _ = writeln!(
+                    s,
+                    "Compare that fingerprint with one from an independent channel (the filing, the \
+                     archive operator), then pin it: --key {}",
+                    self.signers.first().map_or("SHA256:…", String::as_str)
+                );
+            }
+            Verdict::Mismatch => {
+                let _ = writeln!(
+                    s,
+                    "FAILED: {} check(s) did not pass; the bundle is not what it claims to be.",
+                    self.failures().count()
+                );
+            }
+        }
+        s
+    }
+}
