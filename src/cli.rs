@@ -43,6 +43,33 @@ pub enum Command {
     Cat(CatArgs),
     /// Show a document's versions with first-seen and last-seen times.
     History(HistoryArgs),
+    /// Write a signed evidence bundle (.tar.zst, a BagIt bag) of captures for a third party.
+    Bundle(BundleArgs),
+    /// Verify an evidence bundle (trusting the archive's key, or the --key you pin).
+    Verify(VerifyArgs),
+}
+
+/// `exhibit bundle`.
+#[derive(Args, Debug)]
+pub struct BundleArgs {
+    /// Captures, versions (all their captures), documents (all their captures, by id or URL)
+    /// or hash prefixes.
+    #[arg(required = true)]
+    pub records: Vec<String>,
+    /// The bundle file to create (e.g. evidence.tar.zst); an existing file is not replaced.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `exhibit verify`.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The bundle file.
+    pub bundle: PathBuf,
+    /// A trusted signer: an SPKI PEM public key file or a fingerprint (SHA256:…). Repeatable.
+    /// Default: the archive's own key, when there is an archive.
+    #[arg(long = "key", value_name = "PEM|FINGERPRINT")]
+    pub keys: Vec<String>,
 }
 
 /// `exhibit init`.

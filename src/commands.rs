@@ -10,7 +10,10 @@ use exhibit_sign::{PublicKey, SigningKey};
 use exhibit_store::{Archive, InitOptions};
 use serde_json::json;
 
-use crate::cli::{CaptureArgs, CatArgs, Cli, Command, HistoryArgs, InitArgs, KeyCommand, ListArgs};
+use crate::cli::{
+    BundleArgs, CaptureArgs, CatArgs, Cli, Command, HistoryArgs, InitArgs, KeyCommand, ListArgs,
+    VerifyArgs,
+};
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
@@ -26,6 +29,8 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Show(args) => show(&cli.archive, &args.query, json),
         Command::Cat(args) => cat(&cli.archive, args),
         Command::History(args) => history(&cli.archive, args, json),
+        Command::Bundle(args) => bundle(&cli.archive, args, json),
+        Command::Verify(args) => verify(&cli.archive, args, json),
     }
 }
 
@@ -466,4 +471,142 @@ fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Failure>
         }
     }
     Ok(EXIT_OK)
+}
+
+/// The bundle time: `SOURCE_DATE_EPOCH` (seconds) when set, for reproducible bundles; else now.
+fn bundle_time() -> Result<chrono::DateTime<chrono::Utc>, Failure> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+            .filter(|t| t.timestamp() >= 0)
+            .ok_or_else(|| {
+                Failure::bad_input(format!(
+                    "SOURCE_DATE_EPOCH={v:?} is not a non-negative number of seconds"
+                ))
+            }),
+        Err(_) => Ok(chrono::Utc::now()),
+    }
+}
+
+fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
+    let created = bundle_time()?;
+    let file_name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Failure::bad_input(format!("--out {}: not a file name", args.out.display()))
+        })?;
+    let archive = Archive::open(root)?;
+    let key = archive.signing_key()?;
+    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let mut rows = Vec::new();
+    for query in &args.records {
+        rows.extend(archive.select_captures(query)?);
+    }
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    rows.dedup_by(|a, b| a.id == b.id);
+    let mut records = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let (manifest_bytes, signature) = archive.read_manifest(row)?;
+        let manifest = CaptureManifest::parse(&manifest_bytes).map_err(|e| Failure {
+            code: EXIT_FAILED,
+            message: format!("{}: {e}", row.manifest_path),
+        })?;
+        if manifest.signer != public.fingerprint().to_string() {
+            return Err(Failure {
+                code: EXIT_FAILED,
+                message: format!(
+                    "{}: signed by {}, which is not this archive's key {}",
+                    row.id,
+                    manifest.signer,
+                    public.fingerprint()
+                ),
+            });
+        }
+        records.push(exhibit_bundle::BundleRecord {
+            id: row.id.clone(),
+            manifest_bytes,
+            signature,
+            manifest,
+        });
+    }
+    let spec = exhibit_bundle::Bundle {
+        name: exhibit_bundle::layout::bag_name_for(&file_name),
+        origin: archive.config().origin.clone(),
+        created,
+        records,
+        public_keys: vec![public],
+        seal: &key,
+        file_name,
+    };
+    let objects = archive.objects();
+    let open = |sha: &exhibit_core::Sha256Digest| -> std::io::Result<Box<dyn std::io::Read>> {
+        objects
+            .open(sha)
+            .map(|r| Box::new(r) as Box<dyn std::io::Read>)
+            .map_err(std::io::Error::other)
+    };
+    let summary = exhibit_store::fsutil::create_file_with(&args.out, |w| {
+        exhibit_bundle::write_bundle(w, &spec, &open).map_err(|e| Failure {
+            code: EXIT_FAILED,
+            message: e.to_string(),
+        })
+    })?;
+    if json {
+        json_line(&json!({
+            "bundle": args.out,
+            "records": spec.records.iter().map(|r| r.id.to_string()).collect::<Vec<_>>(),
+            "payload_files": summary.payload_files,
+            "payload_bytes": summary.payload_bytes,
+            "sealed_by": summary.sealed_by,
+        }))?;
+    } else {
+        let mut o = std::io::stdout().lock();
+        writeln!(
+            o,
+            "Wrote {} ({} record(s), {} payload file(s), {} bytes), sealed by {}",
+            args.out.display(),
+            spec.records.len(),
+            summary.payload_files,
+            summary.payload_bytes,
+            summary.sealed_by
+        )?;
+        writeln!(
+            o,
+            "Check it: exhibit-verify {} --key {}",
+            args.out.display(),
+            summary.sealed_by
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
+    let mut options = exhibit_verify::Options::default();
+    for k in &args.keys {
+        options.trusted.push(
+            exhibit_verify::TrustedKey::from_arg(k)
+                .map_err(|e| Failure::bad_input(e.to_string()))?,
+        );
+    }
+    if options.trusted.is_empty() && root.join("exhibit.toml").is_file() {
+        // Without --key, trust this archive's own key.
+        let archive = Archive::open(root)?;
+        let public = PublicKey::load_pem(&archive.public_key_path())?;
+        options
+            .trusted
+            .push(exhibit_verify::TrustedKey::Key(public));
+    }
+    let report = exhibit_verify::verify_bundle(&args.bundle, &options)
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    if json {
+        json_line(&report)?;
+    } else {
+        write!(std::io::stdout().lock(), "{}", report.render())?;
+    }
+    Ok(report.verdict.exit_code())
 }

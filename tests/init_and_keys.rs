@@ -211,3 +211,21 @@ echo "SHA256:$(openssl dgst -sha256 -binary key.wire | base64 | tr -d '=')""#;
         shown["fingerprint"].as_str().unwrap()
     );
 }
+
+#[test]
+fn key_generate_writes_beside_a_bare_file_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("exhibit")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["key", "generate", "--out", "bare.pem"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("bare.pem").is_file());
+    assert!(dir.path().join("bare.pub.pem").is_file());
+}

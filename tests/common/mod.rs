@@ -276,6 +276,10 @@ pub fn have(tool: &str) -> bool {
         .map(|o| o.status.success())
         .unwrap_or(false);
     if !found {
+        assert!(
+            std::env::var_os("EXHIBIT_REQUIRE_TOOLS").is_none(),
+            "`{tool}` is not installed, and EXHIBIT_REQUIRE_TOOLS is set (CI runs every check)"
+        );
         eprintln!("SKIP: `{tool}` is not installed; this check needs it");
     }
     found
@@ -297,4 +301,25 @@ pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
         .join(name)
+}
+
+/// The standalone `exhibit-verify` binary (built by `cargo test --workspace`, or
+/// `cargo build -p exhibit-verify`).
+pub fn verify_bin() -> PathBuf {
+    let exhibit = assert_cmd::cargo::cargo_bin("exhibit");
+    let path = exhibit.with_file_name(format!("exhibit-verify{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "{} is missing: run `cargo test --workspace` or `cargo build -p exhibit-verify` first",
+        path.display()
+    );
+    path
+}
+
+/// Runs `exhibit-verify` with `args`.
+pub fn exhibit_verify(args: &[&str]) -> Output {
+    std::process::Command::new(verify_bin())
+        .args(args)
+        .output()
+        .expect("run exhibit-verify")
 }

@@ -83,7 +83,7 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
 6. Compare the captured bytes with what each manifest claims and with the citation. The hash
    printed by sha256sum, the \"sha256\" in the manifest's \"content\" and the SHA-256 line of
    exhibit/citation.txt must be the same; a hash quoted in a filing (often truncated, as in
-   4abc7ff0d7779bee…) must be a prefix of it. Each pair of commands below fails if not.
+   4abc7ff0d7779bee…) must be a prefix of it. Each command below fails if its check does not hold.
 
 "
     );

@@ -249,10 +249,7 @@ impl Archive {
             }
             None => None,
         };
-        let parent = match root.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
+        let parent = fsutil::parent_dir(root).to_path_buf();
         fsutil::ensure_dir(&parent)?;
         let staging = tempfile::Builder::new()
             .prefix(".exhibit-init-")
@@ -538,6 +535,34 @@ impl Archive {
             });
         }
         Ok(matches)
+    }
+
+    /// The captures a query selects, in id order: a capture id gives that capture; a version
+    /// id, the captures that saw the version; a document id or URL, all the document's captures;
+    /// a hash prefix, every capture carrying that hash.
+    pub fn select_captures(&self, query: &str) -> Result<Vec<CaptureRow>, StoreError> {
+        let q = query.trim();
+        let (column, value) = if q.contains("://") {
+            ("document", self.document(q)?.id.number())
+        } else {
+            let group = self.resolve_hash_group(q)?;
+            let first = &group[0];
+            match first.id.kind() {
+                RecordKind::Capture if first.field != "id" || group.len() > 1 => {
+                    return group.iter().map(|m| self.capture(m.id.number())).collect();
+                }
+                RecordKind::Capture => return Ok(vec![self.capture(first.id.number())?]),
+                RecordKind::Version => ("version", first.id.number()),
+                RecordKind::Document => ("document", first.id.number()),
+                RecordKind::Provision => return unreachable_provision(&first.id),
+            }
+        };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT c.*, d.url FROM captures c JOIN documents d ON d.num = c.document \
+             WHERE c.{column} = ?1 ORDER BY c.num"
+        ))?;
+        let rows = stmt.query_map([value as i64], |r| self.capture_from_row(r))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Resolves a query to one stored object: the content (or, with `text`, the extracted text)

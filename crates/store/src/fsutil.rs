@@ -14,6 +14,14 @@ pub fn public_file_permissions() -> std::fs::Permissions {
     std::fs::Permissions::from_mode(0o644)
 }
 
+/// The directory holding `path`: its parent, or `.` for a bare file name.
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
 /// Fsyncs a directory so that renames and creations inside it are durable.
 pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
     File::open(dir)
@@ -45,7 +53,7 @@ pub fn create_dirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
     std::fs::create_dir_all(dir).map_err(|e| StoreError::io(dir, e))?;
     Ok(missing
         .iter()
-        .map(|d| d.parent().unwrap_or(Path::new(".")).to_path_buf())
+        .map(|d| parent_dir(d).to_path_buf())
         .collect())
 }
 
@@ -53,7 +61,7 @@ pub fn create_dirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
 /// never a part. The file's data is fsynced before the rename; the directory entry is durable
 /// only after [`sync_dir`] on the parent, which the caller may defer to group fsyncs.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .permissions(public_file_permissions())
@@ -69,7 +77,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 
 /// Like [`write_atomic`], but fails if `path` already exists (it is never replaced).
 pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
         .permissions(public_file_permissions())
@@ -83,10 +91,47 @@ pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Creates `path` crash-safely from what `fill` writes: a temporary file in the same directory,
+/// flushed, fsynced, then linked into place (never replacing an existing file) and the
+/// directory fsynced. If `fill` fails, nothing is left behind.
+pub fn create_file_with<T, E: From<StoreError>>(
+    path: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<T, E>,
+) -> Result<T, E> {
+    let dir = parent_dir(path);
+    if path.exists() {
+        return Err(StoreError::io(
+            path,
+            std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "already exists; not replacing it",
+            ),
+        )
+        .into());
+    }
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(public_file_permissions())
+        .tempfile_in(dir)
+        .map_err(|e| StoreError::io(dir, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 17, tmp);
+    let value = fill(&mut out)?;
+    let tmp = out
+        .into_inner()
+        .map_err(|e| StoreError::io(path, e.into_error()))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| StoreError::io(tmp.path(), e))?;
+    tmp.persist_noclobber(path)
+        .map_err(|e| StoreError::io(path, e.error))?;
+    sync_dir(dir)?;
+    Ok(value)
+}
+
 /// Like [`write_atomic`], then fsyncs the directory at once.
 pub fn write_atomic_durable(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     write_atomic(path, bytes)?;
-    sync_dir(path.parent().unwrap_or(Path::new(".")))
+    sync_dir(parent_dir(path))
 }
 
 /// Opens a file for reading, refusing anything larger than `limit` bytes.

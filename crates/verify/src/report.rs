@@ -137,11 +137,9 @@ impl Report {
                 let _ = writeln!(s, "  Document  {t}");
             }
             let _ = writeln!(s, "  URL       {}", r.url);
-            let _ = writeln!(
-                s,
-                "  Captured  {} (as claimed by the signer)",
-                r.captured_at
-            );
+            let captured = exhibit_core::time::parse_rfc3339_seconds(&r.captured_at)
+                .map_or_else(|| r.captured_at.clone(), exhibit_core::time::format_human);
+            let _ = writeln!(s, "  Captured  {captured} (as claimed by the signer)");
             if let Some(h) = &r.sha256 {
                 let _ = writeln!(
                     s,

@@ -16,6 +16,10 @@ pub fn on_path(tool: &str) -> bool {
 pub fn have(tool: &str, test: &str) -> bool {
     let ok = on_path(tool);
     if !ok {
+        assert!(
+            std::env::var_os("EXHIBIT_REQUIRE_TOOLS").is_none(),
+            "{test}: `{tool}` is not on PATH, and EXHIBIT_REQUIRE_TOOLS is set (CI runs every check)"
+        );
         eprintln!("SKIP {test}: `{tool}` is not on PATH");
     }
     ok

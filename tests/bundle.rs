@@ -1,0 +1,492 @@
+//! Evidence bundles end to end: `exhibit bundle`, both verifiers and their exit codes, the
+//! stock tools (tar, zstd, sha256sum, openssl, bagit.py), VERIFY.txt run as written, and
+//! reproducible output.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+const PRIVACY: &str = "https://example.com/privacy";
+
+/// An archive with three captures: two versions of a privacy policy and a plain-text terms.
+fn three_captures() -> (tempfile::TempDir, PathBuf) {
+    let (dir, archive) = new_archive();
+    let v1 = fixture("policy-v1.html");
+    let v2 = fixture("policy-v2.html");
+    ok(&exhibit(
+        &archive,
+        &[
+            "capture",
+            v1.to_str().unwrap(),
+            v2.to_str().unwrap(),
+            "--url",
+            PRIVACY,
+            "--entity",
+            "Example Corp",
+        ],
+    ));
+    let t = fixture("terms.txt");
+    ok(&exhibit(
+        &archive,
+        &[
+            "capture",
+            t.to_str().unwrap(),
+            "--url",
+            "https://example.com/terms",
+        ],
+    ));
+    (dir, archive)
+}
+
+fn make_bundle(archive: &Path, out: &Path, records: &[&str]) {
+    let mut args = vec!["bundle"];
+    args.extend_from_slice(records);
+    args.extend(["--out", out.to_str().unwrap()]);
+    ok(&exhibit(archive, &args));
+}
+
+fn fingerprint(archive: &Path) -> String {
+    json_lines(&exhibit(archive, &["--json", "key", "show"]))[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn exit_codes_unpinned_pinned_and_wrong_key() {
+    let (dir, archive) = three_captures();
+    let bundle = dir.path().join("evidence.tar.zst");
+    make_bundle(
+        &archive,
+        &bundle,
+        &["EX-C-000001", "EX-C-000002", "EX-C-000003"],
+    );
+    let b = bundle.to_str().unwrap();
+    let public = archive.join("keys/signing.pub.pem");
+
+    let out = exhibit_verify(&[b]);
+    assert_eq!(code(&out), 3, "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&fingerprint(&archive)), "{text}");
+    assert!(text.contains("--key"), "says how to pin: {text}");
+
+    assert_eq!(
+        code(&exhibit_verify(&[b, "--key", public.to_str().unwrap()])),
+        0
+    );
+    let out = exhibit_verify(&[b, "--key", &fingerprint(&archive)]);
+    assert_eq!(code(&out), 0);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("VERIFIED"));
+
+    let other = dir.path().join("other.pem");
+    ok(&exhibit(
+        &archive,
+        &["key", "generate", "--out", other.to_str().unwrap()],
+    ));
+    let out = exhibit_verify(&[
+        b,
+        "--key",
+        dir.path().join("other.pub.pem").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 1);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("is a pinned key"));
+
+    // The main binary trusts the archive's own key.
+    assert_eq!(code(&exhibit(&archive, &["verify", b])), 0);
+    let j = &json_lines(&exhibit_verify(&[
+        b,
+        "--json",
+        "--key",
+        &fingerprint(&archive),
+    ]))[0];
+    assert_eq!(j["verdict"], "verified");
+    assert_eq!(j["records"].as_array().unwrap().len(), 3);
+
+    // Unreadable input and a bad --key are exit 2 with one line.
+    for args in [
+        vec!["/nonexistent/bundle.tar.zst"],
+        vec![b, "--key", "SHA256:nope"],
+        vec![b, "--key", "/nonexistent.pem"],
+    ] {
+        let out = exhibit_verify(&args);
+        assert_eq!(code(&out), 2, "{args:?}");
+        assert_eq!(
+            stderr(&out).trim().lines().count(),
+            1,
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn one_changed_content_byte_is_named() {
+    let (dir, archive) = three_captures();
+    let bundle = dir.path().join("e.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-D-000001"]);
+    // Re-pack with one byte of one captured file changed.
+    let extracted = dir.path().join("x");
+    std::fs::create_dir(&extracted).unwrap();
+    assert!(
+        Command::new("tar")
+            .arg("--zstd")
+            .arg("-xf")
+            .arg(&bundle)
+            .arg("-C")
+            .arg(&extracted)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let content = std::fs::read_dir(extracted.join("e/data/content"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut bytes = std::fs::read(&content).unwrap();
+    bytes[10] ^= 0x20;
+    std::fs::write(&content, bytes).unwrap();
+    let tampered = dir.path().join("tampered.tar.zst");
+    assert!(
+        Command::new("tar")
+            .arg("--zstd")
+            .arg("-cf")
+            .arg(&tampered)
+            .arg("-C")
+            .arg(&extracted)
+            .arg("e")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let out = exhibit_verify(&[tampered.to_str().unwrap(), "--key", &fingerprint(&archive)]);
+    assert_eq!(code(&out), 1);
+    let name = content.file_name().unwrap().to_str().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains(name) && report.contains("FAIL"), "{report}");
+}
+
+#[test]
+fn stock_tools_alone_verify_a_bundle() {
+    for tool in ["tar", "zstd", "sha256sum", "openssl"] {
+        if !have(tool) {
+            return;
+        }
+    }
+    let (dir, archive) = three_captures();
+    let bundle = dir.path().join("evidence.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-D-000001", "EX-C-000003"]);
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{cmd:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(Command::new("tar")
+        .arg("--zstd")
+        .arg("-xf")
+        .arg(&bundle)
+        .arg("-C")
+        .arg(&x));
+    let bag = x.join("evidence");
+    let checked = run(Command::new("sha256sum")
+        .args(["-c", "manifest-sha256.txt"])
+        .current_dir(&bag));
+    assert_eq!(
+        checked.lines().filter(|l| l.ends_with(": OK")).count(),
+        6,
+        "{checked}"
+    );
+    run(Command::new("sha256sum")
+        .args(["-c", "tagmanifest-sha256.txt"])
+        .current_dir(&bag));
+    let key = std::fs::read_dir(bag.join("exhibit/keys"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut signed = vec![bag.join("tagmanifest-sha256.txt")];
+    for e in std::fs::read_dir(bag.join("exhibit/manifests")).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_some_and(|x| x == "json") {
+            signed.push(p);
+        }
+    }
+    assert_eq!(signed.len(), 4);
+    for f in &signed {
+        let sig = PathBuf::from(format!("{}.sig", f.display()));
+        let out = run(Command::new("openssl")
+            .args(["pkeyutl", "-verify", "-pubin", "-inkey"])
+            .arg(&key)
+            .arg("-rawin")
+            .arg("-in")
+            .arg(f)
+            .arg("-sigfile")
+            .arg(&sig));
+        assert!(
+            out.contains("Signature Verified Successfully"),
+            "{}",
+            f.display()
+        );
+    }
+    if have("bagit.py") {
+        run(Command::new("bagit.py").arg("--validate").arg(&bag));
+    }
+    let info = std::fs::read_to_string(bag.join("bag-info.txt")).unwrap();
+    assert!(info.contains("Source-Organization: test.example"), "{info}");
+    assert!(info.contains("External-Identifier: EX-C-000003"), "{info}");
+    assert!(
+        info.contains(&format!("Exhibit-Signer: {}", fingerprint(&archive))),
+        "{info}"
+    );
+    let citation = std::fs::read_to_string(bag.join("exhibit/citation.txt")).unwrap();
+    assert_eq!(citation.matches("Citation Record").count(), 3, "{citation}");
+    assert!(citation.contains("Entity: Example Corp"), "{citation}");
+}
+
+#[test]
+fn verify_txt_runs_as_written() {
+    for tool in ["tar", "zstd", "sha256sum", "openssl", "base64"] {
+        if !have(tool) {
+            return;
+        }
+    }
+    let (dir, archive) = three_captures();
+    let work = dir.path().join("recipient");
+    std::fs::create_dir(&work).unwrap();
+    let bundle = work.join("evidence.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-D-000001", "EX-C-000003"]);
+    let out = Command::new("tar")
+        .arg("--zstd")
+        .arg("-xOf")
+        .arg(&bundle)
+        .arg("evidence/VERIFY.txt")
+        .output()
+        .unwrap();
+    let recipe = String::from_utf8(out.stdout).unwrap();
+    assert!(recipe.contains("openssl pkeyutl -verify"), "{recipe}");
+    let mut commands: Vec<&str> = recipe
+        .lines()
+        .filter_map(|l| l.strip_prefix("$ "))
+        .collect();
+    if !have("bagit.py") {
+        commands.retain(|c| !c.starts_with("bagit.py"));
+    }
+    assert!(commands.len() >= 12, "{commands:?}");
+    let script = format!("set -e\n{}\n", commands.join("\n"));
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "VERIFY.txt failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Step 3 prints the fingerprint that the recipe says to expect.
+    let fp = fingerprint(&archive);
+    assert!(
+        stdout.contains(fp.trim_start_matches("SHA256:")),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("Signature Verified Successfully").count(),
+        4,
+        "{stdout}"
+    );
+
+    // The same recipe fails on a forged manifest.
+    let bag = work.join("evidence-check/evidence");
+    let m = bag.join("exhibit/manifests/EX-C-000001.json");
+    let text = std::fs::read_to_string(&m).unwrap();
+    std::fs::write(&m, text.replace("Example Corp", "Example Corq")).unwrap();
+    let forged: Vec<&str> = commands
+        .iter()
+        .copied()
+        .filter(|c| c.contains("EX-C-000001.json -sigfile"))
+        .collect();
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "set -e\ncd evidence-check/evidence\n{}",
+            forged.join("\n")
+        ))
+        .current_dir(&work)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}
+
+#[test]
+fn bundles_are_byte_identical_under_source_date_epoch() {
+    let (dir, archive) = three_captures();
+    let mut outputs = Vec::new();
+    for sub in ["a", "b"] {
+        let d = dir.path().join(sub);
+        std::fs::create_dir(&d).unwrap();
+        let out = d.join("evidence.tar.zst");
+        let mut cmd = assert_cmd::Command::cargo_bin("exhibit").unwrap();
+        let result = cmd
+            .env("SOURCE_DATE_EPOCH", "1777529721")
+            .args([
+                "--archive",
+                archive.to_str().unwrap(),
+                "bundle",
+                "EX-D-000001",
+                "EX-C-000003",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        outputs.push(std::fs::read(&out).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1]);
+    // The date is the one given.
+    let listing = Command::new("tar")
+        .arg("--zstd")
+        .arg("-tvf")
+        .arg(dir.path().join("a/evidence.tar.zst"))
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&listing.stdout).contains("2026-04-30"),
+        "{}",
+        String::from_utf8_lossy(&listing.stdout)
+    );
+    let bad = assert_cmd::Command::cargo_bin("exhibit")
+        .unwrap()
+        .env("SOURCE_DATE_EPOCH", "yesterday")
+        .args([
+            "--archive",
+            archive.to_str().unwrap(),
+            "bundle",
+            "EX-C-000001",
+            "--out",
+        ])
+        .arg(dir.path().join("c.tar.zst"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&bad), 2);
+}
+
+#[test]
+fn records_are_selected_by_document_version_url_and_hash_prefix() {
+    let (dir, archive) = three_captures();
+    let sha =
+        json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000002"]))[0]["capture"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    for (i, (query, want)) in [
+        ("EX-D-000001", vec!["EX-C-000001", "EX-C-000002"]),
+        (PRIVACY, vec!["EX-C-000001", "EX-C-000002"]),
+        ("EX-V-000002", vec!["EX-C-000002"]),
+        (&sha[..16], vec!["EX-C-000002"]),
+        ("EX-C-000003", vec!["EX-C-000003"]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = dir.path().join(format!("s{i}.tar.zst"));
+        make_bundle(&archive, &out, &[query]);
+        let j = &json_lines(&exhibit_verify(&[out.to_str().unwrap(), "--json"]))[0];
+        let ids: Vec<&str> = j["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, want, "{query}");
+    }
+}
+
+#[test]
+fn bundle_refuses_to_replace_a_file_and_leaves_nothing_on_failure() {
+    let (dir, archive) = three_captures();
+    let out = dir.path().join("exists.tar.zst");
+    std::fs::write(&out, b"keep me").unwrap();
+    let r = exhibit(
+        &archive,
+        &["bundle", "EX-C-000001", "--out", out.to_str().unwrap()],
+    );
+    assert_ne!(code(&r), 0);
+    assert_eq!(std::fs::read(&out).unwrap(), b"keep me");
+
+    // A damaged object aborts the bundle: no output, no temporary file.
+    let c = &json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000003"]))[0]["capture"];
+    let sha = c["sha256"].as_str().unwrap();
+    let object = archive
+        .join("objects")
+        .join(&sha[..2])
+        .join(format!("{sha}.zst"));
+    std::fs::write(&object, zstd::encode_all(&b"forged terms"[..], 3).unwrap()).unwrap();
+    let target = dir.path().join("fresh");
+    std::fs::create_dir(&target).unwrap();
+    let out = target.join("damaged.tar.zst");
+    let r = exhibit(
+        &archive,
+        &["bundle", "EX-C-000003", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code(&r), 1, "{}", stderr(&r));
+    assert!(stderr(&r).contains("damaged"), "{}", stderr(&r));
+    assert_eq!(std::fs::read_dir(&target).unwrap().count(), 0);
+    let r = exhibit(
+        &archive,
+        &["bundle", "EX-C-000404", "--out", out.to_str().unwrap()],
+    );
+    assert_eq!(code(&r), 1);
+}
+
+#[test]
+fn real_corpus_captures_bundle_and_verify() {
+    let Some(corpus) = corpus() else { return };
+    let (dir, archive) = new_archive();
+    let docs = corpus.join("html/claude-ai/commercial-terms");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&docs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut args = vec![
+        "capture",
+        "--url",
+        "https://www.anthropic.com/legal/commercial-terms",
+        "--entity",
+        "Anthropic",
+    ];
+    let paths: Vec<String> = files.iter().map(|p| p.display().to_string()).collect();
+    args.extend(paths.iter().map(String::as_str));
+    ok(&exhibit(&archive, &args));
+    let out = dir.path().join("anthropic.tar.zst");
+    make_bundle(
+        &archive,
+        &out,
+        &["https://www.anthropic.com/legal/commercial-terms"],
+    );
+    let r = exhibit_verify(&[
+        out.to_str().unwrap(),
+        "--key",
+        archive.join("keys/signing.pub.pem").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&r), 0, "{}", String::from_utf8_lossy(&r.stdout));
+}
