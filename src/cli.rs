@@ -47,6 +47,28 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Verify an evidence bundle (trusting the archive's key, or the --key you pin).
     Verify(VerifyArgs),
+    /// The tamper-evident log: checkpoints, inclusion and consistency proofs.
+    #[command(subcommand)]
+    Log(LogCommand),
+}
+
+/// `exhibit log …`.
+#[derive(Subcommand, Debug)]
+pub enum LogCommand {
+    /// Print the latest signed checkpoint (signing a new one first if the log grew since).
+    Checkpoint,
+    /// Print a C2SP tlog-proof (index, inclusion path, signed checkpoint) for a capture.
+    Prove {
+        /// A capture id or hash prefix.
+        query: String,
+    },
+    /// Prove that today's log extends an old checkpoint (exit 1 if it does not).
+    Consistency {
+        /// A signed checkpoint file saved earlier (e.g. printed in a filing).
+        old_checkpoint: PathBuf,
+    },
+    /// Print the log's note verifier key (name+hash+base64).
+    Key,
 }
 
 /// `exhibit bundle`.

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::cli::{
     BundleArgs, CaptureArgs, CatArgs, Cli, Command, HistoryArgs, InitArgs, KeyCommand, ListArgs,
-    VerifyArgs,
+    LogCommand, VerifyArgs,
 };
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::History(args) => history(&cli.archive, args, json),
         Command::Bundle(args) => bundle(&cli.archive, args, json),
         Command::Verify(args) => verify(&cli.archive, args, json),
+        Command::Log(cmd) => log(&cli.archive, cmd, json),
     }
 }
 
@@ -198,6 +199,7 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
     };
     let mut status = EXIT_OK;
     let mut bad_input = None;
+    let mut committed_any = false;
     for source in &sources {
         let committed = match capturer.capture(source, &meta) {
             Ok(c) => c,
@@ -209,6 +211,7 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
             }
             Err(e) => return Err(e.into()),
         };
+        committed_any = true;
         // Output is secondary to capturing: if the reader went away, keep capturing.
         let printed = if json {
             json_line(&committed)
@@ -234,6 +237,10 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
             );
             status = EXIT_FAILED;
         }
+    }
+    if committed_any {
+        // One signed checkpoint per capture command, covering everything it committed.
+        capturer.sign_checkpoint()?;
     }
     if let Some(f) = bad_input {
         return Err(Failure {
@@ -500,9 +507,11 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
         .ok_or_else(|| {
             Failure::bad_input(format!("--out {}: not a file name", args.out.display()))
         })?;
-    let archive = Archive::open(root)?;
+    let mut archive = Archive::open(root)?;
     let key = archive.signing_key()?;
     let public = PublicKey::load_pem(&archive.public_key_path())?;
+    // Every record's inclusion proof refers to one checkpoint covering the whole log.
+    let checkpoint = archive.sign_checkpoint(&key)?;
     let mut rows = Vec::new();
     for query in &args.records {
         rows.extend(archive.select_captures(query)?);
@@ -527,11 +536,18 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
                 ),
             });
         }
+        let proof = exhibit_core::checkpoint::TlogProof {
+            extra: None,
+            index: row.log_index,
+            proof: archive.inclusion_proof(row.log_index, &checkpoint)?,
+            checkpoint: checkpoint.note.clone(),
+        };
         records.push(exhibit_bundle::BundleRecord {
             id: row.id.clone(),
             manifest_bytes,
             signature,
             manifest,
+            tlog_proof: Some(proof.to_text()),
         });
     }
     let spec = exhibit_bundle::Bundle {
@@ -609,4 +625,180 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
         write!(std::io::stdout().lock(), "{}", report.render())?;
     }
     Ok(report.verdict.exit_code())
+}
+
+fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
+    let mut archive = Archive::open(root)?;
+    let origin = archive.config().origin.clone();
+    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    match cmd {
+        LogCommand::Key => {
+            let vkey = exhibit_sign::note::verifier_key(&origin, &public);
+            if json {
+                json_line(&json!({"verifier_key": vkey, "origin": origin}))?;
+            } else {
+                writeln!(std::io::stdout().lock(), "{vkey}")?;
+            }
+        }
+        LogCommand::Checkpoint => {
+            let size = archive.log_size()?;
+            let latest = archive.latest_checkpoint()?;
+            let checkpoint = match latest {
+                Some(cp) if cp.size == size => cp,
+                // The log grew since the last checkpoint (an interrupted command): sign one.
+                _ => {
+                    let key = archive.signing_key()?;
+                    archive.sign_checkpoint(&key)?
+                }
+            };
+            if json {
+                json_line(&json!({
+                    "origin": origin,
+                    "size": checkpoint.size,
+                    "root": exhibit_core::checkpoint::base64_encode(&checkpoint.root),
+                    "note": checkpoint.note,
+                }))?;
+            } else {
+                write!(std::io::stdout().lock(), "{}", checkpoint.note)?;
+            }
+        }
+        LogCommand::Prove { query } => {
+            let group = archive.resolve_hash_group(&query)?;
+            let m = &group[0];
+            if m.id.kind() != RecordKind::Capture {
+                return Err(Failure::bad_input(format!(
+                    "{}: log proofs are for captures (their manifests are the leaves)",
+                    m.id
+                )));
+            }
+            let row = archive.capture(m.id.number())?;
+            let checkpoint = match archive.latest_checkpoint()? {
+                Some(cp) if cp.size > row.log_index => cp,
+                _ => {
+                    let key = archive.signing_key()?;
+                    archive.sign_checkpoint(&key)?
+                }
+            };
+            let proof = exhibit_core::checkpoint::TlogProof {
+                extra: None,
+                index: row.log_index,
+                proof: archive.inclusion_proof(row.log_index, &checkpoint)?,
+                checkpoint: checkpoint.note.clone(),
+            };
+            if json {
+                json_line(&json!({
+                    "id": row.id,
+                    "index": row.log_index,
+                    "tree_size": checkpoint.size,
+                    "tlog_proof": proof.to_text(),
+                }))?;
+            } else {
+                write!(std::io::stdout().lock(), "{}", proof.to_text())?;
+            }
+        }
+        LogCommand::Consistency { old_checkpoint } => {
+            return log_consistency(&mut archive, &origin, &public, &old_checkpoint, json);
+        }
+    }
+    Ok(EXIT_OK)
+}
+
+fn log_consistency(
+    archive: &mut Archive,
+    origin: &str,
+    public: &PublicKey,
+    path: &Path,
+    json: bool,
+) -> Result<u8, Failure> {
+    let shown = path.display();
+    let bytes = exhibit_store::fsutil::read_limited(path, 1 << 20)
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Failure::bad_input(format!("{shown}: not UTF-8 text")))?;
+    let note = exhibit_sign::note::SignedNote::parse(&text)
+        .map_err(|e| Failure::bad_input(format!("{shown}: {e}")))?;
+    let old = exhibit_core::checkpoint::Checkpoint::parse(&note.text)
+        .map_err(|e| Failure::bad_input(format!("{shown}: {e}")))?;
+    let mismatch = |message: String| -> Result<u8, Failure> {
+        Err(Failure {
+            code: EXIT_FAILED,
+            message: format!("{shown}: {message}"),
+        })
+    };
+    if old.origin != origin {
+        return mismatch(format!(
+            "checkpoint of log {:?}, not of this archive ({origin:?})",
+            old.origin
+        ));
+    }
+    if let Err(e) = note.verify(origin, public) {
+        return mismatch(format!(
+            "not signed by this archive's key {}: {e}",
+            public.fingerprint()
+        ));
+    }
+    let key = archive.signing_key();
+    let current = match (archive.latest_checkpoint()?, key) {
+        (Some(cp), _) if cp.size == archive.log_size()? => cp,
+        (_, Ok(key)) => archive.sign_checkpoint(&key)?,
+        (Some(cp), Err(_)) => cp,
+        (None, Err(e)) => return Err(e.into()),
+    };
+    if old.size > current.size {
+        return mismatch(format!(
+            "the checkpoint has {} leaves but the log has only {}: the log was truncated or rewritten",
+            old.size, current.size
+        ));
+    }
+    let ours = archive.log_root(old.size)?;
+    if ours != old.root {
+        return mismatch(format!(
+            "the log's first {} leaves hash to {}, but the checkpoint says {}: history was rewritten",
+            old.size,
+            exhibit_core::checkpoint::base64_encode(&ours),
+            exhibit_core::checkpoint::base64_encode(&old.root)
+        ));
+    }
+    let proof = if old.size == 0 || old.size == current.size {
+        Vec::new()
+    } else {
+        let proof = archive.consistency_proof(old.size, current.size)?;
+        if let Err(e) = exhibit_core::merkle::verify_consistency(
+            old.size,
+            current.size,
+            &old.root,
+            &current.root,
+            &proof,
+        ) {
+            return mismatch(format!("consistency proof does not verify: {e}"));
+        }
+        proof
+    };
+    let b64 = exhibit_core::checkpoint::base64_encode;
+    if json {
+        json_line(&json!({
+            "consistent": true,
+            "old_size": old.size,
+            "old_root": b64(&old.root),
+            "new_size": current.size,
+            "new_root": b64(&current.root),
+            "proof": proof.iter().map(|h| b64(h)).collect::<Vec<_>>(),
+            "new_checkpoint": current.note,
+        }))?;
+    } else {
+        let mut o = std::io::stdout().lock();
+        writeln!(
+            o,
+            "Consistent: the log of {} leaves (root {}) extends the checkpoint of {} leaves (root {}).",
+            current.size,
+            b64(&current.root),
+            old.size,
+            b64(&old.root)
+        )?;
+        writeln!(o, "Consistency proof ({} hashes):", proof.len())?;
+        for h in &proof {
+            writeln!(o, "  {}", b64(h))?;
+        }
+    }
+    Ok(EXIT_OK)
 }

@@ -303,9 +303,10 @@ fn verify_txt_runs_as_written() {
         stdout.contains(fp.trim_start_matches("SHA256:")),
         "{stdout}"
     );
+    // The seal, three manifests and the log checkpoint.
     assert_eq!(
         stdout.matches("Signature Verified Successfully").count(),
-        4,
+        5,
         "{stdout}"
     );
 

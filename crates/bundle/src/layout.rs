@@ -53,6 +53,11 @@ pub fn manifest_path(id: &RecordId) -> String {
     format!("exhibit/manifests/{id}.json")
 }
 
+/// `exhibit/proofs/<id>.tlog-proof`: the C2SP tlog-proof of the manifest's log inclusion.
+pub fn proof_path(id: &RecordId) -> String {
+    format!("exhibit/proofs/{id}.tlog-proof")
+}
+
 /// `exhibit/keys/<fingerprint>.pem`, the fingerprint written file-name-safe: `SHA256-` and the
 /// base64 digits with `+` as `-` and `/` as `_` (the URL-safe base64 alphabet).
 pub fn key_path(fingerprint: &str) -> String {

@@ -116,9 +116,12 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
         .window_log_max(limits.zstd_window_log_max)
         .map_err(|e| ReadError::Corrupt(format!("zstd: {e}")))?;
     let mut archive = tar::Archive::new(decoder);
+    // Raw: pax and GNU extension headers come through as entries (and are refused below)
+    // instead of being read into memory whatever their size. Bundles are plain ustar.
     let entries = archive
         .entries()
-        .map_err(|e| ReadError::Corrupt(format!("not a tar stream: {e}")))?;
+        .map_err(|e| ReadError::Corrupt(format!("not a tar stream: {e}")))?
+        .raw(true);
     let mut bag_name: Option<String> = None;
     let mut files: BTreeMap<String, BagFile> = BTreeMap::new();
     let mut dirs: BTreeMap<String, ()> = BTreeMap::new();
@@ -138,6 +141,19 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
         let raw = entry.path_bytes().into_owned();
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let kind = entry.header().entry_type();
+        if matches!(
+            kind,
+            tar::EntryType::XHeader
+                | tar::EntryType::XGlobalHeader
+                | tar::EntryType::GNULongName
+                | tar::EntryType::GNULongLink
+        ) {
+            // Refused before their contents (a path, a size) are read or believed.
+            return Err(unsafe_entry(
+                &shown,
+                "pax or GNU extension header (bundles are plain ustar)",
+            ));
+        }
         let (bag, rel) = check_path(&raw, limits)?;
         match &bag_name {
             None => bag_name = Some(bag.clone()),
@@ -236,11 +252,43 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
             },
         );
     }
+    drain_after_end(archive.into_inner())?;
     let name = bag_name.ok_or_else(|| ReadError::NotABag("the tar holds no files".into()))?;
     if files.is_empty() {
         return Err(ReadError::NotABag(format!("bag {name:?} holds no files")));
     }
     Ok(ReadBag { name, files })
+}
+
+/// Most zero bytes accepted after the tar's end-of-archive marker (tar pads archives with zero
+/// blocks, GNU tar to 10 KiB records).
+const MAX_TRAILING_ZEROS: u64 = 1 << 20;
+
+/// Reads the stream after the last tar entry to its end: only zero padding may follow, and
+/// reaching the end makes the zstd decoder check the frame's checksum and completeness, so a
+/// truncated or extended bundle is refused.
+fn drain_after_end(mut rest: impl Read) -> Result<(), ReadError> {
+    let mut buf = vec![0u8; 1 << 16];
+    let mut seen = 0u64;
+    loop {
+        let n = match rest.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ReadError::Corrupt(format!("after the last entry: {e}"))),
+        };
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Err(ReadError::Corrupt(
+                "data after the end of the tar archive".into(),
+            ));
+        }
+        seen += n as u64;
+        if seen > MAX_TRAILING_ZEROS {
+            return Err(ReadError::Limit(format!(
+                "more than {MAX_TRAILING_ZEROS} bytes of padding after the tar archive"
+            )));
+        }
+    }
 }
 
 #[cfg(test)]

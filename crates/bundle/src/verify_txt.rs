@@ -77,6 +77,31 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
             "$ openssl pkeyutl -verify -pubin -inkey {key} -rawin -in {m} -sigfile {m}.sig"
         );
     }
+    if let Some(first) = records.iter().find(|r| r.tlog_proof.is_some()) {
+        let proof = layout::proof_path(&first.id);
+        let key = layout::key_path(&first.manifest.signer);
+        let origin = &first.manifest.origin;
+        let _ = write!(
+            s,
+            "
+5b. Check the log checkpoint. Each record's exhibit/proofs/<id>.tlog-proof holds its position
+   in the archive's append-only Merkle log, the inclusion path, and a checkpoint (origin, tree
+   size, root hash) signed as a C2SP signed note with the same key. These commands check the
+   checkpoint's signature; the inclusion path is checked by exhibit-verify or any RFC 9162
+   implementation (docs/VERIFYING.md shows the algorithm).
+
+$ sed '1,/^$/d' {proof} > ../checkpoint.note
+$ sed '/^$/,$d' ../checkpoint.note > ../checkpoint.txt
+$ grep '^— {origin} ' ../checkpoint.note | head -n 1 | awk '{{print $NF}}' | base64 -d | tail -c 64 > ../checkpoint.sig
+$ openssl pkeyutl -verify -pubin -inkey {key} -rawin -in ../checkpoint.txt -sigfile ../checkpoint.sig
+$ cat ../checkpoint.txt
+
+   The last command prints the log's origin, its tree size and root hash at the time of the
+   bundle. Keep it: a later checkpoint of the same log must be consistent with it
+   (`exhibit log consistency` proves that for the operator).
+"
+        );
+    }
     let _ = write!(
         s,
         "
@@ -117,9 +142,10 @@ What this proves, and what it does not
 
 Proven, once the key is pinned: the key holder signed each manifest (what was captured, from
 which URL, how, and when it says it was captured), and the files in data/ are exactly the bytes
-those manifests describe. Not proven by this bundle alone: that the capture time is true — it is
-the signer's claim, with no independent timestamp yet — and that the archive holds no other
-capture that was left out.
+those manifests describe, and each manifest was appended to the archive's log at the position
+its proof gives, under a checkpoint the key holder signed. Not proven by this bundle alone: that
+the capture time is true — it is the signer's claim, with no independent timestamp yet — and
+that the log seen by others is the same one (compare checkpoints you or others kept).
 "
     );
     s

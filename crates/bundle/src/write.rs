@@ -24,6 +24,8 @@ pub struct BundleRecord {
     pub signature: Vec<u8>,
     /// The parsed manifest.
     pub manifest: CaptureManifest,
+    /// The C2SP tlog-proof of the manifest's inclusion in the archive's log, if any.
+    pub tlog_proof: Option<String>,
 }
 
 /// Everything a bundle is made of.
@@ -154,6 +156,9 @@ pub fn write_bundle(
         let path = layout::manifest_path(&r.id);
         tags.insert(format!("{path}.sig"), r.signature.clone());
         tags.insert(path, r.manifest_bytes.clone());
+        if let Some(proof) = &r.tlog_proof {
+            tags.insert(layout::proof_path(&r.id), proof.clone().into_bytes());
+        }
     }
     let mut keys = bundle.public_keys.clone();
     keys.push(bundle.seal.public_key());

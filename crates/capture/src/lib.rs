@@ -140,6 +140,11 @@ impl<'a> Capturer<'a> {
         Ok(batch.commit()?)
     }
 
+    /// Signs a checkpoint covering everything committed so far (one per capture command).
+    pub fn sign_checkpoint(&mut self) -> Result<exhibit_store::SignedCheckpoint, CaptureError> {
+        Ok(self.archive.sign_checkpoint(&self.key)?)
+    }
+
     /// Prepares and commits one source, holding the document's capture lock from acquisition
     /// to commit so that concurrent captures of one document are recorded in acquisition order.
     pub fn capture(

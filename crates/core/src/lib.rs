@@ -5,10 +5,12 @@
 //! network or the clock, so every other crate — including the standalone verifier — can share
 //! exactly one definition of what a record *is*.
 
+pub mod checkpoint;
 pub mod citation;
 pub mod digest;
 pub mod id;
 pub mod manifest;
+pub mod merkle;
 pub mod time;
 pub mod url;
 

@@ -15,6 +15,7 @@ use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::config::{CONFIG_FILE, CaptureSettings, Config, check_origin};
+use crate::log::{self, SignedCheckpoint, SqlNodes, merkle_err};
 use crate::objects::{ObjectStore, objects_dir};
 use crate::{StoreError, catalog, fsutil};
 
@@ -105,6 +106,8 @@ pub struct CommittedCapture {
     pub manifest_sha256: Sha256Digest,
     /// The manifest file.
     pub manifest_path: PathBuf,
+    /// The manifest's leaf index in the archive's log.
+    pub log_index: u64,
 }
 
 /// A capture as the catalog knows it.
@@ -146,6 +149,8 @@ pub struct CaptureRow {
     pub manifest_sha256: Sha256Digest,
     /// Manifest path relative to the archive root.
     pub manifest_path: String,
+    /// The manifest's leaf index in the archive's log.
+    pub log_index: u64,
 }
 
 /// A document as the catalog knows it.
@@ -256,7 +261,7 @@ impl Archive {
             .tempdir_in(&parent)
             .map_err(|e| StoreError::io(&parent, e))?;
         let stage = staging.path();
-        for dir in ["keys", "objects", "manifests"] {
+        for dir in ["keys", "objects", "manifests", "log"] {
             fsutil::ensure_dir(&stage.join(dir))?;
         }
         let (key, key_path) = match given_key {
@@ -286,7 +291,7 @@ impl Archive {
             conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
         }
         fsutil::write_atomic(&stage.join(CONFIG_FILE), config.to_toml()?.as_bytes())?;
-        for dir in ["keys", "objects", "manifests", "."] {
+        for dir in ["keys", "objects", "manifests", "log", "."] {
             fsutil::sync_dir(&stage.join(dir))?;
         }
         // On failure the staging directory (and the new key in it) is removed on drop.
@@ -398,13 +403,97 @@ impl Archive {
         Ok(DocumentLock { _file: file })
     }
 
+    /// The number of leaves in the log.
+    pub fn log_size(&self) -> Result<u64, StoreError> {
+        log::size(&self.conn)
+    }
+
+    /// The latest signed checkpoint, if one was ever signed.
+    pub fn latest_checkpoint(&self) -> Result<Option<SignedCheckpoint>, StoreError> {
+        log::latest(&self.conn)
+    }
+
+    /// Signs a checkpoint of the current tree (one write transaction), unless the latest
+    /// signed checkpoint already has the current size; returns the checkpoint that covers the
+    /// whole log. Never signs a tree that does not extend the previous checkpoint.
+    pub fn sign_checkpoint(&mut self, key: &SigningKey) -> Result<SignedCheckpoint, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let cp = log::sign_checkpoint(&tx, &self.root, &self.config.origin, key)?;
+        tx.commit()?;
+        Ok(cp)
+    }
+
+    /// The RFC 6962 inclusion proof of leaf `index` in the tree that `checkpoint` signs.
+    pub fn inclusion_proof(
+        &self,
+        index: u64,
+        checkpoint: &SignedCheckpoint,
+    ) -> Result<Vec<exhibit_core::merkle::Hash>, StoreError> {
+        if index >= checkpoint.size {
+            return Err(StoreError::NotFound(format!(
+                "log leaf {index} is not covered by the checkpoint of size {}",
+                checkpoint.size
+            )));
+        }
+        exhibit_core::merkle::inclusion_proof(index, checkpoint.size, &SqlNodes(&self.conn))
+            .map_err(merkle_err)
+    }
+
+    /// The root of the log when it had `size` leaves (`size` at most the current size).
+    pub fn log_root(&self, size: u64) -> Result<exhibit_core::merkle::Hash, StoreError> {
+        exhibit_core::merkle::root(size, &SqlNodes(&self.conn)).map_err(merkle_err)
+    }
+
+    /// The RFC 6962 consistency proof from the tree of `old_size` leaves to that of `new_size`.
+    pub fn consistency_proof(
+        &self,
+        old_size: u64,
+        new_size: u64,
+    ) -> Result<Vec<exhibit_core::merkle::Hash>, StoreError> {
+        exhibit_core::merkle::consistency_proof(old_size, new_size, &SqlNodes(&self.conn))
+            .map_err(merkle_err)
+    }
+
     /// Starts a batch: one catalog write transaction (waiting for other writers) in which
     /// captures are numbered, signed and recorded, made durable together by [`Batch::commit`].
     pub fn begin<'a>(&'a mut self, key: &'a SigningKey) -> Result<Batch<'a>, StoreError> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let leaves_path = self.root.join(log::LEAVES_FILE);
+        let mut dirty: BTreeSet<PathBuf> = fsutil::create_dirs(fsutil::parent_dir(&leaves_path))?
+            .into_iter()
+            .collect();
+        let existed = leaves_path.exists();
+        let leaves = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&leaves_path)
+            .map_err(|e| StoreError::io(&leaves_path, e))?;
+        if !existed {
+            dirty.insert(fsutil::parent_dir(&leaves_path).to_path_buf());
+        }
+        let committed = log::size(&tx)?;
+        let have = leaves
+            .metadata()
+            .map_err(|e| StoreError::io(&leaves_path, e))?
+            .len();
+        if have < committed * 32 {
+            return Err(StoreError::Corrupt {
+                what: leaves_path.display().to_string(),
+                message: format!(
+                    "holds {} leaves but the log has {committed}: the file was truncated",
+                    have / 32
+                ),
+            });
+        }
         Ok(Batch {
+            leaves,
+            leaves_path,
             tx,
             root: &self.root,
             objects: &self.objects,
@@ -412,7 +501,7 @@ impl Archive {
             prefix: &self.prefix,
             signer: key.public_key().fingerprint().to_string(),
             key,
-            dirty: BTreeSet::new(),
+            dirty,
             done: Vec::new(),
         })
     }
@@ -659,6 +748,7 @@ impl Archive {
             manifest_sha256: parse_digest(r.get("manifest_sha256")?)?
                 .unwrap_or(Sha256Digest([0; 32])),
             manifest_path: r.get("manifest_path")?,
+            log_index: r.get::<_, i64>("log_index")? as u64,
         })
     }
 
@@ -844,6 +934,8 @@ pub struct Batch<'a> {
     signer: String,
     dirty: BTreeSet<PathBuf>,
     done: Vec<CommittedCapture>,
+    leaves: std::fs::File,
+    leaves_path: PathBuf,
 }
 
 struct DocState {
@@ -1033,6 +1125,7 @@ impl Batch<'_> {
         fsutil::write_atomic_new(&path, &bytes)?;
         fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
         self.dirty.insert(dir);
+        let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, &bytes)?;
 
         if let Some((key, v)) = &version {
             match v.change {
@@ -1066,8 +1159,8 @@ impl Batch<'_> {
         self.tx.execute(
             "INSERT INTO captures (num, document, version, ok, captured_at, method, status, \
              error, sha256, blake3, size, media_type, text_sha256, text_blake3, text_size, \
-             manifest_sha256, manifest_path) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+             manifest_sha256, manifest_path, log_index) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
             params![
                 capture_num as i64,
                 doc.num as i64,
@@ -1086,6 +1179,7 @@ impl Batch<'_> {
                 p.text.as_ref().map(|t| t.size as i64),
                 manifest_sha256.to_hex(),
                 rel,
+                log_index as i64,
             ],
         )?;
         self.tx.execute(
@@ -1118,6 +1212,7 @@ impl Batch<'_> {
             error: p.error,
             manifest_sha256,
             manifest_path: path,
+            log_index,
         };
         self.done.push(committed.clone());
         Ok(committed)
@@ -1126,6 +1221,9 @@ impl Batch<'_> {
     /// Makes every file of the batch durable (one fsync per touched directory), then commits
     /// the catalog transaction. Only after this returns are the captures reported.
     pub fn commit(self) -> Result<Vec<CommittedCapture>, StoreError> {
+        self.leaves
+            .sync_data()
+            .map_err(|e| StoreError::io(&self.leaves_path, e))?;
         self.objects.sync_dirty_dirs()?;
         for dir in &self.dirty {
             fsutil::sync_dir(dir)?;

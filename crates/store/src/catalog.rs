@@ -10,7 +10,7 @@ pub const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
 CREATE TABLE counters (kind TEXT PRIMARY KEY, last INTEGER NOT NULL) STRICT;
-INSERT INTO counters (kind, last) VALUES ('D', 0), ('C', 0), ('V', 0), ('P', 0);
+INSERT INTO counters (kind, last) VALUES ('D', 0), ('C', 0), ('V', 0), ('P', 0), ('L', 0);
 CREATE TABLE documents (
     num INTEGER PRIMARY KEY,
     url TEXT NOT NULL UNIQUE,
@@ -50,11 +50,23 @@ CREATE TABLE captures (
     text_blake3 TEXT,
     text_size INTEGER,
     manifest_sha256 TEXT NOT NULL UNIQUE,
-    manifest_path TEXT NOT NULL
+    manifest_path TEXT NOT NULL,
+    log_index INTEGER NOT NULL UNIQUE
 ) STRICT;
 CREATE INDEX captures_document ON captures(document, num);
 CREATE INDEX captures_sha256 ON captures(sha256);
 CREATE INDEX captures_text ON captures(text_sha256);
+CREATE TABLE log_nodes (
+    level INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    hash BLOB NOT NULL,
+    PRIMARY KEY (level, idx)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE checkpoints (
+    size INTEGER PRIMARY KEY,
+    root BLOB NOT NULL,
+    note TEXT NOT NULL
+) STRICT;
 "#;
 
 /// Opens the catalog with the pragmas every connection needs.

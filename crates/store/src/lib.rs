@@ -9,6 +9,7 @@
 //!   keys/signing.pem  keys/signing.pub.pem
 //!   objects/ab/<sha256>.zst
 //!   manifests/C/000/EX-C-000042.json  (+ .json.sig)
+//!   log/leaves  log/checkpoint  log/checkpoints/<size>.checkpoint
 //!   catalog.sqlite
 //! ```
 //!
@@ -22,6 +23,7 @@ mod catalog;
 pub mod config;
 mod error;
 pub mod fsutil;
+pub mod log;
 pub mod objects;
 
 pub use archive::{
@@ -30,4 +32,5 @@ pub use archive::{
 };
 pub use config::Config;
 pub use error::StoreError;
+pub use log::SignedCheckpoint;
 pub use objects::{ObjectStore, ObjectWriter, StoredObject};

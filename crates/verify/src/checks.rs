@@ -6,8 +6,11 @@ use exhibit_bundle::ReadBag;
 use exhibit_bundle::layout::{
     self, BAG_INFO_TXT, BAGIT_TXT, BAGIT_TXT_CONTENT, MANIFEST, SEAL, TAG_MANIFEST,
 };
+use exhibit_core::checkpoint::{Checkpoint, TlogProof, base64_encode};
+use exhibit_core::merkle;
 use exhibit_core::{CaptureManifest, Sha256Digest};
 use exhibit_sign::PublicKey;
+use exhibit_sign::note::SignedNote;
 
 use crate::report::{Check, Outcome, RecordSummary, Report, Verdict};
 use crate::{TrustedKey, VerifyError};
@@ -275,6 +278,7 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
     // 6. Each signed manifest and the files it describes.
     let mut records = Vec::new();
     let mut referenced: BTreeSet<String> = BTreeSet::new();
+    let mut proofs_seen: BTreeSet<String> = BTreeSet::new();
     let mut signers: BTreeSet<String> = sealed_by.iter().cloned().collect();
     let manifests: Vec<&String> = bag
         .files
@@ -330,6 +334,33 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
                 signers.insert(m.signer.clone());
             }
         }
+        let log_position = match (bag.tag(&layout::proof_path(&m.id)), keys.get(&m.signer)) {
+            (None, _) => {
+                c.fail(
+                    &id,
+                    "log inclusion proof present",
+                    layout::proof_path(&m.id),
+                    "missing",
+                );
+                None
+            }
+            (Some(_), None) => None,
+            (Some(proof), Some(key)) => match check_inclusion(proof, bytes, &m, key) {
+                Ok((index, size, root)) => {
+                    c.pass(&id, &format!("included in the log at index {index} of a signed checkpoint of size {size}"));
+                    Some((index, size, root))
+                }
+                Err(e) => {
+                    c.fail(
+                        &layout::proof_path(&m.id),
+                        "proves inclusion in a checkpoint signed by the record's signer",
+                        "a valid C2SP tlog-proof",
+                        e,
+                    );
+                    None
+                }
+            },
+        };
         for (what, sha, blake3, size, file) in m
             .content
             .iter()
@@ -378,7 +409,28 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
                 }
             }
         }
-        records.push(summary(&m));
+        let mut s = summary(&m);
+        if let Some((index, size, root)) = log_position {
+            s.log_index = Some(index);
+            s.tree_size = Some(size);
+            s.checkpoint_root = Some(root);
+        }
+        records.push(s);
+        proofs_seen.insert(layout::proof_path(&m.id));
+    }
+    for path in bag
+        .files
+        .keys()
+        .filter(|p| p.starts_with("exhibit/proofs/"))
+    {
+        if !proofs_seen.contains(path) {
+            c.fail(
+                path,
+                "belongs to a record in the bundle",
+                "a manifest with this id",
+                "none",
+            );
+        }
     }
     for path in bag.files.keys().filter(|p| p.starts_with("data/")) {
         if !referenced.contains(path) {
@@ -421,6 +473,7 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
             "each record's manifest is signed by {} and describes exactly the bytes in data/",
             signers.iter().cloned().collect::<Vec<_>>().join(", ")
         ),
+        "each manifest is in the archive's append-only log at the position its proof gives, under a checkpoint signed by the same key".to_owned(),
     ];
     if verdict == Verdict::Verified {
         proven.push("every signing key is one you pinned".into());
@@ -428,7 +481,7 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
     let mut not_proven = vec![
         "the capture times: they are the signer's claim (no independent timestamp in this bundle)"
             .to_owned(),
-        "that the archive holds no other capture that was left out (no log proof in this bundle)"
+        "that others were shown the same log: compare the checkpoint with one kept independently (exhibit log consistency)"
             .to_owned(),
     ];
     if pinned.is_empty() {
@@ -451,6 +504,32 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
     })
 }
 
+/// Checks a tlog-proof for `manifest_bytes`: the checkpoint is a note signed by `key` under the
+/// manifest's origin, and the inclusion path leads from the manifest's leaf hash to its root.
+fn check_inclusion(
+    proof: &[u8],
+    manifest_bytes: &[u8],
+    m: &CaptureManifest,
+    key: &PublicKey,
+) -> Result<(u64, u64, String), String> {
+    let text = std::str::from_utf8(proof).map_err(|_| "not UTF-8".to_owned())?;
+    let proof = TlogProof::parse(text).map_err(|e| e.to_string())?;
+    let note = SignedNote::parse(&proof.checkpoint).map_err(|e| format!("checkpoint: {e}"))?;
+    note.verify(&m.origin, key)
+        .map_err(|e| format!("checkpoint signature: {e}"))?;
+    let cp = Checkpoint::parse(&note.text).map_err(|e| format!("checkpoint: {e}"))?;
+    if cp.origin != m.origin {
+        return Err(format!(
+            "checkpoint of log {:?}, but the manifest's origin is {:?}",
+            cp.origin, m.origin
+        ));
+    }
+    let leaf = merkle::leaf_hash(manifest_bytes);
+    merkle::verify_inclusion(&leaf, proof.index, cp.size, &proof.proof, &cp.root)
+        .map_err(|e| format!("inclusion: {e}"))?;
+    Ok((proof.index, cp.size, base64_encode(&cp.root)))
+}
+
 fn summary(m: &CaptureManifest) -> RecordSummary {
     RecordSummary {
         id: m.id.to_string(),
@@ -464,5 +543,8 @@ fn summary(m: &CaptureManifest) -> RecordSummary {
         media_type: m.content.as_ref().map(|c| c.media_type.clone()),
         error: m.error.clone(),
         signer: m.signer.clone(),
+        log_index: None,
+        tree_size: None,
+        checkpoint_root: None,
     }
 }

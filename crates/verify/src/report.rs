@@ -56,6 +56,12 @@ pub struct RecordSummary {
     pub error: Option<String>,
     /// The signer's fingerprint.
     pub signer: String,
+    /// The manifest's leaf index in the archive's log, when its proof verified.
+    pub log_index: Option<u64>,
+    /// The size of the tree of the checkpoint that proof is against.
+    pub tree_size: Option<u64>,
+    /// That checkpoint's root hash (base64).
+    pub checkpoint_root: Option<String>,
 }
 
 /// The overall verdict.
@@ -152,6 +158,13 @@ impl Report {
                 let _ = writeln!(s, "  FAILED CAPTURE: {e}");
             }
             let _ = writeln!(s, "  Signer    {}", r.signer);
+            if let (Some(i), Some(n)) = (r.log_index, r.tree_size) {
+                let _ = writeln!(
+                    s,
+                    "  Log       leaf {i} of {n} (checkpoint root {})",
+                    r.checkpoint_root.as_deref().unwrap_or("?")
+                );
+            }
         }
         let _ = writeln!(s);
         if self.verdict != Verdict::Mismatch {

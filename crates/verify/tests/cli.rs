@@ -1,0 +1,157 @@
+//! The `exhibit-verify` binary on its own: a bundle written with the bundle library from a
+//! manifest signed here (no archive, no `exhibit` binary), verified through the real binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use exhibit_bundle::{Bundle, BundleRecord, layout, write_bundle};
+use exhibit_core::checkpoint::{Checkpoint, TlogProof};
+use exhibit_core::manifest::{
+    CaptureManifest, Change, ContentInfo, DocumentRef, FileSource, ManifestType, Method,
+    VersionLink,
+};
+use exhibit_core::{Blake3Digest, IdPrefix, RecordId, RecordKind, Sha256Digest, merkle};
+use exhibit_sign::SigningKey;
+
+const BODY: &[u8] = b"Terms: you agree.\n";
+
+fn verify(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_exhibit-verify"))
+        .args(args)
+        .output()
+        .expect("run exhibit-verify")
+}
+
+/// Writes a one-record bundle signed by `key` into `dir`; returns its path.
+fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
+    let p = IdPrefix::default();
+    let id = RecordId::new(&p, RecordKind::Capture, 1);
+    let signer = key.public_key().fingerprint().to_string();
+    let manifest = CaptureManifest {
+        manifest_type: ManifestType::Capture,
+        origin: "cli-test.example".into(),
+        id: id.clone(),
+        document: DocumentRef {
+            id: RecordId::new(&p, RecordKind::Document, 1),
+            url: "https://example.com/terms".into(),
+            entity: None,
+            title: None,
+        },
+        captured_at: "2026-04-30T06:15:21Z".into(),
+        method: Method::File,
+        http: None,
+        file: Some(FileSource {
+            path: "/tmp/terms.txt".into(),
+        }),
+        content: Some(ContentInfo {
+            sha256: Sha256Digest::of(BODY),
+            blake3: Blake3Digest::of(BODY),
+            size: BODY.len() as u64,
+            media_type: "text/plain".into(),
+        }),
+        text: None,
+        text_omitted: None,
+        version: Some(VersionLink {
+            id: RecordId::new(&p, RecordKind::Version, 1),
+            change: Change::New,
+            previous: None,
+            opened_by: None,
+        }),
+        previous_capture: None,
+        error: None,
+        signer,
+    };
+    let bytes = manifest.to_canonical_bytes().unwrap();
+    // A one-leaf log: the leaf hash is the root, the audit path is empty.
+    let root = merkle::leaf_hash(&bytes);
+    let checkpoint = Checkpoint {
+        origin: "cli-test.example".into(),
+        size: 1,
+        root,
+        extensions: Vec::new(),
+    };
+    let note =
+        exhibit_sign::note::sign_note(&checkpoint.to_text(), "cli-test.example", key).unwrap();
+    let proof = TlogProof {
+        extra: None,
+        index: 0,
+        proof: Vec::new(),
+        checkpoint: note,
+    };
+    let record = BundleRecord {
+        id,
+        signature: key.sign(&bytes).as_bytes().to_vec(),
+        manifest_bytes: bytes,
+        manifest,
+        tlog_proof: Some(proof.to_text()),
+    };
+    let bundle = Bundle {
+        name: layout::bag_name_for("cli.tar.zst"),
+        origin: "cli-test.example".into(),
+        created: chrono::DateTime::from_timestamp(1_777_529_721, 0).unwrap(),
+        records: vec![record],
+        public_keys: vec![key.public_key()],
+        seal: key,
+        file_name: "cli.tar.zst".into(),
+    };
+    let path = dir.join("cli.tar.zst");
+    let mut out = std::fs::File::create(&path).unwrap();
+    let open = |_: &Sha256Digest| -> std::io::Result<Box<dyn std::io::Read>> { Ok(Box::new(BODY)) };
+    write_bundle(&mut out, &bundle, &open).unwrap();
+    path
+}
+
+#[test]
+fn exit_codes_of_the_standalone_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let bundle = make_bundle(dir.path(), &key);
+    let b = bundle.to_str().unwrap();
+    let fp = key.public_key().fingerprint().to_string();
+
+    let out = verify(&[b]);
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&fp));
+
+    let out = verify(&[b, "--key", &fp]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("leaf 0 of 1"));
+
+    let pem = dir.path().join("pub.pem");
+    std::fs::write(&pem, key.public_key().to_spki_pem()).unwrap();
+    assert_eq!(
+        verify(&[b, "--key", pem.to_str().unwrap()]).status.code(),
+        Some(0)
+    );
+
+    let other = SigningKey::generate()
+        .unwrap()
+        .public_key()
+        .fingerprint()
+        .to_string();
+    assert_eq!(verify(&[b, "--key", &other]).status.code(), Some(1));
+
+    let out = verify(&[b, "--json", "--key", &fp]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "verified");
+
+    for args in [
+        vec!["/nonexistent.tar.zst"],
+        vec![b, "--key", "SHA256:short"],
+        vec![],
+    ] {
+        let out = verify(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+    assert_eq!(verify(&["--help"]).status.code(), Some(0));
+}
