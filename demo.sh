@@ -11,8 +11,9 @@ step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "Building exhibit (release)"
-cargo build --release --quiet --bin exhibit
+cargo build --release --quiet -p exhibit -p exhibit-verify
 exhibit() { "$PWD/target/release/exhibit" "$@"; }
+exhibit_verify() { "$PWD/target/release/exhibit-verify" "$@"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-demo.XXXXXX")
 server_pid=""
@@ -77,5 +78,25 @@ openssl pkeyutl -verify -pubin -inkey "$EXHIBIT_ARCHIVE/keys/signing.pub.pem" -r
 
 step "The signer's fingerprint, as ssh-keygen -l would print it"
 run exhibit key show
+
+step "The append-only log: a signed checkpoint (keep it: it pins today's history)"
+printf '$ exhibit log checkpoint > checkpoint-then\n'
+exhibit log checkpoint > "$work/checkpoint-then"
+cat "$work/checkpoint-then"
+
+step "Capture more, then prove that today's log still extends that checkpoint"
+run exhibit capture "$base/terms"
+run exhibit log consistency "$work/checkpoint-then"
+
+step "Hand over evidence: a signed bundle of the privacy policy's captures"
+fingerprint=$(exhibit --json key show | python3 -c 'import json,sys; print(json.load(sys.stdin)["fingerprint"])')
+run exhibit bundle "$base/privacy" --out "$work/evidence.tar.zst"
+
+step "The other side verifies it offline with the standalone verifier, pinning the fingerprint"
+run exhibit_verify "$work/evidence.tar.zst" --key "$fingerprint"
+
+step "... or with stock tools alone, following VERIFY.txt inside the bundle"
+(cd "$work" && tar --zstd -xOf evidence.tar.zst evidence/VERIFY.txt | sed -n 's/^\$ //p' \
+  | grep -v '^bagit.py' > verify-steps.sh && bash -e verify-steps.sh >/dev/null && echo "every VERIFY.txt step passed")
 
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'
