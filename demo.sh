@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# exhibit demo — runs offline on the pages in demo/: serves them on 127.0.0.1, captures them,
+# exhibit demo — runs offline on synthetic policy pages (tests/fixtures, demo/): serves them on 127.0.0.1, captures them,
 # changes the privacy policy, captures again, and checks the evidence with stock tools.
 #
 #   ./demo.sh                    build (release) and run
@@ -25,7 +25,7 @@ trap cleanup EXIT
 
 site="$work/site"
 mkdir -p "$site"
-cp demo/privacy-2026-03.html "$site/privacy"
+cp tests/fixtures/policy-v1.html "$site/privacy"
 cp demo/terms.html "$site/terms"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory "$site" "$port" >/dev/null 2>&1 &
@@ -45,7 +45,7 @@ step "Capture again: nothing changed, the current version is confirmed"
 run exhibit capture "$base/privacy"
 
 step "The company edits its privacy policy; the next capture opens a new version"
-cp demo/privacy-2026-04.html "$site/privacy"
+cp tests/fixtures/policy-v2.html "$site/privacy"
 run exhibit --json capture "$base/privacy"
 
 step "A page that is gone is still evidence: a signed failed-capture record (exit 1)"

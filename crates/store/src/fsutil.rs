@@ -57,10 +57,8 @@ pub fn create_dirs(dir: &Path) -> Result<Vec<std::path::PathBuf>, StoreError> {
         .collect())
 }
 
-/// Writes `bytes` to `path` atomically: a reader sees the old file or the complete new one,
-/// never a part. The file's data is fsynced before the rename; the directory entry is durable
-/// only after [`sync_dir`] on the parent, which the caller may defer to group fsyncs.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+/// A fsynced temporary file holding `bytes`, in the directory of `path`.
+fn synced_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
@@ -70,23 +68,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| StoreError::io(tmp.path(), e))?;
-    tmp.persist(path)
+    Ok(tmp)
+}
+
+/// Writes `bytes` to `path` atomically: a reader sees the old file or the complete new one,
+/// never a part. The file's data is fsynced before the rename; the directory entry is durable
+/// only after [`sync_dir`] on the parent, which the caller may defer to group fsyncs.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+    synced_temp(path, bytes)?
+        .persist(path)
         .map_err(|e| StoreError::io(path, e.error))?;
     Ok(())
 }
 
 /// Like [`write_atomic`], but fails if `path` already exists (it is never replaced).
 pub fn write_atomic_new(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let dir = parent_dir(path);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .permissions(public_file_permissions())
-        .tempfile_in(dir)
-        .map_err(|e| StoreError::io(dir, e))?;
-    tmp.write_all(bytes)
-        .and_then(|_| tmp.as_file().sync_all())
-        .map_err(|e| StoreError::io(tmp.path(), e))?;
-    tmp.persist_noclobber(path)
+    synced_temp(path, bytes)?
+        .persist_noclobber(path)
         .map_err(|e| StoreError::io(path, e.error))?;
     Ok(())
 }
