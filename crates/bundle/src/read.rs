@@ -16,7 +16,7 @@ pub struct Limits {
     pub max_path_bytes: usize,
     /// Largest single tag file (any file outside `data/`), kept in memory.
     pub max_tag_file_bytes: u64,
-    /// Total of all tag files, kept in memory.
+    /// Total of the tag files kept in memory (those a verifier parses; see [`BagFile::bytes`]).
     pub max_tag_total_bytes: u64,
     /// Total uncompressed bytes of all files (payload files are hashed, not kept).
     pub max_total_bytes: u64,
@@ -30,7 +30,7 @@ impl Default for Limits {
             max_entries: 100_000,
             max_path_bytes: 1024,
             max_tag_file_bytes: 16 << 20,
-            max_tag_total_bytes: 256 << 20,
+            max_tag_total_bytes: 64 << 20,
             max_total_bytes: 64 << 30,
             zstd_window_log_max: 27,
         }
@@ -46,7 +46,9 @@ pub struct BagFile {
     pub sha256: Sha256Digest,
     /// BLAKE3 of the bytes.
     pub blake3: Blake3Digest,
-    /// The bytes, for tag files (outside `data/`); `None` for payload files.
+    /// The bytes of the tag files a verifier parses (the BagIt files, `exhibit/manifests/`,
+    /// `exhibit/keys/`, `exhibit/proofs/`, `exhibit/citation.txt`); `None` for payload files and
+    /// other tag files, which are only hashed.
     pub bytes: Option<Vec<u8>>,
 }
 
@@ -206,14 +208,15 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
             )));
         }
         let is_tag = !rel.starts_with("data/");
+        let keep = is_tag && is_parsed_tag_file(&rel);
         let mut kept = Vec::new();
-        if is_tag {
-            if size > limits.max_tag_file_bytes {
-                return Err(ReadError::Limit(format!(
-                    "{shown}: tag file of {size} bytes exceeds the {}-byte limit",
-                    limits.max_tag_file_bytes
-                )));
-            }
+        if is_tag && size > limits.max_tag_file_bytes {
+            return Err(ReadError::Limit(format!(
+                "{shown}: tag file of {size} bytes exceeds the {}-byte limit",
+                limits.max_tag_file_bytes
+            )));
+        }
+        if keep {
             tag_total += size;
             if tag_total > limits.max_tag_total_bytes {
                 return Err(ReadError::Limit(format!(
@@ -232,7 +235,7 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
                 Err(e) => return Err(ReadError::Corrupt(format!("{shown}: {e}"))),
             };
             hasher.update(&buf[..n]);
-            if is_tag {
+            if keep {
                 kept.extend_from_slice(&buf[..n]);
             }
         }
@@ -248,7 +251,7 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
                 size,
                 sha256,
                 blake3,
-                bytes: is_tag.then_some(kept),
+                bytes: keep.then_some(kept),
             },
         );
     }
@@ -258,6 +261,23 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
         return Err(ReadError::NotABag(format!("bag {name:?} holds no files")));
     }
     Ok(ReadBag { name, files })
+}
+
+/// Whether a tag file is one a verifier parses, and so is kept in memory.
+fn is_parsed_tag_file(rel: &str) -> bool {
+    use crate::layout::{BAG_INFO_TXT, BAGIT_TXT, CITATION_TXT, MANIFEST, SEAL, TAG_MANIFEST};
+    [
+        BAGIT_TXT,
+        BAG_INFO_TXT,
+        MANIFEST,
+        TAG_MANIFEST,
+        SEAL,
+        CITATION_TXT,
+    ]
+    .contains(&rel)
+        || ["exhibit/manifests/", "exhibit/keys/", "exhibit/proofs/"]
+            .iter()
+            .any(|dir| rel.starts_with(dir))
 }
 
 /// Most zero bytes accepted after the tar's end-of-archive marker (tar pads archives with zero
