@@ -510,14 +510,15 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
     let mut archive = Archive::open(root)?;
     let key = archive.signing_key()?;
     let public = PublicKey::load_pem(&archive.public_key_path())?;
-    // Every record's inclusion proof refers to one checkpoint covering the whole log.
-    let checkpoint = archive.sign_checkpoint(&key)?;
     let mut rows = Vec::new();
     for query in &args.records {
         rows.extend(archive.select_captures(query)?);
     }
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     rows.dedup_by(|a, b| a.id == b.id);
+    // Every record's inclusion proof refers to one checkpoint, signed after the records were
+    // selected, so it covers all of them.
+    let checkpoint = archive.sign_checkpoint(&key)?;
     let mut records = Vec::with_capacity(rows.len());
     for row in &rows {
         let (manifest_bytes, signature) = archive.read_manifest(row)?;
@@ -594,7 +595,7 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
         writeln!(
             o,
             "Check it: exhibit-verify {} --key {}",
-            args.out.display(),
+            exhibit_bundle::layout::shell_quote(&args.out.display().to_string()),
             summary.sealed_by
         )?;
     }
@@ -778,6 +779,7 @@ fn log_consistency(
     if json {
         json_line(&json!({
             "consistent": true,
+            "trivial": old.size == 0,
             "old_size": old.size,
             "old_root": b64(&old.root),
             "new_size": current.size,
@@ -787,6 +789,13 @@ fn log_consistency(
         }))?;
     } else {
         let mut o = std::io::stdout().lock();
+        if old.size == 0 {
+            writeln!(
+                o,
+                "Trivially consistent: the checkpoint is of the empty log, which every log extends (no proof needed)."
+            )?;
+            return Ok(EXIT_OK);
+        }
         writeln!(
             o,
             "Consistent: the log of {} leaves (root {}) extends the checkpoint of {} leaves (root {}).",

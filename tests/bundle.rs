@@ -265,13 +265,15 @@ fn verify_txt_runs_as_written() {
     let (dir, archive) = three_captures();
     let work = dir.path().join("recipient");
     std::fs::create_dir(&work).unwrap();
-    let bundle = work.join("evidence.tar.zst");
+    // A file name a shell would misread unless every command quotes it.
+    let bundle = work.join("Jane's evidence $(touch PWNED) (1).tar.zst");
     make_bundle(&archive, &bundle, &["EX-D-000001", "EX-C-000003"]);
+    let bag = "Jane-s-evidence---touch-PWNED---1";
     let out = Command::new("tar")
         .arg("--zstd")
         .arg("-xOf")
         .arg(&bundle)
-        .arg("evidence/VERIFY.txt")
+        .arg(format!("{bag}/VERIFY.txt"))
         .output()
         .unwrap();
     let recipe = String::from_utf8(out.stdout).unwrap();
@@ -311,8 +313,12 @@ fn verify_txt_runs_as_written() {
     );
 
     // The same recipe fails on a forged manifest.
-    let bag = work.join("evidence-check/evidence");
-    let m = bag.join("exhibit/manifests/EX-C-000001.json");
+    assert!(
+        !work.join("PWNED").exists(),
+        "a VERIFY.txt command ran part of the file name"
+    );
+    let bag_dir = work.join(format!("{bag}-check/{bag}"));
+    let m = bag_dir.join("exhibit/manifests/EX-C-000001.json");
     let text = std::fs::read_to_string(&m).unwrap();
     std::fs::write(&m, text.replace("Example Corp", "Example Corq")).unwrap();
     let forged: Vec<&str> = commands
@@ -323,7 +329,7 @@ fn verify_txt_runs_as_written() {
     let out = Command::new("bash")
         .arg("-c")
         .arg(format!(
-            "set -e\ncd evidence-check/evidence\n{}",
+            "set -e\ncd {bag}-check/{bag}\n{}",
             forged.join("\n")
         ))
         .current_dir(&work)

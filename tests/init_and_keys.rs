@@ -45,8 +45,15 @@ fn init_refuses_an_existing_archive_and_bad_options() {
     let out = exhibit(&a, &["init", "--prefix", "E-X"]);
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("prefix"), "{}", stderr(&out));
-    let out = exhibit(&a, &["init", "--origin", "has space"]);
-    assert_eq!(code(&out), 2);
+    for origin in ["has space", "evil'$(touch x)", "a+b", "tab\there", ""] {
+        let out = exhibit(&a, &["init", "--origin", origin]);
+        assert_eq!(code(&out), 2, "{origin:?}");
+        assert!(
+            stderr(&out).contains("origin"),
+            "{origin:?}: {}",
+            stderr(&out)
+        );
+    }
     assert!(!a.exists(), "a failed init left {a:?} behind");
 }
 

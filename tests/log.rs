@@ -397,3 +397,149 @@ print(n, bad)
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_bundle_whose_proofs_name_two_checkpoints_is_refused() {
+    if !have("openssl") || !have("tar") {
+        return;
+    }
+    let (dir, archive) = new_archive();
+    capture_n(dir.path(), &archive, 0, 3);
+    let bundle = dir.path().join("b.tar.zst");
+    ok(&exhibit(
+        &archive,
+        &[
+            "bundle",
+            "EX-C-000001",
+            "EX-C-000002",
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    ));
+    // The log grows; a fresh, individually valid proof for one record names a newer checkpoint.
+    capture_n(dir.path(), &archive, 3, 2);
+    let newer = ok(&exhibit(&archive, &["log", "prove", "EX-C-000002"]));
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    assert!(
+        Command::new("tar")
+            .arg("--zstd")
+            .arg("-xf")
+            .arg(&bundle)
+            .arg("-C")
+            .arg(&x)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let bag = x.join("b");
+    let proof = bag.join("exhibit/proofs/EX-C-000002.tlog-proof");
+    std::fs::write(&proof, &newer).unwrap();
+    // Re-list and re-seal with the archive's own key, as a dishonest operator could.
+    let tm = bag.join("tagmanifest-sha256.txt");
+    let tags = std::fs::read_to_string(&tm).unwrap();
+    let line = tags
+        .lines()
+        .find(|l| l.ends_with("EX-C-000002.tlog-proof"))
+        .unwrap()
+        .to_owned();
+    let fixed = format!(
+        "{}  exhibit/proofs/EX-C-000002.tlog-proof",
+        sha256_hex(newer.as_bytes())
+    );
+    std::fs::write(&tm, tags.replace(&line, &fixed)).unwrap();
+    let sealed = Command::new("openssl")
+        .args(["pkeyutl", "-sign", "-inkey"])
+        .arg(archive.join("keys/signing.pem"))
+        .arg("-rawin")
+        .arg("-in")
+        .arg(&tm)
+        .arg("-out")
+        .arg(bag.join("tagmanifest-sha256.txt.sig"))
+        .status()
+        .unwrap();
+    assert!(sealed.success());
+    let forged = dir.path().join("forged.tar.zst");
+    assert!(
+        Command::new("tar")
+            .arg("--zstd")
+            .arg("-cf")
+            .arg(&forged)
+            .arg("-C")
+            .arg(&x)
+            .arg("b")
+            .status()
+            .unwrap()
+            .success()
+    );
+    let fp = json_lines(&exhibit(&archive, &["--json", "key", "show"]))[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = exhibit_verify(&[forged.to_str().unwrap(), "--key", &fp]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("all proofs refer to one signed checkpoint")
+    );
+}
+
+#[test]
+fn an_empty_log_checkpoint_is_trivially_consistent_and_the_json_form_checks_independently() {
+    if !have("python3") {
+        return;
+    }
+    let (dir, archive) = new_archive();
+    let empty = dir.path().join("empty.checkpoint");
+    std::fs::write(&empty, ok(&exhibit(&archive, &["log", "checkpoint"]))).unwrap();
+    assert!(
+        std::fs::read_to_string(&empty)
+            .unwrap()
+            .starts_with("test.example\n0\n")
+    );
+    capture_n(dir.path(), &archive, 0, 2);
+    let out = ok(&exhibit(
+        &archive,
+        &["log", "consistency", empty.to_str().unwrap()],
+    ));
+    assert!(out.contains("Trivially consistent"), "{out}");
+    let old = dir.path().join("old.checkpoint");
+    std::fs::write(&old, ok(&exhibit(&archive, &["log", "checkpoint"]))).unwrap();
+    capture_n(dir.path(), &archive, 2, 3);
+    let report = dir.path().join("c.json");
+    std::fs::write(
+        &report,
+        ok(&exhibit(
+            &archive,
+            &["--json", "log", "consistency", old.to_str().unwrap()],
+        )),
+    )
+    .unwrap();
+    let py = Command::new("python3")
+        .arg(tlog_py())
+        .arg("consistency")
+        .arg(&old)
+        .arg(&report)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&py.stdout),
+        String::from_utf8_lossy(&py.stderr)
+    );
+}
+
+#[test]
+fn leaves_of_an_uncommitted_batch_are_cut_before_the_next() {
+    let (dir, archive) = new_archive();
+    capture_n(dir.path(), &archive, 0, 2);
+    let leaves = archive.join("log/leaves");
+    // A crash after writing a leaf but before the commit leaves a tail.
+    let mut bytes = std::fs::read(&leaves).unwrap();
+    bytes.extend_from_slice(&[0xAB; 32]);
+    std::fs::write(&leaves, &bytes).unwrap();
+    capture_n(dir.path(), &archive, 2, 1);
+    let after = std::fs::read(&leaves).unwrap();
+    assert_eq!(after.len(), 3 * 32);
+    assert!(!after.windows(32).any(|w| w == [0xAB; 32]));
+}

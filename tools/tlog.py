@@ -8,14 +8,17 @@ not signatures: check checkpoint signatures with openssl (docs/VERIFYING.md).
   tlog.py inclusion PROOF.tlog-proof MANIFEST.json
       the manifest's leaf, SHA-256(0x00 || bytes), is at the proof's index in the tree whose
       root the proof's checkpoint gives
+  tlog.py consistency OLD_CHECKPOINT CONSISTENCY_JSON
+      the tree of today's checkpoint extends the tree of OLD, where CONSISTENCY_JSON is what
+      `exhibit --json log consistency OLD_CHECKPOINT` printed (its "new_checkpoint" and "proof")
   tlog.py consistency OLD_CHECKPOINT NEW_CHECKPOINT PROOF_HASHES
-      the tree of NEW extends the tree of OLD (PROOF_HASHES: one base64 hash per line, as
-      `exhibit --json log consistency` prints them)
+      the same with the parts in files (PROOF_HASHES: base64 hashes, one per line)
 
 Exit 0 when the proof holds, 1 when it does not, 2 on unreadable input.
 """
 import base64
 import hashlib
+import json
 import sys
 
 
@@ -118,14 +121,20 @@ def main(argv):
             ok = verify_inclusion(leaf, index, size, path, root)
             print(f"{'OK' if ok else 'FAIL'}: leaf {index} of {size} in log {origin}")
             return 0 if ok else 1
-        if len(argv) == 5 and argv[1] == "consistency":
+        if argv[1:2] == ["consistency"] and len(argv) in (4, 5):
             _, size1, root1 = checkpoint_body(open(argv[2], encoding="utf-8").read())
-            origin, size2, root2 = checkpoint_body(open(argv[3], encoding="utf-8").read())
-            hashes = [b64(l) for l in open(argv[4], encoding="utf-8").read().split() if l]
+            if len(argv) == 4:
+                report = json.load(open(argv[3], encoding="utf-8"))
+                new_note, hashes = report["new_checkpoint"], report["proof"]
+            else:
+                new_note = open(argv[3], encoding="utf-8").read()
+                hashes = open(argv[4], encoding="utf-8").read().split()
+            origin, size2, root2 = checkpoint_body(new_note)
+            hashes = [b64(h) for h in hashes if h]
             ok = verify_consistency(size1, size2, root1, root2, hashes)
             print(f"{'OK' if ok else 'FAIL'}: size {size2} extends size {size1} in log {origin}")
             return 0 if ok else 1
-    except (OSError, ValueError, IndexError) as e:
+    except (OSError, ValueError, IndexError, KeyError, TypeError) as e:
         print(f"tlog.py: error: {e}", file=sys.stderr)
         return 2
     print(__doc__, file=sys.stderr)

@@ -38,6 +38,19 @@ pub fn extension(media_type: &str) -> &'static str {
     }
 }
 
+/// Quotes a value for a POSIX shell: as it is when it holds only safe characters
+/// (letters, digits, `._-:/=+@`), else in single quotes with any `'` written as `'\''`.
+pub fn shell_quote(value: &str) -> String {
+    if !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-:/=+@".contains(&b))
+    {
+        return value.to_owned();
+    }
+    format!("'{}'", value.replace('\'', "'\\''"))
+}
+
 /// `data/content/<sha256>.<ext>`.
 pub fn content_path(sha256: &Sha256Digest, media_type: &str) -> String {
     format!("data/content/{sha256}.{}", extension(media_type))
@@ -103,6 +116,14 @@ pub fn bag_name_for(file_name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shell_quoting_neutralises_everything() {
+        assert_eq!(shell_quote("evidence.tar.zst"), "evidence.tar.zst");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("Jane's $(x)"), "'Jane'\\''s $(x)'");
+        assert_eq!(shell_quote(""), "''");
+    }
 
     #[test]
     fn names_are_safe() {

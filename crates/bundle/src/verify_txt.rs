@@ -7,12 +7,12 @@
 
 use std::fmt::Write as _;
 
-use crate::layout;
+use crate::layout::{self, shell_quote as sh};
 use crate::write::{Bundle, BundleRecord};
 
 /// Renders VERIFY.txt for a bundle.
 pub(crate) fn render(bundle: &Bundle<'_>, records: &[BundleRecord], seal_fp: &str) -> String {
-    let file = &bundle.file_name;
+    let file = &sh(&bundle.file_name);
     let bag = &bundle.name;
     let check_dir = format!("{bag}-check");
     let seal_key = layout::key_path(seal_fp);
@@ -80,7 +80,7 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
     if let Some(first) = records.iter().find(|r| r.tlog_proof.is_some()) {
         let proof = layout::proof_path(&first.id);
         let key = layout::key_path(&first.manifest.signer);
-        let origin = &first.manifest.origin;
+        let sig_prefix = sh(&format!("— {} ", first.manifest.origin));
         let _ = write!(
             s,
             "
@@ -92,7 +92,7 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
 
 $ sed '1,/^$/d' {proof} > ../checkpoint.note
 $ sed '/^$/,$d' ../checkpoint.note > ../checkpoint.txt
-$ grep '^— {origin} ' ../checkpoint.note | head -n 1 | awk '{{print $NF}}' | base64 -d | tail -c 64 > ../checkpoint.sig
+$ grep -F {sig_prefix} ../checkpoint.note | head -n 1 | awk '{{print $NF}}' | base64 -d | tail -c 64 > ../checkpoint.sig
 $ openssl pkeyutl -verify -pubin -inkey {key} -rawin -in ../checkpoint.txt -sigfile ../checkpoint.sig
 $ cat ../checkpoint.txt
 

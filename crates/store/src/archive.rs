@@ -491,6 +491,14 @@ impl Archive {
                 ),
             });
         }
+        if have > committed * 32 {
+            // Leaves of a batch that never committed: cut them, so that the file alone always
+            // says where the log ends.
+            leaves
+                .set_len(committed * 32)
+                .and_then(|()| leaves.sync_data())
+                .map_err(|e| StoreError::io(&leaves_path, e))?;
+        }
         Ok(Batch {
             leaves,
             leaves_path,

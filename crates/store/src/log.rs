@@ -136,6 +136,23 @@ pub(crate) fn sign_checkpoint(
     }
     let nodes = SqlNodes(conn);
     let root = merkle::root(n, &nodes).map_err(merkle_err)?;
+    // The newest checkpoint file too, not only the catalog's copy: a damaged or restored
+    // catalog must not lead to signing a history that contradicts what was already signed.
+    if let Some((size, file_root)) = latest_checkpoint_file(root_dir)? {
+        let ours = if size <= n {
+            Some(merkle::root(size, &nodes).map_err(merkle_err)?)
+        } else {
+            None
+        };
+        if ours != Some(file_root) {
+            return Err(StoreError::Corrupt {
+                what: root_dir.join(LATEST_CHECKPOINT).display().to_string(),
+                message: format!(
+                    "the log of {n} leaves does not extend this signed checkpoint of size {size}; refusing to sign"
+                ),
+            });
+        }
+    }
     if let Some(p) = &previous
         && p.size > 0
     {
@@ -183,6 +200,23 @@ pub(crate) fn sign_checkpoint(
         root,
         note,
     })
+}
+
+/// Size and root of the checkpoint in `log/checkpoint`, if the file exists.
+fn latest_checkpoint_file(root_dir: &Path) -> Result<Option<(u64, Hash)>, StoreError> {
+    let path = root_dir.join(LATEST_CHECKPOINT);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = fsutil::read_limited(&path, 1 << 20)?;
+    let bad = |message: String| StoreError::Corrupt {
+        what: path.display().to_string(),
+        message,
+    };
+    let text = String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
+    let (body, _) = exhibit_core::checkpoint::split_note(&text).map_err(|e| bad(e.to_string()))?;
+    let cp = Checkpoint::parse(body).map_err(|e| bad(e.to_string()))?;
+    Ok(Some((cp.size, cp.root)))
 }
 
 /// `log/checkpoints/<size, 12 digits>.checkpoint`.

@@ -279,6 +279,8 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
     let mut records = Vec::new();
     let mut referenced: BTreeSet<String> = BTreeSet::new();
     let mut proofs_seen: BTreeSet<String> = BTreeSet::new();
+    let mut checkpoints: BTreeSet<String> = BTreeSet::new();
+    let mut indices: BTreeMap<u64, String> = BTreeMap::new();
     let mut signers: BTreeSet<String> = sealed_by.iter().cloned().collect();
     let manifests: Vec<&String> = bag
         .files
@@ -346,7 +348,16 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
             }
             (Some(_), None) => None,
             (Some(proof), Some(key)) => match check_inclusion(proof, bytes, &m, key) {
-                Ok((index, size, root)) => {
+                Ok((index, size, root, note)) => {
+                    checkpoints.insert(note);
+                    if let Some(other) = indices.insert(index, id.clone()) {
+                        c.fail(
+                            &id,
+                            "has its own log position",
+                            format!("a leaf index other than {other}'s"),
+                            format!("leaf {index}, as {other}"),
+                        );
+                    }
                     c.pass(&id, &format!("included in the log at index {index} of a signed checkpoint of size {size}"));
                     Some((index, size, root))
                 }
@@ -418,6 +429,16 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
         records.push(s);
         proofs_seen.insert(layout::proof_path(&m.id));
     }
+    // Two checkpoints of one log in one bundle would either be redundant or, if they disagree,
+    // prove a fork; exhibit bundles always carry exactly one.
+    if checkpoints.len() > 1 {
+        c.fail(
+            "exhibit/proofs/",
+            "all proofs refer to one signed checkpoint",
+            "one checkpoint",
+            format!("{} different checkpoints", checkpoints.len()),
+        );
+    }
     for path in bag
         .files
         .keys()
@@ -473,7 +494,7 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
             "each record's manifest is signed by {} and describes exactly the bytes in data/",
             signers.iter().cloned().collect::<Vec<_>>().join(", ")
         ),
-        "each manifest is in the archive's append-only log at the position its proof gives, under a checkpoint signed by the same key".to_owned(),
+        "each manifest is a leaf, at the position its proof gives, of the log tree that one checkpoint signed by the same key describes".to_owned(),
     ];
     if verdict == Verdict::Verified {
         proven.push("every signing key is one you pinned".into());
@@ -511,7 +532,7 @@ fn check_inclusion(
     manifest_bytes: &[u8],
     m: &CaptureManifest,
     key: &PublicKey,
-) -> Result<(u64, u64, String), String> {
+) -> Result<(u64, u64, String, String), String> {
     let text = std::str::from_utf8(proof).map_err(|_| "not UTF-8".to_owned())?;
     let proof = TlogProof::parse(text).map_err(|e| e.to_string())?;
     let note = SignedNote::parse(&proof.checkpoint).map_err(|e| format!("checkpoint: {e}"))?;
@@ -527,7 +548,12 @@ fn check_inclusion(
     let leaf = merkle::leaf_hash(manifest_bytes);
     merkle::verify_inclusion(&leaf, proof.index, cp.size, &proof.proof, &cp.root)
         .map_err(|e| format!("inclusion: {e}"))?;
-    Ok((proof.index, cp.size, base64_encode(&cp.root)))
+    Ok((
+        proof.index,
+        cp.size,
+        base64_encode(&cp.root),
+        proof.checkpoint,
+    ))
 }
 
 fn summary(m: &CaptureManifest) -> RecordSummary {
