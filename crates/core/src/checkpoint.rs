@@ -75,7 +75,7 @@ impl Checkpoint {
         }
         let size = lines.next().ok_or(CheckpointError::TooFewLines)?;
         let size = parse_decimal(size).ok_or_else(|| CheckpointError::InvalidTreeSize {
-            value: shorten(size),
+            value: crate::manifest::shorten(size, 40),
         })?;
         let root = lines.next().ok_or(CheckpointError::TooFewLines)?;
         let root = parse_hash(root).ok_or(CheckpointError::InvalidRootHash)?;
@@ -169,7 +169,7 @@ impl TlogProof {
             .strip_prefix("index ")
             .ok_or(CheckpointError::MissingIndex)?;
         let index = parse_decimal(index).ok_or_else(|| CheckpointError::InvalidIndex {
-            value: shorten(index),
+            value: crate::manifest::shorten(index, 40),
         })?;
 
         let mut proof = Vec::new();
@@ -347,18 +347,6 @@ fn parse_decimal(s: &str) -> Option<u64> {
 /// Canonical base64 of exactly 32 bytes.
 fn parse_hash(s: &str) -> Option<[u8; 32]> {
     b64::decode(s)?.try_into().ok()
-}
-
-/// Keep error messages short even for hostile input.
-fn shorten(s: &str) -> String {
-    const MAX: usize = 40;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push('…');
-        out
-    }
 }
 
 /// Strict standard-alphabet base64 with padding (RFC 4648 §4): exactly one accepted spelling

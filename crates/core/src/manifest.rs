@@ -31,6 +31,14 @@ pub fn cap_string(s: &str, max: usize) -> String {
     format!("{}…[truncated]", &s[..cut])
 }
 
+/// Shortens hostile input for an error message: at most `max` characters, then `…`.
+pub fn shorten(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+    }
+}
+
 /// The response headers recorded for HTTP captures, in this order, lower-case.
 pub const RECORDED_HEADERS: &[&str] = &[
     "content-type",
@@ -462,6 +470,8 @@ mod tests {
         ));
         assert_eq!(cap_string("héllo", 2), "h…[truncated]");
         assert_eq!(cap_string("hello", 5), "hello");
+        assert_eq!(shorten("héllo", 2), "hé…");
+        assert_eq!(shorten("hé", 2), "hé");
     }
 
     #[test]

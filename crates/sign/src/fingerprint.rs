@@ -48,7 +48,7 @@ impl FromStr for Fingerprint {
 
     fn from_str(s: &str) -> Result<Fingerprint, FingerprintError> {
         let fail = |reason| FingerprintError {
-            input: shorten(s),
+            input: exhibit_core::manifest::shorten(s, 80),
             reason,
         };
         let body = s
@@ -66,18 +66,6 @@ impl FromStr for Fingerprint {
             .try_into()
             .map_err(|_| fail("does not decode to 32 bytes"))?;
         Ok(Fingerprint(digest))
-    }
-}
-
-/// Keep error messages one short line even for hostile input.
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push('…');
-        out
     }
 }
 

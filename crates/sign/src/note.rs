@@ -288,14 +288,14 @@ impl SignedNote {
             found = true;
             if sig.signature.len() != ED25519_SIG_LEN {
                 return Err(NoteError::SignatureLength {
-                    name: shorten(name),
+                    name: exhibit_core::manifest::shorten(name, 80),
                     hash,
                     len: sig.signature.len(),
                 });
             }
             key.verify(self.text.as_bytes(), &sig.signature)
                 .map_err(|_| NoteError::SignatureInvalid {
-                    name: shorten(name),
+                    name: exhibit_core::manifest::shorten(name, 80),
                     hash,
                 })?;
         }
@@ -303,7 +303,7 @@ impl SignedNote {
             Ok(())
         } else {
             Err(NoteError::SignatureMissing {
-                name: shorten(name),
+                name: exhibit_core::manifest::shorten(name, 80),
                 hash,
             })
         }
@@ -423,7 +423,7 @@ fn check_name(name: &str) -> Result<(), NoteError> {
         Ok(())
     } else {
         Err(NoteError::InvalidKeyName {
-            name: shorten(name),
+            name: exhibit_core::manifest::shorten(name, 80),
         })
     }
 }
@@ -436,18 +436,6 @@ fn check_controls(s: &str) -> Result<(), NoteError> {
             offset,
         }),
         None => Ok(()),
-    }
-}
-
-/// Keep error messages short even for hostile input.
-fn shorten(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(MAX).collect();
-        out.push('…');
-        out
     }
 }
 
