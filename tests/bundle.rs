@@ -130,17 +130,7 @@ fn one_changed_content_byte_is_named() {
     // Re-pack with one byte of one captured file changed.
     let extracted = dir.path().join("x");
     std::fs::create_dir(&extracted).unwrap();
-    assert!(
-        Command::new("tar")
-            .arg("--zstd")
-            .arg("-xf")
-            .arg(&bundle)
-            .arg("-C")
-            .arg(&extracted)
-            .status()
-            .unwrap()
-            .success()
-    );
+    untar(&bundle, &extracted);
     let content = std::fs::read_dir(extracted.join("e/data/content"))
         .unwrap()
         .next()
@@ -151,18 +141,7 @@ fn one_changed_content_byte_is_named() {
     bytes[10] ^= 0x20;
     std::fs::write(&content, bytes).unwrap();
     let tampered = dir.path().join("tampered.tar.zst");
-    assert!(
-        Command::new("tar")
-            .arg("--zstd")
-            .arg("-cf")
-            .arg(&tampered)
-            .arg("-C")
-            .arg(&extracted)
-            .arg("e")
-            .status()
-            .unwrap()
-            .success()
-    );
+    tar_up(&extracted, "e", &tampered);
     let out = exhibit_verify(&[tampered.to_str().unwrap(), "--key", &fingerprint(&archive)]);
     assert_eq!(code(&out), 1);
     let name = content.file_name().unwrap().to_str().unwrap();

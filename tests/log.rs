@@ -290,17 +290,7 @@ fn bundles_carry_proofs_that_both_verifiers_and_tlog_py_accept() {
 
     let x = dir.path().join("x");
     std::fs::create_dir(&x).unwrap();
-    assert!(
-        Command::new("tar")
-            .arg("--zstd")
-            .arg("-xf")
-            .arg(&bundle)
-            .arg("-C")
-            .arg(&x)
-            .status()
-            .unwrap()
-            .success()
-    );
+    untar(&bundle, &x);
     let bag = x.join("two");
     for id in ["EX-C-000002", "EX-C-000005"] {
         let py = Command::new("python3")
@@ -339,18 +329,7 @@ fn bundles_carry_proofs_that_both_verifiers_and_tlog_py_accept() {
     )
     .unwrap();
     let tampered = dir.path().join("tampered.tar.zst");
-    assert!(
-        Command::new("tar")
-            .arg("--zstd")
-            .arg("-cf")
-            .arg(&tampered)
-            .arg("-C")
-            .arg(&x)
-            .arg("two")
-            .status()
-            .unwrap()
-            .success()
-    );
+    tar_up(&x, "two", &tampered);
     let out = exhibit_verify(&[tampered.to_str().unwrap(), "--key", &fp]);
     assert_eq!(code(&out), 1);
     let report = String::from_utf8_lossy(&out.stdout);
@@ -421,17 +400,7 @@ fn a_bundle_whose_proofs_name_two_checkpoints_is_refused() {
     let newer = ok(&exhibit(&archive, &["log", "prove", "EX-C-000002"]));
     let x = dir.path().join("x");
     std::fs::create_dir(&x).unwrap();
-    assert!(
-        Command::new("tar")
-            .arg("--zstd")
-            .arg("-xf")
-            .arg(&bundle)
-            .arg("-C")
-            .arg(&x)
-            .status()
-            .unwrap()
-            .success()
-    );
+    untar(&bundle, &x);
     let bag = x.join("b");
     let proof = bag.join("exhibit/proofs/EX-C-000002.tlog-proof");
     std::fs::write(&proof, &newer).unwrap();
@@ -460,18 +429,7 @@ fn a_bundle_whose_proofs_name_two_checkpoints_is_refused() {
         .unwrap();
     assert!(sealed.success());
     let forged = dir.path().join("forged.tar.zst");
-    assert!(
-        Command::new("tar")
-            .arg("--zstd")
-            .arg("-cf")
-            .arg(&forged)
-            .arg("-C")
-            .arg(&x)
-            .arg("b")
-            .status()
-            .unwrap()
-            .success()
-    );
+    tar_up(&x, "b", &forged);
     let fp = json_lines(&exhibit(&archive, &["--json", "key", "show"]))[0]["fingerprint"]
         .as_str()
         .unwrap()

@@ -323,3 +323,30 @@ pub fn exhibit_verify(args: &[&str]) -> Output {
         .output()
         .expect("run exhibit-verify")
 }
+
+/// Extracts a `.tar.zst` bundle into `dir` with the stock `tar`.
+pub fn untar(bundle: &Path, dir: &Path) {
+    let ok = std::process::Command::new("tar")
+        .arg("--zstd")
+        .arg("-xf")
+        .arg(bundle)
+        .arg("-C")
+        .arg(dir)
+        .status()
+        .expect("run tar");
+    assert!(ok.success(), "tar -x {}", bundle.display());
+}
+
+/// Packs `dir/name` into a `.tar.zst` at `out` with the stock `tar`.
+pub fn tar_up(dir: &Path, name: &str, out: &Path) {
+    let ok = std::process::Command::new("tar")
+        .arg("--zstd")
+        .arg("-cf")
+        .arg(out)
+        .arg("-C")
+        .arg(dir)
+        .arg(name)
+        .status()
+        .expect("run tar");
+    assert!(ok.success(), "tar -c {}", out.display());
+}

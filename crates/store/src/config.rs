@@ -88,9 +88,10 @@ impl Config {
             message: "not UTF-8".into(),
         })?;
         let config: Config = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let line = e.span().map(|s| {
+                let upto = &text.as_bytes()[..s.start.min(text.len())];
+                upto.iter().filter(|&&b| b == b'\n').count() + 1
+            });
             StoreError::Config {
                 path: path.clone(),
                 message: match line {

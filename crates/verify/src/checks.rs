@@ -95,6 +95,38 @@ fn parse_manifest(name: &str, bytes: &[u8], checks: &mut Checks) -> BTreeMap<Str
     out
 }
 
+/// Checks every file a BagIt manifest (`name`) lists: it belongs in that manifest (`belongs`,
+/// else `misplaced` = (what, expected) is reported), it is present, and it has the listed hash.
+fn check_listed(
+    c: &mut Checks,
+    bag: &ReadBag,
+    name: &str,
+    listed: &BTreeMap<String, Sha256Digest>,
+    belongs: impl Fn(&str) -> bool,
+    misplaced: (&str, &str),
+) {
+    for (path, want) in listed {
+        match bag.files.get(path) {
+            _ if !belongs(path) => c.fail(name, misplaced.0, misplaced.1, path.clone()),
+            Some(f) => {
+                c.check(
+                    f.sha256 == *want,
+                    path,
+                    &format!("sha256 matches {name}"),
+                    want.to_hex(),
+                    f.sha256.to_hex(),
+                );
+            }
+            None => c.fail(
+                path,
+                &format!("is present (listed in {name})"),
+                "the file",
+                "missing",
+            ),
+        }
+    }
+}
+
 fn require<'a>(bag: &'a ReadBag, path: &str) -> Result<&'a [u8], VerifyError> {
     bag.tag(path).ok_or_else(|| {
         VerifyError::Malformed(format!(
@@ -123,33 +155,14 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
 
     // 2. Payload: every file listed matches; every data/ file is listed.
     let payload = parse_manifest(MANIFEST, manifest_txt, &mut c);
-    for (path, want) in &payload {
-        match bag.files.get(path) {
-            _ if !path.starts_with("data/") => {
-                c.fail(
-                    MANIFEST,
-                    "lists only payload files",
-                    "a path under data/",
-                    path.clone(),
-                );
-            }
-            Some(f) => {
-                c.check(
-                    f.sha256 == *want,
-                    path,
-                    "sha256 matches manifest-sha256.txt",
-                    want.to_hex(),
-                    f.sha256.to_hex(),
-                );
-            }
-            None => c.fail(
-                path,
-                "is present (listed in manifest-sha256.txt)",
-                "the file",
-                "missing",
-            ),
-        }
-    }
+    check_listed(
+        &mut c,
+        bag,
+        MANIFEST,
+        &payload,
+        |p| p.starts_with("data/"),
+        ("lists only payload files", "a path under data/"),
+    );
     let mut oxum = (0u64, 0u64);
     for (path, f) in bag.files.iter().filter(|(p, _)| p.starts_with("data/")) {
         oxum.0 += f.size;
@@ -185,33 +198,14 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
 
     // 3. Tag files: every one listed matches, and every one is listed (so the seal covers it).
     let tags = parse_manifest(TAG_MANIFEST, tag_manifest, &mut c);
-    for (path, want) in &tags {
-        match bag.files.get(path) {
-            _ if path.starts_with("data/") || path == TAG_MANIFEST || path == SEAL => {
-                c.fail(
-                    TAG_MANIFEST,
-                    "lists only tag files",
-                    "a tag file",
-                    path.clone(),
-                );
-            }
-            Some(f) => {
-                c.check(
-                    f.sha256 == *want,
-                    path,
-                    "sha256 matches tagmanifest-sha256.txt",
-                    want.to_hex(),
-                    f.sha256.to_hex(),
-                );
-            }
-            None => c.fail(
-                path,
-                "is present (listed in tagmanifest-sha256.txt)",
-                "the file",
-                "missing",
-            ),
-        }
-    }
+    check_listed(
+        &mut c,
+        bag,
+        TAG_MANIFEST,
+        &tags,
+        |p| !p.starts_with("data/") && p != TAG_MANIFEST && p != SEAL,
+        ("lists only tag files", "a tag file"),
+    );
     for path in bag.files.keys() {
         if !path.starts_with("data/")
             && path != TAG_MANIFEST
