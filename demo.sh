@@ -99,4 +99,25 @@ step "... or with stock tools alone, following VERIFY.txt inside the bundle"
 (cd "$work" && tar --zstd -xOf evidence.tar.zst evidence/VERIFY.txt | sed -n 's/^\$ //p' \
   | grep -v '^bagit.py' > verify-steps.sh && bash -e verify-steps.sh >/dev/null && echo "every VERIFY.txt step passed")
 
+step "Cite the latest privacy capture, as a filing would (16-hex hash and an ellipsis)"
+run exhibit cite EX-C-000004 --short
+exhibit cite EX-C-000004 --short > "$work/citation.txt"
+
+step "Months later, someone pastes that record out of a PDF (CRLFs, indentation, prose) and checks it"
+python3 - "$work/citation.txt" "$work/pasted.txt" <<'PY'
+import sys
+lines = open(sys.argv[1], encoding="utf-8").read().splitlines()
+text = "As recorded in Exhibit 7:\r\n" + "".join("    " + l + "\r\n" for l in lines) + "See paragraph 12.\r\n"
+open(sys.argv[2], "w", encoding="utf-8", newline="").write(text)
+PY
+run exhibit verify --citation "$work/pasted.txt"
+
+step "One field changed (the URL) and the same check fails, naming the field (exit 1)"
+sed 's#/privacy#/privacy-old#' "$work/pasted.txt" > "$work/altered.txt"
+exhibit verify --citation "$work/altered.txt" | grep -E 'URL|FAILED' || echo "(exit 1 — as expected)"
+
+step "Quote a clause of the first version (a signed, logged provision), and see whether it survived"
+run exhibit cite EX-V-000001 --quote "We do not use your content to train our models."
+run exhibit show EX-P-000001
+
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'

@@ -43,9 +43,12 @@ pub enum Command {
     Cat(CatArgs),
     /// Show a document's versions with first-seen and last-seen times.
     History(HistoryArgs),
+    /// Print the citation record of a capture, version or provision; with --quote, record a
+    /// provision (a quoted clause of a version) and print its citation.
+    Cite(CiteArgs),
     /// Write a signed evidence bundle (.tar.zst, a BagIt bag) of captures for a third party.
     Bundle(BundleArgs),
-    /// Verify an evidence bundle (trusting the archive's key, or the --key you pin).
+    /// Verify a citation from a filing, a hash, a local file or an evidence bundle.
     Verify(VerifyArgs),
     /// The tamper-evident log: checkpoints, inclusion and consistency proofs.
     #[command(subcommand)]
@@ -83,13 +86,42 @@ pub struct BundleArgs {
     pub out: PathBuf,
 }
 
+/// `exhibit cite`.
+#[derive(Args, Debug)]
+pub struct CiteArgs {
+    /// A capture, version, provision or document id (a document means its current version),
+    /// a document URL, or a hash prefix.
+    pub query: String,
+    /// Record a provision: this passage of the version's extracted text (matched after
+    /// whitespace normalisation; surrounding quotation marks and ellipses are ignored).
+    #[arg(long, value_name = "TEXT")]
+    pub quote: Option<String>,
+    /// Which occurrence of the quote, when it appears more than once (1 = first).
+    #[arg(long, value_name = "N", requires = "quote", value_parser = clap::value_parser!(u64).range(1..))]
+    pub occurrence: Option<u64>,
+    /// Print the SHA-256 as filings often do: 16 hex digits and "…".
+    #[arg(long)]
+    pub short: bool,
+}
+
 /// `exhibit verify`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// The bundle file.
-    pub bundle: PathBuf,
+    /// An evidence bundle to verify (alone, or against --citation or --hash).
+    pub bundle: Option<PathBuf>,
+    /// A citation record from a filing (a file, or - for stdin): find the record and check
+    /// every field it states. Its Signed-By line pins the signer.
+    #[arg(long, value_name = "FILE|-")]
+    pub citation: Option<String>,
+    /// List every record whose content, text, quote or manifest SHA-256 starts with PREFIX
+    /// (8 to 64 hex digits), with its citation and verification.
+    #[arg(long, value_name = "PREFIX")]
+    pub hash: Option<String>,
+    /// Hash a local file and say which capture it is.
+    #[arg(long, value_name = "PATH")]
+    pub file: Option<PathBuf>,
     /// A trusted signer: an SPKI PEM public key file or a fingerprint (SHA256:…). Repeatable.
-    /// Default: the archive's own key, when there is an archive.
+    /// For a bundle alone, the default is the archive's own key, when there is an archive.
     #[arg(long = "key", value_name = "PEM|FINGERPRINT")]
     pub keys: Vec<String>,
 }

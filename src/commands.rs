@@ -10,9 +10,10 @@ use exhibit_sign::{PublicKey, SigningKey};
 use exhibit_store::{Archive, InitOptions};
 use serde_json::json;
 
+use crate::cite;
 use crate::cli::{
-    BundleArgs, CaptureArgs, CatArgs, Cli, Command, HistoryArgs, InitArgs, KeyCommand, ListArgs,
-    LogCommand, VerifyArgs,
+    BundleArgs, CaptureArgs, CatArgs, CiteArgs, Cli, Command, HistoryArgs, InitArgs, KeyCommand,
+    ListArgs, LogCommand, VerifyArgs,
 };
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Show(args) => show(&cli.archive, &args.query, json),
         Command::Cat(args) => cat(&cli.archive, args),
         Command::History(args) => history(&cli.archive, args, json),
+        Command::Cite(args) => cite_cmd(&cli.archive, args, json),
         Command::Bundle(args) => bundle(&cli.archive, args, json),
         Command::Verify(args) => verify(&cli.archive, args, json),
         Command::Log(cmd) => log(&cli.archive, cmd, json),
@@ -323,10 +325,14 @@ fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
             Ok(EXIT_OK)
         }
         RecordKind::Document => history_of(&archive, &m.id.to_string(), json),
-        RecordKind::Provision => Err(Failure {
-            code: EXIT_FAILED,
-            message: format!("{}: no such provision", m.id),
-        }),
+        RecordKind::Provision => cite::show_provision(&archive, &m.id, json),
+    }
+}
+
+fn cite_cmd(root: &Path, args: CiteArgs, json: bool) -> Result<u8, Failure> {
+    match &args.quote {
+        Some(q) => cite::cite_quote(root, &args.query, q, args.occurrence, args.short, json),
+        None => cite::cite(root, &args.query, args.short, json),
     }
 }
 
@@ -511,11 +517,22 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
     let key = archive.signing_key()?;
     let public = PublicKey::load_pem(&archive.public_key_path())?;
     let mut rows = Vec::new();
+    let mut provisions = Vec::new();
     for query in &args.records {
+        // A provision brings the capture whose text it quotes.
+        if !query.contains("://") {
+            for m in archive.resolve_hash_group(query)? {
+                if m.id.kind() == RecordKind::Provision {
+                    provisions.push(archive.provision(m.id.number())?);
+                }
+            }
+        }
         rows.extend(archive.select_captures(query)?);
     }
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     rows.dedup_by(|a, b| a.id == b.id);
+    provisions.sort_by(|a, b| a.id.cmp(&b.id));
+    provisions.dedup_by(|a, b| a.id == b.id);
     // Every record's inclusion proof refers to one checkpoint, signed after the records were
     // selected, so it covers all of them.
     let checkpoint = archive.sign_checkpoint(&key)?;
@@ -547,8 +564,31 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
             id: row.id.clone(),
             manifest_bytes,
             signature,
-            manifest,
+            manifest: exhibit_core::AnyManifest::Capture(manifest),
             tlog_proof: Some(proof.to_text()),
+            log_index: Some(row.log_index),
+        });
+    }
+    for row in &provisions {
+        let (manifest_bytes, signature) = archive.read_provision_manifest(row)?;
+        let manifest =
+            exhibit_core::ProvisionManifest::parse(&manifest_bytes).map_err(|e| Failure {
+                code: EXIT_FAILED,
+                message: format!("{}: {e}", row.manifest_path),
+            })?;
+        let proof = exhibit_core::checkpoint::TlogProof {
+            extra: None,
+            index: row.log_index,
+            proof: archive.inclusion_proof(row.log_index, &checkpoint)?,
+            checkpoint: checkpoint.note.clone(),
+        };
+        records.push(exhibit_bundle::BundleRecord {
+            id: row.id.clone(),
+            manifest_bytes,
+            signature,
+            manifest: exhibit_core::AnyManifest::Provision(manifest),
+            tlog_proof: Some(proof.to_text()),
+            log_index: Some(row.log_index),
         });
     }
     let spec = exhibit_bundle::Bundle {
@@ -603,6 +643,14 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
 }
 
 fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
+    if let Some(f) = cite::verify_mode_error(
+        args.bundle.is_some(),
+        args.citation.is_some(),
+        args.hash.is_some(),
+        args.file.is_some(),
+    ) {
+        return Err(f);
+    }
     let mut options = exhibit_verify::Options::default();
     for k in &args.keys {
         options.trusted.push(
@@ -610,22 +658,48 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
                 .map_err(|e| Failure::bad_input(e.to_string()))?,
         );
     }
-    if options.trusted.is_empty() && root.join("exhibit.toml").is_file() {
-        // Without --key, trust this archive's own key.
+    let Some(bundle) = &args.bundle else {
+        let keys: Vec<String> = options
+            .trusted
+            .iter()
+            .map(|t| t.fingerprint().to_string())
+            .collect();
+        return match (&args.citation, &args.hash, &args.file) {
+            (Some(c), _, _) => cite::verify_citation(root, c, &keys, json),
+            (_, Some(h), _) => cite::verify_hash(root, h, json),
+            (_, _, Some(f)) => cite::verify_file(root, f, json),
+            _ => Err(Failure::bad_input("nothing to verify")),
+        };
+    };
+    if options.trusted.is_empty() && args.citation.is_none() && root.join("exhibit.toml").is_file()
+    {
+        // A bundle alone, without --key: trust this archive's own key.
         let archive = Archive::open(root)?;
         let public = PublicKey::load_pem(&archive.public_key_path())?;
         options
             .trusted
             .push(exhibit_verify::TrustedKey::Key(public));
     }
-    let report = exhibit_verify::verify_bundle(&args.bundle, &options)
+    let citations = args
+        .citation
+        .as_deref()
+        .map(exhibit_verify::citation::read_citations)
+        .transpose()
+        .map_err(Failure::bad_input)?;
+    let prefix = args
+        .hash
+        .as_deref()
+        .map(exhibit_core::HashPrefix::parse)
+        .transpose()
+        .map_err(|e| Failure::bad_input(format!("--hash: {e}")))?;
+    let answer = exhibit_verify::answer_bundle(bundle, options, citations, prefix)
         .map_err(|e| Failure::bad_input(e.to_string()))?;
     if json {
-        json_line(&report)?;
+        json_line(&answer.to_json())?;
     } else {
-        write!(std::io::stdout().lock(), "{}", report.render())?;
+        write!(std::io::stdout().lock(), "{}", answer.render())?;
     }
-    Ok(report.verdict.exit_code())
+    Ok(answer.verdict.exit_code())
 }
 
 fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
@@ -666,15 +740,24 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
         LogCommand::Prove { query } => {
             let group = archive.resolve_hash_group(&query)?;
             let m = &group[0];
-            if m.id.kind() != RecordKind::Capture {
-                return Err(Failure::bad_input(format!(
-                    "{}: log proofs are for captures (their manifests are the leaves)",
-                    m.id
-                )));
-            }
-            let row = archive.capture(m.id.number())?;
+            let (id, log_index) = match m.id.kind() {
+                RecordKind::Capture => {
+                    let row = archive.capture(m.id.number())?;
+                    (row.id, row.log_index)
+                }
+                RecordKind::Provision => {
+                    let row = archive.provision(m.id.number())?;
+                    (row.id, row.log_index)
+                }
+                _ => {
+                    return Err(Failure::bad_input(format!(
+                        "{}: log proofs are for captures and provisions (their manifests are the leaves)",
+                        m.id
+                    )));
+                }
+            };
             let checkpoint = match archive.latest_checkpoint()? {
-                Some(cp) if cp.size > row.log_index => cp,
+                Some(cp) if cp.size > log_index => cp,
                 _ => {
                     let key = archive.signing_key()?;
                     archive.sign_checkpoint(&key)?
@@ -682,14 +765,14 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
             };
             let proof = exhibit_core::checkpoint::TlogProof {
                 extra: None,
-                index: row.log_index,
-                proof: archive.inclusion_proof(row.log_index, &checkpoint)?,
+                index: log_index,
+                proof: archive.inclusion_proof(log_index, &checkpoint)?,
                 checkpoint: checkpoint.note.clone(),
             };
             if json {
                 json_line(&json!({
-                    "id": row.id,
-                    "index": row.log_index,
+                    "id": id,
+                    "index": log_index,
                     "tree_size": checkpoint.size,
                     "tlog_proof": proof.to_text(),
                 }))?;

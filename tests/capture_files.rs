@@ -270,7 +270,7 @@ fn bad_lookups_say_what_is_wrong() {
         ("EX-C-000009", 1, "no such capture"),
         ("XY-C-000001", 1, "start with EX-"),
         ("EX-Q-000001", 2, "unknown record kind"),
-        ("4abc7ff0d7779bee", 1, "no capture"),
+        ("4abc7ff0d7779bee", 1, "no record"),
         ("not-a-thing!", 2, "record id"),
     ] {
         let out = exhibit(&archive, &["show", query]);

@@ -20,6 +20,9 @@ pub struct Limits {
     pub max_tag_total_bytes: u64,
     /// Total uncompressed bytes of all files (payload files are hashed, not kept).
     pub max_total_bytes: u64,
+    /// Extracted texts (`data/text/*.txt`) are kept in memory, for checking quoted provisions
+    /// and excerpts, while their total stays within this; later ones are only hashed.
+    pub max_text_kept_bytes: u64,
     /// zstd window log: bounds the decoder's memory to 2^N bytes.
     pub zstd_window_log_max: u32,
 }
@@ -32,6 +35,7 @@ impl Default for Limits {
             max_tag_file_bytes: 16 << 20,
             max_tag_total_bytes: 64 << 20,
             max_total_bytes: 64 << 30,
+            max_text_kept_bytes: 64 << 20,
             zstd_window_log_max: 27,
         }
     }
@@ -47,8 +51,8 @@ pub struct BagFile {
     /// BLAKE3 of the bytes.
     pub blake3: Blake3Digest,
     /// The bytes of the tag files a verifier parses (the BagIt files, `exhibit/manifests/`,
-    /// `exhibit/keys/`, `exhibit/proofs/`, `exhibit/citation.txt`); `None` for payload files and
-    /// other tag files, which are only hashed.
+    /// `exhibit/keys/`, `exhibit/proofs/`, `exhibit/citation.txt`) and of extracted texts up to
+    /// [`Limits::max_text_kept_bytes`]; `None` for other files, which are only hashed.
     pub bytes: Option<Vec<u8>>,
 }
 
@@ -64,6 +68,17 @@ pub struct ReadBag {
 impl ReadBag {
     /// The bytes of a tag file, if present.
     pub fn tag(&self, path: &str) -> Option<&[u8]> {
+        if path.starts_with("data/") {
+            return None;
+        }
+        self.files.get(path).and_then(|f| f.bytes.as_deref())
+    }
+
+    /// The bytes of an extracted text (`data/text/….txt`), if present and kept in memory.
+    pub fn text(&self, path: &str) -> Option<&[u8]> {
+        if !path.starts_with("data/text/") {
+            return None;
+        }
         self.files.get(path).and_then(|f| f.bytes.as_deref())
     }
 }
@@ -130,6 +145,7 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
     let mut count = 0usize;
     let mut total = 0u64;
     let mut tag_total = 0u64;
+    let mut text_kept = 0u64;
     let mut buf = vec![0u8; 1 << 16];
     for entry in entries {
         let mut entry = entry.map_err(|e| ReadError::Corrupt(e.to_string()))?;
@@ -208,7 +224,12 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
             )));
         }
         let is_tag = !rel.starts_with("data/");
-        let keep = is_tag && is_parsed_tag_file(&rel);
+        let keep_text = rel.starts_with("data/text/")
+            && text_kept.saturating_add(size) <= limits.max_text_kept_bytes;
+        if keep_text {
+            text_kept += size;
+        }
+        let keep = (is_tag && is_parsed_tag_file(&rel)) || keep_text;
         let mut kept = Vec::new();
         if is_tag && size > limits.max_tag_file_bytes {
             return Err(ReadError::Limit(format!(
@@ -216,7 +237,7 @@ pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadErr
                 limits.max_tag_file_bytes
             )));
         }
-        if keep {
+        if keep && !keep_text {
             tag_total += size;
             if tag_total > limits.max_tag_total_bytes {
                 return Err(ReadError::Limit(format!(

@@ -71,7 +71,7 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
     );
     for r in records {
         let m = layout::manifest_path(&r.id);
-        let key = layout::key_path(&r.manifest.signer);
+        let key = layout::key_path(r.manifest.signer());
         let _ = writeln!(
             s,
             "$ openssl pkeyutl -verify -pubin -inkey {key} -rawin -in {m} -sigfile {m}.sig"
@@ -79,8 +79,8 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
     }
     if let Some(first) = records.iter().find(|r| r.tlog_proof.is_some()) {
         let proof = layout::proof_path(&first.id);
-        let key = layout::key_path(&first.manifest.signer);
-        let sig_prefix = sh(&format!("— {} ", first.manifest.origin));
+        let key = layout::key_path(first.manifest.signer());
+        let sig_prefix = sh(&format!("— {} ", first.manifest.origin()));
         let _ = write!(
             s,
             "
@@ -112,13 +112,13 @@ $ cat ../checkpoint.txt
 
 "
     );
-    for r in records {
-        let Some(c) = &r.manifest.content else {
+    for (r, manifest) in records.iter().filter_map(|r| Some((r, r.capture()?))) {
+        let Some(c) = &manifest.content else {
             continue;
         };
         let m = layout::manifest_path(&r.id);
         let data = layout::content_path(&c.sha256, &c.media_type);
-        let _ = writeln!(s, "   {} ({}):", r.id, r.manifest.document.url);
+        let _ = writeln!(s, "   {} ({}):", r.id, manifest.document.url);
         let _ = writeln!(
             s,
             "$ grep -q '\"content\":{{\"blake3\":\"{}\",\"media_type\":\"{}\",\"sha256\":\"{}\"' {m}",
@@ -133,6 +133,52 @@ $ cat ../checkpoint.txt
             c.sha256,
             layout::CITATION_TXT
         );
+    }
+    let provisions: Vec<_> = records
+        .iter()
+        .filter_map(|r| match &r.manifest {
+            exhibit_core::AnyManifest::Provision(p) => Some(p),
+            exhibit_core::AnyManifest::Capture(_) => None,
+        })
+        .collect();
+    if !provisions.is_empty() {
+        let _ = write!(
+            s,
+            "
+7. Check each quoted provision: the bytes at the range its manifest gives, in the text of the
+   version it quotes, hash to the quote's SHA-256 (tail -c counts from 1, so the start is
+   byte_start + 1; head -c takes byte_end - byte_start bytes).
+
+"
+        );
+        for p in provisions {
+            let q = &p.quote;
+            let m = layout::manifest_path(&p.id);
+            let text = layout::text_path(&p.text.sha256);
+            let _ = writeln!(
+                s,
+                "   {} (quoting {} of {}, characters {}..{}):",
+                p.id, p.version, p.capture.id, q.char_start, q.char_end
+            );
+            let _ = writeln!(
+                s,
+                "$ grep -q '\"byte_end\":{},\"byte_start\":{},' {m}",
+                q.byte_end, q.byte_start
+            );
+            let _ = writeln!(s, "$ grep -q '\"sha256\":\"{}\",\"text\":' {m}", q.sha256);
+            let _ = writeln!(
+                s,
+                "$ grep -q '\"text\":{{\"sha256\":\"{}\",\"size\":{}}}' {m}",
+                p.text.sha256, p.text.size
+            );
+            let _ = writeln!(
+                s,
+                "$ tail -c +{} {text} | head -c {} | sha256sum | grep -q '^{} '",
+                q.byte_start + 1,
+                q.byte_end - q.byte_start,
+                q.sha256
+            );
+        }
     }
     let _ = write!(
         s,

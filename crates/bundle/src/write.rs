@@ -4,8 +4,10 @@ use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
 
 use chrono::{DateTime, Utc};
-use exhibit_core::citation::{self, HashForm};
-use exhibit_core::{Blake3Digest, CaptureManifest, DualHasher, RecordId, Sha256Digest};
+use exhibit_core::citation::{self, HashForm, RecordFacts};
+use exhibit_core::{
+    AnyManifest, Blake3Digest, CaptureManifest, DualHasher, RecordId, Sha256Digest,
+};
 use exhibit_sign::{PublicKey, SigningKey};
 
 use crate::BundleError;
@@ -22,10 +24,23 @@ pub struct BundleRecord {
     pub manifest_bytes: Vec<u8>,
     /// The raw 64-byte signature.
     pub signature: Vec<u8>,
-    /// The parsed manifest.
-    pub manifest: CaptureManifest,
+    /// The parsed manifest: a capture, or a provision (whose version's opening capture must be
+    /// in the bundle too, for its text).
+    pub manifest: AnyManifest,
     /// The C2SP tlog-proof of the manifest's inclusion in the archive's log, if any.
     pub tlog_proof: Option<String>,
+    /// The manifest's leaf index in the log (printed in the citation), if known.
+    pub log_index: Option<u64>,
+}
+
+impl BundleRecord {
+    /// The capture manifest, for a capture record.
+    pub fn capture(&self) -> Option<&CaptureManifest> {
+        match &self.manifest {
+            AnyManifest::Capture(m) => Some(m),
+            AnyManifest::Provision(_) => None,
+        }
+    }
 }
 
 /// Everything a bundle is made of.
@@ -88,8 +103,8 @@ pub fn write_bundle(
 
     // Payload: each distinct object once.
     let mut payload: BTreeMap<String, Source> = BTreeMap::new();
-    for r in &records {
-        if let Some(c) = &r.manifest.content {
+    for r in records.iter().filter_map(BundleRecord::capture) {
+        if let Some(c) = &r.content {
             payload.insert(
                 layout::content_path(&c.sha256, &c.media_type),
                 Source::Object {
@@ -99,7 +114,7 @@ pub fn write_bundle(
                 },
             );
         }
-        if let Some(t) = &r.manifest.text {
+        if let Some(t) = &r.text {
             payload.insert(
                 layout::text_path(&t.sha256),
                 Source::Object {
@@ -149,7 +164,24 @@ pub fn write_bundle(
         if !citations.is_empty() {
             citations.push('\n');
         }
-        citations.push_str(&citation::render(&r.manifest, HashForm::Full));
+        let sha = Sha256Digest::of(&r.manifest_bytes);
+        let facts = match &r.manifest {
+            AnyManifest::Capture(m) => RecordFacts::of_capture(m, sha, r.log_index),
+            AnyManifest::Provision(p) => {
+                let opening = records
+                    .iter()
+                    .filter_map(BundleRecord::capture)
+                    .find(|c| c.id == p.capture.id)
+                    .ok_or_else(|| {
+                        BundleError::Invalid(format!(
+                            "provision {} needs its version's capture {} in the bundle",
+                            p.id, p.capture.id
+                        ))
+                    })?;
+                RecordFacts::of_provision(p, sha, r.log_index, opening)
+            }
+        };
+        citations.push_str(&citation::render(&facts, HashForm::Full));
     }
     tags.insert(layout::CITATION_TXT.into(), citations.into_bytes());
     for r in &records {

@@ -1,4 +1,5 @@
-//! Citation records: the human-readable form a filing quotes.
+//! Citation records: the human-readable form a filing quotes, a lenient parser for what people
+//! paste back out of PDFs, and the field-by-field comparison of a citation with a record.
 //!
 //! ```text
 //! Citation Record
@@ -12,10 +13,19 @@
 //! Document ID: EX-D-000001
 //! Version ID: EX-V-000002
 //! Signed-By: SHA256:…
+//! Log Position: leaf 41 in exhibit/1a2b3c4d
 //! ```
 
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+use crate::digest::{HashPrefix, Sha256Digest};
+use crate::id::{RecordId, RecordKind};
 use crate::manifest::CaptureManifest;
-use crate::time::{format_human, parse_rfc3339_seconds};
+use crate::provision::ProvisionManifest;
+
+/// The largest citation text [`parse`] accepts.
+pub const MAX_CITATION_BYTES: usize = 256 * 1024;
 
 /// How the SHA-256 is printed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,45 +36,1546 @@ pub enum HashForm {
     Short,
 }
 
-/// Renders the citation record of a capture manifest.
-pub fn render(m: &CaptureManifest, hash: HashForm) -> String {
-    let mut out = String::from("Citation Record\n");
-    let mut field = |label: &str, value: &str| {
-        out.push_str(label);
-        out.push_str(": ");
-        out.push_str(value);
-        out.push('\n');
-    };
-    if let Some(entity) = &m.document.entity {
-        field("Entity", entity);
+/// What a record says about itself: everything a citation can state, taken from a verified
+/// manifest (and, for the log position, its verified inclusion proof). Rendering prints it;
+/// [`compare`] checks a parsed citation against it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordFacts {
+    /// The record cited: a capture, a version or a provision.
+    pub id: RecordId,
+    /// Its document.
+    pub document_id: RecordId,
+    /// Its version (a failed capture has none).
+    pub version_id: Option<RecordId>,
+    /// The capture: the record itself, or for a version or provision the capture that opened
+    /// the version.
+    pub capture_id: RecordId,
+    /// The provision id, for a provision.
+    pub provision_id: Option<RecordId>,
+    /// Entity, as the capture recorded it.
+    pub entity: Option<String>,
+    /// Document title, as the capture recorded it.
+    pub title: Option<String>,
+    /// The document URL (its identity).
+    pub url: String,
+    /// Other URLs the capture recorded (HTTP request and final URL), which a citation may
+    /// print instead.
+    pub other_urls: Vec<String>,
+    /// Capture time (of the capture above), as the signer claims it.
+    pub captured_at: DateTime<Utc>,
+    /// The date printed as `Accessed`: the capture's date, or the provision's creation date.
+    pub accessed: NaiveDate,
+    /// SHA-256 of the captured bytes.
+    pub sha256: Option<Sha256Digest>,
+    /// SHA-256 of the extracted text.
+    pub text_sha256: Option<Sha256Digest>,
+    /// SHA-256 of the record's own manifest bytes.
+    pub manifest_sha256: Sha256Digest,
+    /// For a failed capture, the error.
+    pub error: Option<String>,
+    /// For a provision, the quoted passage exactly as in the text.
+    pub excerpt: Option<String>,
+    /// For a provision, SHA-256 of the passage.
+    pub excerpt_sha256: Option<Sha256Digest>,
+    /// The signer's fingerprint (`SHA256:…`).
+    pub signer: String,
+    /// The leaf index of the record's manifest (for a version: of its opening capture's) in
+    /// the archive's log, when known.
+    pub log_index: Option<u64>,
+    /// The log's origin.
+    pub log_origin: String,
+}
+
+impl RecordFacts {
+    /// Facts of a capture record (`Record ID` is the capture id).
+    pub fn of_capture(
+        m: &CaptureManifest,
+        manifest_sha256: Sha256Digest,
+        log_index: Option<u64>,
+    ) -> RecordFacts {
+        let captured_at = manifest_time(&m.captured_at);
+        RecordFacts {
+            id: m.id.clone(),
+            document_id: m.document.id.clone(),
+            version_id: m.version.as_ref().map(|v| v.id.clone()),
+            capture_id: m.id.clone(),
+            provision_id: None,
+            entity: m.document.entity.clone(),
+            title: m.document.title.clone(),
+            url: m.document.url.clone(),
+            other_urls: other_urls(m),
+            captured_at,
+            accessed: captured_at.date_naive(),
+            sha256: m.content.as_ref().map(|c| c.sha256),
+            text_sha256: m.text.as_ref().map(|t| t.sha256),
+            manifest_sha256,
+            error: m.error.clone(),
+            excerpt: None,
+            excerpt_sha256: None,
+            signer: m.signer.clone(),
+            log_index,
+            log_origin: m.origin.clone(),
+        }
     }
-    if let Some(title) = &m.document.title {
-        field("Document", title);
+
+    /// Facts of a version record, from the manifest of the capture that opened it.
+    pub fn of_version(
+        opening: &CaptureManifest,
+        manifest_sha256: Sha256Digest,
+        log_index: Option<u64>,
+    ) -> RecordFacts {
+        let mut facts = RecordFacts::of_capture(opening, manifest_sha256, log_index);
+        if let Some(v) = &opening.version {
+            facts.id = v.id.clone();
+        }
+        facts
     }
-    field("Record ID", &m.id.to_string());
-    let captured = parse_rfc3339_seconds(&m.captured_at);
-    field(
-        "Captured",
-        &captured.map_or_else(|| m.captured_at.clone(), format_human),
-    );
-    if let Some(c) = &m.content {
-        let h = match hash {
-            HashForm::Full => c.sha256.to_hex(),
-            HashForm::Short => format!("{}…", c.sha256.short(16)),
-        };
-        field("SHA-256", &h);
+
+    /// Facts of a provision record; `opening` is the manifest of the capture that opened the
+    /// quoted version (the caller has checked it is the one the provision pins).
+    pub fn of_provision(
+        p: &ProvisionManifest,
+        manifest_sha256: Sha256Digest,
+        log_index: Option<u64>,
+        opening: &CaptureManifest,
+    ) -> RecordFacts {
+        let mut facts = RecordFacts::of_capture(opening, manifest_sha256, log_index);
+        facts.id = p.id.clone();
+        facts.provision_id = Some(p.id.clone());
+        facts.document_id = p.document.id.clone();
+        facts.entity = p.document.entity.clone();
+        facts.title = p.document.title.clone();
+        if p.document.url != facts.url {
+            let old = std::mem::replace(&mut facts.url, p.document.url.clone());
+            facts.other_urls.retain(|u| *u != facts.url);
+            if !facts.other_urls.contains(&old) {
+                facts.other_urls.push(old);
+            }
+        }
+        facts.version_id = Some(p.version.clone());
+        facts.text_sha256 = Some(p.text.sha256);
+        if let Some(created) = crate::time::parse_rfc3339_seconds(&p.created_at).or_else(|| {
+            DateTime::parse_from_rfc3339(&p.created_at)
+                .ok()
+                .map(|t| t.to_utc())
+        }) {
+            facts.accessed = created.date_naive();
+        }
+        facts.excerpt = Some(p.quote.text.clone());
+        facts.excerpt_sha256 = Some(p.quote.sha256);
+        facts.signer = p.signer.clone();
+        facts.log_origin = p.origin.clone();
+        facts
     }
-    field("URL", &m.document.url);
-    if let Some(t) = captured {
-        field("Accessed", &t.format("%B %-d, %Y").to_string());
+
+    /// The kind of record cited.
+    pub fn kind(&self) -> RecordKind {
+        self.id.kind()
     }
-    if let Some(error) = &m.error {
-        field("Capture-Failed", error);
+}
+
+/// A manifest timestamp (always valid once the manifest is checked); the UNIX epoch otherwise.
+fn manifest_time(s: &str) -> DateTime<Utc> {
+    crate::time::parse_rfc3339_seconds(s)
+        .or_else(|| DateTime::parse_from_rfc3339(s).ok().map(|t| t.to_utc()))
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// The HTTP request and final URLs, when they differ from the document URL.
+fn other_urls(m: &CaptureManifest) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if let Some(h) = &m.http {
+        for u in [&h.request_url, &h.final_url] {
+            if *u != m.document.url && !out.contains(u) {
+                out.push(u.clone());
+            }
+        }
     }
-    field("Document ID", &m.document.id.to_string());
-    if let Some(v) = &m.version {
-        field("Version ID", &v.id.to_string());
-    }
-    field("Signed-By", &m.signer);
     out
+}
+
+/// Collapses whitespace runs to one space and trims: a value that fits on one line.
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Renders a record's citation.
+///
+/// One field per line, only fields with a value, in the order of the example in the module
+/// documentation (then `Capture ID` when the record is not the capture, `Text SHA-256` for
+/// versions and provisions, `Excerpt` and `Excerpt SHA-256` for provisions, `Capture-Failed`
+/// for failed captures, `Signed-By` and `Log Position`). Free-text values have their whitespace
+/// collapsed, so no value can add a line.
+pub fn render(facts: &RecordFacts, hash: HashForm) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::from("Citation Record\n");
+    let mut line = |label: &str, value: &str| {
+        if !value.is_empty() {
+            let _ = writeln!(out, "{label}: {value}");
+        }
+    };
+    let digest = |d: &Sha256Digest| match hash {
+        HashForm::Full => d.to_hex(),
+        HashForm::Short => format!("{}…", d.short(16)),
+    };
+    line("Entity", &one_line(facts.entity.as_deref().unwrap_or("")));
+    line("Document", &one_line(facts.title.as_deref().unwrap_or("")));
+    line("Record ID", &facts.id.to_string());
+    line("Captured", &crate::time::format_human(facts.captured_at));
+    if let Some(d) = &facts.sha256 {
+        line("SHA-256", &digest(d));
+    }
+    line("URL", &one_line(&facts.url));
+    line("Accessed", &facts.accessed.format("%B %-d, %Y").to_string());
+    line("Document ID", &facts.document_id.to_string());
+    if let Some(v) = &facts.version_id {
+        line("Version ID", &v.to_string());
+    }
+    if facts.capture_id != facts.id {
+        line("Capture ID", &facts.capture_id.to_string());
+    }
+    if matches!(facts.kind(), RecordKind::Version | RecordKind::Provision)
+        && let Some(d) = &facts.text_sha256
+    {
+        line("Text SHA-256", &digest(d));
+    }
+    if let Some(e) = &facts.excerpt {
+        let e = one_line(e);
+        if !e.is_empty() {
+            line("Excerpt", &format!("\u{201C}{e}\u{201D}"));
+        }
+    }
+    if let Some(d) = &facts.excerpt_sha256 {
+        line("Excerpt SHA-256", &d.to_hex());
+    }
+    line(
+        "Capture-Failed",
+        &one_line(facts.error.as_deref().unwrap_or("")),
+    );
+    line("Signed-By", &one_line(&facts.signer));
+    if let Some(i) = facts.log_index {
+        let origin = one_line(&facts.log_origin);
+        if origin.is_empty() {
+            line("Log Position", &format!("leaf {i}"));
+        } else {
+            line("Log Position", &format!("leaf {i} in {origin}"));
+        }
+    }
+    out
+}
+
+/// How precisely a stated time was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// To the second.
+    Second,
+    /// To the minute.
+    Minute,
+    /// A date only.
+    Day,
+}
+
+/// A time a citation states.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatedTime {
+    /// The instant (start of the minute or day for coarser precision), in UTC.
+    pub at: DateTime<Utc>,
+    /// How precise the statement is.
+    pub precision: Precision,
+    /// The text as given.
+    pub text: String,
+}
+
+/// A URL a citation states; filings often cut long ones short with `…`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatedUrl {
+    /// The URL, without the ellipsis.
+    pub url: String,
+    /// Whether it was cut short (then only a prefix is claimed).
+    pub truncated: bool,
+}
+
+/// An excerpt a citation quotes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatedExcerpt {
+    /// The quoted words, without surrounding quotation marks or ellipses, whitespace collapsed.
+    pub text: String,
+    /// Whether an ellipsis marked the start as cut.
+    pub truncated_start: bool,
+    /// Whether an ellipsis marked the end as cut.
+    pub truncated_end: bool,
+}
+
+/// What a pasted citation states. Every field is optional: a citation states what it states.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Citation {
+    /// `Record ID`.
+    pub record_id: Option<RecordId>,
+    /// `Document ID`.
+    pub document_id: Option<RecordId>,
+    /// `Version ID`.
+    pub version_id: Option<RecordId>,
+    /// `Capture ID`.
+    pub capture_id: Option<RecordId>,
+    /// `Provision ID`.
+    pub provision_id: Option<RecordId>,
+    /// `Entity`.
+    pub entity: Option<String>,
+    /// `Document` (the title).
+    pub title: Option<String>,
+    /// `URL`.
+    pub url: Option<StatedUrl>,
+    /// `Captured`.
+    pub captured: Option<StatedTime>,
+    /// `Accessed`.
+    pub accessed: Option<NaiveDate>,
+    /// `SHA-256` (full or a prefix).
+    pub sha256: Option<HashPrefix>,
+    /// `Text SHA-256`.
+    pub text_sha256: Option<HashPrefix>,
+    /// `Excerpt` (also `Excerpt from …:`, `Quote`).
+    pub excerpt: Option<StatedExcerpt>,
+    /// `Excerpt SHA-256`.
+    pub excerpt_sha256: Option<HashPrefix>,
+    /// `Signed-By`: a key fingerprint `SHA256:` + 43 unpadded base64 digits.
+    pub signer: Option<String>,
+    /// `Log Position`: the leaf index.
+    pub log_index: Option<u64>,
+    /// `Log Position`: the log origin, when stated.
+    pub log_origin: Option<String>,
+    /// Things worth telling the reader (e.g. a hash prefix shorter than 16 digits).
+    pub warnings: Vec<String>,
+}
+
+/// Why a citation could not be parsed (exit 2).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("citation: {0}")]
+pub struct CitationError(pub String);
+
+/// Parses every citation record in `input`. Each `Citation Record` header line starts a new
+/// record; text without one is a single record. Fails when a stated field is malformed, when
+/// one field is stated twice with different values, or when no record states any field.
+///
+/// Parsing is lenient the way text pasted out of a PDF is messy: a byte-order mark, CRLF or CR
+/// line ends, indentation, non-breaking and zero-width spaces, prose around and between the
+/// fields, unknown labels, labels in any case (with spaces, `-` and `_` alike), a value on the
+/// line after its label, truncated hashes and URLs, and many date spellings are accepted.
+pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
+    if input.len() > MAX_CITATION_BYTES {
+        return Err(CitationError(format!(
+            "the text is {} bytes, more than the {MAX_CITATION_BYTES}-byte limit",
+            input.len()
+        )));
+    }
+    let lines: Vec<String> = split_lines(input).map(clean_line).collect();
+    let mut records = Vec::new();
+    let mut cur = Builder::default();
+    let mut i = 0usize;
+    while i < lines.len() {
+        let line = &lines[i];
+        i += 1;
+        if is_header(line) {
+            if let Some(c) = std::mem::take(&mut cur).finish() {
+                records.push(c);
+            }
+            continue;
+        }
+        let Some(lab) = split_label(line) else {
+            continue;
+        };
+        let mut value = lab.value.to_owned();
+        if value.is_empty() {
+            let mut j = i;
+            while lines.get(j).is_some_and(|l| l.is_empty()) {
+                j += 1;
+            }
+            match lines.get(j) {
+                Some(next) if !is_header(next) && split_label(next).is_none() => {
+                    value = next.clone();
+                    i = j + 1;
+                }
+                _ => continue,
+            }
+        }
+        match lab.field {
+            Field::Excerpt => i = continue_quote(&mut value, &lines, i),
+            Field::Sha256 | Field::TextSha256 | Field::ExcerptSha256 => {
+                i = continue_hash(&mut value, &lines, i);
+            }
+            _ => {}
+        }
+        cur.apply(lab.field, lab.label, &value)?;
+    }
+    if let Some(c) = cur.finish() {
+        records.push(c);
+    }
+    if records.is_empty() {
+        return Err(CitationError("no citation fields found".into()));
+    }
+    Ok(records)
+}
+
+/// The fields a label can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Field {
+    Entity,
+    Title,
+    RecordId,
+    DocumentId,
+    VersionId,
+    CaptureId,
+    ProvisionId,
+    Captured,
+    Sha256,
+    TextSha256,
+    ExcerptSha256,
+    Url,
+    Accessed,
+    Signer,
+    LogPosition,
+    Excerpt,
+}
+
+/// The field a normalised label (lower case, single spaces, `-`/`_` as spaces) names.
+fn field_for(label: &str) -> Option<Field> {
+    use Field::*;
+    Some(match label {
+        "entity" | "company" | "publisher" | "organization" | "organisation" | "platform" => Entity,
+        "document" | "document title" | "title" | "policy" => Title,
+        "record id" | "record" | "id" | "citation id" | "exhibit id" => RecordId,
+        "document id" => DocumentId,
+        "version id" => VersionId,
+        "capture id" => CaptureId,
+        "provision id" => ProvisionId,
+        "captured" | "captured at" | "capture time" | "capture date" | "retrieved"
+        | "retrieved at" => Captured,
+        "sha 256" | "sha256" | "hash" | "sha 256 hash" | "sha256 hash" | "content sha 256"
+        | "content sha256" | "digest" | "checksum" => Sha256,
+        "text sha 256" | "text sha256" | "text hash" => TextSha256,
+        "excerpt sha 256" | "excerpt sha256" | "excerpt hash" | "quote sha 256"
+        | "quote sha256" | "quote hash" => ExcerptSha256,
+        "url" | "source" | "source url" | "link" | "address" => Url,
+        "accessed" | "accessed on" | "date accessed" | "access date" | "last accessed" => Accessed,
+        "signed by" | "signer" | "signing key" | "key fingerprint" | "fingerprint" => Signer,
+        "log position" | "log index" | "log" | "log leaf" => LogPosition,
+        "excerpt" | "quote" | "quoted text" | "clause" | "provision text" => Excerpt,
+        l if l.starts_with("excerpt from ") => Excerpt,
+        _ => return None,
+    })
+}
+
+/// Characters a pasted line loses entirely: zero-width space, joiners, word joiner, soft
+/// hyphen, byte-order mark.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{00AD}' | '\u{FEFF}'
+    )
+}
+
+/// Unicode dashes that stand for `-` in ids and labels.
+fn is_dash(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '\u{2010}' | '\u{2011}' | '\u{2012}' | '\u{2013}' | '\u{2014}' | '\u{2212}'
+    )
+}
+
+/// The lines of `input`; `\r\n`, `\r`, `\n`, U+2028/U+2029, NEL, VT and FF all end a line.
+fn split_lines(input: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(input);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        match s.find([
+            '\n', '\r', '\u{2028}', '\u{2029}', '\u{85}', '\u{0B}', '\u{0C}',
+        ]) {
+            None => {
+                rest = None;
+                Some(s)
+            }
+            Some(i) => {
+                let line = &s[..i];
+                let mut next = &s[i..];
+                if next.starts_with("\r\n") {
+                    next = &next[2..];
+                } else {
+                    let n = next.chars().next().map_or(1, char::len_utf8);
+                    next = &next[n..];
+                }
+                rest = Some(next);
+                Some(line)
+            }
+        }
+    })
+}
+
+/// A line without invisible characters, every whitespace run one space, trimmed.
+fn clean_line(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut pending = false;
+    for c in line.chars() {
+        if is_invisible(c) {
+            continue;
+        }
+        if c.is_whitespace() {
+            pending = true;
+            continue;
+        }
+        if pending && !out.is_empty() {
+            out.push(' ');
+        }
+        pending = false;
+        out.push(c);
+    }
+    out
+}
+
+/// Whether a (clean) line is the `Citation Record` header.
+fn is_header(line: &str) -> bool {
+    let s = line
+        .trim_start_matches(['#', '*', '>', ' '])
+        .trim_end_matches(['*', ' ', ':', '\u{FF1A}']);
+    s.eq_ignore_ascii_case("citation record")
+}
+
+/// A recognised `Label: value` line.
+struct Labelled<'a> {
+    /// The label as written (trimmed).
+    label: &'a str,
+    /// The value (trimmed; may be empty).
+    value: &'a str,
+    field: Field,
+}
+
+/// Splits a clean line at its first colon (`:` or `：`) when the part before it is a known
+/// label.
+fn split_label(line: &str) -> Option<Labelled<'_>> {
+    let pos = line.find([':', '\u{FF1A}'])?;
+    let colon = line[pos..].chars().next().map_or(1, char::len_utf8);
+    let raw = line[..pos].trim();
+    if raw.len() > 240 {
+        return None;
+    }
+    let mut label = raw.trim_start_matches(['*', '>', '#', '\u{2022}', '\u{B7}']);
+    if let Some(rest) = label.strip_prefix("- ") {
+        label = rest;
+    }
+    let label = label.trim_matches(|c: char| c == '*' || c == ' ');
+    let mut norm = String::with_capacity(label.len());
+    for c in label.chars() {
+        let c = if is_dash(c) || c == '_' { ' ' } else { c };
+        if c == ' ' && (norm.is_empty() || norm.ends_with(' ')) {
+            continue;
+        }
+        norm.extend(c.to_lowercase());
+    }
+    let field = field_for(norm.trim_end())?;
+    let mut value = line[pos + colon..].trim();
+    if raw.starts_with('*') {
+        value = value.trim_start_matches('*').trim_start();
+    }
+    Some(Labelled {
+        label: if label.is_empty() { raw } else { label },
+        value,
+        field,
+    })
+}
+
+/// The most lines one quoted excerpt may span.
+const MAX_EXCERPT_LINES: usize = 200;
+
+/// For an excerpt that opens a quotation mark without closing it, appends the following lines
+/// up to the one that closes it (at most [`MAX_EXCERPT_LINES`]). Returns the index of the first
+/// line not used.
+fn continue_quote(value: &mut String, lines: &[String], next: usize) -> usize {
+    let mut chars = value.chars();
+    let Some(open) = chars.next() else {
+        return next;
+    };
+    let closes = |c: char| match open {
+        '\u{201C}' | '\u{201E}' => matches!(c, '\u{201D}' | '"' | '\u{201C}'),
+        '"' => matches!(c, '"' | '\u{201D}' | '\u{201C}'),
+        '\u{2018}' => matches!(c, '\u{2019}' | '\''),
+        '\'' => matches!(c, '\'' | '\u{2019}'),
+        '\u{AB}' => c == '\u{BB}',
+        _ => false,
+    };
+    if !matches!(
+        open,
+        '\u{201C}' | '\u{201E}' | '"' | '\u{2018}' | '\'' | '\u{AB}'
+    ) {
+        return next;
+    }
+    if chars.next_back().is_some_and(closes) {
+        return next;
+    }
+    let mut bytes = value.len();
+    for (j, line) in lines.iter().enumerate().skip(next).take(MAX_EXCERPT_LINES) {
+        bytes += line.len() + 1;
+        if bytes > MAX_CITATION_BYTES {
+            break;
+        }
+        if line.chars().next_back().is_some_and(closes) {
+            for l in &lines[next..=j] {
+                if !l.is_empty() {
+                    value.push(' ');
+                    value.push_str(l);
+                }
+            }
+            return j + 1;
+        }
+    }
+    next
+}
+
+/// For a hash that a PDF wrapped onto the next line: while fewer than 64 digits are known and
+/// no ellipsis ends them, appends the next line if it is nothing but hex digits (and perhaps an
+/// ellipsis). Returns the index of the first line not used.
+fn continue_hash(value: &mut String, lines: &[String], mut next: usize) -> usize {
+    let digits = |s: &str| {
+        let (_, body) = strip_hash_prefix(s);
+        let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+        let open = !(body.ends_with('.') || body.ends_with('\u{2026}'));
+        let ok = !body.is_empty() && body.chars().all(|c| c.is_ascii_hexdigit());
+        (body.len(), ok && open)
+    };
+    loop {
+        let (have, open) = digits(value);
+        if !open || have >= 64 {
+            return next;
+        }
+        let Some(line) = lines.get(next) else {
+            return next;
+        };
+        let body = trim_ellipsis(line);
+        let hex_only = body.len() >= 2 && body.chars().all(|c| c.is_ascii_hexdigit() || c == ' ');
+        let more = body.chars().filter(|c| c.is_ascii_hexdigit()).count();
+        if !hex_only || have + more > 64 {
+            return next;
+        }
+        value.push_str(line);
+        next += 1;
+    }
+}
+
+/// Strips one trailing `…`, `...`, `..` or `.` (and the spaces before it).
+fn trim_ellipsis(s: &str) -> &str {
+    let s = s.trim_end();
+    for e in ["\u{2026}", "...", "..", "."] {
+        if let Some(rest) = s.strip_suffix(e) {
+            return rest.trim_end();
+        }
+    }
+    s
+}
+
+/// Strips an optional `sha256:` / `sha-256:` in front of a hash; says whether there was one.
+fn strip_hash_prefix(s: &str) -> (bool, &str) {
+    let t = s.trim_start();
+    for p in ["sha256:", "sha-256:", "sha256\u{FF1A}", "sha-256\u{FF1A}"] {
+        if let Some(head) = t.get(..p.len())
+            && head.eq_ignore_ascii_case(p)
+        {
+            return (true, t[p.len()..].trim_start());
+        }
+    }
+    (false, t)
+}
+
+/// The fields one record has stated so far.
+#[derive(Default)]
+struct Builder {
+    c: Citation,
+    any: bool,
+}
+
+/// The value shown in an error message: at most 60 characters.
+fn shown(value: &str) -> String {
+    crate::manifest::shorten(value, 60)
+}
+
+/// Stores a parsed value, refusing a different second value for the same field.
+fn set<T: PartialEq>(
+    slot: &mut Option<T>,
+    v: T,
+    label: &str,
+    value: &str,
+    same: impl Fn(&T, &T) -> bool,
+) -> Result<(), CitationError> {
+    match slot {
+        Some(old) if !same(old, &v) => Err(CitationError(format!(
+            "{} {:?}: the field is stated twice with different values",
+            crate::manifest::shorten(label, 40),
+            shown(value)
+        ))),
+        Some(_) => Ok(()),
+        None => {
+            *slot = Some(v);
+            Ok(())
+        }
+    }
+}
+
+impl Builder {
+    fn finish(self) -> Option<Citation> {
+        let mut c = self.c;
+        let mut seen = std::collections::HashSet::new();
+        c.warnings.retain(|w| seen.insert(w.clone()));
+        self.any.then_some(c)
+    }
+
+    fn apply(&mut self, field: Field, label: &str, value: &str) -> Result<(), CitationError> {
+        let err = |problem: String| {
+            CitationError(format!(
+                "{} {:?}: {problem}",
+                crate::manifest::shorten(label, 40),
+                shown(value)
+            ))
+        };
+        let c = &mut self.c;
+        fn eq<T: PartialEq>(a: &T, b: &T) -> bool {
+            a == b
+        }
+        match field {
+            Field::Entity => set(&mut c.entity, value.to_owned(), label, value, eq)?,
+            Field::Title => set(&mut c.title, value.to_owned(), label, value, eq)?,
+            Field::RecordId
+            | Field::DocumentId
+            | Field::VersionId
+            | Field::CaptureId
+            | Field::ProvisionId => {
+                let id = parse_id(value).map_err(err)?;
+                let slot = match field {
+                    Field::RecordId => &mut c.record_id,
+                    Field::DocumentId => &mut c.document_id,
+                    Field::VersionId => &mut c.version_id,
+                    Field::CaptureId => &mut c.capture_id,
+                    _ => &mut c.provision_id,
+                };
+                set(slot, id, label, value, eq)?;
+            }
+            Field::Captured => {
+                let t = parse_when(value).ok_or_else(|| {
+                    err("not a date and time (expected e.g. 2026-04-30 06:15:21 UTC)".into())
+                })?;
+                if t.precision != Precision::Day && !t.zoned {
+                    c.warnings.push(format!(
+                        "{} {:?} gives no time zone; UTC is assumed",
+                        crate::manifest::shorten(label, 40),
+                        shown(value)
+                    ));
+                }
+                let stated = StatedTime {
+                    at: t.at,
+                    precision: t.precision,
+                    text: value.to_owned(),
+                };
+                set(&mut c.captured, stated, label, value, |a, b| {
+                    a.at == b.at && a.precision == b.precision
+                })?;
+            }
+            Field::Accessed => match parse_when(value) {
+                Some(t) => set(&mut c.accessed, t.date, label, value, eq)?,
+                None => c.warnings.push(format!(
+                    "{} {:?} is not a date this parser knows; it is ignored",
+                    crate::manifest::shorten(label, 40),
+                    shown(value)
+                )),
+            },
+            Field::Sha256 | Field::TextSha256 | Field::ExcerptSha256 => {
+                let (p, warning) = parse_hash(value).map_err(err)?;
+                if let Some(w) = warning {
+                    c.warnings.push(format!(
+                        "{} {:?}: {w}",
+                        crate::manifest::shorten(label, 40),
+                        shown(value)
+                    ));
+                }
+                let slot = match field {
+                    Field::Sha256 => &mut c.sha256,
+                    Field::TextSha256 => &mut c.text_sha256,
+                    _ => &mut c.excerpt_sha256,
+                };
+                set(slot, p, label, value, eq)?;
+            }
+            Field::Url => {
+                let u = parse_url(value).map_err(err)?;
+                set(&mut c.url, u, label, value, eq)?;
+            }
+            Field::Signer => {
+                let s = parse_fingerprint(value).ok_or_else(|| {
+                    err("not a key fingerprint (expected SHA256: and 43 base64 digits)".into())
+                })?;
+                set(&mut c.signer, s, label, value, eq)?;
+            }
+            Field::LogPosition => {
+                let (index, origin) = parse_log_position(value).map_err(err)?;
+                set(&mut c.log_index, index, label, value, eq)?;
+                if let Some(o) = origin {
+                    set(&mut c.log_origin, o, label, value, eq)?;
+                }
+            }
+            Field::Excerpt => {
+                let (text, truncated_start, truncated_end) = crate::quote::clean_quote(value);
+                if text.is_empty() {
+                    return Err(err("the excerpt is empty".into()));
+                }
+                let e = StatedExcerpt {
+                    text,
+                    truncated_start,
+                    truncated_end,
+                };
+                set(&mut c.excerpt, e, label, value, eq)?;
+            }
+        }
+        self.any = true;
+        Ok(())
+    }
+}
+
+/// A record id as pasted: Unicode dashes are `-`, spaces inside are dropped.
+fn parse_id(value: &str) -> Result<RecordId, String> {
+    let s: String = value
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| if is_dash(c) { '-' } else { c })
+        .collect();
+    s.parse::<RecordId>().map_err(|e| match e {
+        crate::id::IdError::UnknownKind { kind, .. } => format!(
+            "unknown record kind {:?} (expected D, C, V or P)",
+            crate::manifest::shorten(&kind, 10)
+        ),
+        _ => "not a record id (expected the form EX-C-000042)".into(),
+    })
+}
+
+/// A hash or hash prefix as pasted; the second value is a warning for a short prefix.
+fn parse_hash(value: &str) -> Result<(HashPrefix, Option<String>), String> {
+    let (_, body) = strip_hash_prefix(value);
+    let body: String = body.chars().filter(|c| !c.is_whitespace()).collect();
+    let body = trim_ellipsis(&body);
+    if let Some(ch) = body.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(format!("{ch:?} is not a hex digit"));
+    }
+    let n = body.len();
+    if n < HashPrefix::MIN_LEN {
+        return Err(format!(
+            "a hash prefix needs at least {} hex digits, found {n}",
+            HashPrefix::MIN_LEN
+        ));
+    }
+    if n > 64 {
+        return Err(format!("a SHA-256 has 64 hex digits, found {n}"));
+    }
+    let p = HashPrefix::parse(body).map_err(|e| e.to_string())?;
+    let warning = (n < 16).then(|| {
+        format!(
+            "the SHA-256 prefix has only {n} hex digits; 16 or more are needed to identify a \
+             record with confidence"
+        )
+    });
+    Ok((p, warning))
+}
+
+/// A URL as pasted: spaces inside dropped, a trailing ellipsis marks it as cut short.
+fn parse_url(value: &str) -> Result<StatedUrl, String> {
+    let mut s: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    if s.starts_with('<') && s.ends_with('>') && s.len() >= 2 {
+        s = s[1..s.len() - 1].to_owned();
+    }
+    let mut truncated = false;
+    for e in ["\u{2026}", "..."] {
+        if let Some(rest) = s.strip_suffix(e) {
+            s = rest.to_owned();
+            truncated = true;
+            break;
+        }
+    }
+    if !s.contains("://") {
+        return Err("not a URL (expected e.g. https://example.org/privacy)".into());
+    }
+    Ok(StatedUrl { url: s, truncated })
+}
+
+/// A key fingerprint: `SHA256:` and 43 unpadded standard base64 digits.
+fn parse_fingerprint(value: &str) -> Option<String> {
+    let s: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let head = s.get(..7)?;
+    if !head.eq_ignore_ascii_case("sha256:") {
+        return None;
+    }
+    let body = &s[7..];
+    let ok = body.len() == 43
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+    ok.then(|| format!("SHA256:{body}"))
+}
+
+/// `leaf 41 in exhibit/1a2b3c4d`, `41`, `#41`, `index 41 of archive.example.org`,
+/// `41 (log exhibit/1a2b3c4d)`.
+fn parse_log_position(value: &str) -> Result<(u64, Option<String>), String> {
+    let start = value
+        .find(|c: char| c.is_ascii_digit())
+        .ok_or_else(|| "no leaf index (expected e.g. leaf 41 in exhibit/1a2b3c4d)".to_owned())?;
+    let digits_end = value[start..]
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or(value.len(), |n| start + n);
+    let index: u64 = value[start..digits_end]
+        .parse()
+        .map_err(|_| "the leaf index is too large".to_owned())?;
+    let rest = value[digits_end..].trim();
+    let lower = rest.to_ascii_lowercase();
+    let origin = if lower.starts_with("in ") || lower.starts_with("of ") {
+        Some(rest[3..].trim())
+    } else if lower.starts_with("(log ") && rest.ends_with(')') {
+        Some(rest[5..rest.len() - 1].trim())
+    } else {
+        None
+    };
+    Ok((index, origin.filter(|o| !o.is_empty()).map(str::to_owned)))
+}
+
+/// A date or date and time as pasted.
+struct When {
+    /// The instant in UTC (start of the minute or day for coarser statements).
+    at: DateTime<Utc>,
+    /// The calendar date as written (before any offset is applied).
+    date: NaiveDate,
+    precision: Precision,
+    /// Whether a time zone or offset was given.
+    zoned: bool,
+}
+
+const MONTHS: [&str; 12] = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+];
+
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// A month name, full or abbreviated to at least three letters (`Sept.` too).
+fn month(tok: &str) -> Option<u32> {
+    let t = tok.trim_end_matches('.').to_ascii_lowercase();
+    if t.len() < 3 {
+        return None;
+    }
+    MONTHS
+        .iter()
+        .position(|m| m.starts_with(t.as_str()))
+        .and_then(|i| u32::try_from(i + 1).ok())
+}
+
+fn is_weekday(tok: &str) -> bool {
+    let t = tok.trim_end_matches('.').to_ascii_lowercase();
+    t.len() >= 3 && WEEKDAYS.iter().any(|w| w.starts_with(t.as_str()))
+}
+
+/// A day of the month, perhaps with an ordinal suffix (`30th`).
+fn day(tok: &str) -> Option<u32> {
+    let t = tok.trim_end_matches(['s', 't', 'n', 'd', 'r', 'h', 'S', 'T', 'N', 'D', 'R', 'H']);
+    if t.is_empty() || t.len() > 2 || !t.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok().filter(|d| (1..=31).contains(d))
+}
+
+fn year(tok: &str) -> Option<i32> {
+    (tok.len() == 4 && tok.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| tok.parse().ok())
+        .flatten()
+}
+
+/// `YYYY-MM-DD` (or with `/`).
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let mut parts = s.split(['-', '/']);
+    let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+    if parts.next().is_some() || m.len() > 2 || d.len() > 2 {
+        return None;
+    }
+    let m: u32 = m.parse().ok()?;
+    let d: u32 = d.parse().ok()?;
+    NaiveDate::from_ymd_opt(year(y)?, m, d)
+}
+
+/// `+02:00`, `+0200`, `+02`, `-05:30` → seconds east of UTC.
+fn offset(s: &str) -> Option<i32> {
+    let (sign, rest) = match s.chars().next()? {
+        '+' => (1, &s[1..]),
+        '-' | '\u{2212}' => (-1, &s[s.chars().next().map_or(1, char::len_utf8)..]),
+        _ => return None,
+    };
+    let digits: String = rest.chars().filter(|&c| c != ':').collect();
+    if !digits.bytes().all(|b| b.is_ascii_digit()) || rest.matches(':').count() > 1 {
+        return None;
+    }
+    let (h, m) = match digits.len() {
+        1 | 2 => (digits.parse::<i32>().ok()?, 0),
+        4 => (
+            digits[..2].parse::<i32>().ok()?,
+            digits[2..].parse::<i32>().ok()?,
+        ),
+        _ => return None,
+    };
+    (h <= 23 && m <= 59).then_some(sign * (h * 3600 + m * 60))
+}
+
+/// A time zone token: `UTC`, `GMT`, `Z`, `UT`, an offset, or `UTC+02:00`.
+fn zone(tok: &str) -> Option<i32> {
+    let t = tok.trim_matches(['(', ')']);
+    let upper = t.to_ascii_uppercase();
+    for name in ["UTC", "GMT", "UT", "Z"] {
+        if let Some(rest) = upper.strip_prefix(name) {
+            if rest.is_empty() {
+                return Some(0);
+            }
+            if name != "Z" {
+                return offset(&t[name.len()..]);
+            }
+        }
+    }
+    offset(t)
+}
+
+/// Parses a date, or a date and time, in the spellings filings use.
+fn parse_when(value: &str) -> Option<When> {
+    let cleaned: String = value
+        .chars()
+        .map(|c| if c == ',' { ' ' } else { c })
+        .collect();
+    let mut toks: Vec<&str> = cleaned.split_whitespace().collect();
+    if toks.len() > 12 {
+        return None;
+    }
+    if toks.first().is_some_and(|t| is_weekday(t)) {
+        toks.remove(0);
+    }
+    let first = *toks.first()?;
+    let (date, mut rest): (NaiveDate, Vec<&str>) =
+        if first.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && first.len() >= 8
+            && first
+                .as_bytes()
+                .get(4)
+                .is_some_and(|b| matches!(b, b'-' | b'/'))
+        {
+            // ISO: `2026-04-30`, `2026-04-30T06:15:21Z`.
+            let (d, t) = match first.find(['T', 't']) {
+                Some(i) => (&first[..i], Some(&first[i + 1..])),
+                None => (first, None),
+            };
+            let mut rest: Vec<&str> = t.into_iter().collect();
+            rest.extend(&toks[1..]);
+            (iso_date(d)?, rest)
+        } else {
+            let (a, b, c) = (toks.first()?, toks.get(1)?, toks.get(2)?);
+            let date = if let (Some(m), Some(d)) = (month(a), day(b)) {
+                NaiveDate::from_ymd_opt(year(c)?, m, d)?
+            } else if let (Some(d), Some(m)) = (day(a), month(b)) {
+                NaiveDate::from_ymd_opt(year(c)?, m, d)?
+            } else {
+                return None;
+            };
+            (date, toks[3..].to_vec())
+        };
+    if rest.first().is_some_and(|t| t.eq_ignore_ascii_case("at")) {
+        rest.remove(0);
+    }
+    let Some(time_tok) = rest.first().copied() else {
+        let at = date.and_hms_opt(0, 0, 0)?.and_utc();
+        return Some(When {
+            at,
+            date,
+            precision: Precision::Day,
+            zoned: false,
+        });
+    };
+    // The time, perhaps with a zone glued on (`06:15:21Z`, `08:15:21+02:00`, `6:15AM`).
+    let split = time_tok
+        .find(|c: char| !(c.is_ascii_digit() || c == ':' || c == '.'))
+        .unwrap_or(time_tok.len());
+    let (clock, glued) = time_tok.split_at(split);
+    let mut parts = clock.split(':');
+    let h: u32 = parts.next()?.parse().ok()?;
+    let m_part = parts.next()?;
+    if m_part.len() != 2 {
+        return None;
+    }
+    let m: u32 = m_part.parse().ok()?;
+    let s_part = parts.next();
+    if parts.next().is_some() {
+        return None;
+    }
+    let (s, precision) = match s_part {
+        None => (0, Precision::Minute),
+        Some(sp) => {
+            let whole = sp.split('.').next()?;
+            let frac = &sp[whole.len()..];
+            if whole.len() != 2
+                || frac.len() > 10
+                || !frac.chars().skip(1).all(|c| c.is_ascii_digit())
+            {
+                return None;
+            }
+            (whole.parse::<u32>().ok()?, Precision::Second)
+        }
+    };
+    let mut extra: Vec<&str> = Vec::new();
+    if !glued.is_empty() {
+        extra.push(glued);
+    }
+    extra.extend(&rest[1..]);
+    let mut ampm: Option<bool> = None;
+    let mut zone_secs: Option<i32> = None;
+    for tok in extra {
+        let t = tok.to_ascii_lowercase().replace('.', "");
+        if ampm.is_none() && (t == "am" || t == "pm") {
+            ampm = Some(t == "pm");
+        } else if zone_secs.is_none()
+            && let Some(z) = zone(tok)
+        {
+            zone_secs = Some(z);
+        } else {
+            return None;
+        }
+    }
+    let h = match ampm {
+        None => h,
+        Some(_) if !(1..=12).contains(&h) => return None,
+        Some(pm) => h % 12 + if pm { 12 } else { 0 },
+    };
+    let local = date.and_hms_opt(h, m, s)?;
+    let at = local.and_utc() - chrono::TimeDelta::seconds(i64::from(zone_secs.unwrap_or(0)));
+    Some(When {
+        at,
+        date,
+        precision,
+        zoned: zone_secs.is_some(),
+    })
+}
+
+/// How one stated field compares with the record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum FieldStatus {
+    /// The record agrees. `note` says how, when it is not plain equality (e.g. "prefix of 16
+    /// digits", "matches the text's SHA-256", "the final URL after redirects").
+    Matches {
+        /// How it matched.
+        note: Option<String>,
+    },
+    /// The record says otherwise.
+    Differs {
+        /// What the citation states.
+        stated: String,
+        /// What the record holds.
+        found: String,
+    },
+    /// The citation does not state it.
+    NotStated,
+    /// Stated, but not something the record can confirm or refute (e.g. `Accessed`).
+    Noted {
+        /// Why it is not checked.
+        note: String,
+    },
+}
+
+/// One line of a citation report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldCheck {
+    /// The field's label as rendered ("SHA-256", "URL", "Captured").
+    pub field: &'static str,
+    /// The outcome.
+    #[serde(flatten)]
+    pub status: FieldStatus,
+}
+
+/// Compares what `citation` states with `facts`, one [`FieldCheck`] per field in render
+/// order. `text`, when given, is the extracted text of the record's version: a stated excerpt
+/// is looked for in it (after whitespace normalisation).
+///
+/// The fields, in order: Record ID, Entity, Document, Captured, SHA-256, URL, Accessed,
+/// Document ID, Version ID, Capture ID, Provision ID, Text SHA-256, Excerpt, Excerpt SHA-256,
+/// Signed-By, Log Position. A field the record has but the citation does not state is
+/// [`FieldStatus::NotStated`]; a field neither has is left out. (`Capture ID` and `Provision ID`
+/// count as "had" only when they are not the record id itself, and `Text SHA-256` only for
+/// versions and provisions, as in [`render`].)
+pub fn compare(citation: &Citation, facts: &RecordFacts, text: Option<&str>) -> Vec<FieldCheck> {
+    let mut out = Vec::new();
+    let mut push = |field: &'static str, has: bool, status: Option<FieldStatus>| match status {
+        Some(status) => out.push(FieldCheck { field, status }),
+        None if has => out.push(FieldCheck {
+            field,
+            status: FieldStatus::NotStated,
+        }),
+        None => {}
+    };
+
+    push(
+        "Record ID",
+        true,
+        citation
+            .record_id
+            .as_ref()
+            .map(|s| compare_id(s, &facts.id)),
+    );
+    let entity = facts
+        .entity
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty());
+    push(
+        "Entity",
+        entity.is_some(),
+        citation
+            .entity
+            .as_deref()
+            .map(|s| compare_name(s, entity.as_deref())),
+    );
+    let title = facts
+        .title
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty());
+    push(
+        "Document",
+        title.is_some(),
+        citation
+            .title
+            .as_deref()
+            .map(|s| compare_name(s, title.as_deref())),
+    );
+    push(
+        "Captured",
+        true,
+        citation
+            .captured
+            .as_ref()
+            .map(|s| compare_time(s, facts.captured_at)),
+    );
+    push(
+        "SHA-256",
+        facts.sha256.is_some(),
+        citation.sha256.as_ref().map(|p| compare_sha256(p, facts)),
+    );
+    push(
+        "URL",
+        true,
+        citation.url.as_ref().map(|u| compare_url(u, facts)),
+    );
+    push(
+        "Accessed",
+        true,
+        citation.accessed.map(|d| {
+            let mut note = "the citer's own access date; the record cannot confirm it".to_owned();
+            if d < facts.captured_at.date_naive() {
+                note.push_str(" (before the capture date)");
+            }
+            FieldStatus::Noted { note }
+        }),
+    );
+    push(
+        "Document ID",
+        true,
+        citation
+            .document_id
+            .as_ref()
+            .map(|s| compare_id(s, &facts.document_id)),
+    );
+    push(
+        "Version ID",
+        facts.version_id.is_some(),
+        citation
+            .version_id
+            .as_ref()
+            .map(|s| compare_optional_id(s, facts.version_id.as_ref())),
+    );
+    push(
+        "Capture ID",
+        facts.capture_id != facts.id,
+        citation
+            .capture_id
+            .as_ref()
+            .map(|s| compare_id(s, &facts.capture_id)),
+    );
+    push(
+        "Provision ID",
+        facts.provision_id.as_ref().is_some_and(|p| *p != facts.id),
+        citation
+            .provision_id
+            .as_ref()
+            .map(|s| compare_optional_id(s, facts.provision_id.as_ref())),
+    );
+    push(
+        "Text SHA-256",
+        facts.text_sha256.is_some()
+            && matches!(facts.kind(), RecordKind::Version | RecordKind::Provision),
+        citation
+            .text_sha256
+            .as_ref()
+            .map(|p| compare_prefix(p, facts.text_sha256.as_ref())),
+    );
+    push(
+        "Excerpt",
+        facts.excerpt.is_some(),
+        citation
+            .excerpt
+            .as_ref()
+            .map(|e| compare_excerpt(e, facts, text)),
+    );
+    push(
+        "Excerpt SHA-256",
+        facts.excerpt_sha256.is_some(),
+        citation
+            .excerpt_sha256
+            .as_ref()
+            .map(|p| compare_prefix(p, facts.excerpt_sha256.as_ref())),
+    );
+    push(
+        "Signed-By",
+        !facts.signer.is_empty(),
+        citation.signer.as_deref().map(|s| {
+            if s == facts.signer {
+                FieldStatus::Matches { note: None }
+            } else {
+                differs(s, &facts.signer)
+            }
+        }),
+    );
+    let stated_log = citation
+        .log_index
+        .map(|i| (i, citation.log_origin.as_deref()));
+    push(
+        "Log Position",
+        facts.log_index.is_some(),
+        stated_log.map(|(i, origin)| compare_log(i, origin, facts)),
+    );
+    out
+}
+
+/// Matches with no note.
+const MATCHES: FieldStatus = FieldStatus::Matches { note: None };
+
+fn matches_with(note: impl Into<String>) -> FieldStatus {
+    FieldStatus::Matches {
+        note: Some(note.into()),
+    }
+}
+
+/// Shown values are cut to this many characters.
+const SHOWN_CHARS: usize = 120;
+
+fn differs(stated: &str, found: &str) -> FieldStatus {
+    FieldStatus::Differs {
+        stated: crate::manifest::shorten(stated, SHOWN_CHARS),
+        found: crate::manifest::shorten(found, SHOWN_CHARS),
+    }
+}
+
+fn compare_id(stated: &RecordId, found: &RecordId) -> FieldStatus {
+    if stated == found {
+        MATCHES
+    } else {
+        differs(&stated.to_string(), &found.to_string())
+    }
+}
+
+fn compare_optional_id(stated: &RecordId, found: Option<&RecordId>) -> FieldStatus {
+    match found {
+        Some(f) => compare_id(stated, f),
+        None => differs(&stated.to_string(), "none"),
+    }
+}
+
+fn compare_name(stated: &str, found: Option<&str>) -> FieldStatus {
+    let Some(found) = found else {
+        return differs(stated, "none");
+    };
+    let (a, b) = (
+        crate::quote::match_form(stated),
+        crate::quote::match_form(found),
+    );
+    if a == b {
+        MATCHES
+    } else if a.to_lowercase() == b.to_lowercase() {
+        matches_with("differs only in letter case")
+    } else {
+        differs(stated, found)
+    }
+}
+
+fn compare_time(stated: &StatedTime, found: DateTime<Utc>) -> FieldStatus {
+    let same = match stated.precision {
+        Precision::Second => stated.at == found,
+        Precision::Minute => {
+            stated.at.timestamp().div_euclid(60) == found.timestamp().div_euclid(60)
+        }
+        Precision::Day => stated.at.date_naive() == found.date_naive(),
+    };
+    match (same, stated.precision) {
+        (true, Precision::Second) => MATCHES,
+        (true, Precision::Minute) => matches_with("stated to the minute"),
+        (true, Precision::Day) => matches_with("stated as a date only"),
+        (false, _) => differs(&stated.text, &crate::time::format_human(found)),
+    }
+}
+
+fn compare_prefix(stated: &HashPrefix, found: Option<&Sha256Digest>) -> FieldStatus {
+    match found {
+        Some(d) if stated.matches(&d.to_hex()) => {
+            if stated.is_full() {
+                MATCHES
+            } else {
+                matches_with(format!("first {} of 64 hex digits", stated.as_str().len()))
+            }
+        }
+        Some(d) => differs(stated.as_str(), &d.to_hex()),
+        None => differs(stated.as_str(), "none"),
+    }
+}
+
+fn compare_sha256(stated: &HashPrefix, facts: &RecordFacts) -> FieldStatus {
+    if let Some(d) = &facts.sha256
+        && stated.matches(&d.to_hex())
+    {
+        return compare_prefix(stated, Some(d));
+    }
+    let others = [
+        (
+            facts.text_sha256.as_ref(),
+            "it is the extracted text's SHA-256",
+        ),
+        (
+            Some(&facts.manifest_sha256),
+            "it is the signed manifest's SHA-256",
+        ),
+        (facts.excerpt_sha256.as_ref(), "it is the excerpt's SHA-256"),
+    ];
+    for (d, note) in others {
+        if let Some(d) = d
+            && stated.matches(&d.to_hex())
+        {
+            return matches_with(note);
+        }
+    }
+    let found = facts
+        .sha256
+        .map_or_else(|| "none".to_owned(), |d| d.to_hex());
+    differs(stated.as_str(), &found)
+}
+
+/// The normalised form of a URL, or the URL itself when it does not normalise.
+fn normal_url(u: &str) -> String {
+    crate::url::normalize_document_url(u).map_or_else(|_| u.trim().to_owned(), |n| n.to_string())
+}
+
+fn compare_url(stated: &StatedUrl, facts: &RecordFacts) -> FieldStatus {
+    if stated.truncated {
+        let normal = normal_url(&stated.url);
+        let starts = |u: &str| {
+            !stated.url.is_empty()
+                && (u.starts_with(stated.url.as_str())
+                    || u.starts_with(normal.as_str())
+                    || normal_url(u).starts_with(normal.as_str()))
+        };
+        if starts(&facts.url) || facts.other_urls.iter().any(|u| starts(u)) {
+            return matches_with("the citation shortens the URL");
+        }
+        return differs(&format!("{}\u{2026}", stated.url), &facts.url);
+    }
+    let normal = normal_url(&stated.url);
+    if stated.url == facts.url || normal == normal_url(&facts.url) {
+        return MATCHES;
+    }
+    if facts
+        .other_urls
+        .iter()
+        .any(|u| *u == stated.url || normal_url(u) == normal)
+    {
+        return matches_with("another URL the capture recorded (request or final URL)");
+    }
+    differs(&stated.url, &facts.url)
+}
+
+fn compare_excerpt(stated: &StatedExcerpt, facts: &RecordFacts, text: Option<&str>) -> FieldStatus {
+    let cited = crate::quote::match_form(&stated.text);
+    if let Some(excerpt) = &facts.excerpt {
+        let found = crate::quote::match_form(excerpt);
+        let ok = cited == found
+            || (!cited.is_empty()
+                && match (stated.truncated_start, stated.truncated_end) {
+                    (false, false) => false,
+                    (false, true) => found.starts_with(&cited),
+                    (true, false) => found.ends_with(&cited),
+                    (true, true) => found.contains(&cited),
+                });
+        return if ok {
+            MATCHES
+        } else {
+            differs(&stated.text, &one_line(excerpt))
+        };
+    }
+    let Some(text) = text else {
+        return FieldStatus::Noted {
+            note: "no text to check it against".into(),
+        };
+    };
+    match crate::quote::find(text, &stated.text).len() {
+        0 => {
+            let found = match crate::quote::closest(text, &stated.text) {
+                Some(c) => format!(
+                    "not in the version's text; closest: \u{201C}{}\u{201D}",
+                    crate::manifest::shorten(&c.passage, SHOWN_CHARS)
+                ),
+                None => "not in the version's text".to_owned(),
+            };
+            FieldStatus::Differs {
+                stated: crate::manifest::shorten(&stated.text, SHOWN_CHARS),
+                found,
+            }
+        }
+        1 => matches_with("appears in the version's text (once)"),
+        n => matches_with(format!("appears in the version's text ({n} times)")),
+    }
+}
+
+fn compare_log(index: u64, origin: Option<&str>, facts: &RecordFacts) -> FieldStatus {
+    let Some(found) = facts.log_index else {
+        return FieldStatus::Noted {
+            note: "no verified log position".into(),
+        };
+    };
+    let found_origin = one_line(&facts.log_origin);
+    let shown_found = if found_origin.is_empty() {
+        format!("leaf {found}")
+    } else {
+        format!("leaf {found} in {found_origin}")
+    };
+    let shown_stated = match origin {
+        Some(o) => format!("leaf {index} in {o}"),
+        None => format!("leaf {index}"),
+    };
+    if index != found || origin.is_some_and(|o| one_line(o) != found_origin) {
+        return differs(&shown_stated, &shown_found);
+    }
+    MATCHES
 }

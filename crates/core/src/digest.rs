@@ -182,7 +182,8 @@ impl DualHasher {
 }
 
 /// A (possibly truncated) hex hash as pasted from a filing: 8 to 64 hex digits, lower-cased.
-#[derive(Clone, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, PartialEq, Eq, Hash, Debug, Serialize)]
+#[serde(transparent)]
 pub struct HashPrefix(String);
 
 impl HashPrefix {

@@ -11,9 +11,12 @@ pub mod digest;
 pub mod id;
 pub mod manifest;
 pub mod merkle;
+pub mod provision;
+pub mod quote;
 pub mod time;
 pub mod url;
 
 pub use digest::{Blake3Digest, DualHasher, HashPrefix, Sha256Digest};
 pub use id::{IdPrefix, RecordId, RecordKind};
 pub use manifest::{CaptureManifest, ManifestError, ManifestType};
+pub use provision::{AnyManifest, ProvisionManifest};

@@ -498,7 +498,9 @@ mod tests {
 
     #[test]
     fn citation_renders_the_filing_shape() {
-        let text = crate::citation::render(&sample(), crate::citation::HashForm::Short);
+        let m = sample();
+        let facts = crate::citation::RecordFacts::of_capture(&m, Sha256Digest::of(b"m"), None);
+        let text = crate::citation::render(&facts, crate::citation::HashForm::Short);
         let want = format!(
             "Citation Record\nEntity: AI21 Labs\nDocument: AI21 Labs Privacy Policy — “2026”\n\
              Record ID: EX-C-000002\nCaptured: 2026-04-30 06:15:21 UTC\nSHA-256: {}…\n\

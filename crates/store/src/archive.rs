@@ -42,7 +42,7 @@ pub struct Archive {
     root: PathBuf,
     config: Config,
     prefix: IdPrefix,
-    conn: Connection,
+    pub(crate) conn: Connection,
     objects: ObjectStore,
 }
 
@@ -204,7 +204,7 @@ pub struct Match {
     pub hash: String,
 }
 
-fn parse_digest(s: Option<String>) -> rusqlite::Result<Option<Sha256Digest>> {
+pub(crate) fn parse_digest(s: Option<String>) -> rusqlite::Result<Option<Sha256Digest>> {
     s.map(|s| {
         s.parse().map_err(|e| {
             rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
@@ -213,7 +213,7 @@ fn parse_digest(s: Option<String>) -> rusqlite::Result<Option<Sha256Digest>> {
     .transpose()
 }
 
-fn manifest_rel_path(id: &RecordId) -> String {
+pub(crate) fn manifest_rel_path(id: &RecordId) -> String {
     format!(
         "manifests/{}/{:03}/{id}.json",
         id.kind().letter(),
@@ -327,8 +327,8 @@ impl Archive {
                 message: "catalog missing".into(),
             });
         }
-        let conn = catalog::open(&catalog_path)?;
-        catalog::check(&conn, &catalog_path)?;
+        let mut conn = catalog::open(&catalog_path)?;
+        catalog::check(&mut conn, &catalog_path)?;
         for (key, configured) in [("origin", &config.origin), ("prefix", &config.prefix)] {
             let recorded = catalog::meta(&conn, key)?;
             if recorded.as_deref() != Some(configured.as_str()) {
@@ -537,9 +537,7 @@ impl Archive {
                 RecordKind::Document => "documents",
                 RecordKind::Capture => "captures",
                 RecordKind::Version => "versions",
-                RecordKind::Provision => {
-                    return Err(StoreError::NotFound(format!("{id}: no such provision")));
-                }
+                RecordKind::Provision => "provisions",
             };
             let found: Option<i64> = self
                 .conn
@@ -591,9 +589,29 @@ impl Archive {
                 });
             }
         }
+        for (column, field) in [
+            ("quote_sha256", "quote sha256"),
+            ("manifest_sha256", "manifest sha256"),
+        ] {
+            let mut stmt = self.conn.prepare_cached(&format!(
+                "SELECT num, {column} FROM provisions WHERE {column} >= ?1 AND {column} < ?2 \
+                 ORDER BY num LIMIT 101"
+            ))?;
+            let rows = stmt.query_map(params![low, high], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (num, hash) = row?;
+                out.push(Match {
+                    id: self.id(RecordKind::Provision, num as u64),
+                    field,
+                    hash,
+                });
+            }
+        }
         if out.is_empty() {
             return Err(StoreError::NotFound(format!(
-                "no capture's content, text or manifest hash starts with {prefix}"
+                "no record's content, text, quote or manifest hash starts with {prefix}"
             )));
         }
         Ok(out)
@@ -651,7 +669,10 @@ impl Archive {
                 RecordKind::Capture => return Ok(vec![self.capture(first.id.number())?]),
                 RecordKind::Version => ("version", first.id.number()),
                 RecordKind::Document => ("document", first.id.number()),
-                RecordKind::Provision => return unreachable_provision(&first.id),
+                RecordKind::Provision => {
+                    let p = self.provision(first.id.number())?;
+                    return Ok(vec![self.capture(p.capture_id.number())?]);
+                }
             }
         };
         let mut stmt = self.conn.prepare_cached(&format!(
@@ -683,7 +704,10 @@ impl Archive {
                     let v = self.version(v.number())?;
                     self.capture(v.opened_by.number())?
                 }
-                RecordKind::Provision => unreachable_provision(&first.id)?,
+                RecordKind::Provision => {
+                    let p = self.provision(first.id.number())?;
+                    self.capture(p.capture_id.number())?
+                }
             };
             let want = if text {
                 capture.text_sha256
@@ -821,7 +845,9 @@ impl Archive {
                 RecordKind::Version => {
                     Some(self.version(m.id.number())?.document_id.number() as i64)
                 }
-                RecordKind::Provision => unreachable_provision(&m.id)?,
+                RecordKind::Provision => {
+                    Some(self.provision(m.id.number())?.document_id.number() as i64)
+                }
             }
         };
         let num = num.ok_or_else(|| StoreError::NotFound(format!("no document {q}")))?;
@@ -906,18 +932,7 @@ impl Archive {
     /// The manifest bytes and raw signature of a capture, read from disk (bounded) and checked
     /// against the manifest SHA-256 the catalog recorded.
     pub fn read_manifest(&self, row: &CaptureRow) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
-        // The path follows from the id; the catalog's copy is not trusted to name a file.
-        let path = self.root.join(manifest_rel_path(&row.id));
-        let bytes = fsutil::read_limited(&path, exhibit_core::manifest::MAX_MANIFEST_BYTES as u64)?;
-        if Sha256Digest::of(&bytes) != row.manifest_sha256 {
-            return Err(StoreError::Corrupt {
-                what: path.display().to_string(),
-                message: "manifest bytes differ from the SHA-256 the catalog recorded".into(),
-            });
-        }
-        let sig_path = path.with_extension("json.sig");
-        let sig = fsutil::read_limited(&sig_path, 64)?;
-        Ok((bytes, sig))
+        self.read_signed(&row.id, &row.manifest_sha256)
     }
 }
 
@@ -927,23 +942,19 @@ pub struct DocumentLock {
     _file: std::fs::File,
 }
 
-fn unreachable_provision<T>(id: &RecordId) -> Result<T, StoreError> {
-    Err(StoreError::NotFound(format!("{id}: no such provision")))
-}
-
 /// A group of captures committed together: one catalog transaction, one round of fsyncs.
 pub struct Batch<'a> {
-    tx: rusqlite::Transaction<'a>,
-    root: &'a Path,
+    pub(crate) tx: rusqlite::Transaction<'a>,
+    pub(crate) root: &'a Path,
     objects: &'a ObjectStore,
-    origin: &'a str,
-    prefix: &'a IdPrefix,
-    key: &'a SigningKey,
-    signer: String,
-    dirty: BTreeSet<PathBuf>,
+    pub(crate) origin: &'a str,
+    pub(crate) prefix: &'a IdPrefix,
+    pub(crate) key: &'a SigningKey,
+    pub(crate) signer: String,
+    pub(crate) dirty: BTreeSet<PathBuf>,
     done: Vec<CommittedCapture>,
-    leaves: std::fs::File,
-    leaves_path: PathBuf,
+    pub(crate) leaves: std::fs::File,
+    pub(crate) leaves_path: PathBuf,
 }
 
 struct DocState {
@@ -955,8 +966,22 @@ struct DocState {
 }
 
 impl Batch<'_> {
-    fn id(&self, kind: RecordKind, n: u64) -> RecordId {
+    pub(crate) fn id(&self, kind: RecordKind, n: u64) -> RecordId {
         RecordId::new(self.prefix, kind, n)
+    }
+
+    /// The next number of `kind` whose manifest path is free. A manifest file already at the
+    /// next number is an orphan of a batch that never committed (a crash); it is left as it is
+    /// and its number is never given out again.
+    pub(crate) fn fresh_id(&self, kind: RecordKind) -> Result<(u64, RecordId), StoreError> {
+        loop {
+            let n = catalog::next_number(&self.tx, kind.letter())?;
+            let id = self.id(kind, n);
+            let path = self.root.join(manifest_rel_path(&id));
+            if !path.exists() && !path.with_extension("json.sig").exists() {
+                return Ok((n, id));
+            }
+        }
     }
 
     fn document_state(&self, p: &PendingCapture, at: &str) -> Result<DocState, StoreError> {
@@ -1082,16 +1107,7 @@ impl Batch<'_> {
             None
         };
 
-        // A manifest file already at the next number is an orphan of a batch that never
-        // committed (a crash); it is left as it is and its number is never given out again.
-        let (capture_num, capture_id) = loop {
-            let n = catalog::next_number(&self.tx, 'C')?;
-            let id = self.id(RecordKind::Capture, n);
-            let path = self.root.join(manifest_rel_path(&id));
-            if !path.exists() && !path.with_extension("json.sig").exists() {
-                break (n, id);
-            }
-        };
+        let (capture_num, capture_id) = self.fresh_id(RecordKind::Capture)?;
         let manifest = CaptureManifest {
             manifest_type: if ok {
                 ManifestType::Capture
@@ -1241,7 +1257,7 @@ impl Batch<'_> {
     }
 }
 
-fn parse_catalog_digest(s: &str) -> Result<Sha256Digest, StoreError> {
+pub(crate) fn parse_catalog_digest(s: &str) -> Result<Sha256Digest, StoreError> {
     parse_digest(Some(s.to_owned()))
         .map_err(StoreError::from)?
         .ok_or_else(|| StoreError::Corrupt {

@@ -4,8 +4,9 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::StoreError;
 
-/// Catalog schema version, kept in `meta`.
-pub const SCHEMA_VERSION: i64 = 1;
+/// Catalog schema version, kept in `meta`. Version 2 added `provisions`; a version 1 catalog
+/// is upgraded in place when the archive is opened.
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -69,6 +70,27 @@ CREATE TABLE checkpoints (
 ) STRICT;
 "#;
 
+/// Added in schema 2: quoted passages of versions.
+const PROVISIONS: &str = r#"
+CREATE TABLE provisions (
+    num INTEGER PRIMARY KEY,
+    document INTEGER NOT NULL REFERENCES documents(num),
+    version INTEGER NOT NULL REFERENCES versions(num),
+    capture INTEGER NOT NULL REFERENCES captures(num),
+    created_at TEXT NOT NULL,
+    quote_sha256 TEXT NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    manifest_sha256 TEXT NOT NULL UNIQUE,
+    manifest_path TEXT NOT NULL,
+    log_index INTEGER NOT NULL UNIQUE
+) STRICT;
+CREATE INDEX provisions_version ON provisions(version, num);
+CREATE INDEX provisions_document ON provisions(document, num);
+CREATE INDEX provisions_quote ON provisions(quote_sha256);
+"#;
+
 /// Opens the catalog with the pragmas every connection needs.
 pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
@@ -86,6 +108,7 @@ pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
 pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute_batch(SCHEMA)?;
+    tx.execute_batch(PROVISIONS)?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('schema', ?1), ('origin', ?2), ('prefix', ?3)",
         params![SCHEMA_VERSION.to_string(), origin, prefix],
@@ -94,24 +117,41 @@ pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), S
     Ok(())
 }
 
-/// Checks the schema version of an opened catalog.
-pub fn check(conn: &Connection, path: &std::path::Path) -> Result<(), StoreError> {
-    let v: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(|e| StoreError::Corrupt {
-            what: path.display().to_string(),
-            message: format!("not an exhibit catalog ({e})"),
-        })?;
-    match v.as_deref() {
-        Some("1") => Ok(()),
+/// Checks the schema version of an opened catalog, upgrading a version 1 catalog to 2 (one
+/// transaction that adds the `provisions` table; concurrent openers wait and re-check).
+pub fn check(conn: &mut Connection, path: &std::path::Path) -> Result<(), StoreError> {
+    if schema(conn, path)?.as_deref() == Some("1") {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if schema(&tx, path)?.as_deref() == Some("1") {
+            tx.execute_batch(PROVISIONS)?;
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'schema'",
+                [SCHEMA_VERSION.to_string()],
+            )?;
+        }
+        tx.commit()?;
+    }
+    match schema(conn, path)?.as_deref() {
+        Some("2") => Ok(()),
         other => Err(StoreError::Corrupt {
             what: path.display().to_string(),
-            message: format!("catalog schema {other:?} is not supported (expected 1)"),
+            message: format!(
+                "catalog schema {other:?} is not supported (expected {SCHEMA_VERSION}); \
+                 is it from a newer exhibit?"
+            ),
         }),
     }
+}
+
+fn schema(conn: &Connection, path: &std::path::Path) -> Result<Option<String>, StoreError> {
+    conn.query_row("SELECT value FROM meta WHERE key = 'schema'", [], |r| {
+        r.get(0)
+    })
+    .optional()
+    .map_err(|e| StoreError::Corrupt {
+        what: path.display().to_string(),
+        message: format!("not an exhibit catalog ({e})"),
+    })
 }
 
 /// A value from the `meta` table.

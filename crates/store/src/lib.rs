@@ -8,7 +8,7 @@
 //!   exhibit.toml
 //!   keys/signing.pem  keys/signing.pub.pem
 //!   objects/ab/<sha256>.zst
-//!   manifests/C/000/EX-C-000042.json  (+ .json.sig)
+//!   manifests/C/000/EX-C-000042.json  (+ .json.sig; P/ for provisions)
 //!   log/leaves  log/checkpoint  log/checkpoints/<size>.checkpoint
 //!   catalog.sqlite
 //! ```
@@ -25,6 +25,7 @@ mod error;
 pub mod fsutil;
 pub mod log;
 pub mod objects;
+mod provisions;
 
 pub use archive::{
     Archive, Batch, CaptureRow, CommittedCapture, DocumentLock, DocumentRow, InitOptions, Match,
@@ -34,3 +35,6 @@ pub use config::Config;
 pub use error::StoreError;
 pub use log::SignedCheckpoint;
 pub use objects::{ObjectStore, ObjectWriter, StoredObject};
+pub use provisions::{
+    ClauseInVersion, CommittedProvision, MAX_TEXT_READ, ProvisionDraft, ProvisionRow, QuoteProblem,
+};

@@ -8,7 +8,8 @@ use exhibit_bundle::layout::{
 };
 use exhibit_core::checkpoint::{Checkpoint, TlogProof, base64_encode};
 use exhibit_core::merkle;
-use exhibit_core::{CaptureManifest, Sha256Digest};
+use exhibit_core::provision::ProvisionManifest;
+use exhibit_core::{AnyManifest, CaptureManifest, Sha256Digest};
 use exhibit_sign::PublicKey;
 use exhibit_sign::note::SignedNote;
 
@@ -287,35 +288,46 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
             bag.name
         )));
     }
+    // Parse every manifest first: a provision is checked against its capture's manifest.
+    let mut parsed: Vec<(&String, &[u8], AnyManifest)> = Vec::new();
     for path in manifests {
         let bytes = bag.tag(path).unwrap_or_default();
-        let m = match CaptureManifest::parse(bytes) {
-            Ok(m) => m,
-            Err(e) => {
-                c.fail(
-                    path,
-                    "is a valid, canonical exhibit manifest",
-                    "exhibit.capture/v1",
-                    e.to_string(),
-                );
-                continue;
-            }
-        };
-        let id = m.id.to_string();
+        match AnyManifest::parse(bytes) {
+            Ok(m) => parsed.push((path, bytes, m)),
+            Err(e) => c.fail(
+                path,
+                "is a valid, canonical exhibit manifest",
+                "exhibit.capture/v1, exhibit.capture-failure/v1 or exhibit.provision/v1",
+                e.to_string(),
+            ),
+        }
+    }
+    let captures: BTreeMap<String, &CaptureManifest> = parsed
+        .iter()
+        .filter_map(|(_, _, m)| match m {
+            AnyManifest::Capture(m) => Some((m.id.to_string(), m)),
+            AnyManifest::Provision(_) => None,
+        })
+        .collect();
+    for (path, bytes, any) in &parsed {
+        let (path, bytes) = (*path, *bytes);
+        let record_id = any.id();
+        let signer = any.signer().to_owned();
+        let id = record_id.to_string();
         c.check(
-            layout::manifest_path(&m.id) == *path,
+            layout::manifest_path(record_id) == *path,
             path,
             "file name matches the record id",
-            layout::manifest_path(&m.id),
+            layout::manifest_path(record_id),
             path.clone(),
         );
         let sig_path = format!("{path}.sig");
-        match (bag.tag(&sig_path), keys.get(&m.signer)) {
+        match (bag.tag(&sig_path), keys.get(&signer)) {
             (None, _) => c.fail(&id, "signature file present", sig_path, "missing"),
             (_, None) => c.fail(
                 &id,
                 "signer's key is in the bundle",
-                layout::key_path(&m.signer),
+                layout::key_path(&signer),
                 "missing",
             ),
             (Some(sig), Some(k)) => {
@@ -323,25 +335,25 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
                 c.check(
                     verdict.is_ok(),
                     &id,
-                    &format!("signature by {} verifies", m.signer),
+                    &format!("signature by {signer} verifies"),
                     "a valid Ed25519 signature over the manifest bytes",
                     verdict.err().map_or_else(String::new, |e| e.to_string()),
                 );
-                signers.insert(m.signer.clone());
+                signers.insert(signer.clone());
             }
         }
-        let log_position = match (bag.tag(&layout::proof_path(&m.id)), keys.get(&m.signer)) {
+        let log_position = match (bag.tag(&layout::proof_path(record_id)), keys.get(&signer)) {
             (None, _) => {
                 c.fail(
                     &id,
                     "log inclusion proof present",
-                    layout::proof_path(&m.id),
+                    layout::proof_path(record_id),
                     "missing",
                 );
                 None
             }
             (Some(_), None) => None,
-            (Some(proof), Some(key)) => match check_inclusion(proof, bytes, &m, key) {
+            (Some(proof), Some(key)) => match check_inclusion(proof, bytes, any.origin(), key) {
                 Ok((index, size, root, note)) => {
                     checkpoints.insert(note);
                     if let Some(other) = indices.insert(index, id.clone()) {
@@ -357,7 +369,7 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
                 }
                 Err(e) => {
                     c.fail(
-                        &layout::proof_path(&m.id),
+                        &layout::proof_path(record_id),
                         "proves inclusion in a checkpoint signed by the record's signer",
                         "a valid C2SP tlog-proof",
                         e,
@@ -365,6 +377,21 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
                     None
                 }
             },
+        };
+        proofs_seen.insert(layout::proof_path(record_id));
+        let m = match any {
+            AnyManifest::Capture(m) => m,
+            AnyManifest::Provision(p) => {
+                check_provision(&mut c, bag, p, &captures);
+                let mut s = provision_summary(p, captures.get(&p.capture.id.to_string()).copied());
+                if let Some((index, size, root)) = log_position {
+                    s.log_index = Some(index);
+                    s.tree_size = Some(size);
+                    s.checkpoint_root = Some(root);
+                }
+                records.push(s);
+                continue;
+            }
         };
         for (what, sha, blake3, size, file) in m
             .content
@@ -414,14 +441,13 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
                 }
             }
         }
-        let mut s = summary(&m);
+        let mut s = summary(m);
         if let Some((index, size, root)) = log_position {
             s.log_index = Some(index);
             s.tree_size = Some(size);
             s.checkpoint_root = Some(root);
         }
         records.push(s);
-        proofs_seen.insert(layout::proof_path(&m.id));
     }
     // Two checkpoints of one log in one bundle would either be redundant or, if they disagree,
     // prove a fork; exhibit bundles always carry exactly one.
@@ -524,19 +550,19 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
 fn check_inclusion(
     proof: &[u8],
     manifest_bytes: &[u8],
-    m: &CaptureManifest,
+    origin: &str,
     key: &PublicKey,
 ) -> Result<(u64, u64, String, String), String> {
     let text = std::str::from_utf8(proof).map_err(|_| "not UTF-8".to_owned())?;
     let proof = TlogProof::parse(text).map_err(|e| e.to_string())?;
     let note = SignedNote::parse(&proof.checkpoint).map_err(|e| format!("checkpoint: {e}"))?;
-    note.verify(&m.origin, key)
+    note.verify(origin, key)
         .map_err(|e| format!("checkpoint signature: {e}"))?;
     let cp = Checkpoint::parse(&note.text).map_err(|e| format!("checkpoint: {e}"))?;
-    if cp.origin != m.origin {
+    if cp.origin != origin {
         return Err(format!(
-            "checkpoint of log {:?}, but the manifest's origin is {:?}",
-            cp.origin, m.origin
+            "checkpoint of log {:?}, but the manifest's origin is {origin:?}",
+            cp.origin
         ));
     }
     let leaf = merkle::leaf_hash(manifest_bytes);
@@ -566,5 +592,108 @@ fn summary(m: &CaptureManifest) -> RecordSummary {
         log_index: None,
         tree_size: None,
         checkpoint_root: None,
+        version_id: m.version.as_ref().map(|v| v.id.to_string()),
+        excerpt: None,
+        quotes: None,
+    }
+}
+
+fn provision_summary(p: &ProvisionManifest, opening: Option<&CaptureManifest>) -> RecordSummary {
+    RecordSummary {
+        id: p.id.to_string(),
+        manifest_type: p.manifest_type.as_str().to_owned(),
+        url: p.document.url.clone(),
+        entity: p.document.entity.clone(),
+        title: p.document.title.clone(),
+        captured_at: opening.map_or_else(|| p.created_at.clone(), |o| o.captured_at.clone()),
+        sha256: opening.and_then(|o| o.content.as_ref().map(|c| c.sha256.to_hex())),
+        size: None,
+        media_type: None,
+        error: None,
+        signer: p.signer.clone(),
+        log_index: None,
+        tree_size: None,
+        checkpoint_root: None,
+        version_id: Some(p.version.to_string()),
+        excerpt: Some(p.quote.text.clone()),
+        quotes: Some(format!(
+            "characters {}..{} of the text of {} (captured by {})",
+            p.quote.char_start, p.quote.char_end, p.version, p.capture.id
+        )),
+    }
+}
+
+/// Checks a provision against the bundle: its version's capture is there (the very manifest
+/// it pins), that capture's text is the one it quotes, and the passage is in that text at the
+/// range it gives.
+fn check_provision(
+    c: &mut Checks,
+    bag: &ReadBag,
+    p: &ProvisionManifest,
+    captures: &BTreeMap<String, &CaptureManifest>,
+) {
+    let id = p.id.to_string();
+    let path = layout::manifest_path(&p.capture.id);
+    let pinned = bag.files.get(&path).map(|f| f.sha256);
+    if !c.check(
+        pinned == Some(p.capture.manifest_sha256),
+        &id,
+        &format!("the capture it quotes ({}) is in the bundle", p.capture.id),
+        format!("{path} with sha256 {}", p.capture.manifest_sha256),
+        pinned.map_or("missing".into(), |h| format!("sha256 {h}")),
+    ) {
+        return;
+    }
+    let Some(capture) = captures.get(&p.capture.id.to_string()) else {
+        return; // its manifest failed to parse, which is reported already
+    };
+    let text_ok = capture.text.as_ref().map(|t| (t.sha256, t.size))
+        == Some((p.text.sha256, p.text.size))
+        && capture.version.as_ref().map(|v| &v.id) == Some(&p.version)
+        && capture.document == p.document;
+    if !c.check(
+        text_ok,
+        &id,
+        &format!("quotes the text, version and document of {}", p.capture.id),
+        format!("text sha256 {}, version {}", p.text.sha256, p.version),
+        format!(
+            "text sha256 {}, version {}",
+            capture
+                .text
+                .as_ref()
+                .map_or("none".into(), |t| t.sha256.to_hex()),
+            capture
+                .version
+                .as_ref()
+                .map_or("none".into(), |v| v.id.to_string())
+        ),
+    ) {
+        return;
+    }
+    let text_path = layout::text_path(&p.text.sha256);
+    match bag.text(&text_path) {
+        Some(text) => {
+            let verdict = p.check_against(text);
+            c.check(
+                verdict.is_ok(),
+                &id,
+                &format!(
+                    "the quoted passage is in {text_path} at characters {}..{}",
+                    p.quote.char_start, p.quote.char_end
+                ),
+                "the passage, byte for byte",
+                verdict.err().unwrap_or_default(),
+            );
+        }
+        None => c.fail(
+            &id,
+            "the quoted text can be checked",
+            format!("{text_path} in the bundle"),
+            if bag.files.contains_key(&text_path) {
+                "too large to hold in memory (see --help for limits)"
+            } else {
+                "missing"
+            },
+        ),
     }
 }

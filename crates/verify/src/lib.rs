@@ -12,6 +12,7 @@
 //! [`Verdict::Unpinned`] 3.
 
 mod checks;
+pub mod citation;
 mod report;
 
 use std::path::Path;
@@ -93,6 +94,14 @@ pub enum VerifyError {
 
 /// Reads and verifies the bundle at `path`.
 pub fn verify_bundle(path: &Path, options: &Options) -> Result<Report, VerifyError> {
+    Ok(verify_bundle_keeping(path, options)?.0)
+}
+
+/// Reads and verifies the bundle at `path`, and returns the bag too (for citation checks).
+pub fn verify_bundle_keeping(
+    path: &Path,
+    options: &Options,
+) -> Result<(Report, exhibit_bundle::ReadBag), VerifyError> {
     let shown = path.display().to_string();
     let file = std::fs::File::open(path).map_err(|e| VerifyError::Open {
         path: shown.clone(),
@@ -115,5 +124,261 @@ pub fn verify_bundle(path: &Path, options: &Options) -> Result<Report, VerifyErr
     )?;
     let mut report = verify_bag(&bag, &options.trusted)?;
     report.bundle = shown;
-    Ok(report)
+    Ok((report, bag))
+}
+
+/// The records of a verified bag as citation candidates: every capture, every version a
+/// capture in the bag opened, and every provision. Their integrity is the bundle's: a failed
+/// check anywhere in the bundle fails them all.
+pub fn bundle_candidates(
+    bag: &exhibit_bundle::ReadBag,
+    report: &Report,
+) -> Vec<citation::Candidate> {
+    use exhibit_core::citation::RecordFacts;
+    use exhibit_core::manifest::Change;
+    use exhibit_core::{AnyManifest, Sha256Digest};
+    let failed = report.failures().count();
+    let mut parsed = Vec::new();
+    for (path, f) in &bag.files {
+        if !(path.starts_with("exhibit/manifests/") && path.ends_with(".json")) {
+            continue;
+        }
+        if let Some(m) = f.bytes.as_deref().and_then(|b| AnyManifest::parse(b).ok()) {
+            parsed.push((f.sha256, m));
+        }
+    }
+    let text_of = |sha: Option<Sha256Digest>| -> Option<String> {
+        let bytes = bag.text(&exhibit_bundle::layout::text_path(&sha?))?;
+        String::from_utf8(bytes.to_vec()).ok()
+    };
+    let integrity = |id: &str| -> Vec<citation::Integrity> {
+        let summary = report.records.iter().find(|r| r.id == id);
+        vec![
+            citation::Integrity {
+                what: "Bundle".into(),
+                ok: failed == 0,
+                detail: if failed == 0 {
+                    format!(
+                        "all {} checks passed (hashes, seal, signatures)",
+                        report.checks.len()
+                    )
+                } else {
+                    format!("{failed} of {} checks failed", report.checks.len())
+                },
+            },
+            citation::Integrity {
+                what: "Log inclusion".into(),
+                ok: summary.is_some_and(|s| s.log_index.is_some()),
+                detail: match summary.and_then(|s| Some((s.log_index?, s.tree_size?))) {
+                    Some((i, n)) => format!("leaf {i} of a signed checkpoint of size {n}"),
+                    None => "no verified inclusion proof".into(),
+                },
+            },
+        ]
+    };
+    let log_index = |id: &str| {
+        report
+            .records
+            .iter()
+            .find(|r| r.id == id)
+            .and_then(|r| r.log_index)
+    };
+    let mut out = Vec::new();
+    for (sha, m) in &parsed {
+        match m {
+            AnyManifest::Capture(c) => {
+                let id = c.id.to_string();
+                let text = text_of(c.text.as_ref().map(|t| t.sha256));
+                out.push(citation::Candidate {
+                    facts: RecordFacts::of_capture(c, *sha, log_index(&id)),
+                    text: text.clone(),
+                    integrity: integrity(&id),
+                });
+                if c.version.as_ref().is_some_and(|v| v.change == Change::New) {
+                    out.push(citation::Candidate {
+                        facts: RecordFacts::of_version(c, *sha, log_index(&id)),
+                        text,
+                        integrity: integrity(&id),
+                    });
+                }
+            }
+            AnyManifest::Provision(p) => {
+                let opening = parsed.iter().find_map(|(_, o)| match o {
+                    AnyManifest::Capture(o) if o.id == p.capture.id => Some(o),
+                    _ => None,
+                });
+                if let Some(opening) = opening {
+                    let id = p.id.to_string();
+                    out.push(citation::Candidate {
+                        facts: RecordFacts::of_provision(p, *sha, log_index(&id), opening),
+                        text: text_of(Some(p.text.sha256)),
+                        integrity: integrity(&id),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A record of a bundle that carries a hash asked about.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HashMatch {
+    /// The record id.
+    pub id: String,
+    /// Which of its hashes: `content sha256`, `text sha256`, `quote sha256` or
+    /// `manifest sha256`.
+    pub field: &'static str,
+    /// The full hash.
+    pub hash: String,
+}
+
+/// The records of a bag that carry a hash starting with `prefix`, in path order.
+pub fn bundle_hash_matches(
+    bag: &exhibit_bundle::ReadBag,
+    prefix: &exhibit_core::HashPrefix,
+) -> Vec<HashMatch> {
+    use exhibit_core::AnyManifest;
+    let mut out = Vec::new();
+    for (path, f) in &bag.files {
+        if !(path.starts_with("exhibit/manifests/") && path.ends_with(".json")) {
+            continue;
+        }
+        let Some(m) = f.bytes.as_deref().and_then(|b| AnyManifest::parse(b).ok()) else {
+            continue;
+        };
+        let mut hashes = vec![("manifest sha256", f.sha256)];
+        match &m {
+            AnyManifest::Capture(c) => {
+                hashes.extend(c.content.as_ref().map(|x| ("content sha256", x.sha256)));
+                hashes.extend(c.text.as_ref().map(|x| ("text sha256", x.sha256)));
+            }
+            AnyManifest::Provision(p) => hashes.push(("quote sha256", p.quote.sha256)),
+        }
+        for (field, h) in hashes {
+            let hex = h.to_hex();
+            if prefix.matches(&hex) {
+                out.push(HashMatch {
+                    id: m.id().to_string(),
+                    field,
+                    hash: hex,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What verifying a bundle answered: the bundle report, and the answers to the optional
+/// questions asked of it (citations, a hash).
+#[derive(Debug)]
+pub struct BundleAnswer {
+    /// The bundle's own verification.
+    pub report: Report,
+    /// Where the citations came from, and their reports.
+    pub citations: Option<(String, Vec<citation::CitationReport>)>,
+    /// The hash asked about and the records carrying it.
+    pub hash: Option<(exhibit_core::HashPrefix, Vec<HashMatch>)>,
+    /// The combined verdict.
+    pub verdict: Verdict,
+}
+
+/// The worse of two verdicts: mismatch over unpinned over verified.
+pub fn worst(a: Verdict, b: Verdict) -> Verdict {
+    match (a, b) {
+        (Verdict::Mismatch, _) | (_, Verdict::Mismatch) => Verdict::Mismatch,
+        (Verdict::Unpinned, _) | (_, Verdict::Unpinned) => Verdict::Unpinned,
+        _ => Verdict::Verified,
+    }
+}
+
+/// Verifies the bundle at `path` and answers the questions asked of it: whether each citation
+/// is true of a record in it, and whether it holds a hash. A citation's `Signed-By` pins that
+/// key, like a `--key` in `options`.
+pub fn answer_bundle(
+    path: &Path,
+    mut options: Options,
+    citations: Option<(String, Vec<exhibit_core::citation::Citation>)>,
+    hash: Option<exhibit_core::HashPrefix>,
+) -> Result<BundleAnswer, VerifyError> {
+    let keys_given: Vec<String> = options
+        .trusted
+        .iter()
+        .map(|t| t.fingerprint().to_string())
+        .collect();
+    for c in citations.iter().flat_map(|(_, cs)| cs) {
+        if let Some(fp) = c.signer.as_deref().and_then(|f| f.parse().ok()) {
+            options.trusted.push(TrustedKey::Fingerprint(fp));
+        }
+    }
+    let (report, bag) = verify_bundle_keeping(path, &options)?;
+    let mut verdict = report.verdict;
+    let citations = citations.map(|(source, cs)| {
+        let candidates = bundle_candidates(&bag, &report);
+        let reports: Vec<_> = cs
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                citation::check_citation(i + 1, c, &candidates, &keys_given, "the bundle")
+            })
+            .collect();
+        verdict = worst(verdict, citation::overall(&reports));
+        (source, reports)
+    });
+    let hash = hash.map(|p| {
+        let found = bundle_hash_matches(&bag, &p);
+        if found.is_empty() {
+            verdict = Verdict::Mismatch;
+        }
+        (p, found)
+    });
+    Ok(BundleAnswer {
+        report,
+        citations,
+        hash,
+        verdict,
+    })
+}
+
+impl BundleAnswer {
+    /// The human-readable answer.
+    pub fn render(&self) -> String {
+        let mut s = self.report.render();
+        if let Some((source, reports)) = &self.citations {
+            s.push('\n');
+            s.push_str(&citation::render_citation_reports(source, reports));
+        }
+        if let Some((p, found)) = &self.hash {
+            s.push('\n');
+            if found.is_empty() {
+                s.push_str(&format!(
+                    "NOT HELD: no record in the bundle has a content, text, quote or manifest SHA-256 starting with {}.\n",
+                    p.as_str()
+                ));
+            } else {
+                for m in found {
+                    s.push_str(&format!("HELD: {} ({} {})\n", m.id, m.field, m.hash));
+                }
+            }
+        }
+        s
+    }
+
+    /// The machine-readable answer: the bundle report alone when nothing else was asked.
+    pub fn to_json(&self) -> serde_json::Value {
+        let report = serde_json::to_value(&self.report).unwrap_or_default();
+        if self.citations.is_none() && self.hash.is_none() {
+            return report;
+        }
+        serde_json::json!({
+            "bundle": report,
+            "citations": self.citations.as_ref().map(|(_, r)| r),
+            "hash": self.hash.as_ref().map(|(p, found)| serde_json::json!({
+                "prefix": p.as_str(),
+                "held": !found.is_empty(),
+                "records": found,
+            })),
+            "verdict": self.verdict,
+        })
+    }
 }

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use exhibit_verify::{Options, TrustedKey, verify_bundle};
+use exhibit_verify::citation::read_citations;
+use exhibit_verify::{Options, TrustedKey, answer_bundle};
 
 /// Verify an exhibit evidence bundle (.tar.zst) offline, trusting only the keys you pin.
 #[derive(Parser, Debug)]
@@ -18,14 +19,22 @@ struct Cli {
     /// A trusted signer: an SPKI PEM public key file, or a fingerprint (SHA256:…). Repeatable.
     #[arg(long = "key", value_name = "PEM|FINGERPRINT")]
     keys: Vec<String>,
+    /// Check a citation record from a filing (a file, or - for stdin) against the bundle; its
+    /// Signed-By line pins the signer.
+    #[arg(long, value_name = "FILE|-")]
+    citation: Option<String>,
+    /// Say whether the bundle holds a record with this SHA-256 (8 to 64 hex digits).
+    #[arg(long, value_name = "PREFIX")]
+    hash: Option<String>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
 }
 
 const EXIT_HELP: &str = "Exit status: 0 verified (every check passed, every signer pinned); \
-1 something does not match; 2 the input could not be read or is malformed; \
-3 every check passed but no --key was given.";
+1 something does not match (a citation field differs, a cited record or hash is not in the \
+bundle); 2 the input could not be read or is malformed; 3 every check passed but no signer \
+is pinned (no --key, and no Signed-By in the citation).";
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -42,20 +51,32 @@ fn main() -> ExitCode {
             Err(e) => return fail(&e.to_string()),
         }
     }
-    match verify_bundle(&cli.bundle, &options) {
-        Ok(report) => {
-            if cli.json {
-                match serde_json::to_string(&report) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => return fail(&format!("output: {e}")),
-                }
-            } else {
-                print!("{}", report.render());
-            }
-            ExitCode::from(report.verdict.exit_code())
+    let citations = match cli.citation.as_deref().map(read_citations).transpose() {
+        Ok(c) => c,
+        Err(e) => return fail(&e),
+    };
+    let prefix = match cli
+        .hash
+        .as_deref()
+        .map(exhibit_core::HashPrefix::parse)
+        .transpose()
+    {
+        Ok(p) => p,
+        Err(e) => return fail(&format!("--hash: {e}")),
+    };
+    let answer = match answer_bundle(&cli.bundle, options, citations, prefix) {
+        Ok(a) => a,
+        Err(e) => return fail(&e.to_string()),
+    };
+    if cli.json {
+        match serde_json::to_string(&answer.to_json()) {
+            Ok(s) => println!("{s}"),
+            Err(e) => return fail(&format!("output: {e}")),
         }
-        Err(e) => fail(&e.to_string()),
+    } else {
+        print!("{}", answer.render());
     }
+    ExitCode::from(answer.verdict.exit_code())
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -62,6 +62,12 @@ pub struct RecordSummary {
     pub tree_size: Option<u64>,
     /// That checkpoint's root hash (base64).
     pub checkpoint_root: Option<String>,
+    /// The version the record belongs to (or, for a provision, quotes).
+    pub version_id: Option<String>,
+    /// For a provision: the quoted passage.
+    pub excerpt: Option<String>,
+    /// For a provision: where the passage is.
+    pub quotes: Option<String>,
 }
 
 /// The overall verdict.
@@ -156,6 +162,16 @@ impl Report {
             }
             if let Some(e) = &r.error {
                 let _ = writeln!(s, "  FAILED CAPTURE: {e}");
+            }
+            if let Some(x) = &r.excerpt {
+                let _ = writeln!(
+                    s,
+                    "  Excerpt   “{}”",
+                    x.split_whitespace().collect::<Vec<_>>().join(" ")
+                );
+            }
+            if let Some(q) = &r.quotes {
+                let _ = writeln!(s, "  Quotes    {q}");
             }
             let _ = writeln!(s, "  Signer    {}", r.signer);
             if let (Some(i), Some(n)) = (r.log_index, r.tree_size) {

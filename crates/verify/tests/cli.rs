@@ -82,8 +82,9 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
         id,
         signature: key.sign(&bytes).as_bytes().to_vec(),
         manifest_bytes: bytes,
-        manifest,
+        manifest: exhibit_core::AnyManifest::Capture(manifest),
         tlog_proof: Some(proof.to_text()),
+        log_index: Some(0),
     };
     let bundle = Bundle {
         name: layout::bag_name_for("cli.tar.zst"),

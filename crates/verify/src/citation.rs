@@ -1,0 +1,344 @@
+//! Checking a citation record from a filing against records that were verified: which record
+//! it names, and whether every field it states is true of that record.
+//!
+//! The same logic serves `exhibit verify --citation` (records from an archive) and
+//! `exhibit-verify BUNDLE --citation` (records from a bundle): the caller verifies the
+//! candidate records its own way and hands them over as [`Candidate`]s.
+
+use std::fmt::Write as _;
+
+use exhibit_core::citation::{Citation, FieldCheck, FieldStatus, RecordFacts, compare};
+use serde::Serialize;
+
+use crate::report::Verdict;
+
+/// A record the citation may name, with the outcome of verifying it.
+#[derive(Clone, Debug)]
+pub struct Candidate {
+    /// What the verified record says.
+    pub facts: RecordFacts,
+    /// The extracted text of the record's version, for checking a quoted excerpt.
+    pub text: Option<String>,
+    /// Signature, log and other integrity checks of the record, as the caller ran them.
+    pub integrity: Vec<Integrity>,
+}
+
+/// One integrity check of a record (signature, log inclusion, stored bytes).
+#[derive(Clone, Debug, Serialize)]
+pub struct Integrity {
+    /// What was checked ("Signature", "Log inclusion").
+    pub what: String,
+    /// Whether it held.
+    pub ok: bool,
+    /// Details: what held, or what is wrong.
+    pub detail: String,
+}
+
+/// The outcome of checking one citation.
+#[derive(Clone, Debug, Serialize)]
+pub struct CitationReport {
+    /// Which citation of the input (1-based).
+    pub number: usize,
+    /// The record id the citation states, if any.
+    pub stated_record: Option<String>,
+    /// The record the fields were compared with, if one was found.
+    pub record: Option<String>,
+    /// Field by field.
+    pub fields: Vec<FieldCheck>,
+    /// The record's integrity checks.
+    pub integrity: Vec<Integrity>,
+    /// Other records every stated field also matches (identical bytes captured again).
+    pub also_matches: Vec<String>,
+    /// A record the citation probably means, when its id is wrong but its other fields
+    /// identify exactly one record.
+    pub did_you_mean: Option<String>,
+    /// Parser and checker warnings.
+    pub warnings: Vec<String>,
+    /// Whether the record's signer is pinned (by the citation's `Signed-By` or `--key`).
+    pub signer_pinned: bool,
+    /// The verdict: verified (0), mismatch (1) or unpinned (3).
+    pub verdict: Verdict,
+    /// One sentence saying what the verdict rests on.
+    pub summary: String,
+}
+
+const IDENTIFYING: &[&str] = &["SHA-256", "Text SHA-256", "Excerpt SHA-256"];
+
+fn differs(fields: &[FieldCheck]) -> Vec<&'static str> {
+    fields
+        .iter()
+        .filter(|f| matches!(f.status, FieldStatus::Differs { .. }))
+        .map(|f| f.field)
+        .collect()
+}
+
+fn matches(fields: &[FieldCheck], field: &str) -> bool {
+    fields
+        .iter()
+        .any(|f| f.field == field && matches!(f.status, FieldStatus::Matches { .. }))
+}
+
+/// Whether the stated fields other than ids pick this record out: a matching hash, or a
+/// matching URL and capture time.
+fn identified(fields: &[FieldCheck]) -> bool {
+    IDENTIFYING.iter().any(|f| matches(fields, f))
+        || (matches(fields, "URL") && matches(fields, "Captured"))
+}
+
+/// Checks `citation` against `candidates`. `pinned` are trusted signer fingerprints (from
+/// `--key`); the citation's own `Signed-By` also pins, since the filing is an independent
+/// channel. `place` names where the records came from ("this archive", "the bundle").
+pub fn check_citation(
+    number: usize,
+    citation: &Citation,
+    candidates: &[Candidate],
+    pinned: &[String],
+    place: &str,
+) -> CitationReport {
+    let compared: Vec<(&Candidate, Vec<FieldCheck>)> = candidates
+        .iter()
+        .map(|k| (k, compare(citation, &k.facts, k.text.as_deref())))
+        .collect();
+    let stated = citation.record_id.as_ref();
+    let mut report = CitationReport {
+        number,
+        stated_record: stated.map(ToString::to_string),
+        record: None,
+        fields: Vec::new(),
+        integrity: Vec::new(),
+        also_matches: Vec::new(),
+        did_you_mean: None,
+        warnings: citation.warnings.clone(),
+        signer_pinned: false,
+        verdict: Verdict::Mismatch,
+        summary: String::new(),
+    };
+    // Records every stated field except possibly the record id agrees with, and which those
+    // fields identify (so a citation of nothing but an id suggests nothing).
+    let consistent_but_id: Vec<&(&Candidate, Vec<FieldCheck>)> = compared
+        .iter()
+        .filter(|(k, f)| {
+            stated.is_none_or(|s| s.kind() == k.facts.id.kind() && *s != k.facts.id)
+                && differs(f).iter().all(|d| *d == "Record ID")
+                && identified(f)
+        })
+        .collect();
+    let by_id = stated.and_then(|s| compared.iter().find(|(k, _)| k.facts.id == *s));
+    let chosen = match (by_id, stated) {
+        (Some(found), _) => {
+            if !differs(&found.1).is_empty() && consistent_but_id.len() == 1 {
+                report.did_you_mean = Some(consistent_but_id[0].0.facts.id.to_string());
+            }
+            Some(found)
+        }
+        (None, Some(s)) => {
+            if consistent_but_id.len() == 1 {
+                let suggestion = consistent_but_id[0];
+                report.did_you_mean = Some(suggestion.0.facts.id.to_string());
+                report.summary = format!(
+                    "{s} is not in {place}, but every other stated field matches {}",
+                    suggestion.0.facts.id
+                );
+                Some(suggestion)
+            } else {
+                report.summary = format!("{s} is not in {place}");
+                None
+            }
+        }
+        (None, None) => {
+            let mut agreeing: Vec<_> = compared
+                .iter()
+                .filter(|(_, f)| differs(f).is_empty() && identified(f))
+                .collect();
+            agreeing.sort_by(|a, b| a.0.facts.id.cmp(&b.0.facts.id));
+            if let Some(first) = agreeing.first() {
+                report.also_matches = agreeing[1..]
+                    .iter()
+                    .map(|(k, _)| k.facts.id.to_string())
+                    .collect();
+                Some(*first)
+            } else {
+                // The best partial match, if a hash identifies one: report what differs.
+                let best = compared
+                    .iter()
+                    .filter(|(_, f)| IDENTIFYING.iter().any(|x| matches(f, x)))
+                    .min_by_key(|(_, f)| differs(f).len());
+                if best.is_none() {
+                    report.summary = format!("no record in {place} matches the citation");
+                }
+                best
+            }
+        }
+    };
+    let Some((candidate, fields)) = chosen else {
+        return report;
+    };
+    report.record = Some(candidate.facts.id.to_string());
+    report.fields = fields.clone();
+    report.integrity = candidate.integrity.clone();
+    report.signer_pinned = pinned.contains(&candidate.facts.signer)
+        || citation.signer.as_deref() == Some(candidate.facts.signer.as_str());
+    let wrong = differs(fields);
+    let broken: Vec<&str> = candidate
+        .integrity
+        .iter()
+        .filter(|i| !i.ok)
+        .map(|i| i.what.as_str())
+        .collect();
+    report.verdict = if !wrong.is_empty() || !broken.is_empty() || report.did_you_mean.is_some() {
+        Verdict::Mismatch
+    } else if report.signer_pinned {
+        Verdict::Verified
+    } else {
+        Verdict::Unpinned
+    };
+    if report.summary.is_empty() {
+        report.summary = match report.verdict {
+            Verdict::Verified => format!(
+                "every stated field matches {} in {place}, its signature and log inclusion hold, and its signer {} is pinned",
+                candidate.facts.id, candidate.facts.signer
+            ),
+            Verdict::Unpinned => format!(
+                "every stated field matches {} in {place} and its signature and log inclusion hold, but nothing pins its signer {} (the citation has no Signed-By and no --key was given)",
+                candidate.facts.id, candidate.facts.signer
+            ),
+            Verdict::Mismatch if !wrong.is_empty() => format!(
+                "{} found in {place}, but the citation's {} {} not match it",
+                candidate.facts.id,
+                wrong.join(", "),
+                if wrong.len() == 1 { "does" } else { "do" }
+            ),
+            Verdict::Mismatch => format!(
+                "{} found in {place}, but its {} failed",
+                candidate.facts.id,
+                broken.join(", ")
+            ),
+        };
+    }
+    report
+}
+
+fn status_words(status: &FieldStatus) -> (&'static str, String) {
+    match status {
+        FieldStatus::Matches { note } => ("matches", note.clone().unwrap_or_default()),
+        FieldStatus::Differs { stated, found } => (
+            "DIFFERS",
+            format!("stated {stated}; the record has {found}"),
+        ),
+        FieldStatus::NotStated => ("not stated", String::new()),
+        FieldStatus::Noted { note } => ("not checked", note.clone()),
+    }
+}
+
+/// The human-readable report of one or more checked citations.
+pub fn render_citation_reports(source: &str, reports: &[CitationReport]) -> String {
+    let mut s = String::new();
+    for r in reports {
+        let _ = writeln!(
+            s,
+            "Citation {} of {} (from {source}){}",
+            r.number,
+            reports.len(),
+            r.stated_record
+                .as_deref()
+                .map(|id| format!(", Record ID {id}"))
+                .unwrap_or_default()
+        );
+        for w in &r.warnings {
+            let _ = writeln!(s, "  warning: {w}");
+        }
+        if let Some(id) = &r.record {
+            let _ = writeln!(s, "  Compared with {id}:");
+        }
+        for f in &r.fields {
+            let (word, detail) = status_words(&f.status);
+            let line = format!("  {:<16} {:<11} {detail}", f.field, word);
+            let _ = writeln!(s, "{}", line.trim_end());
+        }
+        for i in &r.integrity {
+            let _ = writeln!(
+                s,
+                "  {:<16} {:<11} {}",
+                i.what,
+                if i.ok { "holds" } else { "FAILS" },
+                i.detail
+            );
+        }
+        if !r.also_matches.is_empty() {
+            let _ = writeln!(
+                s,
+                "  Also matches {} (the same bytes captured again)",
+                r.also_matches.join(", ")
+            );
+        }
+        if let Some(d) = &r.did_you_mean {
+            let _ = writeln!(
+                s,
+                "  Did you mean {d}? Every other stated field matches it."
+            );
+        }
+        let word = match r.verdict {
+            Verdict::Verified => "VERIFIED",
+            Verdict::Unpinned => "NOT PINNED",
+            Verdict::Mismatch => "FAILED",
+        };
+        let _ = writeln!(s, "{word}: {}.", r.summary);
+        if r.verdict == Verdict::Unpinned {
+            let _ = writeln!(
+                s,
+                "Compare the signer's fingerprint with one from an independent channel, then pin it with --key."
+            );
+        }
+        let _ = writeln!(s);
+    }
+    s
+}
+
+/// The combined verdict of several citations: the worst one (mismatch over unpinned over
+/// verified).
+pub fn overall(reports: &[CitationReport]) -> Verdict {
+    if reports.iter().any(|r| r.verdict == Verdict::Mismatch) {
+        Verdict::Mismatch
+    } else if reports.iter().any(|r| r.verdict == Verdict::Unpinned) {
+        Verdict::Unpinned
+    } else {
+        Verdict::Verified
+    }
+}
+
+/// Reads and parses citation records from a file, or from standard input for `-`. The error
+/// is one line naming the input and the problem.
+pub fn read_citations(arg: &str) -> Result<(String, Vec<Citation>), String> {
+    use std::io::Read as _;
+    let limit = exhibit_core::citation::MAX_CITATION_BYTES as u64;
+    let (shown, bytes) = if arg == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("standard input: {e}"))?;
+        ("standard input".to_owned(), bytes)
+    } else {
+        let file = std::fs::File::open(arg).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("{arg}: no such file"),
+            _ => format!("{arg}: {e}"),
+        })?;
+        if file.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(format!("{arg}: is a directory, not a citation file"));
+        }
+        let mut bytes = Vec::new();
+        file.take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("{arg}: {e}"))?;
+        (arg.to_owned(), bytes)
+    };
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{shown}: more than {limit} bytes; a citation record is a few lines"
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text"))?;
+    let citations = exhibit_core::citation::parse(&text).map_err(|e| format!("{shown}: {e}"))?;
+    Ok((shown, citations))
+}

@@ -1,0 +1,878 @@
+//! Citations end to end: `exhibit cite` (records and quoted provisions), `exhibit verify
+//! --citation|--hash|--file` against the archive, `exhibit show` of a provision (clause
+//! stability), provisions in bundles checked by `exhibit-verify` and by VERIFY.txt as written,
+//! and `exhibit log prove` of a provision.
+//!
+//! Citations are pasted back the way filings mangle them: hashes cut to 16 digits and "…",
+//! indentation, CRLF line endings, non-breaking spaces and prose around the record.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use common::*;
+
+const PRIVACY: &str = "https://example.com/privacy";
+const TRAINING: &str = "We do not use your content to train our models.";
+
+/// The citation block from the original report, verbatim: a record of another archive.
+const SEED: &str = "Citation Record
+Entity: AI21 Labs
+Document: AI21 Labs Privacy Policy
+Record ID: CA-P-008134
+Captured: 2026-04-30 06:15:21 UTC
+SHA-256: 4abc7ff0d7779bee…
+URL: https://conductatlas.com/platform/ai21-labs/ai21-labs-privacy-policy/…
+Accessed: May 13, 2026
+";
+
+/// An archive holding one capture of policy-v1.html as https://example.com/privacy.
+fn one_capture() -> (tempfile::TempDir, PathBuf) {
+    let (dir, archive) = new_archive();
+    capture(&archive, "policy-v1.html", PRIVACY, Some("Example Corp"));
+    (dir, archive)
+}
+
+fn capture(archive: &Path, fixture_name: &str, url: &str, entity: Option<&str>) -> String {
+    let f = fixture(fixture_name);
+    let mut args = vec!["capture", f.to_str().unwrap(), "--url", url];
+    if let Some(e) = entity {
+        args.extend(["--entity", e]);
+    }
+    ok(&exhibit(archive, &args))
+}
+
+fn fingerprint(archive: &Path) -> String {
+    json_lines(&exhibit(archive, &["--json", "key", "show"]))[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Both streams, for messages whose stream the spec does not fix.
+fn all_output(out: &Output) -> String {
+    format!("{}\n{}", stdout(out), stderr(out))
+}
+
+/// Fails if the process panicked (an `unimplemented!` or an unwrap reached by input).
+fn no_panic(out: &Output) {
+    let all = all_output(out);
+    assert!(
+        !all.contains("panicked") && !all.contains("RUST_BACKTRACE"),
+        "the process panicked:\n{all}"
+    );
+    assert!(
+        out.status.code().is_some_and(|c| c != 101),
+        "exit {:?}:\n{all}",
+        out.status.code()
+    );
+}
+
+/// The value of `Label: value` in a rendered citation.
+fn field(citation: &str, label: &str) -> Option<String> {
+    let prefix = format!("{label}: ");
+    citation
+        .lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(str::to_owned)
+}
+
+fn write_file(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+/// `exhibit verify --citation FILE` (plus `extra` args).
+fn verify_citation(archive: &Path, file: &Path, extra: &[&str]) -> Output {
+    let mut args = vec!["verify", "--citation", file.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    let out = exhibit(archive, &args);
+    no_panic(&out);
+    out
+}
+
+/// `exhibit verify --citation -` with `text` on stdin.
+fn verify_citation_stdin(archive: &Path, text: &str) -> Output {
+    let out = exhibit_stdin(
+        archive,
+        &["verify", "--citation", "-"],
+        Some(text.as_bytes()),
+    );
+    no_panic(&out);
+    out
+}
+
+/// Whether the report has a line for `label` (its first words) saying DIFFERS.
+fn reports_differs(report: &str, label: &str) -> bool {
+    report.lines().any(|l| {
+        let t = l.trim_start();
+        t.strip_prefix(label)
+            .is_some_and(|rest| rest.starts_with(char::is_whitespace) && {
+                let rest = rest.trim_start();
+                rest.starts_with("DIFFERS")
+            })
+    })
+}
+
+/// A citation as it comes back out of a PDF: the SHA-256 cut to 16 hex digits and "…",
+/// every line indented, CRLF line endings, non-breaking spaces after the colons and inside
+/// the header, and prose before and after.
+fn pdf_paste(citation: &str) -> String {
+    let mut lines = Vec::new();
+    for line in citation.lines() {
+        let line = match line.strip_prefix("SHA-256: ") {
+            Some(h) => format!("SHA-256: {}…", &h[..16]),
+            None => line.to_owned(),
+        };
+        let line = line
+            .replacen(": ", ":\u{a0}", 1)
+            .replace("Citation Record", "Citation\u{a0}Record");
+        lines.push(format!("    {line}"));
+    }
+    format!(
+        "As the archived copy shows, the policy then read as follows.\r\n\r\n{}\r\n\r\nThe \
+         defendant does not dispute the record above\r\n",
+        lines.join("\r\n")
+    )
+}
+
+/// Replaces the value of `label` in a citation (pasted or not).
+fn replace_field(citation: &str, label: &str, value: &str) -> String {
+    let lines: Vec<String> = citation
+        .split_inclusive('\n')
+        .map(|l| {
+            let trimmed = l.trim_start();
+            let indent = &l[..l.len() - trimmed.len()];
+            for sep in [": ", ":\u{a0}"] {
+                if trimmed.starts_with(&format!("{label}{sep}")) {
+                    let ending = if l.ends_with("\r\n") {
+                        "\r\n"
+                    } else if l.ends_with('\n') {
+                        "\n"
+                    } else {
+                        ""
+                    };
+                    return format!("{indent}{label}{sep}{value}{ending}");
+                }
+            }
+            l.to_owned()
+        })
+        .collect();
+    let out = lines.concat();
+    assert_ne!(out, citation, "no {label} line to replace in {citation}");
+    out
+}
+
+/// Removes the `label` line.
+fn remove_field(citation: &str, label: &str) -> String {
+    let out: String = citation
+        .split_inclusive('\n')
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with(&format!("{label}: ")) || t.starts_with(&format!("{label}:\u{a0}")))
+        })
+        .collect();
+    assert_ne!(out, citation, "no {label} line to remove");
+    out
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` moved by one second (back, when the seconds are 59, so that
+/// only the seconds change).
+fn one_second_off(captured: &str) -> String {
+    let (date_time, zone) = captured.rsplit_once(' ').unwrap();
+    assert_eq!(zone, "UTC", "{captured}");
+    let (head, secs) = date_time.rsplit_once(':').unwrap();
+    let s: u32 = secs.parse().unwrap_or_else(|_| panic!("seconds in {captured}"));
+    let s = if s == 59 { 58 } else { s + 1 };
+    format!("{head}:{s:02} UTC")
+}
+
+fn is_hex(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+}
+
+/// Checks the fixed shape of a citation.
+fn assert_citation_shape(c: &str, archive: &Path) {
+    assert!(c.starts_with("Citation Record\n"), "{c}");
+    let captured = field(c, "Captured").unwrap_or_else(|| panic!("no Captured: {c}"));
+    let b = captured.as_bytes();
+    assert!(
+        captured.len() == 23
+            && captured.ends_with(" UTC")
+            && b[4] == b'-'
+            && b[7] == b'-'
+            && b[10] == b' '
+            && b[13] == b':'
+            && b[16] == b':',
+        "Captured is YYYY-MM-DD HH:MM:SS UTC: {captured:?}"
+    );
+    let accessed = field(c, "Accessed").unwrap_or_else(|| panic!("no Accessed: {c}"));
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let (month, rest) = accessed.split_once(' ').unwrap_or(("", ""));
+    let (day, year) = rest.split_once(", ").unwrap_or(("", ""));
+    assert!(
+        MONTHS.contains(&month)
+            && day.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
+            && !day.starts_with('0')
+            && year.len() == 4
+            && year.parse::<u32>().is_ok(),
+        "Accessed is like April 30, 2026: {accessed:?}"
+    );
+    assert_eq!(
+        field(c, "Signed-By").as_deref(),
+        Some(fingerprint(archive).as_str()),
+        "{c}"
+    );
+    let log = field(c, "Log Position").unwrap_or_else(|| panic!("no Log Position: {c}"));
+    let (leaf, origin) = log
+        .strip_prefix("leaf ")
+        .and_then(|r| r.split_once(" in "))
+        .unwrap_or_else(|| panic!("Log Position is `leaf N in ORIGIN`: {log:?}"));
+    assert!(leaf.parse::<u64>().is_ok(), "{log:?}");
+    assert_eq!(origin, "test.example", "{log:?}");
+}
+
+fn leaf_of(citation: &str) -> u64 {
+    field(citation, "Log Position")
+        .and_then(|l| l.strip_prefix("leaf ")?.split(' ').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no log leaf in {citation}"))
+}
+
+// 1 ---------------------------------------------------------------------------------------
+
+#[test]
+fn the_seed_citation_of_another_archive_is_not_found_not_malformed() {
+    let (dir, archive) = new_archive();
+    capture(&archive, "policy-v1.html", PRIVACY, Some("Example Corp"));
+    capture(&archive, "policy-v2.html", PRIVACY, Some("Example Corp"));
+    capture(&archive, "terms.txt", "https://example.com/terms", None);
+    let seed = write_file(dir.path(), "seed.txt", SEED);
+
+    for out in [
+        verify_citation(&archive, &seed, &[]),
+        verify_citation_stdin(&archive, SEED),
+    ] {
+        assert_eq!(
+            code(&out),
+            1,
+            "a well-formed citation of a record this archive lacks is exit 1:\n{}",
+            all_output(&out)
+        );
+        let all = all_output(&out);
+        assert!(
+            all.contains("CA-P-008134") && all.contains("not in this archive"),
+            "the report says the record is not in this archive:\n{all}"
+        );
+        assert!(!all.contains("VERIFIED:"), "{all}");
+    }
+}
+
+// 2 ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_capture_citation_pasted_from_a_pdf_verifies_and_each_wrong_field_is_named() {
+    let (dir, archive) = one_capture();
+    let cited = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
+    assert_citation_shape(&cited, &archive);
+    let pasted = pdf_paste(&cited);
+    assert!(pasted.contains('\u{a0}') && pasted.contains("\r\n") && pasted.contains("…"));
+
+    // As pasted: from a file and from stdin.
+    let f = write_file(dir.path(), "pasted.txt", &pasted);
+    let out = verify_citation(&archive, &f, &[]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("VERIFIED"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("EX-C-000001"), "{}", stdout(&out));
+    let out = verify_citation_stdin(&archive, &pasted);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+
+    // The rendering itself verifies too.
+    let plain = write_file(dir.path(), "plain.txt", &cited);
+    assert_eq!(code(&verify_citation(&archive, &plain, &[])), 0);
+
+    // Another URL: exit 1, and the URL line says DIFFERS.
+    let wrong_url = write_file(
+        dir.path(),
+        "url.txt",
+        &replace_field(&pasted, "URL", "https://example.org/privacy"),
+    );
+    let out = verify_citation(&archive, &wrong_url, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(reports_differs(&stdout(&out), "URL"), "{}", stdout(&out));
+    assert!(!reports_differs(&stdout(&out), "Captured"), "{}", stdout(&out));
+
+    // Captured one second off: exit 1, naming Captured (and only it).
+    let captured = field(&cited, "Captured").unwrap();
+    let wrong_time = write_file(
+        dir.path(),
+        "time.txt",
+        &replace_field(&pasted, "Captured", &one_second_off(&captured)),
+    );
+    let out = verify_citation(&archive, &wrong_time, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(reports_differs(&stdout(&out), "Captured"), "{}", stdout(&out));
+    assert!(!reports_differs(&stdout(&out), "URL"), "{}", stdout(&out));
+
+    // Without Signed-By nothing pins the signer: exit 3, unless --key pins it.
+    let unsigned = remove_field(&pasted, "Signed-By");
+    let unsigned_file = write_file(dir.path(), "unsigned.txt", &unsigned);
+    let out = verify_citation(&archive, &unsigned_file, &[]);
+    assert_eq!(code(&out), 3, "{}", all_output(&out));
+    assert!(stdout(&out).contains("--key"), "says how to pin: {}", stdout(&out));
+    let out = verify_citation_stdin(&archive, &unsigned);
+    assert_eq!(code(&out), 3, "{}", all_output(&out));
+    let public = archive.join("keys/signing.pub.pem");
+    let out = verify_citation(&archive, &unsigned_file, &["--key", public.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    let out = verify_citation(&archive, &unsigned_file, &["--key", &fingerprint(&archive)]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+
+    // A Signed-By of another key does not match the record.
+    let other_key = dir.path().join("other.pem");
+    ok(&exhibit(&archive, &["key", "generate", "--out", other_key.to_str().unwrap()]));
+    let other_fp = json_lines(&exhibit(
+        &archive,
+        &["--json", "key", "show", other_key.to_str().unwrap()],
+    ))[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wrong_signer = write_file(
+        dir.path(),
+        "signer.txt",
+        &replace_field(&pasted, "Signed-By", &other_fp),
+    );
+    let out = verify_citation(&archive, &wrong_signer, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+
+    // A mistyped Record ID whose hash identifies the capture: exit 1 and a suggestion.
+    let typo = write_file(
+        dir.path(),
+        "typo.txt",
+        &replace_field(&pasted, "Record ID", "EX-C-000099"),
+    );
+    let out = verify_citation(&archive, &typo, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(
+        stdout(&out).contains("Did you mean EX-C-000001"),
+        "{}",
+        all_output(&out)
+    );
+
+    // A hash prefix too short to identify anything is a malformed citation: exit 2.
+    let short = write_file(
+        dir.path(),
+        "short.txt",
+        &replace_field(&pasted, "SHA-256", &format!("{}…", &field(&cited, "SHA-256").unwrap()[..6])),
+    );
+    let out = verify_citation(&archive, &short, &[]);
+    assert_eq!(code(&out), 2, "{}", all_output(&out));
+    let err = stderr(&out);
+    assert!(err.contains('8') && err.contains("hex"), "says at least 8 hex digits: {err}");
+}
+
+// 3 ---------------------------------------------------------------------------------------
+
+#[test]
+fn cite_prints_full_short_and_json_forms() {
+    let (_dir, archive) = one_capture();
+    let bytes = std::fs::read(fixture("policy-v1.html")).unwrap();
+    let sha = sha256_hex(&bytes);
+
+    let full = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
+    assert_citation_shape(&full, &archive);
+    assert_eq!(field(&full, "SHA-256").as_deref(), Some(sha.as_str()), "{full}");
+    assert!(is_hex(&sha) && sha.len() == 64);
+    assert_eq!(field(&full, "Record ID").as_deref(), Some("EX-C-000001"));
+    assert_eq!(field(&full, "Entity").as_deref(), Some("Example Corp"));
+    assert_eq!(
+        field(&full, "Document").as_deref(),
+        Some("Example Corp Privacy Policy"),
+        "the title from <title>: {full}"
+    );
+    assert_eq!(field(&full, "URL").as_deref(), Some(PRIVACY));
+    assert_eq!(field(&full, "Document ID").as_deref(), Some("EX-D-000001"));
+    assert_eq!(field(&full, "Version ID").as_deref(), Some("EX-V-000001"));
+    assert_eq!(field(&full, "Excerpt"), None, "{full}");
+
+    let short = ok(&exhibit(&archive, &["cite", "EX-C-000001", "--short"]));
+    assert_eq!(
+        field(&short, "SHA-256"),
+        Some(format!("{}…", &sha[..16])),
+        "{short}"
+    );
+    // Everything else is the same.
+    let strip = |c: &str| -> Vec<String> {
+        c.lines()
+            .filter(|l| !l.starts_with("SHA-256:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(strip(&full), strip(&short));
+
+    let j = json_lines(&exhibit(&archive, &["--json", "cite", "EX-C-000001"]));
+    assert_eq!(j.len(), 1);
+    assert!(j[0].is_object());
+    assert_eq!(j[0]["citation"].as_str(), Some(full.as_str()));
+
+    // A version's citation names its opening capture and its text hash; a document is cited
+    // as its current version.
+    let v = ok(&exhibit(&archive, &["cite", "EX-V-000001"]));
+    assert_citation_shape(&v, &archive);
+    assert_eq!(field(&v, "Record ID").as_deref(), Some("EX-V-000001"));
+    assert_eq!(field(&v, "Capture ID").as_deref(), Some("EX-C-000001"));
+    assert_eq!(field(&v, "SHA-256").as_deref(), Some(sha.as_str()));
+    let text = ok(&exhibit(&archive, &["cat", "--text", "EX-C-000001"]));
+    assert_eq!(
+        field(&v, "Text SHA-256"),
+        Some(sha256_hex(text.as_bytes())),
+        "{v}"
+    );
+    let d = ok(&exhibit(&archive, &["cite", "EX-D-000001"]));
+    assert_eq!(d, v);
+
+    capture(&archive, "policy-v2.html", PRIVACY, Some("Example Corp"));
+    let d = ok(&exhibit(&archive, &["cite", "EX-D-000001"]));
+    assert_eq!(field(&d, "Record ID").as_deref(), Some("EX-V-000002"), "{d}");
+    assert_eq!(field(&d, "Capture ID").as_deref(), Some("EX-C-000002"), "{d}");
+}
+
+// 4 ---------------------------------------------------------------------------------------
+
+#[test]
+fn verify_hash_finds_refuses_and_rejects_prefixes() {
+    let (dir, archive) = one_capture();
+    let sha = sha256_hex(&std::fs::read(fixture("policy-v1.html")).unwrap());
+
+    let out = exhibit(&archive, &["verify", "--hash", &sha[..16]]);
+    no_panic(&out);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("EX-C-000001"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&sha), "{}", stdout(&out));
+    // With "…" as pasted from a filing.
+    let out = exhibit(&archive, &["verify", "--hash", &format!("{}…", &sha[..16])]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+
+    let out = exhibit(&archive, &["verify", "--hash", "0000000000000000"]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(!stdout(&out).contains("EX-C-000001"));
+
+    let out = exhibit(&archive, &["verify", "--hash", &sha[..6]]);
+    no_panic(&out);
+    assert_eq!(code(&out), 2, "{}", all_output(&out));
+
+    // Two captures whose SHA-256 share their first 8 hex digits (a birthday search over
+    // 32 bits): the 8-digit prefix is ambiguous, exit 1; 64 digits pick one out.
+    let (a, b) = colliding_prefix_pair();
+    let (pa, pb) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
+    std::fs::write(&pa, &a).unwrap();
+    std::fs::write(&pb, &b).unwrap();
+    ok(&exhibit(&archive, &["capture", pa.to_str().unwrap(), "--url", "https://example.com/a"]));
+    ok(&exhibit(&archive, &["capture", pb.to_str().unwrap(), "--url", "https://example.com/b"]));
+    let (ha, hb) = (sha256_hex(&a), sha256_hex(&b));
+    assert_eq!(ha[..8], hb[..8]);
+    let out = exhibit(&archive, &["verify", "--hash", &ha[..8]]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "ambiguous prefix: {}", all_output(&out));
+    assert!(stderr(&out).contains("ambiguous"), "{}", stderr(&out));
+    let out = exhibit(&archive, &["verify", "--hash", &ha]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("EX-C-000002"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("EX-C-000003"), "{}", stdout(&out));
+}
+
+/// Two different small texts whose SHA-256 begin with the same 8 hex digits.
+fn colliding_prefix_pair() -> (Vec<u8>, Vec<u8>) {
+    let mut seen: HashMap<[u8; 4], u64> = HashMap::new();
+    let body = |n: u64| format!("Document number {n}\n").into_bytes();
+    for n in 0u64.. {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(body(n));
+        let key = [d[0], d[1], d[2], d[3]];
+        if let Some(m) = seen.insert(key, n) {
+            return (body(m), body(n));
+        }
+    }
+    unreachable!()
+}
+
+// 5 ---------------------------------------------------------------------------------------
+
+#[test]
+fn verify_file_names_the_exact_capture_and_refuses_an_altered_copy() {
+    let (dir, archive) = one_capture();
+    let original = fixture("policy-v1.html");
+    let out = exhibit(&archive, &["verify", "--file", original.to_str().unwrap()]);
+    no_panic(&out);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("EX-C-000001"), "{}", stdout(&out));
+
+    let mut bytes = std::fs::read(&original).unwrap();
+    bytes.push(b'\n');
+    let altered = dir.path().join("policy-v1-copy.html");
+    std::fs::write(&altered, &bytes).unwrap();
+    let out = exhibit(&archive, &["verify", "--file", altered.to_str().unwrap()]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(!stdout(&out).contains("EX-C-000001"), "{}", stdout(&out));
+}
+
+// 6 ---------------------------------------------------------------------------------------
+
+/// Records the TRAINING sentence of policy-v1 as EX-P-000001 (with a line break where the
+/// text has a space) and returns (its citation, the extracted text).
+fn training_provision(archive: &Path) -> (String, String) {
+    let text = ok(&exhibit(archive, &["cat", "--text", "EX-C-000001"]));
+    assert_eq!(text.matches(TRAINING).count(), 1, "{text}");
+    let quote = TRAINING.replacen("your content", "your\ncontent", 1);
+    let out = exhibit(archive, &["cite", "EX-V-000001", "--quote", &quote]);
+    no_panic(&out);
+    let printed = ok(&out);
+    assert!(printed.contains("Recorded provision EX-P-000001"), "{printed}");
+    let cited = ok(&exhibit(archive, &["cite", "EX-P-000001"]));
+    assert!(
+        printed.ends_with(&cited),
+        "`cite --quote` prints the provision's citation:\n{printed}\n---\n{cited}"
+    );
+    (cited, text)
+}
+
+#[test]
+fn provisions_are_recorded_cited_verified_and_tracked_across_versions() {
+    let (dir, archive) = one_capture();
+    let (cited, text) = training_provision(&archive);
+
+    // The citation of the provision.
+    assert_citation_shape(&cited, &archive);
+    assert_eq!(field(&cited, "Record ID").as_deref(), Some("EX-P-000001"), "{cited}");
+    assert_eq!(field(&cited, "Capture ID").as_deref(), Some("EX-C-000001"), "{cited}");
+    assert_eq!(field(&cited, "Version ID").as_deref(), Some("EX-V-000001"), "{cited}");
+    assert_eq!(field(&cited, "Document ID").as_deref(), Some("EX-D-000001"), "{cited}");
+    assert_eq!(field(&cited, "URL").as_deref(), Some(PRIVACY), "{cited}");
+    assert_eq!(
+        field(&cited, "Text SHA-256"),
+        Some(sha256_hex(text.as_bytes())),
+        "{cited}"
+    );
+    let excerpt = field(&cited, "Excerpt").unwrap_or_else(|| panic!("no Excerpt: {cited}"));
+    assert_eq!(excerpt, format!("“{TRAINING}”"), "{cited}");
+    assert_eq!(
+        field(&cited, "Excerpt SHA-256"),
+        Some(sha256_hex(TRAINING.as_bytes())),
+        "the passage exactly as in the text: {cited}"
+    );
+
+    // It verifies: as rendered, and as pasted from a PDF.
+    let file = write_file(dir.path(), "p.txt", &cited);
+    let out = verify_citation(&archive, &file, &[]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("EX-P-000001"), "{}", stdout(&out));
+    let pasted = write_file(dir.path(), "p-pasted.txt", &pdf_paste(&cited));
+    let out = verify_citation(&archive, &pasted, &[]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+
+    // An excerpt the text does not hold: exit 1 naming Excerpt.
+    let forged = write_file(
+        dir.path(),
+        "forged.txt",
+        &replace_field(
+            &cited,
+            "Excerpt",
+            "“We sell your content to advertisers and train our models on it.”",
+        ),
+    );
+    let out = verify_citation(&archive, &forged, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(reports_differs(&stdout(&out), "Excerpt"), "{}", stdout(&out));
+
+    // Surrounding curly quotation marks are not part of the quote; the passage is found.
+    let out = exhibit(
+        &archive,
+        &[
+            "cite",
+            "EX-V-000001",
+            "--quote",
+            "“We collect the information you give us when you create an account.”",
+        ],
+    );
+    no_panic(&out);
+    let printed = ok(&out);
+    assert!(printed.contains("Recorded provision EX-P-"), "{printed}");
+    assert!(
+        printed.contains("Excerpt: “We collect the information you give us when you create an account.”"),
+        "{printed}"
+    );
+
+    // A quote in no version: exit 1, naming the closest passage.
+    let out = exhibit(
+        &archive,
+        &[
+            "cite",
+            "EX-V-000001",
+            "--quote",
+            "We do not sell your content to train our models.",
+        ],
+    );
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(stderr(&out).contains("closest"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("train our models"), "{}", stderr(&out));
+
+    // A passage the text holds twice: exit 2 asking for --occurrence; --occurrence 2 works.
+    let repeated = "collect";
+    assert_eq!(text.matches(repeated).count(), 2, "{text}");
+    assert_eq!(text.to_lowercase().matches(repeated).count(), 2, "{text}");
+    let out = exhibit(&archive, &["cite", "EX-V-000001", "--quote", repeated]);
+    no_panic(&out);
+    assert_eq!(code(&out), 2, "{}", all_output(&out));
+    assert!(stderr(&out).contains("--occurrence"), "{}", stderr(&out));
+    let out = exhibit(
+        &archive,
+        &["cite", "EX-V-000001", "--quote", repeated, "--occurrence", "2"],
+    );
+    no_panic(&out);
+    let printed = ok(&out);
+    let second = printed
+        .split_whitespace()
+        .skip_while(|w| *w != "provision")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no provision id: {printed}"))
+        .trim_end_matches([':', '.'])
+        .to_owned();
+    assert!(second.starts_with("EX-P-"), "{printed}");
+    let out = exhibit(
+        &archive,
+        &["cite", "EX-V-000001", "--quote", repeated, "--occurrence", "3"],
+    );
+    no_panic(&out);
+    assert_ne!(code(&out), 0, "{}", all_output(&out));
+
+    // policy-v2 drops the training sentence but keeps "collect" twice.
+    capture(&archive, "policy-v2.html", PRIVACY, Some("Example Corp"));
+    let show = ok(&exhibit(&archive, &["show", "EX-P-000001"]));
+    assert!(show.contains("Clause stability"), "{show}");
+    let line = |v: &str| -> String {
+        show.lines()
+            .find(|l| l.trim_start().starts_with(v))
+            .unwrap_or_else(|| panic!("no line for {v}: {show}"))
+            .to_owned()
+    };
+    assert!(line("EX-V-000001").contains("present"), "{show}");
+    assert!(line("EX-V-000002").contains("absent"), "{show}");
+    let show2 = ok(&exhibit(&archive, &["show", &second]));
+    assert!(show2.contains("Clause stability"), "{show2}");
+    for v in ["EX-V-000001", "EX-V-000002"] {
+        let l = show2
+            .lines()
+            .find(|l| l.trim_start().starts_with(v))
+            .unwrap_or_else(|| panic!("no line for {v}: {show2}"));
+        assert!(l.contains("present") && !l.contains("absent"), "{show2}");
+    }
+
+    // Quoting v2 for the removed sentence: not found there (exit 1), said to be in v1.
+    let out = exhibit(&archive, &["cite", "EX-V-000002", "--quote", TRAINING]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(stderr(&out).contains("closest"), "{}", stderr(&out));
+
+    // The provision's citation still verifies after the document changed.
+    let out = verify_citation(&archive, &file, &[]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+}
+
+// 7 ---------------------------------------------------------------------------------------
+
+#[test]
+fn a_bundle_of_a_provision_verifies_with_its_citation_hash_and_verify_txt() {
+    let (dir, archive) = one_capture();
+    let (cited, _text) = training_provision(&archive);
+    let capture_citation = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
+    let bundle = dir.path().join("b.tar.zst");
+    ok(&exhibit(
+        &archive,
+        &["bundle", "EX-P-000001", "--out", bundle.to_str().unwrap()],
+    ));
+    let b = bundle.to_str().unwrap();
+    let fp = fingerprint(&archive);
+
+    let out = exhibit_verify(&[b, "--key", &fp]);
+    no_panic(&out);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("EX-P-000001"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("EX-C-000001"), "{}", stdout(&out));
+
+    // The provision's citation pins the signer by its Signed-By.
+    let pfile = write_file(dir.path(), "p.txt", &cited);
+    let out = exhibit_verify(&[b, "--citation", pfile.to_str().unwrap()]);
+    no_panic(&out);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("VERIFIED"), "{}", stdout(&out));
+    // And as pasted from a PDF, from stdin.
+    let mut child = Command::new(verify_bin())
+        .args([b, "--citation", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(pdf_paste(&cited).as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    no_panic(&out);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    // The capture the provision quotes is in the bundle too.
+    let cfile = write_file(dir.path(), "c.txt", &capture_citation);
+    let out = exhibit_verify(&[b, "--citation", cfile.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    // Without Signed-By and --key: exit 3.
+    let unsigned = write_file(dir.path(), "u.txt", &remove_field(&cited, "Signed-By"));
+    let out = exhibit_verify(&[b, "--citation", unsigned.to_str().unwrap()]);
+    assert_eq!(code(&out), 3, "{}", all_output(&out));
+    // A forged excerpt: exit 1 naming Excerpt.
+    let forged = write_file(
+        dir.path(),
+        "f.txt",
+        &replace_field(&cited, "Excerpt", "“We train our models on everything you write.”"),
+    );
+    let out = exhibit_verify(&[b, "--citation", forged.to_str().unwrap()]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(reports_differs(&stdout(&out), "Excerpt"), "{}", stdout(&out));
+    // The seed citation names nothing in the bundle: exit 1.
+    let seed = write_file(dir.path(), "seed.txt", SEED);
+    let out = exhibit_verify(&[b, "--citation", seed.to_str().unwrap(), "--key", &fp]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+
+    // Hashes held and not held.
+    let sha = sha256_hex(&std::fs::read(fixture("policy-v1.html")).unwrap());
+    let out = exhibit_verify(&[b, "--hash", &sha[..16], "--key", &fp]);
+    no_panic(&out);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("HELD"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("NOT HELD"), "{}", stdout(&out));
+    let quote_sha = sha256_hex(TRAINING.as_bytes());
+    let out = exhibit_verify(&[b, "--hash", &quote_sha[..16], "--key", &fp]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("EX-P-000001"), "{}", stdout(&out));
+    let out = exhibit_verify(&[b, "--hash", "0000000000000000", "--key", &fp]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(stdout(&out).contains("NOT HELD"), "{}", stdout(&out));
+
+    // VERIFY.txt's check of the quoted passage, run as written with the stock tools.
+    if !(have("tar") && have("zstd") && have("sha256sum")) {
+        return;
+    }
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    untar(&bundle, &x);
+    let bag = x.join("b");
+    assert!(bag.is_dir(), "the bag directory is named after the bundle");
+    let recipe = std::fs::read_to_string(bag.join("VERIFY.txt")).unwrap();
+    let lines: Vec<&str> = recipe
+        .lines()
+        .filter_map(|l| l.strip_prefix("$ "))
+        .filter(|l| l.starts_with("tail -c +") && l.contains("sha256sum"))
+        .collect();
+    assert_eq!(lines.len(), 1, "one passage check per provision: {recipe}");
+    let line = lines[0];
+    assert!(
+        line.contains("data/text/") && line.contains("| head -c ") && line.contains(&quote_sha),
+        "{line}"
+    );
+    let run = |dir: &Path| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .current_dir(dir)
+            .output()
+            .unwrap()
+    };
+    let out = run(&bag);
+    assert!(out.status.success(), "{line}: {}", all_output(&out));
+    // The same line fails once the quoted words in the text are changed.
+    let text_rel = line
+        .split_whitespace()
+        .find(|w| w.starts_with("data/text/"))
+        .unwrap();
+    let text_path = bag.join(text_rel);
+    let t = std::fs::read_to_string(&text_path).unwrap();
+    assert!(t.contains("do not use"), "{t}");
+    std::fs::write(&text_path, t.replace("do not use", "do now use")).unwrap();
+    let out = run(&bag);
+    assert!(!out.status.success(), "{line} passed on a changed text");
+}
+
+// 8 ---------------------------------------------------------------------------------------
+
+#[test]
+fn log_prove_proves_a_provision_at_its_cited_leaf() {
+    let (dir, archive) = one_capture();
+    let (cited, _) = training_provision(&archive);
+    let out = exhibit(&archive, &["log", "prove", "EX-P-000001"]);
+    no_panic(&out);
+    let proof = ok(&out);
+    assert!(proof.starts_with("c2sp.org/tlog-proof@v1\n"), "{proof}");
+    let leaf = leaf_of(&cited);
+    assert!(
+        proof.contains(&format!("\nindex {leaf}\n")),
+        "the citation's Log Position is the proof's index: {cited}\n{proof}"
+    );
+    assert!(proof.contains("test.example"), "{proof}");
+    // The capture came first.
+    let capture_leaf = leaf_of(&ok(&exhibit(&archive, &["cite", "EX-C-000001"])));
+    assert!(capture_leaf < leaf, "capture leaf {capture_leaf}, provision leaf {leaf}");
+
+    let j = json_lines(&exhibit(&archive, &["--json", "log", "prove", "EX-P-000001"]));
+    assert_eq!(j[0]["id"], "EX-P-000001");
+    assert_eq!(j[0]["index"].as_u64(), Some(leaf));
+
+    // An independent RFC 9162 check of the proof against the provision's manifest bytes.
+    if !have("python3") {
+        return;
+    }
+    let proof_file = write_file(dir.path(), "p.tlog-proof", &proof);
+    let tlog = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/tlog.py");
+    let manifest = archive.join("manifests/P/000/EX-P-000001.json");
+    assert!(manifest.is_file(), "{}", manifest.display());
+    let py = Command::new("python3")
+        .arg(&tlog)
+        .arg("inclusion")
+        .args([&proof_file, &manifest])
+        .output()
+        .unwrap();
+    assert!(py.status.success(), "{}", all_output(&py));
+    let other = archive.join("manifests/C/000/EX-C-000001.json");
+    let py = Command::new("python3")
+        .arg(&tlog)
+        .arg("inclusion")
+        .args([&proof_file, &other])
+        .output()
+        .unwrap();
+    assert_eq!(py.status.code(), Some(1), "{}", all_output(&py));
+}
