@@ -64,36 +64,117 @@ fn fold(c: char) -> Option<&'static str> {
     })
 }
 
-/// Walks the match form of `s`: calls `emit(byte, char_index, char_len, piece)` for each piece
-/// of the match form, in order, where `byte`/`char_index`/`char_len` locate the original
-/// character the piece comes from. A collapsed whitespace run is one `" "` piece located at the
-/// run's first character.
-fn walk(s: &str, mut emit: impl FnMut(usize, usize, usize, &str)) {
+/// One piece of a match form and where it comes from in the original string.
+struct Piece<'a> {
+    /// Byte offset of the original text the piece comes from.
+    byte: usize,
+    /// Character index of that offset.
+    char_index: usize,
+    /// The original text: a run of unchanged characters, one folded character or the first
+    /// character of a whitespace run.
+    orig: &'a str,
+    /// What the match form has for it.
+    out: &'a str,
+    /// Whether `out` is `orig` unchanged (a run of characters mapping one to one).
+    plain: bool,
+}
+
+/// The character at byte `i` of `s` (a character boundary) and its length; ASCII is decoded
+/// without going through `chars()`.
+fn char_at(s: &str, i: usize) -> Option<(char, usize)> {
+    let b = *s.as_bytes().get(i)?;
+    if b < 0x80 {
+        return Some((char::from(b), 1));
+    }
+    let c = s.get(i..)?.chars().next()?;
+    Some((c, c.len_utf8()))
+}
+
+/// Whether a character needs more than copying into the match form.
+fn is_special(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_whitespace() || c == '\u{0B}';
+    }
+    c.is_whitespace() || is_removed(c) || fold(c).is_some()
+}
+
+/// Walks the match form of `s`, calling `emit` for each [`Piece`], in order. Runs of characters
+/// that stay as they are come as one piece; a collapsed whitespace run is one `" "` piece
+/// located at the run's first character.
+fn walk<'a>(s: &'a str, mut emit: impl FnMut(Piece<'a>)) {
     let mut pending: Option<(usize, usize, usize)> = None;
     let mut started = false;
-    let mut buf = [0u8; 4];
-    for (ci, (bi, c)) in s.char_indices().enumerate() {
-        if is_removed(c) {
-            continue;
-        }
-        if c.is_whitespace() {
-            if pending.is_none() {
-                pending = Some((bi, ci, c.len_utf8()));
+    let mut run: Option<(usize, usize)> = None;
+    let (mut i, mut ci) = (0usize, 0usize);
+    let flush_run =
+        |run: &mut Option<(usize, usize)>, end: usize, emit: &mut dyn FnMut(Piece<'a>)| {
+            if let Some((rb, rc)) = run.take() {
+                let orig = s.get(rb..end).unwrap_or("");
+                emit(Piece {
+                    byte: rb,
+                    char_index: rc,
+                    orig,
+                    out: orig,
+                    plain: true,
+                });
             }
-            continue;
-        }
-        if let Some((pb, pc, pl)) = pending.take()
-            && started
-        {
-            emit(pb, pc, pl, " ");
-        }
-        let piece: &str = match fold(c) {
-            Some(p) => p,
-            None => c.encode_utf8(&mut buf),
         };
-        emit(bi, ci, c.len_utf8(), piece);
-        started = true;
+    while let Some((c, len)) = char_at(s, i) {
+        if !is_special(c) {
+            if run.is_none() {
+                if let Some((pb, pc, pl)) = pending.take()
+                    && started
+                {
+                    emit(Piece {
+                        byte: pb,
+                        char_index: pc,
+                        orig: s.get(pb..pb + pl).unwrap_or(""),
+                        out: " ",
+                        plain: false,
+                    });
+                }
+                run = Some((i, ci));
+                started = true;
+            }
+        } else {
+            flush_run(&mut run, i, &mut emit);
+            if c.is_whitespace() {
+                if pending.is_none() {
+                    pending = Some((i, ci, len));
+                }
+            } else if let Some(out) = fold(c) {
+                if let Some((pb, pc, pl)) = pending.take()
+                    && started
+                {
+                    emit(Piece {
+                        byte: pb,
+                        char_index: pc,
+                        orig: s.get(pb..pb + pl).unwrap_or(""),
+                        out: " ",
+                        plain: false,
+                    });
+                }
+                emit(Piece {
+                    byte: i,
+                    char_index: ci,
+                    orig: s.get(i..i + len).unwrap_or(""),
+                    out,
+                    plain: false,
+                });
+                started = true;
+            }
+        }
+        i += len;
+        ci += 1;
     }
+    flush_run(&mut run, i, &mut emit);
+}
+
+/// The number of characters in `s[from..to]` (byte offsets at character boundaries).
+fn chars_between(s: &str, from: usize, to: usize) -> usize {
+    s.as_bytes()
+        .get(from..to)
+        .map_or(0, |b| b.iter().filter(|&&b| (b & 0xC0) != 0x80).count())
 }
 
 /// Cleans what a user or a filing gives as a quote: trims, strips one pair of surrounding
@@ -182,7 +263,7 @@ fn collapse_whitespace(s: &str) -> String {
 /// `ﬀ ﬁ ﬂ ﬃ ﬄ` → `ff fi fl ffi ffl`. Case is kept.
 pub fn match_form(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    walk(s, |_, _, _, piece| out.push_str(piece));
+    walk(s, |p| out.push_str(p.out));
     out
 }
 
@@ -209,17 +290,37 @@ pub fn find(text: &str, quote: &str) -> Vec<Occurrence> {
     let mut pos = 0usize;
     let mut k = 0usize;
     let mut open: Option<(usize, usize)> = None;
-    walk(text, |byte, ci, len, piece| {
-        let end = pos + piece.len();
+    walk(text, |p| {
+        let end = pos + p.out.len();
+        // Where in `p` a match-form offset lies, as (byte, char index); for plain runs the
+        // char index is counted incrementally from `cursor`.
+        let mut cursor = (0usize, p.char_index);
+        let mut locate = |off: usize| {
+            let rel = off - pos;
+            cursor.1 += chars_between(p.orig, cursor.0, rel);
+            cursor.0 = rel;
+            (p.byte + rel, cursor.1)
+        };
         while let Some(&(hs, he)) = hits.get(k) {
             match open {
-                None if hs < end => open = Some((byte, ci)),
+                None if hs < end => {
+                    open = Some(if p.plain {
+                        locate(hs)
+                    } else {
+                        (p.byte, p.char_index)
+                    });
+                }
                 Some((sb, sc)) if he <= end => {
+                    let (eb, ec) = if p.plain {
+                        locate(he)
+                    } else {
+                        (p.byte + p.orig.len(), p.char_index + 1)
+                    };
                     out.push(Occurrence {
                         byte_start: sb,
-                        byte_end: byte + len,
+                        byte_end: eb,
                         char_start: sc,
-                        char_end: ci + 1,
+                        char_end: ec,
                     });
                     open = None;
                     k += 1;
@@ -246,11 +347,16 @@ const REFINE_MAX: usize = 300;
 /// (unless it is all punctuation).
 fn word_key(word: &str, buf: &mut String) {
     buf.clear();
-    walk(word, |_, _, _, piece| {
-        for c in piece.chars() {
-            buf.extend(c.to_lowercase());
-        }
-    });
+    if word.is_ascii() {
+        buf.push_str(word);
+        buf.make_ascii_lowercase();
+    } else {
+        walk(word, |p| {
+            for c in p.out.chars() {
+                buf.extend(c.to_lowercase());
+            }
+        });
+    }
     let trimmed = buf.trim_matches(|c: char| !c.is_alphanumeric());
     if !trimmed.is_empty() && trimmed.len() != buf.len() {
         let start = buf.len() - buf.trim_start_matches(|c: char| !c.is_alphanumeric()).len();
@@ -260,34 +366,34 @@ fn word_key(word: &str, buf: &mut String) {
     }
 }
 
-/// The words of `s` (maximal runs of non-whitespace), as byte ranges, from byte `from` on.
+/// The words of `s` (maximal runs of non-whitespace), as byte ranges, from byte `from` (a
+/// character boundary) on.
 fn words_from(s: &str, from: usize) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let rest = s.get(from..).unwrap_or("");
-    let mut it = rest.char_indices().peekable();
+    let mut i = from;
     std::iter::from_fn(move || {
         loop {
-            let (start, c) = it.next()?;
-            if c.is_whitespace() {
-                continue;
+            let (c, len) = char_at(s, i)?;
+            if !c.is_whitespace() {
+                break;
             }
-            let mut end = start + c.len_utf8();
-            while let Some(&(i, c)) = it.peek() {
-                if c.is_whitespace() {
-                    break;
-                }
-                end = i + c.len_utf8();
-                it.next();
-            }
-            return Some((from + start, from + end));
+            i += len;
         }
+        let start = i;
+        while let Some((c, len)) = char_at(s, i) {
+            if c.is_whitespace() {
+                break;
+            }
+            i += len;
+        }
+        Some((start, i))
     })
 }
 
 /// The comparison form of a passage: match form in lower case, at most `max_chars` characters.
 fn comparison_chars(s: &str, max_chars: usize) -> Vec<char> {
     let mut out = Vec::new();
-    walk(s, |_, _, _, piece| {
-        for c in piece.chars() {
+    walk(s, |p| {
+        for c in p.out.chars() {
             if out.len() < max_chars {
                 out.extend(c.to_lowercase());
             }
