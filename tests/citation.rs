@@ -113,11 +113,12 @@ fn verify_citation_stdin(archive: &Path, text: &str) -> Output {
 fn reports_differs(report: &str, label: &str) -> bool {
     report.lines().any(|l| {
         let t = l.trim_start();
-        t.strip_prefix(label)
-            .is_some_and(|rest| rest.starts_with(char::is_whitespace) && {
+        t.strip_prefix(label).is_some_and(|rest| {
+            rest.starts_with(char::is_whitespace) && {
                 let rest = rest.trim_start();
                 rest.starts_with("DIFFERS")
-            })
+            }
+        })
     })
 }
 
@@ -189,13 +190,17 @@ fn one_second_off(captured: &str) -> String {
     let (date_time, zone) = captured.rsplit_once(' ').unwrap();
     assert_eq!(zone, "UTC", "{captured}");
     let (head, secs) = date_time.rsplit_once(':').unwrap();
-    let s: u32 = secs.parse().unwrap_or_else(|_| panic!("seconds in {captured}"));
+    let s: u32 = secs
+        .parse()
+        .unwrap_or_else(|_| panic!("seconds in {captured}"));
     let s = if s == 59 { 58 } else { s + 1 };
     format!("{head}:{s:02} UTC")
 }
 
 fn is_hex(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
 }
 
 /// Checks the fixed shape of a citation.
@@ -319,7 +324,11 @@ fn a_capture_citation_pasted_from_a_pdf_verifies_and_each_wrong_field_is_named()
     let out = verify_citation(&archive, &wrong_url, &[]);
     assert_eq!(code(&out), 1, "{}", all_output(&out));
     assert!(reports_differs(&stdout(&out), "URL"), "{}", stdout(&out));
-    assert!(!reports_differs(&stdout(&out), "Captured"), "{}", stdout(&out));
+    assert!(
+        !reports_differs(&stdout(&out), "Captured"),
+        "{}",
+        stdout(&out)
+    );
 
     // Captured one second off: exit 1, naming Captured (and only it).
     let captured = field(&cited, "Captured").unwrap();
@@ -330,7 +339,11 @@ fn a_capture_citation_pasted_from_a_pdf_verifies_and_each_wrong_field_is_named()
     );
     let out = verify_citation(&archive, &wrong_time, &[]);
     assert_eq!(code(&out), 1, "{}", all_output(&out));
-    assert!(reports_differs(&stdout(&out), "Captured"), "{}", stdout(&out));
+    assert!(
+        reports_differs(&stdout(&out), "Captured"),
+        "{}",
+        stdout(&out)
+    );
     assert!(!reports_differs(&stdout(&out), "URL"), "{}", stdout(&out));
 
     // Without Signed-By nothing pins the signer: exit 3, unless --key pins it.
@@ -338,18 +351,29 @@ fn a_capture_citation_pasted_from_a_pdf_verifies_and_each_wrong_field_is_named()
     let unsigned_file = write_file(dir.path(), "unsigned.txt", &unsigned);
     let out = verify_citation(&archive, &unsigned_file, &[]);
     assert_eq!(code(&out), 3, "{}", all_output(&out));
-    assert!(stdout(&out).contains("--key"), "says how to pin: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains("--key"),
+        "says how to pin: {}",
+        stdout(&out)
+    );
     let out = verify_citation_stdin(&archive, &unsigned);
     assert_eq!(code(&out), 3, "{}", all_output(&out));
     let public = archive.join("keys/signing.pub.pem");
-    let out = verify_citation(&archive, &unsigned_file, &["--key", public.to_str().unwrap()]);
+    let out = verify_citation(
+        &archive,
+        &unsigned_file,
+        &["--key", public.to_str().unwrap()],
+    );
     assert_eq!(code(&out), 0, "{}", all_output(&out));
     let out = verify_citation(&archive, &unsigned_file, &["--key", &fingerprint(&archive)]);
     assert_eq!(code(&out), 0, "{}", all_output(&out));
 
     // A Signed-By of another key does not match the record.
     let other_key = dir.path().join("other.pem");
-    ok(&exhibit(&archive, &["key", "generate", "--out", other_key.to_str().unwrap()]));
+    ok(&exhibit(
+        &archive,
+        &["key", "generate", "--out", other_key.to_str().unwrap()],
+    ));
     let other_fp = json_lines(&exhibit(
         &archive,
         &["--json", "key", "show", other_key.to_str().unwrap()],
@@ -379,16 +403,68 @@ fn a_capture_citation_pasted_from_a_pdf_verifies_and_each_wrong_field_is_named()
         all_output(&out)
     );
 
+    // A Record ID of another record that exists: that record differs, and the one the other
+    // fields identify is suggested.
+    capture(&archive, "terms.txt", "https://example.com/terms", None);
+    let other_id = write_file(
+        dir.path(),
+        "other-id.txt",
+        &replace_field(&pasted, "Record ID", "EX-C-000002"),
+    );
+    let out = verify_citation(&archive, &other_id, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(
+        reports_differs(&stdout(&out), "SHA-256"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("Did you mean EX-C-000001"),
+        "{}",
+        all_output(&out)
+    );
+
     // A hash prefix too short to identify anything is a malformed citation: exit 2.
     let short = write_file(
         dir.path(),
         "short.txt",
-        &replace_field(&pasted, "SHA-256", &format!("{}…", &field(&cited, "SHA-256").unwrap()[..6])),
+        &replace_field(
+            &pasted,
+            "SHA-256",
+            &format!("{}…", &field(&cited, "SHA-256").unwrap()[..6]),
+        ),
     );
     let out = verify_citation(&archive, &short, &[]);
     assert_eq!(code(&out), 2, "{}", all_output(&out));
     let err = stderr(&out);
-    assert!(err.contains('8') && err.contains("hex"), "says at least 8 hex digits: {err}");
+    assert!(
+        err.contains("at least 8 hex digits"),
+        "says at least 8 hex digits: {err}"
+    );
+    // So is prose without a single citation field.
+    let out = verify_citation_stdin(&archive, "Nothing to see here.\n");
+    assert_eq!(code(&out), 2, "{}", all_output(&out));
+
+    // Every field matches, but the archive's stored copy of the bytes is damaged: exit 1, and
+    // `cite` refuses to cite it.
+    let sha = field(&cited, "SHA-256").unwrap();
+    let object = archive.join(format!("objects/{}/{sha}.zst", &sha[..2]));
+    assert!(object.is_file(), "{}", object.display());
+    let mut perms = std::fs::metadata(&object).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&object, perms).unwrap();
+    std::fs::write(
+        &object,
+        zstd::encode_all(&b"not the policy"[..], 3).unwrap(),
+    )
+    .unwrap();
+    let out = verify_citation(&archive, &f, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(stdout(&out).contains("FAILS"), "{}", stdout(&out));
+    let out = exhibit(&archive, &["cite", "EX-C-000001"]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
 }
 
 // 3 ---------------------------------------------------------------------------------------
@@ -401,7 +477,11 @@ fn cite_prints_full_short_and_json_forms() {
 
     let full = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
     assert_citation_shape(&full, &archive);
-    assert_eq!(field(&full, "SHA-256").as_deref(), Some(sha.as_str()), "{full}");
+    assert_eq!(
+        field(&full, "SHA-256").as_deref(),
+        Some(sha.as_str()),
+        "{full}"
+    );
     assert!(is_hex(&sha) && sha.len() == 64);
     assert_eq!(field(&full, "Record ID").as_deref(), Some("EX-C-000001"));
     assert_eq!(field(&full, "Entity").as_deref(), Some("Example Corp"));
@@ -453,8 +533,16 @@ fn cite_prints_full_short_and_json_forms() {
 
     capture(&archive, "policy-v2.html", PRIVACY, Some("Example Corp"));
     let d = ok(&exhibit(&archive, &["cite", "EX-D-000001"]));
-    assert_eq!(field(&d, "Record ID").as_deref(), Some("EX-V-000002"), "{d}");
-    assert_eq!(field(&d, "Capture ID").as_deref(), Some("EX-C-000002"), "{d}");
+    assert_eq!(
+        field(&d, "Record ID").as_deref(),
+        Some("EX-V-000002"),
+        "{d}"
+    );
+    assert_eq!(
+        field(&d, "Capture ID").as_deref(),
+        Some("EX-C-000002"),
+        "{d}"
+    );
 }
 
 // 4 ---------------------------------------------------------------------------------------
@@ -488,8 +576,24 @@ fn verify_hash_finds_refuses_and_rejects_prefixes() {
     let (pa, pb) = (dir.path().join("a.txt"), dir.path().join("b.txt"));
     std::fs::write(&pa, &a).unwrap();
     std::fs::write(&pb, &b).unwrap();
-    ok(&exhibit(&archive, &["capture", pa.to_str().unwrap(), "--url", "https://example.com/a"]));
-    ok(&exhibit(&archive, &["capture", pb.to_str().unwrap(), "--url", "https://example.com/b"]));
+    ok(&exhibit(
+        &archive,
+        &[
+            "capture",
+            pa.to_str().unwrap(),
+            "--url",
+            "https://example.com/a",
+        ],
+    ));
+    ok(&exhibit(
+        &archive,
+        &[
+            "capture",
+            pb.to_str().unwrap(),
+            "--url",
+            "https://example.com/b",
+        ],
+    ));
     let (ha, hb) = (sha256_hex(&a), sha256_hex(&b));
     assert_eq!(ha[..8], hb[..8]);
     let out = exhibit(&archive, &["verify", "--hash", &ha[..8]]);
@@ -549,7 +653,10 @@ fn training_provision(archive: &Path) -> (String, String) {
     let out = exhibit(archive, &["cite", "EX-V-000001", "--quote", &quote]);
     no_panic(&out);
     let printed = ok(&out);
-    assert!(printed.contains("Recorded provision EX-P-000001"), "{printed}");
+    assert!(
+        printed.contains("Recorded provision EX-P-000001"),
+        "{printed}"
+    );
     let cited = ok(&exhibit(archive, &["cite", "EX-P-000001"]));
     assert!(
         printed.ends_with(&cited),
@@ -565,10 +672,26 @@ fn provisions_are_recorded_cited_verified_and_tracked_across_versions() {
 
     // The citation of the provision.
     assert_citation_shape(&cited, &archive);
-    assert_eq!(field(&cited, "Record ID").as_deref(), Some("EX-P-000001"), "{cited}");
-    assert_eq!(field(&cited, "Capture ID").as_deref(), Some("EX-C-000001"), "{cited}");
-    assert_eq!(field(&cited, "Version ID").as_deref(), Some("EX-V-000001"), "{cited}");
-    assert_eq!(field(&cited, "Document ID").as_deref(), Some("EX-D-000001"), "{cited}");
+    assert_eq!(
+        field(&cited, "Record ID").as_deref(),
+        Some("EX-P-000001"),
+        "{cited}"
+    );
+    assert_eq!(
+        field(&cited, "Capture ID").as_deref(),
+        Some("EX-C-000001"),
+        "{cited}"
+    );
+    assert_eq!(
+        field(&cited, "Version ID").as_deref(),
+        Some("EX-V-000001"),
+        "{cited}"
+    );
+    assert_eq!(
+        field(&cited, "Document ID").as_deref(),
+        Some("EX-D-000001"),
+        "{cited}"
+    );
     assert_eq!(field(&cited, "URL").as_deref(), Some(PRIVACY), "{cited}");
     assert_eq!(
         field(&cited, "Text SHA-256"),
@@ -604,7 +727,11 @@ fn provisions_are_recorded_cited_verified_and_tracked_across_versions() {
     );
     let out = verify_citation(&archive, &forged, &[]);
     assert_eq!(code(&out), 1, "{}", all_output(&out));
-    assert!(reports_differs(&stdout(&out), "Excerpt"), "{}", stdout(&out));
+    assert!(
+        reports_differs(&stdout(&out), "Excerpt"),
+        "{}",
+        stdout(&out)
+    );
 
     // Surrounding curly quotation marks are not part of the quote; the passage is found.
     let out = exhibit(
@@ -620,7 +747,9 @@ fn provisions_are_recorded_cited_verified_and_tracked_across_versions() {
     let printed = ok(&out);
     assert!(printed.contains("Recorded provision EX-P-"), "{printed}");
     assert!(
-        printed.contains("Excerpt: “We collect the information you give us when you create an account.”"),
+        printed.contains(
+            "Excerpt: “We collect the information you give us when you create an account.”"
+        ),
         "{printed}"
     );
 
@@ -637,7 +766,11 @@ fn provisions_are_recorded_cited_verified_and_tracked_across_versions() {
     no_panic(&out);
     assert_eq!(code(&out), 1, "{}", all_output(&out));
     assert!(stderr(&out).contains("closest"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("train our models"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("train our models"),
+        "{}",
+        stderr(&out)
+    );
 
     // A passage the text holds twice: exit 2 asking for --occurrence; --occurrence 2 works.
     let repeated = "collect";
@@ -649,7 +782,14 @@ fn provisions_are_recorded_cited_verified_and_tracked_across_versions() {
     assert!(stderr(&out).contains("--occurrence"), "{}", stderr(&out));
     let out = exhibit(
         &archive,
-        &["cite", "EX-V-000001", "--quote", repeated, "--occurrence", "2"],
+        &[
+            "cite",
+            "EX-V-000001",
+            "--quote",
+            repeated,
+            "--occurrence",
+            "2",
+        ],
     );
     no_panic(&out);
     let printed = ok(&out);
@@ -663,7 +803,14 @@ fn provisions_are_recorded_cited_verified_and_tracked_across_versions() {
     assert!(second.starts_with("EX-P-"), "{printed}");
     let out = exhibit(
         &archive,
-        &["cite", "EX-V-000001", "--quote", repeated, "--occurrence", "3"],
+        &[
+            "cite",
+            "EX-V-000001",
+            "--quote",
+            repeated,
+            "--occurrence",
+            "3",
+        ],
     );
     no_panic(&out);
     assert_ne!(code(&out), 0, "{}", all_output(&out));
@@ -756,12 +903,20 @@ fn a_bundle_of_a_provision_verifies_with_its_citation_hash_and_verify_txt() {
     let forged = write_file(
         dir.path(),
         "f.txt",
-        &replace_field(&cited, "Excerpt", "“We train our models on everything you write.”"),
+        &replace_field(
+            &cited,
+            "Excerpt",
+            "“We train our models on everything you write.”",
+        ),
     );
     let out = exhibit_verify(&[b, "--citation", forged.to_str().unwrap()]);
     no_panic(&out);
     assert_eq!(code(&out), 1, "{}", all_output(&out));
-    assert!(reports_differs(&stdout(&out), "Excerpt"), "{}", stdout(&out));
+    assert!(
+        reports_differs(&stdout(&out), "Excerpt"),
+        "{}",
+        stdout(&out)
+    );
     // The seed citation names nothing in the bundle: exit 1.
     let seed = write_file(dir.path(), "seed.txt", SEED);
     let out = exhibit_verify(&[b, "--citation", seed.to_str().unwrap(), "--key", &fp]);
@@ -828,6 +983,131 @@ fn a_bundle_of_a_provision_verifies_with_its_citation_hash_and_verify_txt() {
     assert!(!out.status.success(), "{line} passed on a changed text");
 }
 
+/// A plain-text document with hard-wrapped lines and non-ASCII text before the passages.
+const WRAPPED: &str = "Terms of Service
+
+3. Licence. By using the Services, you grant us a
+licence to use your content.
+
+4. Caf\u{e9} \u{201c}rules\u{201d} apply. We don't sell it. By using the Services, you grant us a
+licence to use your content.
+";
+
+#[test]
+fn provisions_across_line_breaks_after_non_ascii_text_are_checked_by_bytes() {
+    let (dir, archive) = new_archive();
+    let doc = write_file(dir.path(), "terms-wrapped.txt", WRAPPED);
+    ok(&exhibit(
+        &archive,
+        &[
+            "capture",
+            doc.to_str().unwrap(),
+            "--url",
+            "https://example.com/terms",
+        ],
+    ));
+    let text = ok(&exhibit(&archive, &["cat", "--text", "EX-C-000001"]));
+    assert!(text.contains("you grant us a\nlicence"), "{text}");
+
+    // The sentence spans a line break and occurs twice; the second is after "Café “rules”".
+    let quote = "you grant us a licence to use your content.";
+    let out = exhibit(&archive, &["cite", "EX-V-000001", "--quote", quote]);
+    no_panic(&out);
+    assert_eq!(code(&out), 2, "{}", all_output(&out));
+    assert!(stderr(&out).contains("--occurrence"), "{}", stderr(&out));
+    let printed = ok(&exhibit(
+        &archive,
+        &["cite", "EX-V-000001", "--quote", quote, "--occurrence", "2"],
+    ));
+    assert!(
+        printed.contains("Recorded provision EX-P-000001"),
+        "{printed}"
+    );
+    let p1 = ok(&exhibit(&archive, &["cite", "EX-P-000001"]));
+    assert_eq!(
+        field(&p1, "Excerpt").as_deref(),
+        Some("“you grant us a licence to use your content.”"),
+        "one line, whitespace collapsed: {p1}"
+    );
+    assert_eq!(
+        field(&p1, "Excerpt SHA-256"),
+        Some(sha256_hex(b"you grant us a\nlicence to use your content.")),
+        "the passage exactly as in the text: {p1}"
+    );
+
+    // A curly apostrophe in the quote matches the straight one in the text.
+    let printed = ok(&exhibit(
+        &archive,
+        &["cite", "EX-V-000001", "--quote", "We don\u{2019}t sell it."],
+    ));
+    assert!(
+        printed.contains("Recorded provision EX-P-000002"),
+        "{printed}"
+    );
+    let p2 = ok(&exhibit(&archive, &["cite", "EX-P-000002"]));
+    assert_eq!(
+        field(&p2, "Excerpt SHA-256"),
+        Some(sha256_hex(b"We don't sell it.")),
+        "{p2}"
+    );
+
+    // Both citations in one file (each header starts a record) verify, and the excerpt as a
+    // typesetter would print it (curly apostrophe) still matches.
+    let both = format!("{p1}\n{}", p2.replace("don't", "don\u{2019}t"));
+    let both_file = write_file(dir.path(), "both.txt", &both);
+    let out = verify_citation(&archive, &both_file, &[]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    assert!(stdout(&out).contains("EX-P-000001") && stdout(&out).contains("EX-P-000002"));
+    // One bad citation among them makes the whole answer 1.
+    let with_seed = write_file(dir.path(), "with-seed.txt", &format!("{both}\n{SEED}"));
+    let out = verify_citation(&archive, &with_seed, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+
+    // In a bundle: exhibit-verify checks both, and VERIFY.txt's byte ranges are right even
+    // though characters and bytes differ before the second passage.
+    let bundle = dir.path().join("w.tar.zst");
+    ok(&exhibit(
+        &archive,
+        &[
+            "bundle",
+            "EX-P-000001",
+            "EX-P-000002",
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    ));
+    let out = exhibit_verify(&[
+        bundle.to_str().unwrap(),
+        "--citation",
+        both_file.to_str().unwrap(),
+    ]);
+    no_panic(&out);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    if !(have("tar") && have("zstd") && have("sha256sum")) {
+        return;
+    }
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    untar(&bundle, &x);
+    let bag = x.join("w");
+    let recipe = std::fs::read_to_string(bag.join("VERIFY.txt")).unwrap();
+    let lines: Vec<&str> = recipe
+        .lines()
+        .filter_map(|l| l.strip_prefix("$ "))
+        .filter(|l| l.starts_with("tail -c +"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{recipe}");
+    for line in lines {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(line)
+            .current_dir(&bag)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{line}: {}", all_output(&out));
+    }
+}
+
 // 8 ---------------------------------------------------------------------------------------
 
 #[test]
@@ -846,9 +1126,15 @@ fn log_prove_proves_a_provision_at_its_cited_leaf() {
     assert!(proof.contains("test.example"), "{proof}");
     // The capture came first.
     let capture_leaf = leaf_of(&ok(&exhibit(&archive, &["cite", "EX-C-000001"])));
-    assert!(capture_leaf < leaf, "capture leaf {capture_leaf}, provision leaf {leaf}");
+    assert!(
+        capture_leaf < leaf,
+        "capture leaf {capture_leaf}, provision leaf {leaf}"
+    );
 
-    let j = json_lines(&exhibit(&archive, &["--json", "log", "prove", "EX-P-000001"]));
+    let j = json_lines(&exhibit(
+        &archive,
+        &["--json", "log", "prove", "EX-P-000001"],
+    ));
     assert_eq!(j[0]["id"], "EX-P-000001");
     assert_eq!(j[0]["index"].as_u64(), Some(leaf));
 

@@ -252,13 +252,13 @@ pub fn render_citation_reports(source: &str, reports: &[CitationReport]) -> Stri
         }
         for f in &r.fields {
             let (word, detail) = status_words(&f.status);
-            let line = format!("  {:<16} {:<11} {detail}", f.field, word);
+            let line = format!("  {:<16} {:<12} {detail}", f.field, word);
             let _ = writeln!(s, "{}", line.trim_end());
         }
         for i in &r.integrity {
             let _ = writeln!(
                 s,
-                "  {:<16} {:<11} {}",
+                "  {:<16} {:<12} {}",
                 i.what,
                 if i.ok { "holds" } else { "FAILS" },
                 i.detail
