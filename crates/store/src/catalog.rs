@@ -170,3 +170,33 @@ pub fn next_number(conn: &Connection, kind: char) -> Result<u64, StoreError> {
     )?;
     Ok(n as u64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_schema_1_catalog_is_upgraded_in_place_and_a_future_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("catalog.sqlite");
+        let mut conn = open(&path).unwrap();
+        create(&mut conn, "o", "EX").unwrap();
+        // What a catalog written by the first release looks like.
+        conn.execute_batch(
+            "DROP TABLE provisions; UPDATE meta SET value = '1' WHERE key = 'schema';",
+        )
+        .unwrap();
+        check(&mut conn, &path).unwrap();
+        assert_eq!(meta(&conn, "schema").unwrap().as_deref(), Some("2"));
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM provisions", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
+        // Upgrading twice is a no-op.
+        check(&mut conn, &path).unwrap();
+        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'", [])
+            .unwrap();
+        let e = check(&mut conn, &path).unwrap_err().to_string();
+        assert!(e.contains("not supported"), "{e}");
+    }
+}
