@@ -465,15 +465,6 @@ fn field_for(label: &str) -> Option<Field> {
     })
 }
 
-/// Characters a pasted line loses entirely: zero-width space, joiners, word joiner, soft
-/// hyphen, byte-order mark.
-fn is_invisible(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{00AD}' | '\u{FEFF}'
-    )
-}
-
 /// Unicode dashes that stand for `-` in ids and labels.
 fn is_dash(c: char) -> bool {
     matches!(
@@ -512,23 +503,7 @@ fn split_lines(input: &str) -> impl Iterator<Item = &str> {
 
 /// A line without invisible characters, every whitespace run one space, trimmed.
 fn clean_line(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut pending = false;
-    for c in line.chars() {
-        if is_invisible(c) {
-            continue;
-        }
-        if c.is_whitespace() {
-            pending = true;
-            continue;
-        }
-        if pending && !out.is_empty() {
-            out.push(' ');
-        }
-        pending = false;
-        out.push(c);
-    }
-    out
+    crate::quote::collapse_whitespace(line)
 }
 
 /// Whether a (clean) line is the `Citation Record` header.

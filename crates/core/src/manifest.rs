@@ -39,6 +39,24 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// The RFC 8785 bytes of a manifest value, refusing any larger than [`MAX_MANIFEST_BYTES`].
+pub(crate) fn canonical_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, ManifestError> {
+    let bytes = serde_json_canonicalizer::to_vec(value)
+        .map_err(|e| ManifestError::Schema(e.to_string()))?;
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(ManifestError::TooLarge(bytes.len()));
+    }
+    Ok(bytes)
+}
+
+/// Parses manifest bytes (at most [`MAX_MANIFEST_BYTES`]) into a schema type.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ManifestError> {
+    if bytes.len() > MAX_MANIFEST_BYTES {
+        return Err(ManifestError::TooLarge(bytes.len()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))
+}
+
 /// The response headers recorded for HTTP captures, in this order, lower-case.
 pub const RECORDED_HEADERS: &[&str] = &[
     "content-type",
@@ -282,21 +300,12 @@ impl CaptureManifest {
     /// [`CaptureManifest::parse`] would refuse.
     pub fn to_canonical_bytes(&self) -> Result<Vec<u8>, ManifestError> {
         self.check()?;
-        let bytes = serde_json_canonicalizer::to_vec(self)
-            .map_err(|e| ManifestError::Schema(e.to_string()))?;
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(ManifestError::TooLarge(bytes.len()));
-        }
-        Ok(bytes)
+        canonical_bytes(self)
     }
 
     /// Parses stored manifest bytes, requiring the v1 schema, canonical form and consistency.
     pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(ManifestError::TooLarge(bytes.len()));
-        }
-        let m: CaptureManifest =
-            serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))?;
+        let m: CaptureManifest = parse_json(bytes)?;
         m.check()?;
         if m.to_canonical_bytes()? != bytes {
             return Err(ManifestError::NotCanonical);

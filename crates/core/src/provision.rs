@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
 use crate::id::{RecordId, RecordKind};
-use crate::manifest::{DocumentRef, MAX_MANIFEST_BYTES, ManifestError, RecordLink};
+use crate::manifest::{DocumentRef, ManifestError, RecordLink};
 
 /// The longest passage a provision quotes, in bytes: a clause, not a document.
 pub const MAX_QUOTE_BYTES: usize = 64 * 1024;
@@ -94,21 +94,12 @@ impl ProvisionManifest {
     /// The canonical RFC 8785 bytes: what is stored and signed.
     pub fn to_canonical_bytes(&self) -> Result<Vec<u8>, ManifestError> {
         self.check()?;
-        let bytes = serde_json_canonicalizer::to_vec(self)
-            .map_err(|e| ManifestError::Schema(e.to_string()))?;
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(ManifestError::TooLarge(bytes.len()));
-        }
-        Ok(bytes)
+        crate::manifest::canonical_bytes(self)
     }
 
     /// Parses stored bytes, requiring the v1 schema, canonical form and consistency.
     pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(ManifestError::TooLarge(bytes.len()));
-        }
-        let m: ProvisionManifest =
-            serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))?;
+        let m: ProvisionManifest = crate::manifest::parse_json(bytes)?;
         if m.to_canonical_bytes()? != bytes {
             return Err(ManifestError::NotCanonical);
         }
@@ -216,16 +207,12 @@ pub enum AnyManifest {
 impl AnyManifest {
     /// Parses manifest bytes of any type (each strictly, as its own `parse` does).
     pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
-        if bytes.len() > MAX_MANIFEST_BYTES {
-            return Err(ManifestError::TooLarge(bytes.len()));
-        }
         #[derive(Deserialize)]
         struct TypeOnly {
             #[serde(rename = "type")]
             manifest_type: String,
         }
-        let t: TypeOnly =
-            serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))?;
+        let t: TypeOnly = crate::manifest::parse_json(bytes)?;
         match t.manifest_type.as_str() {
             "exhibit.provision/v1" => ProvisionManifest::parse(bytes).map(AnyManifest::Provision),
             _ => crate::manifest::CaptureManifest::parse(bytes).map(AnyManifest::Capture),

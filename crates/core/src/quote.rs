@@ -41,7 +41,7 @@ pub struct Closest {
 
 /// Characters dropped entirely from the match form: zero-width space, non-joiner and joiner,
 /// word joiner, soft hyphen and the byte-order mark.
-fn is_removed(c: char) -> bool {
+pub(crate) fn is_removed(c: char) -> bool {
     matches!(
         c,
         '\u{200B}' | '\u{200C}' | '\u{200D}' | '\u{2060}' | '\u{00AD}' | '\u{FEFF}'
@@ -236,7 +236,7 @@ fn strip_quote_pair(s: &str) -> &str {
 
 /// Collapses every whitespace run to one space, drops the characters [`match_form`] removes and
 /// trims; nothing else is changed.
-fn collapse_whitespace(s: &str) -> String {
+pub(crate) fn collapse_whitespace(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut pending = false;
     for c in s.chars() {

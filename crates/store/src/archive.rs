@@ -568,13 +568,35 @@ impl Archive {
         let (low, high) = prefix.range();
         let high = high.unwrap_or_else(|| "g".into());
         let mut out = Vec::new();
-        for (column, field) in [
-            ("sha256", "content sha256"),
-            ("text_sha256", "text sha256"),
-            ("manifest_sha256", "manifest sha256"),
+        for (table, kind, column, field) in [
+            ("captures", RecordKind::Capture, "sha256", "content sha256"),
+            (
+                "captures",
+                RecordKind::Capture,
+                "text_sha256",
+                "text sha256",
+            ),
+            (
+                "captures",
+                RecordKind::Capture,
+                "manifest_sha256",
+                "manifest sha256",
+            ),
+            (
+                "provisions",
+                RecordKind::Provision,
+                "quote_sha256",
+                "quote sha256",
+            ),
+            (
+                "provisions",
+                RecordKind::Provision,
+                "manifest_sha256",
+                "manifest sha256",
+            ),
         ] {
             let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT num, {column} FROM captures WHERE {column} >= ?1 AND {column} < ?2 \
+                "SELECT num, {column} FROM {table} WHERE {column} >= ?1 AND {column} < ?2 \
                  ORDER BY num LIMIT 101"
             ))?;
             let rows = stmt.query_map(params![low, high], |r| {
@@ -583,27 +605,7 @@ impl Archive {
             for row in rows {
                 let (num, hash) = row?;
                 out.push(Match {
-                    id: self.id(RecordKind::Capture, num as u64),
-                    field,
-                    hash,
-                });
-            }
-        }
-        for (column, field) in [
-            ("quote_sha256", "quote sha256"),
-            ("manifest_sha256", "manifest sha256"),
-        ] {
-            let mut stmt = self.conn.prepare_cached(&format!(
-                "SELECT num, {column} FROM provisions WHERE {column} >= ?1 AND {column} < ?2 \
-                 ORDER BY num LIMIT 101"
-            ))?;
-            let rows = stmt.query_map(params![low, high], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-            })?;
-            for row in rows {
-                let (num, hash) = row?;
-                out.push(Match {
-                    id: self.id(RecordKind::Provision, num as u64),
+                    id: self.id(kind, num as u64),
                     field,
                     hash,
                 });
