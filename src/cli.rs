@@ -41,8 +41,19 @@ pub enum Command {
     Show(QueryArgs),
     /// Write a capture's exact bytes (or with --text its extracted text) to stdout.
     Cat(CatArgs),
-    /// Show a document's versions with first-seen and last-seen times.
+    /// A document's change timeline: each version, when first and last seen, how many
+    /// captures confirm it, and how many words it added and removed.
     History(HistoryArgs),
+    /// List tracked documents with their latest version, last capture and number of versions.
+    Documents(DocumentsArgs),
+    /// Show what changed between two versions' extracted texts (a unified diff).
+    Diff(DiffArgs),
+    /// A document's extraction rules: show them, or set or clear them.
+    #[command(subcommand)]
+    Document(DocumentCommand),
+    /// Recompute a document's texts from the stored bytes (current rules and extractor) and
+    /// record, in a new signed record, which versions merge or split. Nothing signed is rewritten.
+    Reextract(ReextractArgs),
     /// Print the citation record of a capture, version or provision; with --quote, record a
     /// provision (a quoted clause of a version) and print its citation.
     Cite(CiteArgs),
@@ -171,6 +182,13 @@ pub struct CaptureArgs {
     /// The document's title (default: kept, or the HTML <title>).
     #[arg(long)]
     pub title: Option<String>,
+    /// Extraction rule: keep only the parts matching this CSS selector (repeatable). Set on the
+    /// document, it applies to this and every later capture until changed.
+    #[arg(long, value_name = "CSS")]
+    pub select: Vec<String>,
+    /// Extraction rule: drop the parts matching this CSS selector (repeatable).
+    #[arg(long, value_name = "CSS")]
+    pub remove: Vec<String>,
     /// Seconds allowed to connect and between reads (default from exhibit.toml: 30).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
@@ -208,6 +226,71 @@ pub struct CatArgs {
     /// Print the extracted text instead of the captured bytes.
     #[arg(long)]
     pub text: bool,
+}
+
+/// `exhibit documents`.
+#[derive(Args, Debug)]
+pub struct DocumentsArgs {
+    /// At most this many documents.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub limit: u64,
+    /// Only documents after this document id (for paging).
+    #[arg(long, value_name = "DOCUMENT-ID")]
+    pub after: Option<String>,
+}
+
+/// `exhibit diff`.
+#[derive(Args, Debug)]
+pub struct DiffArgs {
+    /// The older version (a version, capture or provision id, or a hash prefix).
+    pub from: String,
+    /// The newer version.
+    pub to: String,
+    /// Compare word by word instead of line by line.
+    #[arg(long)]
+    pub word: bool,
+    /// Only the size of the change: lines (or words) added and removed.
+    #[arg(long)]
+    pub stat: bool,
+    /// Lines of context around each change.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub context: usize,
+    /// Colour the output: auto (on a terminal), always or never.
+    #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+}
+
+/// `exhibit document …`.
+#[derive(Subcommand, Debug)]
+pub enum DocumentCommand {
+    /// Show a document's extraction rules and their history, or change them.
+    Rules(RulesArgs),
+}
+
+/// `exhibit document rules`.
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    /// A document id or URL.
+    pub document: String,
+    /// Keep only the parts matching this CSS selector (repeatable; their union, in page order).
+    #[arg(long, value_name = "CSS")]
+    pub select: Vec<String>,
+    /// Drop the parts matching this CSS selector (repeatable).
+    #[arg(long, value_name = "CSS")]
+    pub remove: Vec<String>,
+    /// Remove all rules (back to the built-in extraction).
+    #[arg(long, conflicts_with_all = ["select", "remove"])]
+    pub clear: bool,
+}
+
+/// `exhibit reextract`.
+#[derive(Args, Debug)]
+pub struct ReextractArgs {
+    /// A document id or URL.
+    pub document: String,
+    /// Only report what would change; record nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `exhibit history`.

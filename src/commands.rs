@@ -10,11 +10,11 @@ use exhibit_sign::{PublicKey, SigningKey};
 use exhibit_store::{Archive, InitOptions};
 use serde_json::json;
 
-use crate::cite;
 use crate::cli::{
-    BundleArgs, CaptureArgs, CatArgs, CiteArgs, Cli, Command, HistoryArgs, InitArgs, KeyCommand,
-    ListArgs, LogCommand, VerifyArgs,
+    BundleArgs, CaptureArgs, CatArgs, CiteArgs, Cli, Command, DocumentCommand, InitArgs,
+    KeyCommand, ListArgs, LogCommand, VerifyArgs,
 };
+use crate::{changes, cite, rules};
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
@@ -29,7 +29,11 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::List(args) => list(&cli.archive, args, json),
         Command::Show(args) => show(&cli.archive, &args.query, json),
         Command::Cat(args) => cat(&cli.archive, args),
-        Command::History(args) => history(&cli.archive, args, json),
+        Command::History(args) => changes::history(&cli.archive, &args.document, json),
+        Command::Documents(args) => changes::documents(&cli.archive, args, json),
+        Command::Diff(args) => changes::diff(&cli.archive, args, json),
+        Command::Document(DocumentCommand::Rules(args)) => rules::rules(&cli.archive, args, json),
+        Command::Reextract(args) => rules::reextract(&cli.archive, args, json),
         Command::Cite(args) => cite_cmd(&cli.archive, args, json),
         Command::Bundle(args) => bundle(&cli.archive, args, json),
         Command::Verify(args) => verify(&cli.archive, args, json),
@@ -324,7 +328,7 @@ fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
             }
             Ok(EXIT_OK)
         }
-        RecordKind::Document => history_of(&archive, &m.id.to_string(), json),
+        RecordKind::Document => changes::history_of(&archive, &m.id.to_string(), json),
         RecordKind::Provision => cite::show_provision(&archive, &m.id, json),
     }
 }
@@ -460,29 +464,6 @@ fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
     let mut out = std::io::stdout().lock();
     archive.objects().copy_verified(&sha, None, &mut out)?;
     out.flush()?;
-    Ok(EXIT_OK)
-}
-
-fn history(root: &Path, args: HistoryArgs, json: bool) -> Result<u8, Failure> {
-    let archive = Archive::open(root)?;
-    history_of(&archive, &args.document, json)
-}
-
-fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Failure> {
-    let d = archive.document(query)?;
-    let versions = archive.versions(&d.id)?;
-    if json {
-        json_line(&json!({"document": d, "versions": versions}))?;
-    } else {
-        let mut o = std::io::stdout().lock();
-        output::document_block(&d, &mut o)?;
-        writeln!(o)?;
-        if versions.is_empty() {
-            writeln!(o, "No versions: no capture of this document succeeded yet.")?;
-        } else {
-            output::version_table(&versions, &mut o)?;
-        }
-    }
     Ok(EXIT_OK)
 }
 

@@ -1,10 +1,12 @@
 //! The `exhibit` command-line tool: argument parsing and output. The work is done by the
 //! `exhibit-*` library crates.
 
+mod changes;
 mod cite;
 mod cli;
 mod commands;
 mod output;
+mod rules;
 
 use std::process::ExitCode;
 

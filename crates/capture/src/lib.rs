@@ -99,6 +99,7 @@ impl<'a> Capturer<'a> {
                         extractor: Extractor {
                             name: text::EXTRACTOR_NAME.to_owned(),
                             version: text::EXTRACTOR_VERSION.to_owned(),
+                            rules: None,
                         },
                     });
                     title_hint = extracted

@@ -47,6 +47,7 @@ mod guard;
 mod html;
 mod sniff;
 
+use exhibit_core::manifest::ExtractionRules;
 use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 pub use sniff::sniff_media_type;
@@ -110,6 +111,41 @@ fn kind_of(media_type: &str) -> Option<Kind> {
 ///
 /// Never panics and never fails on any input: undecodable bytes become U+FFFD.
 pub fn extract(bytes: &[u8], media_type: &str, charset: Option<&str>) -> Option<Extracted> {
+    extract_with(bytes, media_type, charset, &ExtractionRules::default())
+}
+
+/// Checks a document's extraction rules: every selector must be valid CSS (as `scraper`
+/// parses it). The error names the first bad selector.
+pub fn check_rules(rules: &ExtractionRules) -> Result<(), String> {
+    for (flag, list) in [("--select", &rules.select), ("--remove", &rules.remove)] {
+        for css in list {
+            if css.trim().is_empty() {
+                return Err(format!("{flag}: an empty CSS selector"));
+            }
+            if css.len() > 1024 {
+                return Err(format!("{flag}: a CSS selector longer than 1024 bytes"));
+            }
+            scraper::Selector::parse(css).map_err(|e| {
+                format!(
+                    "{flag} {:?}: not a valid CSS selector ({e})",
+                    exhibit_core::manifest::shorten(css, 80)
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// [`extract`] with a document's extraction rules applied to HTML (see [`ExtractionRules`]);
+/// plain text ignores them. Selectors that do not parse are ignored (check them first with
+/// [`check_rules`]).
+pub fn extract_with(
+    bytes: &[u8],
+    media_type: &str,
+    charset: Option<&str>,
+    rules: &ExtractionRules,
+) -> Option<Extracted> {
+    let _ = rules; // applied by html::render (being written)
     let kind = kind_of(media_type)?;
     let (decoded, encoding) =
         charset::decode(bytes, kind == Kind::Html, kind == Kind::Xhtml, charset);

@@ -194,7 +194,7 @@ pub struct ContentInfo {
     pub media_type: String,
 }
 
-/// Name and version of the text extractor.
+/// Name and version of the text extractor, and the document's extraction rules in force.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct Extractor {
@@ -202,6 +202,31 @@ pub struct Extractor {
     pub name: String,
     /// Extractor version; output for a given input never changes within one version.
     pub version: String,
+    /// The rules the text was extracted with. Absent (the key is omitted, not null) when the
+    /// document has none, so manifests written before rules existed keep their exact bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<ExtractionRules>,
+}
+
+/// A document's extraction rules: CSS selectors, as Open Terms Archive uses them.
+///
+/// With `select` non-empty only the elements matching one of its selectors are kept (their
+/// union, in document order, nested matches once); then everything matching one of `remove`
+/// is dropped. Both lists keep the order they were given in.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ExtractionRules {
+    /// Keep only these parts.
+    pub select: Vec<String>,
+    /// Drop these parts.
+    pub remove: Vec<String>,
+}
+
+impl ExtractionRules {
+    /// Whether there are no rules at all.
+    pub fn is_empty(&self) -> bool {
+        self.select.is_empty() && self.remove.is_empty()
+    }
 }
 
 /// The normalised extracted text.
@@ -440,6 +465,7 @@ mod tests {
                 extractor: Extractor {
                     name: "exhibit-text".into(),
                     version: "1".into(),
+                    rules: None,
                 },
             }),
             text_omitted: None,
