@@ -180,9 +180,9 @@ fn resolve_record(
                 integrity: checks,
             }
         }
-        RecordKind::Document => {
+        RecordKind::Document | RecordKind::Reextraction => {
             return Err(Failure::bad_input(format!(
-                "{id}: a document is cited through one of its captures, versions or provisions"
+                "{id}: only captures, versions and provisions are cited (a document through its current version)"
             )));
         }
     };

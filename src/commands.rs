@@ -14,9 +14,9 @@ use crate::cli::{
     BundleArgs, CaptureArgs, CatArgs, CiteArgs, Cli, Command, DocumentCommand, InitArgs,
     KeyCommand, ListArgs, LogCommand, VerifyArgs,
 };
-use crate::{changes, cite, rules};
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
+use crate::{changes, cite, rules};
 
 /// Runs the parsed command; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
@@ -190,6 +190,16 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
             )));
         }
     }
+    let rules = if args.select.is_empty() && args.remove.is_empty() {
+        None
+    } else {
+        let rules = exhibit_core::manifest::ExtractionRules {
+            select: args.select.clone(),
+            remove: args.remove.clone(),
+        };
+        exhibit_capture::text::check_rules(&rules).map_err(Failure::bad_input)?;
+        Some(rules)
+    };
     let mut archive = Archive::open(root)?;
     let mut capturer = Capturer::new(&mut archive)?;
     if let Some(t) = args.timeout {
@@ -202,6 +212,7 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
         url: args.url,
         entity: args.entity,
         title: args.title,
+        rules,
     };
     let mut status = EXIT_OK;
     let mut bad_input = None;
@@ -330,6 +341,7 @@ fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
         }
         RecordKind::Document => changes::history_of(&archive, &m.id.to_string(), json),
         RecordKind::Provision => cite::show_provision(&archive, &m.id, json),
+        RecordKind::Reextraction => rules::show_reextraction(&archive, &m.id, json),
     }
 }
 
@@ -730,9 +742,13 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
                     let row = archive.provision(m.id.number())?;
                     (row.id, row.log_index)
                 }
+                RecordKind::Reextraction => {
+                    let row = archive.reextraction(m.id.number())?;
+                    (row.id, row.log_index)
+                }
                 _ => {
                     return Err(Failure::bad_input(format!(
-                        "{}: log proofs are for captures and provisions (their manifests are the leaves)",
+                        "{}: log proofs are for captures, provisions and re-extractions (their manifests are the leaves)",
                         m.id
                     )));
                 }

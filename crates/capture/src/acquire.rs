@@ -465,7 +465,7 @@ fn fetch(
 }
 
 /// Splits a Content-Type into its lower-cased essence and charset parameter.
-fn split_content_type(value: Option<&str>) -> (Option<String>, Option<String>) {
+pub(crate) fn split_content_type(value: Option<&str>) -> (Option<String>, Option<String>) {
     let Some(value) = value else {
         return (None, None);
     };

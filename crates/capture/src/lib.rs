@@ -8,10 +8,11 @@
 
 mod acquire;
 mod error;
+mod reextract;
 mod source;
 pub mod text;
 
-use exhibit_core::manifest::{Extractor, TextInfo, cap_string};
+use exhibit_core::manifest::{ExtractionRules, Extractor, TextInfo, cap_string};
 use exhibit_core::url::normalize_document_url;
 use exhibit_sign::SigningKey;
 use exhibit_store::config::CaptureSettings;
@@ -31,6 +32,9 @@ pub struct DocumentMeta {
     pub entity: Option<String>,
     /// The document title.
     pub title: Option<String>,
+    /// Extraction rules to set on the document (and apply to this capture); `None` keeps the
+    /// document's current rules.
+    pub rules: Option<ExtractionRules>,
 }
 
 /// Captures sources into one archive.
@@ -76,6 +80,13 @@ impl<'a> Capturer<'a> {
         meta: &DocumentMeta,
     ) -> Result<PendingCapture, CaptureError> {
         let document_url = document_url(source, meta)?;
+        let rules = match &meta.rules {
+            Some(r) => r.clone(),
+            None => self
+                .archive
+                .rules_for_url(&document_url)?
+                .unwrap_or_default(),
+        };
         let acquired =
             acquire::acquire(source, &self.agent, &self.settings, self.archive.objects())?;
         let mut text = None;
@@ -85,10 +96,11 @@ impl<'a> Capturer<'a> {
             && acquired.error.is_none()
         {
             if acquired.retained_all {
-                if let Some(extracted) = text::extract(
+                if let Some(extracted) = text::extract_with(
                     &acquired.retained,
                     &content.media_type,
                     acquired.charset.as_deref(),
+                    &rules,
                 ) {
                     let stored = self.archive.objects().put(extracted.text.as_bytes())?;
                     text = Some(TextInfo {
@@ -99,7 +111,7 @@ impl<'a> Capturer<'a> {
                         extractor: Extractor {
                             name: text::EXTRACTOR_NAME.to_owned(),
                             version: text::EXTRACTOR_VERSION.to_owned(),
-                            rules: None,
+                            rules: (!rules.is_empty()).then(|| rules.clone()),
                         },
                     });
                     title_hint = extracted
@@ -126,6 +138,7 @@ impl<'a> Capturer<'a> {
             text,
             text_omitted,
             error: acquired.error,
+            rules_change: meta.rules.clone(),
         })
     }
 

@@ -16,8 +16,8 @@ pub enum IdError {
     /// The text does not have the `PREFIX-K-NNNNNN` shape.
     #[error("{0:?} is not a record id (expected the form EX-C-000042)")]
     Malformed(String),
-    /// The kind letter is not one of D, C, V, P.
-    #[error("{input:?}: unknown record kind {kind:?} (expected D, C, V or P)")]
+    /// The kind letter is not one of D, C, V, P, R.
+    #[error("{input:?}: unknown record kind {kind:?} (expected D, C, V, P or R)")]
     UnknownKind {
         /// The whole id as given.
         input: String,
@@ -72,6 +72,8 @@ pub enum RecordKind {
     Version,
     /// A quoted excerpt of a version (`P`).
     Provision,
+    /// A re-extraction of a document's texts under new rules or a new extractor (`R`).
+    Reextraction,
 }
 
 impl RecordKind {
@@ -82,6 +84,7 @@ impl RecordKind {
             RecordKind::Capture => 'C',
             RecordKind::Version => 'V',
             RecordKind::Provision => 'P',
+            RecordKind::Reextraction => 'R',
         }
     }
 
@@ -92,6 +95,7 @@ impl RecordKind {
             'C' => Some(RecordKind::Capture),
             'V' => Some(RecordKind::Version),
             'P' => Some(RecordKind::Provision),
+            'R' => Some(RecordKind::Reextraction),
             _ => None,
         }
     }
@@ -103,6 +107,7 @@ impl RecordKind {
             RecordKind::Capture => "capture",
             RecordKind::Version => "version",
             RecordKind::Provision => "provision",
+            RecordKind::Reextraction => "re-extraction",
         }
     }
 }

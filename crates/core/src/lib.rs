@@ -13,6 +13,7 @@ pub mod manifest;
 pub mod merkle;
 pub mod provision;
 pub mod quote;
+pub mod reextraction;
 pub mod time;
 pub mod url;
 

@@ -73,6 +73,9 @@ pub struct PendingCapture {
     pub text_omitted: Option<String>,
     /// `Some` makes this a failed-capture record.
     pub error: Option<String>,
+    /// Extraction rules given with this capture (`capture --select/--remove`): they become the
+    /// document's rules, recorded in its rules history when they differ from the current ones.
+    pub rules_change: Option<exhibit_core::manifest::ExtractionRules>,
 }
 
 /// A capture that is part of a committed (or committing) batch.
@@ -538,6 +541,7 @@ impl Archive {
                 RecordKind::Capture => "captures",
                 RecordKind::Version => "versions",
                 RecordKind::Provision => "provisions",
+                RecordKind::Reextraction => "reextractions",
             };
             let found: Option<i64> = self
                 .conn
@@ -675,6 +679,10 @@ impl Archive {
                     let p = self.provision(first.id.number())?;
                     return Ok(vec![self.capture(p.capture_id.number())?]);
                 }
+                RecordKind::Reextraction => {
+                    let r = self.reextraction(first.id.number())?;
+                    ("document", r.document_id.number())
+                }
             }
         };
         let mut stmt = self.conn.prepare_cached(&format!(
@@ -709,6 +717,12 @@ impl Archive {
                 RecordKind::Provision => {
                     let p = self.provision(first.id.number())?;
                     self.capture(p.capture_id.number())?
+                }
+                RecordKind::Reextraction => {
+                    return Err(StoreError::BadQuery(format!(
+                        "{}: a re-extraction record has no content of its own; name a capture or version",
+                        first.id
+                    )));
                 }
             };
             let want = if text {
@@ -849,6 +863,9 @@ impl Archive {
                 }
                 RecordKind::Provision => {
                     Some(self.provision(m.id.number())?.document_id.number() as i64)
+                }
+                RecordKind::Reextraction => {
+                    Some(self.reextraction(m.id.number())?.document_id.number() as i64)
                 }
             }
         };
@@ -1026,6 +1043,15 @@ impl Batch<'_> {
     pub fn add(&mut self, p: PendingCapture) -> Result<CommittedCapture, StoreError> {
         let captured_at = format_rfc3339_seconds(p.captured_at);
         let doc = self.document_state(&p, &captured_at)?;
+        if let Some(rules) = &p.rules_change {
+            crate::rules::record_change(
+                &self.tx,
+                doc.num,
+                rules,
+                &captured_at,
+                "capture --select/--remove",
+            )?;
+        }
         let entity = p.entity.clone().or(doc.entity);
         let title = p.title.clone().or(doc.title).or(p.title_hint.clone());
 

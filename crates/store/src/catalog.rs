@@ -4,8 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::StoreError;
 
-/// Catalog schema version, kept in `meta`. Version 2 added `provisions`; a version 1 catalog
-/// is upgraded in place when the archive is opened.
+/// Catalog schema version, kept in `meta`. Version 2 added `provisions`, `document_rules` and
+/// `reextractions`; a version 1 catalog is upgraded in place when the archive is opened.
 pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = r#"
@@ -70,8 +70,9 @@ CREATE TABLE checkpoints (
 ) STRICT;
 "#;
 
-/// Added in schema 2: quoted passages of versions.
-const PROVISIONS: &str = r#"
+/// Added in schema 2: quoted passages of versions, extraction rules, re-extractions.
+const SCHEMA_2: &str = r#"
+INSERT OR IGNORE INTO counters (kind, last) VALUES ('R', 0);
 CREATE TABLE provisions (
     num INTEGER PRIMARY KEY,
     document INTEGER NOT NULL REFERENCES documents(num),
@@ -89,6 +90,23 @@ CREATE TABLE provisions (
 CREATE INDEX provisions_version ON provisions(version, num);
 CREATE INDEX provisions_document ON provisions(document, num);
 CREATE INDEX provisions_quote ON provisions(quote_sha256);
+CREATE TABLE document_rules (
+    id INTEGER PRIMARY KEY,
+    document INTEGER NOT NULL REFERENCES documents(num),
+    rules TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    how TEXT NOT NULL
+) STRICT;
+CREATE INDEX document_rules_document ON document_rules(document, id);
+CREATE TABLE reextractions (
+    num INTEGER PRIMARY KEY,
+    document INTEGER NOT NULL REFERENCES documents(num),
+    created_at TEXT NOT NULL,
+    manifest_sha256 TEXT NOT NULL UNIQUE,
+    manifest_path TEXT NOT NULL,
+    log_index INTEGER NOT NULL UNIQUE
+) STRICT;
+CREATE INDEX reextractions_document ON reextractions(document, num);
 "#;
 
 /// Opens the catalog with the pragmas every connection needs.
@@ -108,7 +126,7 @@ pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
 pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), StoreError> {
     let tx = conn.transaction()?;
     tx.execute_batch(SCHEMA)?;
-    tx.execute_batch(PROVISIONS)?;
+    tx.execute_batch(SCHEMA_2)?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('schema', ?1), ('origin', ?2), ('prefix', ?3)",
         params![SCHEMA_VERSION.to_string(), origin, prefix],
@@ -123,7 +141,7 @@ pub fn check(conn: &mut Connection, path: &std::path::Path) -> Result<(), StoreE
     if schema(conn, path)?.as_deref() == Some("1") {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if schema(&tx, path)?.as_deref() == Some("1") {
-            tx.execute_batch(PROVISIONS)?;
+            tx.execute_batch(SCHEMA_2)?;
             tx.execute(
                 "UPDATE meta SET value = ?1 WHERE key = 'schema'",
                 [SCHEMA_VERSION.to_string()],
@@ -183,7 +201,8 @@ mod tests {
         create(&mut conn, "o", "EX").unwrap();
         // What a catalog written by the first release looks like.
         conn.execute_batch(
-            "DROP TABLE provisions; UPDATE meta SET value = '1' WHERE key = 'schema';",
+            "DROP TABLE provisions; DROP TABLE document_rules; DROP TABLE reextractions; \
+             DELETE FROM counters WHERE kind = 'R'; UPDATE meta SET value = '1' WHERE key = 'schema';",
         )
         .unwrap();
         check(&mut conn, &path).unwrap();

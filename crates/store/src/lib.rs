@@ -26,6 +26,7 @@ pub mod fsutil;
 pub mod log;
 pub mod objects;
 mod provisions;
+mod rules;
 
 pub use archive::{
     Archive, Batch, CaptureRow, CommittedCapture, DocumentLock, DocumentRow, InitOptions, Match,
@@ -38,3 +39,4 @@ pub use objects::{ObjectStore, ObjectWriter, StoredObject};
 pub use provisions::{
     ClauseInVersion, CommittedProvision, MAX_TEXT_READ, ProvisionDraft, ProvisionRow, QuoteProblem,
 };
+pub use rules::{CommittedReextraction, ReextractionDraft, ReextractionRow, RulesChange};

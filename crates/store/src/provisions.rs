@@ -232,7 +232,7 @@ impl Archive {
                     .number()
             }
             RecordKind::Provision => self.provision(first.id.number())?.version_id.number(),
-            RecordKind::Document => {
+            RecordKind::Document | RecordKind::Reextraction => {
                 let d = self.document(&first.id.to_string())?;
                 d.current_version
                     .ok_or_else(|| {

@@ -1,0 +1,160 @@
+//! The re-extraction manifest: a signed statement of how a document's captures group into
+//! versions when their stored bytes are extracted again, under the document's current rules and
+//! the current extractor.
+//!
+//! Signed history is never rewritten: capture manifests keep the texts and versions they were
+//! signed with. A re-extraction record describes the new view next to the old one — for every
+//! capture the old and new text hashes, and the new grouping with the old versions each group
+//! covers — so that a reader can see which versions merge and which split.
+
+use serde::{Deserialize, Serialize};
+
+use crate::digest::Sha256Digest;
+use crate::id::{RecordId, RecordKind};
+use crate::manifest::{DocumentRef, Extractor, ManifestError, canonical_bytes, parse_json};
+
+/// The `type` of a re-extraction manifest.
+#[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReextractionType {
+    /// The only version so far.
+    #[serde(rename = "exhibit.reextraction/v1")]
+    V1,
+}
+
+impl ReextractionType {
+    /// The `type` string.
+    pub fn as_str(self) -> &'static str {
+        "exhibit.reextraction/v1"
+    }
+}
+
+/// One capture, extracted again.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ReextractedCapture {
+    /// The capture.
+    pub id: RecordId,
+    /// SHA-256 of its manifest.
+    pub manifest_sha256: Sha256Digest,
+    /// The version it was signed into.
+    pub old_version: RecordId,
+    /// The text hash it was signed with (null when it had no text).
+    pub old_text_sha256: Option<Sha256Digest>,
+    /// The text hash now (null when its media type has no text).
+    pub new_text_sha256: Option<Sha256Digest>,
+}
+
+/// A version of the new view: consecutive captures with one text.
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct NewVersion {
+    /// The text hash that tells it apart (the content hash for captures without text).
+    pub key_sha256: Sha256Digest,
+    /// Its first capture.
+    pub first: RecordId,
+    /// Its last capture.
+    pub last: RecordId,
+    /// How many captures it holds.
+    pub captures: u64,
+    /// The old versions its captures were signed into, in order.
+    pub old_versions: Vec<RecordId>,
+}
+
+/// A signed re-extraction manifest (`exhibit.reextraction/v1`).
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ReextractionManifest {
+    /// Schema name and version.
+    #[serde(rename = "type")]
+    pub manifest_type: ReextractionType,
+    /// The archive's origin name.
+    pub origin: String,
+    /// This record's id (`EX-R-000001`).
+    pub id: RecordId,
+    /// The document.
+    pub document: DocumentRef,
+    /// The extractor and rules the texts were extracted with now.
+    pub extractor: Extractor,
+    /// Every successful capture of the document, in capture order.
+    pub captures: Vec<ReextractedCapture>,
+    /// The versions of the new view, in order.
+    pub versions: Vec<NewVersion>,
+    /// When it was recorded (RFC 3339 UTC, seconds), as claimed by the signer.
+    pub created_at: String,
+    /// Fingerprint of the signing key.
+    pub signer: String,
+}
+
+impl ReextractionManifest {
+    /// The canonical RFC 8785 bytes: what is stored and signed.
+    pub fn to_canonical_bytes(&self) -> Result<Vec<u8>, ManifestError> {
+        self.check()?;
+        canonical_bytes(self)
+    }
+
+    /// Parses stored bytes, requiring the v1 schema, canonical form and consistency.
+    pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
+        let m: ReextractionManifest = parse_json(bytes)?;
+        if m.to_canonical_bytes()? != bytes {
+            return Err(ManifestError::NotCanonical);
+        }
+        Ok(m)
+    }
+
+    /// Checks that the fields agree with each other.
+    pub fn check(&self) -> Result<(), ManifestError> {
+        let bad = |s: String| Err(ManifestError::Inconsistent(s));
+        if crate::time::parse_rfc3339_seconds(&self.created_at).is_none() {
+            return bad(format!("created_at {:?} is not strict", self.created_at));
+        }
+        let prefix = self.id.prefix();
+        let mut ids = vec![
+            (&self.id, RecordKind::Reextraction),
+            (&self.document.id, RecordKind::Document),
+        ];
+        for c in &self.captures {
+            ids.push((&c.id, RecordKind::Capture));
+            ids.push((&c.old_version, RecordKind::Version));
+        }
+        for v in &self.versions {
+            ids.push((&v.first, RecordKind::Capture));
+            ids.push((&v.last, RecordKind::Capture));
+            ids.extend(v.old_versions.iter().map(|o| (o, RecordKind::Version)));
+        }
+        for (id, kind) in ids {
+            if id.kind() != kind || id.prefix() != prefix {
+                return bad(format!("{id} is not a {} id of this archive", kind.name()));
+            }
+        }
+        let total: u64 = self.versions.iter().map(|v| v.captures).sum();
+        if total != self.captures.len() as u64 {
+            return bad("the new versions do not account for every capture".into());
+        }
+        Ok(())
+    }
+
+    /// Old versions that the new view merges: each new version spanning more than one.
+    pub fn merges(&self) -> Vec<(&NewVersion, &[RecordId])> {
+        self.versions
+            .iter()
+            .filter(|v| v.old_versions.len() > 1)
+            .map(|v| (v, v.old_versions.as_slice()))
+            .collect()
+    }
+
+    /// Old versions that the new view splits: each one whose captures fall into more than one
+    /// new version, with how many.
+    pub fn splits(&self) -> Vec<(RecordId, usize)> {
+        let mut out: Vec<(RecordId, usize)> = Vec::new();
+        for v in &self.versions {
+            for old in &v.old_versions {
+                match out.iter_mut().find(|(id, _)| id == old) {
+                    Some((_, n)) => *n += 1,
+                    None => out.push((old.clone(), 1)),
+                }
+            }
+        }
+        out.retain(|(_, n)| *n > 1);
+        out
+    }
+}

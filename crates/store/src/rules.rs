@@ -1,0 +1,296 @@
+//! Extraction rules per document, their history, and re-extraction records.
+//!
+//! The rules in force are named in every capture manifest (`text.extractor.rules`), so the
+//! signed record says how each text was made. The catalog keeps the current rules and every
+//! change (`document_rules`), so that later captures apply them.
+
+use chrono::{DateTime, Utc};
+use exhibit_core::manifest::{DocumentRef, ExtractionRules, Extractor};
+use exhibit_core::reextraction::{
+    NewVersion, ReextractedCapture, ReextractionManifest, ReextractionType,
+};
+use exhibit_core::time::format_rfc3339_seconds;
+use exhibit_core::{RecordId, RecordKind, Sha256Digest};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use crate::archive::{manifest_rel_path, parse_catalog_digest};
+use crate::{Archive, Batch, StoreError, fsutil, log};
+
+/// One change of a document's rules.
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesChange {
+    /// The rules from then on (empty: none).
+    pub rules: ExtractionRules,
+    /// When they were set.
+    pub set_at: String,
+    /// How (`capture --select/--remove`, `document rules`, `document rules --clear`).
+    pub how: String,
+}
+
+/// A re-extraction record as the catalog knows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReextractionRow {
+    /// The record id.
+    pub id: RecordId,
+    /// Its document.
+    pub document_id: RecordId,
+    /// When it was recorded.
+    pub created_at: String,
+    /// SHA-256 of its manifest.
+    pub manifest_sha256: Sha256Digest,
+    /// Manifest path relative to the archive root.
+    pub manifest_path: String,
+    /// Its leaf in the log.
+    pub log_index: u64,
+}
+
+fn current(conn: &Connection, document: u64) -> Result<Option<ExtractionRules>, StoreError> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT rules FROM document_rules WHERE document = ?1 ORDER BY id DESC LIMIT 1",
+            [document as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match json {
+        None => Ok(None),
+        Some(j) => {
+            let rules: ExtractionRules =
+                serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
+                    what: "catalog document_rules".into(),
+                    message: e.to_string(),
+                })?;
+            Ok((!rules.is_empty()).then_some(rules))
+        }
+    }
+}
+
+/// Records `rules` as the document's rules when they differ from the current ones (inside the
+/// caller's transaction). Returns whether anything changed.
+pub(crate) fn record_change(
+    conn: &Connection,
+    document: u64,
+    rules: &ExtractionRules,
+    at: &str,
+    how: &str,
+) -> Result<bool, StoreError> {
+    let now = current(conn, document)?.unwrap_or_default();
+    if now == *rules {
+        return Ok(false);
+    }
+    let json = serde_json::to_string(rules).map_err(|e| StoreError::Rejected {
+        what: "rules".into(),
+        message: e.to_string(),
+    })?;
+    conn.execute(
+        "INSERT INTO document_rules (document, rules, set_at, how) VALUES (?1, ?2, ?3, ?4)",
+        params![document as i64, json, at, how],
+    )?;
+    Ok(true)
+}
+
+impl Archive {
+    /// The extraction rules of the document with this (normalised) URL; `None` when the
+    /// document is new or has none.
+    pub fn rules_for_url(&self, url: &str) -> Result<Option<ExtractionRules>, StoreError> {
+        let num: Option<i64> = self
+            .conn
+            .query_row("SELECT num FROM documents WHERE url = ?1", [url], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        match num {
+            Some(n) => current(&self.conn, n as u64),
+            None => Ok(None),
+        }
+    }
+
+    /// A document's current rules (`None`: none).
+    pub fn rules_of(&self, document: &RecordId) -> Result<Option<ExtractionRules>, StoreError> {
+        current(&self.conn, document.number())
+    }
+
+    /// Every change of a document's rules, oldest first.
+    pub fn rules_history(&self, document: &RecordId) -> Result<Vec<RulesChange>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT rules, set_at, how FROM document_rules WHERE document = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([document.number() as i64], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (json, set_at, how) = row?;
+            let rules = serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                what: "catalog document_rules".into(),
+                message: e.to_string(),
+            })?;
+            out.push(RulesChange { rules, set_at, how });
+        }
+        Ok(out)
+    }
+
+    /// Sets a document's rules (one write transaction). Returns whether they changed.
+    pub fn set_rules(
+        &mut self,
+        document: &RecordId,
+        rules: &ExtractionRules,
+        how: &str,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let changed = record_change(
+            &tx,
+            document.number(),
+            rules,
+            &format_rfc3339_seconds(at),
+            how,
+        )?;
+        tx.commit()?;
+        Ok(changed)
+    }
+
+    /// A re-extraction record by number.
+    pub fn reextraction(&self, number: u64) -> Result<ReextractionRow, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT num, document, created_at, manifest_sha256, manifest_path, log_index \
+                 FROM reextractions WHERE num = ?1",
+                [number as i64],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, i64>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                    ))
+                },
+            )
+            .optional()?
+            .map(|(num, doc, created_at, sha, path, log_index)| {
+                Ok(ReextractionRow {
+                    id: self.id(RecordKind::Reextraction, num as u64),
+                    document_id: self.id(RecordKind::Document, doc as u64),
+                    created_at,
+                    manifest_sha256: parse_catalog_digest(&sha)?,
+                    manifest_path: path,
+                    log_index: log_index as u64,
+                })
+            })
+            .unwrap_or_else(|| {
+                Err(StoreError::NotFound(format!(
+                    "{}: no such re-extraction record",
+                    self.id(RecordKind::Reextraction, number)
+                )))
+            })
+    }
+
+    /// The manifest bytes and signature of a re-extraction record, checked against the catalog.
+    pub fn read_reextraction_manifest(
+        &self,
+        row: &ReextractionRow,
+    ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+        self.read_signed(&row.id, &row.manifest_sha256)
+    }
+}
+
+/// What a re-extraction found, before it is signed.
+#[derive(Debug, Clone)]
+pub struct ReextractionDraft {
+    /// The document, as it is described now.
+    pub document: DocumentRef,
+    /// The extractor and rules used.
+    pub extractor: Extractor,
+    /// Every successful capture, in order.
+    pub captures: Vec<ReextractedCapture>,
+    /// The new grouping.
+    pub versions: Vec<NewVersion>,
+    /// For the current version: the key (new text hash) later captures are compared with.
+    pub current_key: Option<(RecordId, Sha256Digest)>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A committed re-extraction record.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommittedReextraction {
+    /// Its id.
+    pub id: RecordId,
+    /// SHA-256 of its manifest.
+    pub manifest_sha256: Sha256Digest,
+    /// Its leaf in the log.
+    pub log_index: u64,
+}
+
+impl Batch<'_> {
+    /// Signs, logs and records a re-extraction; from then on the document's current version is
+    /// compared with its re-extracted text (the record says so). Durable at commit.
+    pub fn add_reextraction(
+        &mut self,
+        d: ReextractionDraft,
+    ) -> Result<(ReextractionManifest, CommittedReextraction), StoreError> {
+        let (num, id) = self.fresh_id(RecordKind::Reextraction)?;
+        let manifest = ReextractionManifest {
+            manifest_type: ReextractionType::V1,
+            origin: self.origin.to_owned(),
+            id: id.clone(),
+            document: d.document,
+            extractor: d.extractor,
+            captures: d.captures,
+            versions: d.versions,
+            created_at: format_rfc3339_seconds(d.created_at),
+            signer: self.signer.clone(),
+        };
+        let bytes = manifest
+            .to_canonical_bytes()
+            .map_err(|e| StoreError::Rejected {
+                what: id.to_string(),
+                message: e.to_string(),
+            })?;
+        let signature = self.key.sign(&bytes);
+        let manifest_sha256 = Sha256Digest::of(&bytes);
+        let rel = manifest_rel_path(&id);
+        let path = self.root.join(&rel);
+        let dir = fsutil::parent_dir(&path).to_path_buf();
+        self.dirty.extend(fsutil::create_dirs(&dir)?);
+        fsutil::write_atomic_new(&path, &bytes)?;
+        fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
+        self.dirty.insert(dir);
+        let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, &bytes)?;
+        self.tx.execute(
+            "INSERT INTO reextractions (num, document, created_at, manifest_sha256, \
+             manifest_path, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                num as i64,
+                manifest.document.id.number() as i64,
+                manifest.created_at,
+                manifest_sha256.to_hex(),
+                rel,
+                log_index as i64
+            ],
+        )?;
+        if let Some((version, key)) = d.current_key {
+            self.tx.execute(
+                "UPDATE versions SET key_sha256 = ?2 WHERE num = ?1",
+                params![version.number() as i64, key.to_hex()],
+            )?;
+        }
+        Ok((
+            manifest,
+            CommittedReextraction {
+                id,
+                manifest_sha256,
+                log_index,
+            },
+        ))
+    }
+}
