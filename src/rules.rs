@@ -159,6 +159,9 @@ fn render_plan(o: &mut impl Write, m: &ReextractionManifest) -> Result<(), Failu
 pub fn reextract(root: &Path, args: ReextractArgs, json: bool) -> Result<u8, Failure> {
     let mut archive = Archive::open(root)?;
     let doc = archive.document(&args.document)?;
+    // No capture of the document may commit between reading its captures and recording the
+    // new view (which sets the key the next capture is compared with).
+    let _lock = archive.lock_document(&doc.url)?;
     let mut capturer = Capturer::new(&mut archive)?;
     let now = chrono::Utc::now();
     let draft = capturer.plan_reextraction(&doc.id, !args.dry_run, now)?;

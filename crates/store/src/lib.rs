@@ -23,6 +23,7 @@ mod catalog;
 pub mod config;
 mod error;
 pub mod fsutil;
+mod history;
 pub mod log;
 pub mod objects;
 mod provisions;
@@ -34,6 +35,7 @@ pub use archive::{
 };
 pub use config::Config;
 pub use error::StoreError;
+pub use history::{DocumentCounts, DocumentSummary};
 pub use log::SignedCheckpoint;
 pub use objects::{ObjectStore, ObjectWriter, StoredObject};
 pub use provisions::{
