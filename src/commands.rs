@@ -292,7 +292,10 @@ fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
         .as_deref()
         .map(|d| archive.document(d).map(|d| d.id.number()))
         .transpose()?;
-    let rows = archive.captures(args.limit, before, document)?;
+    // One more than asked for says whether there is a next page.
+    let mut rows = archive.captures(args.limit.saturating_add(1), before, document)?;
+    let more = rows.len() as u64 > args.limit;
+    rows.truncate(args.limit.min(usize::MAX as u64) as usize);
     if json {
         for r in &rows {
             json_line(r)?;
@@ -304,9 +307,7 @@ fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
         )?;
     } else {
         output::capture_table(&rows)?;
-        if rows.len() as u64 == args.limit
-            && let Some(last) = rows.last()
-        {
+        if more && let Some(last) = rows.last() {
             writeln!(
                 std::io::stdout().lock(),
                 "… more: exhibit list --before {}",

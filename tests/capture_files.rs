@@ -372,3 +372,41 @@ fn file_url_defaults_to_the_absolute_path() {
     let list = ok(&exhibit(&archive, &["list"]));
     assert!(list.contains("EX-C-000001"), "{list}");
 }
+
+#[test]
+fn list_pages_and_offers_more_only_when_there_is_more() {
+    let (_dir, archive) = new_archive();
+    let f = fixture("terms.txt");
+    for _ in 0..3 {
+        ok(&exhibit(
+            &archive,
+            &[
+                "capture",
+                f.to_str().unwrap(),
+                "--url",
+                "https://example.com/t",
+            ],
+        ));
+    }
+    let page = ok(&exhibit(&archive, &["list", "--limit", "2"]));
+    assert!(
+        page.contains("EX-C-000003") && page.contains("EX-C-000002"),
+        "{page}"
+    );
+    assert!(page.contains("exhibit list --before EX-C-000002"), "{page}");
+    let last = ok(&exhibit(
+        &archive,
+        &["list", "--limit", "1", "--before", "EX-C-000002"],
+    ));
+    assert!(last.contains("EX-C-000001"), "{last}");
+    assert!(
+        !last.contains("more:"),
+        "the last page offers no more: {last}"
+    );
+    let exact = ok(&exhibit(&archive, &["list", "--limit", "3"]));
+    assert!(!exact.contains("more:"), "{exact}");
+    assert_eq!(
+        json_lines(&exhibit(&archive, &["--json", "list", "--limit", "2"])).len(),
+        2
+    );
+}
