@@ -54,8 +54,9 @@ run exhibit capture "$base/cookies" || echo "(exit $? — as expected)"
 step "History of the privacy policy"
 run exhibit history "$base/privacy"
 
-step "What changed (extracted text of the two versions, compared with diff)"
-diff <(exhibit cat EX-V-000001 --text) <(exhibit cat EX-V-000003 --text) || true
+step "What changed between the two versions of the privacy policy"
+run exhibit diff EX-V-000001 EX-V-000003
+run exhibit diff EX-V-000001 EX-V-000003 --word --context 0
 
 step "Show the latest privacy capture; its signature is checked as it is shown"
 run exhibit show EX-C-000004

@@ -2,9 +2,11 @@
 //!
 //! A capture keeps the exact bytes it fetched; whether a capture opens a new *version* of a
 //! document is decided by the SHA-256 of the text this module extracts (DESIGN §4). The output
-//! must therefore be a pure, deterministic function of `(bytes, media type, charset)` and of
-//! [`EXTRACTOR_VERSION`]: any change to what some input produces must bump the version, because
-//! it changes text hashes.
+//! must therefore be a pure, deterministic function of `(bytes, media type, charset, rules)` and
+//! of [`EXTRACTOR_VERSION`]: any change to what some input produces must bump the version,
+//! because it changes text hashes. The rules are the document's [`ExtractionRules`] (CSS
+//! `select` / `remove` selectors), named in each capture manifest; `docs/EXTRACTION.md` gives
+//! their semantics, examples and measured quality.
 //!
 //! # Pipeline
 //!
@@ -20,8 +22,12 @@
 //!    `scraper`) as a browser would, walked iteratively (no recursion) and rendered as
 //!    Markdown-like text: `# ` headings, `- ` / `1. ` list items, blank lines between paragraphs
 //!    and blocks, table cells on their own lines, `<pre>` verbatim, link text without URLs.
-//!    Scripts, styles, `<head>` (the title is reported separately), embedded objects, form
-//!    controls and hidden elements are dropped. Decisions worth knowing:
+//!    What is rendered: with a `select` rule, the matching elements only; otherwise the page's
+//!    `<main>` (or `role="main"`), else its only `<article>`, else the whole page without
+//!    navigation and page-level header, footer and asides. Nothing matching a `remove` rule is
+//!    rendered. Scripts (JSON data included), styles, `<head>` (the title is reported
+//!    separately), templates, `noscript`, embedded objects, form controls and hidden elements
+//!    (including screen-reader-only classes) are always dropped. Decisions worth knowing:
 //!    - `&nbsp;` (U+00A0) collapses with other whitespace into one ordinary space;
 //!    - `aria-hidden="true"` drops only elements without block-level content (icons): on block
 //!      containers it marks collapsed accordion panels whose text belongs to the document;
@@ -40,7 +46,11 @@
 //! type when no Content-Type is known.
 //!
 //! The extractor has no configuration and reads nothing but its arguments, so the same bytes,
-//! media type and charset always give the same text.
+//! media type, charset and rules always give the same text.
+//!
+//! Version history: `"1"` rendered the whole page; `"2"` adds the extraction rules, the choice of
+//! the main content (`main` / `article`), the dropping of navigation and page-level header,
+//! footer and asides, and of screen-reader-only elements.
 
 mod charset;
 mod guard;
@@ -59,7 +69,7 @@ pub const EXTRACTOR_NAME: &str = "exhibit-text";
 ///
 /// Bump it whenever the extracted text for some input changes, since text hashes decide whether
 /// a capture opens a new version.
-pub const EXTRACTOR_VERSION: &str = "1";
+pub const EXTRACTOR_VERSION: &str = "2";
 
 /// The extracted, normalised text of a document and what was learned on the way.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,23 +146,29 @@ pub fn check_rules(rules: &ExtractionRules) -> Result<(), String> {
     Ok(())
 }
 
-/// [`extract`] with a document's extraction rules applied to HTML (see [`ExtractionRules`]);
-/// plain text ignores them. Selectors that do not parse are ignored (check them first with
-/// [`check_rules`]).
+/// [`extract`] with a document's extraction rules applied to HTML and XHTML; plain text ignores
+/// them.
+///
+/// With `rules.select` non-empty, only the elements matching one of its selectors are rendered
+/// (their union in document order, a match nested in another rendered once), each as if it were
+/// the whole body; if nothing matches, the text is empty (the rule no longer fits the page).
+/// Nothing matching a `rules.remove` selector is ever rendered, including selected elements
+/// inside it. Without `select`, the default choice of the main content applies (see the module
+/// documentation), `remove` on top of it. Rules never reveal dropped or hidden content.
+/// Selectors that do not parse match nothing (check them first with [`check_rules`]).
 pub fn extract_with(
     bytes: &[u8],
     media_type: &str,
     charset: Option<&str>,
     rules: &ExtractionRules,
 ) -> Option<Extracted> {
-    let _ = rules; // applied by html::render (being written)
     let kind = kind_of(media_type)?;
     let (decoded, encoding) =
         charset::decode(bytes, kind == Kind::Html, kind == Kind::Xhtml, charset);
     let charset = encoding.name();
     match kind {
         Kind::Html | Kind::Xhtml => {
-            let rendered = html::render(&decoded);
+            let rendered = html::render(&decoded, rules);
             Some(Extracted {
                 text: normalize_text(&rendered.text),
                 title: rendered.title,

@@ -3,15 +3,25 @@
 //! - every HTML snapshot extracts without panicking, to non-empty text without script leakage;
 //! - for each snapshot, the Markdown "version" that OTA extracted from that exact snapshot (linked
 //!   through `INDEX.tsv`) is mostly contained in our text: OTA applied per-document CSS
-//!   selectors, so our text holds *more* (navigation, footers) but should miss little of theirs.
+//!   selectors, so our text may hold *more* (menus, footers the defaults cannot tell apart) but
+//!   should miss little of theirs;
+//! - extraction is deterministic, and extraction rules written like OTA's declarations remove
+//!   the spurious version split the defaults leave on a real document.
+//!
+//! Word-level recall and extra with and without rules are measured by
+//! `examples/extraction_quality.rs` (see `docs/EXTRACTION.md`).
 //!
 //! Skipped (with a message) when the corpus is not present.
 
+#[path = "support/markdown.rs"]
+mod markdown;
+use markdown::strip_markdown_targets;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use exhibit_capture::text::{Extracted, extract, normalize_text};
+use exhibit_capture::text::{Extracted, extract, extract_with, normalize_text};
+use exhibit_core::manifest::ExtractionRules;
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
@@ -58,7 +68,14 @@ fn every_snapshot_extracts_cleanly() {
             .display()
             .to_string();
         assert!(!got.text.trim().is_empty(), "{name}: empty text");
-        for needle in ["<script", "function(", "{\"@context\"", "</div>", "<style"] {
+        for needle in [
+            "<script",
+            "function(",
+            "{\"@context\"",
+            "</div>",
+            "<style",
+            "(opens in a new window)",
+        ] {
             assert!(
                 !got.text.contains(needle),
                 "{name}: extracted text contains {needle:?}"
@@ -84,47 +101,6 @@ fn words(text: &str) -> Vec<String> {
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect()
-}
-
-/// Remove Markdown link and image targets (`](url)`) and images' alt text, which are not text a
-/// reader sees and which we do not keep either.
-fn strip_markdown_targets(md: &str) -> String {
-    let mut out = String::with_capacity(md.len());
-    let mut rest = md;
-    while let Some(i) = rest.find("](") {
-        let (before, after) = rest.split_at(i);
-        // Drop the image alt text: `![alt](src)`.
-        let before = match before.rfind("![") {
-            Some(j) if !before[j..].contains(']') => &before[..j],
-            _ => before,
-        };
-        out.push_str(before);
-        out.push(' ');
-        let after = &after[2..];
-        // Skip to the closing parenthesis (URLs may contain balanced parentheses).
-        let mut depth = 1usize;
-        let mut end = after.len();
-        for (k, c) in after.char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        end = k + 1;
-                        break;
-                    }
-                }
-                '\n' => {
-                    end = k;
-                    break;
-                }
-                _ => {}
-            }
-        }
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 fn trigrams(words: &[String]) -> HashSet<(&str, &str, &str)> {
@@ -246,8 +222,9 @@ fn recall_against_open_terms_archive_versions() {
         tri_scores.len(),
         uni_scores[0]
     );
-    // Measured on the 100 pairs: median 0.999, mean 0.993, minimum 0.950 (3-gram); word recall
-    // median 1.000, minimum 0.998. The floors leave room for corpus additions.
+    // Measured on the 100 pairs (extractor 2): median 1.000, mean 0.994, minimum 0.950 (3-gram);
+    // word recall median 1.000, minimum 0.998 (extractor 1: 0.999, 0.993, 0.950; 1.000, 0.998).
+    // The floors leave room for corpus additions.
     assert!(tri_median >= 0.98, "median 3-gram recall {tri_median:.3}");
     assert!(tri_min >= 0.90, "minimum 3-gram recall {tri_min:.3}");
 }
@@ -258,4 +235,86 @@ fn markdown_target_stripping() {
         strip_markdown_targets("see [the policy](https://x.test/a_(b)) and ![logo](l.png) ok"),
         "see [the policy  and   ok"
     );
+}
+
+fn read_snapshot(name: &str) -> Option<Vec<u8>> {
+    let path = corpus_dir().join("html").join(name);
+    match std::fs::read(&path) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            eprintln!("skipping: {} not found", path.display());
+            None
+        }
+    }
+}
+
+fn extract_ruled(bytes: &[u8], select: &[&str], remove: &[&str]) -> String {
+    let rules = ExtractionRules {
+        select: select.iter().map(|s| (*s).to_owned()).collect(),
+        remove: remove.iter().map(|s| (*s).to_owned()).collect(),
+    };
+    extract_with(bytes, "text/html", None, &rules)
+        .expect("text/html always yields text")
+        .text
+}
+
+#[test]
+fn extraction_is_deterministic_on_real_pages() {
+    let dir = corpus_dir().join("html");
+    if !dir.is_dir() {
+        eprintln!("skipping: corpus not found at {}", dir.display());
+        return;
+    }
+    let mut files = Vec::new();
+    html_files(&dir, &mut files);
+    for path in files.iter().step_by(7) {
+        let bytes = std::fs::read(path).expect("read snapshot");
+        assert_eq!(
+            extract_html(&bytes),
+            extract_html(&bytes),
+            "{}",
+            path.display()
+        );
+    }
+}
+
+/// x.ai's cookie policy: two snapshots OTA extracted to the same version. Without rules our text
+/// differs (the site footer, built from `<div>`s, gained two links); with the rule the
+/// benchmark uses (`bench/extraction-rules.toml`) it does not.
+#[test]
+fn rules_remove_a_real_spurious_version() {
+    let (Some(first), Some(second)) = (
+        read_snapshot("grok/trackers-policy/20251111T153240Z.html"),
+        read_snapshot("grok/trackers-policy/20251211T233433Z.html"),
+    ) else {
+        return;
+    };
+    assert_ne!(extract_html(&first).text, extract_html(&second).text);
+    let select = ["body > section", ".prose"];
+    let a = extract_ruled(&first, &select, &[]);
+    let b = extract_ruled(&second, &select, &[]);
+    assert_eq!(a, b);
+    assert!(a.contains("# xAI Cookie Policy"), "{a}");
+    assert!(!a.contains("Grokipedia"), "{a}");
+    // The same rule fits the site's later layout (no `body > section`, a `.prose` body).
+    let Some(later) = read_snapshot("grok/trackers-policy/20260819T103217Z.html") else {
+        return;
+    };
+    let text = extract_ruled(&later, &select, &[]);
+    assert!(text.starts_with("# xAI Cookie Policy"), "{text}");
+}
+
+/// mistral.ai/terms (November 2025) held every policy on one page: a `select` picks the tracked
+/// one, and a `select` that no longer fits gives an empty text.
+#[test]
+fn select_picks_one_policy_of_a_multi_policy_page() {
+    let Some(page) = read_snapshot("le-chat/privacy-policy/20251111T153307Z.html") else {
+        return;
+    };
+    let whole = extract_html(&page).text;
+    let privacy = extract_ruled(&page, &["#privacy-policy"], &[]);
+    assert!(privacy.starts_with("Privacy Policy\n"), "{privacy}");
+    assert!(privacy.len() * 4 < whole.len());
+    assert!(!privacy.contains("Usage Policy"), "{privacy}");
+    assert_eq!(extract_ruled(&page, &["#no-longer-there"], &[]), "");
 }

@@ -5,7 +5,8 @@
 
 use std::time::Instant;
 
-use exhibit_capture::text::{extract, normalize_text, sniff_media_type};
+use exhibit_capture::text::{extract, extract_with, normalize_text, sniff_media_type};
+use exhibit_core::manifest::ExtractionRules;
 
 /// xorshift64*: tiny, seeded, deterministic.
 struct Rng(u64);
@@ -186,6 +187,136 @@ fn extraction_is_deterministic_and_normalised() {
     }
 }
 
+/// Markup for the main-content and boilerplate choices and for rules to match.
+const LAYOUT_PIECES: &[&str] = &[
+    "<nav>",
+    "</nav>",
+    "<header>",
+    "</header>",
+    "<footer>",
+    "</footer>",
+    "<aside>",
+    "</aside>",
+    "<article>",
+    "</article>",
+    "<section>",
+    "</section>",
+    "<div role=main>",
+    "<div role=navigation>",
+    "<div id=a>",
+    "<div id=b class=x>",
+    "<p class=x>",
+    "<span class=sr-only>",
+    "<main hidden>",
+    "<script type=application/ld+json>{\"a\":1}</script>",
+];
+
+const SELECTORS: &[&str] = &[
+    "#a",
+    "#b",
+    ".x",
+    "p",
+    "div",
+    "li",
+    "main",
+    "body > *",
+    "section p",
+    "header, footer",
+    "div:not(.x)",
+    "#missing",
+    "p[",
+    "script",
+];
+
+fn random_layout(rng: &mut Rng, pieces: usize) -> String {
+    let mut s = String::new();
+    for _ in 0..pieces {
+        if rng.below(3) == 0 {
+            s.push_str(rng.pick(LAYOUT_PIECES));
+        } else {
+            s.push_str(rng.pick(HTML_PIECES));
+        }
+    }
+    s
+}
+
+fn random_rules(rng: &mut Rng) -> ExtractionRules {
+    let mut pick = |n: usize| -> Vec<String> {
+        (0..rng.below(n))
+            .map(|_| rng.pick(SELECTORS).to_owned())
+            .collect()
+    };
+    let select = pick(3);
+    let remove = pick(3);
+    ExtractionRules { select, remove }
+}
+
+fn text_with(html: &str, rules: &ExtractionRules) -> String {
+    extract_with(html.as_bytes(), "text/html", None, rules)
+        .expect("html")
+        .text
+}
+
+#[test]
+fn rules_are_deterministic_and_order_free() {
+    let mut rng = Rng::new(5);
+    for case in 0..400 {
+        let pieces = 1 + rng.below(80);
+        let html = random_layout(&mut rng, pieces);
+        let rules = random_rules(&mut rng);
+        let first = text_with(&html, &rules);
+        assert_eq!(text_with(&html, &rules), first, "case {case}");
+        assert_eq!(normalize_text(&first), first, "case {case}: {html:?}");
+        // Selector order and repetition do not matter.
+        let mut reversed = rules.clone();
+        reversed.select.reverse();
+        reversed.remove.reverse();
+        reversed.select.extend(rules.select.first().cloned());
+        assert_eq!(
+            text_with(&html, &reversed),
+            first,
+            "case {case}: {html:?} {rules:?}"
+        );
+        // Removing what is not there changes nothing.
+        let mut more = rules.clone();
+        more.remove.push("#missing".into());
+        assert_eq!(text_with(&html, &more), first, "case {case}");
+        // Embedded JSON never shows, whatever the rules (after <plaintext>, markup is text).
+        if !html.contains("<plaintext>") {
+            assert!(!first.contains("{\"a\""), "case {case}: {html:?} {rules:?}");
+        }
+    }
+}
+
+#[test]
+fn nested_selections_render_once() {
+    let mut rng = Rng::new(6);
+    for case in 0..300 {
+        let pieces = 1 + rng.below(60);
+        let html = random_layout(&mut rng, pieces);
+        // <html> contains everything: adding selectors for its descendants changes nothing.
+        let whole = ExtractionRules {
+            select: vec!["html".into()],
+            remove: Vec::new(),
+        };
+        let nested = ExtractionRules {
+            select: vec!["html".into(), "body".into(), "div".into(), "p".into()],
+            remove: Vec::new(),
+        };
+        assert_eq!(
+            text_with(&html, &whole),
+            text_with(&html, &nested),
+            "case {case}: {html:?}"
+        );
+        // Removing everything leaves nothing.
+        let all = ExtractionRules {
+            select: Vec::new(),
+            remove: vec!["*".into()],
+        };
+        assert_eq!(text_with(&html, &all), "", "case {case}: {html:?}");
+    }
+}
+
 #[test]
 fn normalize_text_is_idempotent() {
     const PIECES: &[&str] = &[
@@ -281,6 +412,26 @@ fn deep_nesting_is_handled() {
         &format!("{}item", "<ul><li>".repeat(20_000)),
     );
     assert!(text.ends_with("- item\n"));
+}
+
+#[test]
+fn rules_on_deep_nesting_are_linear() {
+    let n = 100_000;
+    let src = format!(
+        "{}<p class=x>deep</p><p>text</p>{}",
+        "<div>".repeat(n),
+        "</div>".repeat(n)
+    );
+    for (select, remove) in [(vec!["div"], vec![".x"]), (vec!["p"], vec!["span"])] {
+        let rules = ExtractionRules {
+            select: select.into_iter().map(str::to_owned).collect(),
+            remove: remove.into_iter().map(str::to_owned).collect(),
+        };
+        let started = Instant::now();
+        let got = text_with(&src, &rules);
+        eprintln!("100k nested div with rules: {:?}", started.elapsed());
+        assert!(got.ends_with("text\n"), "{got}");
+    }
 }
 
 #[test]

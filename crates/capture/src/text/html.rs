@@ -1,21 +1,50 @@
 //! HTML to text.
 //!
 //! The document is parsed with html5ever (through `scraper`) exactly as a browser would build
-//! its DOM, then walked iteratively (depth-first, no recursion) while the text is appended to one
-//! `String`. The result is then passed through [`normalize_text`](super::normalize_text).
+//! its DOM, flattened in document order, then walked iteratively (no recursion) while the text
+//! is appended to one `String`. The result is then passed through
+//! [`normalize_text`](super::normalize_text).
+//!
+//! # What is rendered
+//!
+//! - **With extraction rules** ([`ExtractionRules`]): with `select` non-empty, only the elements
+//!   matching one of its selectors, their union in document order, an element nested in another
+//!   match rendered once as part of it, each rendered as if it were the whole body (blank lines
+//!   between them). When nothing matches, the text is empty: the rule no longer fits the page,
+//!   and an empty text (a new version) says so, where falling back to the whole page would
+//!   silently track boilerplate. Then nothing matching a `remove` selector is rendered, wherever
+//!   it is: a selected element inside a removed one is not rendered either. Selectors are matched
+//!   against the whole parsed document (so `body > footer` means what it says), and an invalid
+//!   selector matches nothing (callers validate rules with `check_rules`). Rules never make
+//!   dropped or hidden content visible: a selected element inside a hidden one stays hidden.
+//!   With `select`, the default choice below does not apply; `remove` alone applies on top of
+//!   it.
+//! - **By default** (no `select`), the main content when the page marks it: every outermost
+//!   `<main>` / `role="main"` element (in document order), or else the page's only outermost
+//!   `<article>`. Without either (or when that renders no text), the whole page without its
+//!   boilerplate: `<nav>` and `role="navigation"` anywhere, and *page-level* `<header>`,
+//!   `<footer>`, `<aside>` and `role="banner"` / `"contentinfo"` / `"complementary"`, that is
+//!   those not inside sectioning content (`article`, `aside`, `nav`, `section`, `main`,
+//!   `role="main"`) or a sectioning root (`blockquote`, `details`, `dialog`, `fieldset`,
+//!   `figure`, `td`, `th`). A `<header>` inside an `<article>` stays, as does navigation inside
+//!   `<main>` (on real pages it holds document text as often as menus).
 //!
 //! # Rules
 //!
 //! - **Dropped with their content:** `head` (the `<title>` is reported separately), `script`
-//!   (including `application/ld+json` data), `style`, `noscript`, `template`, `svg`, `canvas`,
-//!   `iframe`, `frame`, `frameset`, `noframes`, `object`, `embed`, `audio`, `video`, `map`,
-//!   `img`, `picture`, form controls (`input`, `select`, `textarea`, `datalist`, `option`,
-//!   `optgroup`, `output`, `progress`, `meter`), comments, processing instructions.
+//!   (including `application/ld+json` and other embedded JSON data), `style`, `noscript`,
+//!   `template`, `svg`, `canvas`, `iframe`, `frame`, `frameset`, `noframes`, `object`, `embed`,
+//!   `audio`, `video`, `map`, `img`, `picture`, form controls (`input`, `select`, `textarea`,
+//!   `datalist`, `option`, `optgroup`, `output`, `progress`, `meter`), comments, processing
+//!   instructions.
 //! - **Hidden elements are dropped:** the `hidden` attribute (except `hidden="until-found"`, which
 //!   is findable content), an inline style with `display:none` or `visibility:hidden`
-//!   (`!important` and any spacing/case allowed), and `aria-hidden="true"` on an element *without
-//!   block-level content* (icons, decorative glyphs). Two exceptions, both to avoid silently
-//!   losing the document's text:
+//!   (`!important` and any spacing/case allowed), the conventional screen-reader-only classes
+//!   (`sr-only`, `visually-hidden`, `visually-hidden-focusable`, `visuallyhidden`,
+//!   `screen-reader-text`: "(opens in a new window)" after every link, live-region
+//!   announcements, skip links), and `aria-hidden="true"` on an element *without block-level
+//!   content* (icons, decorative glyphs). Two exceptions, both to avoid silently losing the
+//!   document's text:
 //!   - `aria-hidden="true"` on an element with block-level content is ignored: it is an
 //!     accessibility hint, not a display rule, and on real pages it marks collapsed accordion
 //!     panels (FAQ answers, policy sections) whose text is part of the document;
@@ -50,9 +79,10 @@
 //! - The title is the text of the first HTML-namespace `<title>` (not an SVG `<title>`),
 //!   whitespace collapsed, NFC; `None` when empty.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use scraper::{Html, Node};
+use exhibit_core::manifest::ExtractionRules;
+use scraper::{Html, Node, Selector};
 
 /// Result of rendering an HTML document, before normalisation.
 pub(super) struct Rendered {
@@ -62,86 +92,337 @@ pub(super) struct Rendered {
     pub title: Option<String>,
 }
 
-/// Render decoded HTML source to (not yet normalised) text, and find its title.
-pub(super) fn render(source: &str) -> Rendered {
+/// Render decoded HTML source to (not yet normalised) text, and find its title, applying a
+/// document's extraction rules (see the module documentation).
+pub(super) fn render(source: &str, rules: &ExtractionRules) -> Rendered {
     let source = super::guard::tame(source);
     let document = Html::parse_document(&source);
-    let mut walker = Walker::with_capacity(source.len() / 4);
     let title = find_title(&document);
+    let flat = Flat::new(&document);
+    let marks = Marks::new(&flat);
 
-    let root = document.tree.root();
+    let mut skip = vec![false; flat.len()];
+    let addresses = if rules.is_empty() {
+        HashMap::new()
+    } else {
+        flat.addresses()
+    };
+    for index in matches(&document, &addresses, &rules.remove) {
+        skip[index] = true;
+    }
 
-    // One pass, marking ancestors (each chain stops at the first already-marked node, so this is
-    // linear overall):
-    // - `protected`: elements that contain the main content are never treated as hidden. An open
-    //   modal (cookie banner) commonly sets `aria-hidden="true"` on the rest of the page, and
-    //   anti-flicker snippets hide the body until scripts run, yet that content is what the page
-    //   publishes.
-    // - `has_block`: elements with block-level content. `aria-hidden` drops only elements
-    //   without (icons, decorative glyphs); on a block container it usually marks a collapsed
-    //   accordion panel, whose text is part of the document.
-    let mut protected = HashSet::new();
-    let mut has_block = HashSet::new();
-    for node in root.descendants() {
-        let Node::Element(el) = node.value() else {
+    let text = if !rules.select.is_empty() {
+        let mut roots = vec![false; flat.len()];
+        for index in matches(&document, &addresses, &rules.select) {
+            roots[index] = true;
+        }
+        walk(&flat, &marks, &roots, &skip, source.len() / 4)
+    } else {
+        let scan = Scan::new(&flat, &marks);
+        let mut text = String::new();
+        // Prefer the main content: every <main> / role="main", else a lone <article>.
+        let content = if !scan.mains.is_empty() {
+            &scan.mains
+        } else if scan.articles.len() == 1 {
+            &scan.articles
+        } else {
+            &Vec::new()
+        };
+        if !content.is_empty() {
+            let mut roots = vec![false; flat.len()];
+            for &index in content {
+                roots[index] = true;
+            }
+            text = walk(&flat, &marks, &roots, &skip, source.len() / 4);
+        }
+        if text.trim().is_empty() {
+            // The whole page, without navigation and page-level header, footer and asides.
+            let mut roots = vec![false; flat.len()];
+            roots[0] = true;
+            for &index in &scan.boilerplate {
+                skip[index] = true;
+            }
+            text = walk(&flat, &marks, &roots, &skip, source.len() / 4);
+        }
+        text
+    };
+    Rendered { text, title }
+}
+
+/// The indices of the elements matching any of `selectors` (those that do not parse match
+/// nothing; callers check rules with `check_rules` first).
+fn matches(document: &Html, addresses: &HashMap<usize, usize>, selectors: &[String]) -> Vec<usize> {
+    let mut out = Vec::new();
+    for css in selectors {
+        let Ok(selector) = Selector::parse(css) else {
             continue;
         };
-        let sets: [(&mut HashSet<_>, bool); 2] = [
-            (&mut protected, is_main_content(el)),
-            (&mut has_block, is_block_level(element_role(el))),
-        ];
-        for (set, mark) in sets {
-            if !mark {
-                continue;
-            }
-            let mut up = node.parent();
-            while let Some(ancestor) = up {
-                if !set.insert(ancestor.id()) {
-                    break;
-                }
-                up = ancestor.parent();
+        for element in document.select(&selector) {
+            let node: &Node = std::ops::Deref::deref(&element).value();
+            if let Some(&index) = addresses.get(&address(node)) {
+                out.push(index);
             }
         }
     }
+    out
+}
 
-    let root_id = root.id();
-    let mut node = root;
-    'walk: loop {
-        let id = node.id();
-        let descend = walker.enter(
-            node.value(),
-            protected.contains(&id),
-            has_block.contains(&id),
-        );
-        if descend {
+/// A node's identity while the document is borrowed: its address in the tree's arena.
+fn address(node: &Node) -> usize {
+    std::ptr::from_ref(node).addr()
+}
+
+/// The document tree flattened in document order (pre-order): the subtree of node `i` is the
+/// index range `i..end[i]`, its parent is `parent[i]`. Node 0 is the document.
+struct Flat<'a> {
+    node: Vec<&'a Node>,
+    parent: Vec<usize>,
+    end: Vec<usize>,
+}
+
+impl<'a> Flat<'a> {
+    fn new(document: &'a Html) -> Self {
+        let mut flat = Flat {
+            node: Vec::new(),
+            parent: Vec::new(),
+            end: Vec::new(),
+        };
+        let root = document.tree.root();
+        let mut node = root;
+        // Indices of the open ancestors of `node`.
+        let mut open: Vec<usize> = Vec::new();
+        'walk: loop {
+            let index = flat.node.len();
+            flat.node.push(node.value());
+            flat.parent.push(open.last().copied().unwrap_or(0));
+            flat.end.push(index + 1);
             if let Some(child) = node.first_child() {
+                open.push(index);
                 node = child;
                 continue 'walk;
             }
-            walker.leave(node.value());
-        }
-        loop {
-            if node.id() == root_id {
-                break 'walk;
-            }
-            if let Some(sibling) = node.next_sibling() {
-                node = sibling;
-                continue 'walk;
-            }
-            match node.parent() {
-                Some(parent) => {
-                    node = parent;
-                    walker.leave(node.value());
+            loop {
+                if open.is_empty() {
+                    break 'walk;
                 }
-                None => break 'walk,
+                if let Some(sibling) = node.next_sibling() {
+                    node = sibling;
+                    continue 'walk;
+                }
+                let (Some(parent), Some(closed)) = (node.parent(), open.pop()) else {
+                    break 'walk;
+                };
+                flat.end[closed] = flat.node.len();
+                node = parent;
             }
+        }
+        flat
+    }
+
+    fn len(&self) -> usize {
+        self.node.len()
+    }
+
+    fn element(&self, index: usize) -> Option<&'a scraper::node::Element> {
+        match self.node[index] {
+            Node::Element(el) => Some(el),
+            _ => None,
         }
     }
 
-    Rendered {
-        text: walker.out,
-        title,
+    /// Node address to index, for elements.
+    fn addresses(&self) -> HashMap<usize, usize> {
+        self.node
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| matches!(n, Node::Element(_)))
+            .map(|(i, n)| (address(n), i))
+            .collect()
     }
+}
+
+/// Per-node facts derived from descendants (one reverse pass).
+struct Marks {
+    /// Ancestors of the main content (`<main>`, `role="main"`, `<h1>`): never treated as
+    /// hidden. An open modal (cookie banner) commonly sets `aria-hidden="true"` on the rest of
+    /// the page, and anti-flicker snippets hide the body until scripts run, yet that content is
+    /// what the page publishes.
+    protected: Vec<bool>,
+    /// Elements with block-level content. `aria-hidden` drops only elements without (icons,
+    /// decorative glyphs); on a block container it usually marks a collapsed accordion panel,
+    /// whose text is part of the document.
+    has_block: Vec<bool>,
+}
+
+impl Marks {
+    fn new(flat: &Flat) -> Self {
+        let mut protected = vec![false; flat.len()];
+        let mut has_block = vec![false; flat.len()];
+        // Children come after their parent in pre-order: a reverse pass sees them first.
+        for index in (1..flat.len()).rev() {
+            let parent = flat.parent[index];
+            let (main, block) = match flat.element(index) {
+                Some(el) => (is_main_content(el), is_block_level(element_role(el))),
+                None => (false, false),
+            };
+            if protected[index] || main {
+                protected[parent] = true;
+            }
+            if has_block[index] || block {
+                has_block[parent] = true;
+            }
+        }
+        Marks {
+            protected,
+            has_block,
+        }
+    }
+
+    fn hidden(&self, index: usize, el: &scraper::node::Element) -> bool {
+        !self.protected[index] && is_hidden(el, self.has_block[index])
+    }
+}
+
+/// Where the main content is, and what is page boilerplate (one forward pass).
+struct Scan {
+    /// Outermost rendered `<main>` / `role="main"` elements, in document order.
+    mains: Vec<usize>,
+    /// Outermost rendered `<article>` elements.
+    articles: Vec<usize>,
+    /// Navigation, page-level `<header>` / `<footer>` (and `role="banner"` /
+    /// `role="contentinfo"`), `<aside>` outside sectioning content.
+    boilerplate: Vec<usize>,
+}
+
+impl Scan {
+    fn new(flat: &Flat, marks: &Marks) -> Self {
+        let mut scan = Scan {
+            mains: Vec::new(),
+            articles: Vec::new(),
+            boilerplate: Vec::new(),
+        };
+        // Per node: not rendered (dropped or hidden, or inside such an element); inside
+        // sectioning content; inside a main or article already found.
+        let mut gone = vec![false; flat.len()];
+        let mut sectioned = vec![false; flat.len()];
+        let mut in_main = vec![false; flat.len()];
+        let mut in_article = vec![false; flat.len()];
+        for index in 1..flat.len() {
+            let parent = flat.parent[index];
+            let Some(el) = flat.element(index) else {
+                continue;
+            };
+            let role = element_role(el);
+            gone[index] = gone[parent] || role == Role::Drop || marks.hidden(index, el);
+            sectioned[index] = sectioned[parent];
+            in_main[index] = in_main[parent];
+            in_article[index] = in_article[parent];
+            if gone[index] {
+                continue;
+            }
+            let html = &*el.name.ns == HTML_NS;
+            let name = if html { el.name() } else { "" };
+            let aria = |wanted: &str| has_role(el, wanted);
+            if is_main_content(el) && name != "h1" && !in_main[index] {
+                scan.mains.push(index);
+                in_main[index] = true;
+            }
+            if name == "article" && !in_article[index] {
+                scan.articles.push(index);
+                in_article[index] = true;
+            }
+            let page_level = !sectioned[parent];
+            if name == "nav"
+                || aria("navigation")
+                || (page_level
+                    && (matches!(name, "header" | "footer" | "aside")
+                        || aria("banner")
+                        || aria("contentinfo")
+                        || aria("complementary")))
+            {
+                scan.boilerplate.push(index);
+            }
+            if matches!(
+                name,
+                "article"
+                    | "aside"
+                    | "nav"
+                    | "section"
+                    | "main"
+                    | "blockquote"
+                    | "details"
+                    | "dialog"
+                    | "fieldset"
+                    | "figure"
+                    | "td"
+                    | "th"
+            ) || aria("main")
+            {
+                sectioned[index] = true;
+            }
+        }
+        scan
+    }
+}
+
+/// Renders the subtrees rooted at the nodes flagged in `roots` (outermost ones only, in
+/// document order, separated by blank lines), never entering a node flagged in `skip`. Roots
+/// inside dropped or hidden elements, or inside a skipped one, are not rendered.
+fn walk(flat: &Flat, marks: &Marks, roots: &[bool], skip: &[bool], capacity: usize) -> String {
+    let mut walker = Walker::with_capacity(capacity);
+    // The root being rendered; before and between roots the walk only searches.
+    let mut active: Option<usize> = None;
+    // Nodes whose children are being walked, innermost last.
+    let mut open: Vec<usize> = Vec::new();
+    let mut index = 0;
+    let leave = |walker: &mut Walker, active: &mut Option<usize>, closed: usize| {
+        if *active == Some(closed) {
+            walker.leave(flat.node[closed]);
+            walker.block(2);
+            *active = None;
+        } else if active.is_some() {
+            walker.leave(flat.node[closed]);
+        }
+    };
+    while index < flat.len() {
+        while let Some(&top) = open.last() {
+            if flat.end[top] > index {
+                break;
+            }
+            open.pop();
+            leave(&mut walker, &mut active, top);
+        }
+        let node = flat.node[index];
+        let descend = if skip[index] {
+            false
+        } else if active.is_some() {
+            walker.enter(node, marks.protected[index], marks.has_block[index])
+        } else if roots[index] {
+            active = Some(index);
+            let descend = walker.enter(node, marks.protected[index], marks.has_block[index]);
+            if !descend {
+                active = None;
+            }
+            descend
+        } else {
+            // Searching for a root: look inside everything that would be rendered.
+            match node {
+                Node::Document | Node::Fragment => true,
+                Node::Element(el) => element_role(el) != Role::Drop && !marks.hidden(index, el),
+                _ => false,
+            }
+        };
+        if descend {
+            open.push(index);
+            index += 1;
+        } else {
+            index = flat.end[index];
+        }
+    }
+    while let Some(top) = open.pop() {
+        leave(&mut walker, &mut active, top);
+    }
+    walker.out
 }
 
 const HTML_NS: &str = "http://www.w3.org/1999/xhtml";
@@ -233,10 +514,15 @@ fn is_main_content(el: &scraper::node::Element) -> bool {
     if &*el.name.ns != HTML_NS {
         return false;
     }
-    matches!(el.name(), "main" | "h1")
-        || el.attr("role").is_some_and(|r| {
+    matches!(el.name(), "main" | "h1") || has_role(el, "main")
+}
+
+/// Whether an HTML element's `role` attribute lists `wanted`.
+fn has_role(el: &scraper::node::Element, wanted: &str) -> bool {
+    &*el.name.ns == HTML_NS
+        && el.attr("role").is_some_and(|r| {
             r.split_ascii_whitespace()
-                .any(|t| t.eq_ignore_ascii_case("main"))
+                .any(|t| t.eq_ignore_ascii_case(wanted))
         })
 }
 
@@ -270,9 +556,21 @@ fn is_hidden(el: &scraper::node::Element, has_block: bool) -> bool {
         "hidden" => !value.trim().eq_ignore_ascii_case("until-found"),
         "aria-hidden" => !has_block && value.trim().eq_ignore_ascii_case("true"),
         "style" => style_hides(value),
+        "class" => value
+            .split_ascii_whitespace()
+            .any(|c| SCREEN_READER_ONLY.iter().any(|s| c.eq_ignore_ascii_case(s))),
         _ => false,
     })
 }
+
+/// Class names that conventionally hide an element visually, leaving it to screen readers.
+const SCREEN_READER_ONLY: &[&str] = &[
+    "sr-only",
+    "visually-hidden",
+    "visually-hidden-focusable",
+    "visuallyhidden",
+    "screen-reader-text",
+];
 
 /// Whether an inline style has a `display: none` or `visibility: hidden` declaration
 /// (`!important` allowed, case-insensitive, any whitespace).
@@ -560,7 +858,7 @@ mod tests {
     use super::*;
 
     fn text(html: &str) -> String {
-        super::super::normalize_text(&render(html).text)
+        super::super::normalize_text(&render(html, &ExtractionRules::default()).text)
     }
 
     #[test]
@@ -598,10 +896,32 @@ mod tests {
     }
 
     #[test]
+    fn flat_tree_ranges_and_parents() {
+        let document = Html::parse_document("<p>a<b>b</b></p><div><i>c</i>d</div>");
+        let flat = Flat::new(&document);
+        assert!(matches!(flat.node[0], Node::Document));
+        assert_eq!(flat.end[0], flat.len());
+        let mut count = 0;
+        for node in document.tree.root().descendants() {
+            // Pre-order, as ego_tree's descendants.
+            assert!(std::ptr::eq(node.value(), flat.node[count]));
+            count += 1;
+        }
+        assert_eq!(count, flat.len());
+        for i in 1..flat.len() {
+            let p = flat.parent[i];
+            assert!(p < i && i < flat.end[p] && flat.end[i] <= flat.end[p]);
+        }
+    }
+
+    #[test]
     fn title_is_html_only() {
-        let r = render("<svg><title>icon</title></svg><p>x");
+        let r = render(
+            "<svg><title>icon</title></svg><p>x",
+            &ExtractionRules::default(),
+        );
         assert_eq!(r.title, None);
-        let r = render("<title> A \n  B </title>");
+        let r = render("<title> A \n  B </title>", &ExtractionRules::default());
         assert_eq!(r.title.as_deref(), Some("A B"));
     }
 }
