@@ -37,7 +37,8 @@ pub enum Command {
     Capture(CaptureArgs),
     /// List captures, newest first.
     List(ListArgs),
-    /// Show a record (capture, version or document id, or a hash prefix of 8+ hex digits).
+    /// Show a record (a capture, version, document, provision or re-extraction id, or a hash
+    /// prefix of 8+ hex digits); signatures are checked as they are shown.
     Show(QueryArgs),
     /// Write a capture's exact bytes (or with --text its extracted text) to stdout.
     Cat(CatArgs),
