@@ -96,9 +96,9 @@ fn resolve_record(
     id: &RecordId,
     with_text: bool,
 ) -> Result<Resolved, Failure> {
-    let text_of = |m: &CaptureManifest| -> Result<Option<String>, Failure> {
+    let text_of = |m: &CaptureManifest| -> Result<Option<std::sync::Arc<str>>, Failure> {
         match (&m.text, with_text) {
-            (Some(t), true) => Ok(Some(archive.read_text(&t.sha256)?)),
+            (Some(t), true) => Ok(Some(std::sync::Arc::from(archive.read_text(&t.sha256)?))),
             _ => Ok(None),
         }
     };
@@ -152,14 +152,20 @@ fn resolve_record(
             let opening = parse_capture(&opening_row.manifest_path, &obytes)?;
             let mut checks = integrity(archive, public, &bytes, &sig, &p.signer, row.log_index)?;
             let text = archive.read_text(&p.text.sha256)?;
-            let pinned_ok = Sha256Digest::of(&obytes) == p.capture.manifest_sha256;
+            // The same checks a bundle verifier makes (FORMAT §3.8): the pinned manifest, and
+            // its text, version and document are the ones the provision names.
+            let pinned_ok = Sha256Digest::of(&obytes) == p.capture.manifest_sha256
+                && opening.text.as_ref().map(|t| (t.sha256, t.size))
+                    == Some((p.text.sha256, p.text.size))
+                && opening.version.as_ref().map(|v| &v.id) == Some(&p.version)
+                && opening.document == p.document;
             let quote_ok = p.check_against(text.as_bytes());
             checks.push(Integrity {
                 what: "Quoted passage".into(),
                 ok: pinned_ok && quote_ok.is_ok(),
                 detail: match (pinned_ok, quote_ok) {
                     (false, _) => format!(
-                        "{}'s manifest is not the one the provision pins",
+                        "{}'s manifest, text, version or document is not the one the provision names",
                         p.capture.id
                     ),
                     (true, Ok(())) => format!(
@@ -176,7 +182,7 @@ fn resolve_record(
                     Some(row.log_index),
                     &opening,
                 ),
-                text: with_text.then_some(text),
+                text: with_text.then(|| std::sync::Arc::from(text)),
                 integrity: checks,
             }
         }

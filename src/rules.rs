@@ -47,7 +47,11 @@ pub fn rules(root: &Path, args: RulesArgs, json: bool) -> Result<u8, Failure> {
         None
     };
     let changed = match &change {
-        Some((rules, how)) => archive.set_rules(&doc.id, rules, how, chrono::Utc::now())?,
+        Some((rules, how)) => {
+            // A capture of the document in flight finishes with the rules it started with.
+            let _lock = archive.lock_document(&doc.url)?;
+            archive.set_rules(&doc.id, rules, how, chrono::Utc::now())?
+        }
         None => false,
     };
     let current = archive.rules_of(&doc.id)?.unwrap_or_default();

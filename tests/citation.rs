@@ -1162,3 +1162,76 @@ fn log_prove_proves_a_provision_at_its_cited_leaf() {
         .unwrap();
     assert_eq!(py.status.code(), Some(1), "{}", all_output(&py));
 }
+
+// Review findings ----------------------------------------------------------------------------
+
+/// A citation of a record without text that quotes an excerpt cannot be verified: the excerpt
+/// is unchecked, which is not a match.
+#[test]
+fn an_excerpt_that_cannot_be_checked_is_not_verified() {
+    let (dir, archive) = new_archive();
+    let pdf = dir.path().join("doc.pdf");
+    std::fs::write(&pdf, b"%PDF-1.7\n% not a real pdf, no text is extracted\n").unwrap();
+    ok(&exhibit(
+        &archive,
+        &[
+            "capture",
+            pdf.to_str().unwrap(),
+            "--url",
+            "https://example.com/doc.pdf",
+        ],
+    ));
+    let cited = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
+    let plain = dir.path().join("plain.txt");
+    std::fs::write(&plain, &cited).unwrap();
+    assert_eq!(
+        code(&exhibit(
+            &archive,
+            &["verify", "--citation", plain.to_str().unwrap()]
+        )),
+        0
+    );
+    let quoted = dir.path().join("quoted.txt");
+    std::fs::write(
+        &quoted,
+        format!("{cited}Excerpt: “We sell all your data to anyone who asks.”\n"),
+    )
+    .unwrap();
+    let out = exhibit(
+        &archive,
+        &["verify", "--citation", quoted.to_str().unwrap()],
+    );
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stdout(&out).contains("Excerpt"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains("VERIFIED:"), "{}", stdout(&out));
+}
+
+/// A URL cut before its host claims nothing, so it cannot match.
+#[test]
+fn a_cut_url_without_a_host_matches_nothing() {
+    let (dir, archive) = new_archive();
+    capture(&archive, "policy-v1.html", PRIVACY, Some("Example Corp"));
+    let cited = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
+    let cut = cited.replace(&format!("URL: {PRIVACY}"), "URL: https://…");
+    let f = write_file(dir.path(), "cut.txt", &cut);
+    let out = verify_citation(&archive, &f, &[]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(reports_differs(&stdout(&out), "URL"), "{}", stdout(&out));
+    let host = cited.replace(&format!("URL: {PRIVACY}"), "URL: https://example.com/pri…");
+    let f = write_file(dir.path(), "host.txt", &host);
+    assert_eq!(code(&verify_citation(&archive, &f, &[])), 0);
+}
+
+/// One input holds at most 100 citation records.
+#[test]
+fn too_many_citations_in_one_input_are_refused() {
+    let (dir, archive) = new_archive();
+    capture(&archive, "policy-v1.html", PRIVACY, Some("Example Corp"));
+    let cited = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
+    let f = write_file(dir.path(), "many.txt", &format!("{cited}\n").repeat(101));
+    let out = verify_citation(&archive, &f, &[]);
+    assert_eq!(code(&out), 2, "{}", all_output(&out));
+    assert!(stderr(&out).contains("at most 100"), "{}", stderr(&out));
+    let f = write_file(dir.path(), "some.txt", &format!("{cited}\n").repeat(3));
+    assert_eq!(code(&verify_citation(&archive, &f, &[])), 0);
+}

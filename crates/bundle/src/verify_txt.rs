@@ -171,6 +171,17 @@ $ cat ../checkpoint.txt
                 "$ grep -q '\"text\":{{\"sha256\":\"{}\",\"size\":{}}}' {m}",
                 p.text.sha256, p.text.size
             );
+            let capture_manifest = layout::manifest_path(&p.capture.id);
+            let _ = writeln!(
+                s,
+                "$ echo '{}  {capture_manifest}' | sha256sum -c -",
+                p.capture.manifest_sha256
+            );
+            let _ = writeln!(
+                s,
+                "$ grep -q '\"text\":{{\"blake3\":\"[0-9a-f]*\",\"charset\":\"[^\"]*\",\"extractor\":{{.*}},\"sha256\":\"{}\",\"size\":{}}}' {capture_manifest}",
+                p.text.sha256, p.text.size
+            );
             let _ = writeln!(
                 s,
                 "$ tail -c +{} {text} | head -c {} | sha256sum | grep -q '^{} '",

@@ -1466,8 +1466,13 @@ fn normal_url(u: &str) -> String {
 fn compare_url(stated: &StatedUrl, facts: &RecordFacts) -> FieldStatus {
     if stated.truncated {
         let normal = normal_url(&stated.url);
+        // A cut URL claims something only once it names a host: `https://…` matches nothing.
+        let names_host = stated
+            .url
+            .split_once("://")
+            .is_some_and(|(_, rest)| rest.split('/').next().is_some_and(|h| !h.is_empty()));
         let starts = |u: &str| {
-            !stated.url.is_empty()
+            names_host
                 && (u.starts_with(stated.url.as_str())
                     || u.starts_with(normal.as_str())
                     || normal_url(u).starts_with(normal.as_str()))

@@ -6,6 +6,7 @@
 //! candidate records its own way and hands them over as [`Candidate`]s.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use exhibit_core::citation::{Citation, FieldCheck, FieldStatus, RecordFacts, compare};
 use serde::Serialize;
@@ -17,8 +18,9 @@ use crate::report::Verdict;
 pub struct Candidate {
     /// What the verified record says.
     pub facts: RecordFacts,
-    /// The extracted text of the record's version, for checking a quoted excerpt.
-    pub text: Option<String>,
+    /// The extracted text of the record's version, for checking a quoted excerpt (shared:
+    /// many records have one text).
+    pub text: Option<Arc<str>>,
     /// Signature, log and other integrity checks of the record, as the caller ran them.
     pub integrity: Vec<Integrity>,
 }
@@ -95,9 +97,11 @@ pub fn check_citation(
     pinned: &[String],
     place: &str,
 ) -> CitationReport {
+    // Choose the record on every field but the excerpt (searching a text is the expensive
+    // part); the chosen record's excerpt is checked below.
     let compared: Vec<(&Candidate, Vec<FieldCheck>)> = candidates
         .iter()
-        .map(|k| (k, compare(citation, &k.facts, k.text.as_deref())))
+        .map(|k| (k, compare(citation, &k.facts, None)))
         .collect();
     let stated = citation.record_id.as_ref();
     let mut report = CitationReport {
@@ -170,22 +174,34 @@ pub fn check_citation(
             }
         }
     };
-    let Some((candidate, fields)) = chosen else {
+    let Some((candidate, _)) = chosen else {
         return report;
     };
+    let fields = &compare(citation, &candidate.facts, candidate.text.as_deref());
     report.record = Some(candidate.facts.id.to_string());
     report.fields = fields.clone();
     report.integrity = candidate.integrity.clone();
     report.signer_pinned = pinned.contains(&candidate.facts.signer)
         || citation.signer.as_deref() == Some(candidate.facts.signer.as_str());
     let wrong = differs(fields);
+    // A stated field that could not be checked (an excerpt with no text to look in, a log
+    // position without a verified proof) is not a match: the citation is not verified.
+    let unchecked: Vec<&str> = fields
+        .iter()
+        .filter(|f| matches!(f.status, FieldStatus::Noted { .. }) && f.field != "Accessed")
+        .map(|f| f.field)
+        .collect();
     let broken: Vec<&str> = candidate
         .integrity
         .iter()
         .filter(|i| !i.ok)
         .map(|i| i.what.as_str())
         .collect();
-    report.verdict = if !wrong.is_empty() || !broken.is_empty() || report.did_you_mean.is_some() {
+    report.verdict = if !wrong.is_empty()
+        || !unchecked.is_empty()
+        || !broken.is_empty()
+        || report.did_you_mean.is_some()
+    {
         Verdict::Mismatch
     } else if report.signer_pinned {
         Verdict::Verified
@@ -207,6 +223,11 @@ pub fn check_citation(
                 candidate.facts.id,
                 wrong.join(", "),
                 if wrong.len() == 1 { "does" } else { "do" }
+            ),
+            Verdict::Mismatch if !unchecked.is_empty() => format!(
+                "{} found in {place}, but the citation's {} cannot be checked against it, so the citation is not verified",
+                candidate.facts.id,
+                unchecked.join(", ")
             ),
             Verdict::Mismatch => format!(
                 "{} found in {place}, but its {} failed",
@@ -306,6 +327,10 @@ pub fn overall(reports: &[CitationReport]) -> Verdict {
     }
 }
 
+/// The most citation records one input may hold (each costs a look-up and, with an excerpt, a
+/// text search).
+pub const MAX_CITATIONS: usize = 100;
+
 /// Reads and parses citation records from a file, or from standard input for `-`. The error
 /// is one line naming the input and the problem.
 pub fn read_citations(arg: &str) -> Result<(String, Vec<Citation>), String> {
@@ -340,5 +365,11 @@ pub fn read_citations(arg: &str) -> Result<(String, Vec<Citation>), String> {
     }
     let text = String::from_utf8(bytes).map_err(|_| format!("{shown}: not UTF-8 text"))?;
     let citations = exhibit_core::citation::parse(&text).map_err(|e| format!("{shown}: {e}"))?;
+    if citations.len() > MAX_CITATIONS {
+        return Err(format!(
+            "{shown}: {} citation records; at most {MAX_CITATIONS} are checked at once",
+            citations.len()
+        ));
+    }
     Ok((shown, citations))
 }

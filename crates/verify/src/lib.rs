@@ -143,13 +143,26 @@ pub fn bundle_candidates(
         if !(path.starts_with("exhibit/manifests/") && path.ends_with(".json")) {
             continue;
         }
-        if let Some(m) = f.bytes.as_deref().and_then(|b| AnyManifest::parse(b).ok()) {
+        // Only a manifest stored under its own id's name is a record of the bundle (a copy
+        // under another name fails verification, and must not multiply the candidates).
+        if let Some(m) = f.bytes.as_deref().and_then(|b| AnyManifest::parse(b).ok())
+            && exhibit_bundle::layout::manifest_path(m.id()) == *path
+        {
             parsed.push((f.sha256, m));
         }
     }
-    let text_of = |sha: Option<Sha256Digest>| -> Option<String> {
-        let bytes = bag.text(&exhibit_bundle::layout::text_path(&sha?))?;
-        String::from_utf8(bytes.to_vec()).ok()
+    // Each text once, shared by every record that has it.
+    let mut texts: std::collections::BTreeMap<Sha256Digest, Option<std::sync::Arc<str>>> =
+        Default::default();
+    let mut text_of = |sha: Option<Sha256Digest>| -> Option<std::sync::Arc<str>> {
+        let sha = sha?;
+        texts
+            .entry(sha)
+            .or_insert_with(|| {
+                let bytes = bag.text(&exhibit_bundle::layout::text_path(&sha))?;
+                std::str::from_utf8(bytes).ok().map(std::sync::Arc::from)
+            })
+            .clone()
     };
     let integrity = |id: &str| -> Vec<citation::Integrity> {
         let summary = report.records.iter().find(|r| r.id == id);
