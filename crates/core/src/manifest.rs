@@ -41,9 +41,17 @@ pub fn shorten(s: &str, max: usize) -> String {
 
 /// The RFC 8785 bytes of a manifest value, refusing any larger than [`MAX_MANIFEST_BYTES`].
 pub(crate) fn canonical_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, ManifestError> {
+    canonical_bytes_within(value, MAX_MANIFEST_BYTES)
+}
+
+/// The RFC 8785 bytes of a manifest value, refusing any larger than `limit`.
+pub(crate) fn canonical_bytes_within<T: Serialize>(
+    value: &T,
+    limit: usize,
+) -> Result<Vec<u8>, ManifestError> {
     let bytes = serde_json_canonicalizer::to_vec(value)
         .map_err(|e| ManifestError::Schema(e.to_string()))?;
-    if bytes.len() > MAX_MANIFEST_BYTES {
+    if bytes.len() > limit {
         return Err(ManifestError::TooLarge(bytes.len()));
     }
     Ok(bytes)
@@ -51,7 +59,15 @@ pub(crate) fn canonical_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, Manife
 
 /// Parses manifest bytes (at most [`MAX_MANIFEST_BYTES`]) into a schema type.
 pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, ManifestError> {
-    if bytes.len() > MAX_MANIFEST_BYTES {
+    parse_json_within(bytes, MAX_MANIFEST_BYTES)
+}
+
+/// Parses manifest bytes (at most `limit`) into a schema type.
+pub(crate) fn parse_json_within<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    limit: usize,
+) -> Result<T, ManifestError> {
+    if bytes.len() > limit {
         return Err(ManifestError::TooLarge(bytes.len()));
     }
     serde_json::from_slice(bytes).map_err(|e| ManifestError::Schema(e.to_string()))

@@ -11,7 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
 use crate::id::{RecordId, RecordKind};
-use crate::manifest::{DocumentRef, Extractor, ManifestError, canonical_bytes, parse_json};
+use crate::manifest::{
+    DocumentRef, Extractor, ManifestError, canonical_bytes_within, parse_json_within,
+};
+
+/// The largest re-extraction manifest: it lists every capture of a document (about 310 bytes
+/// each), so it may hold about 200,000 captures — far more than the 1 MiB of other manifests.
+pub const MAX_REEXTRACTION_BYTES: usize = 64 << 20;
 
 /// The `type` of a re-extraction manifest.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -89,12 +95,12 @@ impl ReextractionManifest {
     /// The canonical RFC 8785 bytes: what is stored and signed.
     pub fn to_canonical_bytes(&self) -> Result<Vec<u8>, ManifestError> {
         self.check()?;
-        canonical_bytes(self)
+        canonical_bytes_within(self, MAX_REEXTRACTION_BYTES)
     }
 
     /// Parses stored bytes, requiring the v1 schema, canonical form and consistency.
     pub fn parse(bytes: &[u8]) -> Result<Self, ManifestError> {
-        let m: ReextractionManifest = parse_json(bytes)?;
+        let m: ReextractionManifest = parse_json_within(bytes, MAX_REEXTRACTION_BYTES)?;
         if m.to_canonical_bytes()? != bytes {
             return Err(ManifestError::NotCanonical);
         }
@@ -156,5 +162,72 @@ impl ReextractionManifest {
         }
         out.retain(|(_, n)| *n > 1);
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::IdPrefix;
+
+    fn id(kind: RecordKind, n: u64) -> RecordId {
+        RecordId::new(&IdPrefix::default(), kind, n)
+    }
+
+    #[test]
+    fn a_long_history_fits_and_merges_and_splits_are_read_back() {
+        let n = 5000u64;
+        let captures: Vec<ReextractedCapture> = (1..=n)
+            .map(|i| ReextractedCapture {
+                id: id(RecordKind::Capture, i),
+                manifest_sha256: Sha256Digest::of(&i.to_be_bytes()),
+                old_version: id(RecordKind::Version, i.div_ceil(2)),
+                old_text_sha256: Some(Sha256Digest::of(b"old")),
+                new_text_sha256: Some(Sha256Digest::of(b"new")),
+            })
+            .collect();
+        let m = ReextractionManifest {
+            manifest_type: ReextractionType::V1,
+            origin: "o".into(),
+            id: id(RecordKind::Reextraction, 1),
+            document: DocumentRef {
+                id: id(RecordKind::Document, 1),
+                url: "https://example.com/".into(),
+                entity: None,
+                title: None,
+            },
+            extractor: Extractor {
+                name: "exhibit-text".into(),
+                version: "2".into(),
+                rules: None,
+            },
+            versions: vec![
+                NewVersion {
+                    key_sha256: Sha256Digest::of(b"a"),
+                    first: id(RecordKind::Capture, 1),
+                    last: id(RecordKind::Capture, 3),
+                    captures: 3,
+                    old_versions: vec![id(RecordKind::Version, 1), id(RecordKind::Version, 2)],
+                },
+                NewVersion {
+                    key_sha256: Sha256Digest::of(b"b"),
+                    first: id(RecordKind::Capture, 4),
+                    last: id(RecordKind::Capture, n),
+                    captures: n - 3,
+                    old_versions: vec![id(RecordKind::Version, 2)],
+                },
+            ],
+            captures,
+            created_at: "2026-11-22T00:00:00Z".into(),
+            signer: "SHA256:x".into(),
+        };
+        let bytes = m.to_canonical_bytes().unwrap();
+        assert!(bytes.len() > crate::manifest::MAX_MANIFEST_BYTES);
+        assert_eq!(ReextractionManifest::parse(&bytes).unwrap(), m);
+        assert_eq!(m.merges().len(), 1);
+        assert_eq!(m.splits(), vec![(id(RecordKind::Version, 2), 2)]);
+        let mut bad = m.clone();
+        bad.versions[1].captures -= 1;
+        assert!(bad.check().is_err());
     }
 }

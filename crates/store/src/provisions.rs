@@ -175,7 +175,12 @@ impl Archive {
     ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         // The path follows from the id; the catalog's copy is not trusted to name a file.
         let path = self.root().join(manifest_rel_path(id));
-        let bytes = fsutil::read_limited(&path, exhibit_core::manifest::MAX_MANIFEST_BYTES as u64)?;
+        let limit = if id.kind() == RecordKind::Reextraction {
+            exhibit_core::reextraction::MAX_REEXTRACTION_BYTES
+        } else {
+            exhibit_core::manifest::MAX_MANIFEST_BYTES
+        };
+        let bytes = fsutil::read_limited(&path, limit as u64)?;
         if Sha256Digest::of(&bytes) != *want {
             return Err(StoreError::Corrupt {
                 what: path.display().to_string(),
