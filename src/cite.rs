@@ -16,11 +16,6 @@ use serde_json::json;
 use crate::output::json_line;
 use crate::{EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, Failure};
 
-/// A record with everything needed to cite or check it.
-struct Resolved {
-    candidate: Candidate,
-}
-
 fn failed(message: impl Into<String>) -> Failure {
     Failure {
         code: EXIT_FAILED,
@@ -95,7 +90,7 @@ fn resolve_record(
     public: &PublicKey,
     id: &RecordId,
     with_text: bool,
-) -> Result<Resolved, Failure> {
+) -> Result<Candidate, Failure> {
     let text_of = |m: &CaptureManifest| -> Result<Option<std::sync::Arc<str>>, Failure> {
         match (&m.text, with_text) {
             (Some(t), true) => Ok(Some(std::sync::Arc::from(archive.read_text(&t.sha256)?))),
@@ -192,7 +187,7 @@ fn resolve_record(
             )));
         }
     };
-    Ok(Resolved { candidate })
+    Ok(candidate)
 }
 
 /// `exhibit cite QUERY [--short]`: prints the citation record of a capture, version, provision
@@ -202,7 +197,7 @@ pub fn cite(root: &Path, query: &str, short: bool, json: bool) -> Result<u8, Fai
     let public = PublicKey::load_pem(&archive.public_key_path())?;
     let id = cited_id(&archive, query)?;
     let r = resolve_record(&archive, &public, &id, false)?;
-    let broken: Vec<&Integrity> = r.candidate.integrity.iter().filter(|i| !i.ok).collect();
+    let broken: Vec<&Integrity> = r.integrity.iter().filter(|i| !i.ok).collect();
     if let Some(b) = broken.first() {
         return Err(failed(format!(
             "{id}: refusing to cite a record that does not verify: {}: {}",
@@ -214,9 +209,9 @@ pub fn cite(root: &Path, query: &str, short: bool, json: bool) -> Result<u8, Fai
     } else {
         HashForm::Full
     };
-    let text = citation::render(&r.candidate.facts, form);
+    let text = citation::render(&r.facts, form);
     if json {
-        json_line(&json!({"citation": text, "record": r.candidate.facts}))?;
+        json_line(&json!({"citation": text, "record": r.facts}))?;
     } else {
         write!(std::io::stdout().lock(), "{text}")?;
     }
@@ -272,12 +267,12 @@ pub fn cite_quote(
     } else {
         HashForm::Full
     };
-    let text = citation::render(&r.candidate.facts, form);
+    let text = citation::render(&r.facts, form);
     if json {
         json_line(&json!({
             "provision": committed,
             "citation": text,
-            "record": r.candidate.facts,
+            "record": r.facts,
         }))?;
     } else {
         let mut o = std::io::stdout().lock();
@@ -445,7 +440,7 @@ pub fn verify_citation(root: &Path, arg: &str, keys: &[String], json: bool) -> R
         let ids = candidate_ids(&archive, c, &mut warnings)?;
         let mut candidates = Vec::new();
         for id in &ids {
-            candidates.push(resolve_record(&archive, &public, id, c.excerpt.is_some())?.candidate);
+            candidates.push(resolve_record(&archive, &public, id, c.excerpt.is_some())?);
         }
         let mut report = check_citation(i + 1, c, &candidates, keys, "this archive");
         report.warnings.extend(warnings);
@@ -465,13 +460,13 @@ pub fn verify_citation(root: &Path, arg: &str, keys: &[String], json: bool) -> R
 }
 
 /// Prints a found record: its citation and its verification.
-fn print_found(o: &mut impl Write, r: &Resolved, how: &str) -> Result<(), Failure> {
-    let f = &r.candidate.facts;
+fn print_found(o: &mut impl Write, r: &Candidate, how: &str) -> Result<(), Failure> {
+    let f = &r.facts;
     writeln!(o, "{}  ({how})", f.id)?;
     for line in citation::render(f, HashForm::Full).lines() {
         writeln!(o, "  {line}")?;
     }
-    for i in &r.candidate.integrity {
+    for i in &r.integrity {
         writeln!(
             o,
             "  {:<16} {:<6} {}",
@@ -484,18 +479,16 @@ fn print_found(o: &mut impl Write, r: &Resolved, how: &str) -> Result<(), Failur
     Ok(())
 }
 
-fn report_found(found: &[(Resolved, String)], json: bool) -> Result<bool, Failure> {
-    let all_ok = found
-        .iter()
-        .all(|(r, _)| r.candidate.integrity.iter().all(|i| i.ok));
+fn report_found(found: &[(Candidate, String)], json: bool) -> Result<bool, Failure> {
+    let all_ok = found.iter().all(|(r, _)| r.integrity.iter().all(|i| i.ok));
     if json {
         json_line(&json!({
             "records": found.iter().map(|(r, how)| json!({
-                "id": r.candidate.facts.id,
+                "id": r.facts.id,
                 "matched": how,
-                "citation": citation::render(&r.candidate.facts, HashForm::Full),
-                "record": r.candidate.facts,
-                "integrity": r.candidate.integrity,
+                "citation": citation::render(&r.facts, HashForm::Full),
+                "record": r.facts,
+                "integrity": r.integrity,
             })).collect::<Vec<_>>(),
             "verified": all_ok,
         }))?;
@@ -623,10 +616,10 @@ pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8
     let public = PublicKey::load_pem(&archive.public_key_path())?;
     let r = resolve_record(archive, &public, id, false)?;
     let row = archive.provision(id.number())?;
-    let f = &r.candidate.facts;
+    let f = &r.facts;
     let passage = f.excerpt.clone().unwrap_or_default();
     let history = archive.clause_history(&row.document_id, &passage)?;
-    let ok = r.candidate.integrity.iter().all(|i| i.ok);
+    let ok = r.integrity.iter().all(|i| i.ok);
     // Stability: versions after the quoted one that still hold the clause, until the first
     // that does not.
     let quoted_at = history.iter().position(|h| h.version.id == row.version_id);
@@ -650,7 +643,7 @@ pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8
         json_line(&json!({
             "provision": row,
             "record": f,
-            "integrity": r.candidate.integrity,
+            "integrity": r.integrity,
             "versions": history.iter().map(|h| json!({
                 "version": h.version.id,
                 "first_seen": h.version.first_seen,
@@ -681,7 +674,7 @@ pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8
             "Recorded   {} (as claimed by the signer)",
             crate::output::human_time(&row.created_at)
         )?;
-        for i in &r.candidate.integrity {
+        for i in &r.integrity {
             writeln!(
                 o,
                 "{:<10} {} {}",

@@ -39,6 +39,35 @@ pub fn shorten(s: &str, max: usize) -> String {
     }
 }
 
+/// The checks every manifest type shares: a non-empty origin; its time field a strict
+/// timestamp; each id (with the field it is in) of the expected kind and with the prefix of
+/// `own`, the record's id.
+pub(crate) fn check_common(
+    origin: &str,
+    (time_field, time): (&str, &str),
+    own: &RecordId,
+    ids: &[(&RecordId, RecordKind, &str)],
+) -> Result<(), ManifestError> {
+    let bad = |s: String| Err(ManifestError::Inconsistent(s));
+    if origin.is_empty() {
+        return bad("empty origin".into());
+    }
+    if crate::time::parse_rfc3339_seconds(time).is_none() {
+        return bad(format!(
+            "{time_field} {time:?} is not RFC 3339 UTC with whole seconds"
+        ));
+    }
+    for (id, kind, field) in ids {
+        if id.kind() != *kind {
+            return bad(format!("{field} {id} is not a {} id", kind.name()));
+        }
+        if id.prefix() != own.prefix() {
+            return bad(format!("{field} {id} has a different prefix than {own}"));
+        }
+    }
+    Ok(())
+}
+
 /// The RFC 8785 bytes of a manifest value, refusing any larger than [`MAX_MANIFEST_BYTES`].
 pub(crate) fn canonical_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, ManifestError> {
     canonical_bytes_within(value, MAX_MANIFEST_BYTES)
@@ -362,16 +391,6 @@ impl CaptureManifest {
     /// Checks that the fields agree with each other and with the type.
     pub fn check(&self) -> Result<(), ManifestError> {
         let bad = |s: String| Err(ManifestError::Inconsistent(s));
-        if self.origin.is_empty() {
-            return bad("empty origin".into());
-        }
-        if crate::time::parse_rfc3339_seconds(&self.captured_at).is_none() {
-            return bad(format!(
-                "captured_at {:?} is not RFC 3339 UTC with whole seconds",
-                self.captured_at
-            ));
-        }
-        let prefix = self.id.prefix();
         let mut ids = vec![
             (&self.id, RecordKind::Capture, "id"),
             (&self.document.id, RecordKind::Document, "document.id"),
@@ -388,17 +407,12 @@ impl CaptureManifest {
                 ids.push((&o.id, RecordKind::Capture, "version.opened_by.id"));
             }
         }
-        for (id, kind, field) in ids {
-            if id.kind() != kind {
-                return bad(format!("{field} {id} is not a {} id", kind.name()));
-            }
-            if id.prefix() != prefix {
-                return bad(format!(
-                    "{field} {id} has a different prefix than {}",
-                    self.id
-                ));
-            }
-        }
+        check_common(
+            &self.origin,
+            ("captured_at", &self.captured_at),
+            &self.id,
+            &ids,
+        )?;
         match (self.method, &self.http, &self.file) {
             (Method::Http, Some(_), None) | (Method::File, None, Some(_)) => {}
             (Method::Stdin, None, None) => {}

@@ -109,32 +109,17 @@ impl ProvisionManifest {
     /// Checks that the fields agree with each other.
     pub fn check(&self) -> Result<(), ManifestError> {
         let bad = |s: String| Err(ManifestError::Inconsistent(s));
-        if self.origin.is_empty() {
-            return bad("empty origin".into());
-        }
-        if crate::time::parse_rfc3339_seconds(&self.created_at).is_none() {
-            return bad(format!(
-                "created_at {:?} is not RFC 3339 UTC with whole seconds",
-                self.created_at
-            ));
-        }
-        let prefix = self.id.prefix();
-        for (id, kind, field) in [
-            (&self.id, RecordKind::Provision, "id"),
-            (&self.document.id, RecordKind::Document, "document.id"),
-            (&self.version, RecordKind::Version, "version"),
-            (&self.capture.id, RecordKind::Capture, "capture.id"),
-        ] {
-            if id.kind() != kind {
-                return bad(format!("{field} {id} is not a {} id", kind.name()));
-            }
-            if id.prefix() != prefix {
-                return bad(format!(
-                    "{field} {id} has a different prefix than {}",
-                    self.id
-                ));
-            }
-        }
+        crate::manifest::check_common(
+            &self.origin,
+            ("created_at", &self.created_at),
+            &self.id,
+            &[
+                (&self.id, RecordKind::Provision, "id"),
+                (&self.document.id, RecordKind::Document, "document.id"),
+                (&self.version, RecordKind::Version, "version"),
+                (&self.capture.id, RecordKind::Capture, "capture.id"),
+            ],
+        )?;
         let q = &self.quote;
         if q.text.is_empty() || q.text.len() > MAX_QUOTE_BYTES {
             return bad(format!(

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Sha256Digest;
 use crate::id::{RecordId, RecordKind};
 use crate::manifest::{
-    DocumentRef, Extractor, ManifestError, canonical_bytes_within, parse_json_within,
+    DocumentRef, Extractor, ManifestError, canonical_bytes_within, check_common, parse_json_within,
 };
 
 /// The largest re-extraction manifest: it lists every capture of a document (about 310 bytes
@@ -110,28 +110,33 @@ impl ReextractionManifest {
     /// Checks that the fields agree with each other.
     pub fn check(&self) -> Result<(), ManifestError> {
         let bad = |s: String| Err(ManifestError::Inconsistent(s));
-        if crate::time::parse_rfc3339_seconds(&self.created_at).is_none() {
-            return bad(format!("created_at {:?} is not strict", self.created_at));
-        }
-        let prefix = self.id.prefix();
         let mut ids = vec![
-            (&self.id, RecordKind::Reextraction),
-            (&self.document.id, RecordKind::Document),
+            (&self.id, RecordKind::Reextraction, "id"),
+            (&self.document.id, RecordKind::Document, "document.id"),
         ];
         for c in &self.captures {
-            ids.push((&c.id, RecordKind::Capture));
-            ids.push((&c.old_version, RecordKind::Version));
+            ids.push((&c.id, RecordKind::Capture, "captures[].id"));
+            ids.push((
+                &c.old_version,
+                RecordKind::Version,
+                "captures[].old_version",
+            ));
         }
         for v in &self.versions {
-            ids.push((&v.first, RecordKind::Capture));
-            ids.push((&v.last, RecordKind::Capture));
-            ids.extend(v.old_versions.iter().map(|o| (o, RecordKind::Version)));
+            ids.push((&v.first, RecordKind::Capture, "versions[].first"));
+            ids.push((&v.last, RecordKind::Capture, "versions[].last"));
+            ids.extend(
+                v.old_versions
+                    .iter()
+                    .map(|o| (o, RecordKind::Version, "versions[].old_versions")),
+            );
         }
-        for (id, kind) in ids {
-            if id.kind() != kind || id.prefix() != prefix {
-                return bad(format!("{id} is not a {} id of this archive", kind.name()));
-            }
-        }
+        check_common(
+            &self.origin,
+            ("created_at", &self.created_at),
+            &self.id,
+            &ids,
+        )?;
         let total: u64 = self.versions.iter().map(|v| v.captures).sum();
         if total != self.captures.len() as u64 {
             return bad("the new versions do not account for every capture".into());

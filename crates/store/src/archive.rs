@@ -989,6 +989,26 @@ impl Batch<'_> {
         RecordId::new(self.prefix, kind, n)
     }
 
+    /// Signs a record's canonical manifest bytes, writes them and the signature crash-safely
+    /// (fsynced now; their directory at commit) and appends the leaf to the log. Returns the
+    /// manifest's SHA-256, its path relative to the root and its leaf index.
+    pub(crate) fn write_signed(
+        &mut self,
+        id: &RecordId,
+        bytes: &[u8],
+    ) -> Result<(Sha256Digest, String, u64), StoreError> {
+        let signature = self.key.sign(bytes);
+        let rel = manifest_rel_path(id);
+        let path = self.root.join(&rel);
+        let dir = fsutil::parent_dir(&path).to_path_buf();
+        self.dirty.extend(fsutil::create_dirs(&dir)?);
+        fsutil::write_atomic_new(&path, bytes)?;
+        fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
+        self.dirty.insert(dir);
+        let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, bytes)?;
+        Ok((Sha256Digest::of(bytes), rel, log_index))
+    }
+
     /// The next number of `kind` whose manifest path is free. A manifest file already at the
     /// next number is an orphan of a batch that never committed (a crash); it is left as it is
     /// and its number is never given out again.
@@ -1168,16 +1188,8 @@ impl Batch<'_> {
                 what: capture_id.to_string(),
                 message: e.to_string(),
             })?;
-        let signature = self.key.sign(&bytes);
-        let manifest_sha256 = Sha256Digest::of(&bytes);
-        let rel = manifest_rel_path(&capture_id);
+        let (manifest_sha256, rel, log_index) = self.write_signed(&capture_id, &bytes)?;
         let path = self.root.join(&rel);
-        let dir = path.parent().unwrap_or(self.root).to_path_buf();
-        self.dirty.extend(fsutil::create_dirs(&dir)?);
-        fsutil::write_atomic_new(&path, &bytes)?;
-        fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
-        self.dirty.insert(dir);
-        let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, &bytes)?;
 
         if let Some((key, v)) = &version {
             match v.change {

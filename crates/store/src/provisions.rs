@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use crate::archive::{manifest_rel_path, parse_digest};
-use crate::{Archive, Batch, CaptureRow, StoreError, VersionRow, fsutil, log};
+use crate::{Archive, Batch, CaptureRow, StoreError, VersionRow, fsutil};
 
 /// The largest extracted text read into memory to find or check a quote. Texts are at most
 /// the capture's text retention limit (64 MiB by default), so this only guards against damage.
@@ -374,16 +374,7 @@ impl Batch<'_> {
                 what: id.to_string(),
                 message: e.to_string(),
             })?;
-        let signature = self.key.sign(&bytes);
-        let manifest_sha256 = Sha256Digest::of(&bytes);
-        let rel = manifest_rel_path(&id);
-        let path = self.root.join(&rel);
-        let dir = fsutil::parent_dir(&path).to_path_buf();
-        self.dirty.extend(fsutil::create_dirs(&dir)?);
-        fsutil::write_atomic_new(&path, &bytes)?;
-        fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
-        self.dirty.insert(dir);
-        let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, &bytes)?;
+        let (manifest_sha256, rel, log_index) = self.write_signed(&id, &bytes)?;
         self.tx.execute(
             "INSERT INTO provisions (num, document, version, capture, created_at, quote_sha256, \
              text_sha256, char_start, char_end, manifest_sha256, manifest_path, log_index) \

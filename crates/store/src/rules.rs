@@ -14,8 +14,8 @@ use exhibit_core::{RecordId, RecordKind, Sha256Digest};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use crate::archive::{manifest_rel_path, parse_catalog_digest};
-use crate::{Archive, Batch, StoreError, fsutil, log};
+use crate::archive::parse_catalog_digest;
+use crate::{Archive, Batch, StoreError};
 
 /// One change of a document's rules.
 #[derive(Debug, Clone, Serialize)]
@@ -256,16 +256,7 @@ impl Batch<'_> {
                 what: id.to_string(),
                 message: e.to_string(),
             })?;
-        let signature = self.key.sign(&bytes);
-        let manifest_sha256 = Sha256Digest::of(&bytes);
-        let rel = manifest_rel_path(&id);
-        let path = self.root.join(&rel);
-        let dir = fsutil::parent_dir(&path).to_path_buf();
-        self.dirty.extend(fsutil::create_dirs(&dir)?);
-        fsutil::write_atomic_new(&path, &bytes)?;
-        fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
-        self.dirty.insert(dir);
-        let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, &bytes)?;
+        let (manifest_sha256, rel, log_index) = self.write_signed(&id, &bytes)?;
         self.tx.execute(
             "INSERT INTO reextractions (num, document, created_at, manifest_sha256, \
              manifest_path, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
