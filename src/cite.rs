@@ -260,6 +260,7 @@ pub fn cite_quote(
         p
     };
     archive.sign_checkpoint(&key)?;
+    crate::tsa::stamp_latest(&mut archive)?;
     let public = PublicKey::load_pem(&archive.public_key_path())?;
     let r = resolve_record(&archive, &public, &committed.provision_id, false)?;
     let form = if short {

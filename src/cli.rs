@@ -62,9 +62,12 @@ pub enum Command {
     Bundle(BundleArgs),
     /// Verify a citation from a filing, a hash, a local file or an evidence bundle.
     Verify(VerifyArgs),
-    /// The tamper-evident log: checkpoints, inclusion and consistency proofs.
+    /// The tamper-evident log: checkpoints, inclusion and consistency proofs, timestamps.
     #[command(subcommand)]
     Log(LogCommand),
+    /// The RFC 3161 Time-Stamp Authorities that timestamp the log's checkpoints.
+    #[command(subcommand)]
+    Tsa(TsaCommand),
 }
 
 /// `exhibit log …`.
@@ -84,6 +87,9 @@ pub enum LogCommand {
     },
     /// Print the log's note verifier key (name+hash+base64).
     Key,
+    /// Ask every configured TSA that has not stamped the latest checkpoint for a token
+    /// (retrying after an outage); exit 1 if one still fails.
+    Timestamp,
 }
 
 /// `exhibit bundle`.
@@ -136,6 +142,10 @@ pub struct VerifyArgs {
     /// For a bundle alone, the default is the archive's own key, when there is an archive.
     #[arg(long = "key", value_name = "PEM|FINGERPRINT")]
     pub keys: Vec<String>,
+    /// Check the bundle's RFC 3161 timestamps against these trusted TSA CA certificates (a PEM
+    /// bundle; repeatable). Without it, timestamps are reported but not checked.
+    #[arg(long = "tsa-ca", value_name = "PEM")]
+    pub tsa_ca: Vec<PathBuf>,
 }
 
 /// `exhibit init`.
@@ -150,6 +160,38 @@ pub struct InitArgs {
     /// Sign with this existing PKCS#8 PEM private key (mode 0600) instead of generating one.
     #[arg(long)]
     pub key: Option<PathBuf>,
+    /// An RFC 3161 Time-Stamp Authority (http or https URL) to timestamp every signed
+    /// checkpoint. Repeatable: several independent TSAs.
+    #[arg(long = "tsa", value_name = "URL")]
+    pub tsa: Vec<String>,
+    /// A PEM bundle of CA certificates that the TSAs' answers must chain to before a token is
+    /// kept (copied into the archive).
+    #[arg(long, value_name = "PEM", requires = "tsa")]
+    pub tsa_ca: Option<PathBuf>,
+}
+
+/// `exhibit tsa …`.
+#[derive(Subcommand, Debug)]
+pub enum TsaCommand {
+    /// Add a Time-Stamp Authority; later checkpoints are sent to it too.
+    Add {
+        /// The TSA's URL (http or https).
+        url: String,
+        /// A short name for it (default: made from the URL); names its token files.
+        #[arg(long)]
+        name: Option<String>,
+        /// A PEM bundle of CA certificates that its answers must chain to (copied into the
+        /// archive).
+        #[arg(long, value_name = "PEM")]
+        ca: Option<PathBuf>,
+    },
+    /// Stop asking a TSA (by name or URL); tokens it issued are kept.
+    Remove {
+        /// The TSA's name or URL.
+        tsa: String,
+    },
+    /// List the configured TSAs and whether each has stamped the latest checkpoint.
+    List,
 }
 
 /// `exhibit key …`.

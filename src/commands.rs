@@ -16,7 +16,7 @@ use crate::cli::{
 };
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
-use crate::{changes, cite, rules};
+use crate::{changes, cite, rules, tsa};
 
 /// Runs the parsed command; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Bundle(args) => bundle(&cli.archive, args, json),
         Command::Verify(args) => verify(&cli.archive, args, json),
         Command::Log(cmd) => log(&cli.archive, cmd, json),
+        Command::Tsa(cmd) => tsa::tsa(&cli.archive, cmd, json),
     }
 }
 
@@ -48,6 +49,12 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
             origin: args.origin,
             prefix: args.prefix,
             key: args.key,
+            tsa: args.tsa,
+            tsa_ca: args
+                .tsa_ca
+                .as_deref()
+                .map(tsa::read_ca_bundle)
+                .transpose()?,
         },
     )?;
     let config = archive.config();
@@ -201,6 +208,8 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
         Some(rules)
     };
     let mut archive = Archive::open(root)?;
+    // A TSA that missed the last checkpoint (an outage) gets another chance first.
+    tsa::retry_quietly(&mut archive)?;
     let mut capturer = Capturer::new(&mut archive)?;
     if let Some(t) = args.timeout {
         capturer.set_timeout(t);
@@ -258,6 +267,7 @@ fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
     if committed_any {
         // One signed checkpoint per capture command, covering everything it committed.
         capturer.sign_checkpoint()?;
+        tsa::stamp_latest(&mut archive)?;
     }
     if let Some(f) = bad_input {
         return Err(Failure {
@@ -527,9 +537,27 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
     rows.dedup_by(|a, b| a.id == b.id);
     provisions.sort_by(|a, b| a.id.cmp(&b.id));
     provisions.dedup_by(|a, b| a.id == b.id);
-    // Every record's inclusion proof refers to one checkpoint, signed after the records were
-    // selected, so it covers all of them.
-    let checkpoint = archive.sign_checkpoint(&key)?;
+    // Every record's inclusion proof refers to one checkpoint that covers all of them: the
+    // earliest timestamped one when there is one (the tightest "existed no later than"), else
+    // the latest, signed now if the log grew since.
+    let latest = archive.sign_checkpoint(&key)?;
+    let needed = rows
+        .iter()
+        .map(|r| r.log_index)
+        .chain(provisions.iter().map(|p| p.log_index))
+        .max()
+        .map_or(0, |i| i + 1);
+    let checkpoint = archive
+        .earliest_timestamped_checkpoint(needed)?
+        .unwrap_or(latest);
+    let timestamps = bundle_timestamps(&archive, &checkpoint)?;
+    if timestamps.is_empty() && !archive.config().tsa.is_empty() {
+        eprintln!(
+            "exhibit: note: checkpoint {} is not timestamped yet, so the bundle carries no \
+             timestamp (`exhibit log timestamp` asks the TSAs, then bundle again)",
+            checkpoint.size
+        );
+    }
     let mut records = Vec::with_capacity(rows.len());
     for row in &rows {
         let (manifest_bytes, signature) = archive.read_manifest(row)?;
@@ -593,6 +621,8 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
         public_keys: vec![public],
         seal: &key,
         file_name,
+        checkpoint: Some(checkpoint.note.clone()),
+        timestamps,
     };
     let objects = archive.objects();
     let open = |sha: &exhibit_core::Sha256Digest| -> std::io::Result<Box<dyn std::io::Read>> {
@@ -636,6 +666,31 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
+/// The tokens the archive holds over `checkpoint`, each re-checked against the note's bytes
+/// (a damaged token file is left out, with a warning, rather than bundled).
+fn bundle_timestamps(
+    archive: &Archive,
+    checkpoint: &exhibit_store::SignedCheckpoint,
+) -> Result<Vec<exhibit_bundle::BundleTimestamp>, Failure> {
+    let mut out = Vec::new();
+    for stamp in archive.timestamps(checkpoint.size)? {
+        let response = archive.read_timestamp(&stamp)?;
+        let checked = exhibit_timestamp::Token::parse_response(&response)
+            .and_then(|t| t.check_message(checkpoint.note.as_bytes()));
+        match checked {
+            Ok(()) => out.push(exhibit_bundle::BundleTimestamp {
+                tsa: stamp.tsa,
+                response,
+            }),
+            Err(e) => eprintln!(
+                "exhibit: warning: {}: {e}; not bundled (the archive's copy is damaged)",
+                stamp.path.display()
+            ),
+        }
+    }
+    Ok(out)
+}
+
 fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
     if let Some(f) = cite::verify_mode_error(
         args.bundle.is_some(),
@@ -652,7 +707,14 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
                 .map_err(|e| Failure::bad_input(e.to_string()))?,
         );
     }
+    options.tsa_anchors = exhibit_verify::load_tsa_anchors(&args.tsa_ca)
+        .map_err(|e| Failure::bad_input(e.to_string()))?;
     let Some(bundle) = &args.bundle else {
+        if !args.tsa_ca.is_empty() {
+            return Err(Failure::bad_input(
+                "--tsa-ca checks the timestamps in a bundle: give the bundle too",
+            ));
+        }
         let keys: Vec<String> = options
             .trusted
             .iter()
@@ -717,7 +779,9 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
                 // The log grew since the last checkpoint (an interrupted command): sign one.
                 _ => {
                     let key = archive.signing_key()?;
-                    archive.sign_checkpoint(&key)?
+                    let cp = archive.sign_checkpoint(&key)?;
+                    tsa::stamp_latest(&mut archive)?;
+                    cp
                 }
             };
             if json {
@@ -778,6 +842,7 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
                 write!(std::io::stdout().lock(), "{}", proof.to_text())?;
             }
         }
+        LogCommand::Timestamp => return tsa::log_timestamp(&mut archive, json),
         LogCommand::Consistency { old_checkpoint } => {
             return log_consistency(&mut archive, &origin, &public, &old_checkpoint, json);
         }

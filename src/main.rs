@@ -7,6 +7,7 @@ mod cli;
 mod commands;
 mod output;
 mod rules;
+mod tsa;
 
 use std::process::ExitCode;
 

@@ -16,6 +16,10 @@ pub const SEAL: &str = "tagmanifest-sha256.txt.sig";
 pub const VERIFY_TXT: &str = "VERIFY.txt";
 /// The citation records.
 pub const CITATION_TXT: &str = "exhibit/citation.txt";
+/// The signed checkpoint note that every record's log proof refers to (stamped by the tokens).
+pub const CHECKPOINT: &str = "exhibit/checkpoint";
+/// The directory of the checkpoint's copies stamped by further TSAs.
+pub const TIMESTAMPS_DIR: &str = "exhibit/timestamps/";
 /// The exact text of `bagit.txt`.
 pub const BAGIT_TXT_CONTENT: &str = "BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
 
@@ -49,6 +53,37 @@ pub fn shell_quote(value: &str) -> String {
         return value.to_owned();
     }
     format!("'{}'", value.replace('\'', "'\\''"))
+}
+
+/// Where the `n`-th (from 0) RFC 3161 token over the checkpoint goes, and the file it stamps
+/// beside it: the first as `exhibit/checkpoint.tsr` beside [`CHECKPOINT`]; each further one, from
+/// the TSA named `tsa`, as `exhibit/timestamps/<tsa>/checkpoint.tsr` beside a byte-identical
+/// copy of the checkpoint, so that every token `F.tsr` sits beside the exact file `F` it stamps.
+pub fn timestamp_paths(n: usize, tsa: &str) -> (String, String) {
+    let data = if n == 0 {
+        CHECKPOINT.to_owned()
+    } else {
+        format!("{TIMESTAMPS_DIR}{tsa}/checkpoint")
+    };
+    let token = format!("{data}.tsr");
+    (data, token)
+}
+
+/// Whether a bag path is a place a time-stamp token or a stamped checkpoint copy may be.
+pub fn is_timestamp_path(path: &str) -> bool {
+    path == CHECKPOINT
+        || path == "exhibit/checkpoint.tsr"
+        || path.strip_prefix(TIMESTAMPS_DIR).is_some_and(|rest| {
+            rest.split_once('/').is_some_and(|(tsa, file)| {
+                !tsa.is_empty()
+                    && tsa.len() <= 64
+                    && !tsa.starts_with(['.', '-'])
+                    && tsa
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+                    && (file == "checkpoint" || file == "checkpoint.tsr")
+            })
+        })
 }
 
 /// `data/content/<sha256>.<ext>`.

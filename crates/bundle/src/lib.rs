@@ -11,6 +11,9 @@
 //!   exhibit/manifests/<id>.json.sig
 //!   exhibit/keys/<fingerprint>.pem  signer public keys
 //!   exhibit/citation.txt            citation records
+//!   exhibit/proofs/<id>.tlog-proof  log inclusion proofs (C2SP tlog-proof)
+//!   exhibit/checkpoint              the signed checkpoint the proofs refer to
+//!   exhibit/checkpoint.tsr          an RFC 3161 token over it (more in exhibit/timestamps/<tsa>/)
 //! ```
 //!
 //! [`write_bundle`] streams: payload bytes flow from the archive's objects through a hash check
@@ -27,4 +30,4 @@ mod write;
 
 pub use error::{BundleError, ReadError};
 pub use read::{BagFile, Limits, ReadBag, read_bundle};
-pub use write::{Bundle, BundleRecord, WriteSummary, write_bundle};
+pub use write::{Bundle, BundleRecord, BundleTimestamp, WriteSummary, write_bundle};

@@ -51,7 +51,8 @@ pub struct BagFile {
     /// BLAKE3 of the bytes.
     pub blake3: Blake3Digest,
     /// The bytes of the tag files a verifier parses (the BagIt files, `exhibit/manifests/`,
-    /// `exhibit/keys/`, `exhibit/proofs/`, `exhibit/citation.txt`) and of extracted texts up to
+    /// `exhibit/keys/`, `exhibit/proofs/`, `exhibit/citation.txt`, the checkpoint and its
+    /// time-stamp tokens) and of extracted texts up to
     /// [`Limits::max_text_kept_bytes`]; `None` for other files, which are only hashed.
     pub bytes: Option<Vec<u8>>,
 }
@@ -299,6 +300,7 @@ fn is_parsed_tag_file(rel: &str) -> bool {
         || ["exhibit/manifests/", "exhibit/keys/", "exhibit/proofs/"]
             .iter()
             .any(|dir| rel.starts_with(dir))
+        || crate::layout::is_timestamp_path(rel)
 }
 
 /// Most zero bytes accepted after the tar's end-of-archive marker (tar pads archives with zero

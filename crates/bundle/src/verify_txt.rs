@@ -78,21 +78,40 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
         );
     }
     if let Some(first) = records.iter().find(|r| r.tlog_proof.is_some()) {
-        let proof = layout::proof_path(&first.id);
         let key = layout::key_path(first.manifest.signer());
         let sig_prefix = sh(&format!("— {} ", first.manifest.origin()));
+        let note = match &bundle.checkpoint {
+            Some(_) => layout::CHECKPOINT.to_owned(),
+            None => "../checkpoint.note".to_owned(),
+        };
         let _ = write!(
             s,
             "
 5b. Check the log checkpoint. Each record's exhibit/proofs/<id>.tlog-proof holds its position
    in the archive's append-only Merkle log, the inclusion path, and a checkpoint (origin, tree
-   size, root hash) signed as a C2SP signed note with the same key. These commands check the
-   checkpoint's signature; the inclusion path is checked by exhibit-verify or any RFC 9162
-   implementation (docs/VERIFYING.md shows the algorithm).
+   size, root hash) signed as a C2SP signed note with the same key. These commands check that
+   every proof names the same checkpoint and the checkpoint's signature; the inclusion path is
+   checked by exhibit-verify or any RFC 9162 implementation (docs/VERIFYING.md shows the
+   algorithm).
 
-$ sed '1,/^$/d' {proof} > ../checkpoint.note
-$ sed '/^$/,$d' ../checkpoint.note > ../checkpoint.txt
-$ grep -F {sig_prefix} ../checkpoint.note | head -n 1 | awk '{{print $NF}}' | base64 -d | tail -c 64 > ../checkpoint.sig
+"
+        );
+        if bundle.checkpoint.is_some() {
+            let _ = writeln!(
+                s,
+                "$ for p in exhibit/proofs/*.tlog-proof; do sed '1,/^$/d' \"$p\" | cmp - {note}; done"
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "$ sed '1,/^$/d' {} > {note}",
+                layout::proof_path(&first.id)
+            );
+        }
+        let _ = write!(
+            s,
+            "$ sed '/^$/,$d' {note} > ../checkpoint.txt
+$ grep -F {sig_prefix} {note} | head -n 1 | awk '{{print $NF}}' | base64 -d | tail -c 64 > ../checkpoint.sig
 $ openssl pkeyutl -verify -pubin -inkey {key} -rawin -in ../checkpoint.txt -sigfile ../checkpoint.sig
 $ cat ../checkpoint.txt
 
@@ -101,6 +120,37 @@ $ cat ../checkpoint.txt
    (`exhibit log consistency` proves that for the operator).
 "
         );
+    }
+    if bundle.checkpoint.is_some() && !bundle.timestamps.is_empty() {
+        let _ = write!(
+            s,
+            "
+5c. Check the trusted timestamp{plural}. Each .tsr file is an RFC 3161 time-stamp token in which
+   a Time-Stamp Authority (TSA) signed the SHA-256 of the file beside it (a byte-identical copy
+   of exhibit/checkpoint) together with a time: every record this checkpoint covers existed no
+   later than that time, whatever the archive's own clock said. Get the TSA's CA certificate
+   from the TSA itself, not from this bundle, and save it as tsa-ca.pem beside {file} (for
+   several TSAs, concatenate their CA certificates into that one file). Each verify command
+   must print \"Verification: OK\"; the -text command prints the time (\"Time stamp:\").
+
+",
+            plural = if bundle.timestamps.len() > 1 { "s" } else { "" },
+        );
+        for (n, t) in bundle.timestamps.iter().enumerate() {
+            let (data, token) = layout::timestamp_paths(n, &t.tsa);
+            let _ = writeln!(s, "   TSA {}:", t.tsa);
+            if n > 0 {
+                let _ = writeln!(s, "$ cmp {data} {}", layout::CHECKPOINT);
+            }
+            let _ = writeln!(
+                s,
+                "$ openssl ts -verify -data {data} -in {token} -CAfile ../../tsa-ca.pem"
+            );
+            let _ = writeln!(
+                s,
+                "$ openssl ts -reply -in {token} -text | grep -E 'Time stamp:|Accuracy:'"
+            );
+        }
     }
     let _ = write!(
         s,
@@ -200,10 +250,21 @@ What this proves, and what it does not
 Proven, once the key is pinned: the key holder signed each manifest (what was captured, from
 which URL, how, and when it says it was captured), and the files in data/ are exactly the bytes
 those manifests describe, and each manifest was appended to the archive's log at the position
-its proof gives, under a checkpoint the key holder signed. Not proven by this bundle alone: that
-the capture time is true — it is the signer's claim, with no independent timestamp yet — and
-that the log seen by others is the same one (compare checkpoints you or others kept).
-"
+its proof gives, under a checkpoint the key holder signed.{stamped} Not proven by this bundle
+alone: that the capture time is true — it is the signer's claim{bound} — nor that the log seen by
+others is the same one (compare checkpoints you or others kept), nor that the server sent the
+same bytes to everyone who asked.
+",
+        stamped = if bundle.timestamps.is_empty() {
+            ""
+        } else {
+            " With step 5c, a TSA you trust\nstates that this checkpoint, and so every record in it, existed no later than its time."
+        },
+        bound = if bundle.timestamps.is_empty() {
+            ", with no independent timestamp in this bundle"
+        } else {
+            "; a timestamp bounds it only from\nabove"
+        },
     );
     s
 }

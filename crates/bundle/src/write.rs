@@ -59,6 +59,20 @@ pub struct Bundle<'a> {
     pub seal: &'a SigningKey,
     /// The file name the bundle is written as (quoted in VERIFY.txt).
     pub file_name: String,
+    /// The signed checkpoint note that the records' log proofs refer to (written as
+    /// `exhibit/checkpoint`).
+    pub checkpoint: Option<String>,
+    /// RFC 3161 tokens over that checkpoint note (see [`layout::timestamp_paths`]).
+    pub timestamps: Vec<BundleTimestamp>,
+}
+
+/// An RFC 3161 token over the bundle's checkpoint.
+#[derive(Clone, Debug)]
+pub struct BundleTimestamp {
+    /// The TSA's name in the archive (names the token's directory when it is not the first).
+    pub tsa: String,
+    /// The DER `TimeStampResp`, exactly as the TSA sent it.
+    pub response: Vec<u8>,
 }
 
 /// What was written.
@@ -191,6 +205,24 @@ pub fn write_bundle(
         if let Some(proof) = &r.tlog_proof {
             tags.insert(layout::proof_path(&r.id), proof.clone().into_bytes());
         }
+    }
+    if let Some(note) = &bundle.checkpoint {
+        for (n, t) in bundle.timestamps.iter().enumerate() {
+            let (data, token) = layout::timestamp_paths(n, &t.tsa);
+            if !layout::is_timestamp_path(&token) {
+                return Err(BundleError::Invalid(format!(
+                    "TSA name {:?} cannot name a bundle path",
+                    t.tsa
+                )));
+            }
+            tags.insert(data, note.clone().into_bytes());
+            tags.insert(token, t.response.clone());
+        }
+        tags.insert(layout::CHECKPOINT.into(), note.clone().into_bytes());
+    } else if !bundle.timestamps.is_empty() {
+        return Err(BundleError::Invalid(
+            "time-stamp tokens need the checkpoint they stamp".into(),
+        ));
     }
     let mut keys = bundle.public_keys.clone();
     keys.push(bundle.seal.public_key());

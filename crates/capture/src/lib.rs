@@ -11,6 +11,7 @@ mod error;
 mod reextract;
 mod source;
 pub mod text;
+pub mod tsa;
 
 use exhibit_core::manifest::{ExtractionRules, Extractor, TextInfo, cap_string};
 use exhibit_core::url::normalize_document_url;

@@ -35,12 +35,17 @@ pub struct InitOptions {
     pub prefix: Option<String>,
     /// An existing PKCS#8 key to sign with instead of generating one.
     pub key: Option<PathBuf>,
+    /// URLs of RFC 3161 Time-Stamp Authorities to ask for a token over every checkpoint.
+    pub tsa: Vec<String>,
+    /// A PEM bundle of CA certificates that every TSA's answers must chain to (checked by the
+    /// caller to hold certificates); copied into the archive as `tsa/ca.pem`.
+    pub tsa_ca: Option<Vec<u8>>,
 }
 
 /// An open archive.
 pub struct Archive {
-    root: PathBuf,
-    config: Config,
+    pub(crate) root: PathBuf,
+    pub(crate) config: Config,
     prefix: IdPrefix,
     pub(crate) conn: Connection,
     objects: ObjectStore,
@@ -281,13 +286,32 @@ impl Archive {
             let h = Sha256Digest::of(public.as_bytes());
             format!("exhibit/{}", h.short(8))
         });
-        let config = Config {
+        let mut config = Config {
             format: 1,
             origin: origin.clone(),
             prefix: prefix.as_str().to_owned(),
             key: key_path,
             capture: CaptureSettings::default(),
+            tsa: Vec::new(),
         };
+        let ca = match &options.tsa_ca {
+            Some(pem) => {
+                let rel = PathBuf::from(crate::timestamps::TSA_DIR).join("ca.pem");
+                fsutil::ensure_dir(&stage.join(crate::timestamps::TSA_DIR))?;
+                fsutil::write_atomic(&stage.join(&rel), pem)?;
+                fsutil::sync_dir(&stage.join(crate::timestamps::TSA_DIR))?;
+                Some(rel)
+            }
+            None => None,
+        };
+        for url in &options.tsa {
+            config
+                .add_tsa(url, None, ca.clone())
+                .map_err(|message| StoreError::Config {
+                    path: root.join(CONFIG_FILE),
+                    message,
+                })?;
+        }
         {
             let mut conn = catalog::open(&stage.join(CATALOG_FILE))?;
             catalog::create(&mut conn, &origin, prefix.as_str())?;

@@ -6,7 +6,7 @@ use crate::StoreError;
 
 /// Catalog schema version, kept in `meta`. Version 2 added `provisions`, `document_rules` and
 /// `reextractions`; a version 1 catalog is upgraded in place when the archive is opened.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -109,6 +109,18 @@ CREATE TABLE reextractions (
 CREATE INDEX reextractions_document ON reextractions(document, num);
 "#;
 
+/// Added in schema 3: RFC 3161 tokens over signed checkpoints (the `.tsr` files beside the
+/// checkpoint files are the truth; this indexes them).
+const SCHEMA_3: &str = r#"
+CREATE TABLE timestamps (
+    size INTEGER NOT NULL REFERENCES checkpoints(size),
+    tsa TEXT NOT NULL,
+    gen_time TEXT NOT NULL,
+    file TEXT NOT NULL,
+    PRIMARY KEY (size, tsa)
+) STRICT, WITHOUT ROWID;
+"#;
+
 /// Opens the catalog with the pragmas every connection needs.
 pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
     let conn = Connection::open(path)?;
@@ -127,6 +139,7 @@ pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), S
     let tx = conn.transaction()?;
     tx.execute_batch(SCHEMA)?;
     tx.execute_batch(SCHEMA_2)?;
+    tx.execute_batch(SCHEMA_3)?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('schema', ?1), ('origin', ?2), ('prefix', ?3)",
         params![SCHEMA_VERSION.to_string(), origin, prefix],
@@ -135,22 +148,26 @@ pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), S
     Ok(())
 }
 
-/// Checks the schema version of an opened catalog, upgrading a version 1 catalog to 2 (one
-/// transaction that adds the `provisions` table; concurrent openers wait and re-check).
+/// Checks the schema version of an opened catalog, upgrading an older one in place (one
+/// transaction per step: 1 → 2 adds provisions, rules and re-extractions; 2 → 3 adds
+/// timestamps; concurrent openers wait and re-check).
 pub fn check(conn: &mut Connection, path: &std::path::Path) -> Result<(), StoreError> {
-    if schema(conn, path)?.as_deref() == Some("1") {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        if schema(&tx, path)?.as_deref() == Some("1") {
-            tx.execute_batch(SCHEMA_2)?;
-            tx.execute(
-                "UPDATE meta SET value = ?1 WHERE key = 'schema'",
-                [SCHEMA_VERSION.to_string()],
-            )?;
+    for (from, step) in [("1", SCHEMA_2), ("2", SCHEMA_3)] {
+        if schema(conn, path)?.as_deref() == Some(from) {
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            if schema(&tx, path)?.as_deref() == Some(from) {
+                tx.execute_batch(step)?;
+                let to = from.parse::<i64>().unwrap_or(0) + 1;
+                tx.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema'",
+                    [to.to_string()],
+                )?;
+            }
+            tx.commit()?;
         }
-        tx.commit()?;
     }
     match schema(conn, path)?.as_deref() {
-        Some("2") => Ok(()),
+        Some("3") => Ok(()),
         other => Err(StoreError::Corrupt {
             what: path.display().to_string(),
             message: format!(
@@ -194,26 +211,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_schema_1_catalog_is_upgraded_in_place_and_a_future_one_refused() {
+    fn a_schema_1_catalog_is_upgraded_in_place_to_3_and_a_future_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.sqlite");
         let mut conn = open(&path).unwrap();
         create(&mut conn, "o", "EX").unwrap();
         // What a catalog written by the first release looks like.
         conn.execute_batch(
-            "DROP TABLE provisions; DROP TABLE document_rules; DROP TABLE reextractions; \
-             DELETE FROM counters WHERE kind = 'R'; UPDATE meta SET value = '1' WHERE key = 'schema';",
+            "DROP TABLE timestamps; DROP TABLE provisions; DROP TABLE document_rules; \
+             DROP TABLE reextractions; DELETE FROM counters WHERE kind = 'R'; UPDATE meta SET value = '1' WHERE key = 'schema';",
         )
         .unwrap();
         check(&mut conn, &path).unwrap();
-        assert_eq!(meta(&conn, "schema").unwrap().as_deref(), Some("2"));
-        let n: i64 = conn
-            .query_row("SELECT count(*) FROM provisions", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(n, 0);
+        assert_eq!(meta(&conn, "schema").unwrap().as_deref(), Some("3"));
+        for table in ["provisions", "timestamps"] {
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(n, 0, "{table}");
+        }
         // Upgrading twice is a no-op.
         check(&mut conn, &path).unwrap();
-        conn.execute("UPDATE meta SET value = '3' WHERE key = 'schema'", [])
+        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema'", [])
             .unwrap();
         let e = check(&mut conn, &path).unwrap_err().to_string();
         assert!(e.contains("not supported"), "{e}");

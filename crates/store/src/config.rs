@@ -24,6 +24,99 @@ pub struct Config {
     /// Capture settings.
     #[serde(default)]
     pub capture: CaptureSettings,
+    /// RFC 3161 Time-Stamp Authorities asked to timestamp every signed checkpoint, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tsa: Vec<TsaEntry>,
+}
+
+/// One Time-Stamp Authority (`[[tsa]]` in `exhibit.toml`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TsaEntry {
+    /// A short name, unique in the archive: it names the token files
+    /// (`log/checkpoints/<size>.checkpoint.<name>.tsr`).
+    pub name: String,
+    /// The TSA's URL (http or https); requests are POSTed as `application/timestamp-query`.
+    pub url: String,
+    /// A PEM bundle of CA certificates that the TSA's answers must chain to before a token is
+    /// kept (relative to the archive root or absolute). Without it, a token is kept when its
+    /// signature and certificate are valid, whoever issued the certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca: Option<PathBuf>,
+}
+
+impl TsaEntry {
+    /// The default name for a TSA at `url`: host, `-port` when explicit, then the path, with
+    /// anything but ASCII letters, digits, `.` and `-` written as `-` (at most 64 characters).
+    pub fn default_name(url: &str) -> String {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let rest = rest.split(['?', '#']).next().unwrap_or_default();
+        let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+        let mut name = String::new();
+        for c in rest.chars() {
+            let c = if c.is_ascii_alphanumeric() || c == '.' {
+                c
+            } else {
+                '-'
+            };
+            if !(c == '-' && (name.is_empty() || name.ends_with('-'))) {
+                name.push(c);
+            }
+        }
+        let name: String = name.trim_matches(['-', '.']).chars().take(64).collect();
+        let name = name.trim_matches(['-', '.']).to_owned();
+        if name.is_empty() {
+            "tsa".to_owned()
+        } else {
+            name
+        }
+    }
+
+    /// Checks the name and URL.
+    pub fn check(&self) -> Result<(), String> {
+        let n = &self.name;
+        if n.is_empty()
+            || n.len() > 64
+            || n.starts_with(['.', '-'])
+            || !n
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        {
+            return Err(format!(
+                "tsa name {n:?} must be 1 to 64 ASCII letters, digits, '.' or '-', not starting with '.' or '-'"
+            ));
+        }
+        check_tsa_url(&self.url)
+    }
+
+    /// The CA bundle path resolved against the archive root.
+    pub fn ca_path(&self, root: &Path) -> Option<PathBuf> {
+        self.ca.as_ref().map(|ca| {
+            if ca.is_absolute() {
+                ca.clone()
+            } else {
+                root.join(ca)
+            }
+        })
+    }
+}
+
+/// Checks a TSA URL: `http://` or `https://` with a host, at most 2048 bytes, no spaces.
+pub fn check_tsa_url(url: &str) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+        .ok_or_else(|| format!("tsa url {url:?} must start with http:// or https://"))?;
+    if rest.is_empty() || rest.starts_with('/') || url.len() > 2048 {
+        return Err(format!("tsa url {url:?} needs a host"));
+    }
+    if url.bytes().any(|b| b <= b' ' || b == 0x7f) {
+        return Err(format!(
+            "tsa url {url:?} must not contain spaces or control characters"
+        ));
+    }
+    Ok(())
 }
 
 /// Settings for acquiring documents.
@@ -130,6 +223,13 @@ impl Config {
             )));
         }
         exhibit_core::IdPrefix::new(&config.prefix).map_err(|e| bad(e.to_string()))?;
+        let mut names = std::collections::BTreeSet::new();
+        for t in &config.tsa {
+            t.check().map_err(bad)?;
+            if !names.insert(t.name.as_str()) {
+                return Err(bad(format!("two [[tsa]] entries are named {:?}", t.name)));
+            }
+        }
         Ok(config)
     }
 
@@ -142,6 +242,46 @@ impl Config {
         Ok(format!(
             "# exhibit archive configuration (docs/FORMAT.md)\n{body}"
         ))
+    }
+
+    /// Adds a TSA (a name is derived from the URL when `name` is `None`, made unique with `-2`,
+    /// `-3`…). Refuses a URL or name already configured.
+    pub fn add_tsa(
+        &mut self,
+        url: &str,
+        name: Option<&str>,
+        ca: Option<PathBuf>,
+    ) -> Result<TsaEntry, String> {
+        check_tsa_url(url)?;
+        if let Some(t) = self.tsa.iter().find(|t| t.url == url) {
+            return Err(format!("tsa {url} is already configured (as {:?})", t.name));
+        }
+        let name = match name {
+            Some(n) => {
+                if self.tsa.iter().any(|t| t.name == n) {
+                    return Err(format!("a tsa named {n:?} is already configured"));
+                }
+                n.to_owned()
+            }
+            None => {
+                let base = TsaEntry::default_name(url);
+                let mut name = base.clone();
+                let mut k = 2;
+                while self.tsa.iter().any(|t| t.name == name) {
+                    name = format!("{base}-{k}");
+                    k += 1;
+                }
+                name
+            }
+        };
+        let entry = TsaEntry {
+            name,
+            url: url.to_owned(),
+            ca,
+        };
+        entry.check()?;
+        self.tsa.push(entry.clone());
+        Ok(entry)
     }
 
     /// The key path resolved against the archive root.

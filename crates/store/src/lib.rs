@@ -9,7 +9,8 @@
 //!   keys/signing.pem  keys/signing.pub.pem
 //!   objects/ab/<sha256>.zst
 //!   manifests/C/000/EX-C-000042.json  (+ .json.sig; P/ for provisions)
-//!   log/leaves  log/checkpoint  log/checkpoints/<size>.checkpoint
+//!   log/leaves  log/checkpoint  log/checkpoints/<size>.checkpoint  (+ .<tsa>.tsr tokens)
+//!   tsa/<name>.ca.pem                  (CA bundles that TSA answers must chain to)
 //!   catalog.sqlite
 //! ```
 //!
@@ -28,6 +29,7 @@ pub mod log;
 pub mod objects;
 mod provisions;
 mod rules;
+pub mod timestamps;
 
 pub use archive::{
     Archive, Batch, CaptureRow, CommittedCapture, DocumentLock, DocumentRow, InitOptions, Match,
@@ -42,3 +44,4 @@ pub use provisions::{
     ClauseInVersion, CommittedProvision, MAX_TEXT_READ, ProvisionDraft, ProvisionRow, QuoteProblem,
 };
 pub use rules::{CommittedReextraction, ReextractionDraft, ReextractionRow, RulesChange};
+pub use timestamps::StoredTimestamp;

@@ -16,10 +16,10 @@ use exhibit_sign::note::SignedNote;
 use crate::report::{Check, Outcome, RecordSummary, Report, Verdict};
 use crate::{TrustedKey, VerifyError};
 
-struct Checks(Vec<Check>);
+pub(crate) struct Checks(Vec<Check>);
 
 impl Checks {
-    fn pass(&mut self, subject: &str, what: &str) {
+    pub(crate) fn pass(&mut self, subject: &str, what: &str) {
         self.0.push(Check {
             subject: subject.to_owned(),
             what: what.to_owned(),
@@ -27,7 +27,7 @@ impl Checks {
         });
     }
 
-    fn fail(
+    pub(crate) fn fail(
         &mut self,
         subject: &str,
         what: &str,
@@ -44,7 +44,7 @@ impl Checks {
         });
     }
 
-    fn check(
+    pub(crate) fn check(
         &mut self,
         ok: bool,
         subject: &str,
@@ -138,7 +138,11 @@ fn require<'a>(bag: &'a ReadBag, path: &str) -> Result<&'a [u8], VerifyError> {
 }
 
 /// Checks a bag read from a bundle. `trusted` are the pinned keys (may be empty).
-pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, VerifyError> {
+pub fn verify_bag(
+    bag: &ReadBag,
+    trusted: &[TrustedKey],
+    tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
+) -> Result<Report, VerifyError> {
     let bagit = require(bag, BAGIT_TXT)?;
     let manifest_txt = require(bag, MANIFEST)?;
     let tag_manifest = require(bag, TAG_MANIFEST)?;
@@ -459,6 +463,7 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
             format!("{} different checkpoints", checkpoints.len()),
         );
     }
+    let timestamps = crate::timestamps::check_timestamps(&mut c, bag, &checkpoints, tsa_anchors);
     for path in bag
         .files
         .keys()
@@ -519,12 +524,38 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
     if verdict == Verdict::Verified {
         proven.push("every signing key is one you pinned".into());
     }
+    let trusted_stamps: Vec<_> = timestamps
+        .iter()
+        .filter(|t| t.trusted_by.is_some())
+        .collect();
+    if let Some(first) = trusted_stamps
+        .iter()
+        .min_by(|a, b| a.gen_time.cmp(&b.gen_time))
+    {
+        proven.push(format!(
+            "every record in this bundle existed no later than {} (the RFC 3161 timestamp of {} over its checkpoint, by {}, whose certificate chains to the CA you trust, {})",
+            first.gen_time,
+            first.file,
+            first.tsa,
+            first.trusted_by.as_deref().unwrap_or_default()
+        ));
+    }
     let mut not_proven = vec![
-        "the capture times: they are the signer's claim (no independent timestamp in this bundle)"
-            .to_owned(),
+        if trusted_stamps.is_empty() {
+            "the capture times: they are the signer's claim (no trusted independent timestamp checked)".to_owned()
+        } else {
+            "the capture times themselves: they are the signer's claim; the timestamp only bounds them from above".to_owned()
+        },
         "that others were shown the same log: compare the checkpoint with one kept independently (exhibit log consistency)"
             .to_owned(),
+        "that the server sent the same bytes to everyone who asked".to_owned(),
     ];
+    if !timestamps.is_empty() && tsa_anchors.is_none() {
+        not_proven.push(format!(
+            "the timestamp{}: present, but not checked against a TSA CA you trust (--tsa-ca PEM)",
+            if timestamps.len() > 1 { "s" } else { "" }
+        ));
+    }
     if pinned.is_empty() {
         not_proven.insert(
             0,
@@ -540,6 +571,7 @@ pub fn verify_bag(bag: &ReadBag, trusted: &[TrustedKey]) -> Result<Report, Verif
         signers: signers.into_iter().collect(),
         sealed_by,
         pinned,
+        timestamps,
         proven,
         not_proven,
     })

@@ -14,6 +14,7 @@
 mod checks;
 pub mod citation;
 mod report;
+mod timestamps;
 
 use std::path::Path;
 
@@ -22,6 +23,7 @@ use exhibit_sign::{Fingerprint, PublicKey};
 
 pub use checks::verify_bag;
 pub use report::{Check, Outcome, RecordSummary, Report, Verdict};
+pub use timestamps::TimestampSummary;
 
 /// A key the verifier trusts, given by the user through an independent channel.
 #[derive(Clone, Debug)]
@@ -63,6 +65,9 @@ pub struct Options {
     pub trusted: Vec<TrustedKey>,
     /// Reading limits.
     pub limits: Limits,
+    /// Trusted TSA CA certificates (`--tsa-ca`): when given, every time-stamp token must chain
+    /// to one, and a bundle without a token fails.
+    pub tsa_anchors: Option<exhibit_timestamp::TrustAnchors>,
 }
 
 /// The bundle could not be read, or is not a bundle (exit 2).
@@ -90,6 +95,34 @@ pub enum VerifyError {
     /// A `--key` argument is unusable.
     #[error("{0}")]
     Key(String),
+}
+
+/// Reads trusted TSA CA certificates from PEM files (`--tsa-ca`, repeatable): `None` when no
+/// file is given. Each file is at most 4 MiB and must hold at least one certificate.
+pub fn load_tsa_anchors(
+    paths: &[std::path::PathBuf],
+) -> Result<Option<exhibit_timestamp::TrustAnchors>, VerifyError> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut pem = Vec::new();
+    for path in paths {
+        let bad =
+            |reason: String| VerifyError::Key(format!("--tsa-ca {}: {reason}", path.display()));
+        let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, (4 << 20) + 1), &mut bytes)
+            .map_err(|e| bad(e.to_string()))?;
+        if bytes.len() > 4 << 20 {
+            return Err(bad("larger than 4 MiB".into()));
+        }
+        exhibit_timestamp::TrustAnchors::from_pem(&bytes).map_err(|e| bad(e.to_string()))?;
+        pem.extend_from_slice(&bytes);
+        pem.push(b'\n');
+    }
+    exhibit_timestamp::TrustAnchors::from_pem(&pem)
+        .map(Some)
+        .map_err(|e| VerifyError::Key(format!("--tsa-ca: {e}")))
 }
 
 /// Reads and verifies the bundle at `path`.
@@ -122,7 +155,7 @@ pub fn verify_bundle_keeping(
             source,
         },
     )?;
-    let mut report = verify_bag(&bag, &options.trusted)?;
+    let mut report = verify_bag(&bag, &options.trusted, options.tsa_anchors.as_ref())?;
     report.bundle = shown;
     Ok((report, bag))
 }

@@ -26,6 +26,10 @@ struct Cli {
     /// Say whether the bundle holds a record with this SHA-256 (8 to 64 hex digits).
     #[arg(long, value_name = "PREFIX")]
     hash: Option<String>,
+    /// Check the bundle's RFC 3161 timestamps against these trusted TSA CA certificates (a PEM
+    /// bundle; repeatable). Without it, timestamps are reported but not checked.
+    #[arg(long = "tsa-ca", value_name = "PEM")]
+    tsa_ca: Vec<PathBuf>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -33,7 +37,7 @@ struct Cli {
 
 const EXIT_HELP: &str = "Exit status: 0 verified (every check passed, every signer pinned); \
 1 something does not match (a citation field differs, a cited record or hash is not in the \
-bundle); 2 the input could not be read or is malformed; 3 every check passed but no signer \
+bundle, a timestamp does not chain to --tsa-ca); 2 the input could not be read or is malformed; 3 every check passed but no signer \
 is pinned (no --key, and no Signed-By in the citation).";
 
 fn main() -> ExitCode {
@@ -50,6 +54,10 @@ fn main() -> ExitCode {
             Ok(t) => options.trusted.push(t),
             Err(e) => return fail(&e.to_string()),
         }
+    }
+    match exhibit_verify::load_tsa_anchors(&cli.tsa_ca) {
+        Ok(a) => options.tsa_anchors = a,
+        Err(e) => return fail(&e.to_string()),
     }
     let citations = match cli.citation.as_deref().map(read_citations).transpose() {
         Ok(c) => c,

@@ -112,6 +112,8 @@ pub struct Report {
     pub sealed_by: Option<String>,
     /// The pinned fingerprints the signers were compared with.
     pub pinned: Vec<String>,
+    /// The RFC 3161 timestamps over the bundle's checkpoint that passed their checks.
+    pub timestamps: Vec<crate::timestamps::TimestampSummary>,
     /// What the checks prove.
     pub proven: Vec<String>,
     /// What they do not prove.
@@ -180,6 +182,34 @@ impl Report {
                     "  Log       leaf {i} of {n} (checkpoint root {})",
                     r.checkpoint_root.as_deref().unwrap_or("?")
                 );
+            }
+        }
+        for t in &self.timestamps {
+            let _ = writeln!(s, "Timestamp  {}  (over {})", t.file, t.stamps);
+            let when = exhibit_core::time::parse_rfc3339_seconds(&t.gen_time)
+                .map_or_else(|| t.gen_time.clone(), exhibit_core::time::format_human);
+            let _ = writeln!(
+                s,
+                "  Existed no later than  {when}{}",
+                t.accuracy
+                    .as_deref()
+                    .map(|a| format!(" (accuracy {a})"))
+                    .unwrap_or_default()
+            );
+            if let Some(n) = t.tree_size {
+                let _ = writeln!(s, "  Covers    the log's first {n} leaves");
+            }
+            let _ = writeln!(s, "  TSA       {}", t.tsa);
+            match &t.trusted_by {
+                Some(ca) => {
+                    let _ = writeln!(s, "  Trust     chains to {ca} (--tsa-ca)");
+                }
+                None => {
+                    let _ = writeln!(
+                        s,
+                        "  Trust     NOT CHECKED: no trusted TSA CA given (--tsa-ca PEM)"
+                    );
+                }
             }
         }
         let _ = writeln!(s);

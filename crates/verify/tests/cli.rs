@@ -94,6 +94,8 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
         public_keys: vec![key.public_key()],
         seal: key,
         file_name: "cli.tar.zst".into(),
+        checkpoint: Some(proof.checkpoint.clone()),
+        timestamps: Vec::new(),
     };
     let path = dir.join("cli.tar.zst");
     let mut out = std::fs::File::create(&path).unwrap();

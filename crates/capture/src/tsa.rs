@@ -1,0 +1,171 @@
+//! Asking RFC 3161 Time-Stamp Authorities to timestamp signed checkpoints.
+//!
+//! After a checkpoint is signed, each TSA configured in `exhibit.toml` is sent a request over
+//! the checkpoint note's exact bytes (SHA-256 imprint, random nonce, `certReq` true). An answer
+//! is kept only when it is a granted token for this request whose signature and certificate
+//! check out (and, when the TSA has a CA bundle configured, whose certificate chains to it).
+//! A TSA that is down or answers garbage never fails the command: the checkpoint stays "not yet
+//! timestamped" by that TSA, and [`timestamp_latest`] (run by `exhibit log timestamp` and at the
+//! start of every capture) asks again.
+
+use std::io::Read;
+use std::time::Duration;
+
+use exhibit_store::config::TsaEntry;
+use exhibit_store::{Archive, SignedCheckpoint, StoredTimestamp};
+use exhibit_timestamp::{MAX_RESPONSE_BYTES, Request, Token, TrustAnchors};
+
+use crate::CaptureError;
+
+/// The longest wait for one TSA (connect, and then between reads).
+pub const MAX_TSA_TIMEOUT_SECS: u64 = 15;
+
+/// What happened with one TSA for one checkpoint.
+#[derive(Debug)]
+pub enum TsaOutcome {
+    /// A new token was checked and kept.
+    Stamped(StoredTimestamp),
+    /// The archive already held this TSA's token for the checkpoint.
+    AlreadyHeld(StoredTimestamp),
+    /// No token: why (one line).
+    Failed(String),
+}
+
+/// One TSA's outcome.
+#[derive(Debug)]
+pub struct TsaReport {
+    /// The TSA's configured name.
+    pub tsa: String,
+    /// Its URL.
+    pub url: String,
+    /// The checkpoint size asked about.
+    pub size: u64,
+    /// What happened.
+    pub outcome: TsaOutcome,
+}
+
+/// Asks every configured TSA that has not yet stamped `checkpoint` for a token, and keeps each
+/// valid one. Never fails because of a TSA; only archive errors are returned.
+pub fn timestamp_checkpoint(
+    archive: &mut Archive,
+    checkpoint: &SignedCheckpoint,
+) -> Result<Vec<TsaReport>, CaptureError> {
+    let tsas = archive.config().tsa.clone();
+    if tsas.is_empty() {
+        return Ok(Vec::new());
+    }
+    let held = archive.timestamps(checkpoint.size)?;
+    let timeout = archive
+        .config()
+        .capture
+        .timeout_secs
+        .clamp(1, MAX_TSA_TIMEOUT_SECS);
+    let agent = agent(timeout, &archive.config().capture.user_agent);
+    let mut reports = Vec::with_capacity(tsas.len());
+    for tsa in &tsas {
+        let outcome = if let Some(h) = held.iter().find(|h| h.tsa == tsa.name) {
+            TsaOutcome::AlreadyHeld(h.clone())
+        } else {
+            match request_token(&agent, archive, tsa, checkpoint.note.as_bytes(), timeout) {
+                Ok(token) => TsaOutcome::Stamped(archive.record_timestamp(
+                    checkpoint.size,
+                    &tsa.name,
+                    token.response_der(),
+                    &token.info().gen_time,
+                )?),
+                Err(why) => TsaOutcome::Failed(why),
+            }
+        };
+        reports.push(TsaReport {
+            tsa: tsa.name.clone(),
+            url: tsa.url.clone(),
+            size: checkpoint.size,
+            outcome,
+        });
+    }
+    Ok(reports)
+}
+
+/// [`timestamp_checkpoint`] for the latest signed checkpoint (nothing when none was signed).
+///
+/// Only the latest checkpoint is asked for: it extends every earlier one, so one token over it
+/// covers every record in the log, and a late token over an older checkpoint would state a
+/// later time than the tokens it could replace.
+pub fn timestamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, CaptureError> {
+    match archive.latest_checkpoint()? {
+        Some(cp) => timestamp_checkpoint(archive, &cp),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn agent(timeout_secs: u64, user_agent: &str) -> ureq::Agent {
+    let t = Duration::from_secs(timeout_secs);
+    ureq::Agent::config_builder()
+        .timeout_connect(Some(t))
+        .timeout_per_read(Some(t))
+        .timeout_recv_response(Some(t))
+        .timeout_global(Some(t.saturating_mul(4)))
+        .max_redirects(0)
+        .http_status_as_error(false)
+        .user_agent(user_agent)
+        .build()
+        .new_agent()
+}
+
+/// Requests, fetches and checks one token over `message`. Every error is one line.
+fn request_token(
+    agent: &ureq::Agent,
+    archive: &Archive,
+    tsa: &TsaEntry,
+    message: &[u8],
+    timeout: u64,
+) -> Result<Token, String> {
+    let anchors = match tsa.ca_path(archive.root()) {
+        Some(path) => {
+            let pem = exhibit_store::fsutil::read_limited(&path, 4 << 20)
+                .map_err(|e| format!("CA bundle: {e}"))?;
+            Some(
+                TrustAnchors::from_pem(&pem)
+                    .map_err(|e| format!("CA bundle {}: {e}", path.display()))?,
+            )
+        }
+        None => None,
+    };
+    let request = Request::new(message).map_err(|e| e.to_string())?;
+    let response = agent
+        .post(&tsa.url)
+        .header("Content-Type", "application/timestamp-query")
+        .header("Accept", "application/timestamp-reply")
+        .send(&request.to_der()[..])
+        .map_err(|e| match e {
+            ureq::Error::Timeout(_) => format!("timed out after {timeout}s"),
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                "connection refused".into()
+            }
+            other => other.to_string(),
+        })?;
+    let status = response.status();
+    if status != 200 {
+        return Err(format!("HTTP {}", status.as_u16()));
+    }
+    let mut body = Vec::new();
+    response
+        .into_body()
+        .into_reader()
+        .take(MAX_RESPONSE_BYTES as u64 + 1)
+        .read_to_end(&mut body)
+        .map_err(|e| format!("reading the answer: {e}"))?;
+    if body.len() > MAX_RESPONSE_BYTES {
+        return Err(format!(
+            "the answer is larger than {MAX_RESPONSE_BYTES} bytes"
+        ));
+    }
+    let token = Token::parse_response(&body).map_err(|e| e.to_string())?;
+    token.check_request(&request).map_err(|e| e.to_string())?;
+    token.check_message(message).map_err(|e| e.to_string())?;
+    token.verify_signature().map_err(|e| e.to_string())?;
+    if let Some(anchors) = &anchors {
+        token.verify_chain(anchors).map_err(|e| e.to_string())?;
+    }
+    Ok(token)
+}

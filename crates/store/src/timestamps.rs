@@ -1,0 +1,203 @@
+//! RFC 3161 time-stamp tokens over signed checkpoints.
+//!
+//! A token is the TSA's DER `TimeStampResp`, kept exactly as received in
+//! `log/checkpoints/<size>.checkpoint.<tsa>.tsr`, beside the checkpoint note it stamps, so that
+//! `openssl ts -verify -data <size>.checkpoint -in <size>.checkpoint.<tsa>.tsr -CAfile CA`
+//! checks it. The files are the truth; the catalog's `timestamps` table indexes them (which
+//! checkpoint each TSA stamped, and when). This module stores and finds tokens; asking a TSA
+//! and checking its answer happen in `exhibit-capture` and `exhibit-timestamp`.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::log::{CHECKPOINT_DIR, SignedCheckpoint};
+use crate::{Archive, StoreError, fsutil};
+
+/// The directory of TSA CA bundles copied into the archive.
+pub const TSA_DIR: &str = "tsa";
+
+/// The most bytes of a token file read back.
+pub const MAX_TOKEN_BYTES: u64 = 256 * 1024;
+
+/// `log/checkpoints/<size, 12 digits>.checkpoint.<tsa>.tsr`.
+pub fn token_path(root_dir: &Path, size: u64, tsa: &str) -> PathBuf {
+    root_dir
+        .join(CHECKPOINT_DIR)
+        .join(format!("{size:012}.checkpoint.{tsa}.tsr"))
+}
+
+/// A token the archive holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct StoredTimestamp {
+    /// The size of the checkpoint it stamps.
+    pub size: u64,
+    /// The TSA's name (as configured when the token was received).
+    pub tsa: String,
+    /// The token's genTime (RFC 3339, UTC).
+    pub gen_time: String,
+    /// The token file.
+    pub path: PathBuf,
+}
+
+impl Archive {
+    /// The signed checkpoint of a tree size, if one was issued.
+    pub fn checkpoint(&self, size: u64) -> Result<Option<SignedCheckpoint>, StoreError> {
+        self.checkpoint_where("size = ?1", size)
+    }
+
+    /// The earliest signed checkpoint that covers the first `min_size` leaves and has at least
+    /// one token: the tightest "existed no later than" for those leaves.
+    pub fn earliest_timestamped_checkpoint(
+        &self,
+        min_size: u64,
+    ) -> Result<Option<SignedCheckpoint>, StoreError> {
+        self.checkpoint_where(
+            "size >= ?1 AND EXISTS (SELECT 1 FROM timestamps t WHERE t.size = checkpoints.size)",
+            min_size,
+        )
+    }
+
+    fn checkpoint_where(
+        &self,
+        condition: &str,
+        size: u64,
+    ) -> Result<Option<SignedCheckpoint>, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT size, root, note FROM checkpoints WHERE {condition} \
+                     ORDER BY size LIMIT 1"
+                ),
+                [size as i64],
+                |r| {
+                    Ok((
+                        r.get::<_, i64>(0)? as u64,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, String>(2)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(size, root, note)| {
+            let root = root.try_into().map_err(|_| StoreError::Corrupt {
+                what: "catalog checkpoints".into(),
+                message: format!("root of checkpoint {size} is not 32 bytes"),
+            })?;
+            Ok(SignedCheckpoint { size, root, note })
+        })
+        .transpose()
+    }
+
+    /// The tokens held for the checkpoint of `size`, by TSA name.
+    pub fn timestamps(&self, size: u64) -> Result<Vec<StoredTimestamp>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT tsa, gen_time, file FROM timestamps WHERE size = ?1 ORDER BY tsa",
+        )?;
+        let rows = stmt.query_map([size as i64], |r| {
+            Ok(StoredTimestamp {
+                size,
+                tsa: r.get(0)?,
+                gen_time: r.get(1)?,
+                path: self.root.join(r.get::<_, String>(2)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Reads a token file back (at most [`MAX_TOKEN_BYTES`]).
+    pub fn read_timestamp(&self, stamp: &StoredTimestamp) -> Result<Vec<u8>, StoreError> {
+        fsutil::read_limited(&stamp.path, MAX_TOKEN_BYTES)
+    }
+
+    /// Keeps a token that the caller has checked: the TSA `tsa`'s response over the note of the
+    /// checkpoint of `size`, with its genTime. The file is written crash-safely before the
+    /// catalog row; if a token of this TSA for this checkpoint is already held (another process
+    /// got there first), that one is kept and returned.
+    pub fn record_timestamp(
+        &mut self,
+        size: u64,
+        tsa: &str,
+        response: &[u8],
+        gen_time: &str,
+    ) -> Result<StoredTimestamp, StoreError> {
+        if self.checkpoint(size)?.is_none() {
+            return Err(StoreError::NotFound(format!(
+                "no signed checkpoint of size {size}"
+            )));
+        }
+        let path = token_path(&self.root, size, tsa);
+        let rel = path
+            .strip_prefix(&self.root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        if !path.exists() {
+            match fsutil::write_atomic_new(&path, response) {
+                Ok(()) => fsutil::sync_dir(fsutil::parent_dir(&path))?,
+                // A concurrent process wrote it between the check and the rename.
+                Err(_) if path.exists() => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR IGNORE INTO timestamps (size, tsa, gen_time, file) VALUES (?1, ?2, ?3, ?4)",
+            params![size as i64, tsa, gen_time, rel],
+        )?;
+        tx.commit()?;
+        self.timestamps(size)?
+            .into_iter()
+            .find(|t| t.tsa == tsa)
+            .ok_or_else(|| StoreError::Corrupt {
+                what: "catalog timestamps".into(),
+                message: format!("the token of {tsa} for checkpoint {size} was not recorded"),
+            })
+    }
+
+    /// Changes `exhibit.toml` through `change` (which sees the current file) and writes it back
+    /// crash-safely after checking the result as [`Config::load`] would.
+    pub fn update_config(
+        &mut self,
+        change: impl FnOnce(&mut Config) -> Result<(), String>,
+    ) -> Result<(), StoreError> {
+        let path = self.root.join(crate::config::CONFIG_FILE);
+        let mut config = Config::load(&self.root)?;
+        change(&mut config).map_err(|message| StoreError::Config {
+            path: path.clone(),
+            message,
+        })?;
+        let text = config.to_toml()?;
+        // Parse what will be written, so an invalid file is never written.
+        let check: Config = toml::from_str(&text).map_err(|e| StoreError::Config {
+            path: path.clone(),
+            message: e.message().to_owned(),
+        })?;
+        for t in &check.tsa {
+            t.check().map_err(|message| StoreError::Config {
+                path: path.clone(),
+                message,
+            })?;
+        }
+        fsutil::write_atomic_durable(&path, text.as_bytes())?;
+        self.config = config;
+        Ok(())
+    }
+
+    /// Copies a TSA CA bundle into the archive as `tsa/<name>.ca.pem`; returns that path,
+    /// relative to the archive root, for the configuration.
+    pub fn import_tsa_ca(&self, name: &str, pem: &[u8]) -> Result<PathBuf, StoreError> {
+        let rel = Path::new(TSA_DIR).join(format!("{name}.ca.pem"));
+        let dirs = fsutil::create_dirs(&self.root.join(TSA_DIR))?;
+        fsutil::write_atomic_durable(&self.root.join(&rel), pem)?;
+        for d in dirs {
+            fsutil::sync_dir(&d)?;
+        }
+        Ok(rel)
+    }
+}

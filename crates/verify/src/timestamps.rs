@@ -1,0 +1,180 @@
+//! Checks of the bundle's checkpoint file and its RFC 3161 time-stamp tokens.
+//!
+//! `exhibit/checkpoint` must be exactly the signed checkpoint that every record's log proof
+//! refers to (which the proof checks have verified). Every token `F.tsr` must sit beside a file
+//! `F` that is byte-identical to it, and must stamp the SHA-256 of those bytes under a valid CMS
+//! signature by a time-stamping certificate; with trusted TSA CA certificates (`--tsa-ca`), the
+//! signer must chain to one of them at the token's time. Without them, each token is reported
+//! with its time but as not checked for trust.
+
+use std::collections::BTreeSet;
+
+use exhibit_bundle::ReadBag;
+use exhibit_bundle::layout::{self, CHECKPOINT};
+use exhibit_timestamp::{Token, TrustAnchors};
+use serde::Serialize;
+
+use crate::checks::Checks;
+
+/// One time-stamp token in the bundle, as checked.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimestampSummary {
+    /// The token file (`exhibit/checkpoint.tsr`).
+    pub file: String,
+    /// The file it stamps.
+    pub stamps: String,
+    /// The tree size of the checkpoint it stamps.
+    pub tree_size: Option<u64>,
+    /// genTime: the checkpoint existed no later than this (RFC 3339, UTC).
+    pub gen_time: String,
+    /// The accuracy the TSA states, if any ("±1 s").
+    pub accuracy: Option<String>,
+    /// The signing certificate's subject.
+    pub tsa: String,
+    /// The trusted CA the signer chains to, when trust anchors were given and it does.
+    pub trusted_by: Option<String>,
+    /// Whether the token was checked against trusted TSA CA certificates at all.
+    pub trust_checked: bool,
+}
+
+/// Checks the checkpoint file and every token; `proof_checkpoints` are the checkpoint notes
+/// the verified log proofs refer to.
+pub(crate) fn check_timestamps(
+    c: &mut Checks,
+    bag: &ReadBag,
+    proof_checkpoints: &BTreeSet<String>,
+    anchors: Option<&TrustAnchors>,
+) -> Vec<TimestampSummary> {
+    let checkpoint = bag.tag(CHECKPOINT);
+    if let Some(bytes) = checkpoint {
+        let ours = proof_checkpoints.iter().next().map(String::as_bytes);
+        c.check(
+            proof_checkpoints.len() == 1 && ours == Some(bytes),
+            CHECKPOINT,
+            "is the signed checkpoint the records' log proofs refer to",
+            "the checkpoint in exhibit/proofs/",
+            match ours {
+                None => "no verified proof names a checkpoint".to_owned(),
+                Some(_) => "a different checkpoint".to_owned(),
+            },
+        );
+    }
+    let tree_size = checkpoint.and_then(|b| {
+        let text = std::str::from_utf8(b).ok()?;
+        let (body, _) = exhibit_core::checkpoint::split_note(text).ok()?;
+        Some(exhibit_core::checkpoint::Checkpoint::parse(body).ok()?.size)
+    });
+    let mut summaries = Vec::new();
+    for path in bag.files.keys().filter(|p| layout::is_timestamp_path(p)) {
+        let Some(data_path) = path.strip_suffix(".tsr") else {
+            // A stamped copy: it must have its token and equal the checkpoint.
+            if path != CHECKPOINT && !bag.files.contains_key(&format!("{path}.tsr")) {
+                c.fail(
+                    path,
+                    "is stamped by a token beside it",
+                    format!("{path}.tsr"),
+                    "missing",
+                );
+            }
+            continue;
+        };
+        let Some(data) = bag.tag(data_path) else {
+            c.fail(path, "sits beside the file it stamps", data_path, "missing");
+            continue;
+        };
+        if data_path != CHECKPOINT
+            && !c.check(
+                checkpoint == Some(data),
+                data_path,
+                "is a byte-identical copy of exhibit/checkpoint",
+                "the same bytes",
+                if checkpoint.is_some() {
+                    "different bytes"
+                } else {
+                    "no exhibit/checkpoint"
+                },
+            )
+        {
+            continue;
+        }
+        let Some(response) = bag.tag(path) else {
+            continue;
+        };
+        let token = match Token::parse_response(response) {
+            Ok(t) => t,
+            Err(e) => {
+                c.fail(
+                    path,
+                    "is an RFC 3161 time-stamp token",
+                    "a granted TimeStampResp",
+                    e.to_string(),
+                );
+                continue;
+            }
+        };
+        if let Err(e) = token.check_message(data) {
+            c.fail(
+                path,
+                &format!("stamps the SHA-256 of {data_path}"),
+                "the hash of those bytes",
+                e.to_string(),
+            );
+            continue;
+        }
+        if let Err(e) = token.verify_signature() {
+            c.fail(
+                path,
+                "is signed by the time-stamping certificate it carries",
+                "a valid CMS signature by a certificate for timeStamping only (critical)",
+                e.to_string(),
+            );
+            continue;
+        }
+        let info = token.info();
+        let trusted_by = match anchors {
+            Some(a) => match token.verify_chain(a) {
+                Ok(chain) => {
+                    c.pass(
+                        path,
+                        &format!("is signed by a TSA that chains to {}", chain.anchor),
+                    );
+                    Some(chain.anchor)
+                }
+                Err(e) => {
+                    c.fail(
+                        path,
+                        "is signed by a TSA that chains to a trusted CA (--tsa-ca)",
+                        a.subjects().join(" or "),
+                        e.to_string(),
+                    );
+                    continue;
+                }
+            },
+            None => None,
+        };
+        c.pass(path, &format!("stamps {data_path} at {}", info.gen_time));
+        summaries.push(TimestampSummary {
+            file: path.clone(),
+            stamps: data_path.to_owned(),
+            tree_size,
+            gen_time: info.gen_time.clone(),
+            accuracy: info.accuracy.map(|a| a.to_string()),
+            tsa: info.signer.clone(),
+            trusted_by,
+            trust_checked: anchors.is_some(),
+        });
+    }
+    let any_token = bag
+        .files
+        .keys()
+        .any(|p| layout::is_timestamp_path(p) && p.ends_with(".tsr"));
+    if anchors.is_some() && !any_token {
+        c.fail(
+            "exhibit/checkpoint.tsr",
+            "a time-stamp token checked against the trusted TSA CA (--tsa-ca)",
+            "at least one token",
+            "none in this bundle",
+        );
+    }
+    summaries
+}
