@@ -17,8 +17,10 @@ exhibit_verify() { "$PWD/target/release/exhibit-verify" "$@"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-demo.XXXXXX")
 server_pid=""
+tsa_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  [ -n "$tsa_pid" ] && kill "$tsa_pid" 2>/dev/null || true
   if [ "${EXHIBIT_DEMO_KEEP:-0}" = 1 ]; then echo "Demo archive kept at $work/archive"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -120,5 +122,20 @@ exhibit verify --citation "$work/altered.txt" | grep -E 'URL|FAILED' || echo "(e
 step "Quote a clause of the first version (a signed, logged provision), and see whether it survived"
 run exhibit cite EX-V-000001 --quote "We do not use your content to train our models."
 run exhibit show EX-P-000001
+
+step "Trusted time: an RFC 3161 Time-Stamp Authority stamps the log (a local one: openssl ts behind HTTP)"
+python3 tools/tsa-server.py --dir "$work/tsa" > "$work/tsa.out" 2>&1 &
+tsa_pid=$!
+for _ in $(seq 100); do grep -q '^CA:' "$work/tsa.out" 2>/dev/null && break; sleep 0.1; done
+tsa_url=$(sed -n 's/^TSA URL: //p' "$work/tsa.out")
+run exhibit tsa add "$tsa_url" --ca "$work/tsa/ca.pem"
+run exhibit log timestamp
+
+step "A bundle now carries the token beside its checkpoint: both verifiers and openssl ts check it"
+run exhibit bundle EX-P-000001 --out "$work/stamped.tar.zst"
+run exhibit_verify "$work/stamped.tar.zst" --key "$fingerprint" --tsa-ca "$work/tsa/ca.pem"
+(cd "$work" && mkdir -p stamped-check && tar --zstd -xf stamped.tar.zst -C stamped-check \
+  && openssl ts -verify -data stamped-check/stamped/exhibit/checkpoint \
+       -in stamped-check/stamped/exhibit/checkpoint.tsr -CAfile tsa/ca.pem)
 
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'

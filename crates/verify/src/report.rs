@@ -154,13 +154,14 @@ impl Report {
             let captured = exhibit_core::time::parse_rfc3339_seconds(&r.captured_at)
                 .map_or_else(|| r.captured_at.clone(), exhibit_core::time::format_human);
             let _ = writeln!(s, "  Captured  {captured} (as claimed by the signer)");
-            if let Some(h) = &r.sha256 {
-                let _ = writeln!(
-                    s,
-                    "  SHA-256   {h}  ({} bytes, {})",
-                    r.size.unwrap_or(0),
-                    r.media_type.as_deref().unwrap_or("?")
-                );
+            match (&r.sha256, r.size, &r.media_type) {
+                (Some(h), Some(n), Some(t)) => {
+                    let _ = writeln!(s, "  SHA-256   {h}  ({n} bytes, {t})");
+                }
+                (Some(h), _, _) => {
+                    let _ = writeln!(s, "  SHA-256   {h}");
+                }
+                _ => {}
             }
             if let Some(e) = &r.error {
                 let _ = writeln!(s, "  FAILED CAPTURE: {e}");
