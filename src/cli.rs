@@ -68,6 +68,18 @@ pub enum Command {
     /// The RFC 3161 Time-Stamp Authorities that timestamp the log's checkpoints.
     #[command(subcommand)]
     Tsa(TsaCommand),
+    /// Check the archive: the catalog against the signed manifests and the log; with --full
+    /// also every object's bytes, every signature and the log's root (exit 1 on any problem).
+    Fsck(FsckArgs),
+}
+
+/// `exhibit fsck`.
+#[derive(Args, Debug)]
+pub struct FsckArgs {
+    /// Also decompress every object and check its SHA-256, BLAKE3 and size, re-verify every
+    /// signature, and recompute the log's root against the latest signed checkpoint.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// `exhibit log …`.
@@ -214,10 +226,19 @@ pub enum KeyCommand {
 #[derive(Args, Debug)]
 pub struct CaptureArgs {
     /// What to capture: http(s) URLs, file paths, or - for stdin.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "list")]
     pub sources: Vec<String>,
+    /// Capture every source listed in FILE (- for stdin): one per line, optionally followed by
+    /// tab-separated URL, ENTITY and TITLE; blank lines and lines starting with # are skipped.
+    #[arg(long, value_name = "FILE")]
+    pub list: Option<PathBuf>,
+    /// Prepare this many captures at once (fetching, hashing, compressing, extracting); one
+    /// writer records them. Default: the number of CPUs with --list, else 1 (output in the
+    /// order given).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub jobs: Option<u64>,
     /// The document's URL (its identity); default: the source URL, or the file's file:// URL.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "list")]
     pub url: Option<String>,
     /// Who publishes the document (e.g. "AI21 Labs").
     #[arg(long)]
@@ -235,7 +256,7 @@ pub struct CaptureArgs {
     /// Seconds allowed to connect and between reads (default from exhibit.toml: 30).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub timeout: Option<u64>,
-    /// Largest document kept, in bytes (default from exhibit.toml: 268435456).
+    /// Largest document kept, in bytes (default from exhibit.toml: 1073741824, 1 GiB).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=9_007_199_254_740_991))]
     pub max_size: Option<u64>,
 }

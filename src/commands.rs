@@ -3,20 +3,18 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use exhibit_capture::{Capturer, DocumentMeta, Source};
-use exhibit_core::manifest::MAX_RECORDED_STRING;
 use exhibit_core::{CaptureManifest, RecordId, RecordKind};
 use exhibit_sign::{PublicKey, SigningKey};
 use exhibit_store::{Archive, InitOptions};
 use serde_json::json;
 
 use crate::cli::{
-    BundleArgs, CaptureArgs, CatArgs, CiteArgs, Cli, Command, DocumentCommand, InitArgs,
-    KeyCommand, ListArgs, LogCommand, VerifyArgs,
+    BundleArgs, CatArgs, CiteArgs, Cli, Command, DocumentCommand, InitArgs, KeyCommand, ListArgs,
+    LogCommand, VerifyArgs,
 };
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
-use crate::{changes, cite, rules, tsa};
+use crate::{capture, changes, cite, fsck, rules, tsa};
 
 /// Runs the parsed command; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
@@ -25,7 +23,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Init(args) => init(&cli.archive, args, json),
         Command::Key(KeyCommand::Generate { out }) => key_generate(&out, json),
         Command::Key(KeyCommand::Show { path }) => key_show(&cli.archive, path, json),
-        Command::Capture(args) => capture(&cli.archive, args, json),
+        Command::Capture(args) => capture::capture(&cli.archive, args, json),
         Command::List(args) => list(&cli.archive, args, json),
         Command::Show(args) => show(&cli.archive, &args.query, json),
         Command::Cat(args) => cat(&cli.archive, args),
@@ -39,6 +37,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Verify(args) => verify(&cli.archive, args, json),
         Command::Log(cmd) => log(&cli.archive, cmd, json),
         Command::Tsa(cmd) => tsa::tsa(&cli.archive, cmd, json),
+        Command::Fsck(args) => fsck::fsck(&cli.archive, args, json),
     }
 }
 
@@ -165,117 +164,6 @@ fn key_show(root: &Path, path: Option<PathBuf>, json: bool) -> Result<u8, Failur
         write!(o, "{}", public.to_spki_pem())?;
     }
     Ok(EXIT_OK)
-}
-
-fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
-    // Check every source before capturing any, so a typo fails fast and records nothing.
-    let sources = args
-        .sources
-        .iter()
-        .map(|s| Source::parse(s))
-        .collect::<Result<Vec<_>, _>>()?;
-    if sources.iter().filter(|s| **s == Source::Stdin).count() > 1 {
-        return Err(Failure::bad_input(
-            "stdin (-) can be captured only once per command",
-        ));
-    }
-    if let Some(url) = &args.url {
-        exhibit_core::url::normalize_document_url(url)
-            .map_err(|e| Failure::bad_input(format!("--url: {e}")))?;
-    }
-    for (flag, value) in [
-        ("--url", &args.url),
-        ("--entity", &args.entity),
-        ("--title", &args.title),
-    ] {
-        if value
-            .as_ref()
-            .is_some_and(|v| v.len() > MAX_RECORDED_STRING)
-        {
-            return Err(Failure::bad_input(format!(
-                "{flag} is longer than {MAX_RECORDED_STRING} bytes"
-            )));
-        }
-    }
-    let rules = if args.select.is_empty() && args.remove.is_empty() {
-        None
-    } else {
-        let rules = exhibit_core::manifest::ExtractionRules {
-            select: args.select.clone(),
-            remove: args.remove.clone(),
-        };
-        exhibit_capture::text::check_rules(&rules).map_err(Failure::bad_input)?;
-        Some(rules)
-    };
-    let mut archive = Archive::open(root)?;
-    // A TSA that missed the last checkpoint (an outage) gets another chance first.
-    tsa::retry_quietly(&mut archive)?;
-    let mut capturer = Capturer::new(&mut archive)?;
-    if let Some(t) = args.timeout {
-        capturer.set_timeout(t);
-    }
-    if let Some(m) = args.max_size {
-        capturer.set_max_bytes(m);
-    }
-    let meta = DocumentMeta {
-        url: args.url,
-        entity: args.entity,
-        title: args.title,
-        rules,
-    };
-    let mut status = EXIT_OK;
-    let mut bad_input = None;
-    let mut committed_any = false;
-    for source in &sources {
-        let committed = match capturer.capture(source, &meta) {
-            Ok(c) => c,
-            Err(e) if e.is_bad_input() => {
-                // Keep going with the other sources; report this one and exit 2 at the end.
-                eprintln!("exhibit: error: {}", e.to_string().replace('\n', " "));
-                bad_input = Some(Failure::from(e));
-                continue;
-            }
-            Err(e) => return Err(e.into()),
-        };
-        committed_any = true;
-        // Output is secondary to capturing: if the reader went away, keep capturing.
-        let printed = if json {
-            json_line(&committed)
-        } else {
-            writeln!(
-                std::io::stdout().lock(),
-                "{}",
-                output::capture_line(&committed)
-            )
-            .map_err(Failure::from)
-        };
-        if let Err(f) = printed
-            && !f.message.is_empty()
-        {
-            return Err(f);
-        }
-        if !committed.ok {
-            eprintln!(
-                "exhibit: capture failed: {}: {} (recorded as {})",
-                source.display_name(),
-                committed.error.as_deref().unwrap_or("unknown error"),
-                committed.capture_id
-            );
-            status = EXIT_FAILED;
-        }
-    }
-    if committed_any {
-        // One signed checkpoint per capture command, covering everything it committed.
-        capturer.sign_checkpoint()?;
-        tsa::stamp_latest(&mut archive)?;
-    }
-    if let Some(f) = bad_input {
-        return Err(Failure {
-            code: f.code,
-            message: "some sources could not be read (see above)".into(),
-        });
-    }
-    Ok(status)
 }
 
 fn parse_capture_id(archive: &Archive, s: &str) -> Result<u64, Failure> {
@@ -547,10 +435,18 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
         .chain(provisions.iter().map(|p| p.log_index))
         .max()
         .map_or(0, |i| i + 1);
+    // Tokens of the TSAs configured now (one that was removed may not be trusted any more);
+    // of any TSA when none is configured.
+    let tsas: Vec<String> = archive
+        .config()
+        .tsa
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
     let checkpoint = archive
-        .earliest_timestamped_checkpoint(needed)?
+        .earliest_timestamped_checkpoint(needed, &tsas)?
         .unwrap_or(latest);
-    let timestamps = bundle_timestamps(&archive, &checkpoint)?;
+    let timestamps = bundle_timestamps(&archive, &checkpoint, &tsas)?;
     if timestamps.is_empty() && !archive.config().tsa.is_empty() {
         eprintln!(
             "exhibit: note: checkpoint {} is not timestamped yet, so the bundle carries no \
@@ -666,14 +562,19 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
     Ok(EXIT_OK)
 }
 
-/// The tokens the archive holds over `checkpoint`, each re-checked against the note's bytes
+/// The tokens the archive holds over `checkpoint` from the TSAs in `tsas` (all when empty), each
+/// re-checked against the note's bytes
 /// (a damaged token file is left out, with a warning, rather than bundled).
 fn bundle_timestamps(
     archive: &Archive,
     checkpoint: &exhibit_store::SignedCheckpoint,
+    tsas: &[String],
 ) -> Result<Vec<exhibit_bundle::BundleTimestamp>, Failure> {
     let mut out = Vec::new();
     for stamp in archive.timestamps(checkpoint.size)? {
+        if !tsas.is_empty() && !tsas.contains(&stamp.tsa) {
+            continue;
+        }
         let response = archive.read_timestamp(&stamp)?;
         let checked = exhibit_timestamp::Token::parse_response(&response)
             .and_then(|t| t.check_message(checkpoint.note.as_bytes()));

@@ -1,10 +1,12 @@
 //! The `exhibit` command-line tool: argument parsing and output. The work is done by the
 //! `exhibit-*` library crates.
 
+mod capture;
 mod changes;
 mod cite;
 mod cli;
 mod commands;
+mod fsck;
 mod output;
 mod rules;
 mod tsa;

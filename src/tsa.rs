@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use exhibit_capture::tsa::{TsaOutcome, TsaReport, timestamp_latest};
+use exhibit_capture::tsa::{RETRY_BUDGET, STAMP_BUDGET, TsaOutcome, TsaReport, timestamp_latest};
 use exhibit_store::Archive;
 use serde_json::json;
 
@@ -27,7 +27,7 @@ pub fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, Failure> {
 /// After a command signed a checkpoint: ask the TSAs that have not stamped the latest one, and
 /// warn (never fail) about each that could not. Returns the reports.
 pub fn stamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, Failure> {
-    let reports = timestamp_latest(archive)?;
+    let reports = timestamp_latest(archive, STAMP_BUDGET)?;
     for r in &reports {
         if let TsaOutcome::Failed(why) = &r.outcome {
             eprintln!(
@@ -49,7 +49,7 @@ pub fn retry_quietly(archive: &mut Archive) -> Result<(), Failure> {
     if archive.config().tsa.is_empty() {
         return Ok(());
     }
-    timestamp_latest(archive)?;
+    timestamp_latest(archive, RETRY_BUDGET)?;
     Ok(())
 }
 
@@ -76,7 +76,7 @@ pub fn log_timestamp(archive: &mut Archive, json: bool) -> Result<u8, Failure> {
     // An interrupted command may have left leaves without a checkpoint: sign one first.
     let key = archive.signing_key()?;
     archive.sign_checkpoint(&key)?;
-    let reports = timestamp_latest(archive)?;
+    let reports = timestamp_latest(archive, STAMP_BUDGET)?;
     let mut status = EXIT_OK;
     let mut out = std::io::stdout().lock();
     for r in &reports {

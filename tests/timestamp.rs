@@ -1123,7 +1123,11 @@ fn the_local_tsa_misbehaves_as_told() {
     // the closed port), which is not the TSA answering either.
     match std::net::TcpStream::connect(tsa.url()[7..].split('/').next().unwrap()) {
         Err(_) => {}
-        Ok(s) => assert_eq!(s.local_addr().unwrap(), s.peer_addr().unwrap(), "still listening"),
+        Ok(s) => assert_eq!(
+            s.local_addr().unwrap(),
+            s.peer_addr().unwrap(),
+            "still listening"
+        ),
     }
     tsa.set_mode(Mode::Normal);
     let (status, body) = post_query(&tsa.url(), &query).unwrap();
@@ -1182,4 +1186,171 @@ fn the_python_tsa_server_works_with_exhibit() {
     let stamped = tokens_of(&latest);
     assert_eq!(stamped.len(), 1, "{}", show(&out));
     openssl_ts_verify(&latest, &stamped[0], &ca).unwrap();
+}
+
+// --- review findings ---------------------------------------------------------------------------
+
+/// The verifier's bound is the TSA's time plus its stated accuracy (the local TSA states ±1 s),
+/// in the report and in the JSON.
+#[test]
+fn existed_no_later_than_includes_the_stated_accuracy() {
+    if !tools_for_bundles() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tsa) = LocalTsa::start(&dir.path().join("tsa")) else {
+        return;
+    };
+    let archive = init_with(dir.path(), &["--tsa", &tsa.url()]);
+    ok(&capture_doc(dir.path(), &archive, 0));
+    let bundle = dir.path().join("b.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-C-000001"]);
+    let ca = tsa.ca_pem();
+    let out = exhibit_verify(&[
+        bundle.to_str().unwrap(),
+        "--tsa-ca",
+        ca.to_str().unwrap(),
+        "--json",
+    ]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &report["timestamps"][0];
+    let secs = |s: &serde_json::Value| {
+        chrono::DateTime::parse_from_rfc3339(s.as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    assert_eq!(t["accuracy"], "±1 s", "{t}");
+    assert_eq!(secs(&t["no_later_than"]) - secs(&t["gen_time"]), 1, "{t}");
+}
+
+/// Tokens of a TSA that was removed from the configuration are not bundled when a configured
+/// TSA stamped a covering checkpoint: the bundle verifies with the configured TSA's CA alone.
+#[test]
+fn a_bundle_carries_tokens_of_the_configured_tsas() {
+    if !tools_for_bundles() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (Some(a), Some(b)) = (
+        LocalTsa::start(&dir.path().join("a")),
+        LocalTsa::start(&dir.path().join("b")),
+    ) else {
+        return;
+    };
+    let archive = init_with(dir.path(), &["--tsa", &a.url()]);
+    ok(&capture_doc(dir.path(), &archive, 0));
+    ok(&exhibit(&archive, &["tsa", "remove", &a.url()]));
+    ok(&exhibit(
+        &archive,
+        &["tsa", "add", &b.url(), "--name", "bee"],
+    ));
+    ok(&capture_doc(dir.path(), &archive, 1));
+    let bundle = dir.path().join("b.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-C-000001"]);
+    let bag = extract(&bundle, &dir.path().join("x"));
+    assert_eq!(walk(&bag, ".tsr").len(), 1, "only bee's token");
+    let ca = b.ca_pem();
+    for (tool, out) in verifiers(&archive, &bundle, &["--tsa-ca", ca.to_str().unwrap()]) {
+        assert_eq!(code(&out), 0, "{tool}\n{}", show(&out));
+    }
+}
+
+/// A token file already on disk (left by a run that crashed before recording it, or by a
+/// concurrent process) is the one kept, and the catalog records *its* genTime.
+#[test]
+fn a_token_left_on_disk_is_kept_and_its_own_time_recorded() {
+    if !have("openssl") || !have("python3") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tsa) = LocalTsa::start(&dir.path().join("tsa")) else {
+        return;
+    };
+    let archive = init_with(dir.path(), &["--tsa", &tsa.url()]);
+    ok(&capture_doc(dir.path(), &archive, 0));
+    let token = tokens(&archive).pop().unwrap();
+    let before = std::fs::read(&token).unwrap();
+    // The state a crash between writing the file and recording it leaves.
+    let forget = Command::new("python3")
+        .args([
+            "-c",
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute('DELETE FROM timestamps'); c.commit()",
+            archive.join("catalog.sqlite").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        forget.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forget.stderr)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ok(&exhibit(&archive, &["log", "timestamp"]));
+    assert_eq!(
+        std::fs::read(&token).unwrap(),
+        before,
+        "the file on disk is kept"
+    );
+    let listed = json_lines(&exhibit(&archive, &["--json", "tsa", "list"]));
+    let recorded = listed[0]["latest_gen_time"].as_str().unwrap().to_owned();
+    let text = openssl_ts_text(&token);
+    let time_line = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("Time stamp:"))
+        .unwrap()
+        .to_owned();
+    let parsed = chrono::NaiveDateTime::parse_from_str(
+        time_line
+            .split_once(':')
+            .unwrap()
+            .1
+            .trim()
+            .trim_end_matches(" GMT"),
+        "%b %e %H:%M:%S %Y",
+    )
+    .unwrap();
+    assert_eq!(
+        recorded,
+        parsed.and_utc().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        "{time_line}"
+    );
+}
+
+/// `tsa add` from several processes at once loses nothing, and comments in exhibit.toml survive.
+#[test]
+fn concurrent_tsa_edits_lose_nothing_and_keep_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = init_with(dir.path(), &[]);
+    let config = archive.join("exhibit.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n# Operator's note: keep this comment.\n");
+    std::fs::write(&config, text).unwrap();
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+                .args(["--archive", archive.to_str().unwrap(), "tsa", "add"])
+                .arg(format!("http://127.0.0.1:{}/tsr", 9000 + i))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let listed = json_lines(&exhibit(&archive, &["--json", "tsa", "list"]));
+    assert_eq!(listed.len(), 6, "{listed:?}");
+    ok(&exhibit(&archive, &["tsa", "remove", "127.0.0.1-9003-tsr"]));
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(
+        text.contains("# Operator's note: keep this comment."),
+        "{text}"
+    );
+    assert_eq!(text.matches("[[tsa]]").count(), 5, "{text}");
 }

@@ -99,7 +99,7 @@ $ openssl pkeyutl -verify -pubin -inkey {seal_key} -rawin -in tagmanifest-sha256
         if bundle.checkpoint.is_some() {
             let _ = writeln!(
                 s,
-                "$ for p in exhibit/proofs/*.tlog-proof; do sed '1,/^$/d' \"$p\" | cmp - {note}; done"
+                "$ bad=0; for p in exhibit/proofs/*.tlog-proof; do sed '1,/^$/d' \"$p\" | cmp - {note} || bad=1; done; test $bad = 0"
             );
         } else {
             let _ = writeln!(

@@ -208,6 +208,12 @@ fn store_stream(
         writer
             .write_all(&buf[..n])
             .map_err(|e| StreamError::Other(StoreError::io("objects", e).into()))?;
+        if retained_all && retained.is_empty() && looks_binary(&buf[..n]) {
+            // Binary bytes (a NUL in the first block, no UTF-16 byte-order mark): no text will
+            // be extracted, so only the sniffing prefix is kept, not up to the text limit.
+            retained_all = false;
+            retained.extend_from_slice(&buf[..n.min(SNIFF_BYTES)]);
+        }
         if retained_all {
             if retained.len() + n <= keep {
                 retained.extend_from_slice(&buf[..n]);
@@ -226,6 +232,21 @@ fn store_stream(
         retained,
         retained_all,
     })
+}
+
+/// Whether the first block of a source is binary: it holds a NUL byte and does not start with a
+/// UTF-16 or UTF-32 byte-order mark (text in those encodings is full of NULs).
+fn looks_binary(first: &[u8]) -> bool {
+    let boms: [&[u8]; 4] = [
+        b"\xff\xfe",
+        b"\xfe\xff",
+        b"\x00\x00\xfe\xff",
+        b"\xff\xfe\x00\x00",
+    ];
+    if boms.iter().any(|b| first.starts_with(b)) {
+        return false;
+    }
+    first.contains(&0)
 }
 
 fn record_headers(headers: &ureq::http::HeaderMap) -> BTreeMap<String, String> {

@@ -7,6 +7,7 @@
 //! or a non-2xx answer is not an error here: it is evidence, committed as a failed-capture record.
 
 mod acquire;
+pub mod batch;
 mod error;
 mod reextract;
 mod source;
@@ -88,59 +89,12 @@ impl<'a> Capturer<'a> {
                 .rules_for_url(&document_url)?
                 .unwrap_or_default(),
         };
-        let acquired =
-            acquire::acquire(source, &self.agent, &self.settings, self.archive.objects())?;
-        let mut text = None;
-        let mut text_omitted = None;
-        let mut title_hint = None;
-        if let Some(content) = &acquired.content
-            && acquired.error.is_none()
-        {
-            if acquired.retained_all {
-                if let Some(extracted) = text::extract_with(
-                    &acquired.retained,
-                    &content.media_type,
-                    acquired.charset.as_deref(),
-                    &rules,
-                ) {
-                    let stored = self.archive.objects().put(extracted.text.as_bytes())?;
-                    text = Some(TextInfo {
-                        sha256: stored.sha256,
-                        blake3: stored.blake3,
-                        size: stored.size,
-                        charset: extracted.charset.to_owned(),
-                        extractor: Extractor {
-                            name: text::EXTRACTOR_NAME.to_owned(),
-                            version: text::EXTRACTOR_VERSION.to_owned(),
-                            rules: (!rules.is_empty()).then(|| rules.clone()),
-                        },
-                    });
-                    title_hint = extracted
-                        .title
-                        .map(|t| cap_string(&t, exhibit_core::manifest::MAX_RECORDED_STRING));
-                }
-            } else if has_text(&content.media_type) {
-                text_omitted = Some(format!(
-                    "{} bytes exceed the {}-byte text extraction limit; versioned by content hash",
-                    content.size, self.settings.max_text_bytes
-                ));
-            }
-        }
-        Ok(PendingCapture {
-            document_url,
-            entity: meta.entity.clone(),
-            title: meta.title.clone(),
-            title_hint,
-            captured_at: acquired.captured_at,
-            method: acquired.method,
-            http: acquired.http,
-            file: acquired.file,
-            content: acquired.content,
-            text,
-            text_omitted,
-            error: acquired.error,
-            rules_change: meta.rules.clone(),
-        })
+        let env = PrepareEnv {
+            objects: self.archive.objects(),
+            agent: &self.agent,
+            settings: &self.settings,
+        };
+        env.prepare(source, meta, document_url, &rules)
     }
 
     /// Records prepared captures in one batch: one transaction, one round of fsyncs.
@@ -172,6 +126,100 @@ impl<'a> Capturer<'a> {
         let mut done = self.commit(vec![pending])?;
         done.pop()
             .ok_or_else(|| CaptureError::Internal("batch committed nothing".into()))
+    }
+}
+
+/// What preparing a capture needs, none of it tied to the catalog connection, so that it can
+/// run on any thread.
+pub(crate) struct PrepareEnv<'e> {
+    pub(crate) objects: &'e exhibit_store::ObjectStore,
+    pub(crate) agent: &'e ureq::Agent,
+    pub(crate) settings: &'e CaptureSettings,
+}
+
+impl PrepareEnv<'_> {
+    /// Acquires `source`, stores its bytes and extracted text under `rules`.
+    pub(crate) fn prepare(
+        &self,
+        source: &Source,
+        meta: &DocumentMeta,
+        document_url: String,
+        rules: &ExtractionRules,
+    ) -> Result<PendingCapture, CaptureError> {
+        let acquired = acquire::acquire(source, self.agent, self.settings, self.objects)?;
+        let mut text = None;
+        let mut text_omitted = None;
+        let mut title_hint = None;
+        if let Some(content) = &acquired.content
+            && acquired.error.is_none()
+        {
+            if acquired.retained_all {
+                if let Some(extracted) = text::extract_with(
+                    &acquired.retained,
+                    &content.media_type,
+                    acquired.charset.as_deref(),
+                    rules,
+                ) {
+                    // A text identical to the captured bytes (plain text, Markdown) is the
+                    // same object: no second hash and compression.
+                    // A text that is the captured bytes plus a little (usually the final
+                    // newline that normalisation adds) reuses their compressed frame.
+                    let bytes = extracted.text.as_bytes();
+                    let (sha256, blake3, size) = if bytes == acquired.retained {
+                        (content.sha256, content.blake3, content.size)
+                    } else {
+                        let stored = match bytes.strip_prefix(&acquired.retained[..]) {
+                            Some(suffix) if suffix.len() <= 4096 => self.objects.put_extended(
+                                &content.sha256,
+                                &acquired.retained,
+                                suffix,
+                            )?,
+                            _ => self.objects.put(bytes)?,
+                        };
+                        (stored.sha256, stored.blake3, stored.size)
+                    };
+                    text = Some(TextInfo {
+                        sha256,
+                        blake3,
+                        size,
+                        charset: extracted.charset.to_owned(),
+                        extractor: Extractor {
+                            name: text::EXTRACTOR_NAME.to_owned(),
+                            version: text::EXTRACTOR_VERSION.to_owned(),
+                            rules: (!rules.is_empty()).then(|| rules.clone()),
+                        },
+                    });
+                    title_hint = extracted
+                        .title
+                        .map(|t| cap_string(&t, exhibit_core::manifest::MAX_RECORDED_STRING));
+                }
+            } else if has_text(&content.media_type) {
+                text_omitted = Some(if content.size > self.settings.max_text_bytes {
+                    format!(
+                        "{} bytes exceed the {}-byte text extraction limit; versioned by content hash",
+                        content.size, self.settings.max_text_bytes
+                    )
+                } else {
+                    "binary bytes (NUL) under a text media type; versioned by content hash"
+                        .to_owned()
+                });
+            }
+        }
+        Ok(PendingCapture {
+            document_url,
+            entity: meta.entity.clone(),
+            title: meta.title.clone(),
+            title_hint,
+            captured_at: acquired.captured_at,
+            method: acquired.method,
+            http: acquired.http,
+            file: acquired.file,
+            content: acquired.content,
+            text,
+            text_omitted,
+            error: acquired.error,
+            rules_change: meta.rules.clone(),
+        })
     }
 }
 

@@ -17,8 +17,13 @@ use exhibit_timestamp::{MAX_RESPONSE_BYTES, Request, Token, TrustAnchors};
 
 use crate::CaptureError;
 
-/// The longest wait for one TSA (connect, and then between reads).
-pub const MAX_TSA_TIMEOUT_SECS: u64 = 15;
+/// The longest a TSA is waited for after a command signed a checkpoint: connecting, sending
+/// and receiving the whole answer (TSAs are asked at the same time, so this bounds the delay).
+pub const STAMP_BUDGET: Duration = Duration::from_secs(15);
+
+/// The longest a retry before a capture waits for the TSAs (it must not hold up the capture:
+/// the capture's own checkpoint is stamped at its end anyway).
+pub const RETRY_BUDGET: Duration = Duration::from_secs(5);
 
 /// What happened with one TSA for one checkpoint.
 #[derive(Debug)]
@@ -44,37 +49,61 @@ pub struct TsaReport {
     pub outcome: TsaOutcome,
 }
 
-/// Asks every configured TSA that has not yet stamped `checkpoint` for a token, and keeps each
-/// valid one. Never fails because of a TSA; only archive errors are returned.
+/// Asks every configured TSA that has not yet stamped `checkpoint` for a token — all at once,
+/// each for at most `budget` (and the archive's capture timeout) — and keeps each valid one.
+/// Never fails because of a TSA; only archive errors are returned.
 pub fn timestamp_checkpoint(
     archive: &mut Archive,
     checkpoint: &SignedCheckpoint,
+    budget: Duration,
 ) -> Result<Vec<TsaReport>, CaptureError> {
     let tsas = archive.config().tsa.clone();
     if tsas.is_empty() {
         return Ok(Vec::new());
     }
     let held = archive.timestamps(checkpoint.size)?;
-    let timeout = archive
-        .config()
-        .capture
-        .timeout_secs
-        .clamp(1, MAX_TSA_TIMEOUT_SECS);
-    let agent = agent(timeout, &archive.config().capture.user_agent);
+    let budget = budget
+        .min(Duration::from_secs(archive.config().capture.timeout_secs))
+        .max(Duration::from_secs(1));
+    let agent = agent(budget, &archive.config().capture.user_agent);
+    let root = archive.root().to_path_buf();
+    let message = checkpoint.note.as_bytes();
+    // Ask the TSAs that lack a token in parallel; record the answers afterwards, one by one.
+    let answers: Vec<Option<Result<Token, String>>> = std::thread::scope(|scope| {
+        let asking: Vec<_> = tsas
+            .iter()
+            .map(|tsa| {
+                if held.iter().any(|h| h.tsa == tsa.name) {
+                    return None;
+                }
+                let (agent, root) = (&agent, &root);
+                Some(scope.spawn(move || request_token(agent, root, tsa, message, budget)))
+            })
+            .collect();
+        asking
+            .into_iter()
+            .map(|h| {
+                h.map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("the TSA request failed unexpectedly".into()))
+                })
+            })
+            .collect()
+    });
     let mut reports = Vec::with_capacity(tsas.len());
-    for tsa in &tsas {
-        let outcome = if let Some(h) = held.iter().find(|h| h.tsa == tsa.name) {
-            TsaOutcome::AlreadyHeld(h.clone())
-        } else {
-            match request_token(&agent, archive, tsa, checkpoint.note.as_bytes(), timeout) {
-                Ok(token) => TsaOutcome::Stamped(archive.record_timestamp(
-                    checkpoint.size,
-                    &tsa.name,
-                    token.response_der(),
-                    &token.info().gen_time,
-                )?),
-                Err(why) => TsaOutcome::Failed(why),
-            }
+    for (tsa, answer) in tsas.iter().zip(answers) {
+        let outcome = match answer {
+            None => match held.iter().find(|h| h.tsa == tsa.name) {
+                Some(h) => TsaOutcome::AlreadyHeld(h.clone()),
+                None => TsaOutcome::Failed("internal: no answer".into()),
+            },
+            Some(Ok(token)) => TsaOutcome::Stamped(archive.record_timestamp(
+                checkpoint.size,
+                &tsa.name,
+                token.response_der(),
+                &token.info().gen_time,
+            )?),
+            Some(Err(why)) => TsaOutcome::Failed(why),
         };
         reports.push(TsaReport {
             tsa: tsa.name.clone(),
@@ -91,20 +120,23 @@ pub fn timestamp_checkpoint(
 /// Only the latest checkpoint is asked for: it extends every earlier one, so one token over it
 /// covers every record in the log, and a late token over an older checkpoint would state a
 /// later time than the tokens it could replace.
-pub fn timestamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, CaptureError> {
+pub fn timestamp_latest(
+    archive: &mut Archive,
+    budget: Duration,
+) -> Result<Vec<TsaReport>, CaptureError> {
     match archive.latest_checkpoint()? {
-        Some(cp) => timestamp_checkpoint(archive, &cp),
+        Some(cp) => timestamp_checkpoint(archive, &cp, budget),
         None => Ok(Vec::new()),
     }
 }
 
-fn agent(timeout_secs: u64, user_agent: &str) -> ureq::Agent {
-    let t = Duration::from_secs(timeout_secs);
+fn agent(budget: Duration, user_agent: &str) -> ureq::Agent {
+    let t = budget;
     ureq::Agent::config_builder()
         .timeout_connect(Some(t))
         .timeout_per_read(Some(t))
         .timeout_recv_response(Some(t))
-        .timeout_global(Some(t.saturating_mul(4)))
+        .timeout_global(Some(t))
         .max_redirects(0)
         .http_status_as_error(false)
         .user_agent(user_agent)
@@ -115,12 +147,12 @@ fn agent(timeout_secs: u64, user_agent: &str) -> ureq::Agent {
 /// Requests, fetches and checks one token over `message`. Every error is one line.
 fn request_token(
     agent: &ureq::Agent,
-    archive: &Archive,
+    root: &std::path::Path,
     tsa: &TsaEntry,
     message: &[u8],
-    timeout: u64,
+    budget: Duration,
 ) -> Result<Token, String> {
-    let anchors = match tsa.ca_path(archive.root()) {
+    let anchors = match tsa.ca_path(root) {
         Some(path) => {
             let pem = exhibit_store::fsutil::read_limited(&path, 4 << 20)
                 .map_err(|e| format!("CA bundle: {e}"))?;
@@ -138,7 +170,7 @@ fn request_token(
         .header("Accept", "application/timestamp-reply")
         .send(&request.to_der()[..])
         .map_err(|e| match e {
-            ureq::Error::Timeout(_) => format!("timed out after {timeout}s"),
+            ureq::Error::Timeout(_) => format!("no answer within {} s", budget.as_secs()),
             ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
                 "connection refused".into()
             }

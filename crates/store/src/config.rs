@@ -140,7 +140,7 @@ impl Default for CaptureSettings {
     fn default() -> Self {
         CaptureSettings {
             timeout_secs: 30,
-            max_bytes: 256 << 20,
+            max_bytes: 1 << 30,
             max_text_bytes: 64 << 20,
             max_redirects: 10,
             user_agent: concat!("exhibit/", env!("CARGO_PKG_VERSION"), " (evidence capture)")

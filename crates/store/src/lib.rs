@@ -23,6 +23,7 @@ mod archive;
 mod catalog;
 pub mod config;
 mod error;
+pub mod fsck;
 pub mod fsutil;
 mod history;
 pub mod log;
@@ -32,11 +33,12 @@ mod rules;
 pub mod timestamps;
 
 pub use archive::{
-    Archive, Batch, CaptureRow, CommittedCapture, DocumentLock, DocumentRow, InitOptions, Match,
-    PendingCapture, VersionRow,
+    Archive, Batch, CaptureRow, CatalogReader, CommittedCapture, DocumentLock, DocumentLocks,
+    DocumentRow, InitOptions, Match, PendingCapture, VersionRow,
 };
 pub use config::Config;
 pub use error::StoreError;
+pub use fsck::{FsckOptions, FsckReport, Note, Phase, Problem, Progress};
 pub use history::{DocumentCounts, DocumentSummary};
 pub use log::SignedCheckpoint;
 pub use objects::{ObjectStore, ObjectWriter, StoredObject};

@@ -5,6 +5,7 @@ use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use exhibit_core::{Blake3Digest, DualHasher, Sha256Digest};
 
@@ -13,6 +14,35 @@ use crate::fsutil;
 
 /// zstd level for stored objects: level 3 is zstd's own default, the usual speed/size balance.
 pub const ZSTD_LEVEL: i32 = 3;
+
+/// Objects up to this size are gathered in memory and compressed in one call with a
+/// compression context reused by the thread; larger ones are compressed as a stream. (Creating
+/// a zstd context for every small object costs more than compressing it.) Both write the same
+/// kind of frame: level 3, checksum, no content size.
+const SMALL_OBJECT: usize = 1 << 20;
+
+thread_local! {
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Compresses `bytes` into one zstd frame with the thread's reusable context.
+fn compress_small(bytes: &[u8]) -> io::Result<Vec<u8>> {
+    use zstd::zstd_safe::CParameter;
+    COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let compressor = match slot.as_mut() {
+            Some(c) => c,
+            None => {
+                let mut c = zstd::bulk::Compressor::new(ZSTD_LEVEL)?;
+                c.set_parameter(CParameter::ChecksumFlag(true))?;
+                c.set_parameter(CParameter::ContentSizeFlag(false))?;
+                slot.insert(c)
+            }
+        };
+        compressor.compress(bytes)
+    })
+}
 
 /// An object that is durably stored (its directory entry becomes durable with the next
 /// [`ObjectStore::sync_dirty_dirs`]).
@@ -29,10 +59,28 @@ pub struct StoredObject {
 }
 
 /// The `objects/` directory of an archive.
+///
+/// Objects are written to a temporary file while being hashed and compressed, then renamed to
+/// their content address. By default each is fsynced before the rename. In *grouped* mode
+/// ([`ObjectStore::group_durability`], Linux), finished objects are *staged* instead: kept as
+/// unsynced temporary files until [`ObjectStore::publish_staged`] makes all their data durable
+/// with one `syncfs` and only then renames them into place — so a file at a content address
+/// always holds its complete bytes, even after a crash, and identical bytes captured later can
+/// safely be deduplicated against it.
 #[derive(Debug)]
 pub struct ObjectStore {
     dir: PathBuf,
     dirty: Mutex<BTreeSet<PathBuf>>,
+    grouped: AtomicBool,
+    staged: Mutex<Staged>,
+}
+
+/// Objects written in grouped mode and not yet published.
+#[derive(Debug, Default)]
+struct Staged {
+    files: Vec<(tempfile::TempPath, PathBuf)>,
+    /// Name → index in `files`.
+    names: std::collections::HashMap<Sha256Digest, usize>,
 }
 
 impl ObjectStore {
@@ -41,7 +89,50 @@ impl ObjectStore {
         ObjectStore {
             dir,
             dirty: Mutex::new(BTreeSet::new()),
+            grouped: AtomicBool::new(false),
+            staged: Mutex::new(Staged::default()),
         }
+    }
+
+    /// Switches to grouped durability (see the type's documentation) where the platform allows
+    /// it ([`fsutil::GROUP_SYNC`]); returns whether it is on. Whoever stores objects in this mode
+    /// must call [`ObjectStore::publish_staged`] before recording anything that names them
+    /// ([`crate::Batch::commit`] does).
+    pub fn group_durability(&self) -> bool {
+        if fsutil::GROUP_SYNC {
+            self.grouped.store(true, Ordering::Relaxed);
+        }
+        self.is_grouped()
+    }
+
+    /// Whether grouped durability is on.
+    pub fn is_grouped(&self) -> bool {
+        self.grouped.load(Ordering::Relaxed)
+    }
+
+    /// Makes every staged object durable (one `syncfs`) and renames each to its content address
+    /// (an address already taken holds the same bytes: the staged copy is dropped). The renames
+    /// become durable with the caller's next [`fsutil::sync_filesystem`] or directory fsync.
+    pub fn publish_staged(&self) -> Result<(), StoreError> {
+        let staged = std::mem::take(&mut *self.staged.lock().unwrap_or_else(|p| p.into_inner()));
+        if staged.files.is_empty() {
+            return Ok(());
+        }
+        fsutil::sync_filesystem(&self.dir)?;
+        for (tmp, dest) in staged.files {
+            let shard = fsutil::parent_dir(&dest).to_path_buf();
+            for changed in fsutil::create_dirs(&shard)? {
+                self.mark_dirty(changed);
+            }
+            match tmp.persist_noclobber(&dest) {
+                Ok(()) => {}
+                // Identical bytes, published by an earlier batch or another process.
+                Err(e) if dest.is_file() => drop(e),
+                Err(e) => return Err(StoreError::io(&dest, e.error)),
+            }
+            self.mark_dirty(shard);
+        }
+        Ok(())
     }
 
     /// Where the object with this digest lives.
@@ -50,30 +141,134 @@ impl ObjectStore {
         self.dir.join(&hex[..2]).join(format!("{hex}.zst"))
     }
 
-    /// Whether the object is present.
+    /// Whether the object is present (published: staged objects are not).
     pub fn contains(&self, sha256: &Sha256Digest) -> bool {
         self.path_of(sha256).is_file()
     }
 
     /// Starts writing a new object: feed it bytes, then [`ObjectWriter::finish`].
     pub fn writer(&self) -> Result<ObjectWriter<'_>, StoreError> {
-        let tmp = tempfile::Builder::new()
+        Ok(ObjectWriter {
+            store: self,
+            hasher: DualHasher::new(),
+            sink: Sink::Small { buf: Vec::new() },
+        })
+    }
+
+    /// A new temporary file for an object, in `objects/`.
+    fn temp_file(&self) -> io::Result<tempfile::NamedTempFile> {
+        tempfile::Builder::new()
             .prefix(".tmp-")
             .suffix(".zst")
             .permissions(fsutil::public_file_permissions())
             .tempfile_in(&self.dir)
-            .map_err(|e| StoreError::io(&self.dir, e))?;
-        let file = BufWriter::with_capacity(1 << 17, tmp);
-        let mut encoder = zstd::stream::write::Encoder::new(file, ZSTD_LEVEL)
-            .map_err(|e| StoreError::io(&self.dir, e))?;
-        encoder
-            .include_checksum(true)
-            .map_err(|e| StoreError::io(&self.dir, e))?;
-        Ok(ObjectWriter {
-            store: self,
-            hasher: DualHasher::new(),
-            encoder,
-        })
+    }
+
+    /// Whether an object of this name is staged (grouped mode, not yet published).
+    fn is_staged(&self, sha256: &Sha256Digest) -> bool {
+        self.staged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .names
+            .contains_key(sha256)
+    }
+
+    /// Stores `base_bytes ‖ suffix` — typically an extracted text that is a captured document
+    /// plus a final newline — reusing the compressed frame of `base` (the object holding
+    /// `base_bytes`, stored or staged) followed by one small frame for `suffix`, instead of
+    /// compressing the same bytes twice. The object is hashed in full as usual; a zstd decoder
+    /// reads concatenated frames as one stream (RFC 8878 §3.1), so readers see no difference.
+    /// Falls back to a plain [`ObjectStore::put`] when `base` cannot be read.
+    pub fn put_extended(
+        &self,
+        base: &Sha256Digest,
+        base_bytes: &[u8],
+        suffix: &[u8],
+    ) -> Result<StoredObject, StoreError> {
+        let mut hasher = DualHasher::new();
+        hasher.update(base_bytes);
+        hasher.update(suffix);
+        let (sha256, blake3, size) = hasher.finish();
+        let dest = self.path_of(&sha256);
+        if dest.is_file() || self.is_staged(&sha256) {
+            if dest.is_file() {
+                self.mark_dirty(fsutil::parent_dir(&dest).to_path_buf());
+            }
+            return Ok(StoredObject {
+                sha256,
+                blake3,
+                size,
+                added: false,
+            });
+        }
+        let base_file = {
+            let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+            match staged.names.get(base).and_then(|&i| staged.files.get(i)) {
+                Some((tmp, _)) => File::open(tmp).ok(),
+                None => File::open(self.path_of(base)).ok(),
+            }
+        };
+        let Some(mut base_file) = base_file else {
+            let mut bytes = Vec::with_capacity(base_bytes.len() + suffix.len());
+            bytes.extend_from_slice(base_bytes);
+            bytes.extend_from_slice(suffix);
+            return self.put(&bytes);
+        };
+        let frames = (|| -> io::Result<tempfile::NamedTempFile> {
+            let mut tmp = self.temp_file()?;
+            io::copy(&mut base_file, tmp.as_file_mut())?;
+            tmp.write_all(&compress_small(suffix)?)?;
+            Ok(tmp)
+        })()
+        .map_err(|e| StoreError::io(&self.dir, e))?;
+        self.place(frames, sha256, blake3, size)
+    }
+
+    /// Puts a finished temporary object file in place under its name: discarded when the name
+    /// exists, staged in grouped mode, else fsynced and renamed.
+    fn place(
+        &self,
+        tmp: tempfile::NamedTempFile,
+        sha256: Sha256Digest,
+        blake3: Blake3Digest,
+        size: u64,
+    ) -> Result<StoredObject, StoreError> {
+        let dest = self.path_of(&sha256);
+        let shard = fsutil::parent_dir(&dest).to_path_buf();
+        let stored = |added| StoredObject {
+            sha256,
+            blake3,
+            size,
+            added,
+        };
+        if dest.is_file() {
+            // Identical bytes are stored once; the temporary file is removed on drop. The
+            // existing object may come from a writer that crashed before fsyncing its
+            // directory, so the directory is fsynced with this batch all the same.
+            self.mark_dirty(shard);
+            return Ok(stored(false));
+        }
+        if self.is_staged(&sha256) {
+            // Identical bytes are staged already (grouped mode).
+            return Ok(stored(false));
+        }
+        if self.is_grouped() {
+            let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
+            let at = staged.files.len();
+            staged.names.insert(sha256, at);
+            staged.files.push((tmp.into_temp_path(), dest));
+            return Ok(stored(true));
+        }
+        tmp.as_file()
+            .sync_all()
+            .map_err(|e| StoreError::io(tmp.path(), e))?;
+        for changed in fsutil::create_dirs(&shard)? {
+            self.mark_dirty(changed);
+        }
+        tmp.persist(&dest)
+            .map_err(|e| StoreError::io(&dest, e.error))?;
+        self.mark_dirty(shard);
+        Ok(stored(true))
     }
 
     /// Stores a byte slice.
@@ -145,11 +340,15 @@ impl ObjectStore {
 
     /// Fsyncs every directory an object was added to since the last call.
     pub fn sync_dirty_dirs(&self) -> Result<(), StoreError> {
-        let dirs = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()));
-        for dir in dirs {
+        for dir in self.take_dirty_dirs() {
             fsutil::sync_dir(&dir)?;
         }
         Ok(())
+    }
+
+    /// The directories objects were added to since the last call (forgetting them).
+    pub(crate) fn take_dirty_dirs(&self) -> BTreeSet<PathBuf> {
+        std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|p| p.into_inner()))
     }
 
     fn mark_dirty(&self, dir: PathBuf) {
@@ -182,11 +381,51 @@ impl Write for LimitedVec<'_> {
 }
 
 /// Streams bytes into a new object: hashes (SHA-256 and BLAKE3) and compresses as it goes, so
-/// memory stays bounded whatever the size.
+/// memory stays bounded whatever the size (at most [`SMALL_OBJECT`] bytes are gathered before
+/// streaming compression starts).
 pub struct ObjectWriter<'a> {
     store: &'a ObjectStore,
     hasher: DualHasher,
-    encoder: zstd::stream::write::Encoder<'static, BufWriter<tempfile::NamedTempFile>>,
+    sink: Sink,
+}
+
+enum Sink {
+    /// Gathering a small object in memory (no file yet: identical bytes already stored need
+    /// none).
+    Small { buf: Vec<u8> },
+    /// Compressing a large one as a stream.
+    Stream(zstd::stream::write::Encoder<'static, BufWriter<tempfile::NamedTempFile>>),
+    /// Only while switching.
+    Empty,
+}
+
+impl Sink {
+    /// Turns a gathered small object into a stream encoder (writing to a new temporary file)
+    /// holding its bytes.
+    fn into_stream(self, store: &ObjectStore) -> io::Result<Sink> {
+        let Sink::Small { buf } = self else {
+            return Ok(self);
+        };
+        let file = BufWriter::with_capacity(1 << 17, store.temp_file()?);
+        let mut encoder = zstd::stream::write::Encoder::new(file, ZSTD_LEVEL)?;
+        encoder.include_checksum(true)?;
+        encoder.write_all(&buf)?;
+        Ok(Sink::Stream(encoder))
+    }
+
+    /// The compressed temporary file.
+    fn finish(self, store: &ObjectStore) -> io::Result<tempfile::NamedTempFile> {
+        match self {
+            Sink::Small { buf } => {
+                let frame = compress_small(&buf)?;
+                let mut tmp = store.temp_file()?;
+                tmp.write_all(&frame)?;
+                Ok(tmp)
+            }
+            Sink::Stream(encoder) => encoder.finish()?.into_inner().map_err(|e| e.into_error()),
+            Sink::Empty => Err(io::Error::other("object writer used after a failure")),
+        }
+    }
 }
 
 impl ObjectWriter<'_> {
@@ -201,22 +440,21 @@ impl ObjectWriter<'_> {
     }
 
     /// Completes the object: flushes, fsyncs and renames it into place (or discards it when the
-    /// same bytes are already stored).
+    /// same bytes are already stored). In grouped mode the object is staged instead, and
+    /// published by [`ObjectStore::publish_staged`].
     pub fn finish(self) -> Result<StoredObject, StoreError> {
         let dir = &self.store.dir;
         let (sha256, blake3, size) = self.hasher.finish();
-        let tmp = self
-            .encoder
-            .finish()
-            .and_then(|w| w.into_inner().map_err(|e| e.into_error()))
-            .map_err(|e| StoreError::io(dir, e))?;
         let dest = self.store.path_of(&sha256);
         let shard = dest.parent().unwrap_or(dir).to_path_buf();
-        if dest.is_file() {
-            // Identical bytes are stored once; the temporary file is removed on drop. The
-            // existing object may come from a writer that crashed before fsyncing its
-            // directory, so the directory is fsynced with this batch all the same.
-            self.store.mark_dirty(shard);
+        if matches!(self.sink, Sink::Small { .. })
+            && (dest.is_file() || self.store.is_staged(&sha256))
+        {
+            // Identical bytes are stored (or staged) already: no file is written at all. The
+            // directory is fsynced with this batch all the same (see `place`).
+            if dest.is_file() {
+                self.store.mark_dirty(shard);
+            }
             return Ok(StoredObject {
                 sha256,
                 blake3,
@@ -224,33 +462,37 @@ impl ObjectWriter<'_> {
                 added: false,
             });
         }
-        tmp.as_file()
-            .sync_all()
-            .map_err(|e| StoreError::io(tmp.path(), e))?;
-        for changed in fsutil::create_dirs(&shard)? {
-            self.store.mark_dirty(changed);
-        }
-        tmp.persist(&dest)
-            .map_err(|e| StoreError::io(&dest, e.error))?;
-        self.store.mark_dirty(shard);
-        Ok(StoredObject {
-            sha256,
-            blake3,
-            size,
-            added: true,
-        })
+        let tmp = self
+            .sink
+            .finish(self.store)
+            .map_err(|e| StoreError::io(dir, e))?;
+        self.store.place(tmp, sha256, blake3, size)
     }
 }
 
 impl Write for ObjectWriter<'_> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let n = self.encoder.write(data)?;
+        if let Sink::Small { buf, .. } = &mut self.sink {
+            if buf.len() + data.len() <= SMALL_OBJECT {
+                buf.extend_from_slice(data);
+                self.hasher.update(data);
+                return Ok(data.len());
+            }
+            self.sink = std::mem::replace(&mut self.sink, Sink::Empty).into_stream(self.store)?;
+        }
+        let Sink::Stream(encoder) = &mut self.sink else {
+            return Err(io::Error::other("object writer used after a failure"));
+        };
+        let n = encoder.write(data)?;
         self.hasher.update(&data[..n]);
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.encoder.flush()
+        match &mut self.sink {
+            Sink::Stream(encoder) => encoder.flush(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -281,6 +523,72 @@ mod tests {
         let shard = store.path_of(&a.sha256).parent().unwrap().to_path_buf();
         assert_eq!(std::fs::read_dir(&shard).unwrap().count(), 1);
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Small and large objects, plain and grouped (staged, then published), and a text stored
+    /// as its document's frame plus a frame for the final newline: each reads back verified,
+    /// with exhibit's reader and with the stock `zstd -dc` when it is installed.
+    #[test]
+    fn every_way_of_storing_reads_back_the_same_bytes() {
+        for grouped in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = ObjectStore::new(dir.path().to_path_buf());
+            if grouped && !store.group_durability() {
+                continue;
+            }
+            let small = b"Terms of service.\n\nSection 1.".to_vec();
+            let large: Vec<u8> = (0..3_000_000u32)
+                .flat_map(|i| (i % 251).to_le_bytes())
+                .collect();
+            let mut objects = Vec::new();
+            for data in [&small, &large] {
+                let a = store.put(data).unwrap();
+                assert!(
+                    store
+                        .put(data)
+                        .is_ok_and(|b| !b.added && b.sha256 == a.sha256)
+                );
+                let text = store.put_extended(&a.sha256, data, b"\n").unwrap();
+                let mut expected = data.clone();
+                expected.push(b'\n');
+                assert_eq!(text.sha256, Sha256Digest::of(&expected));
+                assert_eq!(text.size, expected.len() as u64);
+                objects.push((a.sha256, data.clone()));
+                objects.push((text.sha256, expected));
+            }
+            if grouped {
+                assert!(!store.contains(&objects[0].0), "staged, not yet visible");
+                store.publish_staged().unwrap();
+            }
+            store.sync_dirty_dirs().unwrap();
+            for (sha, data) in &objects {
+                assert_eq!(&store.read_verified(sha, 1 << 30).unwrap(), data);
+                if std::process::Command::new("zstd")
+                    .arg("--version")
+                    .output()
+                    .is_ok()
+                {
+                    let out = std::process::Command::new("zstd")
+                        .arg("-dc")
+                        .arg(store.path_of(sha))
+                        .output()
+                        .unwrap();
+                    assert!(out.status.success());
+                    assert_eq!(&out.stdout, data, "zstd -dc of {sha}");
+                }
+            }
+            let leftovers = std::fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_string_lossy()
+                        .starts_with(".tmp-")
+                })
+                .count();
+            assert_eq!(leftovers, 0, "grouped={grouped}");
+        }
     }
 
     #[test]

@@ -17,6 +17,22 @@ use serde::Serialize;
 use crate::archive::parse_catalog_digest;
 use crate::{Archive, Batch, StoreError};
 
+/// The current rules of the document `url` (`None`: untracked, or no rules).
+pub(crate) fn rules_for_url_in(
+    conn: &Connection,
+    url: &str,
+) -> Result<Option<ExtractionRules>, StoreError> {
+    let num: Option<i64> = conn
+        .query_row("SELECT num FROM documents WHERE url = ?1", [url], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match num {
+        Some(n) => current(conn, n as u64),
+        None => Ok(None),
+    }
+}
+
 /// One change of a document's rules.
 #[derive(Debug, Clone, Serialize)]
 pub struct RulesChange {
@@ -94,16 +110,7 @@ impl Archive {
     /// The extraction rules of the document with this (normalised) URL; `None` when the
     /// document is new or has none.
     pub fn rules_for_url(&self, url: &str) -> Result<Option<ExtractionRules>, StoreError> {
-        let num: Option<i64> = self
-            .conn
-            .query_row("SELECT num FROM documents WHERE url = ?1", [url], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        match num {
-            Some(n) => current(&self.conn, n as u64),
-            None => Ok(None),
-        }
+        rules_for_url_in(&self.conn, url)
     }
 
     /// A document's current rules (`None`: none).

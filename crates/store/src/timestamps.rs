@@ -48,16 +48,26 @@ impl Archive {
         self.checkpoint_where("size = ?1", size)
     }
 
-    /// The earliest signed checkpoint that covers the first `min_size` leaves and has at least
-    /// one token: the tightest "existed no later than" for those leaves.
+    /// The earliest signed checkpoint that covers the first `min_size` leaves and has a token
+    /// from at least one of the TSAs named in `tsas` (from any TSA when `tsas` is empty): the
+    /// tightest "existed no later than" for those leaves.
     pub fn earliest_timestamped_checkpoint(
         &self,
         min_size: u64,
+        tsas: &[String],
     ) -> Result<Option<SignedCheckpoint>, StoreError> {
-        self.checkpoint_where(
-            "size >= ?1 AND EXISTS (SELECT 1 FROM timestamps t WHERE t.size = checkpoints.size)",
-            min_size,
-        )
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT size, tsa FROM timestamps WHERE size >= ?1 ORDER BY size, tsa",
+        )?;
+        let mut rows = stmt.query([min_size as i64])?;
+        while let Some(row) = rows.next()? {
+            let size: i64 = row.get(0)?;
+            let tsa: String = row.get(1)?;
+            if tsas.is_empty() || tsas.contains(&tsa) {
+                return self.checkpoint(size as u64);
+            }
+        }
+        Ok(None)
     }
 
     fn checkpoint_where(
@@ -124,17 +134,18 @@ impl Archive {
         response: &[u8],
         gen_time: &str,
     ) -> Result<StoredTimestamp, StoreError> {
-        if self.checkpoint(size)?.is_none() {
+        let Some(checkpoint) = self.checkpoint(size)? else {
             return Err(StoreError::NotFound(format!(
                 "no signed checkpoint of size {size}"
             )));
-        }
+        };
         let path = token_path(&self.root, size, tsa);
         let rel = path
             .strip_prefix(&self.root)
             .unwrap_or(&path)
             .to_string_lossy()
             .into_owned();
+        let mut gen_time = gen_time.to_owned();
         if !path.exists() {
             match fsutil::write_atomic_new(&path, response) {
                 Ok(()) => fsutil::sync_dir(fsutil::parent_dir(&path))?,
@@ -143,12 +154,26 @@ impl Archive {
                 Err(e) => return Err(e),
             }
         }
+        // The file is the truth: if another process (or a run that crashed before recording
+        // it) left a token there, that one is kept, and the catalog gets *its* time.
+        let kept = fsutil::read_limited(&path, MAX_TOKEN_BYTES)?;
+        if kept != response {
+            match exhibit_timestamp::Token::parse_response(&kept)
+                .and_then(|t| t.check_message(checkpoint.note.as_bytes()).map(|()| t))
+            {
+                Ok(t) => gen_time = t.info().gen_time.clone(),
+                Err(_) => {
+                    // Not a token over this checkpoint (damaged): replace it with the good one.
+                    fsutil::write_atomic_durable(&path, response)?;
+                }
+            }
+        }
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO timestamps (size, tsa, gen_time, file) VALUES (?1, ?2, ?3, ?4)",
-            params![size as i64, tsa, gen_time, rel],
+            params![size as i64, tsa, gen_time.as_str(), rel],
         )?;
         tx.commit()?;
         self.timestamps(size)?
@@ -160,29 +185,59 @@ impl Archive {
             })
     }
 
-    /// Changes `exhibit.toml` through `change` (which sees the current file) and writes it back
-    /// crash-safely after checking the result as [`Config::load`] would.
+    /// Changes the `[[tsa]]` entries of `exhibit.toml` through `change` (which sees the current
+    /// file), holding the archive's configuration lock so that concurrent edits are never lost,
+    /// and writes the file back crash-safely. Only the `tsa` tables are rewritten: comments and
+    /// formatting elsewhere in the file are kept. The result is checked as [`Config::load`]
+    /// would check it before anything is written.
     pub fn update_config(
         &mut self,
         change: impl FnOnce(&mut Config) -> Result<(), String>,
     ) -> Result<(), StoreError> {
         let path = self.root.join(crate::config::CONFIG_FILE);
+        let _lock = self.document_locks().lock("exhibit:configuration")?;
         let mut config = Config::load(&self.root)?;
         change(&mut config).map_err(|message| StoreError::Config {
             path: path.clone(),
             message,
         })?;
-        let text = config.to_toml()?;
-        // Parse what will be written, so an invalid file is never written.
-        let check: Config = toml::from_str(&text).map_err(|e| StoreError::Config {
+        let bad = |message: String| StoreError::Config {
             path: path.clone(),
-            message: e.message().to_owned(),
-        })?;
+            message,
+        };
+        let text = String::from_utf8(fsutil::read_limited(&path, 1 << 20)?)
+            .map_err(|_| bad("not UTF-8".into()))?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| bad(e.message().to_owned()))?;
+        if config.tsa.is_empty() {
+            doc.remove("tsa");
+        } else {
+            let mut tables = toml_edit::ArrayOfTables::new();
+            for t in &config.tsa {
+                let mut table = toml_edit::Table::new();
+                table["name"] = toml_edit::value(t.name.as_str());
+                table["url"] = toml_edit::value(t.url.as_str());
+                if let Some(ca) = &t.ca {
+                    let ca = ca
+                        .to_str()
+                        .ok_or_else(|| bad(format!("tsa.ca {} is not UTF-8", ca.display())))?;
+                    table["ca"] = toml_edit::value(ca);
+                }
+                tables.push(table);
+            }
+            doc["tsa"] = toml_edit::Item::ArrayOfTables(tables);
+        }
+        let text = doc.to_string();
+        // Check what will be written, as Config::load would, so an invalid file is never written.
+        let check: Config = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
         for t in &check.tsa {
-            t.check().map_err(|message| StoreError::Config {
-                path: path.clone(),
-                message,
-            })?;
+            t.check().map_err(&bad)?;
+        }
+        if check != config {
+            return Err(bad(
+                "internal: the edited file does not read back as the intended configuration".into(),
+            ));
         }
         fsutil::write_atomic_durable(&path, text.as_bytes())?;
         self.config = config;

@@ -20,7 +20,8 @@
 //! compromised after genTime is not detected), certificate policies and name constraints (a
 //! certificate in the path with any critical extension other than basicConstraints, keyUsage,
 //! extendedKeyUsage, subjectAltName, subject/authority key identifiers and certificatePolicies
-//! is rejected), and the TSA's policy OID (reported in [`TokenInfo::policy`] for the caller
+//! is rejected — except in the trust anchors themselves, which are taken as given, as RFC 5280
+//! §6.1.1 takes a trust anchor's name and key), and the TSA's policy OID (reported in [`TokenInfo::policy`] for the caller
 //! to judge). Validity periods are checked at the token's genTime, not at the present time.
 //!
 //! Differences from `openssl ts -verify` (OpenSSL 3.0), all deliberate: any certificate in the
@@ -119,15 +120,14 @@ const SHA256_ALGORITHM_DER: [u8; 15] = [
 ];
 
 impl Request {
-    /// A request for `message` with a fresh random 64-bit nonce.
+    /// A request for `message` with a fresh random 64-bit nonce (its top bit set).
     pub fn new(message: &[u8]) -> Result<Request, TimestampError> {
         let mut random = [0u8; 8];
         getrandom::fill(&mut random).map_err(|e| TimestampError::Random(e.to_string()))?;
-        let mut nonce = asn1::strip_zeros(&random).to_vec();
-        if nonce.is_empty() {
-            // One chance in 2^64: a zero nonce would still be valid, but keep it positive.
-            nonce.push(1);
-        }
+        // Always a full 64-bit value (top bit set: 63 random bits), so the nonce's length never
+        // depends on chance.
+        random[0] |= 0x80;
+        let nonce = random.to_vec();
         use sha2::Digest;
         Ok(Request {
             imprint: sha2::Sha256::digest(message).into(),
@@ -611,8 +611,10 @@ impl Token {
     /// A certificate path from the signer to one of `anchors` (intermediates from the token),
     /// every signature valid, CA certificates marked CA, every certificate valid at genTime.
     ///
-    /// The path ends at a certificate with the subject and public key of an anchor, or at one
-    /// an anchor issued (names match, signature verifies under the anchor's key). Issuing
+    /// The path ends at an anchor itself (the same certificate, byte for byte) or at a
+    /// certificate an anchor issued (names match, signature verifies under the anchor's key);
+    /// a certificate in the token that merely copies an anchor's subject and key is not an
+    /// anchor. Issuing
     /// certificates, the anchor included, need basicConstraints cA (and keyCertSign when
     /// keyUsage is present); pathLenConstraint is honoured. Non-anchor certificates with an
     /// unsupported critical extension are refused. No revocation checking.

@@ -296,11 +296,6 @@ fn check_signed_by(cert: &Certificate, issuer: &Certificate) -> Result<(), Strin
     .map_err(|e| format!("signature by {} invalid: {e}", subject(issuer)))
 }
 
-fn same_subject_and_key(a: &Certificate, b: &Certificate) -> bool {
-    let (a, b) = (a.tbs_certificate(), b.tbs_certificate());
-    a.subject() == b.subject() && a.subject_public_key_info() == b.subject_public_key_info()
-}
-
 struct Search<'a> {
     pool: &'a [Certificate],
     anchors: &'a [Certificate],
@@ -327,12 +322,12 @@ impl<'a> Search<'a> {
     fn extend(&mut self, path: &mut Vec<&'a Certificate>) -> Option<(usize, usize)> {
         let cur = *path.last()?;
         let depth = path.len();
-        // The current certificate is itself an anchor.
-        if let Some(i) = self
-            .anchors
-            .iter()
-            .position(|a| same_subject_and_key(cur, a))
-        {
+        // The current certificate is itself an anchor: the very same certificate, byte for
+        // byte. (Not merely the anchor's subject and key: the certificates of a token are not
+        // signed by anyone we trust, so a copy of the anchor with other validity dates or
+        // extensions must not stand in for it. Such a copy can only continue the path as a
+        // certificate issued by the anchor, below.)
+        if let Some(i) = self.anchors.iter().position(|a| a == cur) {
             return Some((i, depth));
         }
         let issuer_name = cur.tbs_certificate().issuer();

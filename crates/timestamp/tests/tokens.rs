@@ -600,3 +600,30 @@ fn structural_mutations_never_panic() {
         }
     }
 }
+
+/// Review finding: a token may carry, in its (unsigned) certificate set, a self-made copy of
+/// the trust anchor — same subject and key, other validity dates, signed by anyone. It must not
+/// stand in for the anchor: here the real root expired in 2021, before the token's genTime, so
+/// both the token that carries the real root and the ones carrying a forged copy (made by a TSA
+/// configured with it, or swapped in after the fact) are untrusted. Fixtures from
+/// `anchor-copy/` (made by the reviewer with openssl; the keys are not kept).
+#[test]
+fn a_forged_copy_of_the_anchor_in_the_token_does_not_replace_the_anchor() {
+    let data = fixture("anchor-copy/data.txt");
+    let root = anchors("anchor-copy/root.pem");
+    for name in ["tok-root.tsr", "tok-fake.tsr", "tok-swapped.tsr"] {
+        let token = parse(&format!("anchor-copy/{name}"));
+        token.check_message(&data).unwrap();
+        token.verify_signature().unwrap();
+        let e = token.verify_chain(&root).unwrap_err().to_string();
+        assert!(e.starts_with("untrusted:"), "{name}: {e}");
+        if name == "tok-root.tsr" {
+            assert!(e.contains("expired at genTime"), "{name}: {e}");
+        }
+    }
+    // Trusting the forged copy itself is the user's choice, and then it is the anchor.
+    let fake = anchors("anchor-copy/fakeroot.pem");
+    parse("anchor-copy/tok-fake.tsr")
+        .verify_chain(&fake)
+        .unwrap();
+}

@@ -528,13 +528,10 @@ pub fn verify_bag(
         .iter()
         .filter(|t| t.trusted_by.is_some())
         .collect();
-    if let Some(first) = trusted_stamps
-        .iter()
-        .min_by(|a, b| a.gen_time.cmp(&b.gen_time))
-    {
+    if let Some(first) = trusted_stamps.iter().min_by_key(|t| t.no_later_than_unix) {
         proven.push(format!(
-            "every record in this bundle existed no later than {} (the RFC 3161 timestamp of {} over its checkpoint, by {}, whose certificate chains to the CA you trust, {})",
-            first.gen_time,
+            "every record in this bundle existed no later than {} (the RFC 3161 timestamp of {} over its checkpoint, by {}, whose certificate chains to the CA you trust, {}; the TSA's time plus its stated accuracy)",
+            first.no_later_than,
             first.file,
             first.tsa,
             first.trusted_by.as_deref().unwrap_or_default()

@@ -187,14 +187,18 @@ impl Report {
         }
         for t in &self.timestamps {
             let _ = writeln!(s, "Timestamp  {}  (over {})", t.file, t.stamps);
-            let when = exhibit_core::time::parse_rfc3339_seconds(&t.gen_time)
-                .map_or_else(|| t.gen_time.clone(), exhibit_core::time::format_human);
+            let human = |t: &str| {
+                exhibit_core::time::parse_rfc3339_seconds(t)
+                    .map_or_else(|| t.to_owned(), exhibit_core::time::format_human)
+            };
             let _ = writeln!(
                 s,
-                "  Existed no later than  {when}{}",
+                "  Existed no later than  {}  (TSA time {}{})",
+                human(&t.no_later_than),
+                human(&t.gen_time),
                 t.accuracy
                     .as_deref()
-                    .map(|a| format!(" (accuracy {a})"))
+                    .map(|a| format!(", accuracy {a}"))
                     .unwrap_or_default()
             );
             if let Some(n) = t.tree_size {

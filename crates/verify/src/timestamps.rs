@@ -25,10 +25,16 @@ pub struct TimestampSummary {
     pub stamps: String,
     /// The tree size of the checkpoint it stamps.
     pub tree_size: Option<u64>,
-    /// genTime: the checkpoint existed no later than this (RFC 3339, UTC).
+    /// The TSA's time (genTime, RFC 3339, UTC).
     pub gen_time: String,
     /// The accuracy the TSA states, if any ("±1 s").
     pub accuracy: Option<String>,
+    /// What the token proves: the checkpoint existed no later than genTime plus the stated
+    /// accuracy, rounded up to the second (RFC 3339, UTC).
+    pub no_later_than: String,
+    /// The same, as Unix seconds (for comparing tokens).
+    #[serde(skip)]
+    pub no_later_than_unix: i64,
     /// The signing certificate's subject.
     pub tsa: String,
     /// The trusted CA the signer chains to, when trust anchors were given and it does.
@@ -153,12 +159,30 @@ pub(crate) fn check_timestamps(
             None => None,
         };
         c.pass(path, &format!("stamps {data_path} at {}", info.gen_time));
+        let slack = info.accuracy.map_or(0, |a| {
+            let micros = u128::from(a.seconds) * 1_000_000
+                + u128::from(a.millis) * 1_000
+                + u128::from(a.micros);
+            i64::try_from(micros.div_ceil(1_000_000)).unwrap_or(i64::MAX)
+        });
+        // genTime has whole seconds in gen_time_unix; a fraction rounds up too.
+        let fraction = i64::from(info.gen_time.contains('.'));
+        let bound = info
+            .gen_time_unix
+            .saturating_add(slack)
+            .saturating_add(fraction);
+        let no_later_than = chrono::DateTime::from_timestamp(bound, 0).map_or_else(
+            || info.gen_time.clone(),
+            exhibit_core::time::format_rfc3339_seconds,
+        );
         summaries.push(TimestampSummary {
             file: path.clone(),
             stamps: data_path.to_owned(),
             tree_size,
             gen_time: info.gen_time.clone(),
             accuracy: info.accuracy.map(|a| a.to_string()),
+            no_later_than,
+            no_later_than_unix: bound,
             tsa: info.signer.clone(),
             trusted_by,
             trust_checked: anchors.is_some(),

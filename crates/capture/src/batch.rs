@@ -1,0 +1,461 @@
+//! Capturing many sources at once: parallel preparation, one writer, grouped commits.
+//!
+//! `jobs` worker threads take sources from a shared iterator (a list file is read as it is
+//! consumed, so a list of millions of lines is never held in memory). Each worker takes the
+//! document's capture lock, then acquires the bytes, hashes and compresses them into the
+//! object store and extracts the text — everything but recording. The calling thread is the
+//! only writer: it collects prepared captures and commits them in batches (one catalog
+//! transaction and, on Linux, two `syncfs` calls per batch instead of fsyncs per file; see
+//! [`exhibit_store::ObjectStore`]), then releases their locks and reports each capture. A
+//! capture is reported only after the batch that holds it is durable.
+//!
+//! A batch is committed when it holds `max_batch` captures, when its oldest capture has waited
+//! `max_wait`, or when no prepared capture arrives for a moment — so a worker waiting for the
+//! lock of a document whose earlier capture sits in the batch is never stuck for long.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use exhibit_store::{CommittedCapture, DocumentLock, PendingCapture};
+
+use crate::{CaptureError, Capturer, DocumentMeta, PrepareEnv, Source, document_url};
+
+/// One source to capture, with what is known about its document.
+#[derive(Debug, Clone)]
+pub struct BatchItem {
+    /// The source.
+    pub source: Source,
+    /// Its document's URL, entity, title and rules.
+    pub meta: DocumentMeta,
+    /// Where it came from, for messages (`list.tsv:12`, or the argument).
+    pub origin: String,
+}
+
+/// How to run a batch capture.
+#[derive(Debug, Clone)]
+pub struct BatchOptions {
+    /// Worker threads preparing captures (at least 1).
+    pub jobs: usize,
+    /// The most captures committed in one transaction.
+    pub max_batch: usize,
+    /// The longest a prepared capture waits before its batch is committed.
+    pub max_wait: Duration,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions {
+            jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            max_batch: 512,
+            max_wait: Duration::from_millis(500),
+        }
+    }
+}
+
+/// What the batch reports as it goes.
+#[derive(Debug)]
+pub enum BatchEvent<'e> {
+    /// A capture is committed and durable.
+    Committed(&'e CommittedCapture),
+    /// A source could not be captured and nothing was recorded for it (a missing file, a
+    /// malformed URL or list line): the user's error.
+    Skipped {
+        /// Where the source came from.
+        origin: &'e str,
+        /// Why.
+        error: &'e CaptureError,
+    },
+}
+
+/// Totals of a batch capture.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BatchSummary {
+    /// Captures committed (successful and failed-capture records).
+    pub committed: usize,
+    /// Of those, failed-capture records (the server answered with an error, or not at all).
+    pub failed: usize,
+    /// Sources skipped as bad input (nothing recorded).
+    pub skipped: usize,
+    /// Transactions committed.
+    pub transactions: usize,
+}
+
+/// After this long with no prepared capture arriving, the pending batch is committed.
+const IDLE_COMMIT: Duration = Duration::from_millis(50);
+
+type Prepared = (String, Result<(PendingCapture, DocumentLock), CaptureError>);
+
+impl Capturer<'_> {
+    /// Captures every item of `items` (read lazily; an `Err` item is reported as skipped) with
+    /// `options.jobs` workers, committing in batches, and calls `on_event` for each committed
+    /// or skipped source, in commit order. Stops at the first archive error, or when
+    /// `on_event` fails (nothing is lost: every reported capture is committed).
+    pub fn capture_all<I>(
+        &mut self,
+        items: I,
+        options: &BatchOptions,
+        on_event: &mut dyn FnMut(BatchEvent<'_>) -> Result<(), CaptureError>,
+    ) -> Result<BatchSummary, CaptureError>
+    where
+        I: Iterator<Item = Result<BatchItem, (String, CaptureError)>> + Send,
+    {
+        let jobs = options.jobs.max(1);
+        let max_batch = options.max_batch.max(1);
+        let objects = self.archive.shared_objects();
+        objects.group_durability();
+        let locks = self.archive.document_locks();
+        let readers = (0..jobs)
+            .map(|_| self.archive.catalog_reader())
+            .collect::<Result<Vec<_>, _>>()?;
+        let agent = self.agent.clone();
+        let settings = self.settings.clone();
+        let items = Mutex::new(items);
+        let stop = AtomicBool::new(false);
+        let mut summary = BatchSummary::default();
+        // Room for a whole batch, so that workers keep preparing while the writer commits (a
+        // prepared capture is small: its bytes are already in the object store).
+        let (tx, rx) = mpsc::sync_channel::<Prepared>(max_batch);
+
+        std::thread::scope(|scope| -> Result<(), CaptureError> {
+            for reader in readers {
+                let tx = tx.clone();
+                let (items, stop, locks) = (&items, &stop, &locks);
+                let env = PrepareEnv {
+                    objects: &objects,
+                    agent: &agent,
+                    settings: &settings,
+                };
+                scope.spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        let next = items.lock().unwrap_or_else(|p| p.into_inner()).next();
+                        let Some(next) = next else { break };
+                        let message = match next {
+                            Err((origin, e)) => (origin, Err(e)),
+                            Ok(item) => {
+                                let result = prepare_locked(&env, &reader, locks, &item);
+                                (item.origin, result)
+                            }
+                        };
+                        if tx.send(message).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            drop(tx);
+            let result = self.write_loop(&rx, max_batch, options.max_wait, &mut summary, on_event);
+            if result.is_err() {
+                // Workers stop at their next item; dropping the receiver unblocks any sender.
+                stop.store(true, Ordering::Relaxed);
+            }
+            drop(rx);
+            result
+        })?;
+        Ok(summary)
+    }
+
+    /// The single writer: receives prepared captures, commits them in batches, reports them.
+    fn write_loop(
+        &mut self,
+        rx: &mpsc::Receiver<Prepared>,
+        max_batch: usize,
+        max_wait: Duration,
+        summary: &mut BatchSummary,
+        on_event: &mut dyn FnMut(BatchEvent<'_>) -> Result<(), CaptureError>,
+    ) -> Result<(), CaptureError> {
+        let mut pending: Vec<PendingCapture> = Vec::new();
+        let mut held: Vec<DocumentLock> = Vec::new();
+        let mut oldest: Option<Instant> = None;
+        loop {
+            let wait = match oldest {
+                Some(t) => max_wait.saturating_sub(t.elapsed()).min(IDLE_COMMIT),
+                None => Duration::from_secs(3600),
+            };
+            let message = rx.recv_timeout(wait);
+            let finished = matches!(message, Err(RecvTimeoutError::Disconnected));
+            let idle = matches!(message, Err(RecvTimeoutError::Timeout));
+            match message {
+                Ok((_, Ok((p, lock)))) => {
+                    pending.push(p);
+                    held.push(lock);
+                    oldest.get_or_insert_with(Instant::now);
+                }
+                Ok((origin, Err(e))) if e.is_bad_input() => {
+                    summary.skipped += 1;
+                    on_event(BatchEvent::Skipped {
+                        origin: &origin,
+                        error: &e,
+                    })?;
+                }
+                Ok((_, Err(e))) => return Err(e),
+                Err(_) => {}
+            }
+            let due = pending.len() >= max_batch
+                || finished
+                || idle
+                || oldest.is_some_and(|t| t.elapsed() >= max_wait);
+            if due && !pending.is_empty() {
+                let done = self.commit(std::mem::take(&mut pending))?;
+                summary.transactions += 1;
+                // The batch is durable: later captures of these documents may proceed.
+                held.clear();
+                oldest = None;
+                for c in &done {
+                    summary.committed += 1;
+                    if !c.ok {
+                        summary.failed += 1;
+                    }
+                    on_event(BatchEvent::Committed(c))?;
+                }
+            }
+            if finished {
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Takes the document's lock, then prepares the capture (on a worker thread).
+fn prepare_locked(
+    env: &PrepareEnv<'_>,
+    reader: &exhibit_store::CatalogReader,
+    locks: &exhibit_store::DocumentLocks,
+    item: &BatchItem,
+) -> Result<(PendingCapture, DocumentLock), CaptureError> {
+    let url = document_url(&item.source, &item.meta)?;
+    let lock = locks.lock(&url)?;
+    let rules = match &item.meta.rules {
+        Some(r) => r.clone(),
+        None => reader.rules_for_url(&url)?.unwrap_or_default(),
+    };
+    let pending = env.prepare(&item.source, &item.meta, url, &rules)?;
+    Ok((pending, lock))
+}
+
+/// The longest line of a list file, in bytes.
+pub const MAX_LIST_LINE: usize = 64 * 1024;
+
+/// Reads a capture list lazily: one source per line, optionally followed by tab-separated
+/// `URL`, `ENTITY` and `TITLE` (empty fields mean "not given"); blank lines and lines whose
+/// first non-blank character is `#` are skipped. Fields not given on a line fall back to
+/// `defaults` (entity, title). Each bad line is an `Err` naming `name:line`; reading stops at
+/// the first I/O error (reported as one).
+pub fn read_list<R: std::io::BufRead>(
+    reader: R,
+    name: &str,
+    defaults: &DocumentMeta,
+) -> ListItems<R> {
+    ListItems {
+        reader,
+        name: name.to_owned(),
+        defaults: defaults.clone(),
+        line: 0,
+        done: false,
+    }
+}
+
+/// The iterator of [`read_list`].
+pub struct ListItems<R> {
+    reader: R,
+    name: String,
+    defaults: DocumentMeta,
+    line: u64,
+    done: bool,
+}
+
+impl<R: std::io::BufRead> Iterator for ListItems<R> {
+    type Item = Result<BatchItem, (String, CaptureError)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        use std::io::{BufRead, Read};
+        let mut buf = Vec::new();
+        loop {
+            if self.done {
+                return None;
+            }
+            buf.clear();
+            self.line += 1;
+            let origin = format!("{}:{}", self.name, self.line);
+            let read = (&mut self.reader)
+                .take(MAX_LIST_LINE as u64 + 1)
+                .read_until(b'\n', &mut buf);
+            match read {
+                Ok(0) => {
+                    self.done = true;
+                    return None;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    self.done = true;
+                    let error = CaptureError::BadSource(format!("{origin}: cannot read: {e}"));
+                    return Some(Err((origin, error)));
+                }
+            }
+            if buf.len() > MAX_LIST_LINE && !buf.ends_with(b"\n") {
+                // Skip the rest of the over-long line.
+                let mut rest = Vec::new();
+                loop {
+                    rest.clear();
+                    match (&mut self.reader)
+                        .take(MAX_LIST_LINE as u64)
+                        .read_until(b'\n', &mut rest)
+                    {
+                        Ok(0) => break,
+                        Ok(_) if rest.ends_with(b"\n") => break,
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+                let error = CaptureError::BadSource(format!(
+                    "{origin}: line longer than {MAX_LIST_LINE} bytes"
+                ));
+                return Some(Err((origin, error)));
+            }
+            let Ok(text) = std::str::from_utf8(&buf) else {
+                let error = CaptureError::BadSource(format!("{origin}: not UTF-8"));
+                return Some(Err((origin, error)));
+            };
+            let text = text.strip_suffix('\n').unwrap_or(text);
+            let text = text.strip_suffix('\r').unwrap_or(text);
+            let trimmed = text.trim();
+            if trimmed.is_empty() || trimmed.starts_with('#') {
+                continue;
+            }
+            return Some(
+                parse_list_line(text, &self.defaults)
+                    .map(|(source, meta)| BatchItem {
+                        source,
+                        meta,
+                        origin: origin.clone(),
+                    })
+                    .map_err(|e| {
+                        let error = CaptureError::BadSource(format!("{origin}: {e}"));
+                        (origin, error)
+                    }),
+            );
+        }
+    }
+}
+
+/// Parses `SOURCE[<TAB>URL[<TAB>ENTITY[<TAB>TITLE]]]`.
+fn parse_list_line(line: &str, defaults: &DocumentMeta) -> Result<(Source, DocumentMeta), String> {
+    let fields: Vec<&str> = line.split('\t').map(str::trim).collect();
+    if fields.len() > 4 {
+        return Err(format!(
+            "{} tab-separated fields; a line is SOURCE, URL, ENTITY, TITLE",
+            fields.len()
+        ));
+    }
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .copied()
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+    };
+    let raw = field(0).ok_or("no source before the first tab")?;
+    if raw.chars().any(char::is_control) {
+        return Err("the source contains control characters".into());
+    }
+    let source = Source::parse(&raw).map_err(|e| e.to_string())?;
+    if source == Source::Stdin {
+        return Err("stdin (-) cannot be a source in a list".into());
+    }
+    let url = field(1);
+    if let Some(u) = &url {
+        exhibit_core::url::normalize_document_url(u).map_err(|e| format!("URL: {e}"))?;
+    }
+    let meta = DocumentMeta {
+        url,
+        entity: field(2).or_else(|| defaults.entity.clone()),
+        title: field(3).or_else(|| defaults.title.clone()),
+        rules: defaults.rules.clone(),
+    };
+    for (what, value) in [
+        ("URL", &meta.url),
+        ("entity", &meta.entity),
+        ("title", &meta.title),
+    ] {
+        if value
+            .as_ref()
+            .is_some_and(|v| v.len() > exhibit_core::manifest::MAX_RECORDED_STRING)
+        {
+            return Err(format!(
+                "{what} longer than {} bytes",
+                exhibit_core::manifest::MAX_RECORDED_STRING
+            ));
+        }
+    }
+    Ok((source, meta))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn items(text: &str) -> Vec<Result<BatchItem, String>> {
+        let defaults = DocumentMeta {
+            entity: Some("Default Corp".into()),
+            ..DocumentMeta::default()
+        };
+        read_list(text.as_bytes(), "list.tsv", &defaults)
+            .map(|r| r.map_err(|(_, e)| e.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn lines_fields_comments_and_errors() {
+        let got = items(
+            "# a comment\n\n  \nhttps://a.example/p\n  # indented comment\r\n\
+             https://b.example/x\thttps://b.example/privacy\tB Inc\tB Privacy\r\n\
+             /tmp/file.html\t\t\tOnly a title\n\
+             -\n\
+             https://c.example/\ta\tb\tc\td\n\
+             https://d.example/\tnot a url\n\
+             ftp://e.example/\n\
+             last-without-newline.html",
+        );
+        assert_eq!(got.len(), 8, "{got:?}");
+        let a = got[0].as_ref().unwrap();
+        assert_eq!(a.origin, "list.tsv:4");
+        assert_eq!(a.meta.entity.as_deref(), Some("Default Corp"));
+        assert!(a.meta.url.is_none());
+        let b = got[1].as_ref().unwrap();
+        assert_eq!(b.origin, "list.tsv:6");
+        assert_eq!(b.meta.url.as_deref(), Some("https://b.example/privacy"));
+        assert_eq!(b.meta.entity.as_deref(), Some("B Inc"));
+        assert_eq!(b.meta.title.as_deref(), Some("B Privacy"));
+        let c = got[2].as_ref().unwrap();
+        assert_eq!(c.meta.title.as_deref(), Some("Only a title"));
+        assert_eq!(c.meta.entity.as_deref(), Some("Default Corp"));
+        assert!(got[3].as_ref().unwrap_err().contains("list.tsv:8: stdin"));
+        assert!(
+            got[4]
+                .as_ref()
+                .unwrap_err()
+                .contains("list.tsv:9: 5 tab-separated")
+        );
+        assert!(got[5].as_ref().unwrap_err().contains("list.tsv:10: URL"));
+        assert!(got[6].as_ref().unwrap_err().contains("list.tsv:11"));
+        assert_eq!(got[7].as_ref().unwrap().origin, "list.tsv:12");
+    }
+
+    #[test]
+    fn hostile_lists_are_bounded_and_never_panic() {
+        let long = format!("{}\nhttps://ok.example/\n", "x".repeat(3 * MAX_LIST_LINE));
+        let got = items(&long);
+        assert_eq!(got.len(), 2);
+        assert!(got[0].as_ref().unwrap_err().contains("longer than"));
+        assert!(got[1].is_ok());
+        let bad = items("\u{0}\u{1}\t\t\t\n\u{7f}");
+        assert!(bad.iter().all(|r| r.is_err()), "{bad:?}");
+        let mut bytes = b"https://a.example/\n".to_vec();
+        bytes.extend_from_slice(&[0xff, 0xfe, b'\n']);
+        let defaults = DocumentMeta::default();
+        let got: Vec<_> = read_list(&bytes[..], "l", &defaults).collect();
+        assert!(got[0].is_ok());
+        assert!(got[1].as_ref().is_err());
+    }
+}

@@ -1,0 +1,382 @@
+//! `exhibit fsck [--full] [--json]` end to end on real archives: a clean one (HTTP captures of a
+//! changing document, an unchanged capture, a failed capture, a file, a provision, a
+//! re-extraction) passes both modes; single changes to an object, a manifest, a signature or
+//! `log/leaves` fail the mode that can see them, naming the file; crash leftovers (orphan
+//! manifests and objects, temporary files) are notes with exit 0.
+//!
+//! Quick mode does not open objects: a flipped byte inside an object passes it (as documented
+//! in `exhibit_store::fsck`, and asserted below); a missing object fails both modes.
+
+mod common;
+#[path = "common/tsa.rs"]
+mod tsa;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::*;
+
+const QUOTE: &str = "We keep your data for 30 days.";
+
+fn page(revision: usize) -> String {
+    format!(
+        "<!doctype html><html><head><title>Terms</title></head><body><main><h1>Terms</h1>\
+         <p>Revision {revision}. {}</p><p>We keep your data for {} days.</p>\
+         <footer class=\"site-footer\"><p>Footer {revision}</p></footer></main></body></html>",
+        if revision == 1 { "First." } else { "Changed." },
+        30 * revision
+    )
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A clean archive, built once and copied for each test.
+fn template() -> &'static Path {
+    static TEMPLATE: OnceLock<PathBuf> = OnceLock::new();
+    TEMPLATE.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("fsck-template-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let archive = base.join("archive");
+        ok(&exhibit(&archive, &["init", "--origin", "test.example"]));
+        let revision = Arc::new(AtomicUsize::new(1));
+        let r = revision.clone();
+        let server = Server::start(move |path| match path {
+            "/terms" => Reply::ok("text/html", page(r.load(Ordering::SeqCst))),
+            _ => Reply::status(404, "<p>Not here</p>"),
+        });
+        let terms = server.url("/terms");
+        let version = |out: &Output| {
+            json_lines(out)[0]["version_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let v1 = version(&exhibit(&archive, &["--json", "capture", &terms]));
+        ok(&exhibit(&archive, &["capture", &terms])); // unchanged
+        revision.store(2, Ordering::SeqCst);
+        let v2 = version(&exhibit(&archive, &["--json", "capture", &terms]));
+        assert_ne!(v1, v2);
+        // A failed capture is a record too.
+        let failed = exhibit(&archive, &["capture", &server.url("/gone")]);
+        assert_ne!(code(&failed), 2, "{}", stderr(&failed));
+        let file = base.join("notice.txt");
+        std::fs::write(&file, "Notice.\nWe keep your data for 30 days.\n").unwrap();
+        ok(&exhibit(&archive, &["capture", file.to_str().unwrap()]));
+        ok(&exhibit(&archive, &["cite", &v1, "--quote", QUOTE]));
+        ok(&exhibit(
+            &archive,
+            &["document", "rules", &terms, "--remove", "footer"],
+        ));
+        ok(&exhibit(&archive, &["reextract", &terms]));
+        archive
+    })
+}
+
+/// A fresh copy of the clean archive.
+fn archive() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let to = dir.path().join("archive");
+    copy_dir(template(), &to);
+    (dir, to)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn fsck(archive: &Path, full: bool) -> Output {
+    let mut args = vec!["fsck"];
+    if full {
+        args.push("--full");
+    }
+    exhibit(archive, &args)
+}
+
+fn fsck_json(archive: &Path, full: bool) -> (i32, Vec<serde_json::Value>) {
+    let mut args = vec!["--json", "fsck"];
+    if full {
+        args.push("--full");
+    }
+    let out = exhibit(archive, &args);
+    (code(&out), json_lines(&out))
+}
+
+/// Asserts exit 1 with a `FAIL <path>: …` line for `path`; returns that line.
+fn fails_naming(out: &Output, path: &str) -> String {
+    let text = stdout(out);
+    assert_eq!(code(out), 1, "{text}\n{}", stderr(out));
+    let prefix = format!("FAIL {path}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(&prefix))
+        .unwrap_or_else(|| panic!("no FAIL line for {path}:\n{text}"));
+    assert!(
+        text.lines().last().unwrap().contains("problem"),
+        "summary last: {text}"
+    );
+    line.to_owned()
+}
+
+fn passes(out: &Output) -> String {
+    let text = ok(out);
+    assert!(!text.contains("FAIL"), "{text}");
+    assert!(
+        text.lines().last().unwrap().ends_with(": OK"),
+        "summary: {text}"
+    );
+    text
+}
+
+fn rel(archive: &Path, p: &Path) -> String {
+    p.strip_prefix(archive).unwrap().display().to_string()
+}
+
+/// The content object of the first capture (its manifest's `content.sha256`).
+fn first_content_object(archive: &Path) -> PathBuf {
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(archive.join("manifests/C/000/EX-C-000001.json")).unwrap(),
+    )
+    .unwrap();
+    let sha = m["content"]["sha256"].as_str().unwrap();
+    archive.join(format!("objects/{}/{sha}.zst", &sha[..2]))
+}
+
+#[test]
+fn a_clean_archive_passes_both_modes_with_counts_and_json() {
+    let (_dir, archive) = archive();
+    for full in [false, true] {
+        let text = passes(&fsck(&archive, full));
+        // 5 captures, 1 provision, 1 re-extraction: 7 records, 7 leaves.
+        assert!(
+            text.starts_with("fsck: 7 records, ") && text.contains("log of 7 leaves: OK"),
+            "{text}"
+        );
+        let (code, lines) = fsck_json(&archive, full);
+        assert_eq!(code, 0);
+        assert_eq!(lines.len(), 1, "only the summary: {lines:?}");
+        let s = &lines[0];
+        assert_eq!(s["type"], "summary");
+        assert_eq!(s["ok"], true);
+        assert_eq!(s["mode"], if full { "full" } else { "quick" });
+        assert_eq!(s["captures"], 5);
+        assert_eq!(s["provisions"], 1);
+        assert_eq!(s["reextractions"], 1);
+        assert_eq!(s["log_size"], 7);
+    }
+}
+
+#[test]
+fn a_flipped_byte_in_an_object_fails_full_but_not_quick() {
+    let (_dir, archive) = archive();
+    let object = first_content_object(&archive);
+    let mut bytes = std::fs::read(&object).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0x20;
+    std::fs::write(&object, &bytes).unwrap();
+    // Quick mode does not open objects: documented, and asserted here.
+    passes(&fsck(&archive, false));
+    let line = fails_naming(&fsck(&archive, true), &rel(&archive, &object));
+    assert!(line.contains("EX-C-000001"), "{line}");
+
+    // Valid zstd of other bytes: the hashes, not the decompressor, catch it.
+    let forged = zstd::encode_all(&b"forged"[..], 3).unwrap();
+    std::fs::write(&object, forged).unwrap();
+    let line = fails_naming(&fsck(&archive, true), &rel(&archive, &object));
+    assert!(line.contains("bytes"), "{line}");
+}
+
+#[test]
+fn a_deleted_object_fails_both_modes() {
+    let (_dir, archive) = archive();
+    let object = first_content_object(&archive);
+    std::fs::remove_file(&object).unwrap();
+    for full in [false, true] {
+        let line = fails_naming(&fsck(&archive, full), &rel(&archive, &object));
+        assert!(line.contains("missing"), "{line}");
+    }
+    let (code, lines) = fsck_json(&archive, false);
+    assert_eq!(code, 1);
+    let problem = lines.iter().find(|l| l["type"] == "problem").unwrap();
+    assert_eq!(problem["path"], rel(&archive, &object));
+    assert_eq!(problem["check"], "object");
+    assert!(problem["message"].as_str().unwrap().contains("missing"));
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        (summary["type"].as_str(), summary["ok"].as_bool()),
+        (Some("summary"), Some(false))
+    );
+    assert_eq!(summary["problems"], 1);
+}
+
+#[test]
+fn a_modified_manifest_fails_both_modes() {
+    let (_dir, archive) = archive();
+    let path = archive.join("manifests/C/000/EX-C-000002.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replacen("test.example", "test.examplf", 1)).unwrap();
+    for full in [false, true] {
+        let line = fails_naming(&fsck(&archive, full), "manifests/C/000/EX-C-000002.json");
+        assert!(line.contains("EX-C-000002"), "{line}");
+    }
+}
+
+#[test]
+fn a_modified_signature_fails_full_only() {
+    let (_dir, archive) = archive();
+    let path = archive.join("manifests/P/000/EX-P-000001.json.sig");
+    let mut sig = std::fs::read(&path).unwrap();
+    sig[10] ^= 1;
+    std::fs::write(&path, sig).unwrap();
+    passes(&fsck(&archive, false));
+    let line = fails_naming(
+        &fsck(&archive, true),
+        "manifests/P/000/EX-P-000001.json.sig",
+    );
+    assert!(line.contains("does not verify"), "{line}");
+    // A missing signature is seen by both.
+    std::fs::remove_file(&path).unwrap();
+    for full in [false, true] {
+        fails_naming(
+            &fsck(&archive, full),
+            "manifests/P/000/EX-P-000001.json.sig",
+        );
+    }
+}
+
+#[test]
+fn a_truncated_leaves_file_fails_both_modes() {
+    let (_dir, archive) = archive();
+    let leaves = archive.join("log/leaves");
+    let len = std::fs::metadata(&leaves).unwrap().len();
+    assert_eq!(len, 7 * 32);
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&leaves)
+        .unwrap();
+    f.set_len(len - 32).unwrap();
+    drop(f);
+    for full in [false, true] {
+        let line = fails_naming(&fsck(&archive, full), "log/leaves");
+        assert!(line.contains("truncated"), "{line}");
+    }
+    // A leaf changed in place: the manifest it should hash no longer matches.
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&leaves)
+        .unwrap();
+    f.set_len(len).unwrap();
+    drop(f);
+    let line = fails_naming(&fsck(&archive, false), "log/leaves");
+    assert!(line.contains("leaf 6"), "{line}");
+}
+
+#[test]
+fn orphans_and_temporary_files_are_notes_with_exit_0() {
+    let (_dir, archive) = archive();
+    // What a crash between writing a manifest and committing leaves: a signed manifest under a
+    // number the catalog never committed, and an object no record references.
+    let dir = archive.join("manifests/C/000");
+    std::fs::copy(dir.join("EX-C-000005.json"), dir.join("EX-C-000099.json")).unwrap();
+    std::fs::copy(
+        dir.join("EX-C-000005.json.sig"),
+        dir.join("EX-C-000099.json.sig"),
+    )
+    .unwrap();
+    let orphan = b"an object no record references";
+    let sha = sha256_hex(orphan);
+    let object = archive.join(format!("objects/{}/{sha}.zst", &sha[..2]));
+    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+    std::fs::write(&object, zstd::encode_all(&orphan[..], 3).unwrap()).unwrap();
+    std::fs::write(archive.join("objects/.tmp-crashed.zst"), b"partial").unwrap();
+    for full in [false, true] {
+        let text = passes(&fsck(&archive, full));
+        for p in [
+            "manifests/C/000/EX-C-000099.json",
+            "manifests/C/000/EX-C-000099.json.sig",
+            &rel(&archive, &object),
+            "objects/.tmp-crashed.zst",
+        ] {
+            assert!(text.contains(&format!("  {p}\n")), "{p} listed:\n{text}");
+        }
+        assert!(text.contains("note: 2 manifest files"), "{text}");
+        assert!(text.contains("note: 1 objects no record"), "{text}");
+        let (code, lines) = fsck_json(&archive, full);
+        assert_eq!(code, 0);
+        let kinds: Vec<&str> = lines
+            .iter()
+            .filter(|l| l["type"] == "note")
+            .map(|l| l["kind"].as_str().unwrap())
+            .collect();
+        for k in ["orphan_manifest", "orphan_object", "temp_file"] {
+            assert!(kinds.contains(&k), "{k}: {lines:?}");
+        }
+        let m = lines
+            .iter()
+            .find(|l| l["kind"] == "orphan_manifest")
+            .unwrap();
+        assert_eq!(m["count"], 2);
+        assert_eq!(lines.last().unwrap()["ok"], true);
+    }
+}
+
+#[test]
+fn not_an_archive_is_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = exhibit(&dir.path().join("nothing"), &["fsck"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    // A damaged catalog is a problem found (1), not bad input, and never a panic.
+    let (_d, archive) = archive();
+    std::fs::write(archive.join("catalog.sqlite"), b"not a database").unwrap();
+    for p in ["catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        let _ = std::fs::remove_file(archive.join(p));
+    }
+    let out = fsck(&archive, true);
+    let line = fails_naming(&out, "catalog.sqlite");
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(line.contains("cannot open"), "{line}");
+}
+
+#[test]
+fn timestamps_are_checked_against_their_checkpoint_in_full_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tsa) = tsa::LocalTsa::start(&dir.path().join("tsa")) else {
+        return;
+    };
+    let archive = dir.path().join("archive");
+    ok(&exhibit(
+        &archive,
+        &["init", "--origin", "test.example", "--tsa", &tsa.url()],
+    ));
+    let f = dir.path().join("doc.txt");
+    std::fs::write(&f, "Terms.\n").unwrap();
+    ok(&exhibit(&archive, &["capture", f.to_str().unwrap()]));
+    let tokens: Vec<PathBuf> = std::fs::read_dir(archive.join("log/checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "tsr"))
+        .collect();
+    assert_eq!(tokens.len(), 1, "{tokens:?}");
+    passes(&fsck(&archive, true));
+    // The token of another checkpoint in its place: its imprint no longer matches.
+    let other = tsa.stamp(b"some other checkpoint");
+    std::fs::write(&tokens[0], other).unwrap();
+    passes(&fsck(&archive, false));
+    let line = fails_naming(&fsck(&archive, true), &rel(&archive, &tokens[0]));
+    assert!(line.contains("does not stamp"), "{line}");
+}
