@@ -64,17 +64,7 @@ fn a_list_is_captured_in_parallel_and_every_capture_is_reported_once() {
     }
     let path = dir.path().join("list.tsv");
     std::fs::write(&path, list).unwrap();
-    let out = exhibit(
-        &archive,
-        &[
-            "--json",
-            "capture",
-            "--list",
-            path.to_str().unwrap(),
-            "--jobs",
-            "3",
-        ],
-    );
+    let out = capture_list(&archive, &path, "3");
     ok(&out);
     assert!(
         stderr(&out).trim().is_empty(),
@@ -135,17 +125,7 @@ fn a_document_listed_many_times_is_versioned_in_acquisition_order() {
     let list: String = (0..6).map(|_| format!("{url}\n")).collect();
     let path = dir.path().join("list.txt");
     std::fs::write(&path, list).unwrap();
-    let out = exhibit(
-        &archive,
-        &[
-            "--json",
-            "capture",
-            "--list",
-            path.to_str().unwrap(),
-            "--jobs",
-            "4",
-        ],
-    );
+    let out = capture_list(&archive, &path, "4");
     ok(&out);
     assert_eq!(hits.load(Ordering::SeqCst), 6);
     let lines = json_lines(&out);
@@ -180,17 +160,7 @@ fn bad_lines_are_reported_with_their_line_and_the_rest_is_captured() {
     );
     let path = dir.path().join("list.tsv");
     std::fs::write(&path, list).unwrap();
-    let out = exhibit(
-        &archive,
-        &[
-            "--json",
-            "capture",
-            "--list",
-            path.to_str().unwrap(),
-            "--jobs",
-            "2",
-        ],
-    );
+    let out = capture_list(&archive, &path, "2");
     assert_eq!(code(&out), 2, "{}", stderr(&out));
     let err = stderr(&out);
     for line in [":2:", ":3:", ":4:"] {
@@ -241,6 +211,25 @@ fn a_list_can_come_from_stdin_and_mix_with_arguments() {
         &["capture", "--list", "-", "--url", "https://example.com/"],
     );
     assert_eq!(code(&out), 2);
+}
+
+/// `exhibit --json capture --list PATH --jobs JOBS`.
+fn capture_list(
+    archive: &std::path::Path,
+    path: &std::path::Path,
+    jobs: &str,
+) -> std::process::Output {
+    exhibit(
+        archive,
+        &[
+            "--json",
+            "capture",
+            "--list",
+            path.to_str().unwrap(),
+            "--jobs",
+            jobs,
+        ],
+    )
 }
 
 fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {

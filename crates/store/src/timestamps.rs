@@ -146,9 +146,13 @@ impl Archive {
             .to_string_lossy()
             .into_owned();
         let mut gen_time = gen_time.to_owned();
+        let mut ours = false;
         if !path.exists() {
             match fsutil::write_atomic_new(&path, response) {
-                Ok(()) => fsutil::sync_dir(fsutil::parent_dir(&path))?,
+                Ok(()) => {
+                    fsutil::sync_dir(fsutil::parent_dir(&path))?;
+                    ours = true;
+                }
                 // A concurrent process wrote it between the check and the rename.
                 Err(_) if path.exists() => {}
                 Err(e) => return Err(e),
@@ -156,15 +160,18 @@ impl Archive {
         }
         // The file is the truth: if another process (or a run that crashed before recording
         // it) left a token there, that one is kept, and the catalog gets *its* time.
-        let kept = fsutil::read_limited(&path, MAX_TOKEN_BYTES)?;
-        if kept != response {
-            match exhibit_timestamp::Token::parse_response(&kept)
-                .and_then(|t| t.check_message(checkpoint.note.as_bytes()).map(|()| t))
-            {
-                Ok(t) => gen_time = t.info().gen_time.clone(),
-                Err(_) => {
-                    // Not a token over this checkpoint (damaged): replace it with the good one.
-                    fsutil::write_atomic_durable(&path, response)?;
+        if !ours {
+            let kept = fsutil::read_limited(&path, MAX_TOKEN_BYTES)?;
+            if kept != response {
+                match exhibit_timestamp::Token::parse_response(&kept)
+                    .and_then(|t| t.check_message(checkpoint.note.as_bytes()).map(|()| t))
+                {
+                    Ok(t) => gen_time = t.info().gen_time.clone(),
+                    Err(_) => {
+                        // Not a token over this checkpoint (damaged): replace it with the good
+                        // one.
+                        fsutil::write_atomic_durable(&path, response)?;
+                    }
                 }
             }
         }
