@@ -11,6 +11,8 @@
 # stock tools don't: BLAKE3, signatures, the catalog, the log, fsyncs):
 #   ingest  exhibit capture --list --jobs 2 (fresh archive)  vs  openssl dgst -sha256 over the
 #           files + tar | zstd -3 -T1
+#   floor   the object work of that ingest alone (crates/capture/examples/object_floor.rs: bytes
+#           and text objects, nothing else) vs the same stock pipeline; floor-b: bytes only
 #   fsck    exhibit fsck --full of that archive               vs  openssl dgst -sha256 over the files
 #   bundle  exhibit bundle of BUNDLE_MIB of captures          vs  tar --zstd -c of the same files
 #   verify  exhibit-verify of that bundle                     vs  tar --zstd -x + sha256sum -c
@@ -33,7 +35,9 @@ fi
 
 echo "== building (release)"
 cargo build --release --quiet -p exhibit -p exhibit-verify
+cargo build --release --quiet -p exhibit-capture --example object_floor
 E="$PWD/target/release/exhibit"
+FLOOR="$PWD/target/release/examples/object_floor"
 V="$PWD/target/release/exhibit-verify"
 CORPUS=$(cd "$CORPUS" && pwd)
 
@@ -88,6 +92,18 @@ for i in $(seq "$RUNS"); do
   echo "   run $i: exhibit ${ex[-1]}s, stock ${st[-1]}s"
 done
 report ingest "$(median "${ex[@]}")" "$(median "${st[@]}")" "capture --list --jobs $JOBS vs openssl dgst + tar | zstd -3 -T1"
+# The floor: the object work of that ingest alone (bytes and text objects, hashed, compressed
+# and written, nothing else), so the ratio above can be split into "the format" and "the rest".
+fl=(); fb=()
+for i in $(seq "$RUNS"); do
+  warm "$CORPUS"
+  fl+=("$("$FLOOR" "$work/list" "$work/floor-$i" --jobs "$JOBS")")
+  warm "$CORPUS"
+  fb+=("$("$FLOOR" "$work/list" "$work/floor-bytes-$i" --jobs "$JOBS" --bytes-only)")
+  echo "   floor run $i: bytes+text objects ${fl[-1]}s, bytes objects only ${fb[-1]}s"
+done
+report floor "$(median "${fl[@]}")" "$(median "${st[@]}")" "object work alone (bytes + text objects), vs the same stock pipeline"
+report floor-b "$(median "${fb[@]}")" "$(median "${st[@]}")" "bytes objects alone (no text), vs the same stock pipeline"
 ln -s "$work/archive-1" "$work/archive"
 echo "   archive: $(du -sm "$work/archive-1" | cut -f1) MiB on disk; stock .tar.zst: $(($(stat -c %s "$work/stock.tar.zst") / 1048576)) MiB"
 

@@ -127,13 +127,104 @@ fn check_path(raw: &[u8], limits: &Limits) -> Result<(String, String), ReadError
 /// tag files, and returns the bag. Rejects (with a one-line reason) absolute paths, `..`,
 /// links, devices and other non-regular entries, duplicate entries, more than one top-level
 /// directory, anything past `limits`, and truncated or corrupt streams.
-pub fn read_bundle(input: impl Read, limits: &Limits) -> Result<ReadBag, ReadError> {
+///
+/// Decompression runs on a second thread, a few chunks ahead of the tar parsing and hashing on
+/// the calling thread, so that a verification uses two cores (memory stays bounded: at most
+/// [`PIPELINE_CHUNKS`] chunks of [`PIPELINE_CHUNK_BYTES`] are in flight).
+pub fn read_bundle(input: impl Read + Send, limits: &Limits) -> Result<ReadBag, ReadError> {
     let mut decoder = zstd::stream::read::Decoder::new(input)
         .map_err(|e| ReadError::Corrupt(format!("not a zstd stream: {e}")))?;
     decoder
         .window_log_max(limits.zstd_window_log_max)
         .map_err(|e| ReadError::Corrupt(format!("zstd: {e}")))?;
-    let mut archive = tar::Archive::new(decoder);
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(PIPELINE_CHUNKS);
+        scope.spawn(move || decompress_ahead(decoder, &tx));
+        // Dropping the reader (on success or at the first error) ends the decompressing thread
+        // at its next chunk.
+        read_tar(ChunkReader::new(rx), limits)
+    })
+}
+
+/// Uncompressed bytes per chunk handed from the decompressing thread to the reader.
+pub const PIPELINE_CHUNK_BYTES: usize = 256 << 10;
+/// Chunks the decompressing thread may run ahead of the reader.
+pub const PIPELINE_CHUNKS: usize = 4;
+
+type Chunk = std::io::Result<Vec<u8>>;
+
+/// Reads `decoder` to its end in chunks sent to `tx`; stops at the first error (sent on) or
+/// when the receiver is gone.
+fn decompress_ahead(mut decoder: impl Read, tx: &std::sync::mpsc::SyncSender<Chunk>) {
+    loop {
+        let mut chunk = vec![0u8; PIPELINE_CHUNK_BYTES];
+        let mut filled = 0;
+        while filled < chunk.len() {
+            match decoder.read(&mut chunk[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    if filled > 0 {
+                        chunk.truncate(filled);
+                        if tx.send(Ok(chunk)).is_err() {
+                            return;
+                        }
+                    }
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if filled == 0 {
+            return; // the end: the closed channel reads as end of stream
+        }
+        chunk.truncate(filled);
+        if tx.send(Ok(chunk)).is_err() {
+            return;
+        }
+    }
+}
+
+/// The reading end of [`decompress_ahead`].
+struct ChunkReader {
+    rx: std::sync::mpsc::Receiver<Chunk>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl ChunkReader {
+    fn new(rx: std::sync::mpsc::Receiver<Chunk>) -> Self {
+        ChunkReader {
+            rx,
+            chunk: Vec::new(),
+            at: 0,
+        }
+    }
+}
+
+impl Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(Ok(chunk)) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// [`read_bundle`] after decompression: the tar stream.
+fn read_tar(decoded: impl Read, limits: &Limits) -> Result<ReadBag, ReadError> {
+    let mut archive = tar::Archive::new(decoded);
     // Raw: pax and GNU extension headers come through as entries (and are refused below)
     // instead of being read into memory whatever their size. Bundles are plain ustar.
     let entries = archive
