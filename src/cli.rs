@@ -71,6 +71,10 @@ pub enum Command {
     /// Check the archive: the catalog against the signed manifests and the log; with --full
     /// also every object's bytes, every signature and the log's root (exit 1 on any problem).
     Fsck(FsckArgs),
+    /// Rebuild the catalog (catalog.sqlite) from the signed manifests, the objects and the
+    /// log alone, verifying every manifest and the log's signed checkpoints; the old catalog
+    /// is kept as catalog.sqlite.bak-<time>. Exit 1, nothing replaced, on any failure.
+    Reindex,
 }
 
 /// `exhibit fsck`.

@@ -14,7 +14,7 @@ use crate::cli::{
 };
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
-use crate::{capture, changes, cite, fsck, rules, tsa};
+use crate::{capture, changes, cite, fsck, reindex, rules, tsa};
 
 /// Runs the parsed command; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Log(cmd) => log(&cli.archive, cmd, json),
         Command::Tsa(cmd) => tsa::tsa(&cli.archive, cmd, json),
         Command::Fsck(args) => fsck::fsck(&cli.archive, args, json),
+        Command::Reindex => reindex::reindex(&cli.archive, json),
     }
 }
 

@@ -8,6 +8,7 @@ mod cli;
 mod commands;
 mod fsck;
 mod output;
+mod reindex;
 mod rules;
 mod tsa;
 

@@ -14,7 +14,8 @@
 //!   catalog.sqlite
 //! ```
 //!
-//! The signed manifests and the objects are the truth; the catalog is an index. Every file is
+//! The signed manifests and the objects are the truth; the catalog is an index, which
+//! [`reindex`] rebuilds from them and the log. Every file is
 //! written crash-safely (temporary file, fsync, rename, fsync of the directory), and a capture
 //! becomes visible only when the catalog transaction that records it commits. Writes are grouped
 //! in a [`Batch`]: one catalog transaction and one round of directory fsyncs for many captures.
@@ -29,6 +30,7 @@ mod history;
 pub mod log;
 pub mod objects;
 mod provisions;
+mod reindex;
 mod rules;
 pub mod timestamps;
 
@@ -45,5 +47,6 @@ pub use objects::{ObjectStore, ObjectWriter, StoredObject};
 pub use provisions::{
     ClauseInVersion, CommittedProvision, MAX_TEXT_READ, ProvisionDraft, ProvisionRow, QuoteProblem,
 };
+pub use reindex::{RULES_FROM_REINDEX, ReindexReport, reindex};
 pub use rules::{CommittedReextraction, ReextractionDraft, ReextractionRow, RulesChange};
 pub use timestamps::StoredTimestamp;

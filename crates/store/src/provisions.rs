@@ -110,6 +110,47 @@ pub enum QuoteProblem {
     Empty,
 }
 
+/// The largest manifest file of a record kind that is read: 64 MiB for a re-extraction (it
+/// lists every capture of a document), 1 MiB for the others.
+pub(crate) fn manifest_limit(kind: RecordKind) -> u64 {
+    if kind == RecordKind::Reextraction {
+        exhibit_core::reextraction::MAX_REEXTRACTION_BYTES as u64
+    } else {
+        exhibit_core::manifest::MAX_MANIFEST_BYTES as u64
+    }
+}
+
+/// Inserts a provision's catalog row: every column comes from its manifest, the manifest's
+/// SHA-256, path and leaf index (also used by `reindex`).
+pub(crate) fn insert_row(
+    conn: &rusqlite::Connection,
+    m: &ProvisionManifest,
+    manifest_sha256: &Sha256Digest,
+    rel: &str,
+    log_index: u64,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO provisions (num, document, version, capture, created_at, quote_sha256, \
+         text_sha256, char_start, char_end, manifest_sha256, manifest_path, log_index) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        params![
+            m.id.number() as i64,
+            m.document.id.number() as i64,
+            m.version.number() as i64,
+            m.capture.id.number() as i64,
+            m.created_at,
+            m.quote.sha256.to_hex(),
+            m.text.sha256.to_hex(),
+            m.quote.char_start as i64,
+            m.quote.char_end as i64,
+            manifest_sha256.to_hex(),
+            rel,
+            log_index as i64,
+        ],
+    )?;
+    Ok(())
+}
+
 impl Archive {
     fn provision_from_row(&self, r: &Row<'_>) -> rusqlite::Result<ProvisionRow> {
         let digest = |col: &str| -> rusqlite::Result<Sha256Digest> {
@@ -175,12 +216,7 @@ impl Archive {
     ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         // The path follows from the id; the catalog's copy is not trusted to name a file.
         let path = self.root().join(manifest_rel_path(id));
-        let limit = if id.kind() == RecordKind::Reextraction {
-            exhibit_core::reextraction::MAX_REEXTRACTION_BYTES
-        } else {
-            exhibit_core::manifest::MAX_MANIFEST_BYTES
-        };
-        let bytes = fsutil::read_limited(&path, limit as u64)?;
+        let bytes = fsutil::read_limited(&path, manifest_limit(id.kind()))?;
         if Sha256Digest::of(&bytes) != *want {
             return Err(StoreError::Corrupt {
                 what: path.display().to_string(),
@@ -348,7 +384,7 @@ impl Batch<'_> {
                 what: d.opening.id.to_string(),
                 message: "the capture has no extracted text".into(),
             })?;
-        let (num, id) = self.fresh_id(RecordKind::Provision)?;
+        let (_, id) = self.fresh_id(RecordKind::Provision)?;
         let created_at = format_rfc3339_seconds(d.created_at);
         let manifest = ProvisionManifest {
             manifest_type: ProvisionType::V1,
@@ -375,25 +411,7 @@ impl Batch<'_> {
                 message: e.to_string(),
             })?;
         let (manifest_sha256, rel, log_index) = self.write_signed(&id, &bytes)?;
-        self.tx.execute(
-            "INSERT INTO provisions (num, document, version, capture, created_at, quote_sha256, \
-             text_sha256, char_start, char_end, manifest_sha256, manifest_path, log_index) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            params![
-                num as i64,
-                manifest.document.id.number() as i64,
-                manifest.version.number() as i64,
-                manifest.capture.id.number() as i64,
-                created_at,
-                manifest.quote.sha256.to_hex(),
-                manifest.text.sha256.to_hex(),
-                manifest.quote.char_start as i64,
-                manifest.quote.char_end as i64,
-                manifest_sha256.to_hex(),
-                rel,
-                log_index as i64,
-            ],
-        )?;
+        insert_row(&self.tx, &manifest, &manifest_sha256, &rel, log_index)?;
         Ok(CommittedProvision {
             provision_id: id,
             version_id: manifest.version,

@@ -1,0 +1,1180 @@
+//! `reindex`: rebuilding the catalog from the signed manifests, the objects and the log alone.
+//!
+//! The catalog is an index, not the truth (docs/FORMAT.md §7). [`reindex`] builds a new one
+//! in a temporary file beside `catalog.sqlite`, from `log/leaves` (which manifests were
+//! committed, in which order), the manifests under `manifests/` (what each record says), the
+//! signed checkpoints in `log/checkpoints/` and `log/checkpoint`, and the RFC 3161 token files
+//! beside them — verifying everything as it goes — and only then replaces the catalog
+//! atomically. The old catalog, if there is one, is kept as `catalog.sqlite.bak-<time>`.
+//! The rules are in docs/FORMAT.md §7.1.
+//!
+//! Memory stays bounded: manifests are streamed twice (once to place each on its leaf, once in
+//! log order to index it), one at a time; the leaf → file map and the per-document state live
+//! in SQLite, not in memory; objects are checked for presence, never read.
+
+use std::path::{Path, PathBuf};
+
+use exhibit_core::checkpoint::{Checkpoint, split_note};
+use exhibit_core::manifest::{CaptureManifest, Change, ExtractionRules, RecordLink};
+use exhibit_core::merkle::{self, Hash};
+use exhibit_core::provision::ProvisionManifest;
+use exhibit_core::reextraction::ReextractionManifest;
+use exhibit_core::{IdPrefix, RecordId, RecordKind, Sha256Digest};
+use exhibit_sign::PublicKey;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::archive::{CATALOG_FILE, PUBLIC_KEY, manifest_rel_path};
+use crate::config::Config;
+use crate::log::{CHECKPOINT_DIR, LATEST_CHECKPOINT, LEAVES_FILE, SqlNodes, merkle_err};
+use crate::objects::{ObjectStore, objects_dir};
+use crate::timestamps::MAX_TOKEN_BYTES;
+use crate::{StoreError, catalog, fsutil};
+
+/// The `how` of a `document_rules` row that reindex restores from a signed record.
+pub const RULES_FROM_REINDEX: &str = "reindex";
+
+/// What [`reindex`] did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ReindexReport {
+    /// Documents indexed.
+    pub documents: u64,
+    /// Versions indexed.
+    pub versions: u64,
+    /// Captures indexed (successful and failed).
+    pub captures: u64,
+    /// Of those, failed captures.
+    pub failures: u64,
+    /// Provisions indexed.
+    pub provisions: u64,
+    /// Re-extraction records indexed.
+    pub reextractions: u64,
+    /// Signed checkpoints indexed.
+    pub checkpoints: u64,
+    /// RFC 3161 tokens indexed.
+    pub timestamps: u64,
+    /// Leaves of the rebuilt log (= records indexed).
+    pub log_size: u64,
+    /// Size of the latest signed checkpoint (0: none).
+    pub checkpoint_size: u64,
+    /// Leaves indexed beyond the latest signed checkpoint (committed, or from a batch that
+    /// crashed after writing them: the files cannot tell, §7.1).
+    pub beyond_checkpoint: u64,
+    /// Leaves at the end of `log/leaves` that were not indexed because no manifest has them
+    /// (a batch that never committed).
+    pub dropped_leaves: u64,
+    /// Manifests that are not in the log (orphans of batches that never committed), relative
+    /// to the archive root, with why they were skipped.
+    pub orphans: Vec<String>,
+    /// Token files that were not indexed, with why.
+    pub skipped_tokens: Vec<String>,
+    /// Documents whose extraction rules in force were restored from their latest signed record.
+    pub rules_restored: u64,
+    /// Where the previous catalog was kept, relative to the archive root.
+    pub backup: Option<String>,
+}
+
+/// Rebuilds `root/catalog.sqlite` from the manifests, objects and log, verifying every
+/// manifest's signature, canonical form, links and objects, and the log against its signed
+/// checkpoints. On any verification failure nothing is replaced and the error names the file.
+/// Refuses to run while another process has the catalog open.
+pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
+    if !root.join(crate::config::CONFIG_FILE).is_file() {
+        return Err(StoreError::NotAnArchive {
+            path: root.to_path_buf(),
+            reason: format!("{} not found", crate::config::CONFIG_FILE),
+        });
+    }
+    let config = Config::load(root)?;
+    let prefix = IdPrefix::new(&config.prefix).map_err(|e| StoreError::Config {
+        path: root.join(crate::config::CONFIG_FILE),
+        message: e.to_string(),
+    })?;
+    let key = PublicKey::load_pem(&root.join(PUBLIC_KEY))?;
+    let catalog_path = root.join(CATALOG_FILE);
+    // The old catalog's write lock, held while the new one is built, so no capture commits
+    // into a catalog that is about to be replaced.
+    let old = OldCatalog::lock(&catalog_path)?;
+
+    let tmp = tempfile::Builder::new()
+        .prefix(".tmp-reindex-")
+        .suffix(".sqlite")
+        .tempfile_in(root)
+        .map_err(|e| StoreError::io(root, e))?
+        .into_temp_path();
+    let mut report = {
+        std::fs::set_permissions(&tmp, fsutil::public_file_permissions())
+            .map_err(|e| StoreError::io(&*tmp, e))?;
+        let mut conn = Connection::open(&*tmp)?;
+        // Built in one transaction, unjournalled: a failure discards the whole file.
+        conn.pragma_update(None, "journal_mode", "OFF")?;
+        conn.pragma_update(None, "synchronous", "OFF")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        catalog::create(&mut conn, &config.origin, prefix.as_str())?;
+        let tx = conn.transaction()?;
+        let report = Builder {
+            root,
+            conn: &tx,
+            origin: &config.origin,
+            prefix: &prefix,
+            signer: key.fingerprint().to_string(),
+            key,
+            objects: ObjectStore::new(objects_dir(root)),
+            report: ReindexReport::default(),
+            last_num: [0; 3],
+        }
+        .build()?;
+        tx.commit()?;
+        // Closed (its temporary tables go with it) and opened again to switch to WAL, the
+        // catalog's journal mode.
+        conn.close().map_err(|(_, e)| StoreError::from(e))?;
+        let conn = Connection::open(&*tmp)?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
+        conn.close().map_err(|(_, e)| StoreError::from(e))?;
+        report
+    };
+    let file = std::fs::File::open(&tmp).map_err(|e| StoreError::io(&*tmp, e))?;
+    file.sync_all().map_err(|e| StoreError::io(&*tmp, e))?;
+    drop(file);
+    report.backup = old.replace(root, &catalog_path, &tmp)?;
+    // Renamed into place: nothing left to delete.
+    let _ = tmp.keep();
+    fsutil::sync_dir(root)?;
+    Ok(report)
+}
+
+/// The catalog being replaced: its write lock, taken when it is a readable SQLite file.
+struct OldCatalog {
+    conn: Option<Connection>,
+    exists: bool,
+}
+
+impl OldCatalog {
+    fn lock(path: &Path) -> Result<OldCatalog, StoreError> {
+        if !path.exists() {
+            return Ok(OldCatalog {
+                conn: None,
+                exists: false,
+            });
+        }
+        refuse_if_shared(path)?;
+        let conn = match Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        ) {
+            Ok(c) => c,
+            // A damaged catalog (not SQLite, …) is what reindex is for: no lock to take.
+            Err(_) => {
+                return Ok(OldCatalog {
+                    conn: None,
+                    exists: true,
+                });
+            }
+        };
+        conn.busy_timeout(std::time::Duration::from_secs(2))?;
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => Ok(OldCatalog {
+                conn: Some(conn),
+                exists: true,
+            }),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                Err(busy(path))
+            }
+            Err(_) => Ok(OldCatalog {
+                conn: None,
+                exists: true,
+            }),
+        }
+    }
+
+    /// Puts the new catalog `tmp` in place of `path`, keeping the old one (folded: its WAL
+    /// checkpointed into it) as `catalog.sqlite.bak-<UTC time>`. Returns the backup's name.
+    fn replace(self, root: &Path, path: &Path, tmp: &Path) -> Result<Option<String>, StoreError> {
+        let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        let backup_name = format!("{CATALOG_FILE}.bak-{stamp}");
+        let backup = root.join(&backup_name);
+        let side = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
+        if let Some(conn) = self.conn {
+            conn.execute_batch("ROLLBACK")?;
+            // Fold the WAL into the file, so the backup is complete on its own; closing the
+            // last connection removes the -wal and -shm files.
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .optional()?;
+            conn.close().map_err(|(_, e)| StoreError::from(e))?;
+            refuse_if_shared(path)?;
+        }
+        if self.exists {
+            std::fs::hard_link(path, &backup).map_err(|e| StoreError::io(&backup, e))?;
+        }
+        // Journal files left beside the old catalog must not be applied to the new one; a WAL
+        // that still holds frames (from a catalog deleted without them, or one too damaged to
+        // open) is kept beside the backup.
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let p = side(suffix);
+            match std::fs::metadata(&p) {
+                Ok(m) if m.len() > 0 && suffix != "-shm" => {
+                    let to = root.join(format!("{backup_name}{suffix}"));
+                    std::fs::rename(&p, &to).map_err(|e| StoreError::io(&p, e))?;
+                }
+                Ok(_) => std::fs::remove_file(&p).map_err(|e| StoreError::io(&p, e))?,
+                Err(_) => {}
+            }
+        }
+        std::fs::rename(tmp, path).map_err(|e| StoreError::io(path, e))?;
+        Ok(self.exists.then_some(backup_name))
+    }
+}
+
+fn busy(path: &Path) -> StoreError {
+    StoreError::Rejected {
+        what: path.display().to_string(),
+        message: "another exhibit process is using the archive; stop it and run reindex again"
+            .into(),
+    }
+}
+
+/// Fails when another process has the catalog open. Every SQLite connection to a WAL
+/// database holds a shared POSIX lock on byte 128 of the `-shm` file (the "DMS" byte of the
+/// unix VFS) for as long as it is open; `F_GETLK` reports a lock held by another process.
+#[cfg(target_os = "linux")]
+fn refuse_if_shared(path: &Path) -> Result<(), StoreError> {
+    let shm = PathBuf::from(format!("{}-shm", path.display()));
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&shm)
+    {
+        Ok(f) => f,
+        Err(_) => return Ok(()),
+    };
+    let mut lock = libc::flock {
+        l_type: libc::F_WRLCK as libc::c_short,
+        l_whence: libc::SEEK_SET as libc::c_short,
+        l_start: 128,
+        l_len: 1,
+        l_pid: 0,
+    };
+    match nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETLK(&mut lock)) {
+        Ok(_) if lock.l_type == libc::F_UNLCK as libc::c_short => Ok(()),
+        Ok(_) => Err(busy(path)),
+        Err(e) => Err(StoreError::io(&shm, e.into())),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn refuse_if_shared(_path: &Path) -> Result<(), StoreError> {
+    Ok(())
+}
+
+fn corrupt(what: impl std::fmt::Display, message: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what: what.to_string(),
+        message: message.into(),
+    }
+}
+
+/// A signed checkpoint read from `log/checkpoints/`.
+struct FileCheckpoint {
+    size: u64,
+    root: Hash,
+    note: String,
+}
+
+struct Builder<'a> {
+    root: &'a Path,
+    conn: &'a Connection,
+    origin: &'a str,
+    prefix: &'a IdPrefix,
+    key: PublicKey,
+    signer: String,
+    objects: ObjectStore,
+    report: ReindexReport,
+    /// The highest number indexed so far of C, P, R: numbers are allocated in commit order,
+    /// so they must increase along the log.
+    last_num: [u64; 3],
+}
+
+const KINDS: [(char, RecordKind); 3] = [
+    ('C', RecordKind::Capture),
+    ('P', RecordKind::Provision),
+    ('R', RecordKind::Reextraction),
+];
+
+impl Builder<'_> {
+    fn build(mut self) -> Result<ReindexReport, StoreError> {
+        self.conn.execute_batch(
+            "CREATE TEMP TABLE leaf (hash BLOB PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
+             CREATE TEMP TABLE placed (idx INTEGER PRIMARY KEY, path TEXT NOT NULL);
+             CREATE TEMP TABLE rules_seen (document INTEGER PRIMARY KEY, rules TEXT NOT NULL,
+                                           at TEXT NOT NULL);",
+        )?;
+        let leaves = self.load_leaves()?;
+        let checkpoints = self.load_checkpoints()?;
+        let signed = checkpoints.last().map_or(0, |c| c.size);
+        if signed > leaves {
+            return Err(corrupt(
+                self.root.join(LEAVES_FILE).display(),
+                format!(
+                    "holds {leaves} leaves but a checkpoint of size {signed} was signed: the file was truncated"
+                ),
+            ));
+        }
+        self.place_manifests()?;
+        let size = self.index_log(leaves, signed, &checkpoints)?;
+        for cp in &checkpoints {
+            self.conn.execute(
+                "INSERT INTO checkpoints (size, root, note) VALUES (?1, ?2, ?3)",
+                params![cp.size as i64, &cp.root[..], cp.note],
+            )?;
+        }
+        self.report.checkpoints = checkpoints.len() as u64;
+        self.report.checkpoint_size = signed;
+        self.report.log_size = size;
+        self.report.beyond_checkpoint = size - signed;
+        self.report.dropped_leaves = leaves - size;
+        self.index_timestamps(&checkpoints)?;
+        self.restore_rules()?;
+        self.conn.execute_batch(
+            "UPDATE counters SET last = coalesce((SELECT max(num) FROM documents), 0) WHERE kind = 'D';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM versions), 0) WHERE kind = 'V';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM captures), 0) WHERE kind = 'C';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM provisions), 0) WHERE kind = 'P';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM reextractions), 0) WHERE kind = 'R';",
+        )?;
+        self.conn.execute(
+            "UPDATE counters SET last = ?1 WHERE kind = 'L'",
+            [size as i64],
+        )?;
+        let count = |table: &str| -> Result<u64, StoreError> {
+            let n: i64 =
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))?;
+            Ok(n as u64)
+        };
+        self.report.documents = count("documents")?;
+        self.report.versions = count("versions")?;
+        self.report.captures = count("captures")?;
+        self.report.failures = count("captures WHERE ok = 0")?;
+        self.report.provisions = count("provisions")?;
+        self.report.reextractions = count("reextractions")?;
+        Ok(self.report)
+    }
+
+    /// Reads `log/leaves` into the `leaf` table; returns the number of whole leaves.
+    fn load_leaves(&mut self) -> Result<u64, StoreError> {
+        use std::io::Read;
+        let path = self.root.join(LEAVES_FILE);
+        let file = match std::fs::File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(e) => return Err(StoreError::io(&path, e)),
+        };
+        let mut reader = std::io::BufReader::new(file);
+        let mut insert = self
+            .conn
+            .prepare("INSERT INTO leaf (hash, idx) VALUES (?1, ?2)")?;
+        let mut buf = [0u8; 32];
+        let mut n = 0u64;
+        loop {
+            match reader.read_exact(&mut buf) {
+                Ok(()) => {}
+                // A torn last leaf (a batch that never committed) is not a leaf.
+                Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => break,
+                Err(e) => return Err(StoreError::io(&path, e)),
+            }
+            insert.execute(params![&buf[..], n as i64]).map_err(|_| {
+                corrupt(
+                    path.display(),
+                    format!("leaf {n} repeats an earlier leaf hash"),
+                )
+            })?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Every signed checkpoint in `log/checkpoints/`, verified, by size; `log/checkpoint`
+    /// must be the latest of them.
+    fn load_checkpoints(&self) -> Result<Vec<FileCheckpoint>, StoreError> {
+        let dir = self.root.join(CHECKPOINT_DIR);
+        let mut out = Vec::new();
+        if dir.is_dir() {
+            for entry in std::fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))? {
+                let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                let Some(digits) = name.strip_suffix(".checkpoint") else {
+                    continue;
+                };
+                let Ok(size) = digits.parse::<u64>() else {
+                    continue;
+                };
+                let cp = self.read_checkpoint(&entry.path())?;
+                if cp.size != size || digits.len() != 12 {
+                    return Err(corrupt(
+                        entry.path().display(),
+                        format!("holds a checkpoint of size {}", cp.size),
+                    ));
+                }
+                out.push(cp);
+            }
+        }
+        out.sort_by_key(|c| c.size);
+        let latest = self.root.join(LATEST_CHECKPOINT);
+        if latest.exists() {
+            let cp = self.read_checkpoint(&latest)?;
+            if out.last().map(|c| (c.size, &c.note)) != Some((cp.size, &cp.note)) {
+                return Err(corrupt(
+                    latest.display(),
+                    format!(
+                        "is not the latest checkpoint file in {CHECKPOINT_DIR}/ (size {})",
+                        cp.size
+                    ),
+                ));
+            }
+        } else if let Some(last) = out.last() {
+            return Err(corrupt(
+                latest.display(),
+                format!("missing, but a checkpoint of size {} was signed", last.size),
+            ));
+        }
+        Ok(out)
+    }
+
+    fn read_checkpoint(&self, path: &Path) -> Result<FileCheckpoint, StoreError> {
+        let bad = |m: String| corrupt(path.display(), m);
+        let bytes = fsutil::read_limited(path, 1 << 20)?;
+        let note = String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
+        let signed =
+            exhibit_sign::note::SignedNote::parse(&note).map_err(|e| bad(e.to_string()))?;
+        signed.verify(self.origin, &self.key).map_err(|e| {
+            bad(format!(
+                "signature does not verify with the archive key: {e}"
+            ))
+        })?;
+        let (body, _) = split_note(&note).map_err(|e| bad(e.to_string()))?;
+        let cp = Checkpoint::parse(body).map_err(|e| bad(e.to_string()))?;
+        if cp.origin != self.origin {
+            return Err(bad(format!(
+                "origin {:?} is not the archive's {:?}",
+                cp.origin, self.origin
+            )));
+        }
+        Ok(FileCheckpoint {
+            size: cp.size,
+            root: cp.root,
+            note,
+        })
+    }
+
+    /// Pass 1: finds each manifest's leaf (by its leaf hash). A manifest with no leaf is an
+    /// orphan when it has no signature or a valid one; one whose signature does not verify
+    /// has been altered, and reindex fails.
+    fn place_manifests(&mut self) -> Result<(), StoreError> {
+        let mut find = self.conn.prepare("SELECT idx FROM leaf WHERE hash = ?1")?;
+        let mut place = self
+            .conn
+            .prepare("INSERT INTO placed (idx, path) VALUES (?1, ?2)")?;
+        for (letter, kind) in KINDS {
+            let kind_dir = self.root.join("manifests").join(letter.to_string());
+            for shard in sorted_entries(&kind_dir)? {
+                if !shard.is_dir() {
+                    continue;
+                }
+                for path in sorted_entries(&shard)? {
+                    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                        continue;
+                    };
+                    if name.starts_with(".tmp-") || !name.ends_with(".json") {
+                        continue;
+                    }
+                    let rel = self.rel(&path);
+                    let id = self.id_of(&path, kind)?;
+                    if manifest_rel_path(&id) != rel {
+                        return Err(corrupt(
+                            &rel,
+                            format!("{id} belongs at {}", manifest_rel_path(&id)),
+                        ));
+                    }
+                    let bytes =
+                        fsutil::read_limited(&path, crate::provisions::manifest_limit(kind))?;
+                    let leaf = merkle::leaf_hash(&bytes);
+                    let idx: Option<i64> = find.query_row([&leaf[..]], |r| r.get(0)).optional()?;
+                    match idx {
+                        Some(idx) => {
+                            place.execute(params![idx, rel]).map_err(|_| {
+                                corrupt(&rel, format!("log leaf {idx} already has a manifest"))
+                            })?;
+                        }
+                        None => {
+                            let why = match self.read_sig(&path)? {
+                                None => "not in the log; no signature",
+                                Some(sig) => {
+                                    self.key.verify(&bytes, &sig).map_err(|_| {
+                                        corrupt(
+                                            &rel,
+                                            "signature does not verify with the archive key \
+                                             (the manifest was altered) and the log has no leaf for it",
+                                        )
+                                    })?;
+                                    "not in the log"
+                                }
+                            };
+                            self.report.orphans.push(format!("{rel}: {why}"));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Pass 2: indexes the manifests in log order, verifying each, and rebuilds the tree.
+    /// Returns the number of leaves indexed.
+    fn index_log(
+        &mut self,
+        leaves: u64,
+        signed: u64,
+        checkpoints: &[FileCheckpoint],
+    ) -> Result<u64, StoreError> {
+        let leaves_path = self.root.join(LEAVES_FILE);
+        let mut next_checkpoint = checkpoints.iter().peekable();
+        while next_checkpoint.peek().is_some_and(|c| c.size == 0) {
+            next_checkpoint.next();
+        }
+        let mut idx = 0u64;
+        while idx < leaves {
+            let (leaf, path): (Vec<u8>, Option<String>) = self.conn.query_row(
+                "SELECT l.hash, p.path FROM leaf l LEFT JOIN placed p ON p.idx = l.idx \
+                 WHERE l.idx = ?1",
+                [idx as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            let Some(rel) = path else {
+                if idx < signed {
+                    return Err(corrupt(
+                        leaves_path.display(),
+                        format!(
+                            "leaf {idx} ({}) is covered by the signed checkpoint of size {signed} \
+                             but no manifest has it (a manifest was removed or altered)",
+                            hex(&leaf)
+                        ),
+                    ));
+                }
+                // The tail of a batch that never committed: later placed manifests are
+                // orphans too.
+                let mut stmt = self
+                    .conn
+                    .prepare("SELECT path FROM placed WHERE idx > ?1 ORDER BY idx")?;
+                let rest: Vec<String> = stmt
+                    .query_map([idx as i64], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                self.report.orphans.extend(
+                    rest.into_iter()
+                        .map(|p| format!("{p}: after a log leaf without a manifest")),
+                );
+                break;
+            };
+            let leaf: Hash = leaf
+                .try_into()
+                .map_err(|_| corrupt(leaves_path.display(), "leaf is not 32 bytes"))?;
+            self.index_manifest(&rel, idx, &leaf)?;
+            let nodes = merkle::append(idx, leaf, &SqlNodes(self.conn)).map_err(merkle_err)?;
+            let mut insert = self
+                .conn
+                .prepare_cached("INSERT INTO log_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+            for (level, i, hash) in nodes {
+                insert.execute(params![level, i as i64, &hash[..]])?;
+            }
+            idx += 1;
+            while let Some(cp) = next_checkpoint.next_if(|c| c.size == idx) {
+                let root = merkle::root(idx, &SqlNodes(self.conn)).map_err(merkle_err)?;
+                if root != cp.root {
+                    return Err(corrupt(
+                        crate::log::checkpoint_path(self.root, cp.size).display(),
+                        format!(
+                            "the signed root of the tree of {idx} leaves differs from the one \
+                             the manifests in {LEAVES_FILE} give"
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(cp) = next_checkpoint.next() {
+            return Err(corrupt(
+                crate::log::checkpoint_path(self.root, cp.size).display(),
+                format!(
+                    "signs a tree of {} leaves but only {idx} leaves have manifests",
+                    cp.size
+                ),
+            ));
+        }
+        Ok(idx)
+    }
+
+    fn id_of(&self, path: &Path, kind: RecordKind) -> Result<RecordId, StoreError> {
+        let rel = self.rel(path);
+        let stem = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".json"))
+            .unwrap_or_default();
+        let id: RecordId = stem
+            .parse()
+            .map_err(|e| corrupt(&rel, format!("not a manifest name: {e}")))?;
+        if id.kind() != kind || id.prefix() != self.prefix.as_str() {
+            return Err(corrupt(
+                &rel,
+                format!(
+                    "not a {} id of this archive ({}-)",
+                    kind.name(),
+                    self.prefix
+                ),
+            ));
+        }
+        Ok(id)
+    }
+
+    fn rel(&self, path: &Path) -> String {
+        path.strip_prefix(self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
+    }
+
+    fn read_sig(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        let sig = path.with_extension("json.sig");
+        if !sig.exists() {
+            return Ok(None);
+        }
+        fsutil::read_limited(&sig, 64).map(Some)
+    }
+
+    /// Verifies one logged manifest (signature, canonical form, origin, signer, id, numbering)
+    /// and indexes it.
+    fn index_manifest(&mut self, rel: &str, idx: u64, leaf: &Hash) -> Result<(), StoreError> {
+        let path = self.root.join(rel);
+        let kind_pos = KINDS
+            .iter()
+            .position(|(l, _)| rel.starts_with(&format!("manifests/{l}/")))
+            .ok_or_else(|| corrupt(rel, "not a manifest path"))?;
+        let kind = KINDS[kind_pos].1;
+        let id = self.id_of(&path, kind)?;
+        let bytes = fsutil::read_limited(&path, crate::provisions::manifest_limit(kind))?;
+        if merkle::leaf_hash(&bytes) != *leaf {
+            return Err(corrupt(rel, "changed while reindexing"));
+        }
+        let sig = self
+            .read_sig(&path)?
+            .ok_or_else(|| corrupt(rel, "signature file (.json.sig) missing"))?;
+        self.key.verify(&bytes, &sig).map_err(|_| {
+            corrupt(
+                rel,
+                "signature does not verify with the archive key (keys/signing.pub.pem)",
+            )
+        })?;
+        if id.number() <= self.last_num[kind_pos] {
+            return Err(corrupt(
+                rel,
+                format!(
+                    "log leaf {idx}: {id} comes after {} in the log (numbers follow commit order)",
+                    RecordId::new(self.prefix, kind, self.last_num[kind_pos])
+                ),
+            ));
+        }
+        self.last_num[kind_pos] = id.number();
+        let sha = Sha256Digest::of(&bytes);
+        let bad = |e: &dyn std::fmt::Display| corrupt(rel, format!("not a valid manifest: {e}"));
+        match kind {
+            RecordKind::Capture => {
+                let m = CaptureManifest::parse(&bytes).map_err(|e| bad(&e))?;
+                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
+                self.index_capture(rel, &m, &sha, idx)
+            }
+            RecordKind::Provision => {
+                let m = ProvisionManifest::parse(&bytes).map_err(|e| bad(&e))?;
+                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
+                self.index_provision(rel, &m, &sha, idx)
+            }
+            _ => {
+                let m = ReextractionManifest::parse(&bytes).map_err(|e| bad(&e))?;
+                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
+                self.index_reextraction(rel, &m, &sha, idx)
+            }
+        }
+    }
+
+    fn check_header(
+        &self,
+        rel: &str,
+        (origin, signer, inner): (&String, &String, &RecordId),
+        id: &RecordId,
+    ) -> Result<(), StoreError> {
+        if origin != self.origin {
+            return Err(corrupt(
+                rel,
+                format!("origin {origin:?} is not the archive's {:?}", self.origin),
+            ));
+        }
+        if *signer != self.signer {
+            return Err(corrupt(
+                rel,
+                format!("signer {signer} is not the archive key {}", self.signer),
+            ));
+        }
+        if inner != id {
+            return Err(corrupt(rel, format!("holds the manifest of {inner}")));
+        }
+        Ok(())
+    }
+
+    fn need_object(&self, rel: &str, sha: &Sha256Digest, what: &str) -> Result<(), StoreError> {
+        if self.objects.contains(sha) {
+            return Ok(());
+        }
+        Err(corrupt(
+            rel,
+            format!(
+                "{what} object {} is missing",
+                self.rel(&self.objects.path_of(sha))
+            ),
+        ))
+    }
+
+    fn remember_rules(
+        &self,
+        document: u64,
+        rules: Option<&ExtractionRules>,
+        at: &str,
+    ) -> Result<(), StoreError> {
+        let json = serde_json::to_string(&rules.cloned().unwrap_or_default())
+            .map_err(|e| corrupt("rules", e.to_string()))?;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO rules_seen (document, rules, at) VALUES (?1, ?2, ?3) \
+                 ON CONFLICT (document) DO UPDATE SET rules = excluded.rules, at = excluded.at",
+            )?
+            .execute(params![document as i64, json, at])?;
+        Ok(())
+    }
+
+    fn index_capture(
+        &mut self,
+        rel: &str,
+        m: &CaptureManifest,
+        sha: &Sha256Digest,
+        idx: u64,
+    ) -> Result<(), StoreError> {
+        let num = m.id.number() as i64;
+        let doc_num = m.document.id.number() as i64;
+        // The document: created by its first capture, its number fixed by it.
+        let doc: Option<(String, Option<i64>, Option<i64>)> = self
+            .conn
+            .prepare_cached(
+                "SELECT url, current_version, last_capture FROM documents WHERE num = ?1",
+            )?
+            .query_row([doc_num], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let (current_version, last_capture) = match doc {
+            Some((url, cv, lc)) => {
+                if url != m.document.url {
+                    return Err(corrupt(
+                        rel,
+                        format!(
+                            "{} is {url} in earlier manifests, not {}",
+                            m.document.id, m.document.url
+                        ),
+                    ));
+                }
+                (cv, lc)
+            }
+            None => {
+                self.conn
+                    .prepare_cached(
+                        "INSERT INTO documents (num, url, created_at) VALUES (?1, ?2, ?3)",
+                    )?
+                    .execute(params![doc_num, m.document.url, m.captured_at])
+                    .map_err(|_| {
+                        corrupt(
+                            rel,
+                            format!(
+                                "{} is already document {}",
+                                m.document.url,
+                                self.document_of_url(&m.document.url)
+                            ),
+                        )
+                    })?;
+                (None, None)
+            }
+        };
+        // The capture chain.
+        let expected_previous = match last_capture {
+            Some(n) => Some(RecordLink {
+                id: RecordId::new(self.prefix, RecordKind::Capture, n as u64),
+                manifest_sha256: self.capture_sha(n)?,
+            }),
+            None => None,
+        };
+        if m.previous_capture != expected_previous {
+            return Err(corrupt(
+                rel,
+                format!(
+                    "previous_capture is {} but the document's previous capture in the log is {}",
+                    link(&m.previous_capture),
+                    link(&expected_previous)
+                ),
+            ));
+        }
+        if let Some(c) = &m.content {
+            self.need_object(rel, &c.sha256, "content")?;
+        }
+        if let Some(t) = &m.text {
+            self.need_object(rel, &t.sha256, "text")?;
+            self.remember_rules(doc_num as u64, t.extractor.rules.as_ref(), &m.captured_at)?;
+        }
+        // The version chain.
+        let version = match &m.version {
+            None => None,
+            Some(v) => {
+                let key = match (&m.text, &m.content) {
+                    (Some(t), _) => t.sha256,
+                    (None, Some(c)) => c.sha256,
+                    (None, None) => return Err(corrupt(rel, "a capture without content")),
+                };
+                let current: Option<(i64, i64, String)> = match current_version {
+                    Some(cv) => Some(
+                        self.conn
+                            .prepare_cached(
+                                "SELECT num, opened_by, opened_manifest_sha256 FROM versions \
+                                 WHERE num = ?1",
+                            )?
+                            .query_row([cv], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
+                    ),
+                    None => None,
+                };
+                let current_link = |opened: bool| {
+                    current.as_ref().map(|(v, c, s)| {
+                        Ok::<_, StoreError>(RecordLink {
+                            id: if opened {
+                                RecordId::new(self.prefix, RecordKind::Capture, *c as u64)
+                            } else {
+                                RecordId::new(self.prefix, RecordKind::Version, *v as u64)
+                            },
+                            manifest_sha256: crate::archive::parse_catalog_digest(s)?,
+                        })
+                    })
+                };
+                match v.change {
+                    Change::Unchanged => {
+                        let opened = current_link(true).transpose()?;
+                        if current.as_ref().map(|c| c.0) != Some(v.id.number() as i64)
+                            || v.opened_by != opened
+                        {
+                            return Err(corrupt(
+                                rel,
+                                format!(
+                                    "confirms {} opened by {} but the document's current version \
+                                     in the log is {} opened by {}",
+                                    v.id,
+                                    link(&v.opened_by),
+                                    current.as_ref().map_or("none".into(), |c| RecordId::new(
+                                        self.prefix,
+                                        RecordKind::Version,
+                                        c.0 as u64
+                                    )
+                                    .to_string()),
+                                    link(&opened)
+                                ),
+                            ));
+                        }
+                        self.conn
+                            .prepare_cached(
+                                "UPDATE versions SET captures = captures + 1, \
+                                 last_seen = max(last_seen, ?2) WHERE num = ?1",
+                            )?
+                            .execute(params![v.id.number() as i64, m.captured_at])?;
+                    }
+                    Change::New => {
+                        let previous = current_link(false).transpose()?;
+                        if v.previous != previous {
+                            return Err(corrupt(
+                                rel,
+                                format!(
+                                    "version.previous is {} but the document's current version in \
+                                     the log is {}",
+                                    link(&v.previous),
+                                    link(&previous)
+                                ),
+                            ));
+                        }
+                        self.conn
+                            .prepare_cached(
+                                "INSERT INTO versions (num, document, key_sha256, text_sha256, \
+                                 opened_by, opened_manifest_sha256, first_seen, last_seen, captures) \
+                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)",
+                            )?
+                            .execute(params![
+                                v.id.number() as i64,
+                                doc_num,
+                                key.to_hex(),
+                                m.text.as_ref().map(|t| t.sha256.to_hex()),
+                                num,
+                                sha.to_hex(),
+                                m.captured_at,
+                            ])
+                            .map_err(|_| corrupt(rel, format!("{} was opened before", v.id)))?;
+                    }
+                }
+                Some(v.id.number() as i64)
+            }
+        };
+        let ok = m.is_success();
+        self.conn
+            .prepare_cached(
+                "INSERT INTO captures (num, document, version, ok, captured_at, method, status, \
+                 error, sha256, blake3, size, media_type, text_sha256, text_blake3, text_size, \
+                 manifest_sha256, manifest_path, log_index) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+            )?
+            .execute(params![
+                num,
+                doc_num,
+                version,
+                ok,
+                m.captured_at,
+                m.method.as_str(),
+                m.http.as_ref().and_then(|h| h.status),
+                m.error,
+                m.content.as_ref().map(|c| c.sha256.to_hex()),
+                m.content.as_ref().map(|c| c.blake3.to_hex()),
+                m.content.as_ref().map(|c| c.size as i64),
+                m.content.as_ref().map(|c| c.media_type.clone()),
+                m.text.as_ref().map(|t| t.sha256.to_hex()),
+                m.text.as_ref().map(|t| t.blake3.to_hex()),
+                m.text.as_ref().map(|t| t.size as i64),
+                sha.to_hex(),
+                rel,
+                idx as i64,
+            ])?;
+        self.conn
+            .prepare_cached(
+                "UPDATE documents SET last_capture = ?2, entity = ?3, title = ?4, \
+                 current_version = coalesce(?5, current_version) WHERE num = ?1",
+            )?
+            .execute(params![
+                doc_num,
+                num,
+                m.document.entity,
+                m.document.title,
+                version
+            ])?;
+        Ok(())
+    }
+
+    fn document_of_url(&self, url: &str) -> String {
+        self.conn
+            .query_row("SELECT num FROM documents WHERE url = ?1", [url], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| RecordId::new(self.prefix, RecordKind::Document, n as u64).to_string())
+            .unwrap_or_else(|_| "another document".into())
+    }
+
+    fn capture_sha(&self, num: i64) -> Result<Sha256Digest, StoreError> {
+        let s: String = self
+            .conn
+            .prepare_cached("SELECT manifest_sha256 FROM captures WHERE num = ?1")?
+            .query_row([num], |r| r.get(0))?;
+        crate::archive::parse_catalog_digest(&s)
+    }
+
+    fn index_provision(
+        &mut self,
+        rel: &str,
+        m: &ProvisionManifest,
+        sha: &Sha256Digest,
+        idx: u64,
+    ) -> Result<(), StoreError> {
+        let cap: Option<(i64, Option<i64>, String, Option<String>)> = self
+            .conn
+            .query_row(
+                "SELECT document, version, manifest_sha256, text_sha256 FROM captures \
+                 WHERE num = ?1",
+                [m.capture.id.number() as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let consistent = cap.as_ref().is_some_and(|(d, v, s, t)| {
+            *d == m.document.id.number() as i64
+                && *v == Some(m.version.number() as i64)
+                && *s == m.capture.manifest_sha256.to_hex()
+                && t.as_deref() == Some(m.text.sha256.to_hex().as_str())
+        });
+        if !consistent {
+            return Err(corrupt(
+                rel,
+                format!(
+                    "quotes {} of {} through {}, which the log does not hold as such",
+                    m.version,
+                    m.document.id,
+                    link(&Some(m.capture.clone()))
+                ),
+            ));
+        }
+        self.need_object(rel, &m.text.sha256, "text")?;
+        crate::provisions::insert_row(self.conn, m, sha, rel, idx)?;
+        Ok(())
+    }
+
+    fn index_reextraction(
+        &mut self,
+        rel: &str,
+        m: &ReextractionManifest,
+        sha: &Sha256Digest,
+        idx: u64,
+    ) -> Result<(), StoreError> {
+        let doc = m.document.id.number() as i64;
+        let current: Option<Option<i64>> = self
+            .conn
+            .query_row(
+                "SELECT current_version FROM documents WHERE num = ?1 AND url = ?2",
+                params![doc, m.document.url],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(current) = current else {
+            return Err(corrupt(
+                rel,
+                format!(
+                    "re-extracts {} ({}), which no earlier capture in the log records",
+                    m.document.id, m.document.url
+                ),
+            ));
+        };
+        for c in &m.captures {
+            let known = self.capture_sha(c.id.number() as i64).ok();
+            if known != Some(c.manifest_sha256) {
+                return Err(corrupt(
+                    rel,
+                    format!("lists {} with a manifest the log does not hold", c.id),
+                ));
+            }
+            if let Some(t) = &c.new_text_sha256 {
+                self.need_object(rel, t, "re-extracted text")?;
+            }
+        }
+        self.conn.execute(
+            "INSERT INTO reextractions (num, document, created_at, manifest_sha256, \
+             manifest_path, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                m.id.number() as i64,
+                doc,
+                m.created_at,
+                sha.to_hex(),
+                rel,
+                idx as i64
+            ],
+        )?;
+        // From then on the current version is compared with the last run's key (§3.9).
+        if let (Some(version), Some(run)) = (current, m.versions.last()) {
+            self.conn.execute(
+                "UPDATE versions SET key_sha256 = ?2 WHERE num = ?1",
+                params![version, run.key_sha256.to_hex()],
+            )?;
+        }
+        self.remember_rules(doc as u64, m.extractor.rules.as_ref(), &m.created_at)?;
+        Ok(())
+    }
+
+    /// Indexes the token files `log/checkpoints/<size>.checkpoint.<tsa>.tsr` whose imprint is
+    /// the hash of an indexed checkpoint; others are reported and skipped.
+    fn index_timestamps(&mut self, checkpoints: &[FileCheckpoint]) -> Result<(), StoreError> {
+        let dir = self.root.join(CHECKPOINT_DIR);
+        for path in sorted_entries(&dir)? {
+            let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+                continue;
+            };
+            let Some(rest) = name.strip_suffix(".tsr") else {
+                continue;
+            };
+            let rel = self.rel(&path);
+            let parsed = rest.split_once(".checkpoint.").and_then(|(digits, tsa)| {
+                let size = digits.parse::<u64>().ok()?;
+                (digits.len() == 12 && !tsa.is_empty()).then_some((size, tsa))
+            });
+            let Some((size, tsa)) = parsed else {
+                self.report
+                    .skipped_tokens
+                    .push(format!("{rel}: not a token file name"));
+                continue;
+            };
+            let Some(cp) = checkpoints.iter().find(|c| c.size == size) else {
+                self.report
+                    .skipped_tokens
+                    .push(format!("{rel}: no signed checkpoint of size {size}"));
+                continue;
+            };
+            let bytes = fsutil::read_limited(&path, MAX_TOKEN_BYTES)?;
+            let token = exhibit_timestamp::Token::parse_response(&bytes)
+                .and_then(|t| t.check_message(cp.note.as_bytes()).map(|()| t))
+                .and_then(|t| t.verify_signature().map(|()| t));
+            match token {
+                Ok(t) => {
+                    self.conn.execute(
+                        "INSERT INTO timestamps (size, tsa, gen_time, file) VALUES (?1, ?2, ?3, ?4)",
+                        params![size as i64, tsa, t.info().gen_time, rel],
+                    )?;
+                    self.report.timestamps += 1;
+                }
+                Err(e) => self.report.skipped_tokens.push(format!("{rel}: {e}")),
+            }
+        }
+        Ok(())
+    }
+
+    /// The `document_rules` history is kept only in the catalog; what the signed records say
+    /// is the rules in force at each document's latest capture with a text or re-extraction.
+    /// Those become one row per document (when not empty), `how` = [`RULES_FROM_REINDEX`].
+    fn restore_rules(&mut self) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "INSERT INTO document_rules (document, rules, set_at, how) \
+             SELECT document, rules, at, ?1 FROM rules_seen \
+             WHERE rules <> '{\"select\":[],\"remove\":[]}' ORDER BY document",
+            [RULES_FROM_REINDEX],
+        )?;
+        self.report.rules_restored = n as u64;
+        Ok(())
+    }
+}
+
+fn link(l: &Option<RecordLink>) -> String {
+    match l {
+        Some(l) => format!("{} ({})", l.id, l.manifest_sha256.short(12)),
+        None => "none".into(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The entries of a directory, sorted by name (none when it does not exist).
+fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, StoreError> {
+    let rd = match std::fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io(dir, e)),
+    };
+    let mut out = Vec::new();
+    for entry in rd {
+        out.push(entry.map_err(|e| StoreError::io(dir, e))?.path());
+    }
+    out.sort();
+    Ok(out)
+}
