@@ -29,6 +29,7 @@ mod history;
 pub mod log;
 pub mod objects;
 mod provisions;
+pub mod repair;
 mod rules;
 pub mod timestamps;
 
@@ -45,5 +46,6 @@ pub use objects::{ObjectStore, ObjectWriter, StoredObject};
 pub use provisions::{
     ClauseInVersion, CommittedProvision, MAX_TEXT_READ, ProvisionDraft, ProvisionRow, QuoteProblem,
 };
+pub use repair::{RepairReport, Repaired};
 pub use rules::{CommittedReextraction, ReextractionDraft, ReextractionRow, RulesChange};
 pub use timestamps::StoredTimestamp;
