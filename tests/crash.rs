@@ -92,10 +92,8 @@ fn write_sources(dir: &Path) -> Vec<PathBuf> {
                 let p = e.path();
                 match e.file_type() {
                     Ok(t) if t.is_dir() => stack.push(p),
-                    Ok(t) if t.is_file() => {
-                        if e.metadata().is_ok_and(|m| m.len() <= 1 << 20) {
-                            found.push(p)
-                        }
+                    Ok(t) if t.is_file() && e.metadata().is_ok_and(|m| m.len() <= 1 << 20) => {
+                        found.push(p)
                     }
                     _ => {}
                 }
