@@ -1,4 +1,5 @@
-//! Crash safety: real write commands killed with SIGKILL at random moments.
+//! Crash safety: real write commands killed with SIGKILL at random moments (`capture`,
+//! `bundle --out`, `log checkpoint`, `document rules`).
 //!
 //! Each trial runs `exhibit --json capture --list FILE --jobs 2` (or a plain multi-argument
 //! capture) over a few hundred small real files the test writes (plus some of
@@ -454,6 +455,14 @@ fn killed_bundle_and_checkpoint_writes_are_all_or_nothing() {
         spawn(&archive, &["capture", f.to_str().unwrap()]).kill_after(delay);
         let delay = Duration::from_micros(rng.below(60_000));
         let (lines, _) = spawn(&archive, &["log", "checkpoint"]).kill_after(delay);
+        // A change of a document's extraction rules, killed: one transaction, all or nothing.
+        let rule = format!("div.t{trial}");
+        let delay = Duration::from_micros(rng.below(60_000));
+        spawn(
+            &archive,
+            &["document", "rules", "EX-D-000001", "--remove", &rule],
+        )
+        .kill_after(delay);
         let (c, report) = fsck_json(&archive, &["--full"]);
         assert_eq!(
             c,
