@@ -84,6 +84,11 @@ pub struct FsckArgs {
     /// signature, and recompute the log's root against the latest signed checkpoint.
     #[arg(long)]
     pub full: bool,
+    /// First remove what interrupted writes left behind (orphan objects, manifests,
+    /// checkpoints and tokens, temporary files, uncommitted leaves), printing each; nothing is
+    /// removed if the archive has problems. Then check as usual.
+    #[arg(long)]
+    pub repair: bool,
 }
 
 /// `exhibit log …`.

@@ -1,4 +1,5 @@
-//! `exhibit fsck [--full]`: checks the archive and prints one line per problem.
+//! `exhibit fsck [--full] [--repair]`: checks the archive and prints one line per problem;
+//! `--repair` first removes what interrupted writes left behind.
 //!
 //! The checking is `exhibit_store::Archive::fsck`; this module adds the RFC 3161 token check
 //! (the store does not depend on `exhibit-timestamp`), the progress bar and the output.
@@ -7,7 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
-use exhibit_store::{Archive, FsckOptions, FsckReport, Phase, Problem, Progress};
+use exhibit_store::{Archive, FsckOptions, FsckReport, Phase, Problem, Progress, RepairReport};
 use serde_json::json;
 
 use crate::cli::FsckArgs;
@@ -34,6 +35,9 @@ pub fn fsck(root: &Path, args: FsckArgs, json: bool) -> Result<u8, Failure> {
             return Ok(EXIT_FAILED);
         }
     };
+    if args.repair {
+        print_repair(&archive.repair()?, json)?;
+    }
     // Progress bars on a terminal only; records and objects (--full) are checked at the same
     // time, so each has its own bar.
     let multi = std::io::stderr().is_terminal().then(|| {
@@ -79,6 +83,7 @@ pub fn fsck(root: &Path, args: FsckArgs, json: bool) -> Result<u8, Failure> {
             .as_ref()
             .map(|_| &on_progress as &(dyn Fn(Progress) + Sync)),
         check_token: Some(&check_token),
+        all_paths: false,
     };
     let report = archive.fsck(&options);
     for bar in bars.iter().filter_map(OnceLock::get) {
@@ -94,6 +99,42 @@ pub fn fsck(root: &Path, args: FsckArgs, json: bool) -> Result<u8, Failure> {
     } else {
         EXIT_FAILED
     })
+}
+
+/// Prints what `--repair` removed and kept (one line or JSON object each).
+fn print_repair(r: &RepairReport, json: bool) -> Result<(), Failure> {
+    if !r.repaired() {
+        eprintln!(
+            "exhibit: fsck --repair: nothing removed: the archive has {} problems (listed below)",
+            r.before.problem_count()
+        );
+    }
+    if r.writers_active {
+        eprintln!(
+            "exhibit: fsck --repair: another process is writing objects; objects/ was left alone"
+        );
+    }
+    let all = [("removed", &r.removed), ("kept", &r.kept)];
+    let items = all.iter().flat_map(|(a, l)| l.iter().map(move |f| (*a, f)));
+    if json {
+        for (action, f) in items {
+            json_line(&json!({
+                "type": action,
+                "kind": f.kind,
+                "path": f.path,
+                "reason": f.reason,
+            }))?;
+        }
+        return Ok(());
+    }
+    let mut o = std::io::stdout().lock();
+    for (action, f) in items {
+        match &f.reason {
+            Some(why) => writeln!(o, "{action} {} {} ({why})", f.kind, f.path)?,
+            None => writeln!(o, "{action} {} {}", f.kind, f.path)?,
+        }
+    }
+    Ok(())
 }
 
 fn print_report(r: &FsckReport, json: bool) -> Result<(), Failure> {

@@ -290,28 +290,12 @@ fn a_truncated_leaves_file_fails_both_modes() {
 fn orphans_and_temporary_files_are_notes_with_exit_0() {
     let (_dir, archive) = archive();
     // What a crash between writing a manifest and committing leaves: a signed manifest under a
-    // number the catalog never committed, and an object no record references.
-    let dir = archive.join("manifests/C/000");
-    std::fs::copy(dir.join("EX-C-000005.json"), dir.join("EX-C-000099.json")).unwrap();
-    std::fs::copy(
-        dir.join("EX-C-000005.json.sig"),
-        dir.join("EX-C-000099.json.sig"),
-    )
-    .unwrap();
-    let orphan = b"an object no record references";
-    let sha = sha256_hex(orphan);
-    let object = archive.join(format!("objects/{}/{sha}.zst", &sha[..2]));
-    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
-    std::fs::write(&object, zstd::encode_all(&orphan[..], 3).unwrap()).unwrap();
-    std::fs::write(archive.join("objects/.tmp-crashed.zst"), b"partial").unwrap();
+    // number the catalog never committed, an object no record references, temporary files,
+    // leaves past the log's end, a checkpoint and a token the catalog does not list.
+    let leftovers = leave_leftovers(&archive);
     for full in [false, true] {
         let text = passes(&fsck(&archive, full));
-        for p in [
-            "manifests/C/000/EX-C-000099.json",
-            "manifests/C/000/EX-C-000099.json.sig",
-            &rel(&archive, &object),
-            "objects/.tmp-crashed.zst",
-        ] {
+        for p in &leftovers {
             assert!(text.contains(&format!("  {p}\n")), "{p} listed:\n{text}");
         }
         assert!(text.contains("note: 2 manifest files"), "{text}");
@@ -323,7 +307,14 @@ fn orphans_and_temporary_files_are_notes_with_exit_0() {
             .filter(|l| l["type"] == "note")
             .map(|l| l["kind"].as_str().unwrap())
             .collect();
-        for k in ["orphan_manifest", "orphan_object", "temp_file"] {
+        for k in [
+            "orphan_manifest",
+            "orphan_object",
+            "temp_file",
+            "uncommitted_leaves",
+            "orphan_checkpoint",
+            "orphan_token",
+        ] {
             assert!(kinds.contains(&k), "{k}: {lines:?}");
         }
         let m = lines
@@ -379,4 +370,164 @@ fn timestamps_are_checked_against_their_checkpoint_in_full_mode() {
     passes(&fsck(&archive, false));
     let line = fails_naming(&fsck(&archive, true), &rel(&archive, &tokens[0]));
     assert!(line.contains("does not stamp"), "{line}");
+}
+
+/// Leaves one of every kind of leftover an interrupted write can leave (FORMAT §8); returns
+/// their paths relative to the archive.
+fn leave_leftovers(archive: &Path) -> Vec<String> {
+    let dir = archive.join("manifests/C/000");
+    std::fs::copy(dir.join("EX-C-000005.json"), dir.join("EX-C-000099.json")).unwrap();
+    std::fs::copy(
+        dir.join("EX-C-000005.json.sig"),
+        dir.join("EX-C-000099.json.sig"),
+    )
+    .unwrap();
+    std::fs::write(dir.join(".tmp-manifest"), b"half a manifest").unwrap();
+    let orphan = b"an object no record references";
+    let sha = sha256_hex(orphan);
+    let object = archive.join(format!("objects/{}/{sha}.zst", &sha[..2]));
+    std::fs::create_dir_all(object.parent().unwrap()).unwrap();
+    std::fs::write(&object, zstd::encode_all(&orphan[..], 3).unwrap()).unwrap();
+    std::fs::write(archive.join("objects/.tmp-crashed.zst"), b"partial").unwrap();
+    std::fs::write(archive.join("log/.tmp-checkpoint"), b"partial").unwrap();
+    // Two leaves of a batch that never committed.
+    let mut leaves = std::fs::OpenOptions::new()
+        .append(true)
+        .open(archive.join("log/leaves"))
+        .unwrap();
+    std::io::Write::write_all(&mut leaves, &[7u8; 64]).unwrap();
+    // A checkpoint signed in a transaction that never committed, and a token over it.
+    let cps = archive.join("log/checkpoints");
+    let some = std::fs::read_dir(&cps)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|e| e == "checkpoint"))
+        .unwrap();
+    std::fs::copy(&some, cps.join("000000000999.checkpoint")).unwrap();
+    std::fs::write(cps.join("000000000999.checkpoint.tsa.tsr"), b"token").unwrap();
+    vec![
+        "manifests/C/000/EX-C-000099.json".into(),
+        "manifests/C/000/EX-C-000099.json.sig".into(),
+        "manifests/C/000/.tmp-manifest".into(),
+        rel(archive, &object),
+        "objects/.tmp-crashed.zst".into(),
+        "log/.tmp-checkpoint".into(),
+        "log/checkpoints/000000000999.checkpoint".into(),
+        "log/checkpoints/000000000999.checkpoint.tsa.tsr".into(),
+    ]
+}
+
+fn repair_json(archive: &Path) -> (i32, Vec<serde_json::Value>) {
+    let out = exhibit(archive, &["--json", "fsck", "--repair"]);
+    (code(&out), json_lines(&out))
+}
+
+fn paths_of<'a>(lines: &'a [serde_json::Value], t: &str) -> Vec<&'a str> {
+    lines
+        .iter()
+        .filter(|l| l["type"] == t)
+        .filter_map(|l| l["path"].as_str())
+        .collect()
+}
+
+#[test]
+fn repair_removes_every_kind_of_leftover_and_nothing_else() {
+    let (_dir, archive) = archive();
+    let leftovers = leave_leftovers(&archive);
+    // A young temporary file at the root (a configuration being rewritten) is kept.
+    std::fs::write(archive.join(".tmp-config"), b"[capture]").unwrap();
+    let leaves_len = std::fs::metadata(archive.join("log/leaves")).unwrap().len();
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    let removed = paths_of(&lines, "removed");
+    for p in &leftovers {
+        assert!(removed.contains(&p.as_str()), "{p} removed: {lines:#?}");
+        assert!(!archive.join(p).exists(), "{p} is gone");
+    }
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["type"] == "removed" && l["kind"] == "uncommitted_leaves"),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        std::fs::metadata(archive.join("log/leaves")).unwrap().len(),
+        leaves_len - 64
+    );
+    assert_eq!(paths_of(&lines, "kept"), [".tmp-config"]);
+    assert!(archive.join(".tmp-config").exists());
+    // Everything committed is intact, and only the kept file is still a note.
+    let (code, lines) = fsck_json(&archive, true);
+    assert_eq!(code, 0, "{lines:#?}");
+    let notes: Vec<&str> = lines
+        .iter()
+        .filter(|l| l["type"] == "note")
+        .map(|l| l["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(notes, ["temp_file"]);
+    // The removed orphan's number stays used: the next capture is EX-C-000100, not 099.
+    let f = archive.parent().unwrap().join("next.txt");
+    std::fs::write(&f, "next\n").unwrap();
+    let out = exhibit(&archive, &["--json", "capture", f.to_str().unwrap()]);
+    assert_eq!(json_lines(&out)[0]["capture_id"], "EX-C-000100");
+    passes(&fsck(&archive, true));
+    // Text output names each removal.
+    leave_leftovers(&archive);
+    let text = ok(&exhibit(&archive, &["fsck", "--repair"]));
+    assert!(
+        text.contains("removed orphan_manifest manifests/C/000/EX-C-000099.json\n"),
+        "{text}"
+    );
+    assert!(text.lines().last().unwrap().ends_with(": OK"), "{text}");
+}
+
+#[test]
+fn repair_removes_nothing_from_a_damaged_archive() {
+    let (_dir, archive) = archive();
+    let leftovers = leave_leftovers(&archive);
+    std::fs::remove_file(first_content_object(&archive)).unwrap();
+    let out = exhibit(&archive, &["fsck", "--repair"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains("nothing removed"), "{}", stderr(&out));
+    for p in &leftovers {
+        assert!(archive.join(p).exists(), "{p} kept");
+    }
+}
+
+#[test]
+fn repair_keeps_objects_while_another_process_writes_them() {
+    let (_dir, archive) = archive();
+    let leftovers = leave_leftovers(&archive);
+    // A live writer holds the writers lock shared (as `capture` does from its first object).
+    std::fs::create_dir_all(archive.join("locks")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(archive.join("locks/writers.lock"))
+        .unwrap();
+    lock.lock_shared().unwrap(); // released on drop, or when the process dies
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    let kept = paths_of(&lines, "kept");
+    let removed = paths_of(&lines, "removed");
+    for p in &leftovers {
+        let in_objects = p.starts_with("objects/");
+        assert_eq!(kept.contains(&p.as_str()), in_objects, "{p}: {lines:#?}");
+        assert_eq!(
+            removed.contains(&p.as_str()),
+            !in_objects,
+            "{p}: {lines:#?}"
+        );
+        assert_eq!(archive.join(p).exists(), in_objects, "{p}");
+    }
+    // Once the writer is gone, they go too.
+    drop(lock);
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0);
+    assert!(paths_of(&lines, "kept").is_empty(), "{lines:#?}");
+    for p in leftovers.iter().filter(|p| p.starts_with("objects/")) {
+        assert!(!archive.join(p).exists(), "{p}");
+    }
+    passes(&fsck(&archive, true));
 }

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::config::{CONFIG_FILE, CaptureSettings, Config, check_origin};
 use crate::log::{self, SignedCheckpoint, SqlNodes, merkle_err};
-use crate::objects::{ObjectStore, objects_dir};
+use crate::objects::ObjectStore;
 use crate::{StoreError, catalog, fsutil};
 
 /// The catalog file name.
@@ -519,7 +519,7 @@ impl Archive {
             }
         }
         Ok(Archive {
-            objects: std::sync::Arc::new(ObjectStore::new(objects_dir(root))),
+            objects: std::sync::Arc::new(ObjectStore::for_archive(root)),
             root: root.to_path_buf(),
             config,
             prefix,

@@ -111,6 +111,8 @@ pub struct FsckOptions<'a> {
     pub progress: Option<&'a (dyn Fn(Progress) + Sync)>,
     /// With `full`: checks each stored RFC 3161 token against the checkpoint file it stamps.
     pub check_token: Option<TokenCheck<'a>>,
+    /// List every path of every note, not only the first [`NOTE_PATHS`] (for `--repair`).
+    pub all_paths: bool,
 }
 
 /// Something wrong with the archive.
@@ -135,7 +137,8 @@ pub struct Note {
     pub what: &'static str,
     /// How many.
     pub count: u64,
-    /// The first [`NOTE_PATHS`] of them, relative to the archive root.
+    /// The first [`NOTE_PATHS`] of them (all with [`FsckOptions::all_paths`]), relative to the
+    /// archive root.
     pub paths: Vec<String>,
 }
 
@@ -200,7 +203,14 @@ impl Archive {
             opts: options,
             workers,
             found: Findings::default(),
-            notes: Notes::default(),
+            notes: Notes {
+                list: Vec::new(),
+                limit: if options.all_paths {
+                    usize::MAX
+                } else {
+                    NOTE_PATHS
+                },
+            },
             public: None,
             fingerprint: None,
             log_size: 0,
@@ -301,15 +311,18 @@ impl NoteKind {
     }
 }
 
-#[derive(Default)]
-struct Notes(Vec<(NoteKind, Note)>);
+struct Notes {
+    list: Vec<(NoteKind, Note)>,
+    /// Paths listed per note.
+    limit: usize,
+}
 
 impl Notes {
     fn add(&mut self, kind: NoteKind, path: impl Into<String>) {
-        let i = match self.0.iter().position(|(k, _)| *k == kind) {
+        let i = match self.list.iter().position(|(k, _)| *k == kind) {
             Some(i) => i,
             None => {
-                self.0.push((
+                self.list.push((
                     kind,
                     Note {
                         kind: kind.kind(),
@@ -318,18 +331,18 @@ impl Notes {
                         paths: Vec::new(),
                     },
                 ));
-                self.0.len() - 1
+                self.list.len() - 1
             }
         };
-        let note = &mut self.0[i].1;
+        let note = &mut self.list[i].1;
         note.count += 1;
-        if note.paths.len() < NOTE_PATHS {
+        if note.paths.len() < self.limit {
             note.paths.push(path.into());
         }
     }
 
     fn into_vec(self) -> Vec<Note> {
-        self.0.into_iter().map(|(_, n)| n).collect()
+        self.list.into_iter().map(|(_, n)| n).collect()
     }
 }
 

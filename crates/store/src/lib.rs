@@ -31,6 +31,7 @@ pub mod log;
 pub mod objects;
 mod provisions;
 mod reindex;
+pub mod repair;
 mod rules;
 pub mod timestamps;
 
@@ -48,5 +49,6 @@ pub use provisions::{
     ClauseInVersion, CommittedProvision, MAX_TEXT_READ, ProvisionDraft, ProvisionRow, QuoteProblem,
 };
 pub use reindex::{RULES_FROM_REINDEX, ReindexReport, reindex};
+pub use repair::{RepairReport, Repaired};
 pub use rules::{CommittedReextraction, ReextractionDraft, ReextractionRow, RulesChange};
 pub use timestamps::StoredTimestamp;

@@ -73,7 +73,19 @@ pub struct ObjectStore {
     dirty: Mutex<BTreeSet<PathBuf>>,
     grouped: AtomicBool,
     staged: Mutex<Staged>,
+    /// The archive's writers lock file ([`WRITERS_LOCK`]), when this store belongs to one.
+    writers_lock: Option<PathBuf>,
+    /// The shared lock on it, taken before the first object is written or deduplicated and
+    /// held as long as the store lives.
+    presence: Mutex<Option<File>>,
 }
+
+/// A lock file, relative to the archive root: every process that writes (or deduplicates
+/// against) objects holds a *shared* `flock` on it from its first object until it exits (the
+/// lock dies with the process). `exhibit fsck --repair` removes orphan objects and temporary
+/// files in `objects/` only when it can take it *exclusively*: no other process is then between
+/// writing an object and committing the record that names it (docs/FORMAT.md §8).
+pub const WRITERS_LOCK: &str = "locks/writers.lock";
 
 /// Objects written in grouped mode and not yet published.
 #[derive(Debug, Default)]
@@ -91,7 +103,39 @@ impl ObjectStore {
             dirty: Mutex::new(BTreeSet::new()),
             grouped: AtomicBool::new(false),
             staged: Mutex::new(Staged::default()),
+            writers_lock: None,
+            presence: Mutex::new(None),
         }
+    }
+
+    /// The store of the archive at `root`: like [`ObjectStore::new`], and it announces itself
+    /// as a writer on the archive's [`WRITERS_LOCK`] before writing its first object.
+    pub fn for_archive(root: &Path) -> Self {
+        ObjectStore {
+            writers_lock: Some(root.join(WRITERS_LOCK)),
+            ..ObjectStore::new(objects_dir(root))
+        }
+    }
+
+    /// Takes the shared writers lock once (waiting while `fsck --repair` holds it exclusively).
+    fn announce_writer(&self) -> Result<(), StoreError> {
+        let Some(path) = &self.writers_lock else {
+            return Ok(());
+        };
+        let mut presence = self.presence.lock().unwrap_or_else(|p| p.into_inner());
+        if presence.is_some() {
+            return Ok(());
+        }
+        fsutil::ensure_dir(fsutil::parent_dir(path))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(path)
+            .map_err(|e| StoreError::io(path, e))?;
+        file.lock_shared().map_err(|e| StoreError::io(path, e))?;
+        *presence = Some(file);
+        Ok(())
     }
 
     /// Switches to grouped durability (see the type's documentation) where the platform allows
@@ -148,6 +192,7 @@ impl ObjectStore {
 
     /// Starts writing a new object: feed it bytes, then [`ObjectWriter::finish`].
     pub fn writer(&self) -> Result<ObjectWriter<'_>, StoreError> {
+        self.announce_writer()?;
         Ok(ObjectWriter {
             store: self,
             hasher: DualHasher::new(),
@@ -185,6 +230,7 @@ impl ObjectStore {
         base_bytes: &[u8],
         suffix: &[u8],
     ) -> Result<StoredObject, StoreError> {
+        self.announce_writer()?;
         let mut hasher = DualHasher::new();
         hasher.update(base_bytes);
         hasher.update(suffix);

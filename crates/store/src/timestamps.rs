@@ -147,6 +147,12 @@ impl Archive {
             .into_owned();
         let mut gen_time = gen_time.to_owned();
         let mut ours = false;
+        // The file is written inside the write transaction, so that `fsck --repair` (which
+        // holds it while it removes token files the catalog does not list) never sees it
+        // before its row.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         if !path.exists() {
             match fsutil::write_atomic_new(&path, response) {
                 Ok(()) => {
@@ -175,9 +181,6 @@ impl Archive {
                 }
             }
         }
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO timestamps (size, tsa, gen_time, file) VALUES (?1, ?2, ?3, ?4)",
             params![size as i64, tsa, gen_time.as_str(), rel],
