@@ -465,7 +465,17 @@ fn repair_removes_every_kind_of_leftover_and_nothing_else() {
         .map(|l| l["kind"].as_str().unwrap())
         .collect();
     assert_eq!(notes, ["temp_file"]);
-    // The removed orphan's number stays used: the next capture is EX-C-000100, not 099.
+    // The removed orphan's number stays used, even in a catalog rebuilt from the files: repair
+    // recorded it in manifests/retired.txt (without it, reindex would hand out EX-C-000006).
+    assert_eq!(
+        std::fs::read_to_string(archive.join("manifests/retired.txt")).unwrap(),
+        "EX-C-000099\n"
+    );
+    for f in ["catalog.sqlite", "catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        let _ = std::fs::remove_file(archive.join(f));
+    }
+    ok(&exhibit(&archive, &["reindex"]));
+    // The next capture is EX-C-000100, not 099.
     let f = archive.parent().unwrap().join("next.txt");
     std::fs::write(&f, "next\n").unwrap();
     let out = exhibit(&archive, &["--json", "capture", f.to_str().unwrap()]);

@@ -2754,6 +2754,12 @@ impl<'a> Checker<'a> {
                 self.notes.add(NoteKind::TempFile, krel);
                 continue;
             }
+            if krel == crate::repair::RETIRED_IDS && kt.is_file() {
+                if let Err(e) = crate::repair::read_retired(self.archive.root()) {
+                    self.fail("files", crate::repair::RETIRED_IDS, e.to_string());
+                }
+                continue;
+            }
             if !kt.is_dir() {
                 self.notes.add(NoteKind::Unexpected, krel);
                 continue;

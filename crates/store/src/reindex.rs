@@ -351,6 +351,13 @@ impl Builder<'_> {
             "UPDATE counters SET last = ?1 WHERE kind = 'L'",
             [size as i64],
         )?;
+        // Numbers of orphan manifests that `fsck --repair` removed stay used.
+        for id in crate::repair::read_retired(self.root)? {
+            self.conn.execute(
+                "UPDATE counters SET last = max(last, ?2) WHERE kind = ?1",
+                rusqlite::params![id.kind().letter().to_string(), id.number() as i64],
+            )?;
+        }
         let count = |table: &str| -> Result<u64, StoreError> {
             let n: i64 =
                 self.conn

@@ -113,6 +113,8 @@ impl Archive {
             return Ok(report);
         }
         let mut dirs = std::collections::BTreeSet::new();
+        let mut retired = std::collections::BTreeSet::new();
+        let mut orphan_manifests = Vec::new();
         let keep = |report: &mut RepairReport, kind, path: &str, reason: &str| {
             report.kept.push(Repaired {
                 kind,
@@ -133,8 +135,11 @@ impl Archive {
                     "temp_file" => (!older_than(&path, MIN_TEMP_AGE))
                         .then_some("younger than 15 minutes (may be in use)"),
                     "orphan_manifest" => {
-                        advance_counter(&tx, rel)?;
-                        None
+                        // Deleted only once the counter that keeps its number used is
+                        // committed (and the number recorded in RETIRED_IDS), below.
+                        retired.insert(advance_counter(&tx, rel)?);
+                        orphan_manifests.push(rel.clone());
+                        continue;
                     }
                     "orphan_checkpoint" => None,
                     "orphan_token" => {
@@ -181,19 +186,91 @@ impl Archive {
                 });
             }
         }
-        for dir in dirs {
+        for dir in std::mem::take(&mut dirs) {
             fsutil::sync_dir(&dir)?;
+        }
+        // The retired numbers outlive the catalog (reindex reads them), and the counters are
+        // committed, before any orphan manifest is deleted: a crash in between leaves the
+        // orphans for the next run, never a number that could be given out again.
+        if !retired.is_empty() {
+            record_retired(&self.root, &retired)?;
         }
         tx.commit()?;
         drop(lock);
+        for rel in orphan_manifests {
+            let path = self.root.join(&rel);
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(StoreError::io(&path, e)),
+            }
+            dirs.insert(fsutil::parent_dir(&path).to_path_buf());
+            report.removed.push(Repaired {
+                kind: "orphan_manifest",
+                path: rel,
+                reason: None,
+            });
+        }
+        for dir in dirs {
+            fsutil::sync_dir(&dir)?;
+        }
         report.before = before;
         Ok(report)
     }
 }
 
+/// The record of manifest numbers `fsck --repair` retired, relative to the archive root: one
+/// record id per line, sorted. The numbers of removed orphan manifests stay used through the
+/// catalog's counters; this file keeps them used when the catalog is rebuilt
+/// ([`crate::reindex`]).
+pub const RETIRED_IDS: &str = "manifests/retired.txt";
+
+/// The largest [`RETIRED_IDS`] file read (about 400,000 ids).
+pub const MAX_RETIRED_BYTES: u64 = 8 << 20;
+
+/// The ids listed in [`RETIRED_IDS`] (none when the file does not exist). A line that is not a
+/// record id is an error naming the file and line.
+pub fn read_retired(root: &Path) -> Result<std::collections::BTreeSet<RecordId>, StoreError> {
+    let path = root.join(RETIRED_IDS);
+    let bytes = match fsutil::read_limited(&path, MAX_RETIRED_BYTES) {
+        Ok(b) => b,
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Default::default());
+        }
+        Err(e) => return Err(e),
+    };
+    let corrupt = |message: String| StoreError::Corrupt {
+        what: RETIRED_IDS.to_owned(),
+        message,
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("not UTF-8".into()))?;
+    text.lines()
+        .enumerate()
+        .map(|(i, line)| {
+            line.parse::<RecordId>()
+                .map_err(|e| corrupt(format!("line {}: {e}", i + 1)))
+        })
+        .collect()
+}
+
+/// Adds `ids` to [`RETIRED_IDS`] durably (a new file replaces the old atomically).
+fn record_retired(
+    root: &Path,
+    ids: &std::collections::BTreeSet<RecordId>,
+) -> Result<(), StoreError> {
+    let mut all = read_retired(root)?;
+    all.extend(ids.iter().cloned());
+    let mut text = String::new();
+    for id in &all {
+        text.push_str(&id.to_string());
+        text.push('\n');
+    }
+    fsutil::write_atomic_durable(&root.join(RETIRED_IDS), text.as_bytes())
+}
+
 /// Makes the counter of an orphan manifest's kind at least its number, so that the number is
 /// never given out again once the file is gone.
-fn advance_counter(tx: &Connection, rel: &str) -> Result<(), StoreError> {
+fn advance_counter(tx: &Connection, rel: &str) -> Result<RecordId, StoreError> {
     let name = rel.rsplit('/').next().unwrap_or(rel);
     let stem = name
         .strip_suffix(".json.sig")
@@ -207,7 +284,7 @@ fn advance_counter(tx: &Connection, rel: &str) -> Result<(), StoreError> {
         "UPDATE counters SET last = max(last, ?2) WHERE kind = ?1",
         params![id.kind().letter().to_string(), id.number() as i64],
     )?;
-    Ok(())
+    Ok(id)
 }
 
 /// Whether the checkpoint a token file (`log/checkpoints/<size>.checkpoint.<tsa>.tsr`) stamps
