@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# Regenerates fuzz/seeds/: small, valid inputs for every fuzz target, made by the real
+# `exhibit` binary from a tiny archive signed with the fuzz-only key fuzz/key.pem (so that
+# mutated seeds get past the signature checks to the code behind them). See docs/FUZZING.md.
+#
+#   fuzz/seeds.sh              # builds exhibit (debug) first
+#   EXHIBIT=path/to/exhibit fuzz/seeds.sh
+#
+# The seeds are committed (well under 1 MB); run this again after a format change.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+seeds=$root/fuzz/seeds
+
+if [ -z "${EXHIBIT:-}" ]; then
+  cargo build --quiet --locked --bin exhibit
+  target_dir=$(cargo metadata --format-version 1 --no-deps \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+  EXHIBIT=$target_dir/debug/exhibit
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-seeds.XXXXXX")
+server=""
+cleanup() {
+  [ -n "$server" ] && kill "$server" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+ex() { "$EXHIBIT" --archive "$work/archive" "$@"; }
+
+install -m 600 "$root/fuzz/key.pem" "$work/key.pem"
+ex init --origin fuzz.exhibit.invalid --key "$work/key.pem" >/dev/null
+
+# Two versions of a page from a file, and one unchanged capture of it.
+page() {
+  printf '<!doctype html><html><head><title>Fuzz Corp Privacy Policy</title></head><body><main><h1>Privacy Policy</h1><p>%s</p></main></body></html>\n' "$1" \
+    > "$work/privacy.html"
+}
+page "We keep your data for 30 days."
+ex capture "$work/privacy.html" --url https://fuzz.exhibit.invalid/privacy \
+  --entity "Fuzz Corp" --title "Fuzz Corp Privacy Policy" >/dev/null
+page "We keep your data for 90 days. By using the Services, you agree."
+ex capture "$work/privacy.html" --url https://fuzz.exhibit.invalid/privacy >/dev/null
+ex capture "$work/privacy.html" --url https://fuzz.exhibit.invalid/privacy >/dev/null
+# From stdin.
+printf 'Terms of use\n\nBe nice.\n' | ex capture - --url https://fuzz.exhibit.invalid/terms.txt \
+  --entity "Fuzz Corp" >/dev/null
+# Over HTTP (manifests with an `http` exchange), and a 404 (a signed failed capture).
+mkdir -p "$work/www"
+printf 'Cookie policy: none.\n' > "$work/www/cookies.txt"
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+python3 -m http.server --bind 127.0.0.1 --directory "$work/www" "$port" >/dev/null 2>&1 &
+server=$!
+for _ in $(seq 50); do
+  python3 -c "import socket; socket.create_connection(('127.0.0.1', $port), 1)" 2>/dev/null && break
+  sleep 0.1
+done
+ex capture "http://127.0.0.1:$port/cookies.txt" --entity "Fuzz Corp" --title "Cookies" >/dev/null
+ex capture "http://127.0.0.1:$port/missing" >/dev/null 2>&1 || true
+# A provision quoting version 2.
+ex cite EX-V-000002 --quote "By using the Services, you agree" >/dev/null
+
+rm -rf "$seeds"
+mkdir -p "$seeds"/{bundle_read,citation_parse,checkpoint_parse,tlog_proof_parse,manifest_parse,timestamp_token}
+
+# manifest_parse: every manifest of the archive (capture, unchanged, failure, provision).
+find "$work/archive/manifests" -name '*.json' | sort | while read -r m; do
+  id=$(basename "$m" .json)
+  case "$id" in
+    *-C-*) cp "$m" "$seeds/manifest_parse/capture-$((10#${id##*-})).json" ;;
+    *-P-*) cp "$m" "$seeds/manifest_parse/provision-$((10#${id##*-})).json" ;;
+    *) cp "$m" "$seeds/manifest_parse/$id.json" ;;
+  esac
+done
+
+# citation_parse: what `cite` prints, full and short, for each kind of record; and a paste.
+ex cite EX-C-000001 > "$seeds/citation_parse/capture.txt"
+ex cite EX-C-000001 --short > "$seeds/citation_parse/capture-short.txt"
+ex cite EX-V-000002 > "$seeds/citation_parse/version.txt"
+ex cite EX-P-000001 > "$seeds/citation_parse/provision.txt"
+ex cite EX-C-000006 > "$seeds/citation_parse/failure.txt"
+cat > "$seeds/citation_parse/pasted.txt" <<'TXT'
+As shown in Exhibit 4 (Citation Record
+Entity: AI21 Labs   Document: AI21 Labs Privacy Policy
+Record ID: EX‑C‑000042
+Captured: April 30, 2026 06:15 GMT
+SHA-256: 4abc7ff0 d7779bee…
+URL: https://www.ai21.com/privacy-…
+Accessed: Wed, May 13, 2026
+Excerpt from AI21 Labs's Privacy Policy: "By using the Services,
+you grant …"
+Log Position: leaf 41 of archive.example.org)
+TXT
+
+# checkpoint_parse: the signed checkpoint and the note verifier key.
+ex log checkpoint > "$seeds/checkpoint_parse/checkpoint"
+ex log key > "$seeds/checkpoint_parse/verifier-key"
+
+# tlog_proof_parse: inclusion proofs of a few leaves.
+for id in EX-C-000001 EX-C-000004 EX-P-000001; do
+  ex log prove "$id" > "$seeds/tlog_proof_parse/$id.tlog-proof"
+done
+
+# bundle_read: a bundle with a provision and its capture, as .tar.zst and as raw tar.
+SOURCE_DATE_EPOCH=1777529721 ex bundle EX-P-000001 --out "$work/evidence.tar.zst" >/dev/null
+cp "$work/evidence.tar.zst" "$seeds/bundle_read/evidence.tar.zst"
+zstd -q -dc "$work/evidence.tar.zst" > "$seeds/bundle_read/evidence.tar"
+
+# timestamp_token: the RFC 3161 responses of the timestamp crate's fixtures.
+cp "$root"/crates/timestamp/tests/fixtures/*.tsr "$seeds/timestamp_token/"
+
+du -sh "$seeds"
+find "$seeds" -type f | sort | sed "s|$root/||"
