@@ -539,3 +539,96 @@ fn truncate_leaves(root: &Path, tx: &Connection) -> Result<(), StoreError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn repair_symlinked_dir_names_a_linked_directory_but_not_the_root_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir_all(real.join("objects/ab")).unwrap();
+        let root = dir.path().join("root");
+        symlink(&real, &root).unwrap(); // the archive root may be a link
+        assert_eq!(symlinked_dir(&root, "objects/ab/x.zst"), None);
+        assert_eq!(symlinked_dir(&root, ".tmp-config"), None);
+        symlink("x.zst", real.join("objects/ab/link.zst")).unwrap();
+        assert_eq!(symlinked_dir(&root, "objects/ab/link.zst"), None);
+        std::fs::create_dir(dir.path().join("elsewhere")).unwrap();
+        symlink("../../elsewhere", real.join("objects/cd")).unwrap();
+        assert_eq!(
+            symlinked_dir(&root, "objects/cd/x.zst").as_deref(),
+            Some("objects/cd")
+        );
+        symlink("../elsewhere", real.join("log")).unwrap();
+        assert_eq!(
+            symlinked_dir(&root, "log/checkpoints/000000000001.checkpoint").as_deref(),
+            Some("log")
+        );
+    }
+
+    #[test]
+    fn repair_judge_orphan_tells_crash_leftovers_from_foreign_manifests() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let key = exhibit_sign::SigningKey::generate().unwrap();
+        let other = exhibit_sign::SigningKey::generate().unwrap();
+        let public = key.public_key();
+        let prefix = IdPrefix::new("EX").unwrap();
+        let id = RecordId::new(&prefix, RecordKind::Capture, 7);
+        let rel = manifest_rel_path(&id);
+        let (m, s) = (root.join(&rel), root.join(format!("{rel}.sig")));
+        std::fs::create_dir_all(m.parent().unwrap()).unwrap();
+        let bytes: &[u8] = br#"{"a":"a complete manifest"}"#;
+        let put = |manifest: Option<&[u8]>, sig: Option<&[u8]>| {
+            let _ = std::fs::remove_file(&m);
+            let _ = std::fs::remove_file(&s);
+            if let Some(b) = manifest {
+                std::fs::write(&m, b).unwrap();
+            }
+            if let Some(b) = sig {
+                std::fs::write(&s, b).unwrap();
+            }
+            judge_orphan(root, &id, &public)
+        };
+        let good = key.sign(bytes);
+        let bad = other.sign(bytes);
+        assert_eq!(put(Some(bytes), Some(good.as_bytes())), Orphan::Signed);
+        assert!(matches!(put(Some(bytes), None), Orphan::Crash(_)));
+        assert!(matches!(put(Some(bytes), Some(&b""[..])), Orphan::Crash(_)));
+        assert!(matches!(
+            put(Some(bytes), Some(&bad.as_bytes()[..63])),
+            Orphan::Crash(_)
+        ));
+        assert!(matches!(put(None, Some(bad.as_bytes())), Orphan::Crash(_)));
+        assert!(matches!(
+            put(Some(&b""[..]), Some(bad.as_bytes())),
+            Orphan::Crash(_)
+        ));
+        assert!(matches!(
+            put(Some(&[0u8; 40][..]), Some(bad.as_bytes())),
+            Orphan::Crash(_)
+        ));
+        assert!(matches!(
+            put(Some(&bytes[..10]), Some(bad.as_bytes())),
+            Orphan::Crash(_)
+        ));
+        let Orphan::Foreign(why) = put(Some(bytes), Some(bad.as_bytes())) else {
+            panic!("signed by another key")
+        };
+        assert!(
+            why.contains("does not verify with the archive key"),
+            "{why}"
+        );
+        // Complete but not JSON, or a signature too long: not a crash's either.
+        assert!(matches!(
+            put(Some(&b"not json"[..]), Some(bad.as_bytes())),
+            Orphan::Foreign(_)
+        ));
+        let mut long = good.as_bytes().to_vec();
+        long.push(0);
+        assert!(matches!(put(Some(bytes), Some(&long)), Orphan::Foreign(_)));
+    }
+}
