@@ -129,9 +129,10 @@ fn print_repair(r: &RepairReport, json: bool) -> Result<(), Failure> {
     }
     let mut o = std::io::stdout().lock();
     for (action, f) in items {
+        let path = escape(&f.path);
         match &f.reason {
-            Some(why) => writeln!(o, "{action} {} {} ({why})", f.kind, f.path)?,
-            None => writeln!(o, "{action} {} {}", f.kind, f.path)?,
+            Some(why) => writeln!(o, "{action} {} {path} ({})", f.kind, escape(why))?,
+            None => writeln!(o, "{action} {} {path}", f.kind)?,
         }
     }
     Ok(())
@@ -179,8 +180,8 @@ fn print_report(r: &FsckReport, json: bool) -> Result<(), Failure> {
         writeln!(
             o,
             "FAIL {}: {}",
-            p.path,
-            p.message.replace(['\n', '\r'], " ")
+            escape(&p.path),
+            escape(&p.message.replace(['\n', '\r'], " "))
         )?;
     }
     if r.unlisted_problems > 0 {
@@ -194,7 +195,7 @@ fn print_report(r: &FsckReport, json: bool) -> Result<(), Failure> {
     for n in &r.notes {
         writeln!(o, "note: {} {}:", n.count, n.what)?;
         for p in &n.paths {
-            writeln!(o, "  {p}")?;
+            writeln!(o, "  {}", escape(p))?;
         }
         if n.count > n.paths.len() as u64 {
             writeln!(o, "  … and {} more", n.count - n.paths.len() as u64)?;
@@ -214,4 +215,43 @@ fn print_report(r: &FsckReport, json: bool) -> Result<(), Failure> {
         r.log_size
     )?;
     Ok(())
+}
+
+/// `s` with control characters (a newline in a file name could forge a `FAIL` line; an escape
+/// sequence could rewrite the terminal) and bidirectional overrides escaped, as Rust escapes
+/// them (`\n`, `\u{1b}`, `\u{202e}`); other text, and a backslash, unchanged.
+fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(bad) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if bad(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escape_makes_control_characters_visible_and_leaves_the_rest() {
+        assert_eq!(
+            escape("manifests/C/000/EX-C-000001.json"),
+            "manifests/C/000/EX-C-000001.json"
+        );
+        assert_eq!(escape(".tmp-x\nFAIL a: b"), ".tmp-x\\nFAIL a: b");
+        assert_eq!(
+            escape("a\rb\u{1b}[2Kc\u{202e}d"),
+            "a\\rb\\u{1b}[2Kc\\u{202e}d"
+        );
+        assert_eq!(escape("caf\u{e9} \\ x"), "caf\u{e9} \\ x");
+    }
 }

@@ -541,3 +541,307 @@ fn repair_keeps_objects_while_another_process_writes_them() {
     }
     passes(&fsck(&archive, true));
 }
+
+/// Captures a small file; returns its capture id, or the failed output.
+fn capture_file(archive: &Path, text: &str) -> Result<String, Output> {
+    let f = archive.parent().unwrap().join("next.txt");
+    std::fs::write(&f, text).unwrap();
+    let out = exhibit(archive, &["--json", "capture", f.to_str().unwrap()]);
+    if code(&out) != 0 {
+        return Err(out);
+    }
+    Ok(json_lines(&out)[0]["capture_id"]
+        .as_str()
+        .unwrap()
+        .to_owned())
+}
+
+#[test]
+fn repair_keeps_an_orphan_numbered_far_past_the_counter_and_capturing_goes_on() {
+    let (_dir, archive) = archive();
+    // One stray file at the largest number used to raise the counter to i64::MAX (every
+    // later capture then failed) and be recorded in retired.txt (so reindex did it again).
+    let dir = archive.join("manifests/C/9223372036854775");
+    std::fs::create_dir_all(&dir).unwrap();
+    let stray = dir.join("EX-C-9223372036854775807.json");
+    std::fs::write(&stray, "{}\n").unwrap();
+    // Just past the bound is kept too, even with an orphan at the bound (removed: it could be
+    // a crash's) before it: the counter it is judged against is the one before repair.
+    let dir2 = archive.join("manifests/C/1000");
+    std::fs::create_dir_all(&dir2).unwrap();
+    std::fs::write(dir2.join("EX-C-1000005.json"), "{}\n").unwrap();
+    std::fs::write(dir2.join("EX-C-1000006.json"), "{}\n").unwrap();
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert_eq!(
+        paths_of(&lines, "removed"),
+        ["manifests/C/1000/EX-C-1000005.json"]
+    );
+    let kept: Vec<_> = lines.iter().filter(|l| l["type"] == "kept").collect();
+    assert_eq!(kept.len(), 2, "{lines:#?}");
+    for k in kept {
+        assert_eq!(k["kind"], "orphan_manifest");
+        let reason = k["reason"].as_str().unwrap();
+        assert!(reason.contains("past the C counter (5)"), "{reason}");
+    }
+    assert!(stray.exists());
+    assert!(dir2.join("EX-C-1000006.json").exists());
+    assert_eq!(
+        std::fs::read_to_string(archive.join("manifests/retired.txt")).unwrap(),
+        "EX-C-1000005\n"
+    );
+    assert_eq!(capture_file(&archive, "next\n").unwrap(), "EX-C-1000007");
+    ok(&exhibit(&archive, &["reindex"]));
+    assert_eq!(capture_file(&archive, "after\n").unwrap(), "EX-C-1000008");
+    passes(&fsck(&archive, true));
+}
+
+#[test]
+fn a_counter_at_its_largest_value_is_a_one_line_error() {
+    let (_dir, archive) = archive();
+    let db = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    db.execute(
+        "UPDATE counters SET last = 9223372036854775807 WHERE kind = 'C'",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let out = capture_file(&archive, "x\n").unwrap_err();
+    let err = stderr(&out);
+    assert_ne!(code(&out), 0);
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    assert!(err.contains("largest value"), "{err}");
+    assert!(!err.contains("REAL"), "{err}");
+}
+
+#[test]
+fn an_orphan_manifest_whose_signature_does_not_verify_is_a_problem_and_never_removed() {
+    let (_dir, archive) = archive();
+    let dir = archive.join("manifests/C/000");
+    // A complete manifest and a complete signature that does not verify over it: not what a
+    // crash leaves (possibly tampering). And an edited copy under its original signature.
+    let bytes = std::fs::read(dir.join("EX-C-000005.json")).unwrap();
+    let mut sig = std::fs::read(dir.join("EX-C-000005.json.sig")).unwrap();
+    std::fs::write(dir.join("EX-C-000098.json"), &bytes).unwrap();
+    std::fs::write(dir.join("EX-C-000098.json.sig"), &sig).unwrap(); // verifies: a crash's
+    std::fs::write(dir.join("EX-C-000099.json"), &bytes).unwrap();
+    sig[5] ^= 1;
+    std::fs::write(dir.join("EX-C-000099.json.sig"), &sig).unwrap();
+    let edited =
+        String::from_utf8(bytes.clone())
+            .unwrap()
+            .replacen("test.example", "test.examplf", 1);
+    std::fs::write(dir.join("EX-C-000100.json"), edited).unwrap();
+    std::fs::copy(
+        dir.join("EX-C-000005.json.sig"),
+        dir.join("EX-C-000100.json.sig"),
+    )
+    .unwrap();
+    for full in [false, true] {
+        let out = fsck(&archive, full);
+        for id in ["EX-C-000099", "EX-C-000100"] {
+            let line = fails_naming(&out, &format!("manifests/C/000/{id}.json"));
+            assert!(
+                line.contains("does not verify with the archive key")
+                    && line.contains("not left by a crash"),
+                "{line}"
+            );
+        }
+        let text = stdout(&out);
+        assert!(text.contains("2 problems"), "{text}");
+        assert!(
+            text.contains("  manifests/C/000/EX-C-000098.json\n"),
+            "{text}"
+        );
+    }
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 1, "{lines:#?}");
+    assert!(paths_of(&lines, "removed").is_empty(), "{lines:#?}");
+    for f in [
+        "EX-C-000098.json",
+        "EX-C-000099.json",
+        "EX-C-000099.json.sig",
+        "EX-C-000100.json",
+        "EX-C-000100.json.sig",
+    ] {
+        assert!(dir.join(f).exists(), "{f} kept");
+    }
+    // Once the suspicious files are moved out, the crash leftover is removed as usual.
+    for f in ["EX-C-000099", "EX-C-000100"] {
+        for ext in ["json", "json.sig"] {
+            std::fs::remove_file(dir.join(format!("{f}.{ext}"))).unwrap();
+        }
+    }
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert_eq!(
+        paths_of(&lines, "removed"),
+        [
+            "manifests/C/000/EX-C-000098.json.sig",
+            "manifests/C/000/EX-C-000098.json"
+        ]
+    );
+}
+
+#[test]
+fn repair_removes_the_orphans_a_crash_mid_write_leaves() {
+    let (_dir, archive) = archive();
+    let dir = archive.join("manifests/C/000");
+    let bytes = std::fs::read(dir.join("EX-C-000005.json")).unwrap();
+    let sig = std::fs::read(dir.join("EX-C-000005.json.sig")).unwrap();
+    let other = {
+        let mut s = sig.clone();
+        s[0] ^= 1;
+        s
+    };
+    // No signature yet.
+    std::fs::write(dir.join("EX-C-000095.json"), &bytes[..bytes.len() - 1]).unwrap();
+    // A signature cut short.
+    std::fs::write(dir.join("EX-C-000096.json"), b"{\"other\":1}").unwrap();
+    std::fs::write(dir.join("EX-C-000096.json.sig"), &other[..10]).unwrap();
+    // Empty and NUL-filled manifests (unsynced writes after a power cut).
+    std::fs::write(dir.join("EX-C-000097.json"), b"").unwrap();
+    std::fs::write(dir.join("EX-C-000097.json.sig"), &other).unwrap();
+    std::fs::write(dir.join("EX-C-000098.json"), [0u8; 300]).unwrap();
+    std::fs::write(dir.join("EX-C-000098.json.sig"), &other).unwrap();
+    // A truncated manifest.
+    std::fs::write(dir.join("EX-C-000099.json"), &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(dir.join("EX-C-000099.json.sig"), &other).unwrap();
+    passes(&fsck(&archive, true));
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(paths_of(&lines, "kept").is_empty(), "{lines:#?}");
+    assert_eq!(paths_of(&lines, "removed").len(), 9, "{lines:#?}");
+    assert_eq!(
+        std::fs::read_to_string(archive.join("manifests/retired.txt")).unwrap(),
+        "EX-C-000095\nEX-C-000096\nEX-C-000097\nEX-C-000098\nEX-C-000099\n"
+    );
+    assert_eq!(capture_file(&archive, "next\n").unwrap(), "EX-C-000100");
+    passes(&fsck(&archive, true));
+}
+
+#[test]
+fn retired_ids_must_be_canonical_ids_of_this_archive() {
+    for bad in [
+        "EX-C-99",
+        " EX-C-000099",
+        "EX-C-000099\r",
+        "XX-C-000099",
+        "EX-D-000001",
+        "EX-V-000001",
+        "EX-C-1000000000001",
+        "EX-C-9223372036854775807",
+        "",
+        "nonsense",
+    ] {
+        let (_dir, archive) = archive();
+        let text = format!("EX-C-000050\n{bad}\n");
+        std::fs::write(archive.join("manifests/retired.txt"), text).unwrap();
+        let line = fails_naming(&fsck(&archive, false), "manifests/retired.txt");
+        assert!(line.contains("line 2"), "{bad:?}: {line}");
+        assert_eq!(
+            stdout(&fsck(&archive, false))
+                .lines()
+                .filter(|l| l.starts_with("FAIL"))
+                .count(),
+            1,
+            "{bad:?}"
+        );
+        let out = exhibit(&archive, &["reindex"]);
+        assert_ne!(code(&out), 0, "{bad:?}");
+        let err = stderr(&out);
+        assert!(
+            err.contains("manifests/retired.txt") && err.contains("line 2"),
+            "{bad:?}: {err}"
+        );
+        // Repair does nothing to an archive with a problem.
+        let out = exhibit(&archive, &["fsck", "--repair"]);
+        assert_eq!(code(&out), 1, "{bad:?}");
+    }
+    // The canonical ids of this archive's three numbered record kinds are fine.
+    let (_dir, archive) = archive();
+    std::fs::write(
+        archive.join("manifests/retired.txt"),
+        "EX-C-000050\nEX-P-000007\nEX-R-1000000000000\n",
+    )
+    .unwrap();
+    passes(&fsck(&archive, false));
+}
+
+#[test]
+fn repair_never_removes_under_a_symbolic_link() {
+    // Two archives sharing one objects directory: each one's objects are the other's orphans.
+    let (dir, a) = archive();
+    let shared = dir.path().join("shared");
+    std::fs::rename(a.join("objects"), &shared).unwrap();
+    std::os::unix::fs::symlink("../shared", a.join("objects")).unwrap();
+    let b = dir.path().join("b");
+    ok(&exhibit(&b, &["init", "--origin", "other.example"]));
+    std::fs::remove_dir_all(b.join("objects")).unwrap();
+    std::os::unix::fs::symlink("../shared", b.join("objects")).unwrap();
+    let (code, lines) = repair_json(&b);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(paths_of(&lines, "removed").is_empty(), "{lines:#?}");
+    let kept: Vec<_> = lines.iter().filter(|l| l["type"] == "kept").collect();
+    assert!(!kept.is_empty(), "{lines:#?}");
+    for k in kept {
+        assert_eq!(k["kind"], "orphan_object");
+        assert_eq!(
+            k["reason"], "under a symbolic link (objects): not removed",
+            "{k}"
+        );
+    }
+    passes(&fsck(&a, true));
+
+    // A checkpoint directory that points out of the archive.
+    let (dir, archive) = archive();
+    let victim = dir.path().join("victim");
+    std::fs::rename(archive.join("log/checkpoints"), &victim).unwrap();
+    std::os::unix::fs::symlink("../../victim", archive.join("log/checkpoints")).unwrap();
+    std::fs::write(victim.join("000000000777.checkpoint"), b"someone else's").unwrap();
+    std::fs::write(victim.join(".tmp-x"), b"someone else's").unwrap();
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(paths_of(&lines, "removed").is_empty(), "{lines:#?}");
+    let mut kept = paths_of(&lines, "kept");
+    kept.sort();
+    assert_eq!(
+        kept,
+        [
+            "log/checkpoints/.tmp-x",
+            "log/checkpoints/000000000777.checkpoint"
+        ]
+    );
+    for l in lines.iter().filter(|l| l["type"] == "kept") {
+        assert_eq!(
+            l["reason"], "under a symbolic link (log/checkpoints): not removed",
+            "{l}"
+        );
+    }
+    assert!(victim.join("000000000777.checkpoint").exists());
+    assert!(victim.join(".tmp-x").exists());
+}
+
+#[test]
+fn file_names_cannot_forge_output_lines() {
+    let (_dir, archive) = archive();
+    let name = ".tmp-x\nFAIL catalog.sqlite: forged\u{1b}[2K";
+    std::fs::write(archive.join("manifests/C/000").join(name), b"x").unwrap();
+    let escaped = "manifests/C/000/.tmp-x\\nFAIL catalog.sqlite: forged\\u{1b}[2K";
+    let text = ok(&fsck(&archive, false));
+    assert!(!text.lines().any(|l| l.starts_with("FAIL")), "{text}");
+    assert!(text.ends_with(": OK\n"), "{text}");
+    assert!(text.contains(&format!("  {escaped}\n")), "{text}");
+    let text = ok(&exhibit(&archive, &["fsck", "--repair"]));
+    assert!(!text.lines().any(|l| l.starts_with("FAIL")), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(
+        text.contains(&format!("removed temp_file {escaped}\n")),
+        "{text}"
+    );
+    // JSON keeps the name as it is.
+    std::fs::write(archive.join("manifests/C/000").join(name), b"x").unwrap();
+    let (_, lines) = fsck_json(&archive, false);
+    let note = lines.iter().find(|l| l["kind"] == "temp_file").unwrap();
+    assert_eq!(note["paths"][0], format!("manifests/C/000/{name}"));
+}

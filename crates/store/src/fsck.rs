@@ -3,7 +3,9 @@
 //! [`Archive::fsck`] never changes anything. Every inconsistency it finds becomes a
 //! [`Problem`] naming the file (or, for catalog rows, `catalog.sqlite` and the record); things a
 //! crash legitimately leaves behind (FORMAT §8) — manifests and objects no record references,
-//! temporary files, leaves past the log's end — are [`Note`]s, not problems.
+//! temporary files, leaves past the log's end — are [`Note`]s, not problems. An unreferenced
+//! manifest that no crash can have left (complete, with a complete signature that does not
+//! verify with the archive key: [`crate::repair`]) is a problem in both modes.
 //!
 //! **Quick** (the default) reads the catalog (one read transaction, so a concurrent capture is
 //! seen either wholly or not at all), every manifest and signature file, `log/leaves`, the
@@ -2742,6 +2744,7 @@ impl<'a> Checker<'a> {
 
     fn walk_manifests(&mut self) {
         let prefix = self.archive.prefix().as_str().to_owned();
+        let mut orphans: BTreeMap<RecordId, Vec<String>> = BTreeMap::new();
         let Some(kinds) = self.read_dir("manifests") else {
             if !self.ids.is_empty() {
                 self.fail("files", "manifests", "missing");
@@ -2755,7 +2758,9 @@ impl<'a> Checker<'a> {
                 continue;
             }
             if krel == crate::repair::RETIRED_IDS && kt.is_file() {
-                if let Err(e) = crate::repair::read_retired(self.archive.root()) {
+                if let Err(e) =
+                    crate::repair::read_retired(self.archive.root(), self.archive.prefix())
+                {
                     self.fail("files", crate::repair::RETIRED_IDS, e.to_string());
                 }
                 continue;
@@ -2800,11 +2805,32 @@ impl<'a> Checker<'a> {
                             if self.records_complete
                                 && !self.ids.contains(&(id.kind(), id.number())) =>
                         {
-                            self.notes.add(NoteKind::OrphanManifest, rel)
+                            orphans.entry(id).or_default().push(rel);
                         }
                         Some(_) => {}
                     }
                 }
+            }
+        }
+        // An orphan that is not a crash leftover (a complete manifest whose signature does not
+        // verify with the archive key) may be evidence of tampering: a problem, never a note.
+        for (id, rels) in orphans {
+            if let Some(public) = &self.public
+                && let crate::repair::Orphan::Foreign(why) =
+                    crate::repair::judge_orphan(self.root, &id, public)
+            {
+                self.fail(
+                    "signature",
+                    manifest_rel_path(&id),
+                    format!(
+                        "no record names it, and {why}: not left by a crash (fsck --repair \
+                         keeps it; examine it, then move it out of the archive)"
+                    ),
+                );
+                continue;
+            }
+            for rel in rels {
+                self.notes.add(NoteKind::OrphanManifest, rel);
             }
         }
     }

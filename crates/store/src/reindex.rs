@@ -352,7 +352,7 @@ impl Builder<'_> {
             [size as i64],
         )?;
         // Numbers of orphan manifests that `fsck --repair` removed stay used.
-        for id in crate::repair::read_retired(self.root)? {
+        for id in crate::repair::read_retired(self.root, self.prefix)? {
             self.conn.execute(
                 "UPDATE counters SET last = max(last, ?2) WHERE kind = ?1",
                 rusqlite::params![id.kind().letter().to_string(), id.number() as i64],

@@ -15,17 +15,25 @@
 //!
 //! Orphan manifests are removed only after their number's counter has been advanced past
 //! them in the same transaction, so their ids stay used: an id is never given to two
-//! different signed manifests. Tokens over a committed checkpoint are kept (the next
-//! `exhibit log timestamp` adopts them). An archive with problems is not repaired at all.
+//! different signed manifests. And only when they look like a crash of this archive's writer
+//! (`judge_orphan`): a number near the counter, and a signature that is missing or short, a
+//! manifest that is empty or truncated, or a signature that verifies with the archive key. A
+//! complete manifest whose signature does not verify was not left by a crash; fsck reports it
+//! as a problem and repair never removes it. Tokens over a committed checkpoint are kept (the
+//! next `exhibit log timestamp` adopts them). Nothing under a symbolic link (below the archive
+//! root) is removed. An archive with problems is not repaired at all.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use exhibit_core::RecordId;
-use rusqlite::{Connection, TransactionBehavior, params};
+use exhibit_core::manifest::MAX_MANIFEST_BYTES;
+use exhibit_core::reextraction::MAX_REEXTRACTION_BYTES;
+use exhibit_core::{IdPrefix, RecordId, RecordKind};
+use exhibit_sign::PublicKey;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use crate::archive::CATALOG_FILE;
+use crate::archive::{CATALOG_FILE, PUBLIC_KEY, manifest_rel_path};
 use crate::fsck::{FsckOptions, FsckReport};
 use crate::log::{CHECKPOINT_DIR, LEAVES_FILE};
 use crate::objects::WRITERS_LOCK;
@@ -34,6 +42,14 @@ use crate::{Archive, StoreError, fsutil};
 /// Temporary files outside `objects/`, `manifests/` and `log/` (the configuration, keys) are
 /// written under other locks; they are removed only once this old.
 pub const MIN_TEMP_AGE: Duration = Duration::from_secs(15 * 60);
+
+/// An orphan manifest numbered more than this past its kind's counter was not left by a crash
+/// (a crashed batch allocates at most a few thousand numbers); repair keeps it.
+pub const MAX_ORPHAN_AHEAD: u64 = 1_000_000;
+
+/// The largest record number [`RETIRED_IDS`] may list (and so the largest orphan number repair
+/// retires).
+pub const MAX_RETIRED_NUMBER: u64 = 1_000_000_000_000;
 
 /// One file that repair removed (or, for `log/leaves`, truncated) or kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -122,9 +138,25 @@ impl Archive {
                 reason: Some(reason.to_owned()),
             });
         };
+        // Orphan manifests, by id (a manifest and its signature are judged together).
+        let mut orphans: std::collections::BTreeMap<RecordId, Vec<String>> = Default::default();
         for note in &before.notes {
             for rel in &note.paths {
                 let path = self.root.join(rel);
+                if matches!(
+                    note.kind,
+                    "orphan_object"
+                        | "temp_file"
+                        | "orphan_manifest"
+                        | "orphan_checkpoint"
+                        | "orphan_token"
+                        | "uncommitted_leaves"
+                ) && let Some(dir) = symlinked_dir(&self.root, rel)
+                {
+                    let why = format!("under a symbolic link ({dir}): not removed");
+                    keep(&mut report, note.kind, rel, &why);
+                    continue;
+                }
                 let reason = match note.kind {
                     "orphan_object" if writers_active => Some("another process is writing objects"),
                     "orphan_object" => None,
@@ -135,10 +167,11 @@ impl Archive {
                     "temp_file" => (!older_than(&path, MIN_TEMP_AGE))
                         .then_some("younger than 15 minutes (may be in use)"),
                     "orphan_manifest" => {
-                        // Deleted only once the counter that keeps its number used is
-                        // committed (and the number recorded in RETIRED_IDS), below.
-                        retired.insert(advance_counter(&tx, rel)?);
-                        orphan_manifests.push(rel.clone());
+                        // Judged with its signature, below.
+                        match manifest_id(rel) {
+                            Some(id) => orphans.entry(id).or_default().push(rel.clone()),
+                            None => keep(&mut report, note.kind, rel, "not a manifest name"),
+                        }
                         continue;
                     }
                     "orphan_checkpoint" => None,
@@ -186,6 +219,38 @@ impl Archive {
                 });
             }
         }
+        if !orphans.is_empty() {
+            let public = PublicKey::load_pem(&self.root.join(PUBLIC_KEY))?;
+            // Judged against the counters as the crashed writers left them (not as raised for
+            // the orphans before, which could ratchet them up a million at a time).
+            let mut plausible = Vec::with_capacity(orphans.len());
+            for id in orphans.keys() {
+                plausible.push(orphan_number_plausible(&tx, id)?);
+            }
+            for ((id, rels), plausible) in orphans.into_iter().zip(plausible) {
+                let reason = match plausible {
+                    Err(why) => Some(why),
+                    Ok(()) => match judge_orphan(&self.root, &id, &public) {
+                        Orphan::Crash(_) | Orphan::Signed => None,
+                        Orphan::Foreign(why) => Some(format!("{why}: not left by a crash")),
+                    },
+                };
+                if let Some(why) = reason {
+                    for rel in &rels {
+                        keep(&mut report, "orphan_manifest", rel, &why);
+                    }
+                    continue;
+                }
+                // Deleted only once the counter that keeps its number used is committed (and
+                // the number recorded in RETIRED_IDS), below: the signature first, so that a
+                // crash in between leaves a manifest without one (a crash leftover still).
+                advance_counter(&tx, &id)?;
+                retired.insert(id);
+                let mut rels = rels;
+                rels.sort_by_key(|r| !r.ends_with(".sig"));
+                orphan_manifests.extend(rels);
+            }
+        }
         for dir in std::mem::take(&mut dirs) {
             fsutil::sync_dir(&dir)?;
         }
@@ -193,7 +258,7 @@ impl Archive {
         // committed, before any orphan manifest is deleted: a crash in between leaves the
         // orphans for the next run, never a number that could be given out again.
         if !retired.is_empty() {
-            record_retired(&self.root, &retired)?;
+            record_retired(&self.root, self.prefix(), &retired)?;
         }
         tx.commit()?;
         drop(lock);
@@ -228,9 +293,14 @@ pub const RETIRED_IDS: &str = "manifests/retired.txt";
 /// The largest [`RETIRED_IDS`] file read (about 400,000 ids).
 pub const MAX_RETIRED_BYTES: u64 = 8 << 20;
 
-/// The ids listed in [`RETIRED_IDS`] (none when the file does not exist). A line that is not a
-/// record id is an error naming the file and line.
-pub fn read_retired(root: &Path) -> Result<std::collections::BTreeSet<RecordId>, StoreError> {
+/// The ids listed in [`RETIRED_IDS`] (none when the file does not exist). Every line must be
+/// a capture, provision or re-extraction id of this archive (`prefix`), in canonical form, with
+/// a number of at most [`MAX_RETIRED_NUMBER`]; anything else is a [`StoreError::Corrupt`]
+/// naming the file and the line.
+pub fn read_retired(
+    root: &Path,
+    prefix: &IdPrefix,
+) -> Result<std::collections::BTreeSet<RecordId>, StoreError> {
     let path = root.join(RETIRED_IDS);
     let bytes = match fsutil::read_limited(&path, MAX_RETIRED_BYTES) {
         Ok(b) => b,
@@ -244,11 +314,34 @@ pub fn read_retired(root: &Path) -> Result<std::collections::BTreeSet<RecordId>,
         message,
     };
     let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("not UTF-8".into()))?;
-    text.lines()
+    text.split_terminator('\n')
         .enumerate()
         .map(|(i, line)| {
-            line.parse::<RecordId>()
-                .map_err(|e| corrupt(format!("line {}: {e}", i + 1)))
+            let bad = |why: &str| corrupt(format!("line {}: {line:?} {why}", i + 1));
+            let id = line
+                .parse::<RecordId>()
+                .map_err(|e| bad(&format!("is not a record id ({e})")))?;
+            if id.to_string() != line {
+                return Err(bad(&format!("is not in canonical form ({id})")));
+            }
+            if id.prefix() != prefix.as_str() {
+                return Err(bad(&format!(
+                    "is not an id of this archive (prefix {})",
+                    prefix.as_str()
+                )));
+            }
+            if !matches!(
+                id.kind(),
+                RecordKind::Capture | RecordKind::Provision | RecordKind::Reextraction
+            ) {
+                return Err(bad("is not a capture, provision or re-extraction id"));
+            }
+            if id.number() > MAX_RETIRED_NUMBER {
+                return Err(bad(&format!(
+                    "has a number larger than {MAX_RETIRED_NUMBER}"
+                )));
+            }
+            Ok(id)
         })
         .collect()
 }
@@ -256,9 +349,10 @@ pub fn read_retired(root: &Path) -> Result<std::collections::BTreeSet<RecordId>,
 /// Adds `ids` to [`RETIRED_IDS`] durably (a new file replaces the old atomically).
 fn record_retired(
     root: &Path,
+    prefix: &IdPrefix,
     ids: &std::collections::BTreeSet<RecordId>,
 ) -> Result<(), StoreError> {
-    let mut all = read_retired(root)?;
+    let mut all = read_retired(root, prefix)?;
     all.extend(ids.iter().cloned());
     let mut text = String::new();
     for id in &all {
@@ -268,23 +362,147 @@ fn record_retired(
     fsutil::write_atomic_durable(&root.join(RETIRED_IDS), text.as_bytes())
 }
 
+/// The record id a manifest or signature file is named after.
+fn manifest_id(rel: &str) -> Option<RecordId> {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name.strip_suffix(".json.sig")
+        .or_else(|| name.strip_suffix(".json"))
+        .and_then(|stem| stem.parse().ok())
+}
+
+/// The counter of a record kind (0 when it has none).
+fn counter(tx: &Connection, kind: RecordKind) -> Result<i64, StoreError> {
+    Ok(tx
+        .query_row(
+            "SELECT last FROM counters WHERE kind = ?1",
+            [kind.letter().to_string()],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// `Ok` when an orphan's number is one a crashed writer could have allocated: at most
+/// [`MAX_ORPHAN_AHEAD`] past its kind's counter (and at most [`MAX_RETIRED_NUMBER`]);
+/// otherwise why it is kept.
+fn orphan_number_plausible(
+    tx: &Connection,
+    id: &RecordId,
+) -> Result<Result<(), String>, StoreError> {
+    let last = counter(tx, id.kind())?;
+    let limit = u64::try_from(last)
+        .unwrap_or(0)
+        .checked_add(MAX_ORPHAN_AHEAD)
+        .map_or(MAX_RETIRED_NUMBER, |l| l.min(MAX_RETIRED_NUMBER));
+    Ok(if id.number() <= limit {
+        Ok(())
+    } else {
+        Err(format!(
+            "its number is more than {MAX_ORPHAN_AHEAD} past the {} counter ({last}): not left \
+             by a crash",
+            id.kind().letter()
+        ))
+    })
+}
+
 /// Makes the counter of an orphan manifest's kind at least its number, so that the number is
 /// never given out again once the file is gone.
-fn advance_counter(tx: &Connection, rel: &str) -> Result<RecordId, StoreError> {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    let stem = name
-        .strip_suffix(".json.sig")
-        .or_else(|| name.strip_suffix(".json"))
-        .unwrap_or(name);
-    let id: RecordId = stem.parse().map_err(|e| StoreError::Corrupt {
-        what: rel.to_owned(),
-        message: format!("not a manifest name: {e}"),
+fn advance_counter(tx: &Connection, id: &RecordId) -> Result<(), StoreError> {
+    let number = i64::try_from(id.number()).map_err(|_| StoreError::Corrupt {
+        what: manifest_rel_path(id),
+        message: "its number is too large for the catalog".into(),
     })?;
     tx.execute(
         "UPDATE counters SET last = max(last, ?2) WHERE kind = ?1",
-        params![id.kind().letter().to_string(), id.number() as i64],
+        params![id.kind().letter().to_string(), number],
     )?;
-    Ok(id)
+    Ok(())
+}
+
+/// What an orphan manifest (a manifest or signature file no catalog record names) is.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Orphan {
+    /// What a writer that crashed mid-write leaves: why (the signature is missing or short,
+    /// the manifest is missing, empty or truncated).
+    Crash(&'static str),
+    /// A complete manifest whose signature verifies with the archive key (a batch signed it
+    /// and never committed).
+    Signed,
+    /// A complete manifest and signature that do not verify with the archive key: not left
+    /// by a crash (why).
+    Foreign(String),
+}
+
+/// Reads a whole file of at most `limit` bytes: `Ok(None)` when it does not exist.
+fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
+    match fsutil::read_limited(path, limit) {
+        Ok(b) => Ok(Some(b)),
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(StoreError::Io { source, .. }) => Err(format!("cannot be read: {source}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Judges the orphan manifest `id` of an archive whose public key is `public`: whether it is a
+/// crash leftover ([`Orphan::Crash`], [`Orphan::Signed`]) or not ([`Orphan::Foreign`]).
+pub(crate) fn judge_orphan(root: &Path, id: &RecordId, public: &PublicKey) -> Orphan {
+    let rel = manifest_rel_path(id);
+    let sig_rel = format!("{rel}.sig");
+    let sig = match read_at_most(&root.join(&sig_rel), 64) {
+        Ok(None) => return Orphan::Crash("its signature is missing"),
+        Ok(Some(s)) if s.len() < 64 => return Orphan::Crash("its signature is short"),
+        Ok(Some(s)) => s,
+        Err(e) => return Orphan::Foreign(format!("{sig_rel} {e}")),
+    };
+    let limit = match id.kind() {
+        RecordKind::Reextraction => MAX_REEXTRACTION_BYTES,
+        _ => MAX_MANIFEST_BYTES,
+    } as u64;
+    let bytes = match read_at_most(&root.join(&rel), limit) {
+        Ok(None) => return Orphan::Crash("the manifest is missing"),
+        Ok(Some(b)) => b,
+        Err(e) => return Orphan::Foreign(format!("{rel} {e}")),
+    };
+    if bytes.iter().all(|&b| b == 0) {
+        return Orphan::Crash("the manifest is empty");
+    }
+    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+        && e.is_eof()
+    {
+        return Orphan::Crash("the manifest is truncated");
+    }
+    match public.verify(&bytes, &sig) {
+        Ok(()) => Orphan::Signed,
+        Err(e) => Orphan::Foreign(format!(
+            "its signature ({sig_rel}) does not verify with the archive key {}: {e}",
+            public.fingerprint()
+        )),
+    }
+}
+
+/// The first directory between the archive root and `rel` (relative to the root) that is a
+/// symbolic link (or cannot be examined), if any: nothing under one is removed, as it may be
+/// another archive's or anyone's.
+fn symlinked_dir(root: &Path, rel: &str) -> Option<String> {
+    let mut dir = String::new();
+    let mut parts = rel.split('/').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            break; // the file itself (a symbolic link file is removed, not its target)
+        }
+        if !dir.is_empty() {
+            dir.push('/');
+        }
+        dir.push_str(part);
+        match std::fs::symlink_metadata(root.join(&dir)) {
+            Ok(m) if !m.file_type().is_symlink() => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            _ => return Some(dir),
+        }
+    }
+    None
 }
 
 /// Whether the checkpoint a token file (`log/checkpoints/<size>.checkpoint.<tsa>.tsr`) stamps
@@ -320,4 +538,97 @@ fn truncate_leaves(root: &Path, tx: &Connection) -> Result<(), StoreError> {
             .map_err(|e| StoreError::io(&path, e))?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn repair_symlinked_dir_names_a_linked_directory_but_not_the_root_or_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        std::fs::create_dir_all(real.join("objects/ab")).unwrap();
+        let root = dir.path().join("root");
+        symlink(&real, &root).unwrap(); // the archive root may be a link
+        assert_eq!(symlinked_dir(&root, "objects/ab/x.zst"), None);
+        assert_eq!(symlinked_dir(&root, ".tmp-config"), None);
+        symlink("x.zst", real.join("objects/ab/link.zst")).unwrap();
+        assert_eq!(symlinked_dir(&root, "objects/ab/link.zst"), None);
+        std::fs::create_dir(dir.path().join("elsewhere")).unwrap();
+        symlink("../../elsewhere", real.join("objects/cd")).unwrap();
+        assert_eq!(
+            symlinked_dir(&root, "objects/cd/x.zst").as_deref(),
+            Some("objects/cd")
+        );
+        symlink("../elsewhere", real.join("log")).unwrap();
+        assert_eq!(
+            symlinked_dir(&root, "log/checkpoints/000000000001.checkpoint").as_deref(),
+            Some("log")
+        );
+    }
+
+    #[test]
+    fn repair_judge_orphan_tells_crash_leftovers_from_foreign_manifests() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let key = exhibit_sign::SigningKey::generate().unwrap();
+        let other = exhibit_sign::SigningKey::generate().unwrap();
+        let public = key.public_key();
+        let prefix = IdPrefix::new("EX").unwrap();
+        let id = RecordId::new(&prefix, RecordKind::Capture, 7);
+        let rel = manifest_rel_path(&id);
+        let (m, s) = (root.join(&rel), root.join(format!("{rel}.sig")));
+        std::fs::create_dir_all(m.parent().unwrap()).unwrap();
+        let bytes: &[u8] = br#"{"a":"a complete manifest"}"#;
+        let put = |manifest: Option<&[u8]>, sig: Option<&[u8]>| {
+            let _ = std::fs::remove_file(&m);
+            let _ = std::fs::remove_file(&s);
+            if let Some(b) = manifest {
+                std::fs::write(&m, b).unwrap();
+            }
+            if let Some(b) = sig {
+                std::fs::write(&s, b).unwrap();
+            }
+            judge_orphan(root, &id, &public)
+        };
+        let good = key.sign(bytes);
+        let bad = other.sign(bytes);
+        assert_eq!(put(Some(bytes), Some(good.as_bytes())), Orphan::Signed);
+        assert!(matches!(put(Some(bytes), None), Orphan::Crash(_)));
+        assert!(matches!(put(Some(bytes), Some(&b""[..])), Orphan::Crash(_)));
+        assert!(matches!(
+            put(Some(bytes), Some(&bad.as_bytes()[..63])),
+            Orphan::Crash(_)
+        ));
+        assert!(matches!(put(None, Some(bad.as_bytes())), Orphan::Crash(_)));
+        assert!(matches!(
+            put(Some(&b""[..]), Some(bad.as_bytes())),
+            Orphan::Crash(_)
+        ));
+        assert!(matches!(
+            put(Some(&[0u8; 40][..]), Some(bad.as_bytes())),
+            Orphan::Crash(_)
+        ));
+        assert!(matches!(
+            put(Some(&bytes[..10]), Some(bad.as_bytes())),
+            Orphan::Crash(_)
+        ));
+        let Orphan::Foreign(why) = put(Some(bytes), Some(bad.as_bytes())) else {
+            panic!("signed by another key")
+        };
+        assert!(
+            why.contains("does not verify with the archive key"),
+            "{why}"
+        );
+        // Complete but not JSON, or a signature too long: not a crash's either.
+        assert!(matches!(
+            put(Some(&b"not json"[..]), Some(bad.as_bytes())),
+            Orphan::Foreign(_)
+        ));
+        let mut long = good.as_bytes().to_vec();
+        long.push(0);
+        assert!(matches!(put(Some(bytes), Some(&long)), Orphan::Foreign(_)));
+    }
 }
