@@ -205,6 +205,13 @@ fn reindex_running_during_captures_loses_no_reported_capture() {
                 let mut ids = Vec::new();
                 let mut i = 0;
                 while start.elapsed() < Duration::from_secs(10) {
+                    // Both writers pause during the first 150 ms of every second, so that
+                    // reindex gets its turns even on a slow machine; captures started at the
+                    // end of a pause race with the reindex then running.
+                    let ms = (start.elapsed().as_millis() % 1000) as u64;
+                    if ms < 150 {
+                        std::thread::sleep(Duration::from_millis(150 - ms));
+                    }
                     let path = dir.join(format!("w{w}-{i}.txt"));
                     std::fs::write(&path, format!("writer {w} capture {i}\n")).unwrap();
                     let out = exhibit(&archive, &["--json", "capture", path.to_str().unwrap()]);

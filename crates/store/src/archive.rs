@@ -112,6 +112,9 @@ fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
 /// A read-only catalog connection (see [`Archive::catalog_reader`]).
 pub struct CatalogReader {
     pub(crate) conn: Connection,
+    /// The archive's shared catalog lock (the same lock, through a duplicated descriptor):
+    /// held while this connection is open, even if the reader outlives its archive.
+    _catalog_lock: Option<std::fs::File>,
 }
 
 impl CatalogReader {
@@ -629,7 +632,17 @@ impl Archive {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(600))?;
-        Ok(CatalogReader { conn })
+        let lock = match &self._catalog_lock {
+            Some(f) => Some(
+                f.try_clone()
+                    .map_err(|e| StoreError::io(self.root.join(CATALOG_LOCK), e))?,
+            ),
+            None => None,
+        };
+        Ok(CatalogReader {
+            conn,
+            _catalog_lock: lock,
+        })
     }
 
     /// The number of leaves in the log.
