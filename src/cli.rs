@@ -73,7 +73,8 @@ pub enum Command {
     Fsck(FsckArgs),
     /// Rebuild the catalog (catalog.sqlite) from the signed manifests, the objects and the
     /// log alone, verifying every manifest and the log's signed checkpoints; the old catalog
-    /// is kept as catalog.sqlite.bak-<time>. Exit 1, nothing replaced, on any failure.
+    /// is kept as catalog.sqlite.bak-<time>. Exit 1, nothing replaced, on any failure or while
+    /// another exhibit process has the archive open.
     Reindex,
 }
 

@@ -168,3 +168,194 @@ fn fsck_repair_running_during_captures_removes_nothing_they_need() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn reindex_running_during_captures_loses_no_reported_capture() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+    let (dir, archive) = new_archive();
+    // Capture processes one after another (with short pauses, so reindex gets its turns) in two
+    // threads while `reindex` runs in a loop for ~10 s: a reindex either refuses (a capture has the archive open) or replaces the catalog
+    // while no capture has it open, and a capture started meanwhile waits for it. Every
+    // capture printed must be in the final catalog with its manifest.
+    let stop = Arc::new(AtomicBool::new(false));
+    let reindexes = {
+        let (stop, archive) = (stop.clone(), archive.clone());
+        std::thread::spawn(move || {
+            let (mut done, mut refused) = (0, 0);
+            while !stop.load(Ordering::SeqCst) {
+                let out = exhibit(&archive, &["reindex"]);
+                match code(&out) {
+                    0 => done += 1,
+                    _ if stderr(&out).contains("another exhibit process has the archive open") => {
+                        refused += 1
+                    }
+                    _ => panic!("reindex failed: {}", stderr(&out)),
+                }
+            }
+            (done, refused)
+        })
+    };
+    let start = Instant::now();
+    let writers: Vec<_> = (0..2)
+        .map(|w| {
+            let (dir, archive) = (dir.path().to_owned(), archive.clone());
+            std::thread::spawn(move || {
+                let mut ids = Vec::new();
+                let mut i = 0;
+                while start.elapsed() < Duration::from_secs(10) {
+                    // Both writers pause during the first 150 ms of every second, so that
+                    // reindex gets its turns even on a slow machine; captures started at the
+                    // end of a pause race with the reindex then running.
+                    let ms = (start.elapsed().as_millis() % 1000) as u64;
+                    if ms < 150 {
+                        std::thread::sleep(Duration::from_millis(150 - ms));
+                    }
+                    let path = dir.join(format!("w{w}-{i}.txt"));
+                    std::fs::write(&path, format!("writer {w} capture {i}\n")).unwrap();
+                    let out = exhibit(&archive, &["--json", "capture", path.to_str().unwrap()]);
+                    ids.extend(
+                        json_lines(ok_out(&out))
+                            .iter()
+                            .map(|c| c["capture_id"].as_str().unwrap().to_owned()),
+                    );
+                    i += 1;
+                    std::thread::sleep(Duration::from_millis(((i + w) % 4) * 12));
+                }
+                ids
+            })
+        })
+        .collect();
+    let ids: Vec<String> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    stop.store(true, Ordering::SeqCst);
+    let (done, refused) = reindexes.join().unwrap();
+    eprintln!(
+        "{} captures, {done} reindexes done, {refused} refused",
+        ids.len()
+    );
+    assert!(done > 0, "no reindex ran ({refused} refused)");
+    let distinct: BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "every id distinct");
+    let listed = json_lines(&exhibit(&archive, &["--json", "list", "--limit", "100000"]));
+    let listed: BTreeSet<String> = listed
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect();
+    for id in &ids {
+        assert!(listed.contains(id), "reported {id} is not in the catalog");
+        assert!(
+            archive
+                .join(format!(
+                    "manifests/C/{:03}/{id}.json",
+                    id[5..].parse::<u64>().unwrap() / 1000
+                ))
+                .is_file(),
+            "{id}: manifest missing"
+        );
+    }
+    let out = exhibit(&archive, &["--json", "fsck", "--full"]);
+    assert_eq!(
+        code(&out),
+        0,
+        "after {done} reindexes: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // One more reindex agrees.
+    ok(&exhibit(&archive, &["reindex"]));
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+}
+
+/// `out`, after asserting it succeeded.
+fn ok_out(out: &std::process::Output) -> &std::process::Output {
+    ok(out);
+    out
+}
+
+#[test]
+fn the_catalog_lock_orders_reindex_and_every_process_that_opens_the_archive() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let (dir, archive) = new_archive();
+    let first = dir.path().join("first.txt");
+    std::fs::write(&first, "first\n").unwrap();
+    ok(&exhibit(&archive, &["capture", first.to_str().unwrap()]));
+    let lock_path = archive.join("locks/catalog.lock");
+    assert!(lock_path.is_file(), "created by the first open");
+
+    // A process with the archive open (here: a capture reading its list from stdin) holds the
+    // lock shared: reindex refuses at once, whatever the state of SQLite's own files.
+    let mut holder = Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+        .args([
+            "--archive",
+            archive.to_str().unwrap(),
+            "--json",
+            "capture",
+            "--list",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let file = std::fs::File::open(&lock_path).unwrap();
+    let t = Instant::now();
+    // Wait until the holder has opened the archive (its shared lock excludes ours).
+    while let Ok(()) = file.try_lock() {
+        file.unlock().unwrap();
+        assert!(
+            t.elapsed() < Duration::from_secs(20),
+            "holder never opened the archive"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let out = exhibit(&archive, &["reindex"]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stdout));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("another exhibit process has the archive open"),
+        "{err}"
+    );
+    let second = dir.path().join("second.txt");
+    std::fs::write(&second, "second\n").unwrap();
+    writeln!(holder.stdin.take().unwrap(), "{}", second.display()).unwrap();
+    let held = holder.wait_with_output().unwrap();
+    assert!(
+        held.status.success(),
+        "{}",
+        String::from_utf8_lossy(&held.stderr)
+    );
+
+    // While reindex holds it exclusively (here: the test, as reindex does from before it reads
+    // anything until the new catalog is in place), a capture waits instead of opening the
+    // catalog about to be replaced, and commits once it is released.
+    file.lock().unwrap();
+    let third = dir.path().join("third.txt");
+    std::fs::write(&third, "third\n").unwrap();
+    let mut waiting = Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+        .args(["--archive", archive.to_str().unwrap(), "--json", "capture"])
+        .arg(&third)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "the capture did not wait for the exclusive catalog lock"
+    );
+    file.unlock().unwrap();
+    let out = waiting.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json_lines(&out)[0]["capture_id"], "EX-C-000003");
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+}

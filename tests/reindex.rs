@@ -620,3 +620,190 @@ fn a_few_hundred_real_policy_texts_reindex_identically() {
     assert_same(&before, &dump(&archive));
     fsck_full_clean(&archive);
 }
+
+/// Runs `run` (a capture command) and then puts the checkpoint files back as they were: the
+/// captures it committed are left beyond the latest signed checkpoint, as after a kill.
+fn without_new_checkpoint(archive: &Path, run: impl FnOnce()) {
+    let cp = std::fs::read(archive.join("log/checkpoint")).unwrap();
+    let listed: Vec<_> = std::fs::read_dir(archive.join("log/checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    run();
+    std::fs::write(archive.join("log/checkpoint"), cp).unwrap();
+    for e in std::fs::read_dir(archive.join("log/checkpoints")).unwrap() {
+        let p = e.unwrap().path();
+        if !listed.contains(&p) {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+}
+
+/// The object file of a capture's content, from its manifest.
+fn content_object(archive: &Path, id: &str) -> PathBuf {
+    let m: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(archive.join(format!("manifests/C/000/{id}.json"))).unwrap(),
+    )
+    .unwrap();
+    let sha = m["content"]["sha256"].as_str().unwrap();
+    archive.join(format!("objects/{}/{sha}.zst", &sha[..2]))
+}
+
+#[test]
+fn a_killed_batch_beyond_the_checkpoint_whose_object_is_missing_ends_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = small_archive(dir.path());
+    // Two captures in one batch beyond the signed checkpoint (4); the first one's content
+    // object is missing, as when a batch is killed before its staged objects are renamed to
+    // their addresses (FORMAT §8).
+    let files: Vec<String> = (0..2)
+        .map(|i| {
+            let p = dir.path().join(format!("killed-{i}.txt"));
+            std::fs::write(&p, format!("Killed batch, file {i}.\n")).unwrap();
+            p.display().to_string()
+        })
+        .collect();
+    without_new_checkpoint(&archive, || {
+        ok(&exhibit(&archive, &["capture", &files[0], &files[1]]));
+    });
+    let object = content_object(&archive, "EX-C-000005");
+    std::fs::remove_file(&object).unwrap();
+
+    // A complete signature that does not verify is still tampering, beyond S too.
+    let sig = archive.join("manifests/C/000/EX-C-000005.json.sig");
+    let good = std::fs::read(&sig).unwrap();
+    let mut bad = good.clone();
+    bad[5] ^= 1;
+    std::fs::write(&sig, &bad).unwrap();
+    let out = exhibit(&archive, &["reindex"]);
+    assert_eq!(code(&out), 1, "{}", stdout_text(&out));
+    assert!(
+        stderr(&out).contains("EX-C-000005.json") && stderr(&out).contains("signature"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::write(&sig, &good).unwrap();
+
+    remove_catalog(&archive);
+    let report = reindex_json(&archive);
+    assert_eq!(report["captures"], 4, "{report}");
+    assert_eq!(report["log_size"], 4);
+    assert_eq!(report["checkpoint_size"], 4);
+    assert_eq!(report["beyond_checkpoint"], 0);
+    assert_eq!(report["dropped_leaves"], 2);
+    let orphans: Vec<&str> = report["orphans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o.as_str().unwrap())
+        .collect();
+    assert_eq!(orphans.len(), 2, "{orphans:?}");
+    assert!(
+        orphans[0].starts_with("manifests/C/000/EX-C-000005.json")
+            && orphans[0].contains("is missing"),
+        "{orphans:?}"
+    );
+    assert!(
+        orphans[1].starts_with("manifests/C/000/EX-C-000006.json"),
+        "{orphans:?}"
+    );
+    fsck_full_clean(&archive);
+    // Their numbers stay used; the archive takes captures as before.
+    let next = dir.path().join("next.txt");
+    std::fs::write(&next, "After the rebuild.\n").unwrap();
+    let out = exhibit(&archive, &["--json", "capture", next.to_str().unwrap()]);
+    assert_eq!(capture_id(&out), "EX-C-000007");
+    fsck_full_clean(&archive);
+}
+
+#[test]
+fn an_empty_manifest_and_signature_beyond_the_checkpoint_are_orphans() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = small_archive(dir.path());
+    let extra = dir.path().join("extra.txt");
+    std::fs::write(&extra, "Written, then lost to a crash.\n").unwrap();
+    without_new_checkpoint(&archive, || {
+        ok(&exhibit(&archive, &["capture", extra.to_str().unwrap()]));
+    });
+    // What a power loss before the batch's files were synced can leave.
+    let rel = "manifests/C/000/EX-C-000005.json";
+    std::fs::write(archive.join(rel), b"").unwrap();
+    std::fs::write(archive.join(format!("{rel}.sig")), b"").unwrap();
+    remove_catalog(&archive);
+    let report = reindex_json(&archive);
+    assert_eq!(report["captures"], 4, "{report}");
+    assert_eq!(report["dropped_leaves"], 1);
+    let orphans = report["orphans"].as_array().unwrap();
+    assert_eq!(orphans.len(), 1, "{report}");
+    assert!(orphans[0].as_str().unwrap().starts_with(rel), "{orphans:?}");
+
+    // A truncated manifest with a short signature, and one with no signature: orphans too.
+    let full = std::fs::read(archive.join("manifests/C/000/EX-C-000004.json")).unwrap();
+    std::fs::write(archive.join(rel), &full[..full.len() / 2]).unwrap();
+    std::fs::write(archive.join(format!("{rel}.sig")), [7u8; 20]).unwrap();
+    assert_eq!(reindex_json(&archive)["captures"], 4);
+    std::fs::remove_file(archive.join(format!("{rel}.sig"))).unwrap();
+    assert_eq!(reindex_json(&archive)["captures"], 4);
+    let out = exhibit(&archive, &["--json", "capture", extra.to_str().unwrap()]);
+    assert_eq!(capture_id(&out), "EX-C-000006");
+    fsck_full_clean(&archive);
+}
+
+#[test]
+fn a_missing_signature_beyond_the_checkpoint_ends_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = small_archive(dir.path());
+    let extra = dir.path().join("extra.txt");
+    std::fs::write(&extra, "Manifest written, signature not.\n").unwrap();
+    without_new_checkpoint(&archive, || {
+        ok(&exhibit(&archive, &["capture", extra.to_str().unwrap()]));
+    });
+    let rel = "manifests/C/000/EX-C-000005.json";
+    std::fs::write(archive.join(format!("{rel}.sig")), [1u8; 10]).unwrap();
+    remove_catalog(&archive);
+    let report = reindex_json(&archive);
+    assert_eq!(report["captures"], 4, "{report}");
+    assert_eq!(report["dropped_leaves"], 1);
+    let orphan = report["orphans"][0].as_str().unwrap();
+    assert!(
+        orphan.starts_with(rel) && orphan.contains("signature"),
+        "{orphan}"
+    );
+    // Below the signed checkpoint the same is an error.
+    let below = "manifests/C/000/EX-C-000002.json";
+    std::fs::remove_file(archive.join(format!("{below}.sig"))).unwrap();
+    let out = exhibit(&archive, &["reindex"]);
+    assert_eq!(code(&out), 1);
+    assert!(stderr(&out).contains(below), "{}", stderr(&out));
+}
+
+#[test]
+fn two_reindexes_within_one_second_keep_two_backups() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = small_archive(dir.path());
+    let mut backups = std::collections::BTreeSet::new();
+    for _ in 0..3 {
+        let report = reindex_json(&archive);
+        assert!(backups.insert(report["backup"].as_str().unwrap().to_owned()));
+    }
+    assert_eq!(names_containing(&archive, ".bak-"), 3, "{backups:?}");
+    fsck_full_clean(&archive);
+}
+
+#[test]
+fn a_catalog_that_is_a_directory_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = small_archive(dir.path());
+    remove_catalog(&archive);
+    std::fs::create_dir(archive.join("catalog.sqlite")).unwrap();
+    let out = exhibit(&archive, &["reindex"]);
+    assert_eq!(code(&out), 1);
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("catalog.sqlite") && err.contains("is not a file") && !err.contains(".bak-"),
+        "{err}"
+    );
+    assert!(archive.join("catalog.sqlite").is_dir());
+    assert_eq!(names_containing(&archive, ".bak-"), 0);
+}

@@ -112,6 +112,9 @@ fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
 /// A read-only catalog connection (see [`Archive::catalog_reader`]).
 pub struct CatalogReader {
     pub(crate) conn: Connection,
+    /// The archive's shared catalog lock (the same lock, through a duplicated descriptor):
+    /// held while this connection is open, even if the reader outlives its archive.
+    _catalog_lock: Option<std::fs::File>,
 }
 
 impl CatalogReader {
@@ -131,6 +134,41 @@ pub struct Archive {
     prefix: IdPrefix,
     pub(crate) conn: Connection,
     objects: std::sync::Arc<ObjectStore>,
+    /// The shared lock on [`CATALOG_LOCK`], held as long as the archive is open (declared
+    /// last: released only after the catalog connection is closed).
+    _catalog_lock: Option<std::fs::File>,
+}
+
+/// A lock file, relative to the archive root: every process that opens the archive's catalog
+/// holds a *shared* `flock` on it for as long as it has it open (the lock dies with the
+/// process); `exhibit reindex` takes it *exclusively*, without waiting, before it reads
+/// anything and holds it until the new catalog is in place (docs/FORMAT.md §7.1, §8).
+pub const CATALOG_LOCK: &str = "locks/catalog.lock";
+
+/// Takes the shared catalog lock of the archive at `root`, waiting while `reindex` holds it
+/// exclusively. On a read-only archive, where the lock file cannot be created, there is no
+/// lock to take (nothing can then replace the catalog either): `None`.
+pub(crate) fn lock_catalog_shared(root: &Path) -> Result<Option<std::fs::File>, StoreError> {
+    let path = root.join(CATALOG_LOCK);
+    let read_only = |e: &std::io::Error| {
+        matches!(
+            e.kind(),
+            std::io::ErrorKind::ReadOnlyFilesystem | std::io::ErrorKind::PermissionDenied
+        )
+    };
+    let file = match fsutil::ensure_dir(fsutil::parent_dir(&path)) {
+        Err(StoreError::Io { source, .. }) if read_only(&source) => None,
+        Err(e) => return Err(e),
+        Ok(_) => match open_lock_file(&path) {
+            Ok(f) => Some(f),
+            // An existing lock file can still be locked through a read-only descriptor.
+            Err(e) if read_only(&e) => std::fs::File::open(&path).ok(),
+            Err(e) => return Err(StoreError::io(&path, e)),
+        },
+    };
+    let Some(file) = file else { return Ok(None) };
+    file.lock_shared().map_err(|e| StoreError::io(&path, e))?;
+    Ok(Some(file))
 }
 
 /// What a capture brings to the archive before ids, versions and signatures are assigned.
@@ -497,6 +535,8 @@ impl Archive {
             path: root.join(CONFIG_FILE),
             message: e.to_string(),
         })?;
+        // Taken before the catalog is opened: a reindex replacing it finishes first.
+        let catalog_lock = lock_catalog_shared(root)?;
         let catalog_path = root.join(CATALOG_FILE);
         if !catalog_path.is_file() {
             return Err(StoreError::Corrupt {
@@ -524,6 +564,7 @@ impl Archive {
             config,
             prefix,
             conn,
+            _catalog_lock: catalog_lock,
         })
     }
 
@@ -591,7 +632,17 @@ impl Archive {
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(600))?;
-        Ok(CatalogReader { conn })
+        let lock = match &self._catalog_lock {
+            Some(f) => Some(
+                f.try_clone()
+                    .map_err(|e| StoreError::io(self.root.join(CATALOG_LOCK), e))?,
+            ),
+            None => None,
+        };
+        Ok(CatalogReader {
+            conn,
+            _catalog_lock: lock,
+        })
     }
 
     /// The number of leaves in the log.

@@ -6,7 +6,8 @@
 //! signed checkpoints in `log/checkpoints/` and `log/checkpoint`, and the RFC 3161 token files
 //! beside them — verifying everything as it goes — and only then replaces the catalog
 //! atomically. The old catalog, if there is one, is kept as `catalog.sqlite.bak-<time>`.
-//! The rules are in docs/FORMAT.md §7.1.
+//! Throughout, it holds the archive's catalog lock ([`CATALOG_LOCK`]) exclusively, so no
+//! other process has the catalog open. The rules are in docs/FORMAT.md §7.1.
 //!
 //! Memory stays bounded: manifests are streamed twice (once to place each on its leaf, once in
 //! log order to index it), one at a time; the leaf → file map and the per-document state live
@@ -24,7 +25,7 @@ use exhibit_sign::PublicKey;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::archive::{CATALOG_FILE, PUBLIC_KEY, manifest_rel_path};
+use crate::archive::{CATALOG_FILE, CATALOG_LOCK, PUBLIC_KEY, manifest_rel_path};
 use crate::config::Config;
 use crate::log::{CHECKPOINT_DIR, LATEST_CHECKPOINT, LEAVES_FILE, SqlNodes, merkle_err};
 use crate::objects::{ObjectStore, objects_dir};
@@ -60,8 +61,9 @@ pub struct ReindexReport {
     /// Leaves indexed beyond the latest signed checkpoint (committed, or from a batch that
     /// crashed after writing them: the files cannot tell, §7.1).
     pub beyond_checkpoint: u64,
-    /// Leaves at the end of `log/leaves` that were not indexed because no manifest has them
-    /// (a batch that never committed).
+    /// Leaves at the end of `log/leaves` that were not indexed: from the first leaf beyond the
+    /// latest signed checkpoint whose record is incomplete (no manifest, signature missing or
+    /// short, an object missing: a batch that never committed) on.
     pub dropped_leaves: u64,
     /// Manifests that are not in the log (orphans of batches that never committed), relative
     /// to the archive root, with why they were skipped.
@@ -77,7 +79,7 @@ pub struct ReindexReport {
 /// Rebuilds `root/catalog.sqlite` from the manifests, objects and log, verifying every
 /// manifest's signature, canonical form, links and objects, and the log against its signed
 /// checkpoints. On any verification failure nothing is replaced and the error names the file.
-/// Refuses to run while another process has the catalog open.
+/// Refuses to run while another process has the archive open (holds [`CATALOG_LOCK`]).
 pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     if !root.join(crate::config::CONFIG_FILE).is_file() {
         return Err(StoreError::NotAnArchive {
@@ -85,13 +87,25 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
             reason: format!("{} not found", crate::config::CONFIG_FILE),
         });
     }
+    let catalog_path = root.join(CATALOG_FILE);
+    if let Ok(m) = std::fs::metadata(&catalog_path)
+        && !m.is_file()
+    {
+        return Err(corrupt(
+            catalog_path.display(),
+            "is not a file; move it out of the way and run reindex again",
+        ));
+    }
+    // The archive's catalog lock, exclusively, before anything is read and until the new
+    // catalog is in place: no other exhibit process has the catalog open meanwhile, nor can
+    // open the old one and commit into it before it is replaced (§7.1).
+    let lock = lock_catalog_exclusive(root, &catalog_path)?;
     let config = Config::load(root)?;
     let prefix = IdPrefix::new(&config.prefix).map_err(|e| StoreError::Config {
         path: root.join(crate::config::CONFIG_FILE),
         message: e.to_string(),
     })?;
     let key = PublicKey::load_pem(&root.join(PUBLIC_KEY))?;
-    let catalog_path = root.join(CATALOG_FILE);
     // The old catalog's write lock, held while the new one is built, so no capture commits
     // into a catalog that is about to be replaced.
     let old = OldCatalog::lock(&catalog_path)?;
@@ -141,7 +155,26 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     // Renamed into place: nothing left to delete.
     let _ = tmp.keep();
     fsutil::sync_dir(root)?;
+    drop(lock);
     Ok(report)
+}
+
+/// Takes [`CATALOG_LOCK`] exclusively, failing at once when another process holds it (every
+/// process that has the archive open holds it shared).
+fn lock_catalog_exclusive(root: &Path, catalog: &Path) -> Result<std::fs::File, StoreError> {
+    let path = root.join(CATALOG_LOCK);
+    fsutil::ensure_dir(fsutil::parent_dir(&path))?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| StoreError::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(busy(catalog)),
+        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
+    }
 }
 
 /// The catalog being replaced: its write lock, taken when it is a readable SQLite file.
@@ -197,8 +230,6 @@ impl OldCatalog {
     /// checkpointed into it) as `catalog.sqlite.bak-<UTC time>`. Returns the backup's name.
     fn replace(self, root: &Path, path: &Path, tmp: &Path) -> Result<Option<String>, StoreError> {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        let backup_name = format!("{CATALOG_FILE}.bak-{stamp}");
-        let backup = root.join(&backup_name);
         let side = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
         if let Some(conn) = self.conn {
             conn.execute_batch("ROLLBACK")?;
@@ -209,9 +240,33 @@ impl OldCatalog {
             conn.close().map_err(|(_, e)| StoreError::from(e))?;
             refuse_if_shared(path)?;
         }
-        if self.exists {
-            std::fs::hard_link(path, &backup).map_err(|e| StoreError::io(&backup, e))?;
-        }
+        // A name not taken yet, with its -wal and -journal: `…bak-<time>`, then
+        // `…bak-<time>-2`, `-3`, … (several reindexes within one second).
+        let mut n = 1u32;
+        let backup_name = loop {
+            let name = match n {
+                1 => format!("{CATALOG_FILE}.bak-{stamp}"),
+                _ => format!("{CATALOG_FILE}.bak-{stamp}-{n}"),
+            };
+            n += 1;
+            let taken = |suffix: &str| {
+                std::fs::symlink_metadata(root.join(format!("{name}{suffix}"))).is_ok()
+            };
+            if taken("") || taken("-wal") || taken("-journal") {
+                continue;
+            }
+            if self.exists {
+                let backup = root.join(&name);
+                match std::fs::hard_link(path, &backup) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => {
+                        continue;
+                    }
+                    Err(e) => return Err(StoreError::io(&backup, e)),
+                }
+            }
+            break name;
+        };
         // Journal files left beside the old catalog must not be applied to the new one; a WAL
         // that still holds frames (from a catalog deleted without them, or one too damaged to
         // open) is kept beside the backup.
@@ -234,7 +289,7 @@ impl OldCatalog {
 fn busy(path: &Path) -> StoreError {
     StoreError::Rejected {
         what: path.display().to_string(),
-        message: "another exhibit process is using the archive; stop it and run reindex again"
+        message: "another exhibit process has the archive open; stop it and run reindex again"
             .into(),
     }
 }
@@ -520,18 +575,27 @@ impl Builder<'_> {
                             })?;
                         }
                         None => {
+                            // What a batch killed before its files were complete leaves is an
+                            // orphan too; only a complete signature over complete-looking
+                            // bytes that does not verify means an altered manifest.
                             let why = match self.read_sig(&path)? {
                                 None => "not in the log; no signature",
-                                Some(sig) => {
-                                    self.key.verify(&bytes, &sig).map_err(|_| {
-                                        corrupt(
+                                Some(sig) if sig.len() != SIGNATURE_LEN => {
+                                    "not in the log; signature incomplete"
+                                }
+                                Some(_) if bytes.is_empty() => "not in the log; empty",
+                                Some(sig) => match self.key.verify(&bytes, &sig) {
+                                    Ok(()) => "not in the log",
+                                    Err(_) if truncated(&bytes) => "not in the log; truncated",
+                                    Err(_) => {
+                                        return Err(corrupt(
                                             &rel,
                                             "signature does not verify with the archive key \
-                                             (the manifest was altered) and the log has no leaf for it",
-                                        )
-                                    })?;
-                                    "not in the log"
-                                }
+                                             (the manifest was altered) and the log has no leaf \
+                                             for it",
+                                        ));
+                                    }
+                                },
                             };
                             self.report.orphans.push(format!("{rel}: {why}"));
                         }
@@ -576,21 +640,23 @@ impl Builder<'_> {
                 }
                 // The tail of a batch that never committed: later placed manifests are
                 // orphans too.
-                let mut stmt = self
-                    .conn
-                    .prepare("SELECT path FROM placed WHERE idx > ?1 ORDER BY idx")?;
-                let rest: Vec<String> = stmt
-                    .query_map([idx as i64], |r| r.get(0))?
-                    .collect::<Result<_, _>>()?;
-                self.report.orphans.extend(
-                    rest.into_iter()
-                        .map(|p| format!("{p}: after a log leaf without a manifest")),
-                );
+                self.orphans_after(idx, "after a log leaf without a manifest")?;
                 break;
             };
             let leaf: Hash = leaf
                 .try_into()
                 .map_err(|_| corrupt(leaves_path.display(), "leaf is not 32 bytes"))?;
+            if idx >= signed
+                && let Some(why) = self.incomplete(&rel)?
+            {
+                // A batch killed before its files were all in place (§8: its objects are
+                // renamed to their addresses last): this leaf and all later ones are dropped.
+                self.report.orphans.push(format!(
+                    "{rel}: log leaf {idx}, beyond the signed checkpoint, ends the log: {why}"
+                ));
+                self.orphans_after(idx, "after a log leaf that ends the log")?;
+                break;
+            }
             self.index_manifest(&rel, idx, &leaf)?;
             let nodes = merkle::append(idx, leaf, &SqlNodes(self.conn)).map_err(merkle_err)?;
             let mut insert = self
@@ -623,6 +689,75 @@ impl Builder<'_> {
             ));
         }
         Ok(idx)
+    }
+
+    /// Reports the manifests placed at leaves after `idx` as orphans.
+    fn orphans_after(&mut self, idx: u64, why: &str) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT path FROM placed WHERE idx > ?1 ORDER BY idx")?;
+        let rest: Vec<String> = stmt
+            .query_map([idx as i64], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        self.report
+            .orphans
+            .extend(rest.into_iter().map(|p| format!("{p}: {why}")));
+        Ok(())
+    }
+
+    /// For a manifest placed beyond the latest signed checkpoint: why its record is incomplete
+    /// (its signature file missing or short, an object it names missing), or `None` when it
+    /// is complete — or fails a check that [`Builder::index_manifest`] reports as an error
+    /// (a complete signature that does not verify, a manifest that does not parse).
+    fn incomplete(&self, rel: &str) -> Result<Option<String>, StoreError> {
+        let path = self.root.join(rel);
+        let kind = KINDS[kind_index(rel)?].1;
+        let sig = match self.read_sig(&path)? {
+            None => return Ok(Some("its signature file (.json.sig) is missing".into())),
+            Some(s) if s.len() != SIGNATURE_LEN => {
+                return Ok(Some(format!(
+                    "its signature file (.json.sig) is incomplete ({} bytes)",
+                    s.len()
+                )));
+            }
+            Some(s) => s,
+        };
+        let bytes = fsutil::read_limited(&path, crate::provisions::manifest_limit(kind))?;
+        if self.key.verify(&bytes, &sig).is_err() {
+            return Ok(None);
+        }
+        let objects: Vec<(Sha256Digest, &str)> = match kind {
+            RecordKind::Capture => match CaptureManifest::parse(&bytes) {
+                Ok(m) => m
+                    .content
+                    .iter()
+                    .map(|c| (c.sha256, "content"))
+                    .chain(m.text.iter().map(|t| (t.sha256, "text")))
+                    .collect(),
+                Err(_) => return Ok(None),
+            },
+            RecordKind::Provision => match ProvisionManifest::parse(&bytes) {
+                Ok(m) => vec![(m.text.sha256, "text")],
+                Err(_) => return Ok(None),
+            },
+            _ => match ReextractionManifest::parse(&bytes) {
+                Ok(m) => m
+                    .captures
+                    .iter()
+                    .filter_map(|c| c.new_text_sha256.map(|t| (t, "re-extracted text")))
+                    .collect(),
+                Err(_) => return Ok(None),
+            },
+        };
+        for (sha, what) in objects {
+            if !self.objects.contains(&sha) {
+                return Ok(Some(format!(
+                    "{what} object {} is missing",
+                    self.rel(&self.objects.path_of(&sha))
+                )));
+            }
+        }
+        Ok(None)
     }
 
     fn id_of(&self, path: &Path, kind: RecordKind) -> Result<RecordId, StoreError> {
@@ -667,10 +802,7 @@ impl Builder<'_> {
     /// and indexes it.
     fn index_manifest(&mut self, rel: &str, idx: u64, leaf: &Hash) -> Result<(), StoreError> {
         let path = self.root.join(rel);
-        let kind_pos = KINDS
-            .iter()
-            .position(|(l, _)| rel.starts_with(&format!("manifests/{l}/")))
-            .ok_or_else(|| corrupt(rel, "not a manifest path"))?;
+        let kind_pos = kind_index(rel)?;
         let kind = KINDS[kind_pos].1;
         let id = self.id_of(&path, kind)?;
         let bytes = fsutil::read_limited(&path, crate::provisions::manifest_limit(kind))?;
@@ -1158,6 +1290,22 @@ impl Builder<'_> {
         self.report.rules_restored = n as u64;
         Ok(())
     }
+}
+
+/// The length of a complete signature file (a raw Ed25519 signature, §4.1).
+const SIGNATURE_LEN: usize = 64;
+
+/// Whether `bytes` end inside a JSON value: a manifest file cut short.
+fn truncated(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_err_and(|e| e.is_eof())
+}
+
+/// The position in [`KINDS`] of the manifest at `rel`.
+fn kind_index(rel: &str) -> Result<usize, StoreError> {
+    KINDS
+        .iter()
+        .position(|(l, _)| rel.starts_with(&format!("manifests/{l}/")))
+        .ok_or_else(|| corrupt(rel, "not a manifest path"))
 }
 
 fn link(l: &Option<RecordLink>) -> String {
