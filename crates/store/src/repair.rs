@@ -206,17 +206,7 @@ impl Archive {
                     keep(&mut report, note.kind, rel, "a directory");
                     continue;
                 }
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(StoreError::io(&path, e)),
-                }
-                dirs.insert(fsutil::parent_dir(&path).to_path_buf());
-                report.removed.push(Repaired {
-                    kind: note.kind,
-                    path: rel.clone(),
-                    reason: None,
-                });
+                remove(&path, note.kind, rel, &mut dirs, &mut report)?;
             }
         }
         if !orphans.is_empty() {
@@ -262,19 +252,9 @@ impl Archive {
         }
         tx.commit()?;
         drop(lock);
-        for rel in orphan_manifests {
-            let path = self.root.join(&rel);
-            match std::fs::remove_file(&path) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(StoreError::io(&path, e)),
-            }
-            dirs.insert(fsutil::parent_dir(&path).to_path_buf());
-            report.removed.push(Repaired {
-                kind: "orphan_manifest",
-                path: rel,
-                reason: None,
-            });
+        for rel in &orphan_manifests {
+            let path = self.root.join(rel);
+            remove(&path, "orphan_manifest", rel, &mut dirs, &mut report)?;
         }
         for dir in dirs {
             fsutil::sync_dir(&dir)?;
@@ -282,6 +262,29 @@ impl Archive {
         report.before = before;
         Ok(report)
     }
+}
+
+/// Removes the file `path` (`rel` in the report), notes its directory for the fsync, and
+/// reports it as removed; a file already gone is skipped.
+fn remove(
+    path: &Path,
+    kind: &'static str,
+    rel: &str,
+    dirs: &mut std::collections::BTreeSet<std::path::PathBuf>,
+    report: &mut RepairReport,
+) -> Result<(), StoreError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StoreError::io(path, e)),
+    }
+    dirs.insert(fsutil::parent_dir(path).to_path_buf());
+    report.removed.push(Repaired {
+        kind,
+        path: rel.to_owned(),
+        reason: None,
+    });
+    Ok(())
 }
 
 /// The record of manifest numbers `fsck --repair` retired, relative to the archive root: one
