@@ -998,17 +998,47 @@ impl Hashed {
 /// small one).
 struct ObjectHasher {
     dctx: zstd::stream::raw::Decoder<'static>,
+    /// A context for the current delta object, with its reference loaded as the dictionary.
+    delta_dctx: Option<zstd::stream::raw::Decoder<'static>>,
+    /// Reference objects read so far (bounded: cleared past [`REFERENCE_CACHE`] bytes).
+    references: std::collections::HashMap<Sha256Digest, std::sync::Arc<Vec<u8>>>,
+    reference_bytes: usize,
     input: Vec<u8>,
     output: Vec<u8>,
 }
+
+/// Bytes of reference objects one fsck worker keeps in memory.
+const REFERENCE_CACHE: usize = 32 << 20;
 
 impl ObjectHasher {
     fn new() -> io::Result<Self> {
         Ok(ObjectHasher {
             dctx: zstd::stream::raw::Decoder::new()?,
+            delta_dctx: None,
+            references: std::collections::HashMap::new(),
+            reference_bytes: 0,
             input: vec![0u8; BUF],
             output: vec![0u8; BUF],
         })
+    }
+
+    /// The bytes of `reference` (read and verified once, then cached).
+    fn reference(
+        &mut self,
+        store: &ObjectStore,
+        reference: &Sha256Digest,
+    ) -> Result<std::sync::Arc<Vec<u8>>, String> {
+        if let Some(bytes) = self.references.get(reference) {
+            return Ok(bytes.clone());
+        }
+        let bytes = std::sync::Arc::new(store.read_reference(reference)?);
+        if self.reference_bytes + bytes.len() > REFERENCE_CACHE {
+            self.references.clear();
+            self.reference_bytes = 0;
+        }
+        self.reference_bytes += bytes.len();
+        self.references.insert(*reference, bytes.clone());
+        Ok(bytes)
     }
 
     /// Decompresses one object, streaming (two buffers in memory, whatever its size), hashing
@@ -1028,11 +1058,39 @@ impl ObjectHasher {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return failed("missing".into()),
             Err(e) => return failed(format!("cannot open: {e}")),
         };
-        if let Err(e) = self.dctx.reinit() {
+        // A delta object (FORMAT §6) is decoded with its reference as the dictionary.
+        let mut start = 0usize;
+        let first = match read_retry(&mut file, &mut self.input[..crate::delta::REFERENCE_HEADER]) {
+            Ok(n) => n,
+            Err(e) => return failed(format!("cannot read: {e}")),
+        };
+        let mut end = first;
+        let mut eof = first == 0;
+        let delta = match crate::delta::parse_start(&self.input[..first]) {
+            crate::delta::Start::Plain => false,
+            crate::delta::Start::BadHeader(m) => return failed(format!("damaged: {m}")),
+            crate::delta::Start::Delta(reference) => {
+                let bytes = match self.reference(store, &reference) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        return failed(format!("its reference object {reference} {e}"));
+                    }
+                };
+                match zstd::stream::raw::Decoder::with_dictionary(&bytes) {
+                    Ok(d) => self.delta_dctx = Some(d),
+                    Err(e) => return failed(format!("cannot decompress: {e}")),
+                }
+                true
+            }
+        };
+        let dctx = match (delta, self.delta_dctx.as_mut()) {
+            (true, Some(d)) => d,
+            _ => &mut self.dctx,
+        };
+        if let Err(e) = dctx.reinit() {
             return failed(format!("cannot decompress: {e}"));
         }
         let mut h = DualHasher::new();
-        let (mut start, mut end, mut eof) = (0usize, 0usize, false);
         let capped = loop {
             if start == end && !eof {
                 match read_retry(&mut file, &mut self.input) {
@@ -1044,7 +1102,7 @@ impl ObjectHasher {
             let room = (cap - h.len()).min(self.output.len() as u64) as usize;
             let mut input = InBuffer::around(&self.input[start..end]);
             let mut output = OutBuffer::around(&mut self.output[..room]);
-            let hint = match self.dctx.run(&mut input, &mut output) {
+            let hint = match dctx.run(&mut input, &mut output) {
                 Ok(hint) => hint,
                 Err(e) => {
                     return failed(format!(
@@ -2955,12 +3013,11 @@ impl<'a> Checker<'a> {
         }
         present.sort_unstable();
         let mut todo = Vec::with_capacity(unique.len());
+        let mut unreferenced = Vec::new();
         let mut p = present.iter().peekable();
         for o in unique {
             while let Some(s) = p.next_if(|s| **s < o.sha) {
-                if self.records_complete {
-                    self.notes.add(NoteKind::OrphanObject, object_rel(s));
-                }
+                unreferenced.push(*s);
             }
             if p.next_if(|s| **s == o.sha).is_some() {
                 todo.push(o);
@@ -2973,8 +3030,39 @@ impl<'a> Checker<'a> {
                 );
             }
         }
-        for s in p.filter(|_| self.records_complete) {
-            self.notes.add(NoteKind::OrphanObject, object_rel(s));
+        unreferenced.extend(p.copied());
+        // A delta object's reference (FORMAT §6) is needed as long as the delta is: it must be
+        // present and a full object, and it is no orphan even when no record names it.
+        let store = self.archive.objects();
+        let mut needed = std::collections::BTreeSet::new();
+        for o in &todo {
+            match store.reference_of(&o.sha) {
+                Ok(Some(reference)) => {
+                    needed.insert(reference);
+                }
+                Ok(None) => {}
+                Err(e) => self.fail("object", object_rel(&o.sha), e.to_string()),
+            }
+        }
+        for reference in &needed {
+            let problem = match store.reference_of(reference) {
+                Ok(None) => None,
+                Ok(Some(_)) => {
+                    Some("is itself a delta object (a reference must be a full object)".to_owned())
+                }
+                Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+                    Some("missing (the reference of a delta object)".to_owned())
+                }
+                Err(e) => Some(e.to_string()),
+            };
+            if let Some(problem) = problem {
+                self.fail("object", object_rel(reference), problem);
+            }
+        }
+        if self.records_complete {
+            for s in unreferenced.iter().filter(|s| !needed.contains(*s)) {
+                self.notes.add(NoteKind::OrphanObject, object_rel(s));
+            }
         }
         todo
     }
@@ -3322,6 +3410,71 @@ mod tests {
 
     fn checks(r: &FsckReport) -> Vec<&'static str> {
         r.problems.iter().map(|p| p.check).collect()
+    }
+
+    /// Lines that do not compress to nothing on their own.
+    fn numbered_lines(n: usize, edit: &str) -> String {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut s = String::new();
+        for i in 0..n {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            s.push_str(&format!("Clause {i}: reference {seed:016x} applies.\n"));
+            if i == n / 2 {
+                s.push_str(edit);
+            }
+        }
+        s
+    }
+
+    #[test]
+    fn fsck_a_reference_no_record_names_is_needed_not_an_orphan() {
+        // What a crash can leave: a delta object that a later capture deduplicated against,
+        // whose reference no committed record names.
+        let (_dir, mut archive) = archive();
+        let key = archive.signing_key().unwrap();
+        let base = numbered_lines(400, "");
+        let edited = numbered_lines(400, "A new clause.\n");
+        let reference = archive.objects().put(base.as_bytes()).unwrap();
+        let obj = archive.objects().put(edited.as_bytes()).unwrap();
+        assert_eq!(
+            archive.objects().reference_of(&obj.sha256).unwrap(),
+            Some(reference.sha256)
+        );
+        let p = PendingCapture {
+            document_url: "file:///other.txt".into(),
+            entity: None,
+            title: None,
+            title_hint: None,
+            captured_at: chrono::Utc::now(),
+            method: Method::File,
+            http: None,
+            file: Some(FileSource {
+                path: "/other.txt".into(),
+            }),
+            content: Some(ContentInfo {
+                sha256: obj.sha256,
+                blake3: obj.blake3,
+                size: obj.size,
+                media_type: "text/plain".into(),
+            }),
+            text: None,
+            text_omitted: None,
+            error: None,
+            rules_change: None,
+        };
+        let mut batch = archive.begin(&key).unwrap();
+        batch.add(p).unwrap();
+        batch.commit().unwrap();
+        for full in [false, true] {
+            let r = run(&archive, full);
+            assert!(r.is_clean(), "{:#?}", r.problems);
+            assert!(r.notes.is_empty(), "{:#?}", r.notes);
+        }
+        archive.repair().unwrap();
+        assert!(archive.objects().path_of(&reference.sha256).is_file());
+        assert!(run(&archive, true).is_clean());
     }
 
     #[test]

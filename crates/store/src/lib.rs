@@ -23,6 +23,7 @@
 mod archive;
 mod catalog;
 pub mod config;
+pub mod delta;
 mod error;
 pub mod fsck;
 pub mod fsutil;

@@ -4,12 +4,13 @@ use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use exhibit_core::{Blake3Digest, DualHasher, Sha256Digest};
 
 use crate::StoreError;
+use crate::delta::{self, References, Start};
 use crate::fsutil;
 
 /// zstd level for stored objects: level 3 is zstd's own default, the usual speed/size balance.
@@ -42,6 +43,45 @@ fn compress_small(bytes: &[u8]) -> io::Result<Vec<u8>> {
         };
         compressor.compress(bytes)
     })
+}
+
+/// zstd level for delta objects (see [`compress_delta`]).
+pub const DELTA_LEVEL: i32 = 1;
+
+thread_local! {
+    static DELTA_COMPRESSOR: std::cell::RefCell<Option<zstd::zstd_safe::CCtx<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A delta object (docs/FORMAT.md §6): the header naming `reference`, then one zstd frame of
+/// `bytes` compressed with `reference_bytes` as a raw-content dictionary. zstd's one-shot
+/// dictionary API loads the reference straight into the thread's reused context (no digested
+/// dictionary is built); its frames carry the content size and no zstd checksum — the
+/// object's SHA-256, checked on every read, is the check.
+fn compress_delta(
+    bytes: &[u8],
+    reference: &Sha256Digest,
+    reference_bytes: &[u8],
+) -> io::Result<Vec<u8>> {
+    let bound = zstd::zstd_safe::compress_bound(bytes.len());
+    let mut frame = Vec::with_capacity(bound);
+    DELTA_COMPRESSOR.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        let cctx = match slot.as_mut() {
+            Some(c) => c,
+            None => slot.insert(
+                zstd::zstd_safe::CCtx::try_create()
+                    .ok_or_else(|| io::Error::other("cannot create a zstd context"))?,
+            ),
+        };
+        cctx.compress_using_dict(&mut frame, bytes, reference_bytes, DELTA_LEVEL)
+            .map_err(|code| io::Error::other(zstd::zstd_safe::get_error_name(code)))?;
+        Ok::<(), io::Error>(())
+    })?;
+    let mut out = Vec::with_capacity(delta::REFERENCE_HEADER + frame.len());
+    out.extend_from_slice(&delta::header(reference));
+    out.extend_from_slice(&frame);
+    Ok(out)
 }
 
 /// An object that is durably stored (its directory entry becomes durable with the next
@@ -78,6 +118,8 @@ pub struct ObjectStore {
     /// The shared lock on it, taken before the first object is written or deduplicated and
     /// held as long as the store lives.
     presence: Mutex<Option<File>>,
+    /// Full objects that new objects may be delta-compressed against ([`crate::delta`]).
+    references: Mutex<References>,
 }
 
 /// A lock file, relative to the archive root: every process that writes (or deduplicates
@@ -90,7 +132,9 @@ pub const WRITERS_LOCK: &str = "locks/writers.lock";
 /// Objects written in grouped mode and not yet published.
 #[derive(Debug, Default)]
 struct Staged {
-    files: Vec<(tempfile::TempPath, PathBuf)>,
+    /// Temporary file, destination, and whether it is a delta object (published after the
+    /// full objects, so that no delta is ever in place before its reference).
+    files: Vec<(tempfile::TempPath, PathBuf, bool)>,
     /// Name → index in `files`.
     names: std::collections::HashMap<Sha256Digest, usize>,
 }
@@ -105,6 +149,7 @@ impl ObjectStore {
             staged: Mutex::new(Staged::default()),
             writers_lock: None,
             presence: Mutex::new(None),
+            references: Mutex::new(References::default()),
         }
     }
 
@@ -163,7 +208,10 @@ impl ObjectStore {
             return Ok(());
         }
         fsutil::sync_filesystem(&self.dir)?;
-        for (tmp, dest) in staged.files {
+        // Full objects first: a delta's reference is a full object staged before it (or
+        // published earlier), and renames reach the journal in order.
+        let (full, deltas): (Vec<_>, Vec<_>) = staged.files.into_iter().partition(|f| !f.2);
+        for (tmp, dest, _) in full.into_iter().chain(deltas) {
             let shard = fsutil::parent_dir(&dest).to_path_buf();
             for changed in fsutil::create_dirs(&shard)? {
                 self.mark_dirty(changed);
@@ -209,6 +257,12 @@ impl ObjectStore {
             .tempfile_in(&self.dir)
     }
 
+    /// The references new objects may be compressed against (a poisoned lock only means a
+    /// panic elsewhere; the index is still consistent enough to be a hint).
+    fn references(&self) -> std::sync::MutexGuard<'_, References> {
+        self.references.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Whether an object of this name is staged (grouped mode, not yet published).
     fn is_staged(&self, sha256: &Sha256Digest) -> bool {
         self.staged
@@ -250,7 +304,7 @@ impl ObjectStore {
         let base_file = {
             let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
             match staged.names.get(base).and_then(|&i| staged.files.get(i)) {
-                Some((tmp, _)) => File::open(tmp).ok(),
+                Some((tmp, _, _)) => File::open(tmp).ok(),
                 None => File::open(self.path_of(base)).ok(),
             }
         };
@@ -260,14 +314,22 @@ impl ObjectStore {
             bytes.extend_from_slice(suffix);
             return self.put(&bytes);
         };
-        let frames = (|| -> io::Result<tempfile::NamedTempFile> {
+        // A delta base makes a delta text: its header and frame are copied, and the suffix's
+        // own frame needs no dictionary (the reference applies to every frame, harmlessly).
+        let frames = (|| -> io::Result<(tempfile::NamedTempFile, bool)> {
             let mut tmp = self.temp_file()?;
+            let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
+            (&mut base_file)
+                .take(delta::REFERENCE_HEADER as u64)
+                .read_to_end(&mut start)?;
+            let is_delta = matches!(delta::parse_start(&start), Start::Delta(_));
+            tmp.write_all(&start)?;
             io::copy(&mut base_file, tmp.as_file_mut())?;
             tmp.write_all(&compress_small(suffix)?)?;
-            Ok(tmp)
+            Ok((tmp, is_delta))
         })()
         .map_err(|e| StoreError::io(&self.dir, e))?;
-        self.place(frames, sha256, blake3, size)
+        self.place(frames.0, sha256, blake3, size, frames.1)
     }
 
     /// Puts a finished temporary object file in place under its name: discarded when the name
@@ -278,6 +340,7 @@ impl ObjectStore {
         sha256: Sha256Digest,
         blake3: Blake3Digest,
         size: u64,
+        is_delta: bool,
     ) -> Result<StoredObject, StoreError> {
         let dest = self.path_of(&sha256);
         let shard = fsutil::parent_dir(&dest).to_path_buf();
@@ -302,7 +365,7 @@ impl ObjectStore {
             let mut staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
             let at = staged.files.len();
             staged.names.insert(sha256, at);
-            staged.files.push((tmp.into_temp_path(), dest));
+            staged.files.push((tmp.into_temp_path(), dest, is_delta));
             return Ok(stored(true));
         }
         tmp.as_file()
@@ -325,11 +388,110 @@ impl ObjectStore {
         w.finish()
     }
 
-    /// Opens an object for reading its uncompressed bytes.
+    /// Opens an object for reading its uncompressed bytes (a delta object is decoded with its
+    /// reference, which is read into memory first).
     pub fn open(&self, sha256: &Sha256Digest) -> Result<impl Read + use<>, StoreError> {
         let path = self.path_of(sha256);
+        let Opened {
+            start,
+            reference,
+            rest,
+        } = self.open_start(sha256)?;
+        let input = io::BufReader::new(io::Cursor::new(start).chain(rest));
+        match reference {
+            None => zstd::stream::read::Decoder::with_buffer(input),
+            Some(bytes) => zstd::stream::read::Decoder::with_dictionary(input, &bytes),
+        }
+        .map_err(|e| StoreError::io(&path, e))
+    }
+
+    /// Opens an object file and reads its first bytes and, for a delta object, its reference.
+    fn open_start(&self, sha256: &Sha256Digest) -> Result<Opened, StoreError> {
+        let path = self.path_of(sha256);
+        let mut file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
+        (&mut file)
+            .take(delta::REFERENCE_HEADER as u64)
+            .read_to_end(&mut start)
+            .map_err(|e| StoreError::io(&path, e))?;
+        let reference = match delta::parse_start(&start) {
+            Start::Plain => None,
+            Start::Delta(reference) => {
+                Some(
+                    self.read_reference(&reference)
+                        .map_err(|e| StoreError::Corrupt {
+                            what: path.display().to_string(),
+                            message: format!("its reference object {reference}: {e}"),
+                        })?,
+                )
+            }
+            Start::BadHeader(message) => {
+                return Err(StoreError::Corrupt {
+                    what: path.display().to_string(),
+                    message,
+                });
+            }
+        };
+        Ok(Opened {
+            start,
+            reference,
+            rest: file,
+        })
+    }
+
+    /// The reference a delta object names, or `None` for a full object (reads only the first
+    /// bytes of the file).
+    pub fn reference_of(&self, sha256: &Sha256Digest) -> Result<Option<Sha256Digest>, StoreError> {
+        let path = self.path_of(sha256);
         let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        zstd::stream::read::Decoder::new(file).map_err(|e| StoreError::io(&path, e))
+        let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
+        file.take(delta::REFERENCE_HEADER as u64)
+            .read_to_end(&mut start)
+            .map_err(|e| StoreError::io(&path, e))?;
+        match delta::parse_start(&start) {
+            Start::Plain => Ok(None),
+            Start::Delta(reference) => Ok(Some(reference)),
+            Start::BadHeader(message) => Err(StoreError::Corrupt {
+                what: path.display().to_string(),
+                message,
+            }),
+        }
+    }
+
+    /// The bytes of a reference object: a full object (not itself a delta) of at most
+    /// [`delta::MAX_DELTA_OBJECT`] bytes, verified against its name. A one-line error otherwise.
+    pub fn read_reference(&self, sha256: &Sha256Digest) -> Result<Vec<u8>, String> {
+        let path = self.path_of(sha256);
+        let mut file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err("missing".into()),
+            Err(e) => return Err(format!("cannot open: {e}")),
+        };
+        let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
+        (&mut file)
+            .take(delta::REFERENCE_HEADER as u64)
+            .read_to_end(&mut start)
+            .map_err(|e| format!("cannot read: {e}"))?;
+        if delta::parse_start(&start) != Start::Plain {
+            return Err("is itself a delta object (a reference must be a full object)".into());
+        }
+        let decoder = zstd::stream::read::Decoder::new(io::Cursor::new(start).chain(file))
+            .map_err(|e| format!("cannot decompress: {e}"))?;
+        let mut bytes = Vec::new();
+        decoder
+            .take(delta::MAX_DELTA_OBJECT as u64 + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| format!("cannot decompress: {e}"))?;
+        if bytes.len() > delta::MAX_DELTA_OBJECT {
+            return Err(format!(
+                "is larger than the {}-byte limit of a reference",
+                delta::MAX_DELTA_OBJECT
+            ));
+        }
+        if Sha256Digest::of(&bytes) != *sha256 {
+            return Err("is damaged (its bytes do not hash to its name)".into());
+        }
+        Ok(bytes)
     }
 
     /// Copies an object's bytes to `out`, checking them against the SHA-256 they are named by
@@ -426,6 +588,29 @@ impl Write for LimitedVec<'_> {
     }
 }
 
+/// An object file just opened.
+struct Opened {
+    /// Its first bytes (up to a reference header's length).
+    start: Vec<u8>,
+    /// The reference's bytes, for a delta object.
+    reference: Option<Vec<u8>>,
+    /// The file, positioned after `start`.
+    rest: File,
+}
+
+/// What a finished object adds to the store's [`References`].
+enum Remember {
+    /// A full object that later ones may be compressed against.
+    Full { sketch: Vec<u64>, bytes: Arc<[u8]> },
+    /// A delta object: what resembles it should use the same reference.
+    Delta {
+        sketch: Vec<u64>,
+        reference: Sha256Digest,
+    },
+    /// Too small or too large to matter.
+    Nothing,
+}
+
 /// Streams bytes into a new object: hashes (SHA-256 and BLAKE3) and compresses as it goes, so
 /// memory stays bounded whatever the size (at most [`SMALL_OBJECT`] bytes are gathered before
 /// streaming compression starts).
@@ -459,16 +644,37 @@ impl Sink {
         Ok(Sink::Stream(encoder))
     }
 
-    /// The compressed temporary file.
-    fn finish(self, store: &ObjectStore) -> io::Result<tempfile::NamedTempFile> {
+    /// The compressed temporary file, and what to remember of it as a possible reference.
+    fn finish(self, store: &ObjectStore) -> io::Result<(tempfile::NamedTempFile, Remember)> {
         match self {
             Sink::Small { buf } => {
-                let frame = compress_small(&buf)?;
+                let (data, remember) = if delta::eligible(&buf) {
+                    let sketch = delta::sketch(&buf);
+                    let chosen = store.references().choose(&sketch);
+                    match chosen {
+                        Some((reference, reference_bytes)) => (
+                            compress_delta(&buf, &reference, &reference_bytes)?,
+                            Remember::Delta { sketch, reference },
+                        ),
+                        None => (
+                            compress_small(&buf)?,
+                            Remember::Full {
+                                sketch,
+                                bytes: Arc::from(buf),
+                            },
+                        ),
+                    }
+                } else {
+                    (compress_small(&buf)?, Remember::Nothing)
+                };
                 let mut tmp = store.temp_file()?;
-                tmp.write_all(&frame)?;
-                Ok(tmp)
+                tmp.write_all(&data)?;
+                Ok((tmp, remember))
             }
-            Sink::Stream(encoder) => encoder.finish()?.into_inner().map_err(|e| e.into_error()),
+            Sink::Stream(encoder) => Ok((
+                encoder.finish()?.into_inner().map_err(|e| e.into_error())?,
+                Remember::Nothing,
+            )),
             Sink::Empty => Err(io::Error::other("object writer used after a failure")),
         }
     }
@@ -508,11 +714,26 @@ impl ObjectWriter<'_> {
                 added: false,
             });
         }
-        let tmp = self
+        let (tmp, remember) = self
             .sink
             .finish(self.store)
             .map_err(|e| StoreError::io(dir, e))?;
-        self.store.place(tmp, sha256, blake3, size)
+        let is_delta = matches!(remember, Remember::Delta { .. });
+        let stored = self.store.place(tmp, sha256, blake3, size, is_delta)?;
+        if !stored.added {
+            // The same bytes were placed meanwhile, perhaps as a delta: not a reference.
+            return Ok(stored);
+        }
+        match remember {
+            Remember::Full { sketch, bytes } => {
+                self.store.references().add_full(sha256, bytes, &sketch);
+            }
+            Remember::Delta { sketch, reference } => {
+                self.store.references().point(&sketch, reference);
+            }
+            Remember::Nothing => {}
+        }
+        Ok(stored)
     }
 }
 
