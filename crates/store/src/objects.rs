@@ -142,6 +142,8 @@ struct Staged {
 impl ObjectStore {
     /// The store rooted at `dir` (`<archive>/objects`).
     pub fn new(dir: PathBuf) -> Self {
+        // Absolute once: temporary files in a relative directory cost a `getcwd` each.
+        let dir = std::path::absolute(&dir).unwrap_or(dir);
         ObjectStore {
             dir,
             dirty: Mutex::new(BTreeSet::new()),
@@ -211,20 +213,40 @@ impl ObjectStore {
         // Full objects first: a delta's reference is a full object staged before it (or
         // published earlier), and renames reach the journal in order.
         let (full, deltas): (Vec<_>, Vec<_>) = staged.files.into_iter().partition(|f| !f.2);
-        for (tmp, dest, _) in full.into_iter().chain(deltas) {
+        for (tmp, dest, is_delta) in full.into_iter().chain(deltas) {
             let shard = fsutil::parent_dir(&dest).to_path_buf();
             for changed in fsutil::create_dirs(&shard)? {
                 self.mark_dirty(changed);
             }
-            match tmp.persist_noclobber(&dest) {
-                Ok(()) => {}
-                // Identical bytes, published by an earlier batch or another process.
-                Err(e) if dest.is_file() => drop(e),
-                Err(e) => return Err(StoreError::io(&dest, e.error)),
-            }
+            self.install(tmp, &dest, is_delta)?;
             self.mark_dirty(shard);
         }
         Ok(())
+    }
+
+    /// Renames a finished object file to its address without replacing what is there (the
+    /// same bytes, published by an earlier batch or another process) — except that a full
+    /// object replaces a delta object: a full object stands alone and may serve as a reference,
+    /// and a delta object never replaces anything, so a reference stays a full object.
+    fn install(
+        &self,
+        tmp: tempfile::TempPath,
+        dest: &Path,
+        is_delta: bool,
+    ) -> Result<(), StoreError> {
+        match tmp.persist_noclobber(dest) {
+            Ok(()) => Ok(()),
+            Err(e) if dest.is_file() => {
+                let existing = read_start(dest).map(|start| delta::parse_start(&start));
+                if !is_delta && matches!(existing, Ok(Start::Delta(_))) {
+                    e.path
+                        .persist(dest)
+                        .map_err(|e| StoreError::io(dest, e.error))?;
+                }
+                Ok(())
+            }
+            Err(e) => Err(StoreError::io(dest, e.error)),
+        }
     }
 
     /// Where the object with this digest lives.
@@ -245,6 +267,7 @@ impl ObjectStore {
             store: self,
             hasher: DualHasher::new(),
             sink: Sink::Small { buf: Vec::new() },
+            hint: None,
         })
     }
 
@@ -261,6 +284,29 @@ impl ObjectStore {
     /// panic elsewhere; the index is still consistent enough to be a hint).
     fn references(&self) -> std::sync::MutexGuard<'_, References> {
         self.references.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Loads `hint` (or the reference it names, when it is a delta object) as a possible
+    /// reference; whether anything new was loaded. Anything unreadable, damaged or ineligible
+    /// is simply not used: the object is then stored on its own.
+    fn consider_reference(&self, hint: &Sha256Digest) -> bool {
+        let Ok(found) = self.reference_of(hint) else {
+            return false;
+        };
+        let candidate = found.unwrap_or(*hint);
+        if self.references().holds(&candidate) {
+            return false;
+        }
+        let Ok(bytes) = self.read_reference(&candidate) else {
+            return false;
+        };
+        if !delta::eligible(&bytes) {
+            return false;
+        }
+        let sketch = delta::sketch(&bytes);
+        self.references()
+            .add_full(candidate, Arc::from(bytes), &sketch);
+        true
     }
 
     /// Whether an object of this name is staged (grouped mode, not yet published).
@@ -374,8 +420,7 @@ impl ObjectStore {
         for changed in fsutil::create_dirs(&shard)? {
             self.mark_dirty(changed);
         }
-        tmp.persist(&dest)
-            .map_err(|e| StoreError::io(&dest, e.error))?;
+        self.install(tmp.into_temp_path(), &dest, is_delta)?;
         self.mark_dirty(shard);
         Ok(stored(true))
     }
@@ -443,11 +488,7 @@ impl ObjectStore {
     /// bytes of the file).
     pub fn reference_of(&self, sha256: &Sha256Digest) -> Result<Option<Sha256Digest>, StoreError> {
         let path = self.path_of(sha256);
-        let file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
-        file.take(delta::REFERENCE_HEADER as u64)
-            .read_to_end(&mut start)
-            .map_err(|e| StoreError::io(&path, e))?;
+        let start = read_start(&path).map_err(|e| StoreError::io(&path, e))?;
         match delta::parse_start(&start) {
             Start::Plain => Ok(None),
             Start::Delta(reference) => Ok(Some(reference)),
@@ -588,6 +629,15 @@ impl Write for LimitedVec<'_> {
     }
 }
 
+/// The first bytes of an object file (up to a reference header's length).
+fn read_start(path: &Path) -> io::Result<Vec<u8>> {
+    let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
+    File::open(path)?
+        .take(delta::REFERENCE_HEADER as u64)
+        .read_to_end(&mut start)?;
+    Ok(start)
+}
+
 /// An object file just opened.
 struct Opened {
     /// Its first bytes (up to a reference header's length).
@@ -618,6 +668,8 @@ pub struct ObjectWriter<'a> {
     store: &'a ObjectStore,
     hasher: DualHasher,
     sink: Sink,
+    /// An object these bytes probably resemble (the document's previous version).
+    hint: Option<Sha256Digest>,
 }
 
 enum Sink {
@@ -645,12 +697,22 @@ impl Sink {
     }
 
     /// The compressed temporary file, and what to remember of it as a possible reference.
-    fn finish(self, store: &ObjectStore) -> io::Result<(tempfile::NamedTempFile, Remember)> {
+    fn finish(
+        self,
+        store: &ObjectStore,
+        hint: Option<&Sha256Digest>,
+    ) -> io::Result<(tempfile::NamedTempFile, Remember)> {
         match self {
             Sink::Small { buf } => {
                 let (data, remember) = if delta::eligible(&buf) {
                     let sketch = delta::sketch(&buf);
-                    let chosen = store.references().choose(&sketch);
+                    let mut chosen = store.references().choose(&sketch);
+                    if chosen.is_none()
+                        && let Some(hint) = hint
+                        && store.consider_reference(hint)
+                    {
+                        chosen = store.references().choose(&sketch);
+                    }
                     match chosen {
                         Some((reference, reference_bytes)) => (
                             compress_delta(&buf, &reference, &reference_bytes)?,
@@ -681,6 +743,14 @@ impl Sink {
 }
 
 impl ObjectWriter<'_> {
+    /// Names an object these bytes probably resemble — typically the previous version of the
+    /// same document, stored by an earlier process. If no object this process stored is
+    /// similar, the hinted one (or its reference, when it is a delta) is read and, if it is
+    /// similar enough, the new object is stored as a delta against it.
+    pub fn hint_reference(&mut self, sha256: Sha256Digest) {
+        self.hint = Some(sha256);
+    }
+
     /// Bytes written so far.
     pub fn len(&self) -> u64 {
         self.hasher.len()
@@ -716,7 +786,7 @@ impl ObjectWriter<'_> {
         }
         let (tmp, remember) = self
             .sink
-            .finish(self.store)
+            .finish(self.store, self.hint.as_ref())
             .map_err(|e| StoreError::io(dir, e))?;
         let is_delta = matches!(remember, Remember::Delta { .. });
         let stored = self.store.place(tmp, sha256, blake3, size, is_delta)?;
@@ -771,6 +841,104 @@ pub fn objects_dir(root: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines that do not compress to nothing on their own.
+    fn lines(n: usize, edit: &str) -> Vec<u8> {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut s = String::new();
+        for i in 0..n {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            s.push_str(&format!("Clause {i}: reference {seed:016x} applies.\n"));
+            if i == n / 2 {
+                s.push_str(edit);
+            }
+        }
+        s.into_bytes()
+    }
+
+    #[test]
+    fn a_hint_from_an_earlier_process_makes_a_delta_and_a_bad_hint_is_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = lines(300, "");
+        let edited = lines(300, "A new clause.\n");
+        let other = lines(300, "Another clause.\n");
+        let earlier = ObjectStore::new(dir.path().to_path_buf());
+        let v1 = earlier.put(&base).unwrap().sha256;
+        let v2 = earlier.put(&edited).unwrap().sha256;
+        assert_eq!(earlier.reference_of(&v2).unwrap(), Some(v1));
+
+        // A later process knows nothing of them: without a hint, a full object.
+        let later = ObjectStore::new(dir.path().to_path_buf());
+        let mut w = later.writer().unwrap();
+        w.write_all(&other).unwrap();
+        // Hinting the delta v2 uses its reference v1.
+        w.hint_reference(v2);
+        let v3 = w.finish().unwrap().sha256;
+        assert_eq!(later.reference_of(&v3).unwrap(), Some(v1));
+        assert_eq!(later.read_verified(&v3, 1 << 20).unwrap(), other);
+
+        // A hint that names nothing, or something dissimilar, leaves a full object.
+        let fresh = ObjectStore::new(dir.path().to_path_buf());
+        let mut w = fresh.writer().unwrap();
+        w.write_all(&b"completely different text of some length\n".repeat(100))
+            .unwrap();
+        w.hint_reference(Sha256Digest::of(b"nothing"));
+        let lone = w.finish().unwrap().sha256;
+        assert_eq!(fresh.reference_of(&lone).unwrap(), None);
+        let mut w = fresh.writer().unwrap();
+        w.write_all(&b"yet another text, unlike the policy at all\n".repeat(100))
+            .unwrap();
+        w.hint_reference(v1);
+        let lone = w.finish().unwrap().sha256;
+        assert_eq!(fresh.reference_of(&lone).unwrap(), None);
+    }
+
+    #[test]
+    fn a_full_object_replaces_a_delta_and_nothing_replaces_a_full_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::new(dir.path().to_path_buf());
+        let base = lines(300, "");
+        let edited = lines(300, "A new clause.\n");
+        let reference = store.put(&base).unwrap().sha256;
+        let x = store.put(&edited).unwrap().sha256;
+        let dest = store.path_of(&x);
+        assert_eq!(
+            delta::parse_start(&read_start(&dest).unwrap()),
+            Start::Delta(reference)
+        );
+        // A delta never replaces what is there.
+        let temp = |data: &[u8]| {
+            let mut tmp = store.temp_file().unwrap();
+            tmp.write_all(data).unwrap();
+            tmp.into_temp_path()
+        };
+        let other_delta = compress_delta(&edited, &reference, &base).unwrap();
+        let before = std::fs::read(&dest).unwrap();
+        store.install(temp(&other_delta), &dest, true).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), before);
+        // A full object replaces a delta one…
+        let full = compress_small(&edited).unwrap();
+        store.install(temp(&full), &dest, false).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), full);
+        // …and is never replaced, not even by a delta of the same bytes.
+        store.install(temp(&other_delta), &dest, true).unwrap();
+        assert_eq!(std::fs::read(&dest).unwrap(), full);
+        assert_eq!(store.read_verified(&x, 1 << 20).unwrap(), edited);
+        // No temporary file is left behind.
+        let temps = std::fs::read_dir(dir.path())
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp-")
+            })
+            .count();
+        assert_eq!(temps, 0);
+    }
 
     #[test]
     fn put_dedupes_and_reads_back_verified() {
