@@ -13,6 +13,7 @@ use exhibit_core::manifest::{
     cap_string,
 };
 use exhibit_store::config::CaptureSettings;
+use exhibit_core::Sha256Digest;
 use exhibit_store::{ObjectStore, StoreError};
 
 use crate::source::Source;
@@ -77,6 +78,7 @@ pub(crate) fn acquire(
     agent: &ureq::Agent,
     settings: &CaptureSettings,
     objects: &ObjectStore,
+    previous: Option<&Sha256Digest>,
 ) -> Result<Acquired, CaptureError> {
     match source {
         Source::File(path) => {
@@ -96,7 +98,7 @@ pub(crate) fn acquire(
             })?;
             let captured_at = Utc::now();
             let name = path.display().to_string();
-            let stored = store_stream(file, objects, settings, &name).map_err(|e| match e {
+            let stored = store_stream(file, objects, previous, settings, &name).map_err(|e| match e {
                 StreamError::Read(e) => CaptureError::File {
                     path: path.clone(),
                     reason: io_reason(&e),
@@ -115,7 +117,7 @@ pub(crate) fn acquire(
         }
         Source::Stdin => {
             let captured_at = Utc::now();
-            let stored = store_stream(io::stdin().lock(), objects, settings, "<stdin>").map_err(
+            let stored = store_stream(io::stdin().lock(), objects, previous, settings, "<stdin>").map_err(
                 |e| match e {
                     StreamError::Read(e) => CaptureError::BadSource(format!("<stdin>: {e}")),
                     StreamError::Other(e) => e,
@@ -123,7 +125,7 @@ pub(crate) fn acquire(
             )?;
             Ok(finish_local(stored, captured_at, Method::Stdin, None, None))
         }
-        Source::Http(url) => fetch(url, agent, settings, objects),
+        Source::Http(url) => fetch(url, agent, settings, objects, previous),
     }
 }
 
@@ -180,14 +182,20 @@ impl From<StoreError> for StreamError {
     }
 }
 
-/// Streams `reader` into a new object, keeping up to the text limit in memory.
+/// Streams `reader` into a new object, keeping up to the text limit in memory. `previous` is
+/// the document's previous content, which a changed version is likely to resemble (a hint for
+/// delta compression, docs/FORMAT.md §6).
 fn store_stream(
     mut reader: impl Read,
     objects: &ObjectStore,
+    previous: Option<&Sha256Digest>,
     settings: &CaptureSettings,
     name: &str,
 ) -> Result<Streamed, StreamError> {
     let mut writer = objects.writer()?;
+    if let Some(previous) = previous {
+        writer.hint_reference(*previous);
+    }
     let keep = settings.max_text_bytes.min(settings.max_bytes) as usize;
     let mut retained = Vec::new();
     let mut retained_all = true;
@@ -348,6 +356,7 @@ fn fetch(
     agent: &ureq::Agent,
     settings: &CaptureSettings,
     objects: &ObjectStore,
+    previous: Option<&Sha256Digest>,
 ) -> Result<Acquired, CaptureError> {
     let mut current = start.clone();
     let mut redirects: Vec<Redirect> = Vec::new();
@@ -423,7 +432,7 @@ fn fetch(
             Err(error) => return Ok(failure(captured_at, exchange, error, None)),
         };
         let name = current.to_string();
-        let stored = match store_stream(reader, objects, settings, &name) {
+        let stored = match store_stream(reader, objects, previous, settings, &name) {
             Ok(s) => s,
             Err(StreamError::Read(e)) => {
                 let error = if e.kind() == io::ErrorKind::TimedOut

@@ -146,7 +146,7 @@ impl PrepareEnv<'_> {
         document_url: String,
         rules: &ExtractionRules,
     ) -> Result<PendingCapture, CaptureError> {
-        let acquired = acquire::acquire(source, self.agent, self.settings, self.objects)?;
+        let acquired = acquire::acquire(source, self.agent, self.settings, self.objects, None)?;
         let mut text = None;
         let mut text_omitted = None;
         let mut title_hint = None;
