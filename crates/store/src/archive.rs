@@ -516,7 +516,7 @@ impl Archive {
         Archive::open(root)
     }
 
-    /// Opens the archive at `root`.
+    /// Opens the archive at `root` (kept as an absolute path: [`Archive::root`]).
     pub fn open(root: &Path) -> Result<Archive, StoreError> {
         if !root.is_dir() {
             return Err(StoreError::NotAnArchive {
@@ -558,9 +558,12 @@ impl Archive {
                 });
             }
         }
+        // Kept absolute: every temporary file created under a relative root would look the
+        // working directory up again (once per object, manifest and signature).
+        let root = std::path::absolute(root).map_err(|e| StoreError::io(root, e))?;
         Ok(Archive {
-            objects: std::sync::Arc::new(ObjectStore::for_archive(root)),
-            root: root.to_path_buf(),
+            objects: std::sync::Arc::new(ObjectStore::for_archive(&root)),
+            root,
             config,
             prefix,
             conn,
@@ -568,7 +571,7 @@ impl Archive {
         })
     }
 
-    /// The archive directory.
+    /// The archive directory, absolute.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -1515,6 +1518,17 @@ impl Batch<'_> {
         };
         self.done.push(committed.clone());
         Ok(committed)
+    }
+
+    /// Gives the batch up: removes the manifests and signatures its captures wrote (best effort:
+    /// a file left behind is an orphan that nothing names, as after a crash) while its
+    /// transaction still holds the catalog's write lock, then rolls the transaction back.
+    pub fn abandon(self) {
+        for c in &self.done {
+            let _ = std::fs::remove_file(&c.manifest_path);
+            let _ = std::fs::remove_file(c.manifest_path.with_extension("json.sig"));
+        }
+        drop(self.tx);
     }
 
     /// Makes every file of the batch durable (one fsync per touched directory), then commits
