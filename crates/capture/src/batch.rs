@@ -4,10 +4,12 @@
 //! consumed, so a list of millions of lines is never held in memory). Each worker takes the
 //! document's capture lock, then acquires the bytes, hashes and compresses them into the
 //! object store and extracts the text — everything but recording. The calling thread is the
-//! only writer: it collects prepared captures and commits them in batches (one catalog
-//! transaction and, on Linux, two `syncfs` calls per batch instead of fsyncs per file; see
-//! [`exhibit_store::ObjectStore`]), then releases their locks and reports each capture. A
-//! capture is reported only after the batch that holds it is durable.
+//! only writer: it records each prepared capture in the open batch as soon as it arrives
+//! (numbering, signing, writing its manifest, catalog rows and log leaf), and commits the batch
+//! when it is due (one catalog transaction and, on Linux, two `syncfs` calls per batch instead
+//! of fsyncs per file; see [`exhibit_store::ObjectStore`]), then releases its captures' locks
+//! and reports them. A capture is reported only after the batch that holds it is durable; a
+//! batch that fails before its commit is abandoned whole, and none of it is reported.
 //!
 //! A batch is committed when it holds `max_batch` captures, when its oldest capture has waited
 //! `max_wait`, or when no prepared capture arrives for a moment — so a worker waiting for the
@@ -18,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-use exhibit_store::{CommittedCapture, DocumentLock, PendingCapture};
+use exhibit_store::{Batch, CommittedCapture, DocumentLock, PendingCapture};
 
 use crate::{CaptureError, Capturer, DocumentMeta, PrepareEnv, Source, document_url};
 
@@ -111,6 +113,7 @@ impl Capturer<'_> {
             .collect::<Result<Vec<_>, _>>()?;
         let agent = self.agent.clone();
         let settings = self.settings.clone();
+        let cwd = std::env::current_dir().ok();
         let items = Mutex::new(items);
         let stop = AtomicBool::new(false);
         let mut summary = BatchSummary::default();
@@ -121,7 +124,7 @@ impl Capturer<'_> {
         std::thread::scope(|scope| -> Result<(), CaptureError> {
             for reader in readers {
                 let tx = tx.clone();
-                let (items, stop, locks) = (&items, &stop, &locks);
+                let (items, stop, locks, cwd) = (&items, &stop, &locks, &cwd);
                 let env = PrepareEnv {
                     objects: &objects,
                     agent: &agent,
@@ -134,7 +137,8 @@ impl Capturer<'_> {
                         let message = match next {
                             Err((origin, e)) => (origin, Err(e)),
                             Ok(item) => {
-                                let result = prepare_locked(&env, &reader, locks, &item);
+                                let cwd = cwd.as_deref();
+                                let result = prepare_locked(&env, &reader, locks, cwd, &item);
                                 (item.origin, result)
                             }
                         };
@@ -156,7 +160,10 @@ impl Capturer<'_> {
         Ok(summary)
     }
 
-    /// The single writer: receives prepared captures, commits them in batches, reports them.
+    /// The single writer: receives prepared captures and records each in the open batch as it
+    /// arrives (opening one for the first), commits the batch when it is due, then releases its
+    /// document locks and reports its captures. So when the workers finish, only the last
+    /// commit is left to do.
     fn write_loop(
         &mut self,
         rx: &mpsc::Receiver<Prepared>,
@@ -165,50 +172,46 @@ impl Capturer<'_> {
         summary: &mut BatchSummary,
         on_event: &mut dyn FnMut(BatchEvent<'_>) -> Result<(), CaptureError>,
     ) -> Result<(), CaptureError> {
-        let mut pending: Vec<PendingCapture> = Vec::new();
-        let mut held: Vec<DocumentLock> = Vec::new();
-        let mut oldest: Option<Instant> = None;
         loop {
-            let wait = match oldest {
-                Some(t) => max_wait.saturating_sub(t.elapsed()).min(IDLE_COMMIT),
-                None => Duration::from_secs(3600),
+            // No batch is open: wait for the first prepared capture of the next one.
+            let first = loop {
+                match rx.recv() {
+                    Ok((_, Ok(prepared))) => break prepared,
+                    Ok((origin, Err(e))) => skip(origin, e, summary, on_event)?,
+                    Err(_) => return Ok(()),
+                }
             };
-            let message = rx.recv_timeout(wait);
-            let finished = matches!(message, Err(RecvTimeoutError::Disconnected));
-            let idle = matches!(message, Err(RecvTimeoutError::Timeout));
-            match message {
-                Ok((_, Ok((p, lock)))) => {
-                    pending.push(p);
-                    held.push(lock);
-                    oldest.get_or_insert_with(Instant::now);
+            let opened = Instant::now();
+            let mut held = Vec::new();
+            let mut batch = self.archive.begin(&self.key)?;
+            let filled = fill_batch(
+                &mut batch,
+                &mut held,
+                first,
+                rx,
+                max_batch,
+                opened + max_wait,
+                summary,
+                on_event,
+            );
+            let finished = match filled {
+                Ok(finished) => finished,
+                Err(e) => {
+                    // Nothing of this batch was reported: its files go with its transaction.
+                    batch.abandon();
+                    return Err(e);
                 }
-                Ok((origin, Err(e))) if e.is_bad_input() => {
-                    summary.skipped += 1;
-                    on_event(BatchEvent::Skipped {
-                        origin: &origin,
-                        error: &e,
-                    })?;
+            };
+            let done = batch.commit()?;
+            summary.transactions += 1;
+            // The batch is durable: later captures of these documents may proceed.
+            drop(held);
+            for c in &done {
+                summary.committed += 1;
+                if !c.ok {
+                    summary.failed += 1;
                 }
-                Ok((_, Err(e))) => return Err(e),
-                Err(_) => {}
-            }
-            let due = pending.len() >= max_batch
-                || finished
-                || idle
-                || oldest.is_some_and(|t| t.elapsed() >= max_wait);
-            if due && !pending.is_empty() {
-                let done = self.commit(std::mem::take(&mut pending))?;
-                summary.transactions += 1;
-                // The batch is durable: later captures of these documents may proceed.
-                held.clear();
-                oldest = None;
-                for c in &done {
-                    summary.committed += 1;
-                    if !c.ok {
-                        summary.failed += 1;
-                    }
-                    on_event(BatchEvent::Committed(c))?;
-                }
+                on_event(BatchEvent::Committed(c))?;
             }
             if finished {
                 return Ok(());
@@ -217,20 +220,104 @@ impl Capturer<'_> {
     }
 }
 
-/// Takes the document's lock, then prepares the capture (on a worker thread).
+/// Records `first` and every prepared capture that follows in `batch`, keeping their document
+/// locks in `held`, until the batch is due: it holds `max_batch` captures, `deadline` has
+/// passed, no capture arrived for [`IDLE_COMMIT`], or the workers are done (then `true`).
+#[allow(clippy::too_many_arguments)]
+fn fill_batch(
+    batch: &mut Batch<'_>,
+    held: &mut Vec<DocumentLock>,
+    first: (PendingCapture, DocumentLock),
+    rx: &mpsc::Receiver<Prepared>,
+    max_batch: usize,
+    deadline: Instant,
+    summary: &mut BatchSummary,
+    on_event: &mut dyn FnMut(BatchEvent<'_>) -> Result<(), CaptureError>,
+) -> Result<bool, CaptureError> {
+    let mut next = Some(first);
+    loop {
+        if let Some((pending, lock)) = next.take() {
+            batch.add(pending)?;
+            held.push(lock);
+            if held.len() >= max_batch {
+                return Ok(false);
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(false);
+        }
+        match rx.recv_timeout(left.min(IDLE_COMMIT)) {
+            Ok((_, Ok(prepared))) => next = Some(prepared),
+            Ok((origin, Err(e))) => skip(origin, e, summary, on_event)?,
+            Err(RecvTimeoutError::Timeout) => return Ok(false),
+            Err(RecvTimeoutError::Disconnected) => return Ok(true),
+        }
+    }
+}
+
+/// Reports a source that failed as bad input as skipped; any other error is returned.
+fn skip(
+    origin: String,
+    error: CaptureError,
+    summary: &mut BatchSummary,
+    on_event: &mut dyn FnMut(BatchEvent<'_>) -> Result<(), CaptureError>,
+) -> Result<(), CaptureError> {
+    if !error.is_bad_input() {
+        return Err(error);
+    }
+    summary.skipped += 1;
+    on_event(BatchEvent::Skipped {
+        origin: &origin,
+        error: &error,
+    })
+}
+
+/// Takes the document's lock, then prepares the capture (on a worker thread). A relative file
+/// path is taken relative to `cwd`, the working directory when the batch started.
 fn prepare_locked(
     env: &PrepareEnv<'_>,
     reader: &exhibit_store::CatalogReader,
     locks: &exhibit_store::DocumentLocks,
+    cwd: Option<&std::path::Path>,
     item: &BatchItem,
 ) -> Result<(PendingCapture, DocumentLock), CaptureError> {
-    let url = document_url(&item.source, &item.meta)?;
+    let given = &item.source;
+    // A relative file path is resolved against the working directory looked up once for the
+    // whole batch, not once per file (and twice: for its URL and for its manifest).
+    let absolute = match (given, cwd) {
+        (Source::File(p), Some(cwd)) if p.is_relative() => {
+            std::path::absolute(cwd.join(p)).ok().map(Source::File)
+        }
+        _ => None,
+    };
+    let source = absolute.as_ref().unwrap_or(given);
+    let prepared = prepare_source(env, reader, locks, source, &item.meta);
+    prepared.map_err(|e| match (e, given) {
+        // Name the file as the user did.
+        (CaptureError::File { reason, .. }, Source::File(p)) => CaptureError::File {
+            path: p.clone(),
+            reason,
+        },
+        (e, _) => e,
+    })
+}
+
+/// Takes the lock of the document `source` holds, then prepares the capture.
+fn prepare_source(
+    env: &PrepareEnv<'_>,
+    reader: &exhibit_store::CatalogReader,
+    locks: &exhibit_store::DocumentLocks,
+    source: &Source,
+    meta: &DocumentMeta,
+) -> Result<(PendingCapture, DocumentLock), CaptureError> {
+    let url = document_url(source, meta)?;
     let lock = locks.lock(&url)?;
-    let rules = match &item.meta.rules {
+    let rules = match &meta.rules {
         Some(r) => r.clone(),
         None => reader.rules_for_url(&url)?.unwrap_or_default(),
     };
-    let pending = env.prepare(&item.source, &item.meta, url, &rules)?;
+    let pending = env.prepare(source, meta, url, &rules)?;
     Ok((pending, lock))
 }
 

@@ -516,7 +516,7 @@ impl Archive {
         Archive::open(root)
     }
 
-    /// Opens the archive at `root`.
+    /// Opens the archive at `root` (kept as an absolute path: [`Archive::root`]).
     pub fn open(root: &Path) -> Result<Archive, StoreError> {
         if !root.is_dir() {
             return Err(StoreError::NotAnArchive {
@@ -558,9 +558,12 @@ impl Archive {
                 });
             }
         }
+        // Kept absolute: every temporary file created under a relative root would look the
+        // working directory up again (once per object, manifest and signature).
+        let root = std::path::absolute(root).map_err(|e| StoreError::io(root, e))?;
         Ok(Archive {
-            objects: std::sync::Arc::new(ObjectStore::for_archive(root)),
-            root: root.to_path_buf(),
+            objects: std::sync::Arc::new(ObjectStore::for_archive(&root)),
+            root,
             config,
             prefix,
             conn,
@@ -568,7 +571,7 @@ impl Archive {
         })
     }
 
-    /// The archive directory.
+    /// The archive directory, absolute.
     pub fn root(&self) -> &Path {
         &self.root
     }
@@ -1213,28 +1216,66 @@ impl Batch<'_> {
 
     /// Signs a record's canonical manifest bytes, writes them and the signature crash-safely
     /// (fsynced now; their directory at commit) and appends the leaf to the log. Returns the
-    /// manifest's SHA-256, its path relative to the root and its leaf index.
+    /// manifest's SHA-256, its path relative to the root and its leaf index. The id must be
+    /// free ([`Batch::fresh_id`]).
     pub(crate) fn write_signed(
         &mut self,
         id: &RecordId,
         bytes: &[u8],
     ) -> Result<(Sha256Digest, String, u64), StoreError> {
+        let rel = manifest_rel_path(id);
+        self.write_signed_new(id, bytes)?.ok_or_else(|| {
+            StoreError::io(
+                self.root.join(&rel),
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "already exists"),
+            )
+        })
+    }
+
+    /// Like [`Batch::write_signed`], but `None` (and nothing written or logged) when a file of
+    /// an earlier batch that never committed (a crash) already holds the manifest or signature
+    /// name: the existing file is left as it is, and the caller takes the next number. Trying
+    /// is what checks: no look-up of the names first.
+    pub(crate) fn write_signed_new(
+        &mut self,
+        id: &RecordId,
+        bytes: &[u8],
+    ) -> Result<Option<(Sha256Digest, String, u64)>, StoreError> {
         let signature = self.key.sign(bytes);
         let rel = manifest_rel_path(id);
         let path = self.root.join(&rel);
         let dir = fsutil::parent_dir(&path).to_path_buf();
-        self.dirty.extend(fsutil::create_dirs(&dir)?);
-        if self.objects.is_grouped() {
+        // A directory this batch already wrote to exists.
+        if !self.dirty.contains(&dir) {
+            self.dirty.extend(fsutil::create_dirs(&dir)?);
+        }
+        let write = if self.objects.is_grouped() {
             // Made durable by the one syncfs of the commit, before the catalog names them.
-            fsutil::write_new_unsynced(&path, bytes)?;
-            fsutil::write_new_unsynced(&path.with_extension("json.sig"), signature.as_bytes())?;
+            fsutil::write_new_unsynced
         } else {
-            fsutil::write_atomic_new(&path, bytes)?;
-            fsutil::write_atomic_new(&path.with_extension("json.sig"), signature.as_bytes())?;
+            fsutil::write_atomic_new
+        };
+        // The name is taken (not, say, a temporary file that could not be made).
+        let taken = |e: &StoreError, name: &Path| {
+            matches!(e, StoreError::Io { path, source }
+                if path == name && source.kind() == std::io::ErrorKind::AlreadyExists)
+        };
+        match write(&path, bytes) {
+            Err(e) if taken(&e, &path) => return Ok(None),
+            other => other?,
+        }
+        let sig = path.with_extension("json.sig");
+        match write(&sig, signature.as_bytes()) {
+            Err(e) if taken(&e, &sig) => {
+                // Only the signature is an orphan: the manifest just written is this batch's.
+                let _ = std::fs::remove_file(&path);
+                return Ok(None);
+            }
+            other => other?,
         }
         self.dirty.insert(dir);
         let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, bytes)?;
-        Ok((Sha256Digest::of(bytes), rel, log_index))
+        Ok(Some((Sha256Digest::of(bytes), rel, log_index)))
     }
 
     /// The next number of `kind` whose manifest path is free. A manifest file already at the
@@ -1386,15 +1427,15 @@ impl Batch<'_> {
             None
         };
 
-        let (capture_num, capture_id) = self.fresh_id(RecordKind::Capture)?;
-        let manifest = CaptureManifest {
+        let capture_num = catalog::next_number(&self.tx, RecordKind::Capture.letter())?;
+        let mut manifest = CaptureManifest {
             manifest_type: if ok {
                 ManifestType::Capture
             } else {
                 ManifestType::CaptureFailure
             },
             origin: self.origin.to_owned(),
-            id: capture_id.clone(),
+            id: self.id(RecordKind::Capture, capture_num),
             document: DocumentRef {
                 id: self.id(RecordKind::Document, doc.num),
                 url: p.document_url.clone(),
@@ -1413,13 +1454,22 @@ impl Batch<'_> {
             error: p.error.clone(),
             signer: self.signer.clone(),
         };
-        let bytes = manifest
-            .to_canonical_bytes()
-            .map_err(|e| StoreError::Rejected {
-                what: capture_id.to_string(),
-                message: e.to_string(),
-            })?;
-        let (manifest_sha256, rel, log_index) = self.write_signed(&capture_id, &bytes)?;
+        let (capture_num, capture_id, manifest_sha256, rel, log_index) = loop {
+            let id = manifest.id.clone();
+            let bytes = manifest
+                .to_canonical_bytes()
+                .map_err(|e| StoreError::Rejected {
+                    what: id.to_string(),
+                    message: e.to_string(),
+                })?;
+            if let Some((sha256, rel, log_index)) = self.write_signed_new(&id, &bytes)? {
+                break (id.number(), id, sha256, rel, log_index);
+            }
+            // An orphan of a batch that never committed (a crash) holds this number: it is left
+            // as it is, and the number is never given out again.
+            let n = catalog::next_number(&self.tx, RecordKind::Capture.letter())?;
+            manifest.id = self.id(RecordKind::Capture, n);
+        };
         let path = self.root.join(&rel);
 
         if let Some((key, v)) = &version {
@@ -1517,6 +1567,17 @@ impl Batch<'_> {
         Ok(committed)
     }
 
+    /// Gives the batch up: removes the manifests and signatures its captures wrote (best effort:
+    /// a file left behind is an orphan that nothing names, as after a crash) while its
+    /// transaction still holds the catalog's write lock, then rolls the transaction back.
+    pub fn abandon(self) {
+        for c in &self.done {
+            let _ = std::fs::remove_file(&c.manifest_path);
+            let _ = std::fs::remove_file(c.manifest_path.with_extension("json.sig"));
+        }
+        drop(self.tx);
+    }
+
     /// Makes every file of the batch durable (one fsync per touched directory), then commits
     /// the catalog transaction. Only after this returns are the captures reported.
     pub fn commit(self) -> Result<Vec<CommittedCapture>, StoreError> {
@@ -1569,4 +1630,75 @@ pub(crate) fn parse_catalog_digest(s: &str) -> Result<Sha256Digest, StoreError> 
             what: "catalog".into(),
             message: "missing hash".into(),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A failed HTTP capture of `url` (no object needed).
+    fn failure(url: &str) -> PendingCapture {
+        PendingCapture {
+            document_url: url.to_owned(),
+            entity: None,
+            title: None,
+            title_hint: None,
+            captured_at: Utc::now(),
+            method: Method::Http,
+            http: Some(HttpExchange {
+                request_url: url.to_owned(),
+                final_url: url.to_owned(),
+                redirects: Vec::new(),
+                status: None,
+                headers: Default::default(),
+            }),
+            file: None,
+            content: None,
+            text: None,
+            text_omitted: None,
+            error: Some("connection refused".into()),
+            rules_change: None,
+        }
+    }
+
+    /// Files a crashed batch left at the next numbers keep their names, their numbers are
+    /// skipped, and an abandoned batch takes its own manifests away with its transaction.
+    #[test]
+    fn orphans_are_skipped_untouched_and_an_abandoned_batch_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut archive = Archive::init(&dir.path().join("a"), InitOptions::default()).unwrap();
+        let key = archive.signing_key().unwrap();
+        let shard = archive.root().join("manifests/C/000");
+        std::fs::create_dir_all(&shard).unwrap();
+        std::fs::write(shard.join("EX-C-000001.json"), b"orphan").unwrap();
+        std::fs::write(shard.join("EX-C-000002.json.sig"), b"orphan sig").unwrap();
+
+        let mut batch = archive.begin(&key).unwrap();
+        let c = batch.add(failure("https://a.example/")).unwrap();
+        batch.commit().unwrap();
+        assert_eq!(c.capture_id.to_string(), "EX-C-000003");
+        assert_eq!(c.manifest_path, shard.join("EX-C-000003.json"));
+        assert_eq!(
+            std::fs::read(shard.join("EX-C-000001.json")).unwrap(),
+            b"orphan"
+        );
+        assert!(!shard.join("EX-C-000001.json.sig").exists());
+        assert!(!shard.join("EX-C-000002.json").exists());
+        assert_eq!(
+            std::fs::read(shard.join("EX-C-000002.json.sig")).unwrap(),
+            b"orphan sig"
+        );
+
+        let mut batch = archive.begin(&key).unwrap();
+        let gone = batch.add(failure("https://b.example/")).unwrap();
+        assert!(gone.manifest_path.exists());
+        batch.abandon();
+        assert!(!gone.manifest_path.exists());
+        assert!(!gone.manifest_path.with_extension("json.sig").exists());
+        let mut batch = archive.begin(&key).unwrap();
+        let again = batch.add(failure("https://b.example/")).unwrap();
+        batch.commit().unwrap();
+        assert_eq!(again.capture_id, gone.capture_id);
+        assert_eq!(archive.log_size().unwrap(), 2);
+    }
 }

@@ -128,15 +128,34 @@ CREATE INDEX captures_failed ON captures(document, num) WHERE ok = 0;
 
 /// Opens the catalog with the pragmas every connection needs.
 pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
-    let conn = Connection::open(path)?;
+    let mut conn = Connection::open(path)?;
     // Concurrent writers wait for each other instead of failing; set first, so that even the
     // pragmas below wait rather than fail while another process holds the lock.
-    conn.busy_timeout(std::time::Duration::from_secs(600))?;
+    conn.busy_handler(Some(wait_for_lock))?;
     // WAL lets readers run while a capture writes; FULL makes every commit durable.
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// How long a connection waits for another process's lock before giving up.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
+/// How often a waiting connection tries again.
+const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
+/// SQLite's busy handler: sleeps [`LOCK_POLL`] and tries again, for at least [`LOCK_WAIT`] in
+/// all. SQLite's own (`busy_timeout`) backs off to one try every 100 ms, which rarely falls
+/// into the moment between two batches of a batch capture in another process (it holds the
+/// write lock while it records captures, and lets it go only after each commit): a short
+/// capture could then wait for the whole batch capture.
+fn wait_for_lock(attempt: i32) -> bool {
+    let attempts = LOCK_WAIT.as_micros() / LOCK_POLL.as_micros();
+    if (attempt as u128) >= attempts {
+        return false;
+    }
+    std::thread::sleep(LOCK_POLL);
+    true
 }
 
 /// Creates the schema in an empty catalog.
