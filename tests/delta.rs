@@ -182,3 +182,37 @@ fn a_reference_that_is_itself_a_delta_or_damaged_is_refused() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn a_later_capture_of_a_changed_document_is_stored_against_its_previous_version() {
+    // Two processes: the second knows the first's object only through the catalog.
+    let (dir, archive) = new_archive();
+    let file = dir.path().join("policy.md");
+    let v1 = policy(300, "");
+    let v2 = policy(300, "Section 150a. Cookies, again.");
+    std::fs::write(&file, &v1).unwrap();
+    ok(&exhibit(&archive, &["capture", file.to_str().unwrap()]));
+    std::fs::write(&file, &v2).unwrap();
+    ok(&exhibit(&archive, &["capture", file.to_str().unwrap()]));
+    let (sha1, sha2) = (sha256_hex(v1.as_bytes()), sha256_hex(v2.as_bytes()));
+    assert_eq!(
+        reference_of(&object_path(&archive, &sha2)).as_deref(),
+        Some(sha1.as_str())
+    );
+    // And in a batch too (`capture --list`), through the catalog reader of a worker.
+    let v3 = policy(300, "Section 150b. And data brokers.");
+    std::fs::write(&file, &v3).unwrap();
+    let list = dir.path().join("list");
+    std::fs::write(&list, format!("{}\n", file.display())).unwrap();
+    ok(&exhibit(
+        &archive,
+        &["capture", "--list", list.to_str().unwrap()],
+    ));
+    let sha3 = sha256_hex(v3.as_bytes());
+    assert_eq!(
+        reference_of(&object_path(&archive, &sha3)).as_deref(),
+        Some(sha1.as_str()),
+        "a delta's reference is the full object its previous version was stored against"
+    );
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+}

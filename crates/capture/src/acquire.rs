@@ -8,12 +8,12 @@ use std::io::{self, Read, Write};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use exhibit_core::Sha256Digest;
 use exhibit_core::manifest::{
     ContentInfo, FileSource, HttpExchange, MAX_RECORDED_STRING, Method, RECORDED_HEADERS, Redirect,
     cap_string,
 };
 use exhibit_store::config::CaptureSettings;
-use exhibit_core::Sha256Digest;
 use exhibit_store::{ObjectStore, StoreError};
 
 use crate::source::Source;
@@ -98,13 +98,14 @@ pub(crate) fn acquire(
             })?;
             let captured_at = Utc::now();
             let name = path.display().to_string();
-            let stored = store_stream(file, objects, previous, settings, &name).map_err(|e| match e {
-                StreamError::Read(e) => CaptureError::File {
-                    path: path.clone(),
-                    reason: io_reason(&e),
-                },
-                StreamError::Other(e) => e,
-            })?;
+            let stored =
+                store_stream(file, objects, previous, settings, &name).map_err(|e| match e {
+                    StreamError::Read(e) => CaptureError::File {
+                        path: path.clone(),
+                        reason: io_reason(&e),
+                    },
+                    StreamError::Other(e) => e,
+                })?;
             let abs = std::path::absolute(path).unwrap_or_else(|_| path.clone());
             let file_name = path.file_name().and_then(|n| n.to_str());
             Ok(finish_local(
@@ -117,12 +118,11 @@ pub(crate) fn acquire(
         }
         Source::Stdin => {
             let captured_at = Utc::now();
-            let stored = store_stream(io::stdin().lock(), objects, previous, settings, "<stdin>").map_err(
-                |e| match e {
-                    StreamError::Read(e) => CaptureError::BadSource(format!("<stdin>: {e}")),
-                    StreamError::Other(e) => e,
-                },
-            )?;
+            let stored = store_stream(io::stdin().lock(), objects, previous, settings, "<stdin>")
+                .map_err(|e| match e {
+                StreamError::Read(e) => CaptureError::BadSource(format!("<stdin>: {e}")),
+                StreamError::Other(e) => e,
+            })?;
             Ok(finish_local(stored, captured_at, Method::Stdin, None, None))
         }
         Source::Http(url) => fetch(url, agent, settings, objects, previous),

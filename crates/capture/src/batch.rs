@@ -317,7 +317,8 @@ fn prepare_source(
         Some(r) => r.clone(),
         None => reader.rules_for_url(&url)?.unwrap_or_default(),
     };
-    let pending = env.prepare(source, meta, url, &rules)?;
+    let previous = reader.previous_content(&url)?;
+    let pending = env.prepare(source, meta, url, &rules, previous.as_ref())?;
     Ok((pending, lock))
 }
 

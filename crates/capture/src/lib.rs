@@ -89,12 +89,13 @@ impl<'a> Capturer<'a> {
                 .rules_for_url(&document_url)?
                 .unwrap_or_default(),
         };
+        let previous = self.archive.previous_content(&document_url)?;
         let env = PrepareEnv {
             objects: self.archive.objects(),
             agent: &self.agent,
             settings: &self.settings,
         };
-        env.prepare(source, meta, document_url, &rules)
+        env.prepare(source, meta, document_url, &rules, previous.as_ref())
     }
 
     /// Records prepared captures in one batch: one transaction, one round of fsyncs.
@@ -145,8 +146,9 @@ impl PrepareEnv<'_> {
         meta: &DocumentMeta,
         document_url: String,
         rules: &ExtractionRules,
+        previous: Option<&exhibit_core::Sha256Digest>,
     ) -> Result<PendingCapture, CaptureError> {
-        let acquired = acquire::acquire(source, self.agent, self.settings, self.objects, None)?;
+        let acquired = acquire::acquire(source, self.agent, self.settings, self.objects, previous)?;
         let mut text = None;
         let mut text_omitted = None;
         let mut title_hint = None;

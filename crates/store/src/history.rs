@@ -7,6 +7,23 @@ use serde::Serialize;
 
 use crate::{Archive, DocumentRow, StoreError, VersionRow};
 
+/// The content SHA-256 of the latest capture of the document `url` that has content (`None`
+/// for a new document): what a new capture of it most likely resembles.
+pub(crate) fn previous_content_in(
+    conn: &rusqlite::Connection,
+    url: &str,
+) -> Result<Option<exhibit_core::Sha256Digest>, StoreError> {
+    use rusqlite::OptionalExtension;
+    let hex: Option<String> = conn
+        .prepare_cached(
+            "SELECT c.sha256 FROM documents d JOIN captures c ON c.document = d.num \
+             WHERE d.url = ?1 AND c.sha256 IS NOT NULL ORDER BY c.num DESC LIMIT 1",
+        )?
+        .query_row([url], |r| r.get(0))
+        .optional()?;
+    Ok(hex.and_then(|h| h.parse().ok()))
+}
+
 /// A tracked document with what `exhibit documents` shows about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DocumentSummary {

@@ -113,6 +113,12 @@ impl Archive {
         rules_for_url_in(&self.conn, url)
     }
 
+    /// The content SHA-256 of the document `url`'s latest capture with content, if any (a
+    /// reference hint for the new capture's object, docs/FORMAT.md §6).
+    pub fn previous_content(&self, url: &str) -> Result<Option<Sha256Digest>, StoreError> {
+        crate::history::previous_content_in(&self.conn, url)
+    }
+
     /// A document's current rules (`None`: none).
     pub fn rules_of(&self, document: &RecordId) -> Result<Option<ExtractionRules>, StoreError> {
         current(&self.conn, document.number())
