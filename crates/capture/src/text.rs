@@ -196,11 +196,7 @@ pub(crate) fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
     // Bytes of `s` already copied into `out`.
     let mut copied = 0;
     let mut at = 0;
-    while let Some(start) = bytes[at..]
-        .iter()
-        .position(|b| !b.is_ascii())
-        .map(|p| at + p)
-    {
+    while let Some(start) = first_non_ascii(&bytes[at..]).map(|p| at + p) {
         let end = bytes[start..]
             .iter()
             .position(u8::is_ascii)
@@ -223,6 +219,25 @@ pub(crate) fn nfc(s: &str) -> std::borrow::Cow<'_, str> {
             std::borrow::Cow::Owned(o)
         }
     }
+}
+
+/// The index of the first non-ASCII byte, eight bytes at a time.
+fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in words.by_ref() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(word);
+        if u64::from_ne_bytes(w) & HIGH != 0 {
+            break;
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|b| !b.is_ascii())
+        .map(|p| at + p)
 }
 
 /// Normalise already-decoded plain text.

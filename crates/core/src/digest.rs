@@ -64,7 +64,13 @@ macro_rules! digest_type {
             }
             /// The 64-digit lower-case hex form.
             pub fn to_hex(&self) -> String {
-                hex::encode(self.0)
+                const DIGITS: &[u8; 16] = b"0123456789abcdef";
+                let mut out = [0u8; 64];
+                for (pair, byte) in out.chunks_exact_mut(2).zip(self.0) {
+                    pair[0] = DIGITS[usize::from(byte >> 4)];
+                    pair[1] = DIGITS[usize::from(byte & 0x0f)];
+                }
+                out.iter().map(|&d| char::from(d)).collect()
             }
             /// The first `n` hex digits (at most 64), as filings print truncated hashes.
             pub fn short(&self, n: usize) -> String {

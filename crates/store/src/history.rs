@@ -14,15 +14,17 @@ pub(crate) fn previous_content_in(
     url: &str,
 ) -> Result<Option<exhibit_core::Sha256Digest>, StoreError> {
     use rusqlite::OptionalExtension;
-    let hex: Option<String> = conn
-        .prepare_cached(
-            "SELECT c.sha256 FROM documents d JOIN captures c ON c.document = d.num \
-             WHERE d.url = ?1 AND c.sha256 IS NOT NULL ORDER BY c.num DESC LIMIT 1",
-        )?
+    let hex: Option<Option<String>> = conn
+        .prepare_cached(PREVIOUS_CONTENT)?
         .query_row([url], |r| r.get(0))
         .optional()?;
-    Ok(hex.and_then(|h| h.parse().ok()))
+    Ok(hex.flatten().and_then(|h| h.parse().ok()))
 }
+
+/// The content hash of a document's last capture (by URL): two index look-ups. (A join that
+/// filters on `captures.sha256` lets SQLite walk every capture for a new document.)
+const PREVIOUS_CONTENT: &str = "SELECT sha256 FROM captures \
+     WHERE num = (SELECT last_capture FROM documents WHERE url = ?1)";
 
 /// A tracked document with what `exhibit documents` shows about it.
 #[derive(Debug, Clone, Serialize)]
@@ -201,6 +203,7 @@ mod tests {
             ("document summaries", DOCUMENT_SUMMARIES),
             ("document counts", DOCUMENT_COUNTS),
             ("versions page", VERSIONS_PAGE),
+            ("previous content", PREVIOUS_CONTENT),
         ] {
             queries.push((name.to_owned(), sql.to_owned()));
         }

@@ -14,7 +14,7 @@ use crate::delta::{self, References, Start};
 use crate::fsutil;
 
 /// zstd level for stored objects: level 3 is zstd's own default, the usual speed/size balance.
-pub const ZSTD_LEVEL: i32 = 3;
+pub const ZSTD_LEVEL: i32 = 1;
 
 /// Objects up to this size are gathered in memory and compressed in one call with a
 /// compression context reused by the thread; larger ones are compressed as a stream. (Creating
@@ -228,22 +228,24 @@ impl ObjectStore {
     /// same bytes, published by an earlier batch or another process) — except that a full
     /// object replaces a delta object: a full object stands alone and may serve as a reference,
     /// and a delta object never replaces anything, so a reference stays a full object.
+    /// Returns whether this file was put in place.
     fn install(
         &self,
         tmp: tempfile::TempPath,
         dest: &Path,
         is_delta: bool,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         match tmp.persist_noclobber(dest) {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(e) if dest.is_file() => {
                 let existing = read_start(dest).map(|start| delta::parse_start(&start));
                 if !is_delta && matches!(existing, Ok(Start::Delta(_))) {
                     e.path
                         .persist(dest)
                         .map_err(|e| StoreError::io(dest, e.error))?;
+                    return Ok(true);
                 }
-                Ok(())
+                Ok(false)
             }
             Err(e) => Err(StoreError::io(dest, e.error)),
         }
@@ -336,8 +338,9 @@ impl ObjectStore {
         hasher.update(suffix);
         let (sha256, blake3, size) = hasher.finish();
         let dest = self.path_of(&sha256);
-        if dest.is_file() || self.is_staged(&sha256) {
-            if dest.is_file() {
+        let exists = dest.is_file();
+        if exists || self.is_staged(&sha256) {
+            if exists {
                 self.mark_dirty(fsutil::parent_dir(&dest).to_path_buf());
             }
             return Ok(StoredObject {
@@ -378,8 +381,9 @@ impl ObjectStore {
         self.place(frames.0, sha256, blake3, size, frames.1)
     }
 
-    /// Puts a finished temporary object file in place under its name: discarded when the name
-    /// exists, staged in grouped mode, else fsynced and renamed.
+    /// Puts a finished temporary object file in place under its name (the callers have just
+    /// found no object of that name): staged in grouped mode, else fsynced and renamed without
+    /// replacing an object that appeared meanwhile (see [`ObjectStore::install`]).
     fn place(
         &self,
         tmp: tempfile::NamedTempFile,
@@ -396,13 +400,6 @@ impl ObjectStore {
             size,
             added,
         };
-        if dest.is_file() {
-            // Identical bytes are stored once; the temporary file is removed on drop. The
-            // existing object may come from a writer that crashed before fsyncing its
-            // directory, so the directory is fsynced with this batch all the same.
-            self.mark_dirty(shard);
-            return Ok(stored(false));
-        }
         if self.is_staged(&sha256) {
             // Identical bytes are staged already (grouped mode).
             return Ok(stored(false));
@@ -420,9 +417,9 @@ impl ObjectStore {
         for changed in fsutil::create_dirs(&shard)? {
             self.mark_dirty(changed);
         }
-        self.install(tmp.into_temp_path(), &dest, is_delta)?;
+        let added = self.install(tmp.into_temp_path(), &dest, is_delta)?;
         self.mark_dirty(shard);
-        Ok(stored(true))
+        Ok(stored(added))
     }
 
     /// Stores a byte slice.
@@ -769,12 +766,13 @@ impl ObjectWriter<'_> {
         let (sha256, blake3, size) = self.hasher.finish();
         let dest = self.store.path_of(&sha256);
         let shard = dest.parent().unwrap_or(dir).to_path_buf();
-        if matches!(self.sink, Sink::Small { .. })
-            && (dest.is_file() || self.store.is_staged(&sha256))
-        {
+        let small = matches!(self.sink, Sink::Small { .. });
+        let exists = small && dest.is_file();
+        if exists || (small && self.store.is_staged(&sha256)) {
             // Identical bytes are stored (or staged) already: no file is written at all. The
-            // directory is fsynced with this batch all the same (see `place`).
-            if dest.is_file() {
+            // existing object may come from a writer that crashed before fsyncing its
+            // directory, so the directory is fsynced with this batch all the same.
+            if exists {
                 self.store.mark_dirty(shard);
             }
             return Ok(StoredObject {

@@ -52,7 +52,7 @@ pub(super) fn decode<'a>(
 /// differ only in undeclared non-UTF-8 bytes still extract to different texts; decoding them as
 /// UTF-8 would turn both into U+FFFD and hide the change.
 fn undeclared_encoding(bytes: &[u8]) -> &'static Encoding {
-    if std::str::from_utf8(bytes).is_ok() {
+    if simdutf8::basic::from_utf8(bytes).is_ok() {
         UTF_8
     } else {
         WINDOWS_1252

@@ -40,7 +40,8 @@ pub fn sniff_media_type(bytes: &[u8], file_name: Option<&str>) -> String {
         return m.to_string();
     }
     let has_utf16_bom = bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]);
-    let is_text = has_utf16_bom || (!bytes.contains(&0) && std::str::from_utf8(bytes).is_ok());
+    let is_text = has_utf16_bom
+        || (memchr::memchr(0, bytes).is_none() && simdutf8::basic::from_utf8(bytes).is_ok());
     if is_text || name_says_text {
         if name_says_markdown {
             "text/markdown".to_string()
