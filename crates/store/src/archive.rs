@@ -762,6 +762,7 @@ impl Archive {
             key,
             dirty,
             done: Vec::new(),
+            manifests: None,
         })
     }
 
@@ -1205,6 +1206,79 @@ pub struct Batch<'a> {
     done: Vec<CommittedCapture>,
     pub(crate) leaves: std::fs::File,
     pub(crate) leaves_path: PathBuf,
+    /// In grouped mode, the thread that signs and writes this batch's manifests.
+    manifests: Option<ManifestWriter>,
+}
+
+/// A manifest to sign and write: its path and canonical bytes.
+struct ManifestJob {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+/// What the manifest thread did: the files it wrote, and the error that stopped it, if any.
+type ManifestOutcome = (Vec<PathBuf>, Option<StoreError>);
+
+/// Signs and writes a grouped batch's manifests and signatures on a thread of its own, so that
+/// the single writer — which must allocate ids, link records and fill the catalog in order —
+/// does not also spend a third of its time on Ed25519 and file creation (docs/PERFORMANCE.md).
+/// The batch checks each name is free before handing a manifest over, and waits for the
+/// thread before it makes anything durable ([`Batch::commit`]): a capture is still reported only
+/// once its files are durable.
+struct ManifestWriter {
+    jobs: Option<std::sync::mpsc::Sender<ManifestJob>>,
+    thread: Option<std::thread::JoinHandle<ManifestOutcome>>,
+}
+
+impl ManifestWriter {
+    fn start(key: SigningKey) -> Result<Self, StoreError> {
+        let (jobs, rx) = std::sync::mpsc::channel::<ManifestJob>();
+        let thread = std::thread::Builder::new()
+            .name("exhibit-manifests".into())
+            .spawn(move || {
+                let mut written = Vec::new();
+                for job in rx {
+                    let signature = key.sign(&job.bytes);
+                    if let Err(e) = fsutil::write_new_unsynced(&job.path, &job.bytes) {
+                        return (written, Some(e));
+                    }
+                    written.push(job.path.clone());
+                    let sig = job.path.with_extension("json.sig");
+                    if let Err(e) = fsutil::write_new_unsynced(&sig, signature.as_bytes()) {
+                        return (written, Some(e));
+                    }
+                    written.push(sig);
+                }
+                (written, None)
+            })
+            .map_err(|e| StoreError::io("<manifest thread>", e))?;
+        Ok(ManifestWriter {
+            jobs: Some(jobs),
+            thread: Some(thread),
+        })
+    }
+
+    /// Hands a manifest over; `false` when the thread has stopped (its error comes from
+    /// [`ManifestWriter::finish`]).
+    fn send(&self, job: ManifestJob) -> bool {
+        self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok())
+    }
+
+    /// Waits until every manifest handed over is written.
+    fn finish(mut self) -> ManifestOutcome {
+        drop(self.jobs.take());
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(outcome)) => outcome,
+            Some(Err(_)) => (
+                Vec::new(),
+                Some(StoreError::io(
+                    "<manifest thread>",
+                    std::io::Error::other("the manifest thread panicked"),
+                )),
+            ),
+            None => (Vec::new(), None),
+        }
+    }
 }
 
 struct DocState {
@@ -1247,7 +1321,6 @@ impl Batch<'_> {
         id: &RecordId,
         bytes: &[u8],
     ) -> Result<Option<(Sha256Digest, String, u64)>, StoreError> {
-        let signature = self.key.sign(bytes);
         let rel = manifest_rel_path(id);
         let path = self.root.join(&rel);
         let dir = fsutil::parent_dir(&path).to_path_buf();
@@ -1255,6 +1328,31 @@ impl Batch<'_> {
         if !self.dirty.contains(&dir) {
             self.dirty.extend(fsutil::create_dirs(&dir)?);
         }
+        if self.objects.is_grouped() {
+            // The manifest thread writes the files (never replacing one); a leftover of a batch
+            // that never committed is found here, before the number is used.
+            let sig = path.with_extension("json.sig");
+            if path.symlink_metadata().is_ok() || sig.symlink_metadata().is_ok() {
+                return Ok(None);
+            }
+            if self.manifests.is_none() {
+                self.manifests = Some(ManifestWriter::start(self.key.clone())?);
+            }
+            let job = ManifestJob {
+                path,
+                bytes: bytes.to_vec(),
+            };
+            if !self.manifests.as_ref().is_some_and(|m| m.send(job)) {
+                let failed = self.manifests.take().and_then(|m| m.finish().1);
+                return Err(failed.unwrap_or_else(|| {
+                    StoreError::io("<manifest thread>", std::io::Error::other("stopped"))
+                }));
+            }
+            self.dirty.insert(dir);
+            let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, bytes)?;
+            return Ok(Some((Sha256Digest::of(bytes), rel, log_index)));
+        }
+        let signature = self.key.sign(bytes);
         let write = if self.objects.is_grouped() {
             // Made durable by the one syncfs of the commit, before the catalog names them.
             fsutil::write_new_unsynced
@@ -1301,20 +1399,19 @@ impl Batch<'_> {
     fn document_state(&self, p: &PendingCapture, at: &str) -> Result<DocState, StoreError> {
         let existing = self
             .tx
-            .query_row(
+            .prepare_cached(
                 "SELECT num, entity, title, current_version, last_capture FROM documents \
                  WHERE url = ?1",
-                [&p.document_url],
-                |r| {
-                    Ok(DocState {
-                        num: r.get::<_, i64>(0)? as u64,
-                        entity: r.get(1)?,
-                        title: r.get(2)?,
-                        current_version: r.get::<_, Option<i64>>(3)?.map(|n| n as u64),
-                        last_capture: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
-                    })
-                },
-            )
+            )?
+            .query_row([&p.document_url], |r| {
+                Ok(DocState {
+                    num: r.get::<_, i64>(0)? as u64,
+                    entity: r.get(1)?,
+                    title: r.get(2)?,
+                    current_version: r.get::<_, Option<i64>>(3)?.map(|n| n as u64),
+                    last_capture: r.get::<_, Option<i64>>(4)?.map(|n| n as u64),
+                })
+            })
             .optional()?;
         if let Some(doc) = existing {
             return Ok(doc);
@@ -1576,17 +1673,32 @@ impl Batch<'_> {
     /// Gives the batch up: removes the manifests and signatures its captures wrote (best effort:
     /// a file left behind is an orphan that nothing names, as after a crash) while its
     /// transaction still holds the catalog's write lock, then rolls the transaction back.
-    pub fn abandon(self) {
-        for c in &self.done {
-            let _ = std::fs::remove_file(&c.manifest_path);
-            let _ = std::fs::remove_file(c.manifest_path.with_extension("json.sig"));
+    pub fn abandon(mut self) {
+        match self.manifests.take() {
+            // Grouped: exactly the files the manifest thread wrote, once it has stopped.
+            Some(m) => {
+                for path in m.finish().0 {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+            None => {
+                for c in &self.done {
+                    let _ = std::fs::remove_file(&c.manifest_path);
+                    let _ = std::fs::remove_file(c.manifest_path.with_extension("json.sig"));
+                }
+            }
         }
         drop(self.tx);
     }
 
     /// Makes every file of the batch durable (one fsync per touched directory), then commits
     /// the catalog transaction. Only after this returns are the captures reported.
-    pub fn commit(self) -> Result<Vec<CommittedCapture>, StoreError> {
+    pub fn commit(mut self) -> Result<Vec<CommittedCapture>, StoreError> {
+        if let Some(m) = self.manifests.take()
+            && let (_, Some(e)) = m.finish()
+        {
+            return Err(e);
+        }
         if self.objects.is_grouped() {
             // Grouped durability: one syncfs makes the staged objects' bytes durable, they are
             // renamed into place, and a second syncfs makes the renames, the manifests and the
