@@ -763,6 +763,7 @@ impl Archive {
             dirty,
             done: Vec::new(),
             manifests: None,
+            counters: Default::default(),
         })
     }
 
@@ -1208,6 +1209,9 @@ pub struct Batch<'a> {
     pub(crate) leaves_path: PathBuf,
     /// In grouped mode, the thread that signs and writes this batch's manifests.
     manifests: Option<ManifestWriter>,
+    /// The last number allocated per record kind in this batch; written back to `counters`
+    /// at commit (the batch holds the catalog's write lock, so no one else allocates).
+    counters: std::cell::RefCell<std::collections::BTreeMap<char, u64>>,
 }
 
 /// A manifest to sign and write: its path and canonical bytes.
@@ -1294,6 +1298,35 @@ impl Batch<'_> {
         RecordId::new(self.prefix, kind, n)
     }
 
+    /// Allocates the next number of a record kind (`D`, `V`, `C`, `P`, `R`, or `L` for log
+    /// leaves): read from the catalog once per batch, counted in memory, written back by
+    /// [`Batch::commit`]. A counter at `i64::MAX` is a one-line error, never an overflow.
+    fn next_number(&self, kind: char) -> Result<u64, StoreError> {
+        let mut counters = self.counters.borrow_mut();
+        let last = match counters.get(&kind) {
+            Some(&n) => n,
+            None => catalog::counter(&self.tx, kind)?,
+        };
+        let next = last
+            .checked_add(1)
+            .filter(|&n| i64::try_from(n).is_ok())
+            .ok_or_else(|| catalog::counter_exhausted(kind))?;
+        counters.insert(kind, next);
+        Ok(next)
+    }
+
+    /// Writes the numbers this batch allocated back to the catalog's counters.
+    fn store_counters(&self) -> Result<(), StoreError> {
+        for (kind, last) in self.counters.borrow().iter() {
+            exec_cached(
+                &self.tx,
+                "UPDATE counters SET last = ?2 WHERE kind = ?1",
+                params![kind.to_string(), *last as i64],
+            )?;
+        }
+        Ok(())
+    }
+
     /// Signs a record's canonical manifest bytes, writes them and the signature crash-safely
     /// (fsynced now; their directory at commit) and appends the leaf to the log. Returns the
     /// manifest's SHA-256, its path relative to the root and its leaf index. The id must be
@@ -1349,7 +1382,8 @@ impl Batch<'_> {
                 }));
             }
             self.dirty.insert(dir);
-            let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, bytes)?;
+            let log_index = self.next_number('L')? - 1;
+            log::append(&self.tx, &self.leaves, &self.leaves_path, log_index, bytes)?;
             return Ok(Some((Sha256Digest::of(bytes), rel, log_index)));
         }
         let signature = self.key.sign(bytes);
@@ -1378,7 +1412,8 @@ impl Batch<'_> {
             other => other?,
         }
         self.dirty.insert(dir);
-        let log_index = log::append(&self.tx, &self.leaves, &self.leaves_path, bytes)?;
+        let log_index = self.next_number('L')? - 1;
+        log::append(&self.tx, &self.leaves, &self.leaves_path, log_index, bytes)?;
         Ok(Some((Sha256Digest::of(bytes), rel, log_index)))
     }
 
@@ -1387,7 +1422,7 @@ impl Batch<'_> {
     /// and its number is never given out again.
     pub(crate) fn fresh_id(&self, kind: RecordKind) -> Result<(u64, RecordId), StoreError> {
         loop {
-            let n = catalog::next_number(&self.tx, kind.letter())?;
+            let n = self.next_number(kind.letter())?;
             let id = self.id(kind, n);
             let path = self.root.join(manifest_rel_path(&id));
             if !path.exists() && !path.with_extension("json.sig").exists() {
@@ -1416,7 +1451,7 @@ impl Batch<'_> {
         if let Some(doc) = existing {
             return Ok(doc);
         }
-        let num = catalog::next_number(&self.tx, 'D')?;
+        let num = self.next_number('D')?;
         exec_cached(
             &self.tx,
             "INSERT INTO documents (num, url, created_at) VALUES (?1, ?2, ?3)",
@@ -1514,7 +1549,7 @@ impl Batch<'_> {
                         }),
                         None => None,
                     };
-                    let n = catalog::next_number(&self.tx, 'V')?;
+                    let n = self.next_number('V')?;
                     (
                         key,
                         VersionLink {
@@ -1530,7 +1565,7 @@ impl Batch<'_> {
             None
         };
 
-        let capture_num = catalog::next_number(&self.tx, RecordKind::Capture.letter())?;
+        let capture_num = self.next_number(RecordKind::Capture.letter())?;
         let mut manifest = CaptureManifest {
             manifest_type: if ok {
                 ManifestType::Capture
@@ -1570,7 +1605,7 @@ impl Batch<'_> {
             }
             // An orphan of a batch that never committed (a crash) holds this number: it is left
             // as it is, and the number is never given out again.
-            let n = catalog::next_number(&self.tx, RecordKind::Capture.letter())?;
+            let n = self.next_number(RecordKind::Capture.letter())?;
             manifest.id = self.id(RecordKind::Capture, n);
         };
         let path = self.root.join(&rel);
@@ -1699,6 +1734,7 @@ impl Batch<'_> {
         {
             return Err(e);
         }
+        self.store_counters()?;
         if self.objects.is_grouped() {
             // Grouped durability: one syncfs makes the staged objects' bytes durable, they are
             // renamed into place, and a second syncfs makes the renames, the manifests and the

@@ -220,25 +220,26 @@ pub fn meta(conn: &Connection, key: &str) -> Result<Option<String>, StoreError> 
         .optional()?)
 }
 
-/// Allocates the next number of a record kind inside the caller's transaction.
-/// A counter at `i64::MAX` (or missing) is a one-line error, never an overflow.
-pub fn next_number(conn: &Connection, kind: char) -> Result<u64, StoreError> {
+/// The last number allocated of a record kind (its `counters` row). A missing row is a one-line
+/// error.
+pub fn counter(conn: &Connection, kind: char) -> Result<u64, StoreError> {
     let n: Option<i64> = conn
-        .prepare_cached(
-            "UPDATE counters SET last = last + 1 WHERE kind = ?1 AND last < ?2 RETURNING last",
-        )?
-        .query_row(rusqlite::params![kind.to_string(), i64::MAX], |r| r.get(0))
+        .prepare_cached("SELECT last FROM counters WHERE kind = ?1")?
+        .query_row([kind.to_string()], |r| r.get(0))
         .optional()?;
-    match n.and_then(|n| u64::try_from(n).ok()) {
-        Some(n) => Ok(n),
-        None => Err(StoreError::Corrupt {
-            what: "catalog.sqlite".into(),
-            message: format!(
-                "the {kind} counter (counters.last) is missing or at its largest value ({}): no \
-                 more {kind} numbers can be allocated",
-                i64::MAX
-            ),
-        }),
+    n.and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| counter_exhausted(kind))
+}
+
+/// The error for a counter that is missing or cannot go higher.
+pub fn counter_exhausted(kind: char) -> StoreError {
+    StoreError::Corrupt {
+        what: "catalog.sqlite".into(),
+        message: format!(
+            "the {kind} counter (counters.last) is missing or at its largest value ({}): no \
+             more {kind} numbers can be allocated",
+            i64::MAX
+        ),
     }
 }
 

@@ -60,15 +60,16 @@ pub(crate) fn size(conn: &Connection) -> Result<u64, StoreError> {
     Ok(n as u64)
 }
 
-/// Appends a leaf inside the caller's transaction: returns its index.
+/// Appends the leaf at `index` (the caller allocated it: the log's size before the leaf)
+/// inside the caller's transaction: returns the index.
 pub(crate) fn append(
     conn: &Connection,
     leaves: &std::fs::File,
     leaves_path: &Path,
+    index: u64,
     manifest_bytes: &[u8],
 ) -> Result<u64, StoreError> {
     use std::os::unix::fs::FileExt;
-    let index = crate::catalog::next_number(conn, 'L')? - 1;
     let leaf = merkle::leaf_hash(manifest_bytes);
     let nodes = merkle::append(index, leaf, &SqlNodes(conn)).map_err(merkle_err)?;
     let mut stmt =
