@@ -497,8 +497,8 @@ impl ObjectStore {
         }
     }
 
-    /// The bytes of a reference object: a full object (not itself a delta) of at most
-    /// [`delta::MAX_DELTA_OBJECT`] bytes, verified against its name. A one-line error otherwise.
+    /// The bytes of a reference object: a full object (not itself a delta) that is
+    /// [`delta::eligible`], verified against its name. A one-line error otherwise.
     pub fn read_reference(&self, sha256: &Sha256Digest) -> Result<Vec<u8>, String> {
         let path = self.path_of(sha256);
         let mut file = match File::open(&path) {
@@ -529,6 +529,12 @@ impl ObjectStore {
         }
         if Sha256Digest::of(&bytes) != *sha256 {
             return Err("is damaged (its bytes do not hash to its name)".into());
+        }
+        if !delta::eligible(&bytes) {
+            return Err(format!(
+                "cannot be a reference (under {} bytes, or it starts with the zstd dictionary magic)",
+                delta::MIN_DELTA_OBJECT
+            ));
         }
         Ok(bytes)
     }
@@ -937,6 +943,31 @@ mod tests {
             })
             .count();
         assert_eq!(temps, 0);
+    }
+
+    /// FORMAT §6: a reference is a full object of 1 KiB to 1 MiB that does not start with the
+    /// zstd dictionary magic, and readers check it: a forged delta against anything else is
+    /// refused with a one-line error naming the reference.
+    #[test]
+    fn a_reference_too_small_or_with_the_dictionary_magic_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::new(dir.path().to_path_buf());
+        let small = b"a short reference, well under a kilobyte\n".repeat(4);
+        let small_sha = store.put(&small).unwrap().sha256;
+        let edited = lines(300, "A new clause.\n");
+        let sha = Sha256Digest::of(&edited);
+        let forged = compress_delta(&edited, &small_sha, &small).unwrap();
+        std::fs::create_dir_all(store.path_of(&sha).parent().unwrap()).unwrap();
+        std::fs::write(store.path_of(&sha), forged).unwrap();
+        let err = store.read_verified(&sha, 1 << 20).unwrap_err().to_string();
+        assert!(err.contains(&format!("reference object {small_sha}")), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+
+        let mut magic = vec![0x37, 0xA4, 0x30, 0xEC];
+        magic.extend_from_slice(&lines(100, ""));
+        let magic_sha = store.put(&magic).unwrap().sha256;
+        assert!(store.read_reference(&magic_sha).is_err());
+        assert!(store.read_reference(&store.put(&lines(100, "")).unwrap().sha256).is_ok());
     }
 
     #[test]
