@@ -3478,6 +3478,37 @@ mod tests {
     }
 
     #[test]
+    fn fsck_repair_removes_an_orphan_delta_before_its_orphan_reference() {
+        // A crash leftover: a delta and its reference, neither named by a record. A repair
+        // stopped between the two removals (killed, an I/O error) must not leave the delta
+        // without its reference, for a later capture of the same bytes to deduplicate against.
+        let (dir, archive) = archive();
+        let base = numbered_lines(400, "");
+        // An edit whose object sorts after the reference (removal in name order would take the
+        // reference first).
+        let edited = (0..)
+            .map(|i| numbered_lines(400, &format!("Clause {i} is new.\n")))
+            .find(|e| Sha256Digest::of(e.as_bytes()) > Sha256Digest::of(base.as_bytes()))
+            .unwrap();
+        let reference = archive.objects().put(base.as_bytes()).unwrap().sha256;
+        let delta = archive.objects().put(edited.as_bytes()).unwrap().sha256;
+        assert_eq!(
+            archive.objects().reference_of(&delta).unwrap(),
+            Some(reference)
+        );
+        // This process announced itself as a writer: repair from a fresh handle.
+        drop(archive);
+        let report = Archive::open(&dir.path().join("a")).unwrap().repair().unwrap();
+        let removed: Vec<&str> = report
+            .removed
+            .iter()
+            .filter(|r| r.kind == "orphan_object")
+            .map(|r| r.path.as_str())
+            .collect();
+        assert_eq!(removed, [object_rel(&delta), object_rel(&reference)]);
+    }
+
+    #[test]
     fn fsck_a_clean_archive_has_no_problems_in_either_mode() {
         let (_dir, archive) = archive();
         for full in [false, true] {
