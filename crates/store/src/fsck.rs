@@ -3041,6 +3041,10 @@ impl<'a> Checker<'a> {
                     needed.insert(reference);
                 }
                 Ok(None) => {}
+                // The problem names the object already (by its path relative to the root).
+                Err(StoreError::Corrupt { message, .. }) => {
+                    self.fail("object", object_rel(&o.sha), message)
+                }
                 Err(e) => self.fail("object", object_rel(&o.sha), e.to_string()),
             }
         }
@@ -3053,6 +3057,7 @@ impl<'a> Checker<'a> {
                 Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                     Some("missing (the reference of a delta object)".to_owned())
                 }
+                Err(StoreError::Corrupt { message, .. }) => Some(message),
                 Err(e) => Some(e.to_string()),
             };
             if let Some(problem) = problem {
@@ -3582,6 +3587,22 @@ mod tests {
             .find(|n| n.kind == "orphan_manifest")
             .unwrap();
         assert_eq!(orphans.count, 2, "{orphans:?}");
+    }
+
+    #[test]
+    fn fsck_a_cut_reference_header_is_named_once_by_its_relative_path() {
+        let (dir, archive) = archive();
+        let sha = Sha256Digest::of(b"policy two\n");
+        let header = crate::delta::header(&Sha256Digest::of(b"policy one\n"));
+        std::fs::write(archive.objects().path_of(&sha), &header[..50]).unwrap();
+        let r = run(&archive, false);
+        assert_eq!(checks(&r), ["object"], "{:#?}", r.problems);
+        assert_eq!(r.problems[0].path, object_rel(&sha));
+        assert_eq!(
+            r.problems[0].message, "the reference header is cut short",
+            "the path is not repeated, and not absolute"
+        );
+        assert!(!r.problems[0].message.contains(&*dir.path().to_string_lossy()));
     }
 
     #[test]
