@@ -358,11 +358,14 @@ impl ObjectStore {
                 None => File::open(self.path_of(base)).ok(),
             }
         };
-        let Some(mut base_file) = base_file else {
+        let whole = || {
             let mut bytes = Vec::with_capacity(base_bytes.len() + suffix.len());
             bytes.extend_from_slice(base_bytes);
             bytes.extend_from_slice(suffix);
-            return self.put(&bytes);
+            self.put(&bytes)
+        };
+        let Some(mut base_file) = base_file else {
+            return whole();
         };
         // A delta base makes a delta text: its header and frame are copied, and the suffix's
         // own frame needs no dictionary (the reference applies to every frame, harmlessly).
@@ -379,6 +382,10 @@ impl ObjectStore {
             Ok((tmp, is_delta))
         })()
         .map_err(|e| StoreError::io(&self.dir, e))?;
+        if frames.1 && size > delta::MAX_DELTA_OBJECT as u64 {
+            // An object of more than 1 MiB is always full (FORMAT §6).
+            return whole();
+        }
         self.place(frames.0, sha256, blake3, size, frames.1)
     }
 
@@ -968,6 +975,27 @@ mod tests {
         let magic_sha = store.put(&magic).unwrap().sha256;
         assert!(store.read_reference(&magic_sha).is_err());
         assert!(store.read_reference(&store.put(&lines(100, "")).unwrap().sha256).is_ok());
+    }
+
+    /// FORMAT §6: an object of more than 1 MiB is always full — also a text that is a delta
+    /// document of exactly 1 MiB plus a final newline.
+    #[test]
+    fn an_extended_delta_over_the_limit_is_stored_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::new(dir.path().to_path_buf());
+        let mut base = lines(30_000, "");
+        base.truncate(delta::MAX_DELTA_OBJECT);
+        let mut edited = lines(30_000, "A new clause.\n");
+        edited.truncate(delta::MAX_DELTA_OBJECT);
+        store.put(&base).unwrap();
+        let doc = store.put(&edited).unwrap().sha256;
+        assert!(store.reference_of(&doc).unwrap().is_some(), "a delta document");
+        let text = store.put_extended(&doc, &edited, b"\n").unwrap();
+        assert_eq!(text.size, delta::MAX_DELTA_OBJECT as u64 + 1);
+        assert_eq!(store.reference_of(&text.sha256).unwrap(), None);
+        let mut expected = edited.clone();
+        expected.push(b'\n');
+        assert_eq!(store.read_verified(&text.sha256, 1 << 21).unwrap(), expected);
     }
 
     #[test]
