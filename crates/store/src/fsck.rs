@@ -3503,7 +3503,10 @@ mod tests {
         );
         // This process announced itself as a writer: repair from a fresh handle.
         drop(archive);
-        let report = Archive::open(&dir.path().join("a")).unwrap().repair().unwrap();
+        let report = Archive::open(&dir.path().join("a"))
+            .unwrap()
+            .repair()
+            .unwrap();
         let removed: Vec<&str> = report
             .removed
             .iter()
@@ -3602,7 +3605,11 @@ mod tests {
             r.problems[0].message, "the reference header is cut short",
             "the path is not repeated, and not absolute"
         );
-        assert!(!r.problems[0].message.contains(&*dir.path().to_string_lossy()));
+        assert!(
+            !r.problems[0]
+                .message
+                .contains(&*dir.path().to_string_lossy())
+        );
     }
 
     #[test]
