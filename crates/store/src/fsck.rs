@@ -3041,6 +3041,10 @@ impl<'a> Checker<'a> {
                     needed.insert(reference);
                 }
                 Ok(None) => {}
+                // The problem names the object already (by its path relative to the root).
+                Err(StoreError::Corrupt { message, .. }) => {
+                    self.fail("object", object_rel(&o.sha), message)
+                }
                 Err(e) => self.fail("object", object_rel(&o.sha), e.to_string()),
             }
         }
@@ -3053,6 +3057,7 @@ impl<'a> Checker<'a> {
                 Err(StoreError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
                     Some("missing (the reference of a delta object)".to_owned())
                 }
+                Err(StoreError::Corrupt { message, .. }) => Some(message),
                 Err(e) => Some(e.to_string()),
             };
             if let Some(problem) = problem {
@@ -3478,6 +3483,40 @@ mod tests {
     }
 
     #[test]
+    fn fsck_repair_removes_an_orphan_delta_before_its_orphan_reference() {
+        // A crash leftover: a delta and its reference, neither named by a record. A repair
+        // stopped between the two removals (killed, an I/O error) must not leave the delta
+        // without its reference, for a later capture of the same bytes to deduplicate against.
+        let (dir, archive) = archive();
+        let base = numbered_lines(400, "");
+        // An edit whose object sorts after the reference (removal in name order would take the
+        // reference first).
+        let edited = (0..)
+            .map(|i| numbered_lines(400, &format!("Clause {i} is new.\n")))
+            .find(|e| Sha256Digest::of(e.as_bytes()) > Sha256Digest::of(base.as_bytes()))
+            .unwrap();
+        let reference = archive.objects().put(base.as_bytes()).unwrap().sha256;
+        let delta = archive.objects().put(edited.as_bytes()).unwrap().sha256;
+        assert_eq!(
+            archive.objects().reference_of(&delta).unwrap(),
+            Some(reference)
+        );
+        // This process announced itself as a writer: repair from a fresh handle.
+        drop(archive);
+        let report = Archive::open(&dir.path().join("a"))
+            .unwrap()
+            .repair()
+            .unwrap();
+        let removed: Vec<&str> = report
+            .removed
+            .iter()
+            .filter(|r| r.kind == "orphan_object")
+            .map(|r| r.path.as_str())
+            .collect();
+        assert_eq!(removed, [object_rel(&delta), object_rel(&reference)]);
+    }
+
+    #[test]
     fn fsck_a_clean_archive_has_no_problems_in_either_mode() {
         let (_dir, archive) = archive();
         for full in [false, true] {
@@ -3551,6 +3590,26 @@ mod tests {
             .find(|n| n.kind == "orphan_manifest")
             .unwrap();
         assert_eq!(orphans.count, 2, "{orphans:?}");
+    }
+
+    #[test]
+    fn fsck_a_cut_reference_header_is_named_once_by_its_relative_path() {
+        let (dir, archive) = archive();
+        let sha = Sha256Digest::of(b"policy two\n");
+        let header = crate::delta::header(&Sha256Digest::of(b"policy one\n"));
+        std::fs::write(archive.objects().path_of(&sha), &header[..50]).unwrap();
+        let r = run(&archive, false);
+        assert_eq!(checks(&r), ["object"], "{:#?}", r.problems);
+        assert_eq!(r.problems[0].path, object_rel(&sha));
+        assert_eq!(
+            r.problems[0].message, "the reference header is cut short",
+            "the path is not repeated, and not absolute"
+        );
+        assert!(
+            !r.problems[0]
+                .message
+                .contains(&*dir.path().to_string_lossy())
+        );
     }
 
     #[test]

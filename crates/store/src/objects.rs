@@ -66,6 +66,45 @@ fn compress_delta(
 ) -> io::Result<Vec<u8>> {
     let bound = zstd::zstd_safe::compress_bound(bytes.len());
     let mut frame = Vec::with_capacity(bound);
+    let span = bytes.len() + reference_bytes.len();
+    if span > WIDE_DELTA {
+        // Level 1's hash table (and, past 512 KiB, its window) does not reach back over a large
+        // reference to the part that matches: such a frame was no smaller than a full one. A
+        // window spanning the reference and the object (at most 2 MiB, window log 21) and a
+        // hash table sized to it do; a context of its own, as the reference is given as a
+        // prefix for this one frame.
+        use zstd::zstd_safe::CParameter;
+        let window_log = (usize::BITS - (span - 1).leading_zeros()).max(10);
+        let zerr = |code| io::Error::other(zstd::zstd_safe::get_error_name(code));
+        let mut cctx = zstd::zstd_safe::CCtx::try_create()
+            .ok_or_else(|| io::Error::other("cannot create a zstd context"))?;
+        cctx.set_parameter(CParameter::CompressionLevel(DELTA_LEVEL))
+            .map_err(zerr)?;
+        cctx.set_parameter(CParameter::WindowLog(window_log))
+            .map_err(zerr)?;
+        cctx.set_parameter(CParameter::HashLog(window_log - 2))
+            .map_err(zerr)?;
+        cctx.ref_prefix(reference_bytes).map_err(zerr)?;
+        cctx.compress2(&mut frame, bytes).map_err(zerr)?;
+    } else {
+        compress_delta_small(bytes, reference_bytes, &mut frame)?;
+    }
+    let mut out = Vec::with_capacity(delta::REFERENCE_HEADER + frame.len());
+    out.extend_from_slice(&delta::header(reference));
+    out.extend_from_slice(&frame);
+    Ok(out)
+}
+
+/// Object and reference bytes beyond which a delta frame gets a window and hash table of their
+/// size ([`compress_delta`]): level 1's no longer find the matching part of the reference.
+const WIDE_DELTA: usize = 1 << 18;
+
+/// A delta frame of a small object against its reference, with the thread's reused context.
+fn compress_delta_small(
+    bytes: &[u8],
+    reference_bytes: &[u8],
+    frame: &mut Vec<u8>,
+) -> io::Result<()> {
     DELTA_COMPRESSOR.with(|cell| {
         let mut slot = cell.borrow_mut();
         let cctx = match slot.as_mut() {
@@ -75,14 +114,10 @@ fn compress_delta(
                     .ok_or_else(|| io::Error::other("cannot create a zstd context"))?,
             ),
         };
-        cctx.compress_using_dict(&mut frame, bytes, reference_bytes, DELTA_LEVEL)
+        cctx.compress_using_dict(frame, bytes, reference_bytes, DELTA_LEVEL)
             .map_err(|code| io::Error::other(zstd::zstd_safe::get_error_name(code)))?;
-        Ok::<(), io::Error>(())
-    })?;
-    let mut out = Vec::with_capacity(delta::REFERENCE_HEADER + frame.len());
-    out.extend_from_slice(&delta::header(reference));
-    out.extend_from_slice(&frame);
-    Ok(out)
+        Ok(())
+    })
 }
 
 /// An object that is durably stored (its directory entry becomes durable with the next
@@ -358,11 +393,14 @@ impl ObjectStore {
                 None => File::open(self.path_of(base)).ok(),
             }
         };
-        let Some(mut base_file) = base_file else {
+        let whole = || {
             let mut bytes = Vec::with_capacity(base_bytes.len() + suffix.len());
             bytes.extend_from_slice(base_bytes);
             bytes.extend_from_slice(suffix);
-            return self.put(&bytes);
+            self.put(&bytes)
+        };
+        let Some(mut base_file) = base_file else {
+            return whole();
         };
         // A delta base makes a delta text: its header and frame are copied, and the suffix's
         // own frame needs no dictionary (the reference applies to every frame, harmlessly).
@@ -379,6 +417,10 @@ impl ObjectStore {
             Ok((tmp, is_delta))
         })()
         .map_err(|e| StoreError::io(&self.dir, e))?;
+        if frames.1 && size > delta::MAX_DELTA_OBJECT as u64 {
+            // An object of more than 1 MiB is always full (FORMAT §6).
+            return whole();
+        }
         self.place(frames.0, sha256, blake3, size, frames.1)
     }
 
@@ -497,8 +539,8 @@ impl ObjectStore {
         }
     }
 
-    /// The bytes of a reference object: a full object (not itself a delta) of at most
-    /// [`delta::MAX_DELTA_OBJECT`] bytes, verified against its name. A one-line error otherwise.
+    /// The bytes of a reference object: a full object (not itself a delta) that is
+    /// [`delta::eligible`], verified against its name. A one-line error otherwise.
     pub fn read_reference(&self, sha256: &Sha256Digest) -> Result<Vec<u8>, String> {
         let path = self.path_of(sha256);
         let mut file = match File::open(&path) {
@@ -529,6 +571,12 @@ impl ObjectStore {
         }
         if Sha256Digest::of(&bytes) != *sha256 {
             return Err("is damaged (its bytes do not hash to its name)".into());
+        }
+        if !delta::eligible(&bytes) {
+            return Err(format!(
+                "cannot be a reference (under {} bytes, or it starts with the zstd dictionary magic)",
+                delta::MIN_DELTA_OBJECT
+            ));
         }
         Ok(bytes)
     }
@@ -937,6 +985,83 @@ mod tests {
             })
             .count();
         assert_eq!(temps, 0);
+    }
+
+    /// FORMAT §6: a reference is a full object of 1 KiB to 1 MiB that does not start with the
+    /// zstd dictionary magic, and readers check it: a forged delta against anything else is
+    /// refused with a one-line error naming the reference.
+    #[test]
+    fn a_reference_too_small_or_with_the_dictionary_magic_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::new(dir.path().to_path_buf());
+        let small = b"a short reference, well under a kilobyte\n".repeat(4);
+        let small_sha = store.put(&small).unwrap().sha256;
+        let edited = lines(300, "A new clause.\n");
+        let sha = Sha256Digest::of(&edited);
+        let forged = compress_delta(&edited, &small_sha, &small).unwrap();
+        std::fs::create_dir_all(store.path_of(&sha).parent().unwrap()).unwrap();
+        std::fs::write(store.path_of(&sha), forged).unwrap();
+        let err = store.read_verified(&sha, 1 << 20).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!("reference object {small_sha}")),
+            "{err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{err}");
+
+        let mut magic = vec![0x37, 0xA4, 0x30, 0xEC];
+        magic.extend_from_slice(&lines(100, ""));
+        let magic_sha = store.put(&magic).unwrap().sha256;
+        assert!(store.read_reference(&magic_sha).is_err());
+        assert!(
+            store
+                .read_reference(&store.put(&lines(100, "")).unwrap().sha256)
+                .is_ok()
+        );
+    }
+
+    /// FORMAT §6: an object of more than 1 MiB is always full — also a text that is a delta
+    /// document of exactly 1 MiB plus a final newline.
+    #[test]
+    fn an_extended_delta_over_the_limit_is_stored_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::new(dir.path().to_path_buf());
+        let mut base = lines(30_000, "");
+        base.truncate(delta::MAX_DELTA_OBJECT);
+        let mut edited = lines(30_000, "A new clause.\n");
+        edited.truncate(delta::MAX_DELTA_OBJECT);
+        store.put(&base).unwrap();
+        let doc = store.put(&edited).unwrap().sha256;
+        assert!(
+            store.reference_of(&doc).unwrap().is_some(),
+            "a delta document"
+        );
+        let text = store.put_extended(&doc, &edited, b"\n").unwrap();
+        assert_eq!(text.size, delta::MAX_DELTA_OBJECT as u64 + 1);
+        assert_eq!(store.reference_of(&text.sha256).unwrap(), None);
+        let mut expected = edited.clone();
+        expected.push(b'\n');
+        assert_eq!(
+            store.read_verified(&text.sha256, 1 << 21).unwrap(),
+            expected
+        );
+    }
+
+    /// A large object (here ≈600 KiB) against a similar reference: the delta is a fraction of a
+    /// full object (with level 1's 512 KiB window it was no smaller), and reads back.
+    #[test]
+    fn a_large_delta_is_much_smaller_than_a_full_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::new(dir.path().to_path_buf());
+        let base = lines(15_000, "");
+        let edited = lines(15_000, "A new clause.\n");
+        assert!(base.len() > 600_000 && base.len() < delta::MAX_DELTA_OBJECT);
+        let reference = store.put(&base).unwrap().sha256;
+        let x = store.put(&edited).unwrap().sha256;
+        assert_eq!(store.reference_of(&x).unwrap(), Some(reference));
+        let delta_len = std::fs::metadata(store.path_of(&x)).unwrap().len() as usize;
+        let full_len = compress_small(&edited).unwrap().len();
+        assert!(delta_len * 4 < full_len, "{delta_len} vs {full_len}");
+        assert_eq!(store.read_verified(&x, 1 << 21).unwrap(), edited);
     }
 
     #[test]

@@ -140,7 +140,14 @@ impl Archive {
         };
         // Orphan manifests, by id (a manifest and its signature are judged together).
         let mut orphans: std::collections::BTreeMap<RecordId, Vec<String>> = Default::default();
-        for note in &before.notes {
+        // Orphan delta objects go before orphan full objects, which may be their references
+        // (FORMAT §6): a repair stopped in between leaves no delta without its reference.
+        let mut notes = before.notes.clone();
+        for note in notes.iter_mut().filter(|n| n.kind == "orphan_object") {
+            note.paths
+                .sort_by_cached_key(|rel| !starts_as_delta(&self.root.join(rel)));
+        }
+        for note in &notes {
             for rel in &note.paths {
                 let path = self.root.join(rel);
                 if matches!(
@@ -262,6 +269,15 @@ impl Archive {
         report.before = before;
         Ok(report)
     }
+}
+
+/// Whether the object file at `path` starts with a delta object's reference header.
+fn starts_as_delta(path: &Path) -> bool {
+    use std::io::Read;
+    let mut start = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut start))
+        .is_ok_and(|()| start == crate::delta::REFERENCE_MAGIC.to_le_bytes())
 }
 
 /// Removes the file `path` (`rel` in the report), notes its directory for the fsync, and
