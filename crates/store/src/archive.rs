@@ -1730,8 +1730,12 @@ impl Batch<'_> {
     /// the catalog transaction. Only after this returns are the captures reported.
     pub fn commit(mut self) -> Result<Vec<CommittedCapture>, StoreError> {
         if let Some(m) = self.manifests.take()
-            && let (_, Some(e)) = m.finish()
+            && let (written, Some(e)) = m.finish()
         {
+            // As `abandon` does: nothing this batch wrote is left behind.
+            for path in written {
+                let _ = std::fs::remove_file(path);
+            }
             return Err(e);
         }
         self.store_counters()?;
