@@ -3035,7 +3035,10 @@ impl<'a> Checker<'a> {
         // present and a full object, and it is no orphan even when no record names it.
         let store = self.archive.objects();
         let mut needed = std::collections::BTreeSet::new();
-        for o in &todo {
+        // `--full` decodes every delta with its reference (a missing or bad one fails that
+        // object); the headers are read here only when there are orphan candidates to judge.
+        let read_headers = !self.opts.full || (self.records_complete && !unreferenced.is_empty());
+        for o in todo.iter().filter(|_| read_headers) {
             match store.reference_of(&o.sha) {
                 Ok(Some(reference)) => {
                     needed.insert(reference);
