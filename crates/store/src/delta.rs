@@ -205,6 +205,24 @@ impl References {
     }
 }
 
+/// `n` numbered clauses with pseudo-random reference numbers (so they do not compress to
+/// nothing on their own), and `edit` inserted after the middle one: versions of one policy.
+#[cfg(test)]
+pub(crate) fn sample_policy(n: usize, edit: &str) -> String {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut s = String::new();
+    for i in 0..n {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        s.push_str(&format!("Clause {i}: reference {seed:016x} applies.\n"));
+        if i == n / 2 {
+            s.push_str(edit);
+        }
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3420,20 +3420,8 @@ mod tests {
         r.problems.iter().map(|p| p.check).collect()
     }
 
-    /// Lines that do not compress to nothing on their own.
     fn numbered_lines(n: usize, edit: &str) -> String {
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut s = String::new();
-        for i in 0..n {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            s.push_str(&format!("Clause {i}: reference {seed:016x} applies.\n"));
-            if i == n / 2 {
-                s.push_str(edit);
-            }
-        }
-        s
+        crate::delta::sample_policy(n, edit)
     }
 
     #[test]

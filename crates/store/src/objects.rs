@@ -889,20 +889,22 @@ pub fn objects_dir(root: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
-    /// Lines that do not compress to nothing on their own.
     fn lines(n: usize, edit: &str) -> Vec<u8> {
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut s = String::new();
-        for i in 0..n {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            s.push_str(&format!("Clause {i}: reference {seed:016x} applies.\n"));
-            if i == n / 2 {
-                s.push_str(edit);
-            }
-        }
-        s.into_bytes()
+        delta::sample_policy(n, edit).into_bytes()
+    }
+
+    /// Temporary files left in `dir`.
+    fn temp_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with(".tmp-")
+            })
+            .count()
     }
 
     #[test]
@@ -974,17 +976,7 @@ mod tests {
         assert_eq!(std::fs::read(&dest).unwrap(), full);
         assert_eq!(store.read_verified(&x, 1 << 20).unwrap(), edited);
         // No temporary file is left behind.
-        let temps = std::fs::read_dir(dir.path())
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(".tmp-")
-            })
-            .count();
-        assert_eq!(temps, 0);
+        assert_eq!(temp_files(dir.path()), 0);
     }
 
     /// FORMAT §6: a reference is a full object of 1 KiB to 1 MiB that does not start with the
@@ -1136,17 +1128,7 @@ mod tests {
                     assert_eq!(&out.stdout, data, "zstd -dc of {sha}");
                 }
             }
-            let leftovers = std::fs::read_dir(dir.path())
-                .unwrap()
-                .filter(|e| {
-                    e.as_ref()
-                        .unwrap()
-                        .file_name()
-                        .to_string_lossy()
-                        .starts_with(".tmp-")
-                })
-                .count();
-            assert_eq!(leftovers, 0, "grouped={grouped}");
+            assert_eq!(temp_files(dir.path()), 0, "grouped={grouped}");
         }
     }
 
