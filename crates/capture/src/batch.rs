@@ -5,7 +5,8 @@
 //! document's capture lock, then acquires the bytes, hashes and compresses them into the
 //! object store and extracts the text — everything but recording. The calling thread is the
 //! only writer: it records each prepared capture in the open batch as soon as it arrives
-//! (numbering, signing, writing its manifest, catalog rows and log leaf), and commits the batch
+//! (numbering, chain links, catalog rows and log leaf; in grouped mode a thread of the batch's
+//! own signs and writes the manifests), and commits the batch
 //! when it is due (one catalog transaction and, on Linux, two `syncfs` calls per batch instead
 //! of fsyncs per file; see [`exhibit_store::ObjectStore`]), then releases its captures' locks
 //! and reports them. A capture is reported only after the batch that holds it is durable; a
