@@ -3377,34 +3377,42 @@ mod tests {
         for text in ["one", "one", "two", "three"] {
             let bytes = format!("policy {text}\n");
             let obj = archive.objects().put(bytes.as_bytes()).unwrap();
-            let p = PendingCapture {
-                document_url: "file:///policy.txt".into(),
-                entity: None,
-                title: None,
-                title_hint: None,
-                captured_at: chrono::Utc::now(),
-                method: Method::File,
-                http: None,
-                file: Some(FileSource {
-                    path: "/policy.txt".into(),
-                }),
-                content: Some(ContentInfo {
-                    sha256: obj.sha256,
-                    blake3: obj.blake3,
-                    size: obj.size,
-                    media_type: "text/plain".into(),
-                }),
-                text: None,
-                text_omitted: None,
-                error: None,
-                rules_change: None,
-            };
-            let mut batch = archive.begin(&key).unwrap();
-            batch.add(p).unwrap();
-            batch.commit().unwrap();
+            commit_file_capture(&mut archive, &key, "/policy.txt", &obj);
         }
         archive.sign_checkpoint(&key).unwrap();
         (dir, archive)
+    }
+
+    /// Commits a successful file capture of `path` whose content is `obj`.
+    fn commit_file_capture(
+        archive: &mut Archive,
+        key: &exhibit_sign::SigningKey,
+        path: &str,
+        obj: &crate::StoredObject,
+    ) {
+        let p = PendingCapture {
+            document_url: format!("file://{path}"),
+            entity: None,
+            title: None,
+            title_hint: None,
+            captured_at: chrono::Utc::now(),
+            method: Method::File,
+            http: None,
+            file: Some(FileSource { path: path.into() }),
+            content: Some(ContentInfo {
+                sha256: obj.sha256,
+                blake3: obj.blake3,
+                size: obj.size,
+                media_type: "text/plain".into(),
+            }),
+            text: None,
+            text_omitted: None,
+            error: None,
+            rules_change: None,
+        };
+        let mut batch = archive.begin(key).unwrap();
+        batch.add(p).unwrap();
+        batch.commit().unwrap();
     }
 
     fn run(archive: &Archive, full: bool) -> FsckReport {
@@ -3438,31 +3446,7 @@ mod tests {
             archive.objects().reference_of(&obj.sha256).unwrap(),
             Some(reference.sha256)
         );
-        let p = PendingCapture {
-            document_url: "file:///other.txt".into(),
-            entity: None,
-            title: None,
-            title_hint: None,
-            captured_at: chrono::Utc::now(),
-            method: Method::File,
-            http: None,
-            file: Some(FileSource {
-                path: "/other.txt".into(),
-            }),
-            content: Some(ContentInfo {
-                sha256: obj.sha256,
-                blake3: obj.blake3,
-                size: obj.size,
-                media_type: "text/plain".into(),
-            }),
-            text: None,
-            text_omitted: None,
-            error: None,
-            rules_change: None,
-        };
-        let mut batch = archive.begin(&key).unwrap();
-        batch.add(p).unwrap();
-        batch.commit().unwrap();
+        commit_file_capture(&mut archive, &key, "/other.txt", &obj);
         for full in [false, true] {
             let r = run(&archive, full);
             assert!(r.is_clean(), "{:#?}", r.problems);

@@ -406,10 +406,7 @@ impl ObjectStore {
         // own frame needs no dictionary (the reference applies to every frame, harmlessly).
         let frames = (|| -> io::Result<(tempfile::NamedTempFile, bool)> {
             let mut tmp = self.temp_file()?;
-            let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
-            (&mut base_file)
-                .take(delta::REFERENCE_HEADER as u64)
-                .read_to_end(&mut start)?;
+            let start = read_head(&mut base_file)?;
             let is_delta = matches!(delta::parse_start(&start), Start::Delta(_));
             tmp.write_all(&start)?;
             io::copy(&mut base_file, tmp.as_file_mut())?;
@@ -494,11 +491,7 @@ impl ObjectStore {
     fn open_start(&self, sha256: &Sha256Digest) -> Result<Opened, StoreError> {
         let path = self.path_of(sha256);
         let mut file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
-        let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
-        (&mut file)
-            .take(delta::REFERENCE_HEADER as u64)
-            .read_to_end(&mut start)
-            .map_err(|e| StoreError::io(&path, e))?;
+        let start = read_head(&mut file).map_err(|e| StoreError::io(&path, e))?;
         let reference = match delta::parse_start(&start) {
             Start::Plain => None,
             Start::Delta(reference) => {
@@ -548,11 +541,7 @@ impl ObjectStore {
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err("missing".into()),
             Err(e) => return Err(format!("cannot open: {e}")),
         };
-        let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
-        (&mut file)
-            .take(delta::REFERENCE_HEADER as u64)
-            .read_to_end(&mut start)
-            .map_err(|e| format!("cannot read: {e}"))?;
+        let start = read_head(&mut file).map_err(|e| format!("cannot read: {e}"))?;
         if delta::parse_start(&start) != Start::Plain {
             return Err("is itself a delta object (a reference must be a full object)".into());
         }
@@ -677,9 +666,14 @@ impl Write for LimitedVec<'_> {
 
 /// The first bytes of an object file (up to a reference header's length).
 fn read_start(path: &Path) -> io::Result<Vec<u8>> {
+    read_head(&mut File::open(path)?)
+}
+
+/// The first bytes of an open object file (up to a reference header's length), leaving the
+/// file positioned after them.
+fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
     let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
-    File::open(path)?
-        .take(delta::REFERENCE_HEADER as u64)
+    file.take(delta::REFERENCE_HEADER as u64)
         .read_to_end(&mut start)?;
     Ok(start)
 }
