@@ -116,11 +116,15 @@ impl Capturer<'_> {
         let settings = self.settings.clone();
         let cwd = std::env::current_dir().ok();
         let items = Mutex::new(items);
+        let texts = crate::TextCache::default();
         let stop = AtomicBool::new(false);
         let mut summary = BatchSummary::default();
         // Room for a whole batch, so that workers keep preparing while the writer commits (a
         // prepared capture is small: its bytes are already in the object store).
         let (tx, rx) = mpsc::sync_channel::<Prepared>(max_batch);
+        // Each prepared capture holds its document's lock (a descriptor) until its batch
+        // commits: up to two batches' worth, the open one and a full channel.
+        reserve_descriptors(2 * max_batch + jobs + 64);
 
         std::thread::scope(|scope| -> Result<(), CaptureError> {
             for reader in readers {
@@ -130,6 +134,7 @@ impl Capturer<'_> {
                     objects: &objects,
                     agent: &agent,
                     settings: &settings,
+                    texts: Some(&texts),
                 };
                 scope.spawn(move || {
                     yield_to_writer();
@@ -273,6 +278,28 @@ fn skip(
         origin: &origin,
         error: &error,
     })
+}
+
+/// Grows the process's descriptor table to about `count` entries now, before the workers
+/// start (Linux). Growing it while several threads share it waits for an RCU grace period each
+/// time it doubles, on whichever thread opens the descriptor that does not fit — milliseconds
+/// each, seen as workers blocked in `expand_files` in profiles. Best effort, within the
+/// process's open-file limit.
+fn reserve_descriptors(count: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(u64::MAX);
+        let highest = (count as u64).min(limit.saturating_sub(1));
+        if let (Ok(highest), Ok(file)) = (i32::try_from(highest), std::fs::File::open("/dev/null"))
+        {
+            // The duplicate is closed at once; the table keeps its size.
+            drop(rustix::io::fcntl_dupfd_cloexec(&file, highest));
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = count;
 }
 
 /// Lowers the calling worker thread's scheduling priority a little (Linux: the nice value is

@@ -94,6 +94,7 @@ impl<'a> Capturer<'a> {
             objects: self.archive.objects(),
             agent: &self.agent,
             settings: &self.settings,
+            texts: None,
         };
         env.prepare(source, meta, document_url, &rules, previous.as_ref())
     }
@@ -136,6 +137,51 @@ pub(crate) struct PrepareEnv<'e> {
     pub(crate) objects: &'e exhibit_store::ObjectStore,
     pub(crate) agent: &'e ureq::Agent,
     pub(crate) settings: &'e CaptureSettings,
+    /// Texts this process extracted and stored, shared by a batch's workers.
+    pub(crate) texts: Option<&'e TextCache>,
+}
+
+/// What decides an extracted text: the bytes, how they are typed and decoded, and the rules
+/// (the extractor is this build's).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct TextKey {
+    content: exhibit_core::Sha256Digest,
+    media_type: String,
+    charset: Option<String>,
+    rules: ExtractionRules,
+}
+
+/// A text extracted and stored earlier in this process.
+#[derive(Debug, Clone)]
+pub(crate) struct KnownText {
+    info: TextInfo,
+    title: Option<String>,
+}
+
+/// The texts a batch extracted and stored, by what decides them, so that a capture of bytes
+/// already captured in the same run (an unchanged document, a duplicate file) neither extracts
+/// nor hashes its text again. Bounded: it forgets everything when full.
+#[derive(Debug, Default)]
+pub(crate) struct TextCache {
+    known: std::sync::Mutex<std::collections::HashMap<TextKey, KnownText>>,
+}
+
+impl TextCache {
+    /// The most texts remembered at once (each entry is a few hundred bytes).
+    const CAPACITY: usize = 8192;
+
+    fn get(&self, key: &TextKey) -> Option<KnownText> {
+        let known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        known.get(key).cloned()
+    }
+
+    fn insert(&self, key: TextKey, text: KnownText) {
+        let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
+        if known.len() >= Self::CAPACITY {
+            known.clear();
+        }
+        known.insert(key, text);
+    }
 }
 
 impl PrepareEnv<'_> {
@@ -155,7 +201,23 @@ impl PrepareEnv<'_> {
         if let Some(content) = &acquired.content
             && acquired.error.is_none()
         {
-            if acquired.retained_all {
+            let key = TextKey {
+                content: content.sha256,
+                media_type: content.media_type.clone(),
+                charset: acquired.charset.clone(),
+                rules: rules.clone(),
+            };
+            let cached = if acquired.retained_all {
+                self.texts.and_then(|t| t.get(&key))
+            } else {
+                None
+            };
+            if let Some(known) = cached {
+                // The same bytes were extracted under the same rules by this process: the same
+                // text, already stored (extraction is deterministic; re-extraction checks it).
+                title_hint = known.title.clone();
+                text = Some(known.info);
+            } else if acquired.retained_all {
                 if let Some(extracted) = text::extract_with(
                     &acquired.retained,
                     &content.media_type,
@@ -194,6 +256,15 @@ impl PrepareEnv<'_> {
                     title_hint = extracted
                         .title
                         .map(|t| cap_string(&t, exhibit_core::manifest::MAX_RECORDED_STRING));
+                    if let (Some(texts), Some(info)) = (self.texts, &text) {
+                        texts.insert(
+                            key,
+                            KnownText {
+                                info: info.clone(),
+                                title: title_hint.clone(),
+                            },
+                        );
+                    }
                 }
             } else if has_text(&content.media_type) {
                 text_omitted = Some(if content.size > self.settings.max_text_bytes {

@@ -258,7 +258,7 @@ pub struct Extractor {
 /// With `select` non-empty only the elements matching one of its selectors are kept (their
 /// union, in document order, nested matches once); then everything matching one of `remove`
 /// is dropped. Both lists keep the order they were given in.
-#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug, Default)]
+#[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Hash, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ExtractionRules {
     /// Keep only these parts.
