@@ -119,6 +119,53 @@ fn an_orphan_manifest_from_a_crash_is_never_overwritten_or_its_id_reused() {
 }
 
 #[test]
+fn a_batch_skips_every_leftover_name_a_manifest_or_a_lone_signature() {
+    let (dir, archive) = new_archive();
+    let shard = archive.join("manifests/C/000");
+    std::fs::create_dir_all(&shard).unwrap();
+    // A crash left a manifest at number 1 and only a signature at number 3.
+    let leftovers = [
+        (shard.join("EX-C-000001.json"), &b"{\"orphan\":1}"[..]),
+        (shard.join("EX-C-000003.json.sig"), &[7u8; 64][..]),
+    ];
+    for (path, bytes) in &leftovers {
+        std::fs::write(path, bytes).unwrap();
+    }
+    let list = dir.path().join("list");
+    let mut lines = String::new();
+    for i in 0..4 {
+        let f = dir.path().join(format!("doc-{i}.txt"));
+        std::fs::write(&f, format!("document {i}\n")).unwrap();
+        lines.push_str(&format!("{}\n", f.display()));
+    }
+    std::fs::write(&list, lines).unwrap();
+    let args = [
+        "--json",
+        "capture",
+        "--list",
+        list.to_str().unwrap(),
+        "--jobs",
+        "1",
+    ];
+    let ids: Vec<String> = json_lines(&exhibit(&archive, &args))
+        .iter()
+        .map(|c| c["capture_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        ids,
+        ["EX-C-000002", "EX-C-000004", "EX-C-000005", "EX-C-000006"]
+    );
+    for (path, bytes) in &leftovers {
+        assert_eq!(
+            &std::fs::read(path).unwrap()[..],
+            *bytes,
+            "{}",
+            path.display()
+        );
+    }
+}
+
+#[test]
 fn file_urls_name_one_document_however_the_path_is_spelled() {
     let (dir, archive) = new_archive();
     std::fs::create_dir(dir.path().join("sub")).unwrap();

@@ -764,6 +764,7 @@ impl Archive {
             done: Vec::new(),
             manifests: None,
             counters: Default::default(),
+            listed: Default::default(),
         })
     }
 
@@ -1212,6 +1213,12 @@ pub struct Batch<'a> {
     /// The last number allocated per record kind in this batch; written back to `counters`
     /// at commit (the batch holds the catalog's write lock, so no one else allocates).
     counters: std::cell::RefCell<std::collections::BTreeMap<char, u64>>,
+    /// In grouped mode, the names in each manifest directory this batch writes to, listed once
+    /// when it first does: a name there that the batch did not write is a leftover of a batch
+    /// that never committed. (No other process writes manifests while this batch holds the
+    /// catalog's write lock, so the listing stays true; it replaces two `lstat`s per capture
+    /// on the writer, which waited on the directory lock held by the manifest thread.)
+    listed: std::collections::HashMap<PathBuf, std::collections::HashSet<std::ffi::OsString>>,
 }
 
 /// A manifest to sign and write: its path and canonical bytes.
@@ -1364,8 +1371,13 @@ impl Batch<'_> {
         if self.objects.is_grouped() {
             // The manifest thread writes the files (never replacing one); a leftover of a batch
             // that never committed is found here, before the number is used.
+            let names = match self.listed.entry(dir.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(names_in(&dir)?),
+            };
             let sig = path.with_extension("json.sig");
-            if path.symlink_metadata().is_ok() || sig.symlink_metadata().is_ok() {
+            let taken = |p: &Path| p.file_name().is_none_or(|name| names.contains(name));
+            if taken(&path) || taken(&sig) {
                 return Ok(None);
             }
             if self.manifests.is_none() {
@@ -1759,6 +1771,13 @@ impl Batch<'_> {
         self.tx.commit()?;
         Ok(self.done)
     }
+}
+
+/// The names of the entries of `dir`.
+fn names_in(dir: &Path) -> Result<std::collections::HashSet<std::ffi::OsString>, StoreError> {
+    std::fs::read_dir(dir)
+        .and_then(|entries| entries.map(|entry| entry.map(|e| e.file_name())).collect())
+        .map_err(|e| StoreError::io(dir, e))
 }
 
 /// `execute` with a statement from the connection's cache (batches run the same statements
