@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod citation;
 pub mod digest;
 pub mod id;
+pub mod jcs;
 pub mod manifest;
 pub mod merkle;
 pub mod provision;

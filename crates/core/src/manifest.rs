@@ -78,8 +78,7 @@ pub(crate) fn canonical_bytes_within<T: Serialize>(
     value: &T,
     limit: usize,
 ) -> Result<Vec<u8>, ManifestError> {
-    let bytes = serde_json_canonicalizer::to_vec(value)
-        .map_err(|e| ManifestError::Schema(e.to_string()))?;
+    let bytes = crate::jcs::to_vec(value).map_err(|e| ManifestError::Schema(e.to_string()))?;
     if bytes.len() > limit {
         return Err(ManifestError::TooLarge(bytes.len()));
     }
