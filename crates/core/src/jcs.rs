@@ -120,6 +120,17 @@ impl Canonical<'_> {
     }
 }
 
+/// The formatter methods for integer types, each writing [`Canonical::integer`].
+macro_rules! integers {
+    ($($method:ident: $type:ty),* $(,)?) => {
+        $(
+            fn $method<W: ?Sized + io::Write>(&mut self, _: &mut W, value: $type) -> io::Result<()> {
+                self.integer(value)
+            }
+        )*
+    };
+}
+
 impl Formatter for Canonical<'_> {
     fn write_null<W: ?Sized + io::Write>(&mut self, _: &mut W) -> io::Result<()> {
         self.out.extend_from_slice(b"null");
@@ -132,40 +143,16 @@ impl Formatter for Canonical<'_> {
         Ok(())
     }
 
-    fn write_i8<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i8) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_i16<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i16) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_i32<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i32) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_i64<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i64) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_i128<W: ?Sized + io::Write>(&mut self, _: &mut W, value: i128) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_u8<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u8) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_u16<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u16) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_u32<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u32) -> io::Result<()> {
-        self.integer(value)
-    }
-
-    fn write_u64<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u64) -> io::Result<()> {
-        self.integer(value)
+    integers! {
+        write_i8: i8,
+        write_i16: i16,
+        write_i32: i32,
+        write_i64: i64,
+        write_i128: i128,
+        write_u8: u8,
+        write_u16: u16,
+        write_u32: u32,
+        write_u64: u64,
     }
 
     fn write_u128<W: ?Sized + io::Write>(&mut self, _: &mut W, value: u128) -> io::Result<()> {
