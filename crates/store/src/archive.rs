@@ -1399,12 +1399,7 @@ impl Batch<'_> {
             return Ok(Some((Sha256Digest::of(bytes), rel, log_index)));
         }
         let signature = self.key.sign(bytes);
-        let write = if self.objects.is_grouped() {
-            // Made durable by the one syncfs of the commit, before the catalog names them.
-            fsutil::write_new_unsynced
-        } else {
-            fsutil::write_atomic_new
-        };
+        let write = fsutil::write_atomic_new;
         // The name is taken (not, say, a temporary file that could not be made).
         let taken = |e: &StoreError, name: &Path| {
             matches!(e, StoreError::Io { path, source }

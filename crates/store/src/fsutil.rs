@@ -77,23 +77,31 @@ pub fn sync_filesystem(path: &Path) -> Result<(), StoreError> {
     }
 }
 
-/// Like [`write_atomic_new`] (a temporary file renamed into place, never replacing a file, so
-/// a reader sees nothing or the whole file) but without fsyncs: the caller makes it durable
-/// later with [`sync_filesystem`] before anything refers to it. After a crash before that, the
-/// file may be missing or, on some filesystems, empty — an orphan that nothing names.
+/// Creates `path` (never replacing a file: an existing one is an `AlreadyExists` error) and
+/// writes `bytes` to it, without fsyncs and without a temporary file: for files that nothing
+/// names until the caller has made them durable with [`sync_filesystem`] and then committed
+/// a record naming them (a batch's manifests and signatures). A rename would not make such a
+/// file any safer: unsynced, it may be missing, empty or cut short after a crash either way,
+/// and that is what readers and `fsck --repair` already expect of an uncommitted file
+/// (docs/FORMAT.md §8). A failed write removes the file; a killed process may leave a part.
 pub fn write_new_unsynced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    temp_holding(path, bytes, false)?
-        .persist_noclobber(path)
-        .map_err(|e| StoreError::io(path, e.error))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o644)
+        .open(path)
+        .map_err(|e| StoreError::io(path, e))?;
+    if let Err(e) = file.write_all(bytes) {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(StoreError::io(path, e));
+    }
     Ok(())
 }
 
-/// A temporary file holding `bytes` in the directory of `path`, fsynced when `sync`.
-fn temp_holding(
-    path: &Path,
-    bytes: &[u8],
-    sync: bool,
-) -> Result<tempfile::NamedTempFile, StoreError> {
+/// A fsynced temporary file holding `bytes`, in the directory of `path`.
+fn synced_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
         .prefix(".tmp-")
@@ -101,20 +109,9 @@ fn temp_holding(
         .tempfile_in(dir)
         .map_err(|e| StoreError::io(dir, e))?;
     tmp.write_all(bytes)
-        .and_then(|_| {
-            if sync {
-                tmp.as_file().sync_all()
-            } else {
-                Ok(())
-            }
-        })
+        .and_then(|_| tmp.as_file().sync_all())
         .map_err(|e| StoreError::io(tmp.path(), e))?;
     Ok(tmp)
-}
-
-/// A fsynced temporary file holding `bytes`, in the directory of `path`.
-fn synced_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
-    temp_holding(path, bytes, true)
 }
 
 /// Writes `bytes` to `path` atomically: a reader sees the old file or the complete new one,
