@@ -18,7 +18,7 @@
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::mpsc::{self, TryRecvError};
 use std::time::{Duration, Instant};
 
 use exhibit_store::{Batch, CommittedCapture, DocumentLock, PendingCapture};
@@ -119,12 +119,14 @@ impl Capturer<'_> {
         let texts = crate::TextCache::default();
         let stop = AtomicBool::new(false);
         let mut summary = BatchSummary::default();
-        // Room for a whole batch, so that workers keep preparing while the writer commits (a
-        // prepared capture is small: its bytes are already in the object store).
-        let (tx, rx) = mpsc::sync_channel::<Prepared>(max_batch);
+        // Room for two whole batches, so that workers keep preparing while the writer commits
+        // (a commit's `syncfs` can take as long as preparing a batch; with room for one, the
+        // workers were seen blocked on a full channel, a core idle). A prepared capture is
+        // small: its bytes are already in the object store.
+        let (tx, rx) = mpsc::sync_channel::<Prepared>(2 * max_batch);
         // Each prepared capture holds its document's lock (a descriptor) until its batch
-        // commits: up to two batches' worth, the open one and a full channel.
-        reserve_descriptors(2 * max_batch + jobs + 64);
+        // commits: up to three batches' worth, the open one and a full channel.
+        reserve_descriptors(3 * max_batch + jobs + 64);
 
         std::thread::scope(|scope| -> Result<(), CaptureError> {
             for reader in readers {
@@ -153,6 +155,9 @@ impl Capturer<'_> {
                             break;
                         }
                     }
+                    // Done: let the writer see it before this worker closes its connection.
+                    drop(tx);
+                    drop(reader);
                 });
             }
             drop(tx);
@@ -242,6 +247,7 @@ fn fill_batch(
     on_event: &mut dyn FnMut(BatchEvent<'_>) -> Result<(), CaptureError>,
 ) -> Result<bool, CaptureError> {
     let mut next = Some(first);
+    let mut last_arrival = Instant::now();
     loop {
         if let Some((pending, lock)) = next.take() {
             batch.add(pending)?;
@@ -250,18 +256,31 @@ fn fill_batch(
                 return Ok(false);
             }
         }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
+        let now = Instant::now();
+        if now >= deadline || now.duration_since(last_arrival) >= IDLE_COMMIT {
             return Ok(false);
         }
-        match rx.recv_timeout(left.min(IDLE_COMMIT)) {
-            Ok((_, Ok(prepared))) => next = Some(prepared),
-            Ok((origin, Err(e))) => skip(origin, e, summary, on_event)?,
-            Err(RecvTimeoutError::Timeout) => return Ok(false),
-            Err(RecvTimeoutError::Disconnected) => return Ok(true),
+        // Polled, not waited for: a receiver blocked in `recv` makes every worker's `send`
+        // take the channel's waker lock and wake it, and the woken writer (at a higher
+        // priority) preempted the worker inside that lock — a convoy that left one of two
+        // cores idle for milliseconds at a time (docs/PERFORMANCE.md).
+        match rx.try_recv() {
+            Ok((_, Ok(prepared))) => {
+                next = Some(prepared);
+                last_arrival = Instant::now();
+            }
+            Ok((origin, Err(e))) => {
+                skip(origin, e, summary, on_event)?;
+                last_arrival = Instant::now();
+            }
+            Err(TryRecvError::Empty) => std::thread::sleep(POLL),
+            Err(TryRecvError::Disconnected) => return Ok(true),
         }
     }
 }
+
+/// How long the writer sleeps when no prepared capture is waiting.
+const POLL: Duration = Duration::from_micros(500);
 
 /// Reports a source that failed as bad input as skipped; any other error is returned.
 fn skip(
@@ -280,18 +299,29 @@ fn skip(
     })
 }
 
-/// Grows the process's descriptor table to about `count` entries now, before the workers
-/// start (Linux). Growing it while several threads share it waits for an RCU grace period each
-/// time it doubles, on whichever thread opens the descriptor that does not fit — milliseconds
-/// each, seen as workers blocked in `expand_files` in profiles. Best effort, within the
-/// process's open-file limit.
+/// Makes room for about `count` open descriptors before the workers start (Linux): raises the
+/// soft open-file limit towards `count` if the hard limit allows (the common soft limit of
+/// 1,024 is less than a batch's worth of held document locks), and grows the descriptor table
+/// now. Growing it while several threads share it waits for an RCU grace period each time it
+/// doubles, on whichever thread opens the descriptor that does not fit — milliseconds each,
+/// seen as workers blocked in `expand_files` in profiles. Best effort.
 fn reserve_descriptors(count: usize) {
     #[cfg(target_os = "linux")]
     {
-        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile)
-            .current
-            .unwrap_or(u64::MAX);
-        let highest = (count as u64).min(limit.saturating_sub(1));
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let wanted = count as u64;
+        let mut limit = getrlimit(Resource::Nofile);
+        if limit.current.is_some_and(|soft| soft < wanted) {
+            let raised = limit.maximum.map_or(wanted, |hard| hard.min(wanted));
+            let new = rustix::process::Rlimit {
+                current: Some(raised),
+                maximum: limit.maximum,
+            };
+            if setrlimit(Resource::Nofile, new).is_ok() {
+                limit.current = Some(raised);
+            }
+        }
+        let highest = wanted.min(limit.current.unwrap_or(u64::MAX).saturating_sub(1));
         if let (Ok(highest), Ok(file)) = (i32::try_from(highest), std::fs::File::open("/dev/null"))
         {
             // The duplicate is closed at once; the table keeps its size.
