@@ -139,15 +139,7 @@ fn a_batch_skips_every_leftover_name_a_manifest_or_a_lone_signature() {
         lines.push_str(&format!("{}\n", f.display()));
     }
     std::fs::write(&list, lines).unwrap();
-    let args = [
-        "--json",
-        "capture",
-        "--list",
-        list.to_str().unwrap(),
-        "--jobs",
-        "1",
-    ];
-    let ids: Vec<String> = json_lines(&exhibit(&archive, &args))
+    let ids: Vec<String> = capture_list_in_order(&archive, &list)
         .iter()
         .map(|c| c["capture_id"].as_str().unwrap().to_owned())
         .collect();

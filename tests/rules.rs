@@ -333,15 +333,7 @@ fn one_batch_extracts_the_same_bytes_again_under_other_rules() {
         format!("{file}\t{plain}\n{file}\t{ruled}\n{file}\t{plain}\n"),
     )
     .unwrap();
-    let args = [
-        "--json",
-        "capture",
-        "--list",
-        list.to_str().unwrap(),
-        "--jobs",
-        "1",
-    ];
-    let out = json_lines(&exhibit(&archive, &args));
+    let out = capture_list_in_order(&archive, &list);
     assert_eq!(out.len(), 3);
     let text_of = |id: &str| ok(&exhibit(&archive, &["cat", "--text", id]));
     let ids: Vec<&str> = out

@@ -253,6 +253,13 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `capture --list LIST --jobs 1 --json`: every committed capture's JSON line, in list order.
+pub fn capture_list_in_order(archive: &Path, list: &Path) -> Vec<serde_json::Value> {
+    let list = list.to_str().unwrap();
+    let args = ["--json", "capture", "--list", list, "--jobs", "1"];
+    json_lines(&exhibit(archive, &args))
+}
+
 /// A temp dir with an initialised archive at `<dir>/archive`.
 pub fn new_archive() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
