@@ -90,9 +90,14 @@ impl Canonical<'_> {
     /// Writes number text (to the name too, inside a member name: serde_json quotes integer
     /// map keys).
     fn number(&mut self, text: &str) {
-        self.out.extend_from_slice(text.as_bytes());
+        self.text(text.as_bytes(), text.as_bytes());
+    }
+
+    /// Writes `written`; inside a member name, also records what it denotes (`unescaped`).
+    fn text(&mut self, written: &[u8], unescaped: &[u8]) {
+        self.out.extend_from_slice(written);
         if self.in_name {
-            self.names.extend_from_slice(text.as_bytes());
+            self.names.extend_from_slice(unescaped);
         }
     }
 
@@ -196,10 +201,7 @@ impl Formatter for Canonical<'_> {
         _: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        self.out.extend_from_slice(fragment.as_bytes());
-        if self.in_name {
-            self.names.extend_from_slice(fragment.as_bytes());
-        }
+        self.text(fragment.as_bytes(), fragment.as_bytes());
         Ok(())
     }
 
@@ -228,17 +230,11 @@ impl Formatter for Canonical<'_> {
                     HEX[usize::from(byte >> 4)],
                     HEX[usize::from(byte & 0xf)],
                 ];
-                self.out.extend_from_slice(&hex);
-                if self.in_name {
-                    self.names.push(byte);
-                }
+                self.text(&hex, &[byte]);
                 return Ok(());
             }
         };
-        self.out.extend_from_slice(written);
-        if self.in_name {
-            self.names.push(byte);
-        }
+        self.text(written, &[byte]);
         Ok(())
     }
 
