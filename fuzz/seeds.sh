@@ -60,7 +60,7 @@ ex capture "http://127.0.0.1:$port/missing" >/dev/null 2>&1 || true
 ex cite EX-V-000002 --quote "By using the Services, you agree" >/dev/null
 
 rm -rf "$seeds"
-mkdir -p "$seeds"/{bundle_read,citation_parse,checkpoint_parse,tlog_proof_parse,manifest_parse,timestamp_token}
+mkdir -p "$seeds"/{bundle_read,bundle_tar_differential,citation_parse,checkpoint_parse,tlog_proof_parse,manifest_parse,timestamp_token}
 
 # manifest_parse: every manifest of the archive (capture, unchanged, failure, provision).
 find "$work/archive/manifests" -name '*.json' | sort | while read -r m; do
@@ -104,6 +104,38 @@ done
 SOURCE_DATE_EPOCH=1777529721 ex bundle EX-P-000001 --out "$work/evidence.tar.zst" >/dev/null
 cp "$work/evidence.tar.zst" "$seeds/bundle_read/evidence.tar.zst"
 zstd -q -dc "$work/evidence.tar.zst" > "$seeds/bundle_read/evidence.tar"
+
+# bundle_tar_differential: the same tar; GNU tar's repacks of the bag in its gnu, ustar and
+# pax formats (directory entries, owners, pax headers: what the reader must read alike or
+# refuse); and issue 17's attack, a directory entry whose "data" is an entry replacing a file.
+seed_tars=$seeds/bundle_tar_differential
+cp "$seeds/bundle_read/evidence.tar" "$seed_tars/evidence.tar"
+mkdir "$work/x"
+tar -xf "$seeds/bundle_read/evidence.tar" -C "$work/x"
+for format in gnu ustar pax; do
+  tar --format="$format" --sort=name --owner=0 --group=0 --mtime=@1777529721 \
+    -cf "$seed_tars/evidence-$format.tar" -C "$work/x" evidence
+done
+python3 - "$seeds/bundle_read/evidence.tar" "$seed_tars/directory-hiding-an-entry.tar" <<'PY'
+import io, sys, tarfile
+src, dst = sys.argv[1], sys.argv[2]
+with tarfile.open(src) as tf:
+    members = [(m, tf.extractfile(m).read()) for m in tf.getmembers()]
+victim = next(m for m, _ in members if m.name.startswith("evidence/data/content/"))
+hidden = io.BytesIO()
+with tarfile.open(fileobj=hidden, mode="w", format=tarfile.USTAR_FORMAT) as h:
+    info = tarfile.TarInfo(victim.name)
+    info.size = 9
+    h.addfile(info, io.BytesIO(b"replaced\n"))
+hidden = hidden.getvalue()[:1024]  # the entry, without the end-of-archive blocks
+with tarfile.open(dst, mode="w", format=tarfile.USTAR_FORMAT) as out:
+    for m, data in members:
+        out.addfile(m, io.BytesIO(data))
+    carrier = tarfile.TarInfo("evidence/data/x")
+    carrier.type = tarfile.DIRTYPE
+    carrier.size = len(hidden)
+    out.addfile(carrier, io.BytesIO(hidden))  # tarfile writes the data of any type
+PY
 
 # timestamp_token: the RFC 3161 responses of the timestamp crate's fixtures.
 cp "$root"/crates/timestamp/tests/fixtures/*.tsr "$seeds/timestamp_token/"

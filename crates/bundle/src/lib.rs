@@ -25,9 +25,10 @@
 mod error;
 pub mod layout;
 mod read;
+mod ustar;
 mod verify_txt;
 mod write;
 
 pub use error::{BundleError, ReadError};
-pub use read::{BagFile, Limits, ReadBag, read_bundle};
+pub use read::{BagFile, Limits, ReadBag, read_bundle, read_tar_stream};
 pub use write::{Bundle, BundleRecord, BundleTimestamp, WriteSummary, write_bundle};

@@ -14,6 +14,7 @@ use crate::BundleError;
 use crate::layout::{
     self, BAG_INFO_TXT, BAGIT_TXT, BAGIT_TXT_CONTENT, MANIFEST, SEAL, TAG_MANIFEST,
 };
+use crate::ustar;
 
 /// Worker threads compressing a bundle (zstd's own; see [`write_bundle`]).
 const COMPRESSION_WORKERS: u32 = 2;
@@ -257,16 +258,20 @@ pub fn write_bundle(
     // multi-threaded output depends on its parameters, not on the number of workers (at least
     // one), so bundles stay byte-for-byte reproducible on any machine.
     encoder.multithread(COMPRESSION_WORKERS)?;
-    let mut tar = tar::Builder::new(encoder);
-    tar.mode(tar::HeaderMode::Deterministic);
+    // The tar stream is written here, header by header (`ustar::file_header`), in exactly the
+    // dialect `read_bundle` accepts: regular files, POSIX ustar, then two zero blocks.
     let mut payload_files = 0;
     let count = entries.len();
     for (path, source) in entries {
         let full = format!("{}/{path}", bundle.name);
         match source {
             Source::Memory(bytes) => {
-                let mut header = file_header(bytes.len() as u64, mtime);
-                tar.append_data(&mut header, &full, &bytes[..])?;
+                let size = bytes.len() as u64;
+                encoder.write_all(
+                    &ustar::file_header(&full, size, mtime).map_err(BundleError::Invalid)?,
+                )?;
+                encoder.write_all(&bytes)?;
+                write_padding(&mut encoder, size)?;
             }
             Source::Object {
                 sha256,
@@ -274,6 +279,8 @@ pub fn write_bundle(
                 size,
             } => {
                 payload_files += 1;
+                let header =
+                    ustar::file_header(&full, size, mtime).map_err(BundleError::Invalid)?;
                 let reader = open_object(&sha256).map_err(|source| BundleError::Object {
                     sha256: sha256.to_hex(),
                     source,
@@ -282,8 +289,8 @@ pub fn write_bundle(
                     inner: reader.take(size + 1),
                     hasher: DualHasher::new(),
                 };
-                let mut header = file_header(size, mtime);
-                tar.append_data(&mut header, &full, &mut checked)?;
+                encoder.write_all(&header)?;
+                io::copy(&mut checked, &mut encoder)?;
                 let (s, b, n) = checked.hasher.finish();
                 if n != size || s != sha256 || b != blake3 {
                     return Err(BundleError::Damaged {
@@ -293,10 +300,12 @@ pub fn write_bundle(
                         ),
                     });
                 }
+                write_padding(&mut encoder, size)?;
             }
         }
     }
-    let encoder = tar.into_inner()?;
+    // End of archive: two zero blocks.
+    encoder.write_all(&[0u8; 2 * ustar::BLOCK])?;
     encoder.finish()?.flush()?;
     Ok(WriteSummary {
         entries: count,
@@ -310,15 +319,10 @@ fn one_line(s: &str) -> String {
     s.replace(['\r', '\n'], " ")
 }
 
-fn file_header(size: u64, mtime: u64) -> tar::Header {
-    let mut h = tar::Header::new_ustar();
-    h.set_entry_type(tar::EntryType::Regular);
-    h.set_size(size);
-    h.set_mode(0o644);
-    h.set_uid(0);
-    h.set_gid(0);
-    h.set_mtime(mtime);
-    h
+/// Zero bytes after `size` bytes of data, up to a whole tar block.
+fn write_padding(out: &mut impl Write, size: u64) -> io::Result<()> {
+    let pad = ustar::padding(size) as usize;
+    out.write_all(&[0u8; ustar::BLOCK][..pad])
 }
 
 /// Hashes what passes through, so the copy and the check are one pass.
