@@ -8,6 +8,7 @@ use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
+use exhibit_core::inert as escape;
 use exhibit_store::{Archive, FsckOptions, FsckReport, Phase, Problem, Progress, RepairReport};
 use serde_json::json;
 
@@ -215,43 +216,4 @@ fn print_report(r: &FsckReport, json: bool) -> Result<(), Failure> {
         r.log_size
     )?;
     Ok(())
-}
-
-/// `s` with control characters (a newline in a file name could forge a `FAIL` line; an escape
-/// sequence could rewrite the terminal) and bidirectional overrides escaped, as Rust escapes
-/// them (`\n`, `\u{1b}`, `\u{202e}`); other text, and a backslash, unchanged.
-fn escape(s: &str) -> std::borrow::Cow<'_, str> {
-    let bad =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if !s.chars().any(bad) {
-        return s.into();
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if bad(c) {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out.into()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::escape;
-
-    #[test]
-    fn escape_makes_control_characters_visible_and_leaves_the_rest() {
-        assert_eq!(
-            escape("manifests/C/000/EX-C-000001.json"),
-            "manifests/C/000/EX-C-000001.json"
-        );
-        assert_eq!(escape(".tmp-x\nFAIL a: b"), ".tmp-x\\nFAIL a: b");
-        assert_eq!(
-            escape("a\rb\u{1b}[2Kc\u{202e}d"),
-            "a\\rb\\u{1b}[2Kc\\u{202e}d"
-        );
-        assert_eq!(escape("caf\u{e9} \\ x"), "caf\u{e9} \\ x");
-    }
 }

@@ -55,6 +55,13 @@ fn print_text(r: &ReindexReport) -> Result<(), Failure> {
             r.rules_restored
         )?;
     }
+    if let Some(size) = r.latest_checkpoint_replaced {
+        writeln!(
+            out,
+            "log/checkpoint held the older signed checkpoint {size}; replaced by the latest ({})",
+            r.checkpoint_size
+        )?;
+    }
     match &r.backup {
         Some(b) => writeln!(out, "previous catalog kept as {b}")?,
         None => writeln!(out, "no previous catalog")?,

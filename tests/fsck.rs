@@ -324,6 +324,17 @@ fn orphans_and_temporary_files_are_notes_with_exit_0() {
         assert_eq!(m["count"], 2);
         assert_eq!(lines.last().unwrap()["ok"], true);
     }
+    // A checkpoint file no crash can have left (not signed by the archive key: checkpoint
+    // files are written whole, then renamed) is a problem, and repair removes nothing.
+    let forged = "log/checkpoints/000000000998.checkpoint";
+    std::fs::write(archive.join(forged), b"test.example\n998\nforged\n").unwrap();
+    let line = fails_naming(&fsck(&archive, false), forged);
+    assert!(line.contains("not left by a crash"), "{line}");
+    let out = exhibit(&archive, &["fsck", "--repair"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    for p in leftovers.iter().map(String::as_str).chain([forged]) {
+        assert!(archive.join(p).exists(), "{p} kept");
+    }
 }
 
 #[test]
@@ -798,7 +809,13 @@ fn repair_never_removes_under_a_symbolic_link() {
     let victim = dir.path().join("victim");
     std::fs::rename(archive.join("log/checkpoints"), &victim).unwrap();
     std::os::unix::fs::symlink("../../victim", archive.join("log/checkpoints")).unwrap();
-    std::fs::write(victim.join("000000000777.checkpoint"), b"someone else's").unwrap();
+    // (A checkpoint file that is not a signed checkpoint of the archive is a problem, and
+    // repair removes nothing then: one that looks like a crash's leftover is needed here.)
+    std::fs::copy(
+        victim.join("000000000007.checkpoint"),
+        victim.join("000000000777.checkpoint"),
+    )
+    .unwrap();
     std::fs::write(victim.join(".tmp-x"), b"someone else's").unwrap();
     let (code, lines) = repair_json(&archive);
     assert_eq!(code, 0, "{lines:#?}");
@@ -844,4 +861,213 @@ fn file_names_cannot_forge_output_lines() {
     let (_, lines) = fsck_json(&archive, false);
     let note = lines.iter().find(|l| l["kind"] == "temp_file").unwrap();
     assert_eq!(note["paths"][0], format!("manifests/C/000/{name}"));
+}
+
+/// Runs `exhibit --archive ARCHIVE ARGS…`, killing it after 20 s: a command that hangs (on a
+/// FIFO, say) fails the test instead of hanging the suite.
+fn exhibit_or_hang(archive: &Path, args: &[&str]) -> Output {
+    use std::io::Read;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+        .arg("--archive")
+        .arg(archive)
+        .args(args)
+        .env_remove("EXHIBIT_ARCHIVE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (mut out, mut err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+    let reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = out.read_to_end(&mut b);
+        b
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        let _ = err.read_to_end(&mut b);
+        b
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("`exhibit {}` hung (killed after 20 s)", args.join(" "));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: reader.join().unwrap(),
+        stderr: err_reader.join().unwrap(),
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("run mkfifo");
+    assert!(ok.success(), "mkfifo {}", path.display());
+}
+
+/// Finding 8 (issue 17): a FIFO at an object or manifest path, or a symbolic link to one,
+/// hung `fsck`, `fsck --full`, `cat`, `show` and `bundle` for ever. Now each fails (or
+/// reports) at once, and fsck names the file.
+#[test]
+fn a_fifo_in_the_archive_hangs_no_command_and_fsck_reports_it() {
+    // At an object's path.
+    {
+        let (dir, archive) = archive();
+        let object = first_content_object(&archive);
+        std::fs::remove_file(&object).unwrap();
+        mkfifo(&object);
+        let object_rel = rel(&archive, &object);
+        for full in [false, true] {
+            let mut args = vec!["fsck"];
+            if full {
+                args.push("--full");
+            }
+            fails_naming(&exhibit_or_hang(&archive, &args), &object_rel);
+        }
+        let out = exhibit_or_hang(&archive, &["cat", "EX-C-000001"]);
+        assert_ne!(code(&out), 0, "{}", stderr(&out));
+        let bundle = dir.path().join("b.tar.zst");
+        let out = exhibit_or_hang(
+            &archive,
+            &["bundle", "EX-C-000001", "--out", bundle.to_str().unwrap()],
+        );
+        assert_ne!(code(&out), 0, "{}", stderr(&out));
+        let out = exhibit_or_hang(&archive, &["fsck", "--repair"]);
+        assert_eq!(code(&out), 1, "{}", stdout(&out));
+    }
+
+    // At a manifest's path, directly and through a symbolic link; and a FIFO where no file
+    // is expected at all.
+    for link in [false, true] {
+        let (dir, archive) = archive();
+        let manifest = archive.join("manifests/C/000/EX-C-000001.json");
+        std::fs::remove_file(&manifest).unwrap();
+        if link {
+            let fifo = dir.path().join("fifo");
+            mkfifo(&fifo);
+            std::os::unix::fs::symlink(&fifo, &manifest).unwrap();
+        } else {
+            mkfifo(&manifest);
+        }
+        mkfifo(&archive.join("log/stray"));
+        let manifest_rel = "manifests/C/000/EX-C-000001.json";
+        for full in [false, true] {
+            let mut args = vec!["fsck"];
+            if full {
+                args.push("--full");
+            }
+            let out = exhibit_or_hang(&archive, &args);
+            fails_naming(&out, manifest_rel);
+            if !link {
+                fails_naming(&out, "log/stray");
+            }
+        }
+        for args in [
+            vec!["show", "EX-C-000001"],
+            vec!["cat", "EX-C-000001"],
+            vec!["fsck", "--repair"],
+        ] {
+            let out = exhibit_or_hang(&archive, &args);
+            assert_ne!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        }
+        let bundle = dir.path().join("b.tar.zst");
+        let out = exhibit_or_hang(
+            &archive,
+            &["bundle", "EX-C-000001", "--out", bundle.to_str().unwrap()],
+        );
+        assert_ne!(code(&out), 0, "{}", stderr(&out));
+    }
+}
+
+/// Finding 5 (issue 17): `--repair` followed a symbolic link at `log/leaves` and truncated
+/// the file outside the archive. A link where a file should be is reported, never followed.
+#[test]
+fn repair_never_truncates_a_leaves_file_behind_a_symbolic_link() {
+    let (dir, archive) = archive();
+    let outside = dir.path().join("victim");
+    let mut bytes = std::fs::read(archive.join("log/leaves")).unwrap();
+    bytes.extend_from_slice(&[7u8; 64]); // looks like two uncommitted leaves
+    std::fs::write(&outside, &bytes).unwrap();
+    std::fs::remove_file(archive.join("log/leaves")).unwrap();
+    std::os::unix::fs::symlink(&outside, archive.join("log/leaves")).unwrap();
+    let line = fails_naming(&fsck(&archive, false), "log/leaves");
+    assert!(line.contains("symbolic link"), "{line}");
+    let out = exhibit(&archive, &["fsck", "--repair"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert_eq!(
+        std::fs::read(&outside).unwrap(),
+        bytes,
+        "the outside file is intact"
+    );
+    // Capturing does not write through it either.
+    assert!(capture_file(&archive, "more\n").is_err());
+    assert_eq!(
+        std::fs::read(&outside).unwrap(),
+        bytes,
+        "the outside file is intact"
+    );
+}
+
+/// Finding 4 (issue 17): restoring a nightly backup of `catalog.sqlite` and `log/checkpoint`
+/// after one more capture made `fsck --full` say OK and `--repair` delete the new capture's
+/// manifest, signature, objects, signed checkpoint and token, and truncate `log/leaves`.
+/// A catalog behind the signed log is a problem now, repair removes nothing, capturing
+/// refuses, and `reindex` brings the catalog back.
+#[test]
+fn a_restored_catalog_behind_the_signed_log_is_a_problem_and_repair_removes_nothing() {
+    let (dir, archive) = archive();
+    let backup = dir.path().join("backup");
+    std::fs::create_dir(&backup).unwrap();
+    for f in ["catalog.sqlite", "log/checkpoint"] {
+        std::fs::copy(archive.join(f), backup.join(f.replace('/', "_"))).unwrap();
+    }
+    assert!(!archive.join("catalog.sqlite-wal").exists());
+    let id = capture_file(&archive, "Captured after the backup.\n").unwrap();
+    let manifest = archive.join(format!("manifests/C/000/{id}.json"));
+    let checkpoint = archive.join("log/checkpoints/000000000008.checkpoint");
+    assert!(manifest.exists() && checkpoint.exists());
+    let leaves = std::fs::read(archive.join("log/leaves")).unwrap();
+    // The restore.
+    for f in ["catalog.sqlite", "log/checkpoint"] {
+        std::fs::copy(backup.join(f.replace('/', "_")), archive.join(f)).unwrap();
+    }
+    for f in ["catalog.sqlite-wal", "catalog.sqlite-shm"] {
+        let _ = std::fs::remove_file(archive.join(f));
+    }
+    for full in [false, true] {
+        let line = fails_naming(&fsck(&archive, full), "catalog.sqlite");
+        assert!(line.contains("catalog older than the log"), "{line}");
+        assert!(line.contains("exhibit reindex"), "{line}");
+    }
+    let out = exhibit(&archive, &["fsck", "--repair"]);
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
+    assert!(stderr(&out).contains("nothing removed"), "{}", stderr(&out));
+    assert!(manifest.exists() && manifest.with_extension("json.sig").exists());
+    assert!(checkpoint.exists());
+    assert_eq!(std::fs::read(archive.join("log/leaves")).unwrap(), leaves);
+    assert!(!archive.join("manifests/retired.txt").exists());
+    // A capture into the restored catalog would cut the signed leaves: refused.
+    let err = capture_file(&archive, "Another.\n").unwrap_err();
+    assert!(
+        stderr(&err).contains("catalog older than the log"),
+        "{}",
+        stderr(&err)
+    );
+    assert_eq!(std::fs::read(archive.join("log/leaves")).unwrap(), leaves);
+    // The advice works.
+    ok(&exhibit(&archive, &["reindex"]));
+    passes(&fsck(&archive, true));
+    ok(&exhibit(&archive, &["show", &id]));
+    assert_eq!(capture_file(&archive, "Another.\n").unwrap(), "EX-C-000007");
+    passes(&fsck(&archive, true));
 }

@@ -236,3 +236,83 @@ fn key_generate_writes_beside_a_bare_file_name() {
     assert!(dir.path().join("bare.pem").is_file());
     assert!(dir.path().join("bare.pub.pem").is_file());
 }
+
+/// Finding 9 (issue 17): a private key that does not match `keys/signing.pub.pem` (or the key
+/// that signed the log) signed silently, and `fsck --full` said OK. Now opening the archive
+/// for writing refuses it (exit 2, nothing written) and fsck reports it.
+#[test]
+fn a_private_key_that_is_not_the_archive_key_signs_nothing() {
+    let (dir, archive) = new_archive();
+    let f = fixture("terms.txt");
+    ok(&exhibit(&archive, &["capture", f.to_str().unwrap()]));
+    let leaves = std::fs::read(archive.join("log/leaves")).unwrap();
+    let other = dir.path().join("other.pem");
+    ok(&exhibit(
+        dir.path(),
+        &["key", "generate", "--out", other.to_str().unwrap()],
+    ));
+    let key = archive.join("keys/signing.pem");
+    let original = std::fs::read(&key).unwrap();
+    let original_pub = std::fs::read(archive.join("keys/signing.pub.pem")).unwrap();
+    std::fs::write(&key, std::fs::read(&other).unwrap()).unwrap();
+    let fixture2 = dir.path().join("second.txt");
+    std::fs::write(&fixture2, "A second document.\n").unwrap();
+    let out = exhibit(&archive, &["capture", fixture2.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("keys/signing.pub.pem"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(std::fs::read(archive.join("log/leaves")).unwrap(), leaves);
+    assert!(!archive.join("manifests/C/000/EX-C-000002.json").exists());
+    for args in [vec!["fsck"], vec!["fsck", "--full"]] {
+        let out = exhibit(&archive, &args);
+        assert_eq!(
+            code(&out),
+            1,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("FAIL keys/signing.pem") && l.contains("does not match")),
+            "{text}"
+        );
+    }
+    // A matching public key beside it does not help: the log was signed by the old key.
+    std::fs::copy(
+        dir.path().join("other.pub.pem"),
+        archive.join("keys/signing.pub.pem"),
+    )
+    .unwrap();
+    let out = exhibit(&archive, &["capture", fixture2.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("log"), "{}", stderr(&out));
+    assert_eq!(std::fs::read(archive.join("log/leaves")).unwrap(), leaves);
+    // The right keys again: capturing goes on.
+    std::fs::write(&key, original).unwrap();
+    std::fs::write(archive.join("keys/signing.pub.pem"), original_pub).unwrap();
+    ok(&exhibit(&archive, &["capture", fixture2.to_str().unwrap()]));
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+}
+
+/// Low finding (issue 17): `fsck` said OK with a private key readable by group or others.
+#[test]
+fn fsck_fails_on_a_private_key_readable_by_others() {
+    let (_dir, archive) = new_archive();
+    let key = archive.join("keys/signing.pem");
+    ok(&exhibit(&archive, &["fsck"]));
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = exhibit(&archive, &["fsck"]);
+        assert_eq!(code(&out), 1, "{mode:o}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("FAIL keys/signing.pem") && l.contains("chmod 600")),
+            "{text}"
+        );
+    }
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+}

@@ -102,11 +102,7 @@ impl DocumentLocks {
 }
 
 fn open_lock_file(path: &Path) -> std::io::Result<std::fs::File> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
+    fsutil::open_lock_file(path)
 }
 
 /// A read-only catalog connection (see [`Archive::catalog_reader`]).
@@ -168,7 +164,7 @@ pub(crate) fn lock_catalog_shared(root: &Path) -> Result<Option<std::fs::File>, 
         Ok(_) => match open_lock_file(&path) {
             Ok(f) => Some(f),
             // An existing lock file can still be locked through a read-only descriptor.
-            Err(e) if read_only(&e) => std::fs::File::open(&path).ok(),
+            Err(e) if read_only(&e) => fsutil::open_for_reading(&path, fsutil::Links::Refuse).ok(),
             Err(e) => return Err(StoreError::io(&path, e)),
         },
     };
@@ -544,11 +540,24 @@ impl Archive {
         // Taken before the catalog is opened: a reindex replacing it finishes first.
         let catalog_lock = lock_catalog_shared(root)?;
         let catalog_path = root.join(CATALOG_FILE);
-        if !catalog_path.is_file() {
-            return Err(StoreError::Corrupt {
-                what: catalog_path.display().to_string(),
-                message: "catalog missing".into(),
-            });
+        match std::fs::symlink_metadata(&catalog_path) {
+            Ok(m) if m.file_type().is_file() => {}
+            // A link or a FIFO is not opened: SQLite would follow the one and block on the other.
+            Ok(m) => {
+                return Err(StoreError::Corrupt {
+                    what: catalog_path.display().to_string(),
+                    message: format!(
+                        "is {}, not a regular file; not opened",
+                        fsutil::file_kind(m.file_type())
+                    ),
+                });
+            }
+            Err(_) => {
+                return Err(StoreError::Corrupt {
+                    what: catalog_path.display().to_string(),
+                    message: "catalog missing".into(),
+                });
+            }
         }
         let mut conn = catalog::open(&catalog_path)?;
         catalog::check(&mut conn, &catalog_path)?;
@@ -603,9 +612,51 @@ impl Archive {
         std::sync::Arc::clone(&self.objects)
     }
 
-    /// Loads the private signing key (refusing one readable by group or others).
+    /// Loads the private signing key for writing, refusing one readable by group or others,
+    /// and checks that it is the archive's key: its public key must be `keys/signing.pub.pem`
+    /// and must verify the log's latest signed checkpoint. A key that is not would sign
+    /// records that never verify; the error (a [`StoreError::Config`], exit 2) names the key
+    /// file, and nothing has been written.
     pub fn signing_key(&self) -> Result<SigningKey, StoreError> {
-        Ok(SigningKey::load(&self.config.key_path(&self.root))?)
+        let path = self.config.key_path(&self.root);
+        let key = load_private_key(&path, self.key_links())?;
+        let public = load_public_key(&self.public_key_path())?;
+        let shown = path.display();
+        let config = |message: String| StoreError::Config {
+            path: path.clone(),
+            message,
+        };
+        if key.public_key() != public {
+            return Err(config(format!(
+                "this private key ({}) does not match {PUBLIC_KEY} ({}): records it signed \
+                 would never verify; put the archive's key back at {shown}",
+                key.public_key().fingerprint(),
+                public.fingerprint()
+            )));
+        }
+        if let Some(cp) = log::latest(&self.conn)? {
+            let signed = exhibit_sign::note::SignedNote::parse(&cp.note)
+                .and_then(|n| n.verify(&self.config.origin, &public));
+            if let Err(e) = signed {
+                return Err(config(format!(
+                    "this key ({}) did not sign the log's latest checkpoint (size {}): {e}; \
+                     records it signed would not extend the log",
+                    public.fingerprint(),
+                    cp.size
+                )));
+            }
+        }
+        Ok(key)
+    }
+
+    /// Whether the private key file may be reached through a link: not inside the archive
+    /// (where exhibit makes no links), yes for a key kept elsewhere (`init --key`).
+    pub(crate) fn key_links(&self) -> fsutil::Links {
+        if self.config.key.is_absolute() && !self.config.key.starts_with(&self.root) {
+            fsutil::Links::Follow
+        } else {
+            fsutil::Links::Refuse
+        }
     }
 
     /// The public key file.
@@ -717,13 +768,9 @@ impl Archive {
         let mut dirty: BTreeSet<PathBuf> = fsutil::create_dirs(fsutil::parent_dir(&leaves_path))?
             .into_iter()
             .collect();
-        let existed = leaves_path.exists();
-        let leaves = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(&leaves_path)
+        let existed = std::fs::symlink_metadata(&leaves_path).is_ok();
+        // Never through a link, never a FIFO: the leaves are written and cut in place.
+        let leaves = fsutil::open_for_writing(&leaves_path, true)
             .map_err(|e| StoreError::io(&leaves_path, e))?;
         if !existed {
             dirty.insert(fsutil::parent_dir(&leaves_path).to_path_buf());
@@ -743,6 +790,17 @@ impl Archive {
             });
         }
         if have > committed * 32 {
+            // Leaves past the catalog's log that a signed checkpoint covers were committed: the
+            // catalog is older than the log (a restored backup), and cutting them would
+            // destroy evidence. Only leaves no checkpoint signs are a crashed batch's.
+            if let Some((file, size)) = log::signed_beyond(
+                &self.root,
+                &self.config.origin,
+                &key.public_key(),
+                committed,
+            )? {
+                return Err(log::catalog_behind(&file, size, committed));
+            }
             // Leaves of a batch that never committed: cut them, so that the file alone always
             // says where the log ends.
             leaves
@@ -1187,6 +1245,77 @@ impl Archive {
     pub fn read_manifest(&self, row: &CaptureRow) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         self.read_signed(&row.id, &row.manifest_sha256)
     }
+}
+
+/// Reads a private key file as [`SigningKey::load`] does — a regular file of at most
+/// [`exhibit_sign::MAX_KEY_FILE_SIZE`] bytes, mode without group or other bits — but through
+/// [`fsutil::open_for_reading`]: a FIFO there is an error, never a hang, and with
+/// [`fsutil::Links::Refuse`] a link is not followed.
+pub(crate) fn load_private_key(
+    path: &Path,
+    links: fsutil::Links,
+) -> Result<SigningKey, StoreError> {
+    use exhibit_sign::KeyError;
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let read_err = |error| {
+        StoreError::Key(KeyError::Read {
+            path: path.to_path_buf(),
+            error,
+        })
+    };
+    let file = fsutil::open_for_reading(path, links).map_err(read_err)?;
+    let meta = file.metadata().map_err(read_err)?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(KeyError::InsecurePermissions {
+            path: path.to_path_buf(),
+            mode,
+        }
+        .into());
+    }
+    let limit = exhibit_sign::MAX_KEY_FILE_SIZE + 1;
+    // The whole bound reserved up front: the buffer never reallocates, leaving no copies.
+    let mut buf = zeroize::Zeroizing::new(Vec::with_capacity(limit as usize));
+    file.take(limit).read_to_end(&mut buf).map_err(read_err)?;
+    if buf.len() as u64 > exhibit_sign::MAX_KEY_FILE_SIZE {
+        return Err(KeyError::NotAKeyFile {
+            path: path.to_path_buf(),
+            reason: "larger than any key file, so not a key file".into(),
+        }
+        .into());
+    }
+    let text = std::str::from_utf8(&buf).map_err(|_| KeyError::InvalidPrivateKey {
+        path: Some(path.to_path_buf()),
+        detail: "the file is not text".into(),
+    })?;
+    SigningKey::from_pkcs8_pem(text).map_err(|e| match e {
+        KeyError::InvalidPrivateKey { path: None, detail } => KeyError::InvalidPrivateKey {
+            path: Some(path.to_path_buf()),
+            detail,
+        }
+        .into(),
+        e => e.into(),
+    })
+}
+
+/// Reads an archive's public key file (`keys/signing.pub.pem`) through
+/// [`fsutil::read_in_archive`] (no link followed, no FIFO opened).
+pub(crate) fn load_public_key(path: &Path) -> Result<exhibit_sign::PublicKey, StoreError> {
+    use exhibit_sign::KeyError;
+    let bytes = fsutil::read_in_archive(path, exhibit_sign::MAX_KEY_FILE_SIZE)?;
+    let text = std::str::from_utf8(&bytes).map_err(|_| KeyError::InvalidPublicKey {
+        path: Some(path.to_path_buf()),
+        detail: "the file is not text".into(),
+    })?;
+    exhibit_sign::PublicKey::from_spki_pem(text).map_err(|e| match e {
+        KeyError::InvalidPublicKey { path: None, detail } => KeyError::InvalidPublicKey {
+            path: Some(path.to_path_buf()),
+            detail,
+        }
+        .into(),
+        e => e.into(),
+    })
 }
 
 /// Holds a document's capture lock until dropped.

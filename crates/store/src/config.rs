@@ -175,7 +175,7 @@ impl Config {
     /// Reads and checks `exhibit.toml` under `root`.
     pub fn load(root: &Path) -> Result<Config, StoreError> {
         let path = root.join(CONFIG_FILE);
-        let bytes = crate::fsutil::read_limited(&path, 1 << 20)?;
+        let bytes = crate::fsutil::read_in_archive(&path, 1 << 20)?;
         let text = String::from_utf8(bytes).map_err(|_| StoreError::Config {
             path: path.clone(),
             message: "not UTF-8".into(),

@@ -5,7 +5,13 @@
 //! crash legitimately leaves behind (FORMAT §8) — manifests and objects no record references,
 //! temporary files, leaves past the log's end — are [`Note`]s, not problems. An unreferenced
 //! manifest that no crash can have left (complete, with a complete signature that does not
-//! verify with the archive key: [`crate::repair`]) is a problem in both modes.
+//! verify with the archive key: [`crate::repair`]) is a problem in both modes, as is a
+//! checkpoint file the catalog does not list that is not a crash's: one signed over more leaves
+//! than the catalog's log ("catalog older than the log": a restored backup), or one the archive
+//! key did not sign. Files are read through [`crate::fsutil::open_for_reading`] (no link
+//! followed, no FIFO opened); FIFOs, sockets and devices in the archive's directories are
+//! `files` problems. A private key readable by group or others, or not matching
+//! `keys/signing.pub.pem`, is a `keys` problem.
 //!
 //! **Quick** (the default) reads the catalog (one read transaction, so a concurrent capture is
 //! seen either wholly or not at all), every manifest and signature file, `log/leaves`, the
@@ -43,6 +49,7 @@ use rusqlite::types::ValueRef;
 use serde::Serialize;
 
 use crate::archive::{CATALOG_FILE, PUBLIC_KEY, manifest_rel_path};
+use crate::fsutil::{self, Links};
 use crate::log::{CHECKPOINT_DIR, LATEST_CHECKPOINT, LEAVES_FILE, SqlNodes};
 use crate::objects::ObjectStore;
 use crate::timestamps::MAX_TOKEN_BYTES;
@@ -703,8 +710,9 @@ struct Loader<'a> {
 
 /// Reads a whole small file: `Err` is a message (`missing`, `larger than …`, the I/O error).
 fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let file = File::open(path).map_err(|e| match e.kind() {
+    let file = fsutil::open_for_reading(path, Links::Refuse).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => "missing".to_owned(),
+        io::ErrorKind::InvalidInput => e.to_string(),
         _ => format!("cannot open: {e}"),
     })?;
     // Sized from the file's length (one read instead of growing probes), within the limit.
@@ -1053,9 +1061,10 @@ impl ObjectHasher {
     ) -> Hashed {
         use zstd::stream::raw::{InBuffer, Operation, OutBuffer};
         let failed = |m: String| Hashed::Failed(m);
-        let mut file = match File::open(store.path_of(sha)) {
+        let mut file = match fsutil::open_for_reading(&store.path_of(sha), Links::Refuse) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return failed("missing".into()),
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => return failed(e.to_string()),
             Err(e) => return failed(format!("cannot open: {e}")),
         };
         // A delta object (FORMAT §6) is decoded with its reference as the dictionary.
@@ -1388,10 +1397,10 @@ impl<'a> Checker<'a> {
         // The latest checkpoint file is read before the catalog snapshot: it is written before
         // the catalog commits the checkpoint, and after the leaves it signs are committed, so
         // read in this order it never signs more than the snapshot's log holds.
-        let latest_file = match std::fs::read(self.root.join(LATEST_CHECKPOINT)) {
+        let latest_file = match read_small(&self.root.join(LATEST_CHECKPOINT), 1 << 20) {
             Ok(b) => Some(Ok(b)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => Some(Err(e.to_string())),
+            Err(e) if e == "missing" => None,
+            Err(e) => Some(Err(e)),
         };
         let archive: &'a Archive = self.archive;
         // One read transaction: a concurrent capture is seen wholly or not at all.
@@ -1464,10 +1473,13 @@ impl<'a> Checker<'a> {
         self.walk_log();
         self.walk_temp(".");
         self.walk_temp("keys");
+        // Only for what they hold that is not a file or directory (see `read_dir`).
+        self.read_dir("locks");
+        self.read_dir(crate::timestamps::TSA_DIR);
     }
 
     fn keys(&mut self) {
-        match PublicKey::load_pem(&self.root.join(PUBLIC_KEY)) {
+        match crate::archive::load_public_key(&self.root.join(PUBLIC_KEY)) {
             Ok(k) => {
                 self.fingerprint = Some(k.fingerprint().to_string());
                 self.public = Some(k);
@@ -1477,6 +1489,67 @@ impl<'a> Checker<'a> {
                 PUBLIC_KEY,
                 format!("cannot load the archive's public key: {e}; signatures not checked"),
             ),
+        }
+        self.private_key();
+    }
+
+    /// The private key, when the archive has it (a copy checked elsewhere may not): readable
+    /// by its owner only, and the key of `keys/signing.pub.pem` — a key that is not would sign
+    /// records that never verify.
+    fn private_key(&mut self) {
+        let archive: &'a Archive = self.archive;
+        let path = archive.config.key_path(self.root);
+        let shown = path
+            .strip_prefix(self.root)
+            .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+        // The mode from `stat`, which needs no permission to read the file: an auditor
+        // running fsck as another user still sees a key others can read.
+        let links = archive.key_links();
+        let meta = match links {
+            Links::Refuse => std::fs::symlink_metadata(&path),
+            Links::Follow => std::fs::metadata(&path),
+        };
+        match meta {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Ok(m) if m.is_file() => {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = m.permissions().mode() & 0o7777;
+                if mode & 0o077 != 0 {
+                    let e = exhibit_sign::KeyError::InsecurePermissions {
+                        path: path.clone(),
+                        mode,
+                    };
+                    self.fail("keys", shown, e.to_string());
+                    return;
+                }
+            }
+            // Anything else is reported by the load below.
+            _ => {}
+        }
+        match crate::archive::load_private_key(&path, links) {
+            Ok(key) => {
+                if let Some(public) = &self.public
+                    && key.public_key() != *public
+                {
+                    let message = format!(
+                        "does not match {PUBLIC_KEY}: its public key is {}, the archive's is {}; \
+                         records it signed would never verify",
+                        key.public_key().fingerprint(),
+                        public.fingerprint()
+                    );
+                    self.fail("keys", shown, message);
+                }
+            }
+            // Not ours to read (fsck run by another user): the match cannot be checked.
+            Err(StoreError::Key(exhibit_sign::KeyError::Read { error, .. }))
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                ) => {}
+            Err(StoreError::Key(e @ exhibit_sign::KeyError::InsecurePermissions { .. })) => {
+                self.fail("keys", shown, e.to_string())
+            }
+            Err(e) => self.fail("keys", shown, format!("cannot load the private key: {e}")),
         }
     }
 
@@ -1542,7 +1615,7 @@ impl<'a> Checker<'a> {
         };
         self.report.log_size = self.log_size;
         let path = self.root.join(LEAVES_FILE);
-        let file = match File::open(&path) {
+        let file = match fsutil::open_for_reading(&path, Links::Refuse) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if self.log_size > 0 {
@@ -1552,6 +1625,10 @@ impl<'a> Checker<'a> {
                         format!("missing, but the log has {} leaves", self.log_size),
                     );
                 }
+                return;
+            }
+            Err(e) if e.kind() == io::ErrorKind::InvalidInput => {
+                self.fail("log", LEAVES_FILE, e.to_string());
                 return;
             }
             Err(e) => {
@@ -2546,7 +2623,7 @@ impl<'a> Checker<'a> {
                 "missing, but the catalog holds signed checkpoints",
             ),
             None => {}
-            Some(Err(e)) => self.fail("checkpoint", rel, format!("cannot read: {e}")),
+            Some(Err(e)) => self.fail("checkpoint", rel, e),
             Some(Ok(bytes)) => {
                 let parsed = String::from_utf8(bytes)
                     .map_err(|_| "not UTF-8".to_owned())
@@ -2771,6 +2848,19 @@ impl<'a> Checker<'a> {
         let mut out = Vec::new();
         for entry in entries {
             match entry.and_then(|e| Ok((e.file_name(), e.file_type()?))) {
+                // FIFOs, sockets and devices have no place in an archive, and reading one
+                // could block for ever: reported, never opened.
+                Ok((name, ft)) if !(ft.is_file() || ft.is_dir() || ft.is_symlink()) => {
+                    let name = name.to_string_lossy();
+                    self.fail(
+                        "files",
+                        Self::join(rel, &name),
+                        format!(
+                            "is {}: an archive holds only regular files and directories (not opened)",
+                            fsutil::file_kind(ft)
+                        ),
+                    );
+                }
                 Ok((name, ft)) => out.push((name.to_string_lossy().into_owned(), ft)),
                 Err(e) => self.fail("files", rel, format!("cannot list: {e}")),
             }
@@ -2915,7 +3005,7 @@ impl<'a> Checker<'a> {
             match size {
                 Some(size) if rest == ".checkpoint" => {
                     if !sizes.contains(&size) {
-                        self.notes.add(NoteKind::OrphanCheckpoint, rel);
+                        self.orphan_checkpoint(rel);
                     }
                 }
                 Some(_) if rest.starts_with(".checkpoint.") && rest.ends_with(".tsr") => {
@@ -2925,6 +3015,51 @@ impl<'a> Checker<'a> {
                 }
                 _ => self.notes.add(NoteKind::Unexpected, rel),
             }
+        }
+    }
+
+    /// Judges a checkpoint file the catalog does not list. A crash while signing leaves one
+    /// signed by the archive key over leaves the catalog has committed (FORMAT §8): a note.
+    /// One that covers more leaves than the catalog's log means the catalog is older than the
+    /// log (a restored backup): those leaves were committed and signed, so nothing of them is
+    /// a crash leftover — a problem, and repair removes nothing. One that does not verify, or
+    /// contradicts the log, was not left by a crash: a problem too.
+    fn orphan_checkpoint(&mut self, rel: String) {
+        let Some(public) = &self.public else {
+            // Reported as a keys problem already; nothing is removed then.
+            self.notes.add(NoteKind::OrphanCheckpoint, rel);
+            return;
+        };
+        let origin = &self.archive.config.origin;
+        match crate::log::read_signed_checkpoint(&self.root.join(&rel), origin, public) {
+            Ok((n, _)) if self.log_known && n > self.log_size => {
+                let message = crate::log::catalog_behind_message(Path::new(&rel), n, self.log_size);
+                self.catalog(message);
+            }
+            Ok((n, root)) => match self.catalog_root(n) {
+                Ok(r) if r == root => self.notes.add(NoteKind::OrphanCheckpoint, rel),
+                Ok(r) => self.fail(
+                    "checkpoint",
+                    &rel,
+                    format!(
+                        "no catalog row names it, and it signs the root {} for {n} leaves, but \
+                         the log's root at that size is {}: not left by a crash",
+                        hex(&root),
+                        hex(&r)
+                    ),
+                ),
+                // The catalog's nodes are reported where they are read.
+                Err(_) => self.notes.add(NoteKind::OrphanCheckpoint, rel),
+            },
+            Err(why) => self.fail(
+                "checkpoint",
+                &rel,
+                format!(
+                    "no catalog row names it, and it is not a signed checkpoint of this \
+                     archive ({why}): not left by a crash (fsck \
+                     --repair keeps it; examine it, then move it out of the archive)"
+                ),
+            ),
         }
     }
 

@@ -24,9 +24,18 @@ pub fn parent_dir(path: &Path) -> &Path {
 
 /// Fsyncs a directory so that renames and creations inside it are durable.
 pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
+    open_dir(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| StoreError::io(dir, e))
+}
+
+/// Opens a directory (`O_DIRECTORY`: a FIFO or file there is an error, never a hang).
+fn open_dir(dir: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(dir)
 }
 
 /// Creates `dir` and its parents; returns whether anything was created.
@@ -66,7 +75,7 @@ pub const GROUP_SYNC: bool = cfg!(target_os = "linux");
 /// renames made before it, instead of one fsync per file. Elsewhere it fsyncs `path` only, and
 /// callers rely on per-file fsyncs ([`GROUP_SYNC`] is false).
 pub fn sync_filesystem(path: &Path) -> Result<(), StoreError> {
-    let dir = File::open(path).map_err(|e| StoreError::io(path, e))?;
+    let dir = open_dir(path).map_err(|e| StoreError::io(path, e))?;
     #[cfg(target_os = "linux")]
     {
         rustix::fs::syncfs(&dir).map_err(|e| StoreError::io(path, e.into()))
@@ -175,7 +184,161 @@ pub fn write_atomic_durable(path: &Path, bytes: &[u8]) -> Result<(), StoreError>
     sync_dir(parent_dir(path))
 }
 
-/// Opens a file for reading, refusing anything larger than `limit` bytes.
+/// Whether `path` is a regular file itself (not a link to one, not a FIFO): what an object,
+/// manifest or checkpoint address must hold to count as present.
+pub fn is_regular_file(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_file())
+}
+
+/// Whether [`open_for_reading`] follows a symbolic link at the path's last component.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Links {
+    /// Refuse it (`O_NOFOLLOW`): for every file inside an archive, where exhibit never makes
+    /// links, so a link there points somewhere nobody vouched for.
+    Refuse,
+    /// Follow it: for files the user names (a key given with `init --key`, say).
+    Follow,
+}
+
+/// What kind of file `t` is, in English (`a FIFO`, `a socket`, …).
+pub fn file_kind(t: std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_dir() {
+        "a directory"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_fifo() {
+        "a FIFO"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Opens an archive file for reading — the one way every archive file (objects, manifests,
+/// signatures, checkpoints, tokens, leaves, keys) is opened for reading. It never blocks and
+/// never reads anything but a regular file: the file is opened with `O_NONBLOCK` (so a FIFO
+/// does not wait for a writer) and, with [`Links::Refuse`], `O_NOFOLLOW`; then `fstat` on the
+/// open descriptor must say it is a regular file. A FIFO, socket, device, directory or link is
+/// an error saying what it is (`InvalidInput`), before a byte is read. (Directories on the way
+/// may be links: an archive may keep `objects/` elsewhere.)
+pub fn open_for_reading(path: &Path, links: Links) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    if links == Links::Refuse {
+        flags |= libc::O_NOFOLLOW;
+    }
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+    {
+        Ok(f) => f,
+        // O_NOFOLLOW on a link: ELOOP (Linux, macOS); some systems say EMLINK or EFTYPE.
+        Err(e) if links == Links::Refuse && is_link(path) => {
+            let _ = e;
+            return Err(not_regular("a symbolic link (not followed)"));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(meta.file_type())));
+    }
+    Ok(file)
+}
+
+fn is_link(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
+}
+
+fn not_regular(what: &str) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::InvalidInput,
+        format!("is {what}, not a regular file; not read"),
+    )
+}
+
+/// Opens an existing archive file for writing in place (`log/leaves`), as
+/// [`open_for_reading`] does: never through a link at its last component, never a FIFO,
+/// socket or device. With `create`, a missing file is created (mode 0644).
+pub fn open_for_writing(path: &Path, create: bool) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(create)
+        .truncate(false)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(_) if is_link(path) => return Err(not_regular("a symbolic link (not followed)")),
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(meta.file_type())));
+    }
+    Ok(file)
+}
+
+/// Opens (creating it if needed) a lock file for `flock`/`fcntl` locks, as
+/// [`open_for_writing`] does: a FIFO or link placed there makes this an error, never a hang.
+pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = match std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound && is_link(path) => {
+            return Err(not_regular("a symbolic link (not followed)"));
+        }
+        Err(e) => return Err(e),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(meta.file_type())));
+    }
+    Ok(file)
+}
+
+/// Reads a whole archive file of at most `limit` bytes through [`open_for_reading`] (links
+/// refused): never blocks, never follows a link at the last component.
+pub fn read_in_archive(path: &Path, limit: u64) -> Result<Vec<u8>, StoreError> {
+    let file = open_for_reading(path, Links::Refuse).map_err(|e| StoreError::io(path, e))?;
+    read_file_limited(path, file, limit)
+}
+
+fn read_file_limited(path: &Path, file: File, limit: u64) -> Result<Vec<u8>, StoreError> {
+    use std::io::Read;
+    let len = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let mut buf = Vec::with_capacity(len as usize + 1);
+    file.take(limit + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| StoreError::io(path, e))?;
+    if buf.len() as u64 > limit {
+        return Err(StoreError::Corrupt {
+            what: path.display().to_string(),
+            message: format!("larger than the {limit}-byte limit"),
+        });
+    }
+    Ok(buf)
+}
+
+/// Opens a file for reading, refusing anything larger than `limit` bytes. For files the user
+/// names (links followed; a pipe such as `<(…)` is read); archive files are read with
+/// [`read_in_archive`].
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, StoreError> {
     use std::io::Read;
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
@@ -190,4 +353,45 @@ pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, StoreError> {
         });
     }
     Ok(buf)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_for_reading_refuses_fifos_links_and_directories_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let file = dir.path().join("file");
+        std::fs::write(&file, b"bytes").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap();
+        let fifo_link = dir.path().join("fifo-link");
+        std::os::unix::fs::symlink(&fifo, &fifo_link).unwrap();
+
+        assert_eq!(read_in_archive(&file, 10).unwrap(), b"bytes");
+        let refused = |path: &Path, links: Links, what: &str| {
+            let e = open_for_reading(path, links).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+            assert!(e.to_string().contains(what), "{e}");
+        };
+        refused(&fifo, Links::Refuse, "a FIFO");
+        refused(&fifo, Links::Follow, "a FIFO");
+        refused(&fifo_link, Links::Refuse, "a symbolic link");
+        refused(&fifo_link, Links::Follow, "a FIFO");
+        refused(&link, Links::Refuse, "a symbolic link");
+        refused(dir.path(), Links::Refuse, "a directory");
+        assert!(open_for_reading(&link, Links::Follow).is_ok());
+        let e = read_in_archive(&fifo, 10).unwrap_err().to_string();
+        assert!(e.contains("fifo") && e.contains("is a FIFO"), "{e}");
+        // Writing and locking: the same refusals, never a wait for a reader.
+        assert!(open_for_writing(&fifo, false).is_err());
+        assert!(open_for_writing(&link, false).is_err());
+        assert!(open_lock_file(&fifo).is_err());
+        assert!(open_lock_file(&link).is_err());
+        assert_eq!(std::fs::read(&file).unwrap(), b"bytes");
+    }
 }

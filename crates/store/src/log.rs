@@ -183,7 +183,19 @@ pub(crate) fn sign_checkpoint(
     let dir = root_dir.join(CHECKPOINT_DIR);
     let mut dirty = fsutil::create_dirs(&dir)?;
     let file = checkpoint_path(root_dir, n);
-    if !file.exists() {
+    if std::fs::symlink_metadata(&file).is_ok() {
+        // Left by a signing that crashed before its commit: the same tree signs to the same
+        // bytes (Ed25519 is deterministic). Anything else there would be a second, different
+        // checkpoint of this size.
+        if fsutil::read_in_archive(&file, 1 << 20)? != note.as_bytes() {
+            return Err(StoreError::Corrupt {
+                what: file.display().to_string(),
+                message: format!(
+                    "already holds a different checkpoint of size {n}; refusing to sign another"
+                ),
+            });
+        }
+    } else {
         fsutil::write_atomic_new(&file, note.as_bytes())?;
     }
     fsutil::write_atomic(&root_dir.join(LATEST_CHECKPOINT), note.as_bytes())?;
@@ -206,10 +218,10 @@ pub(crate) fn sign_checkpoint(
 /// Size and root of the checkpoint in `log/checkpoint`, if the file exists.
 fn latest_checkpoint_file(root_dir: &Path) -> Result<Option<(u64, Hash)>, StoreError> {
     let path = root_dir.join(LATEST_CHECKPOINT);
-    if !path.exists() {
+    if std::fs::symlink_metadata(&path).is_err() {
         return Ok(None);
     }
-    let bytes = fsutil::read_limited(&path, 1 << 20)?;
+    let bytes = fsutil::read_in_archive(&path, 1 << 20)?;
     let bad = |message: String| StoreError::Corrupt {
         what: path.display().to_string(),
         message,
@@ -225,4 +237,99 @@ pub fn checkpoint_path(root_dir: &Path, size: u64) -> PathBuf {
     root_dir
         .join(CHECKPOINT_DIR)
         .join(format!("{size:012}.checkpoint"))
+}
+
+/// Reads the signed checkpoint note in `path` and checks it as the archive's: a note that
+/// verifies with `public` under `origin`, whose body is a checkpoint of `origin`. Returns its
+/// size and root, or why it is not the archive's.
+pub(crate) fn read_signed_checkpoint(
+    path: &Path,
+    origin: &str,
+    public: &exhibit_sign::PublicKey,
+) -> Result<(u64, Hash), String> {
+    let bytes = fsutil::read_in_archive(path, 1 << 20).map_err(|e| match e {
+        StoreError::Io { source, .. } => source.to_string(),
+        e => e.to_string(),
+    })?;
+    let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
+    exhibit_sign::note::SignedNote::parse(&text)
+        .and_then(|n| n.verify(origin, public))
+        .map_err(|e| {
+            format!(
+                "not signed by the archive key {}: {e}",
+                public.fingerprint()
+            )
+        })?;
+    let (body, _) = exhibit_core::checkpoint::split_note(&text).map_err(|e| e.to_string())?;
+    let cp = Checkpoint::parse(body).map_err(|e| e.to_string())?;
+    if cp.origin != origin {
+        return Err(format!(
+            "a checkpoint of {:?}, not of {origin:?}",
+            cp.origin
+        ));
+    }
+    Ok((cp.size, cp.root))
+}
+
+/// The largest checkpoint file (`log/checkpoints/<size>.checkpoint` or `log/checkpoint`)
+/// signed by `public` that covers more than `size` leaves, if any: its path and size. Such a
+/// checkpoint was signed over committed leaves (a checkpoint is only ever signed over the
+/// committed log), so a catalog whose log has `size` leaves is older than the log.
+pub(crate) fn signed_beyond(
+    root: &Path,
+    origin: &str,
+    public: &exhibit_sign::PublicKey,
+    size: u64,
+) -> Result<Option<(PathBuf, u64)>, StoreError> {
+    let dir = root.join(CHECKPOINT_DIR);
+    let mut candidates: Vec<(u64, PathBuf)> = Vec::new();
+    match std::fs::read_dir(&dir) {
+        Ok(entries) => {
+            for entry in entries {
+                let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
+                let name = entry.file_name();
+                let Some(digits) = name.to_str().and_then(|n| n.strip_suffix(".checkpoint")) else {
+                    continue;
+                };
+                if digits.len() == 12
+                    && let Ok(n) = digits.parse::<u64>()
+                    && n > size
+                {
+                    candidates.push((n, entry.path()));
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(StoreError::io(&dir, e)),
+    }
+    candidates.sort();
+    candidates.push((u64::MAX, root.join(LATEST_CHECKPOINT)));
+    let mut found: Option<(PathBuf, u64)> = None;
+    for (_, path) in candidates.into_iter().rev() {
+        if let Ok((n, _)) = read_signed_checkpoint(&path, origin, public)
+            && n > size
+            && found.as_ref().is_none_or(|(_, f)| n > *f)
+        {
+            found = Some((path, n));
+        }
+    }
+    Ok(found)
+}
+
+/// The error of a catalog older than the log: `file` signs `signed` leaves, the catalog's
+/// log has `size`.
+pub(crate) fn catalog_behind(file: &Path, signed: u64, size: u64) -> StoreError {
+    StoreError::Corrupt {
+        what: crate::archive::CATALOG_FILE.into(),
+        message: catalog_behind_message(file, signed, size),
+    }
+}
+
+/// The message of [`catalog_behind`] (also fsck's problem).
+pub(crate) fn catalog_behind_message(file: &Path, signed: u64, size: u64) -> String {
+    format!(
+        "catalog older than the log: {} signs {signed} leaves but the catalog's log has {size} \
+         (a restored backup?): run `exhibit reindex`",
+        file.display()
+    )
 }

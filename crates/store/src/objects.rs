@@ -210,12 +210,7 @@ impl ObjectStore {
             return Ok(());
         }
         fsutil::ensure_dir(fsutil::parent_dir(path))?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(path)
-            .map_err(|e| StoreError::io(path, e))?;
+        let file = fsutil::open_lock_file(path).map_err(|e| StoreError::io(path, e))?;
         file.lock_shared().map_err(|e| StoreError::io(path, e))?;
         *presence = Some(file);
         Ok(())
@@ -273,7 +268,7 @@ impl ObjectStore {
     ) -> Result<bool, StoreError> {
         match tmp.persist_noclobber(dest) {
             Ok(()) => Ok(true),
-            Err(e) if dest.is_file() => {
+            Err(e) if fsutil::is_regular_file(dest) => {
                 let existing = read_start(dest).map(|start| delta::parse_start(&start));
                 if !is_delta && matches!(existing, Ok(Start::Delta(_))) {
                     e.path
@@ -295,7 +290,7 @@ impl ObjectStore {
 
     /// Whether the object is present (published: staged objects are not).
     pub fn contains(&self, sha256: &Sha256Digest) -> bool {
-        self.path_of(sha256).is_file()
+        fsutil::is_regular_file(&self.path_of(sha256))
     }
 
     /// Starts writing a new object: feed it bytes, then [`ObjectWriter::finish`].
@@ -374,7 +369,7 @@ impl ObjectStore {
         hasher.update(suffix);
         let (sha256, blake3, size) = hasher.finish();
         let dest = self.path_of(&sha256);
-        let exists = dest.is_file();
+        let exists = fsutil::is_regular_file(&dest);
         if exists || self.is_staged(&sha256) {
             if exists {
                 self.mark_dirty(fsutil::parent_dir(&dest).to_path_buf());
@@ -389,8 +384,8 @@ impl ObjectStore {
         let base_file = {
             let staged = self.staged.lock().unwrap_or_else(|p| p.into_inner());
             match staged.names.get(base).and_then(|&i| staged.files.get(i)) {
-                Some((tmp, _, _)) => File::open(tmp).ok(),
-                None => File::open(self.path_of(base)).ok(),
+                Some((tmp, _, _)) => fsutil::open_for_reading(tmp, fsutil::Links::Refuse).ok(),
+                None => fsutil::open_for_reading(&self.path_of(base), fsutil::Links::Refuse).ok(),
             }
         };
         let whole = || {
@@ -490,7 +485,8 @@ impl ObjectStore {
     /// Opens an object file and reads its first bytes and, for a delta object, its reference.
     fn open_start(&self, sha256: &Sha256Digest) -> Result<Opened, StoreError> {
         let path = self.path_of(sha256);
-        let mut file = File::open(&path).map_err(|e| StoreError::io(&path, e))?;
+        let mut file = fsutil::open_for_reading(&path, fsutil::Links::Refuse)
+            .map_err(|e| StoreError::io(&path, e))?;
         let start = read_head(&mut file).map_err(|e| StoreError::io(&path, e))?;
         let reference = match delta::parse_start(&start) {
             Start::Plain => None,
@@ -536,7 +532,7 @@ impl ObjectStore {
     /// [`delta::eligible`], verified against its name. A one-line error otherwise.
     pub fn read_reference(&self, sha256: &Sha256Digest) -> Result<Vec<u8>, String> {
         let path = self.path_of(sha256);
-        let mut file = match File::open(&path) {
+        let mut file = match fsutil::open_for_reading(&path, fsutil::Links::Refuse) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err("missing".into()),
             Err(e) => return Err(format!("cannot open: {e}")),
@@ -666,7 +662,7 @@ impl Write for LimitedVec<'_> {
 
 /// The first bytes of an object file (up to a reference header's length).
 fn read_start(path: &Path) -> io::Result<Vec<u8>> {
-    read_head(&mut File::open(path)?)
+    read_head(&mut fsutil::open_for_reading(path, fsutil::Links::Refuse)?)
 }
 
 /// The first bytes of an open object file (up to a reference header's length), leaving the
@@ -810,7 +806,7 @@ impl ObjectWriter<'_> {
         let dest = self.store.path_of(&sha256);
         let shard = dest.parent().unwrap_or(dir).to_path_buf();
         let small = matches!(self.sink, Sink::Small { .. });
-        let exists = small && dest.is_file();
+        let exists = small && fsutil::is_regular_file(&dest);
         if exists || (small && self.store.is_staged(&sha256)) {
             // Identical bytes are stored (or staged) already: no file is written at all. The
             // existing object may come from a writer that crashed before fsyncing its

@@ -216,14 +216,14 @@ impl Archive {
     ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         // The path follows from the id; the catalog's copy is not trusted to name a file.
         let path = self.root().join(manifest_rel_path(id));
-        let bytes = fsutil::read_limited(&path, manifest_limit(id.kind()))?;
+        let bytes = fsutil::read_in_archive(&path, manifest_limit(id.kind()))?;
         if Sha256Digest::of(&bytes) != *want {
             return Err(StoreError::Corrupt {
                 what: path.display().to_string(),
                 message: "manifest bytes differ from the SHA-256 the catalog recorded".into(),
             });
         }
-        let sig = fsutil::read_limited(&path.with_extension("json.sig"), 64)?;
+        let sig = fsutil::read_in_archive(&path.with_extension("json.sig"), 64)?;
         Ok((bytes, sig))
     }
 

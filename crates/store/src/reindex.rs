@@ -74,6 +74,10 @@ pub struct ReindexReport {
     pub rules_restored: u64,
     /// Where the previous catalog was kept, relative to the archive root.
     pub backup: Option<String>,
+    /// When `log/checkpoint` held an older checkpoint of the archive (one of the files in
+    /// `log/checkpoints/`, as after restoring a backup of it): its size. It was replaced by the
+    /// latest signed checkpoint.
+    pub latest_checkpoint_replaced: Option<u64>,
 }
 
 /// Rebuilds `root/catalog.sqlite` from the manifests, objects and log, verifying every
@@ -105,7 +109,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
         path: root.join(crate::config::CONFIG_FILE),
         message: e.to_string(),
     })?;
-    let key = PublicKey::load_pem(&root.join(PUBLIC_KEY))?;
+    let key = crate::archive::load_public_key(&root.join(PUBLIC_KEY))?;
     // The old catalog's write lock, held while the new one is built, so no capture commits
     // into a catalog that is about to be replaced.
     let old = OldCatalog::lock(&catalog_path)?;
@@ -116,6 +120,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
         .tempfile_in(root)
         .map_err(|e| StoreError::io(root, e))?
         .into_temp_path();
+    let latest_note: Option<String>;
     let mut report = {
         std::fs::set_permissions(&tmp, fsutil::public_file_permissions())
             .map_err(|e| StoreError::io(&*tmp, e))?;
@@ -126,7 +131,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         catalog::create(&mut conn, &config.origin, prefix.as_str())?;
         let tx = conn.transaction()?;
-        let report = Builder {
+        let (report, note) = Builder {
             root,
             conn: &tx,
             origin: &config.origin,
@@ -138,6 +143,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
             last_num: [0; 3],
         }
         .build()?;
+        latest_note = note;
         tx.commit()?;
         // Closed (its temporary tables go with it) and opened again to switch to WAL, the
         // catalog's journal mode.
@@ -155,6 +161,11 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     // Renamed into place: nothing left to delete.
     let _ = tmp.keep();
     fsutil::sync_dir(root)?;
+    if report.latest_checkpoint_replaced.is_some()
+        && let Some(note) = latest_note
+    {
+        fsutil::write_atomic_durable(&root.join(LATEST_CHECKPOINT), note.as_bytes())?;
+    }
     drop(lock);
     Ok(report)
 }
@@ -164,12 +175,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
 fn lock_catalog_exclusive(root: &Path, catalog: &Path) -> Result<std::fs::File, StoreError> {
     let path = root.join(CATALOG_LOCK);
     fsutil::ensure_dir(fsutil::parent_dir(&path))?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::io(&path, e))?;
+    let file = fsutil::open_lock_file(&path).map_err(|e| StoreError::io(&path, e))?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(busy(catalog)),
@@ -362,7 +368,8 @@ const KINDS: [(char, RecordKind); 3] = [
 ];
 
 impl Builder<'_> {
-    fn build(mut self) -> Result<ReindexReport, StoreError> {
+    /// Builds the catalog; returns the report and the latest signed checkpoint note.
+    fn build(mut self) -> Result<(ReindexReport, Option<String>), StoreError> {
         self.conn.execute_batch(
             "CREATE TEMP TABLE leaf (hash BLOB PRIMARY KEY, idx INTEGER NOT NULL) WITHOUT ROWID;
              CREATE TEMP TABLE placed (idx INTEGER PRIMARY KEY, path TEXT NOT NULL);
@@ -425,14 +432,14 @@ impl Builder<'_> {
         self.report.failures = count("captures WHERE ok = 0")?;
         self.report.provisions = count("provisions")?;
         self.report.reextractions = count("reextractions")?;
-        Ok(self.report)
+        Ok((self.report, checkpoints.last().map(|c| c.note.clone())))
     }
 
     /// Reads `log/leaves` into the `leaf` table; returns the number of whole leaves.
     fn load_leaves(&mut self) -> Result<u64, StoreError> {
         use std::io::Read;
         let path = self.root.join(LEAVES_FILE);
-        let file = match std::fs::File::open(&path) {
+        let file = match fsutil::open_for_reading(&path, fsutil::Links::Refuse) {
             Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
             Err(e) => return Err(StoreError::io(&path, e)),
@@ -463,7 +470,7 @@ impl Builder<'_> {
 
     /// Every signed checkpoint in `log/checkpoints/`, verified, by size; `log/checkpoint`
     /// must be the latest of them.
-    fn load_checkpoints(&self) -> Result<Vec<FileCheckpoint>, StoreError> {
+    fn load_checkpoints(&mut self) -> Result<Vec<FileCheckpoint>, StoreError> {
         let dir = self.root.join(CHECKPOINT_DIR);
         let mut out = Vec::new();
         if dir.is_dir() {
@@ -489,9 +496,14 @@ impl Builder<'_> {
         }
         out.sort_by_key(|c| c.size);
         let latest = self.root.join(LATEST_CHECKPOINT);
-        if latest.exists() {
+        if std::fs::symlink_metadata(&latest).is_ok() {
             let cp = self.read_checkpoint(&latest)?;
-            if out.last().map(|c| (c.size, &c.note)) != Some((cp.size, &cp.note)) {
+            let older = out.iter().any(|c| c.size == cp.size && c.note == cp.note);
+            if out.last().map(|c| (c.size, &c.note)) != Some((cp.size, &cp.note)) && older {
+                // An older checkpoint of this log, the latest once (a restored backup of
+                // `log/checkpoint` with the catalog): replaced by the latest after the rebuild.
+                self.report.latest_checkpoint_replaced = Some(cp.size);
+            } else if out.last().map(|c| (c.size, &c.note)) != Some((cp.size, &cp.note)) {
                 return Err(corrupt(
                     latest.display(),
                     format!(
@@ -511,7 +523,7 @@ impl Builder<'_> {
 
     fn read_checkpoint(&self, path: &Path) -> Result<FileCheckpoint, StoreError> {
         let bad = |m: String| corrupt(path.display(), m);
-        let bytes = fsutil::read_limited(path, 1 << 20)?;
+        let bytes = fsutil::read_in_archive(path, 1 << 20)?;
         let note = String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
         let signed =
             exhibit_sign::note::SignedNote::parse(&note).map_err(|e| bad(e.to_string()))?;
@@ -565,7 +577,7 @@ impl Builder<'_> {
                         ));
                     }
                     let bytes =
-                        fsutil::read_limited(&path, crate::provisions::manifest_limit(kind))?;
+                        fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
                     let leaf = merkle::leaf_hash(&bytes);
                     let idx: Option<i64> = find.query_row([&leaf[..]], |r| r.get(0)).optional()?;
                     match idx {
@@ -722,7 +734,7 @@ impl Builder<'_> {
             }
             Some(s) => s,
         };
-        let bytes = fsutil::read_limited(&path, crate::provisions::manifest_limit(kind))?;
+        let bytes = fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
         if self.key.verify(&bytes, &sig).is_err() {
             return Ok(None);
         }
@@ -795,7 +807,7 @@ impl Builder<'_> {
         if !sig.exists() {
             return Ok(None);
         }
-        fsutil::read_limited(&sig, 64).map(Some)
+        fsutil::read_in_archive(&sig, 64).map(Some)
     }
 
     /// Verifies one logged manifest (signature, canonical form, origin, signer, id, numbering)
@@ -805,7 +817,7 @@ impl Builder<'_> {
         let kind_pos = kind_index(rel)?;
         let kind = KINDS[kind_pos].1;
         let id = self.id_of(&path, kind)?;
-        let bytes = fsutil::read_limited(&path, crate::provisions::manifest_limit(kind))?;
+        let bytes = fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
         if merkle::leaf_hash(&bytes) != *leaf {
             return Err(corrupt(rel, "changed while reindexing"));
         }
@@ -1259,7 +1271,7 @@ impl Builder<'_> {
                     .push(format!("{rel}: no signed checkpoint of size {size}"));
                 continue;
             };
-            let bytes = fsutil::read_limited(&path, MAX_TOKEN_BYTES)?;
+            let bytes = fsutil::read_in_archive(&path, MAX_TOKEN_BYTES)?;
             let token = exhibit_timestamp::Token::parse_response(&bytes)
                 .and_then(|t| t.check_message(cp.note.as_bytes()).map(|()| t))
                 .and_then(|t| t.verify_signature().map(|()| t));

@@ -21,7 +21,10 @@
 //! complete manifest whose signature does not verify was not left by a crash; fsck reports it
 //! as a problem and repair never removes it. Tokens over a committed checkpoint are kept (the
 //! next `exhibit log timestamp` adopts them). Nothing under a symbolic link (below the archive
-//! root) is removed. An archive with problems is not repaired at all.
+//! root) is removed. An archive with problems is not repaired at all — among them a catalog
+//! older than the signed log (a restored backup: a checkpoint file signed by the archive key
+//! covers leaves the catalog lacks), whose "orphans" are committed evidence; and `log/leaves`
+//! is never cut below a signed checkpoint, nor opened through a link.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -105,12 +108,7 @@ impl Archive {
         // 2. The writers lock, without waiting (a writer waiting for the write lock holds it).
         let lock_path = self.root.join(WRITERS_LOCK);
         fsutil::ensure_dir(fsutil::parent_dir(&lock_path))?;
-        let lock = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&lock_path)
-            .map_err(|e| StoreError::io(&lock_path, e))?;
+        let lock = fsutil::open_lock_file(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
         let writers_active = match lock.try_lock() {
             Ok(()) => false,
             Err(std::fs::TryLockError::WouldBlock) => true,
@@ -190,7 +188,8 @@ impl Archive {
                         }
                     }
                     "uncommitted_leaves" => {
-                        truncate_leaves(&self.root, &tx)?;
+                        let public = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))?;
+                        truncate_leaves(&self.root, &tx, &self.config.origin, &public)?;
                         report.removed.push(Repaired {
                             kind: note.kind,
                             path: rel.clone(),
@@ -217,7 +216,7 @@ impl Archive {
             }
         }
         if !orphans.is_empty() {
-            let public = PublicKey::load_pem(&self.root.join(PUBLIC_KEY))?;
+            let public = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))?;
             // Judged against the counters as the crashed writers left them (not as raised for
             // the orphans before, which could ratchet them up a million at a time).
             let mut plausible = Vec::with_capacity(orphans.len());
@@ -275,7 +274,7 @@ impl Archive {
 fn starts_as_delta(path: &Path) -> bool {
     use std::io::Read;
     let mut start = [0u8; 4];
-    std::fs::File::open(path)
+    fsutil::open_for_reading(path, fsutil::Links::Refuse)
         .and_then(|mut f| f.read_exact(&mut start))
         .is_ok_and(|()| start == crate::delta::REFERENCE_MAGIC.to_le_bytes())
 }
@@ -321,7 +320,7 @@ pub fn read_retired(
     prefix: &IdPrefix,
 ) -> Result<std::collections::BTreeSet<RecordId>, StoreError> {
     let path = root.join(RETIRED_IDS);
-    let bytes = match fsutil::read_limited(&path, MAX_RETIRED_BYTES) {
+    let bytes = match fsutil::read_in_archive(&path, MAX_RETIRED_BYTES) {
         Ok(b) => b,
         Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Default::default());
@@ -454,7 +453,7 @@ pub(crate) enum Orphan {
 
 /// Reads a whole file of at most `limit` bytes: `Ok(None)` when it does not exist.
 fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
-    match fsutil::read_limited(path, limit) {
+    match fsutil::read_in_archive(path, limit) {
         Ok(b) => Ok(Some(b)),
         Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             Ok(None)
@@ -541,14 +540,21 @@ fn token_checkpoint_committed(tx: &Connection, rel: &str) -> Result<bool, StoreE
     Ok(n > 0)
 }
 
-/// Cuts `log/leaves` to the committed log size and makes that durable.
-fn truncate_leaves(root: &Path, tx: &Connection) -> Result<(), StoreError> {
+/// Cuts `log/leaves` to the committed log size and makes that durable — never below a
+/// checkpoint signed by the archive key (`public`): those leaves were committed, and the
+/// catalog is older than the log. The file is opened without following a link.
+fn truncate_leaves(
+    root: &Path,
+    tx: &Connection,
+    origin: &str,
+    public: &PublicKey,
+) -> Result<(), StoreError> {
     let size = crate::log::size(tx)?;
+    if let Some((file, signed)) = crate::log::signed_beyond(root, origin, public, size)? {
+        return Err(crate::log::catalog_behind(&file, signed, size));
+    }
     let path = root.join(LEAVES_FILE);
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .open(&path)
-        .map_err(|e| StoreError::io(&path, e))?;
+    let file = fsutil::open_for_writing(&path, false).map_err(|e| StoreError::io(&path, e))?;
     let len = file.metadata().map_err(|e| StoreError::io(&path, e))?.len();
     let want = size.saturating_mul(32);
     if len > want {

@@ -120,7 +120,7 @@ impl Archive {
 
     /// Reads a token file back (at most [`MAX_TOKEN_BYTES`]).
     pub fn read_timestamp(&self, stamp: &StoredTimestamp) -> Result<Vec<u8>, StoreError> {
-        fsutil::read_limited(&stamp.path, MAX_TOKEN_BYTES)
+        fsutil::read_in_archive(&stamp.path, MAX_TOKEN_BYTES)
     }
 
     /// Keeps a token that the caller has checked: the TSA `tsa`'s response over the note of the
@@ -167,7 +167,7 @@ impl Archive {
         // The file is the truth: if another process (or a run that crashed before recording
         // it) left a token there, that one is kept, and the catalog gets *its* time.
         if !ours {
-            let kept = fsutil::read_limited(&path, MAX_TOKEN_BYTES)?;
+            let kept = fsutil::read_in_archive(&path, MAX_TOKEN_BYTES)?;
             if kept != response {
                 match exhibit_timestamp::Token::parse_response(&kept)
                     .and_then(|t| t.check_message(checkpoint.note.as_bytes()).map(|()| t))
@@ -215,7 +215,7 @@ impl Archive {
             path: path.clone(),
             message,
         };
-        let text = String::from_utf8(fsutil::read_limited(&path, 1 << 20)?)
+        let text = String::from_utf8(fsutil::read_in_archive(&path, 1 << 20)?)
             .map_err(|_| bad("not UTF-8".into()))?;
         let mut doc: toml_edit::DocumentMut = text
             .parse()
