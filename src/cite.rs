@@ -6,8 +6,10 @@ use std::io::Write;
 use std::path::Path;
 
 use exhibit_core::citation::{self, Citation, HashForm, RecordFacts};
-use exhibit_core::manifest::CaptureManifest;
-use exhibit_core::{HashPrefix, ProvisionManifest, RecordId, RecordKind, Sha256Digest, merkle};
+use exhibit_core::manifest::{CaptureManifest, Change};
+use exhibit_core::{
+    HashPrefix, Inert, ProvisionManifest, RecordId, RecordKind, Sha256Digest, inert, merkle,
+};
 use exhibit_sign::PublicKey;
 use exhibit_store::{Archive, QuoteProblem, StoreError};
 use exhibit_verify::citation::{Candidate, Integrity, check_citation, overall};
@@ -83,8 +85,19 @@ fn parse_capture(row_path: &str, bytes: &[u8]) -> Result<CaptureManifest, Failur
     CaptureManifest::parse(bytes).map_err(|e| failed(format!("{row_path}: {e}")))
 }
 
+/// The catalog named a record whose signed manifest says otherwise: exit 1, naming both.
+fn out_of_step(id: &RecordId, problem: String) -> Failure {
+    failed(format!(
+        "{id}: {problem}; catalog.sqlite is out of step with the signed manifests (run `exhibit fsck`)"
+    ))
+}
+
 /// Resolves a record (capture, version or provision) into a citation candidate, verifying it.
 /// `with_text` reads the version's extracted text (for excerpt checks).
+///
+/// The catalog only finds the manifest: every fact comes from the signed manifest, which must
+/// be the record asked for (a capture's own id; for a version, the capture whose manifest opens
+/// that version; for a provision, its own id and the capture it pins).
 fn resolve_record(
     archive: &Archive,
     public: &PublicKey,
@@ -107,6 +120,23 @@ fn resolve_record(
             let row = archive.capture(capture_number)?;
             let (bytes, sig) = archive.read_manifest(&row)?;
             let m = parse_capture(&row.manifest_path, &bytes)?;
+            if m.id != row.id || m.id.number() != capture_number {
+                return Err(out_of_step(
+                    id,
+                    format!("the manifest read for {} is {}'s", row.id, m.id),
+                ));
+            }
+            if id.kind() == RecordKind::Version
+                && !m
+                    .version
+                    .as_ref()
+                    .is_some_and(|v| v.id == *id && v.change == Change::New)
+            {
+                return Err(out_of_step(
+                    id,
+                    format!("the signed manifest of {} does not open this version", m.id),
+                ));
+            }
             let sha = Sha256Digest::of(&bytes);
             let facts = if id.kind() == RecordKind::Version {
                 RecordFacts::of_version(&m, sha, Some(row.log_index))
@@ -142,9 +172,21 @@ fn resolve_record(
             let (bytes, sig) = archive.read_provision_manifest(&row)?;
             let p = ProvisionManifest::parse(&bytes)
                 .map_err(|e| failed(format!("{}: {e}", row.manifest_path)))?;
+            if p.id != *id {
+                return Err(out_of_step(
+                    id,
+                    format!("the manifest read for it is {}'s", p.id),
+                ));
+            }
             let opening_row = archive.capture(p.capture.id.number())?;
             let (obytes, _) = archive.read_manifest(&opening_row)?;
             let opening = parse_capture(&opening_row.manifest_path, &obytes)?;
+            if opening.id != p.capture.id {
+                return Err(out_of_step(
+                    id,
+                    format!("the manifest read for {} is {}'s", p.capture.id, opening.id),
+                ));
+            }
             let mut checks = integrity(archive, public, &bytes, &sig, &p.signer, row.log_index)?;
             let text = archive.read_text(&p.text.sha256)?;
             // The same checks a bundle verifier makes (FORMAT §3.8): the pinned manifest, and
@@ -213,7 +255,11 @@ pub fn cite(root: &Path, query: &str, short: bool, json: bool) -> Result<u8, Fai
     if json {
         json_line(&json!({"citation": text, "record": r.facts}))?;
     } else {
-        write!(std::io::stdout().lock(), "{text}")?;
+        write!(
+            std::io::stdout().lock(),
+            "{}",
+            exhibit_core::inert::inert_text(&text)
+        )?;
     }
     Ok(EXIT_OK)
 }
@@ -287,7 +333,7 @@ pub fn cite_quote(
             committed.log_index
         )?;
         writeln!(o)?;
-        write!(o, "{text}")?;
+        write!(o, "{}", exhibit_core::inert::inert_text(&text))?;
     }
     Ok(EXIT_OK)
 }
@@ -326,7 +372,7 @@ fn quote_problem(
                 Some(c) => message.push_str(&format!(
                     "; the closest passage ({:.0}% similar) is “{}”",
                     c.similarity * 100.0,
-                    exhibit_core::manifest::shorten(&c.passage, 200)
+                    inert(&exhibit_core::manifest::shorten(&c.passage, 200))
                 )),
                 None => message.push_str("; nothing in it comes close"),
             }
@@ -351,7 +397,13 @@ fn candidate_ids(
     let mut ids = BTreeSet::new();
     let prefix = archive.prefix().as_str();
     let add = |id: &RecordId, ids: &mut BTreeSet<RecordId>| -> Result<(), Failure> {
-        if id.prefix() != prefix {
+        // Only captures, versions and provisions are cited: a document id names no record a
+        // citation can be compared with (the same exit 1 as exhibit-verify).
+        let citable = matches!(
+            id.kind(),
+            RecordKind::Capture | RecordKind::Version | RecordKind::Provision
+        );
+        if id.prefix() != prefix || !citable {
             return Ok(());
         }
         match archive.resolve(&id.to_string()) {
@@ -463,9 +515,9 @@ pub fn verify_citation(root: &Path, arg: &str, keys: &[String], json: bool) -> R
 /// Prints a found record: its citation and its verification.
 fn print_found(o: &mut impl Write, r: &Candidate, how: &str) -> Result<(), Failure> {
     let f = &r.facts;
-    writeln!(o, "{}  ({how})", f.id)?;
+    writeln!(o, "{}  ({})", f.id, Inert(how))?;
     for line in citation::render(f, HashForm::Full).lines() {
-        writeln!(o, "  {line}")?;
+        writeln!(o, "  {}", Inert(line))?;
     }
     for i in &r.integrity {
         writeln!(
@@ -473,7 +525,7 @@ fn print_found(o: &mut impl Write, r: &Candidate, how: &str) -> Result<(), Failu
             "  {:<16} {:<6} {}",
             i.what,
             if i.ok { "holds" } else { "FAILS" },
-            i.detail
+            Inert(&i.detail)
         )?;
     }
     writeln!(o)?;
@@ -502,27 +554,64 @@ fn report_found(found: &[(Candidate, String)], json: bool) -> Result<bool, Failu
     Ok(all_ok)
 }
 
-/// `exhibit verify --hash PREFIX`: every record carrying a hash with that prefix.
+/// The hash of a verified record that a catalog match names (`content sha256`, `text sha256`,
+/// `manifest sha256`, `quote sha256`), as its signed manifest (or, for the manifest hash, its
+/// verified bytes) gives it.
+fn signed_hash(facts: &RecordFacts, field: &str) -> Option<Sha256Digest> {
+    match field {
+        "content sha256" if facts.kind() == RecordKind::Capture => facts.sha256,
+        "text sha256" if facts.kind() == RecordKind::Capture => facts.text_sha256,
+        "quote sha256" => facts.excerpt_sha256,
+        "manifest sha256" => Some(facts.manifest_sha256),
+        _ => None,
+    }
+}
+
+/// Warns that the catalog listed a record under a hash its signed manifest does not carry.
+fn warn_catalog(id: &RecordId, field: &str, hash: &str, wanted: &str) {
+    eprintln!(
+        "exhibit: warning: catalog.sqlite lists {id} under {field} {}, but its signed manifest has no {field} {}: not counted (run `exhibit fsck`)",
+        Inert(hash),
+        Inert(wanted)
+    );
+}
+
+/// `exhibit verify --hash PREFIX`: every record carrying a hash with that prefix. The catalog
+/// only finds candidates: each is verified, and counted only when its signed manifest carries
+/// the hash.
 pub fn verify_hash(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
     let prefix =
         HashPrefix::parse(query).map_err(|e| Failure::bad_input(format!("--hash: {e}")))?;
     let archive = Archive::open(root)?;
     let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let not_here = |m: String| -> Result<u8, Failure> {
+        if json {
+            json_line(&json!({"records": [], "verified": false}))?;
+        }
+        Err(failed(format!("not in this archive: {m}")))
+    };
     let matches = match archive.resolve(prefix.as_str()) {
         Ok(m) => m,
-        Err(StoreError::NotFound(m)) => {
-            if json {
-                json_line(&json!({"records": [], "verified": false}))?;
-            }
-            return Err(failed(format!("not in this archive: {m}")));
-        }
+        Err(StoreError::NotFound(m)) => return not_here(m),
         Err(e) => return Err(e.into()),
     };
-    let distinct: BTreeSet<&str> = matches.iter().map(|m| m.hash.as_str()).collect();
+    let mut distinct: BTreeSet<String> = BTreeSet::new();
     let mut found = Vec::new();
     for m in &matches {
         let r = resolve_record(&archive, &public, &m.id, false)?;
-        found.push((r, format!("{} {}", m.field, m.hash)));
+        match signed_hash(&r.facts, m.field).map(|d| d.to_hex()) {
+            Some(hex) if prefix.matches(&hex) => {
+                found.push((r, format!("{} {hex}", m.field)));
+                distinct.insert(hex);
+            }
+            _ => warn_catalog(&m.id, m.field, &m.hash, prefix.as_str()),
+        }
+    }
+    if found.is_empty() {
+        return not_here(format!(
+            "no record's signed content, text, quote or manifest hash starts with {}",
+            prefix.as_str()
+        ));
     }
     let all_ok = report_found(&found, json)?;
     if prefix.as_str().len() < 16 && !json {
@@ -541,9 +630,11 @@ pub fn verify_hash(root: &Path, query: &str, json: bool) -> Result<u8, Failure> 
     Ok(if all_ok { EXIT_OK } else { EXIT_FAILED })
 }
 
-/// `exhibit verify --file PATH`: which capture a local copy is.
+/// `exhibit verify --file PATH`: which capture a local copy is. The catalog only finds
+/// candidates; a capture is named only when its signed manifest carries the file's SHA-256.
 pub fn verify_file(root: &Path, path: &Path, json: bool) -> Result<u8, Failure> {
-    let shown = path.display();
+    let shown = path.display().to_string();
+    let shown = inert(&shown);
     let mut file = std::fs::File::open(path).map_err(|e| {
         Failure::bad_input(match e.kind() {
             std::io::ErrorKind::NotFound => format!("--file {shown}: no such file"),
@@ -570,45 +661,49 @@ pub fn verify_file(root: &Path, path: &Path, json: bool) -> Result<u8, Failure> 
     let (sha, _, size) = hasher.finish();
     let archive = Archive::open(root)?;
     let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let none = || -> Result<u8, Failure> {
+        if json {
+            json_line(
+                &json!({"file": path, "sha256": sha, "size": size, "records": [], "verified": false}),
+            )?;
+        }
+        Err(failed(format!(
+            "{shown} (sha256 {sha}, {size} bytes) matches no capture in this archive: it is not a copy of anything captured here, byte for byte"
+        )))
+    };
     let matches = match archive.resolve(&sha.to_hex()) {
         Ok(m) => m,
-        Err(StoreError::NotFound(_)) => {
-            if json {
-                json_line(
-                    &json!({"file": path, "sha256": sha, "size": size, "records": [], "verified": false}),
-                )?;
-            }
-            return Err(failed(format!(
-                "{shown} (sha256 {sha}, {size} bytes) matches no capture in this archive: it is not a copy of anything captured here, byte for byte"
-            )));
-        }
+        Err(StoreError::NotFound(_)) => return none(),
         Err(e) => return Err(e.into()),
     };
-    if !json {
-        writeln!(
-            std::io::stdout().lock(),
-            "{shown}: sha256 {sha}, {size} bytes\n"
-        )?;
-    }
     let mut found = Vec::new();
     for m in matches
         .iter()
         .filter(|m| m.id.kind() == RecordKind::Capture)
     {
         let r = resolve_record(&archive, &public, &m.id, false)?;
-        let how = if m.field == "content sha256" {
-            "the file is this capture's exact bytes".to_owned()
-        } else {
-            format!("the file's SHA-256 is this capture's {}", m.field)
+        if signed_hash(&r.facts, m.field) != Some(sha) {
+            warn_catalog(&m.id, m.field, &m.hash, &sha.to_hex());
+            continue;
+        }
+        let how = match m.field {
+            "content sha256" => "the file is this capture's exact bytes".to_owned(),
+            "manifest sha256" => "the file is this capture's signed manifest".to_owned(),
+            other => format!("the file's SHA-256 is this capture's {other}"),
         };
         found.push((r, how));
     }
+    if found.is_empty() {
+        return none();
+    }
+    if !json {
+        writeln!(
+            std::io::stdout().lock(),
+            "{shown}: sha256 {sha}, {size} bytes\n"
+        )?;
+    }
     let all_ok = report_found(&found, json)?;
-    Ok(if all_ok && !found.is_empty() {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    Ok(if all_ok { EXIT_OK } else { EXIT_FAILED })
 }
 
 /// `exhibit show PROVISION`: the provision, its verification, and where the clause stands in
@@ -658,7 +753,7 @@ pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8
     } else {
         let mut o = std::io::stdout().lock();
         writeln!(o, "Provision {id}  (exhibit.provision/v1)")?;
-        writeln!(o, "Document   {}  {}", row.document_id, f.url)?;
+        writeln!(o, "Document   {}  {}", row.document_id, Inert(&f.url))?;
         writeln!(
             o,
             "Quotes     {} (opened by {}), characters {}..{}",
@@ -667,7 +762,7 @@ pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8
         writeln!(
             o,
             "Excerpt    “{}”",
-            passage.split_whitespace().collect::<Vec<_>>().join(" ")
+            Inert(&passage.split_whitespace().collect::<Vec<_>>().join(" "))
         )?;
         writeln!(o, "Quote      sha256 {}", row.quote_sha256)?;
         writeln!(
@@ -681,7 +776,7 @@ pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8
                 "{:<10} {} {}",
                 i.what.split_whitespace().next().unwrap_or_default(),
                 if i.ok { "holds:" } else { "FAILS:" },
-                i.detail
+                Inert(&i.detail)
             )?;
         }
         writeln!(o)?;

@@ -1235,3 +1235,532 @@ fn too_many_citations_in_one_input_are_refused() {
     let f = write_file(dir.path(), "some.txt", &format!("{cited}\n").repeat(3));
     assert_eq!(code(&verify_citation(&archive, &f, &[])), 0);
 }
+
+// Issue 17: every field a citation can carry is checked, pins come from the user, the catalog
+// is never evidence --------------------------------------------------------------------------
+
+/// The verdict line of a verified citation (a bundle report has a VERIFIED line of its own).
+const CITATION_VERIFIED: &str = "VERIFIED: every stated field";
+
+/// An archive with one record of every kind a citation names, and a bundle of them all made by
+/// `exhibit bundle`: a capture (EX-C-000001, which opens EX-V-000001), a provision quoting
+/// that version (EX-P-000001), and a failed capture (an HTTP 404, with its error).
+struct EveryKind {
+    dir: tempfile::TempDir,
+    archive: PathBuf,
+    bundle: PathBuf,
+    /// (kind, record id, its citation as `exhibit cite` prints it).
+    records: Vec<(&'static str, String, String)>,
+}
+
+fn every_kind() -> EveryKind {
+    let (dir, archive) = one_capture();
+    let (provision, _) = training_provision(&archive);
+    let server = Server::start(|_| Reply::status(404, "<h1>Not here</h1>"));
+    let out = exhibit(&archive, &["capture", &server.url("/gone")]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "a failed capture: {}", all_output(&out));
+    let failed = stderr(&out)
+        .split("recorded as ")
+        .nth(1)
+        .and_then(|s| s.get(..11))
+        .unwrap_or_else(|| panic!("no failed capture id: {}", stderr(&out)))
+        .to_owned();
+    let failed_citation = ok(&exhibit(&archive, &["cite", &failed]));
+    assert!(
+        field(&failed_citation, "Capture-Failed").is_some_and(|e| e.contains("404")),
+        "{failed_citation}"
+    );
+    let bundle = dir.path().join("every.tar.zst");
+    ok(&exhibit(
+        &archive,
+        &[
+            "bundle",
+            "EX-C-000001",
+            &failed,
+            "EX-P-000001",
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+    ));
+    let records = vec![
+        (
+            "capture",
+            "EX-C-000001".to_owned(),
+            ok(&exhibit(&archive, &["cite", "EX-C-000001"])),
+        ),
+        ("failed capture", failed, failed_citation),
+        (
+            "version",
+            "EX-V-000001".to_owned(),
+            ok(&exhibit(&archive, &["cite", "EX-V-000001"])),
+        ),
+        ("provision", "EX-P-000001".to_owned(), provision),
+    ];
+    EveryKind {
+        dir,
+        archive,
+        bundle,
+        records,
+    }
+}
+
+/// Both verifiers on one citation text: (`exhibit verify --citation` against the archive,
+/// `exhibit-verify BUNDLE --citation`), each with `keys` as `--key` arguments.
+fn both_verifiers(k: &EveryKind, name: &str, text: &str, keys: &[&str]) -> (Output, Output) {
+    let f = write_file(k.dir.path(), name, text);
+    let mut extra = Vec::new();
+    for key in keys {
+        extra.extend(["--key", *key]);
+    }
+    let archive = verify_citation(&k.archive, &f, &extra);
+    let mut args = vec![
+        k.bundle.to_str().unwrap(),
+        "--citation",
+        f.to_str().unwrap(),
+    ];
+    args.extend(&extra);
+    let bundle = exhibit_verify(&args);
+    no_panic(&bundle);
+    (archive, bundle)
+}
+
+/// Sets `label`'s value: replaces the line when the citation has one, adds it otherwise.
+fn set_field(citation: &str, label: &str, value: &str) -> String {
+    if field(citation, label).is_some() {
+        replace_field(citation, label, value)
+    } else {
+        format!("{citation}{label}: {value}\n")
+    }
+}
+
+/// The same hex digits with the last one changed (an ellipsis kept).
+fn flip_last_hex(h: &str) -> String {
+    let body = h.trim_end_matches('…');
+    let last = body.chars().last().unwrap();
+    let other = if last == '0' { '1' } else { '0' };
+    format!("{}{other}{}", &body[..body.len() - 1], &h[body.len()..])
+}
+
+/// The class test: a citation of every record kind, rendered by `exhibit cite`, with each
+/// field changed in turn (replaced when the record states it, added when it does not), fails
+/// in both verifiers with exit 1 — never 0, 2 or 3.
+#[test]
+fn every_changed_field_of_every_record_kind_fails_in_both_verifiers() {
+    let k = every_kind();
+    let other_hash = sha256_hex(b"no record has this hash");
+    let mut runs = 0;
+    for (kind, id, cited) in &k.records {
+        // As rendered, the citation verifies in both (so a failure below is the change's).
+        let (a, b) = both_verifiers(&k, "as-cited.txt", cited, &[]);
+        assert_eq!(code(&a), 0, "{kind} as cited, archive:\n{}", all_output(&a));
+        assert_eq!(code(&b), 0, "{kind} as cited, bundle:\n{}", all_output(&b));
+
+        let prefix_kind = &id[..5]; // "EX-C-"
+        let hash_or = |label: &str| {
+            field(cited, label).map_or_else(|| other_hash.clone(), |h| flip_last_hex(&h))
+        };
+        let changes: Vec<(&str, String)> = vec![
+            ("Entity", "Someone Else Inc".into()),
+            ("Document", "Another Document Entirely".into()),
+            ("Record ID", format!("{prefix_kind}000099")),
+            (
+                "Captured",
+                one_second_off(&field(cited, "Captured").unwrap()),
+            ),
+            ("SHA-256", hash_or("SHA-256")),
+            ("URL", "https://example.org/elsewhere".into()),
+            ("Accessed", "January 1, 2001".into()),
+            ("Document ID", "EX-D-000099".into()),
+            ("Version ID", "EX-V-000099".into()),
+            ("Capture ID", "EX-C-000099".into()),
+            ("Provision ID", "EX-P-000099".into()),
+            ("Text SHA-256", hash_or("Text SHA-256")),
+            (
+                "Excerpt",
+                "“We sell everything you write to anyone who pays.”".into(),
+            ),
+            ("Excerpt SHA-256", hash_or("Excerpt SHA-256")),
+            ("Manifest SHA-256", other_hash.clone()),
+            (
+                "Capture-Failed",
+                if field(cited, "Capture-Failed").is_some() {
+                    "HTTP 500 Internal Server Error".into()
+                } else {
+                    "HTTP 404 Not Found".into()
+                },
+            ),
+            (
+                "Signed-By",
+                "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA".into(),
+            ),
+            (
+                "Log Position",
+                format!("leaf {} in test.example", leaf_of(cited) + 7),
+            ),
+        ];
+        for (label, value) in &changes {
+            let changed = set_field(cited, label, value);
+            let (a, b) = both_verifiers(&k, "changed.txt", &changed, &[]);
+            for (which, out) in [("exhibit verify --citation", &a), ("exhibit-verify", &b)] {
+                assert_eq!(
+                    code(out),
+                    1,
+                    "{kind} {id} with {label}: {value}, {which}:\n{changed}\n{}",
+                    all_output(out)
+                );
+                assert!(
+                    !stdout(out).contains(CITATION_VERIFIED),
+                    "{kind} {label}, {which}:\n{}",
+                    stdout(out)
+                );
+            }
+            runs += 1;
+        }
+    }
+    assert_eq!(runs, 4 * 18);
+}
+
+/// Finding 2: `Capture-Failed` is checked — added to a successful capture's citation, or with
+/// a failure's error changed, both verifiers exit 1 and name the field.
+#[test]
+fn a_capture_failed_line_is_checked_by_both_verifiers() {
+    let k = every_kind();
+    let (_, _, capture) = &k.records[0];
+    let (_, _, failed) = &k.records[1];
+    for (name, text) in [
+        (
+            "ok-said-failed.txt",
+            format!("{capture}Capture-Failed: HTTP 404 Not Found\n"),
+        ),
+        (
+            "other-error.txt",
+            replace_field(failed, "Capture-Failed", "HTTP 410 Gone"),
+        ),
+    ] {
+        let (a, b) = both_verifiers(&k, name, &text, &[]);
+        for out in [&a, &b] {
+            assert_eq!(code(out), 1, "{name}:\n{}", all_output(out));
+            assert!(
+                reports_differs(&stdout(out), "Capture-Failed"),
+                "{name}:\n{}",
+                stdout(out)
+            );
+        }
+    }
+}
+
+/// Finding 3: with `--key`, only those keys are trusted; a citation's `Signed-By` naming
+/// another key is a field that differs, never a second pin.
+#[test]
+fn a_citation_signed_by_never_widens_the_key_pin() {
+    let (dir, archive) = one_capture();
+    let real = fingerprint(&archive);
+    // The attacker's archive: the same document, its own key.
+    let (_dir2, attacker) = one_capture();
+    let forged_citation = ok(&exhibit(&attacker, &["cite", "EX-C-000001"]));
+    let attacker_fp = fingerprint(&attacker);
+    assert_ne!(real, attacker_fp);
+    let forged = dir.path().join("forged.tar.zst");
+    ok(&exhibit(
+        &attacker,
+        &["bundle", "EX-C-000001", "--out", forged.to_str().unwrap()],
+    ));
+    let f = write_file(dir.path(), "c.txt", &forged_citation);
+    let b = forged.to_str().unwrap();
+
+    let out = exhibit_verify(&[b, "--key", &real]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    let out = exhibit_verify(&[b, "--key", &real, "--citation", f.to_str().unwrap()]);
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(
+        !stdout(&out).contains(CITATION_VERIFIED),
+        "{}",
+        stdout(&out)
+    );
+    let out = exhibit(
+        &archive,
+        &[
+            "verify",
+            b,
+            "--key",
+            &real,
+            "--citation",
+            f.to_str().unwrap(),
+        ],
+    );
+    no_panic(&out);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    // Without --key, the Signed-By pins (the filing is the independent channel).
+    let out = exhibit_verify(&[b, "--citation", f.to_str().unwrap()]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+
+    // Against the archive: --key names another key than the record's signer, whom the
+    // citation's Signed-By names: exit 1, and the Signed-By line says so.
+    let genuine = ok(&exhibit(&archive, &["cite", "EX-C-000001"]));
+    let g = write_file(dir.path(), "g.txt", &genuine);
+    assert_eq!(code(&verify_citation(&archive, &g, &[])), 0);
+    assert_eq!(code(&verify_citation(&archive, &g, &["--key", &real])), 0);
+    let out = verify_citation(&archive, &g, &["--key", &attacker_fp]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(
+        reports_differs(&stdout(&out), "Signed-By"),
+        "{}",
+        stdout(&out)
+    );
+    // Without Signed-By, a --key of another key is a mismatch too, not "not pinned".
+    let unsigned = write_file(dir.path(), "u.txt", &remove_field(&genuine, "Signed-By"));
+    let out = verify_citation(&archive, &unsigned, &["--key", &attacker_fp]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+}
+
+/// One exit code per meaning: a citation whose Record ID is a document id is well formed but
+/// not true of any cited record — exit 1 from both verifiers.
+#[test]
+fn a_document_id_as_record_id_is_exit_1_in_both_verifiers() {
+    let k = every_kind();
+    let (_, _, cited) = &k.records[0];
+    for (label, name) in [
+        ("Record ID", "d-record.txt"),
+        ("Capture ID", "d-capture.txt"),
+    ] {
+        let text = set_field(cited, label, "EX-D-000001");
+        let (a, b) = both_verifiers(&k, name, &text, &[]);
+        for out in [&a, &b] {
+            assert_eq!(code(out), 1, "{label}:\n{}", all_output(out));
+        }
+        if label == "Record ID" {
+            for out in [&a, &b] {
+                assert!(stdout(out).contains("document"), "{}", stdout(out));
+            }
+        }
+    }
+}
+
+/// A `SHA-256` line holding the text's or the manifest's hash is not a match for the content
+/// hash: exit 1, and the report says which hash it is.
+#[test]
+fn a_sha256_field_matches_only_the_content_hash() {
+    let k = every_kind();
+    let (_, _, capture) = &k.records[0];
+    let (_, _, version) = &k.records[2];
+    let text_sha = field(version, "Text SHA-256").unwrap();
+    let manifest = std::fs::read(k.archive.join("manifests/C/000/EX-C-000001.json")).unwrap();
+    let manifest_sha = sha256_hex(&manifest);
+    for (h, what) in [(&text_sha, "text"), (&manifest_sha, "manifest")] {
+        for (name, text) in [
+            ("with-id.txt", replace_field(capture, "SHA-256", h)),
+            (
+                "hash-only.txt",
+                format!(
+                    "SHA-256: {h}\nURL: {PRIVACY}\nSigned-By: {}\n",
+                    fingerprint(&k.archive)
+                ),
+            ),
+        ] {
+            let (a, b) = both_verifiers(&k, name, &text, &[]);
+            for out in [&a, &b] {
+                assert_eq!(code(out), 1, "{what} {name}:\n{}", all_output(out));
+                assert!(!stdout(out).contains(CITATION_VERIFIED), "{}", stdout(out));
+            }
+            if name == "with-id.txt" {
+                for out in [&a, &b] {
+                    assert!(
+                        reports_differs(&stdout(out), "SHA-256") && stdout(out).contains(what),
+                        "says which hash it is: {}",
+                        stdout(out)
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Lines that state a field under another spelling are checked as that field; any other
+/// labelled line is listed as not checked, and one that states a date, time, hash, id, URL or
+/// key cannot be verified (exit 1).
+#[test]
+fn other_spellings_are_checked_and_other_labelled_lines_are_listed() {
+    let k = every_kind();
+    let (_, _, cited) = &k.records[0];
+    let sha = field(cited, "SHA-256").unwrap();
+    let rename = |from: &str, to: &str, value: &str| -> String {
+        let lines: Vec<String> = cited
+            .lines()
+            .map(|l| {
+                if l.starts_with(&format!("{from}: ")) {
+                    format!("{to}: {value}")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        let out = format!("{}\n", lines.join("\n"));
+        assert_ne!(out, *cited, "{from}");
+        out
+    };
+    let captured = field(cited, "Captured").unwrap();
+    let spellings = [
+        (
+            "Captured",
+            "Captured on",
+            "1999-01-01 00:00:00 UTC".to_owned(),
+        ),
+        (
+            "Captured",
+            "Captured at",
+            "1999-01-01 00:00:00 UTC".to_owned(),
+        ),
+        ("Captured", "Date captured", one_second_off(&captured)),
+        ("Captured", "Archived on", one_second_off(&captured)),
+        ("SHA-256", "SHA256", flip_last_hex(&sha)),
+        ("SHA-256", "Hash", flip_last_hex(&sha)),
+        ("SHA-256", "SHA-256 hash", flip_last_hex(&sha)),
+        ("Record ID", "Record", "EX-C-000099".to_owned()),
+        ("Record ID", "Record number", "EX-C-000099".to_owned()),
+        ("URL", "Original URL", "https://example.org/x".to_owned()),
+        ("Capture-Failed", "Error", "HTTP 404 Not Found".to_owned()),
+    ];
+    for (from, to, value) in &spellings {
+        let text = if *from == "Capture-Failed" {
+            format!("{cited}{to}: {value}\n")
+        } else {
+            rename(from, to, value)
+        };
+        let (a, b) = both_verifiers(&k, "spelling.txt", &text, &[]);
+        for out in [&a, &b] {
+            assert_eq!(code(out), 1, "{to}: {value}\n{}", all_output(out));
+            assert!(
+                reports_differs(&stdout(out), from),
+                "{to} is checked as {from}: {}",
+                stdout(out)
+            );
+        }
+        // The same spelling with the true value verifies.
+        if *from != "Capture-Failed" && *from != "URL" {
+            let true_value = field(cited, from).unwrap();
+            let (a, b) = both_verifiers(&k, "spelling-ok.txt", &rename(from, to, &true_value), &[]);
+            assert_eq!(code(&a), 0, "{to}: {}", all_output(&a));
+            assert_eq!(code(&b), 0, "{to}: {}", all_output(&b));
+        }
+    }
+    // A label that names no field, stating a date: listed, and not verified.
+    let text = format!("{cited}Archive snapshot taken: 1999-01-01\n");
+    let (a, b) = both_verifiers(&k, "unknown-claim.txt", &text, &[]);
+    for out in [&a, &b] {
+        assert_eq!(code(out), 1, "{}", all_output(out));
+        let report = stdout(out);
+        assert!(
+            report.contains("Archive snapshot taken") && report.contains("not checked"),
+            "{report}"
+        );
+    }
+    // Another spelling beside the field's own line, contradicting it: not verified.
+    let text = format!("{cited}Captured on: 1999-01-01 00:00:00 UTC\n");
+    let (a, b) = both_verifiers(&k, "contradiction.txt", &text, &[]);
+    for out in [&a, &b] {
+        assert_eq!(code(out), 1, "{}", all_output(out));
+        assert!(
+            stdout(out).contains("contradicts the citation's Captured line"),
+            "{}",
+            stdout(out)
+        );
+    }
+    // Prose with a colon: listed as not checked, the verdict stands.
+    let text = format!("{cited}Note: pasted from the exhibit list\n");
+    let (a, b) = both_verifiers(&k, "note.txt", &text, &[]);
+    for out in [&a, &b] {
+        assert_eq!(code(out), 0, "{}", all_output(out));
+        let report = stdout(out);
+        assert!(
+            report
+                .lines()
+                .any(|l| l.contains("Note") && l.contains("not checked")),
+            "{report}"
+        );
+    }
+}
+
+/// Finding 6 (verify --file, --hash): the catalog only finds candidates. A catalog row pointed
+/// at another capture's hashes does not make a file "this capture's exact bytes".
+#[test]
+fn verify_file_and_hash_state_only_what_the_signed_manifest_says() {
+    let (_dir, archive) = one_capture();
+    capture(&archive, "policy-v2.html", PRIVACY, Some("Example Corp"));
+    let v1 = sha256_hex(&std::fs::read(fixture("policy-v1.html")).unwrap());
+    let v2 = sha256_hex(&std::fs::read(fixture("policy-v2.html")).unwrap());
+    // EX-C-000001's row now claims policy-v2's bytes; EX-C-000002 loses its own.
+    let db = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    db.execute(
+        "UPDATE captures SET sha256 = ?1 WHERE num = 1",
+        rusqlite::params![v2],
+    )
+    .unwrap();
+    db.execute(
+        "UPDATE captures SET sha256 = ?1 WHERE num = 2",
+        rusqlite::params![v1],
+    )
+    .unwrap();
+    drop(db);
+
+    let v2_file = fixture("policy-v2.html");
+    let out = exhibit(&archive, &["verify", "--file", v2_file.to_str().unwrap()]);
+    no_panic(&out);
+    let report = stdout(&out);
+    let claims_c1 = report
+        .split("\n\n")
+        .any(|block| block.contains("EX-C-000001  (") && block.contains("exact bytes"));
+    assert!(
+        !claims_c1,
+        "policy-v2 is not EX-C-000001's exact bytes:\n{}",
+        all_output(&out)
+    );
+    assert_ne!(code(&out), 0, "{}", all_output(&out));
+
+    let out = exhibit(&archive, &["verify", "--hash", &v2]);
+    no_panic(&out);
+    let report = stdout(&out);
+    assert!(
+        !report.contains(&format!("EX-C-000001  (content sha256 {v2})")),
+        "{}",
+        all_output(&out)
+    );
+    assert_ne!(code(&out), 0, "{}", all_output(&out));
+}
+
+/// Strings from a capture reach the terminal inert in citation reports: a title with escape
+/// sequences is printed escaped by both verifiers and by `exhibit cite`.
+#[test]
+fn citation_reports_print_capture_strings_inert() {
+    let (dir, archive) = new_archive();
+    let page = write_file(
+        dir.path(),
+        "evil.html",
+        "<html><head><title>Policy\u{1b}[2J\u{1b}[8m hidden</title></head><body><p>We keep \
+         your data.</p></body></html>",
+    );
+    ok(&exhibit(
+        &archive,
+        &["capture", page.to_str().unwrap(), "--url", PRIVACY],
+    ));
+    let cited = exhibit(&archive, &["cite", "EX-C-000001"]);
+    assert!(!stdout(&cited).contains('\u{1b}'), "{:?}", stdout(&cited));
+    let text = format!(
+        "{}Document: Other\u{1b}[1A title\n",
+        remove_field(&stdout(&cited), "Document")
+    );
+    let f = write_file(dir.path(), "c.txt", &text);
+    let bundle = dir.path().join("b.tar.zst");
+    ok(&exhibit(
+        &archive,
+        &["bundle", "EX-C-000001", "--out", bundle.to_str().unwrap()],
+    ));
+    let a = verify_citation(&archive, &f, &[]);
+    let b = exhibit_verify(&[bundle.to_str().unwrap(), "--citation", f.to_str().unwrap()]);
+    for out in [&a, &b] {
+        assert_eq!(code(out), 1, "{}", all_output(out));
+        assert!(!stdout(out).contains('\u{1b}'), "{:?}", stdout(out));
+        assert!(stdout(out).contains("\\u{1b}"), "{:?}", stdout(out));
+    }
+}

@@ -338,6 +338,11 @@ pub struct Citation {
     pub excerpt: Option<StatedExcerpt>,
     /// `Excerpt SHA-256`.
     pub excerpt_sha256: Option<HashPrefix>,
+    /// `Manifest SHA-256`: the SHA-256 of the record's signed manifest (never rendered, but a
+    /// citer may state it).
+    pub manifest_sha256: Option<HashPrefix>,
+    /// `Capture-Failed`: the error a failed capture recorded.
+    pub capture_failed: Option<String>,
     /// `Signed-By`: a key fingerprint `SHA256:` + 43 unpadded base64 digits.
     pub signer: Option<String>,
     /// `Log Position`: the leaf index.
@@ -346,6 +351,26 @@ pub struct Citation {
     pub log_origin: Option<String>,
     /// Things worth telling the reader (e.g. a hash prefix shorter than 16 digits).
     pub warnings: Vec<String>,
+    /// Labelled lines (`Label: value`) whose label names no citation field, in input order. A
+    /// report lists each as not checked: nothing a citation states is silently ignored.
+    pub unchecked: Vec<OtherLine>,
+}
+
+/// A `Label: value` line of a citation whose label names no field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct OtherLine {
+    /// The label as written (at most 60 characters shown).
+    pub label: String,
+    /// The value (at most 120 characters shown).
+    pub value: String,
+    /// Whether the line states a fact about a record that a field would check — a date, a
+    /// time of day, a hash, a record id, a URL or a key fingerprint — rather than prose. Such a
+    /// statement cannot be verified under an unknown label, so a citation holding one is not
+    /// verified.
+    pub states_fact: bool,
+    /// For another spelling of a field whose value contradicts the field's own line (`Captured
+    /// on: 1999-…` beside `Captured: 2026-…`): that field's label.
+    pub contradicts: Option<&'static str>,
 }
 
 /// Why a citation could not be parsed (exit 2).
@@ -359,8 +384,13 @@ pub struct CitationError(pub String);
 ///
 /// Parsing is lenient the way text pasted out of a PDF is messy: a byte-order mark, CRLF or CR
 /// line ends, indentation, non-breaking and zero-width spaces, prose around and between the
-/// fields, unknown labels, labels in any case (with spaces, `-` and `_` alike), a value on the
-/// line after its label, truncated hashes and URLs, and many date spellings are accepted.
+/// fields, labels in any case (with spaces, `-` and `_` alike), a value on the line after its
+/// label, truncated hashes and URLs, and many date spellings are accepted.
+///
+/// Nothing a citation states is dropped. A field under another spelling (`Captured on`,
+/// `Archived at`, `SHA256`, `Hash`, `Record`, `Error`, `Hash (SHA-256)`…) is that field, its
+/// value parsed as the field's; when it contradicts the field's own line it is kept, like every
+/// other `Label: value` line whose label names no field, in [`Citation::unchecked`].
 pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
     if input.len() > MAX_CITATION_BYTES {
         return Err(CitationError(format!(
@@ -376,12 +406,40 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
         let line = &lines[i];
         i += 1;
         if is_header(line) {
-            if let Some(c) = std::mem::take(&mut cur).finish() {
+            // Lines before the first field (prose, an unknown label) stay with the record the
+            // header opens.
+            if cur.any
+                && let Some(c) = std::mem::take(&mut cur).finish()
+            {
                 records.push(c);
             }
             continue;
         }
         let Some(lab) = split_label(line) else {
+            if let Some((label, value)) = split_other_label(line) {
+                let mut value = value.to_owned();
+                if value.is_empty() {
+                    let mut j = i;
+                    while lines.get(j).is_some_and(|l| l.is_empty()) {
+                        j += 1;
+                    }
+                    if let Some(next) = lines.get(j)
+                        && !is_header(next)
+                        && split_label(next).is_none()
+                        && split_other_label(next).is_none()
+                    {
+                        value = next.clone();
+                        i = j + 1;
+                    }
+                }
+                let states_fact = states_fact(label) || states_fact(&value);
+                cur.c.unchecked.push(OtherLine {
+                    label: crate::manifest::shorten(label, 60),
+                    value: crate::manifest::shorten(&value, SHOWN_CHARS),
+                    states_fact,
+                    contradicts: None,
+                });
+            }
             continue;
         };
         let mut value = lab.value.to_owned();
@@ -400,15 +458,38 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
         }
         match lab.field {
             Field::Excerpt => i = continue_quote(&mut value, &lines, i),
-            Field::Sha256 | Field::TextSha256 | Field::ExcerptSha256 => {
+            Field::Sha256 | Field::TextSha256 | Field::ExcerptSha256 | Field::ManifestSha256 => {
                 i = continue_hash(&mut value, &lines, i);
             }
             _ => {}
         }
-        cur.apply(lab.field, lab.label, &value)?;
+        match cur.apply(lab.field, lab.label, &value) {
+            Ok(()) => {}
+            // Another spelling of a field that contradicts the field's own line (`Captured:
+            // 2026-…` and `Captured on: 1999-…`): a fact no check confirms, kept as not
+            // checked. (A value that is not one of the field's is malformed, as under its own
+            // label.)
+            Err(_)
+                if !lab.canonical
+                    && Builder::default()
+                        .apply(lab.field, lab.label, &value)
+                        .is_ok() =>
+            {
+                cur.c.unchecked.push(OtherLine {
+                    label: crate::manifest::shorten(lab.label, 60),
+                    value: crate::manifest::shorten(&value, SHOWN_CHARS),
+                    states_fact: true,
+                    contradicts: Some(lab.field.label()),
+                });
+            }
+            Err(e) => return Err(e),
+        }
     }
-    if let Some(c) = cur.finish() {
-        records.push(c);
+    if cur.any {
+        records.extend(cur.finish());
+    } else if let Some(last) = records.last_mut() {
+        // Labelled lines after the last record's fields, behind a header of their own.
+        last.unchecked.append(&mut cur.c.unchecked);
     }
     if records.is_empty() {
         return Err(CitationError("no citation fields found".into()));
@@ -435,33 +516,232 @@ enum Field {
     Signer,
     LogPosition,
     Excerpt,
+    ManifestSha256,
+    CaptureFailed,
+}
+
+impl Field {
+    /// The field's label as [`render`] and [`compare`] name it.
+    fn label(self) -> &'static str {
+        match self {
+            Field::Entity => "Entity",
+            Field::Title => "Document",
+            Field::RecordId => "Record ID",
+            Field::DocumentId => "Document ID",
+            Field::VersionId => "Version ID",
+            Field::CaptureId => "Capture ID",
+            Field::ProvisionId => "Provision ID",
+            Field::Captured => "Captured",
+            Field::Sha256 => "SHA-256",
+            Field::TextSha256 => "Text SHA-256",
+            Field::ExcerptSha256 => "Excerpt SHA-256",
+            Field::Url => "URL",
+            Field::Accessed => "Accessed",
+            Field::Signer => "Signed-By",
+            Field::LogPosition => "Log Position",
+            Field::Excerpt => "Excerpt",
+            Field::ManifestSha256 => "Manifest SHA-256",
+            Field::CaptureFailed => "Capture-Failed",
+        }
+    }
 }
 
 /// The field a normalised label (lower case, single spaces, `-`/`_` as spaces) names.
 fn field_for(label: &str) -> Option<Field> {
     use Field::*;
     Some(match label {
-        "entity" | "company" | "publisher" | "organization" | "organisation" | "platform" => Entity,
-        "document" | "document title" | "title" | "policy" => Title,
-        "record id" | "record" | "id" | "citation id" | "exhibit id" => RecordId,
-        "document id" => DocumentId,
-        "version id" => VersionId,
-        "capture id" => CaptureId,
-        "provision id" => ProvisionId,
-        "captured" | "captured at" | "capture time" | "capture date" | "retrieved"
-        | "retrieved at" => Captured,
-        "sha 256" | "sha256" | "hash" | "sha 256 hash" | "sha256 hash" | "content sha 256"
-        | "content sha256" | "digest" | "checksum" => Sha256,
-        "text sha 256" | "text sha256" | "text hash" => TextSha256,
+        "entity" | "company" | "publisher" | "organization" | "organisation" | "platform"
+        | "provider" | "service provider" => Entity,
+        "document" | "document title" | "title" | "policy" | "document name" | "page title"
+        | "policy title" | "policy name" => Title,
+        "record id" | "record" | "id" | "citation id" | "exhibit id" | "record number"
+        | "record no" | "record no." | "record #" | "record identifier" | "exhibit record"
+        | "exhibit record id" | "archive id" | "archive record" | "archive record id"
+        | "citation record id" => RecordId,
+        "document id" | "doc id" | "document identifier" | "document record id" => DocumentId,
+        "version id" | "version identifier" | "version record id" => VersionId,
+        "capture id" | "capture identifier" | "capture record id" => CaptureId,
+        "provision id" | "provision identifier" | "provision record id" => ProvisionId,
+        "captured"
+        | "captured at"
+        | "captured on"
+        | "capture time"
+        | "capture date"
+        | "capture timestamp"
+        | "capture date and time"
+        | "captured date"
+        | "date captured"
+        | "time captured"
+        | "date and time captured"
+        | "retrieved"
+        | "retrieved at"
+        | "retrieved on"
+        | "date retrieved"
+        | "archived at"
+        | "archived on"
+        | "archive date"
+        | "date archived"
+        | "time archived"
+        | "collected at"
+        | "collected on"
+        | "crawled at"
+        | "crawled on"
+        | "snapshot date"
+        | "snapshot time"
+        | "saved at"
+        | "saved on" => Captured,
+        "sha 256" | "sha256" | "sha" | "sha 2" | "hash" | "sha 256 hash" | "sha256 hash"
+        | "sha 256 digest" | "sha256 digest" | "sha 256 checksum" | "sha256 checksum"
+        | "sha256sum" | "sha 256 sum" | "sha256 sum" | "hash value" | "hash sha 256"
+        | "hash sha256" | "content sha 256" | "content sha256" | "content hash"
+        | "content digest" | "file hash" | "file sha 256" | "file sha256" | "document hash"
+        | "document sha 256" | "document sha256" | "digest" | "checksum" => Sha256,
+        "text sha 256"
+        | "text sha256"
+        | "text hash"
+        | "text digest"
+        | "text sha 256 hash"
+        | "text sha256 hash"
+        | "extracted text sha 256"
+        | "extracted text sha256"
+        | "extracted text hash" => TextSha256,
         "excerpt sha 256" | "excerpt sha256" | "excerpt hash" | "quote sha 256"
-        | "quote sha256" | "quote hash" => ExcerptSha256,
-        "url" | "source" | "source url" | "link" | "address" => Url,
-        "accessed" | "accessed on" | "date accessed" | "access date" | "last accessed" => Accessed,
-        "signed by" | "signer" | "signing key" | "key fingerprint" | "fingerprint" => Signer,
-        "log position" | "log index" | "log" | "log leaf" => LogPosition,
+        | "quote sha256" | "quote hash" | "provision sha 256" | "provision sha256"
+        | "clause hash" | "clause sha 256" | "clause sha256" => ExcerptSha256,
+        "manifest sha 256" | "manifest sha256" | "manifest hash" | "manifest digest"
+        | "record hash" | "record sha 256" | "record sha256" => ManifestSha256,
+        "url" | "source" | "source url" | "link" | "address" | "original url" | "document url"
+        | "page url" | "web address" | "uri" | "captured url" | "archived url" | "request url"
+        | "requested url" | "final url" => Url,
+        "accessed" | "accessed on" | "accessed at" | "date accessed" | "access date"
+        | "date of access" | "last accessed" | "viewed" | "viewed on" | "last viewed"
+        | "visited" | "visited on" | "last visited" => Accessed,
+        "signed by"
+        | "signer"
+        | "signing key"
+        | "key fingerprint"
+        | "fingerprint"
+        | "signed with"
+        | "signer fingerprint"
+        | "signing key fingerprint"
+        | "public key fingerprint" => Signer,
+        "log position" | "log index" | "log" | "log leaf" | "log entry" | "log leaf index"
+        | "leaf index" | "transparency log" => LogPosition,
         "excerpt" | "quote" | "quoted text" | "clause" | "provision text" => Excerpt,
+        "capture failed" | "capture error" | "capture failure" | "error" | "fetch error"
+        | "fetch failed" => CaptureFailed,
         l if l.starts_with("excerpt from ") => Excerpt,
+        // `Captured (UTC)`, `Hash (SHA-256)`: the label before a parenthesised remark.
+        l if l.ends_with(')') => {
+            let (head, _) = l.rsplit_once('(')?;
+            let head = head.trim_end();
+            if head.is_empty() || head.ends_with(')') {
+                return None;
+            }
+            return field_for(head);
+        }
         _ => return None,
+    })
+}
+
+/// The longest label [`split_other_label`] takes for one (in characters and in words): longer
+/// runs before a colon are prose.
+const OTHER_LABEL_CHARS: usize = 40;
+const OTHER_LABEL_WORDS: usize = 5;
+
+/// Splits a clean line that is not a field at its first colon when the part before it reads
+/// as a label — one to five words, starting with a letter, of letters, digits and `-_/().#&'`
+/// — and the colon does not start `://` (a bare URL). Markdown decorations around the label are
+/// dropped.
+fn split_other_label(line: &str) -> Option<(&str, &str)> {
+    let pos = line.find([':', '\u{FF1A}'])?;
+    let colon = line[pos..].chars().next().map_or(1, char::len_utf8);
+    let value = &line[pos + colon..];
+    if value.starts_with('/') {
+        return None;
+    }
+    let label = line[..pos]
+        .trim_start_matches(['*', '>', '#', '\u{2022}', '\u{B7}', '-', ' '])
+        .trim_matches(|c: char| c == '*' || c == ' ');
+    let ok = label.chars().next().is_some_and(char::is_alphabetic)
+        && label.chars().count() <= OTHER_LABEL_CHARS
+        && label.split_whitespace().count() <= OTHER_LABEL_WORDS
+        && label
+            .chars()
+            .all(|c| c.is_alphanumeric() || " -_/().#&'\u{2019}".contains(c));
+    ok.then(|| (label, value.trim().trim_start_matches('*').trim_start()))
+}
+
+/// Whether text states a fact a citation field would check: a URL, a key fingerprint, a record
+/// id, a hash (8 or more hex digits with a letter among them, or 16 or more digits), a date (ISO,
+/// digits such as `05/13/2026`, or a month name with a year) or a time of day.
+fn states_fact(s: &str) -> bool {
+    if s.contains("://") || s.to_ascii_lowercase().contains("sha256:") {
+        return true;
+    }
+    let toks: Vec<&str> = s
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .map(|t| {
+            t.trim_matches(|c: char| {
+                matches!(
+                    c,
+                    '(' | ')' | '[' | ']' | ';' | '"' | '\'' | '\u{201C}' | '\u{201D}' | '\u{2026}'
+                ) || (c == '.')
+            })
+        })
+        .filter(|t| !t.is_empty())
+        .collect();
+    let hex_run = |t: &str| {
+        let mut best = (0usize, false);
+        let (mut len, mut letter) = (0usize, false);
+        for c in t.chars() {
+            if c.is_ascii_hexdigit() {
+                len += 1;
+                letter |= c.is_ascii_alphabetic();
+                if len >= 16 || (len >= 8 && letter) {
+                    best = (len, true);
+                }
+            } else {
+                len = 0;
+                letter = false;
+            }
+        }
+        best.1
+    };
+    let clock = |t: &str| {
+        let t = t.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+        let mut parts = t.split(':');
+        let h = parts.next().unwrap_or("");
+        let rest: Vec<&str> = parts.collect();
+        !rest.is_empty()
+            && rest.len() <= 2
+            && (1..=2).contains(&h.len())
+            && h.bytes().all(|b| b.is_ascii_digit())
+            && rest
+                .iter()
+                .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let has_year = toks
+        .iter()
+        .any(|t| year(t).is_some_and(|y| (1900..2200).contains(&y)));
+    // `05/13/2026`, `13.05.26`: day, month and year in digits.
+    let numeric_date = |t: &str| {
+        let parts: Vec<&str> = t.split(['/', '.']).collect();
+        parts.len() == 3
+            && parts[0].len() <= 2
+            && parts[1].len() <= 2
+            && matches!(parts[2].len(), 2 | 4)
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    toks.iter().any(|t| {
+        hex_run(t)
+            || clock(t)
+            || numeric_date(t)
+            || parse_id(t).is_ok()
+            || iso_date(t.split(['T', 't']).next().unwrap_or(t)).is_some()
+            || (has_year && t.len() >= 3 && month(t).is_some())
     })
 }
 
@@ -521,7 +801,32 @@ struct Labelled<'a> {
     /// The value (trimmed; may be empty).
     value: &'a str,
     field: Field,
+    /// Whether the label is the field's own (as [`render`] prints it, in any case and
+    /// spacing) rather than another spelling of it.
+    canonical: bool,
 }
+
+/// The labels [`render`] prints (normalised), and the other fields' own names.
+const CANONICAL_LABELS: &[&str] = &[
+    "entity",
+    "document",
+    "record id",
+    "captured",
+    "sha 256",
+    "url",
+    "accessed",
+    "document id",
+    "version id",
+    "capture id",
+    "provision id",
+    "text sha 256",
+    "excerpt",
+    "excerpt sha 256",
+    "manifest sha 256",
+    "capture failed",
+    "signed by",
+    "log position",
+];
 
 /// Splits a clean line at its first colon (`:` or `：`) when the part before it is a known
 /// label.
@@ -545,7 +850,8 @@ fn split_label(line: &str) -> Option<Labelled<'_>> {
         }
         norm.extend(c.to_lowercase());
     }
-    let field = field_for(norm.trim_end())?;
+    let norm = norm.trim_end();
+    let field = field_for(norm)?;
     let mut value = line[pos + colon..].trim();
     if raw.starts_with('*') {
         value = value.trim_start_matches('*').trim_start();
@@ -554,6 +860,7 @@ fn split_label(line: &str) -> Option<Labelled<'_>> {
         label: if label.is_empty() { raw } else { label },
         value,
         field,
+        canonical: CANONICAL_LABELS.contains(&norm),
     })
 }
 
@@ -758,7 +1065,13 @@ impl Builder {
                     shown(value)
                 )),
             },
-            Field::Sha256 | Field::TextSha256 | Field::ExcerptSha256 => {
+            Field::CaptureFailed => {
+                if value.is_empty() {
+                    return Err(err("the error is empty".into()));
+                }
+                set(&mut c.capture_failed, value.to_owned(), label, value, eq)?;
+            }
+            Field::Sha256 | Field::TextSha256 | Field::ExcerptSha256 | Field::ManifestSha256 => {
                 let (p, warning) = parse_hash(value).map_err(err)?;
                 if let Some(w) = warning {
                     c.warnings.push(format!(
@@ -770,9 +1083,21 @@ impl Builder {
                 let slot = match field {
                     Field::Sha256 => &mut c.sha256,
                     Field::TextSha256 => &mut c.text_sha256,
+                    Field::ManifestSha256 => &mut c.manifest_sha256,
                     _ => &mut c.excerpt_sha256,
                 };
-                set(slot, p, label, value, eq)?;
+                // A prefix and a longer form of the same hash agree: keep the longer.
+                let agree = |a: &HashPrefix, b: &HashPrefix| {
+                    a.as_str().starts_with(b.as_str()) || b.as_str().starts_with(a.as_str())
+                };
+                match slot {
+                    Some(old) if agree(old, &p) => {
+                        if p.as_str().len() > old.as_str().len() {
+                            *old = p;
+                        }
+                    }
+                    _ => set(slot, p, label, value, agree)?,
+                }
             }
             Field::Url => {
                 let u = parse_url(value).map_err(err)?;
@@ -1190,10 +1515,17 @@ pub struct FieldCheck {
 ///
 /// The fields, in order: Record ID, Entity, Document, Captured, SHA-256, URL, Accessed,
 /// Document ID, Version ID, Capture ID, Provision ID, Text SHA-256, Excerpt, Excerpt SHA-256,
-/// Signed-By, Log Position. A field the record has but the citation does not state is
-/// [`FieldStatus::NotStated`]; a field neither has is left out. (`Capture ID` and `Provision ID`
-/// count as "had" only when they are not the record id itself, and `Text SHA-256` only for
-/// versions and provisions, as in [`render`].)
+/// Manifest SHA-256, Capture-Failed, Signed-By, Log Position. A field the record has but the
+/// citation does not state is [`FieldStatus::NotStated`]; a field neither has is left out.
+/// (`Capture ID` and `Provision ID` count as "had" only when they are not the record id itself,
+/// `Text SHA-256` only for versions and provisions, as in [`render`], and `Manifest SHA-256`
+/// never, since it is not rendered.)
+///
+/// A hash field matches only its own hash: a `SHA-256` that is the text's or the manifest's
+/// hash DIFFERS, and the report says which hash it is. `Accessed` is the citer's own date and
+/// is not checked, except that a date more than a day before the record was made (the day
+/// allows for time zones) DIFFERS. Labelled lines that name no field are not compared here:
+/// they are in [`Citation::unchecked`].
 pub fn compare(citation: &Citation, facts: &RecordFacts, text: Option<&str>) -> Vec<FieldCheck> {
     let mut out = Vec::new();
     let mut push = |field: &'static str, has: bool, status: Option<FieldStatus>| match status {
@@ -1250,7 +1582,10 @@ pub fn compare(citation: &Citation, facts: &RecordFacts, text: Option<&str>) -> 
     push(
         "SHA-256",
         facts.sha256.is_some(),
-        citation.sha256.as_ref().map(|p| compare_sha256(p, facts)),
+        citation
+            .sha256
+            .as_ref()
+            .map(|p| compare_hash(p, Hash::Content, facts)),
     );
     push(
         "URL",
@@ -1260,13 +1595,7 @@ pub fn compare(citation: &Citation, facts: &RecordFacts, text: Option<&str>) -> 
     push(
         "Accessed",
         true,
-        citation.accessed.map(|d| {
-            let mut note = "the citer's own access date; the record cannot confirm it".to_owned();
-            if d < facts.captured_at.date_naive() {
-                note.push_str(" (before the capture date)");
-            }
-            FieldStatus::Noted { note }
-        }),
+        citation.accessed.map(|d| compare_accessed(d, facts)),
     );
     push(
         "Document ID",
@@ -1307,7 +1636,7 @@ pub fn compare(citation: &Citation, facts: &RecordFacts, text: Option<&str>) -> 
         citation
             .text_sha256
             .as_ref()
-            .map(|p| compare_prefix(p, facts.text_sha256.as_ref())),
+            .map(|p| compare_hash(p, Hash::Text, facts)),
     );
     push(
         "Excerpt",
@@ -1323,7 +1652,28 @@ pub fn compare(citation: &Citation, facts: &RecordFacts, text: Option<&str>) -> 
         citation
             .excerpt_sha256
             .as_ref()
-            .map(|p| compare_prefix(p, facts.excerpt_sha256.as_ref())),
+            .map(|p| compare_hash(p, Hash::Excerpt, facts)),
+    );
+    push(
+        "Manifest SHA-256",
+        false,
+        citation
+            .manifest_sha256
+            .as_ref()
+            .map(|p| compare_hash(p, Hash::Manifest, facts)),
+    );
+    let error = facts
+        .error
+        .as_deref()
+        .map(one_line)
+        .filter(|s| !s.is_empty());
+    push(
+        "Capture-Failed",
+        error.is_some(),
+        citation.capture_failed.as_deref().map(|s| match &error {
+            Some(e) => compare_name(s, Some(e)),
+            None => differs(s, "none (the capture succeeded)"),
+        }),
     );
     push(
         "Signed-By",
@@ -1389,7 +1739,8 @@ fn compare_name(stated: &str, found: Option<&str>) -> FieldStatus {
         crate::quote::match_form(stated),
         crate::quote::match_form(found),
     );
-    if a == b {
+    // A citation printed by `cite` shows control characters escaped (`\u{1b}`).
+    if a == b || a == crate::quote::match_form(&crate::inert::inert(found)) {
         MATCHES
     } else if a.to_lowercase() == b.to_lowercase() {
         matches_with("differs only in letter case")
@@ -1428,34 +1779,79 @@ fn compare_prefix(stated: &HashPrefix, found: Option<&Sha256Digest>) -> FieldSta
     }
 }
 
-fn compare_sha256(stated: &HashPrefix, facts: &RecordFacts) -> FieldStatus {
-    if let Some(d) = &facts.sha256
-        && stated.matches(&d.to_hex())
-    {
-        return compare_prefix(stated, Some(d));
-    }
-    let others = [
-        (
-            facts.text_sha256.as_ref(),
-            "it is the extracted text's SHA-256",
-        ),
-        (
-            Some(&facts.manifest_sha256),
-            "it is the signed manifest's SHA-256",
-        ),
-        (facts.excerpt_sha256.as_ref(), "it is the excerpt's SHA-256"),
-    ];
-    for (d, note) in others {
-        if let Some(d) = d
-            && stated.matches(&d.to_hex())
-        {
-            return matches_with(note);
+/// The hashes a record has, as a citation names them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hash {
+    Content,
+    Text,
+    Excerpt,
+    Manifest,
+}
+
+impl Hash {
+    /// The digest of `facts` this hash is, if the record has it.
+    fn of(self, facts: &RecordFacts) -> Option<&Sha256Digest> {
+        match self {
+            Hash::Content => facts.sha256.as_ref(),
+            Hash::Text => facts.text_sha256.as_ref(),
+            Hash::Excerpt => facts.excerpt_sha256.as_ref(),
+            Hash::Manifest => Some(&facts.manifest_sha256),
         }
     }
-    let found = facts
-        .sha256
-        .map_or_else(|| "none".to_owned(), |d| d.to_hex());
+
+    /// What it is the hash of, for a report.
+    fn name(self) -> &'static str {
+        match self {
+            Hash::Content => "captured content",
+            Hash::Text => "extracted text",
+            Hash::Excerpt => "excerpt",
+            Hash::Manifest => "signed manifest",
+        }
+    }
+}
+
+/// Compares a stated hash with the record's hash `which`. Another of the record's hashes is
+/// not a match: the report names it.
+fn compare_hash(stated: &HashPrefix, which: Hash, facts: &RecordFacts) -> FieldStatus {
+    let own = which.of(facts);
+    if own.is_some_and(|d| stated.matches(&d.to_hex())) {
+        return compare_prefix(stated, own);
+    }
+    let found = own.map_or_else(|| "none".to_owned(), Sha256Digest::to_hex);
+    for other in [Hash::Content, Hash::Text, Hash::Excerpt, Hash::Manifest] {
+        if other != which && other.of(facts).is_some_and(|d| stated.matches(&d.to_hex())) {
+            return FieldStatus::Differs {
+                stated: stated.as_str().to_owned(),
+                found: format!(
+                    "{found}; the stated digits are its {} SHA-256, not its {} SHA-256",
+                    other.name(),
+                    which.name()
+                ),
+            };
+        }
+    }
     differs(stated.as_str(), &found)
+}
+
+/// `Accessed` is the citer's own date: unchecked, unless it is more than a day before the
+/// record was made.
+fn compare_accessed(stated: NaiveDate, facts: &RecordFacts) -> FieldStatus {
+    if facts
+        .accessed
+        .pred_opt()
+        .is_some_and(|day_before| stated < day_before)
+    {
+        return FieldStatus::Differs {
+            stated: stated.format("%B %-d, %Y").to_string(),
+            found: format!(
+                "made on {}; it cannot have been accessed before",
+                facts.accessed.format("%B %-d, %Y")
+            ),
+        };
+    }
+    FieldStatus::Noted {
+        note: "the citer's own access date; the record cannot confirm it".to_owned(),
+    }
 }
 
 /// The normalised form of a URL, or the URL itself when it does not normalise.

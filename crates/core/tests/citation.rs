@@ -629,6 +629,14 @@ fn statuses(
         .collect()
 }
 
+fn st_of(c: &Citation, f: &RecordFacts, field: &str) -> FieldStatus {
+    compare(c, f, None)
+        .into_iter()
+        .find(|fc| fc.field == field)
+        .map(|fc| fc.status)
+        .unwrap_or_else(|| panic!("no {field} line"))
+}
+
 #[test]
 fn renders_a_provision_in_order() {
     let f = sample_facts();
@@ -694,7 +702,7 @@ fn comparison_notes() {
     let input = format!(
         "Entity: ai21 labs\nDocument: AI21 Labs Privacy Policy\nRecord ID: EX-P-000007\n\
          Captured: 2026-04-30 06:15 UTC\nSHA-256: {}…\nURL: http://ai21.com/privacy-policy\n\
-         Accessed: April 1, 2026\nText SHA-256: {}\nExcerpt: “…you grant us…”\n\
+         Accessed: May 12, 2026\nText SHA-256: {}\nExcerpt: “…you grant us…”\n\
          Signed-By: {FP}\nLog Position: 41\n",
         &content[..16],
         &text_sha[..12]
@@ -711,7 +719,7 @@ fn comparison_notes() {
     assert_eq!(note("Captured"), "stated to the minute");
     assert_eq!(note("SHA-256"), "first 16 of 64 hex digits");
     assert!(note("URL").contains("another URL"));
-    assert!(note("Accessed").contains("before the capture date"));
+    assert!(note("Accessed").contains("the citer's own access date"));
     assert_eq!(note("Text SHA-256"), "first 12 of 64 hex digits");
     assert_eq!(note("Excerpt"), "");
     assert_eq!(note("Log Position"), "");
@@ -739,7 +747,8 @@ fn comparison_notes() {
         ]
     );
 
-    // Other hashes a citer may print instead of the content hash.
+    // Other hashes a citer may print instead of the content hash: not a match, and the
+    // report says which hash it is.
     for (h, want) in [
         (&text_sha, "extracted text"),
         (&man, "signed manifest"),
@@ -747,10 +756,45 @@ fn comparison_notes() {
     ] {
         let c = &parse(&format!("SHA-256: {}", &h[..20])).unwrap()[0];
         match &statuses(c, &f, None)["SHA-256"] {
-            FieldStatus::Matches { note: Some(n) } => assert!(n.contains(want), "{n}"),
+            FieldStatus::Differs { stated, found } => {
+                assert_eq!(stated, &h[..20]);
+                assert!(found.starts_with(&content), "{found}");
+                assert!(
+                    found.contains(&format!("its {want} SHA-256, not its captured content")),
+                    "{found}"
+                );
+            }
             other => panic!("{other:?}"),
         }
     }
+    // And the other way round: the content hash stated as the text's or the manifest's.
+    let c = &parse(&format!(
+        "Text SHA-256: {content}\nManifest SHA-256: {content}\nExcerpt SHA-256: {man}"
+    ))
+    .unwrap()[0];
+    let st = statuses(c, &f, None);
+    for (k, want) in [
+        ("Text SHA-256", "captured content"),
+        ("Manifest SHA-256", "captured content"),
+        ("Excerpt SHA-256", "signed manifest"),
+    ] {
+        match &st[k] {
+            FieldStatus::Differs { found, .. } => assert!(found.contains(want), "{k}: {found}"),
+            other => panic!("{k}: {other:?}"),
+        }
+    }
+    let c = &parse(&format!("Manifest SHA-256: {man}")).unwrap()[0];
+    assert_eq!(
+        st_of(c, &f, "Manifest SHA-256"),
+        FieldStatus::Matches { note: None }
+    );
+
+    // Accessed more than a day before the record was made cannot be true.
+    let c = &parse("Accessed: April 1, 2026").unwrap()[0];
+    assert!(matches!(
+        st_of(c, &f, "Accessed"),
+        FieldStatus::Differs { .. }
+    ));
 
     // Things that differ.
     let c = &parse(&format!(
@@ -1285,4 +1329,194 @@ fn a_64_kib_quote_stays_bounded() {
         occ.iter().any(|o| o.byte_start == at && o.byte_end == end),
         "{occ:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every line a citation states is checked or listed (issue 17)
+
+#[test]
+fn capture_failed_is_parsed_and_compared() {
+    let mut f = sample_facts();
+    let c = &parse("Record ID: EX-P-000007\nCapture-Failed: HTTP 404 Not Found").unwrap()[0];
+    assert_eq!(c.capture_failed.as_deref(), Some("HTTP 404 Not Found"));
+    // A successful record stated as failed.
+    match st_of(c, &f, "Capture-Failed") {
+        FieldStatus::Differs { found, .. } => assert!(found.contains("succeeded"), "{found}"),
+        other => panic!("{other:?}"),
+    }
+    f.error = Some("HTTP 404  Not\nFound".into());
+    assert_eq!(
+        st_of(c, &f, "Capture-Failed"),
+        FieldStatus::Matches { note: None }
+    );
+    let c = &parse("Error: HTTP 410 Gone").unwrap()[0];
+    assert!(matches!(
+        st_of(c, &f, "Capture-Failed"),
+        FieldStatus::Differs { .. }
+    ));
+    // Not stated: listed as such for a failed capture, left out for a successful one.
+    let c = &parse("Record ID: EX-P-000007").unwrap()[0];
+    assert_eq!(st_of(c, &f, "Capture-Failed"), FieldStatus::NotStated);
+    f.error = None;
+    assert!(
+        compare(c, &f, None)
+            .iter()
+            .all(|x| x.field != "Capture-Failed")
+    );
+    // Rendered and parsed back, it matches.
+    let mut f = sample_facts();
+    f.error = Some("connection refused:\tport 443".into());
+    let c = &parse(&render(&f, HashForm::Full)).unwrap()[0];
+    assert_eq!(
+        c.capture_failed.as_deref(),
+        Some("connection refused: port 443")
+    );
+    assert_eq!(
+        st_of(c, &f, "Capture-Failed"),
+        FieldStatus::Matches { note: None }
+    );
+}
+
+#[test]
+fn other_spellings_of_fields_are_those_fields() {
+    let sha = "4abc7ff0d7779bee0123456789abcdef0123456789abcdef0123456789abcdef";
+    for (line, key, want) in [
+        (
+            "Captured on: 1999-01-02 03:04:05 UTC",
+            "captured",
+            "1999-01-02T03:04:05Z Second",
+        ),
+        (
+            "Captured at: 1999-01-02 03:04:05 UTC",
+            "captured",
+            "1999-01-02T03:04:05Z Second",
+        ),
+        (
+            "Date captured: 1999-01-02 03:04:05 UTC",
+            "captured",
+            "1999-01-02T03:04:05Z Second",
+        ),
+        (
+            "Archived on: 1999-01-02 03:04:05 UTC",
+            "captured",
+            "1999-01-02T03:04:05Z Second",
+        ),
+        (
+            "Captured (UTC): 1999-01-02 03:04:05",
+            "captured",
+            "1999-01-02T03:04:05Z Second",
+        ),
+        ("SHA256: 4abc7ff0d7779bee", "sha256", "4abc7ff0d7779bee"),
+        ("Hash: 4abc7ff0d7779bee", "sha256", "4abc7ff0d7779bee"),
+        (
+            "Hash (SHA-256): 4abc7ff0d7779bee",
+            "sha256",
+            "4abc7ff0d7779bee",
+        ),
+        (
+            "SHA-256 hash: 4abc7ff0d7779bee",
+            "sha256",
+            "4abc7ff0d7779bee",
+        ),
+        (
+            "Content hash: 4abc7ff0d7779bee",
+            "sha256",
+            "4abc7ff0d7779bee",
+        ),
+        ("Record: EX-C-000042", "record_id", "EX-C-000042"),
+        ("Record number: EX-C-000042", "record_id", "EX-C-000042"),
+        (
+            "Original URL: https://example.com/x",
+            "url",
+            "https://example.com/x",
+        ),
+        (
+            "Extracted text hash: 4abc7ff0d7779bee",
+            "text_sha256",
+            "4abc7ff0d7779bee",
+        ),
+    ] {
+        let c = parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let got = fields(&c[0]);
+        assert_eq!(
+            got.get(key).map(String::as_str),
+            Some(want),
+            "{line}: {got:?}"
+        );
+        assert!(c[0].unchecked.is_empty(), "{line}: {:?}", c[0].unchecked);
+    }
+    let c = &parse(&format!("Manifest SHA-256: {sha}")).unwrap()[0];
+    assert_eq!(c.manifest_sha256.as_ref().map(|p| p.as_str()), Some(sha));
+}
+
+#[test]
+fn labelled_lines_that_name_no_field_are_kept_as_unchecked() {
+    let text = "Note: pasted from the exhibit list\n\
+                Citation Record\n\
+                Record ID: EX-C-000042\n\
+                Archive snapshot taken: 1999-01-02\n\
+                Reviewed by: J. Smith\n\
+                Mirror: https://mirror.example/x\n\
+                Stamp:\n\
+                2026-04-30 06:15:21 UTC\n\
+                Counsel notes: see 06:15 entry\n\
+                Case No.: 3:24-cv-01234\n\
+                Exhibit: 4\n\
+                Filed: 05/13/2026\n\
+                https://example.com/not-a-label\n\
+                The following statement was made on the record and it reads: nothing\n";
+    let c = parse(text).unwrap();
+    assert_eq!(c.len(), 1);
+    let listed: Vec<(&str, &str, bool)> = c[0]
+        .unchecked
+        .iter()
+        .map(|o| (o.label.as_str(), o.value.as_str(), o.states_fact))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("Note", "pasted from the exhibit list", false),
+            ("Archive snapshot taken", "1999-01-02", true),
+            ("Reviewed by", "J. Smith", false),
+            ("Mirror", "https://mirror.example/x", true),
+            ("Stamp", "2026-04-30 06:15:21 UTC", true),
+            ("Counsel notes", "see 06:15 entry", true),
+            ("Case No.", "3:24-cv-01234", false),
+            ("Exhibit", "4", false),
+            ("Filed", "05/13/2026", true),
+        ]
+    );
+    // Another spelling whose value is not that field's, or contradicts the field's own line,
+    // is kept too (a contradiction always as a fact).
+    let c = &parse(
+        "Captured: 2026-04-30 06:15:21 UTC\nCaptured on: 1999-01-02\n\
+         Timestamp: RFC 3161 token from the TSA\nRecord ID: EX-C-000001\n",
+    )
+    .unwrap()[0];
+    let listed: Vec<(&str, bool)> = c
+        .unchecked
+        .iter()
+        .map(|o| (o.label.as_str(), o.states_fact))
+        .collect();
+    assert_eq!(listed, [("Captured on", true), ("Timestamp", false)]);
+    assert_eq!(c.unchecked[0].contradicts, Some("Captured"));
+    assert_eq!(c.unchecked[1].contradicts, None);
+    assert_eq!(
+        c.captured.as_ref().map(|t| t.text.as_str()),
+        Some("2026-04-30 06:15:21 UTC")
+    );
+    // A hash prefix and the full hash agree, under any spelling: the longer is kept.
+    let c = &parse(&format!(
+        "SHA-256: {}…\nHash (SHA-256): {FULL}",
+        &FULL[..16]
+    ))
+    .unwrap()[0];
+    assert_eq!(c.sha256.as_ref().map(|p| p.as_str()), Some(FULL));
+    assert!(c.unchecked.is_empty(), "{:?}", c.unchecked);
+    // The field's own label stated twice with different values is still malformed.
+    assert!(parse("Captured: 2026-04-30\nCaptured: 1999-01-02").is_err());
+    // Unknown lines after the fields, behind a header of their own, stay with the record.
+    let c = parse("Record ID: EX-C-000001\nCitation Record\nArchived copy: 1999-01-02\n").unwrap();
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].unchecked.len(), 1);
 }

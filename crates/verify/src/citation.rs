@@ -5,10 +5,10 @@
 //! `exhibit-verify BUNDLE --citation` (records from a bundle): the caller verifies the
 //! candidate records its own way and hands them over as [`Candidate`]s.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
-use exhibit_core::citation::{Citation, FieldCheck, FieldStatus, RecordFacts, compare};
+use exhibit_core::citation::{Citation, FieldCheck, FieldStatus, OtherLine, RecordFacts, compare};
+use exhibit_core::{RecordKind, Sha256Digest, inert};
 use serde::Serialize;
 
 use crate::report::Verdict;
@@ -56,7 +56,11 @@ pub struct CitationReport {
     pub did_you_mean: Option<String>,
     /// Parser and checker warnings.
     pub warnings: Vec<String>,
-    /// Whether the record's signer is pinned (by the citation's `Signed-By` or `--key`).
+    /// The citation's labelled lines that name no field: listed as not checked. One that
+    /// states a fact (`states_fact`) keeps the citation from being verified.
+    pub not_checked: Vec<OtherLine>,
+    /// Whether the record's signer is pinned: by `--key` when keys were given, else by the
+    /// citation's `Signed-By`.
     pub signer_pinned: bool,
     /// The verdict: verified (0), mismatch (1) or unpinned (3).
     pub verdict: Verdict,
@@ -87,9 +91,39 @@ fn identified(fields: &[FieldCheck]) -> bool {
         || (matches(fields, "URL") && matches(fields, "Captured"))
 }
 
-/// Checks `citation` against `candidates`. `pinned` are trusted signer fingerprints (from
-/// `--key`); the citation's own `Signed-By` also pins, since the filing is an independent
-/// channel. `place` names where the records came from ("this archive", "the bundle").
+/// Whether one of the citation's hashes is any hash of the record (content, text, excerpt or
+/// manifest), even under the wrong label: the record it is about, though it may not match.
+fn names_a_hash_of(citation: &Citation, facts: &RecordFacts) -> bool {
+    let stated = [
+        &citation.sha256,
+        &citation.text_sha256,
+        &citation.excerpt_sha256,
+        &citation.manifest_sha256,
+    ];
+    let had: [Option<&Sha256Digest>; 4] = [
+        facts.sha256.as_ref(),
+        facts.text_sha256.as_ref(),
+        facts.excerpt_sha256.as_ref(),
+        Some(&facts.manifest_sha256),
+    ];
+    stated
+        .iter()
+        .copied()
+        .flatten()
+        .any(|p| had.iter().flatten().any(|d| p.matches(&d.to_hex())))
+}
+
+/// Checks `citation` against `candidates`. `place` names where the records came from ("this
+/// archive", "the bundle").
+///
+/// Pins come from the user. `pinned` are the fingerprints given with `--key`: when there are
+/// any, only they are trusted — the record's signer must be one of them, and a stated
+/// `Signed-By` is a field that must name one of them (else the citation fails). With no `--key`,
+/// the citation's `Signed-By` pins the signer, since the filing is an independent channel;
+/// without either, a citation that matches is "not pinned" (exit 3).
+///
+/// A labelled line that names no field is listed as not checked; one that states a fact (a
+/// date, a hash, an id, a URL, a key) fails the citation, since nothing checked it.
 pub fn check_citation(
     number: usize,
     citation: &Citation,
@@ -113,6 +147,7 @@ pub fn check_citation(
         also_matches: Vec::new(),
         did_you_mean: None,
         warnings: citation.warnings.clone(),
+        not_checked: citation.unchecked.clone(),
         signer_pinned: false,
         verdict: Verdict::Mismatch,
         summary: String::new(),
@@ -145,7 +180,13 @@ pub fn check_citation(
                 );
                 Some(suggestion)
             } else {
-                report.summary = format!("{s} is not in {place}");
+                report.summary = match s.kind() {
+                    RecordKind::Document | RecordKind::Reextraction => format!(
+                        "{s} is a {} id, and a citation names a capture, a version or a provision (a document is cited through its current version), so it names no record in {place}",
+                        s.kind().name()
+                    ),
+                    _ => format!("{s} is not in {place}"),
+                };
                 None
             }
         }
@@ -165,7 +206,10 @@ pub fn check_citation(
                 // The best partial match, if a hash identifies one: report what differs.
                 let best = compared
                     .iter()
-                    .filter(|(_, f)| IDENTIFYING.iter().any(|x| matches(f, x)))
+                    .filter(|(k, f)| {
+                        IDENTIFYING.iter().any(|x| matches(f, x))
+                            || names_a_hash_of(citation, &k.facts)
+                    })
                     .min_by_key(|(_, f)| differs(f).len());
                 if best.is_none() {
                     report.summary = format!("no record in {place} matches the citation");
@@ -177,13 +221,35 @@ pub fn check_citation(
     let Some((candidate, _)) = chosen else {
         return report;
     };
-    let fields = &compare(citation, &candidate.facts, candidate.text.as_deref());
+    let mut fields = compare(citation, &candidate.facts, candidate.text.as_deref());
+    let signer = &candidate.facts.signer;
+    if pinned.is_empty() {
+        report.signer_pinned = citation.signer.as_deref() == Some(signer.as_str());
+    } else {
+        report.signer_pinned = pinned.contains(signer);
+        // With --key, a stated Signed-By must name a pinned key: it never adds one.
+        if let Some(stated) = citation.signer.as_deref()
+            && !pinned.iter().any(|p| p == stated)
+            && let Some(f) = fields.iter_mut().find(|f| f.field == "Signed-By")
+        {
+            f.status = FieldStatus::Differs {
+                stated: stated.to_owned(),
+                found: format!("{} (pinned with --key)", pinned.join(" or ")),
+            };
+        }
+    }
+    let fields = &fields;
     report.record = Some(candidate.facts.id.to_string());
     report.fields = fields.clone();
     report.integrity = candidate.integrity.clone();
-    report.signer_pinned = pinned.contains(&candidate.facts.signer)
-        || citation.signer.as_deref() == Some(candidate.facts.signer.as_str());
+    let unpinned_key = !pinned.is_empty() && !report.signer_pinned;
     let wrong = differs(fields);
+    let unchecked_facts: Vec<&str> = citation
+        .unchecked
+        .iter()
+        .filter(|o| o.states_fact)
+        .map(|o| o.label.as_str())
+        .collect();
     // A stated field that could not be checked (an excerpt with no text to look in, a log
     // position without a verified proof) is not a match: the citation is not verified.
     let unchecked: Vec<&str> = fields
@@ -199,8 +265,10 @@ pub fn check_citation(
         .collect();
     report.verdict = if !wrong.is_empty()
         || !unchecked.is_empty()
+        || !unchecked_facts.is_empty()
         || !broken.is_empty()
         || report.did_you_mean.is_some()
+        || unpinned_key
     {
         Verdict::Mismatch
     } else if report.signer_pinned {
@@ -229,6 +297,23 @@ pub fn check_citation(
                 candidate.facts.id,
                 unchecked.join(", ")
             ),
+            Verdict::Mismatch if !unchecked_facts.is_empty() => format!(
+                "{} found in {place}, but the citation's line{} {} state{} something no check confirms, so the citation is not verified",
+                candidate.facts.id,
+                if unchecked_facts.len() == 1 { "" } else { "s" },
+                unchecked_facts
+                    .iter()
+                    .map(|l| format!("{l:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if unchecked_facts.len() == 1 { "s" } else { "" }
+            ),
+            Verdict::Mismatch if unpinned_key => format!(
+                "{} found in {place}, but it is signed by {}, which is not a key you pinned with --key ({})",
+                candidate.facts.id,
+                signer,
+                pinned.join(" or ")
+            ),
             Verdict::Mismatch => format!(
                 "{} found in {place}, but its {} failed",
                 candidate.facts.id,
@@ -251,51 +336,86 @@ fn status_words(status: &FieldStatus) -> (&'static str, String) {
     }
 }
 
-/// The human-readable report of one or more checked citations.
+/// Appends one report line, inert: everything in it (values stated by a citation, strings from
+/// a capture, file names) has its control characters escaped before it reaches a terminal.
+fn line(out: &mut String, text: &str) {
+    out.push_str(inert(text.trim_end_matches(' ')).as_ref());
+    out.push('\n');
+}
+
+/// The human-readable report of one or more checked citations. Every string in it that came
+/// from a citation, a capture or a file name is printed inert (control characters escaped).
 pub fn render_citation_reports(source: &str, reports: &[CitationReport]) -> String {
     let mut s = String::new();
     for r in reports {
-        let _ = writeln!(
-            s,
-            "Citation {} of {} (from {source}){}",
-            r.number,
-            reports.len(),
-            r.stated_record
-                .as_deref()
-                .map(|id| format!(", Record ID {id}"))
-                .unwrap_or_default()
+        line(
+            &mut s,
+            &format!(
+                "Citation {} of {} (from {source}){}",
+                r.number,
+                reports.len(),
+                r.stated_record
+                    .as_deref()
+                    .map(|id| format!(", Record ID {id}"))
+                    .unwrap_or_default()
+            ),
         );
         for w in &r.warnings {
-            let _ = writeln!(s, "  warning: {w}");
+            line(&mut s, &format!("  warning: {w}"));
         }
         if let Some(id) = &r.record {
-            let _ = writeln!(s, "  Compared with {id}:");
+            line(&mut s, &format!("  Compared with {id}:"));
         }
         for f in &r.fields {
             let (word, detail) = status_words(&f.status);
-            let line = format!("  {:<16} {:<12} {detail}", f.field, word);
-            let _ = writeln!(s, "{}", line.trim_end());
+            line(&mut s, &format!("  {:<16} {:<12} {detail}", f.field, word));
+        }
+        for o in &r.not_checked {
+            line(
+                &mut s,
+                &match o.contradicts {
+                    Some(field) => format!(
+                        "  {:<16} {:<12} {:?} contradicts the citation's {field} line, so the citation is not verified",
+                        o.label, "not checked", o.value,
+                    ),
+                    None => format!(
+                        "  {:<16} {:<12} {:?} is not a citation field{}",
+                        o.label,
+                        "not checked",
+                        o.value,
+                        if o.states_fact {
+                            "; it states a fact nothing checks, so the citation is not verified"
+                        } else {
+                            ""
+                        }
+                    ),
+                },
+            );
         }
         for i in &r.integrity {
-            let _ = writeln!(
-                s,
-                "  {:<16} {:<12} {}",
-                i.what,
-                if i.ok { "holds" } else { "FAILS" },
-                i.detail
+            line(
+                &mut s,
+                &format!(
+                    "  {:<16} {:<12} {}",
+                    i.what,
+                    if i.ok { "holds" } else { "FAILS" },
+                    i.detail
+                ),
             );
         }
         if !r.also_matches.is_empty() {
-            let _ = writeln!(
-                s,
-                "  Also matches {} (the same bytes captured again)",
-                r.also_matches.join(", ")
+            line(
+                &mut s,
+                &format!(
+                    "  Also matches {} (the same bytes captured again)",
+                    r.also_matches.join(", ")
+                ),
             );
         }
         if let Some(d) = &r.did_you_mean {
-            let _ = writeln!(
-                s,
-                "  Did you mean {d}? Every other stated field matches it."
+            line(
+                &mut s,
+                &format!("  Did you mean {d}? Every other stated field matches it."),
             );
         }
         let word = match r.verdict {
@@ -303,14 +423,14 @@ pub fn render_citation_reports(source: &str, reports: &[CitationReport]) -> Stri
             Verdict::Unpinned => "NOT PINNED",
             Verdict::Mismatch => "FAILED",
         };
-        let _ = writeln!(s, "{word}: {}.", r.summary);
+        line(&mut s, &format!("{word}: {}.", r.summary));
         if r.verdict == Verdict::Unpinned {
-            let _ = writeln!(
-                s,
-                "Compare the signer's fingerprint with one from an independent channel, then pin it with --key."
+            line(
+                &mut s,
+                "Compare the signer's fingerprint with one from an independent channel, then pin it with --key.",
             );
         }
-        let _ = writeln!(s);
+        s.push('\n');
     }
     s
 }

@@ -339,8 +339,11 @@ pub fn worst(a: Verdict, b: Verdict) -> Verdict {
 }
 
 /// Verifies the bundle at `path` and answers the questions asked of it: whether each citation
-/// is true of a record in it, and whether it holds a hash. A citation's `Signed-By` pins that
-/// key, like a `--key` in `options`.
+/// is true of a record in it, and whether it holds a hash.
+///
+/// Pins come from the user: with keys in `options` (`--key`), only they are trusted, and a
+/// citation's `Signed-By` is a field that must name one of them. With none, each citation's
+/// `Signed-By` pins that key (the filing is the independent channel).
 pub fn answer_bundle(
     path: &Path,
     mut options: Options,
@@ -352,9 +355,11 @@ pub fn answer_bundle(
         .iter()
         .map(|t| t.fingerprint().to_string())
         .collect();
-    for c in citations.iter().flat_map(|(_, cs)| cs) {
-        if let Some(fp) = c.signer.as_deref().and_then(|f| f.parse().ok()) {
-            options.trusted.push(TrustedKey::Fingerprint(fp));
+    if keys_given.is_empty() {
+        for c in citations.iter().flat_map(|(_, cs)| cs) {
+            if let Some(fp) = c.signer.as_deref().and_then(|f| f.parse().ok()) {
+                options.trusted.push(TrustedKey::Fingerprint(fp));
+            }
         }
     }
     let (report, bag) = verify_bundle_keeping(path, &options)?;
@@ -403,7 +408,9 @@ impl BundleAnswer {
                 ));
             } else {
                 for m in found {
-                    s.push_str(&format!("HELD: {} ({} {})\n", m.id, m.field, m.hash));
+                    let held = format!("HELD: {} ({} {})", m.id, m.field, m.hash);
+                    s.push_str(&exhibit_core::inert(&held));
+                    s.push('\n');
                 }
             }
         }

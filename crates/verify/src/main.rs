@@ -19,8 +19,9 @@ struct Cli {
     /// A trusted signer: an SPKI PEM public key file, or a fingerprint (SHA256:…). Repeatable.
     #[arg(long = "key", value_name = "PEM|FINGERPRINT")]
     keys: Vec<String>,
-    /// Check a citation record from a filing (a file, or - for stdin) against the bundle; its
-    /// Signed-By line pins the signer.
+    /// Check a citation record from a filing (a file, or - for stdin) against the bundle.
+    /// Without --key its Signed-By line pins the signer; with --key it must name one of those
+    /// keys.
     #[arg(long, value_name = "FILE|-")]
     citation: Option<String>,
     /// Say whether the bundle holds a record with this SHA-256 (8 to 64 hex digits).
@@ -36,9 +37,11 @@ struct Cli {
 }
 
 const EXIT_HELP: &str = "Exit status: 0 verified (every check passed, every signer pinned); \
-1 something does not match (a citation field differs, a cited record or hash is not in the \
-bundle, a timestamp does not chain to --tsa-ca); 2 the input could not be read or is malformed; 3 every check passed but no signer \
-is pinned (no --key, and no Signed-By in the citation).";
+1 something does not match (a citation field differs or states a fact no field checks, a cited \
+record or hash is not in the bundle, a signer is not a --key, a timestamp does not chain to \
+--tsa-ca); 2 the input could not be read or is malformed (a citation that cannot be parsed); \
+3 every check passed but no signer is pinned (no --key, and no Signed-By in the citation). \
+With --key only those keys are trusted: a citation's Signed-By never adds one.";
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -88,9 +91,10 @@ fn main() -> ExitCode {
 }
 
 fn fail(message: &str) -> ExitCode {
+    // The message may quote an entry name or a line from the bundle: one line, made inert.
     eprintln!(
         "exhibit-verify: error: {}",
-        message.replace(['\n', '\r'], " ")
+        exhibit_core::inert(&message.replace(['\n', '\r'], " "))
     );
     ExitCode::from(2)
 }
