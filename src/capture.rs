@@ -131,7 +131,7 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
                 } else {
                     output::capture_line(c)
                 };
-                print_above(progress.as_ref(), &line);
+                print_above(progress.as_ref(), &line, json);
                 if !c.ok {
                     status = EXIT_FAILED;
                     let message = format!(
@@ -232,9 +232,13 @@ fn progress_bar(total: Option<u64>) -> indicatif::ProgressBar {
 
 /// Prints a line to stdout without tearing the progress bar (output errors are ignored:
 /// capturing matters more than printing, and every capture is committed before it is printed).
-fn print_above(progress: Option<&indicatif::ProgressBar>, line: &str) {
+fn print_above(progress: Option<&indicatif::ProgressBar>, line: &str, json: bool) {
     let print = || {
-        let _ = writeln!(std::io::stdout().lock(), "{line}");
+        let _ = if json {
+            writeln!(std::io::stdout().lock(), "{line}")
+        } else {
+            writeln!(crate::output::text_stdout(), "{line}")
+        };
     };
     match progress {
         Some(p) => p.suspend(print),
@@ -244,7 +248,7 @@ fn print_above(progress: Option<&indicatif::ProgressBar>, line: &str) {
 
 fn eprint_above(progress: Option<&indicatif::ProgressBar>, line: &str) {
     match progress {
-        Some(p) => p.suspend(|| eprintln!("{line}")),
-        None => eprintln!("{line}"),
+        Some(p) => p.suspend(|| crate::output::eprint_line(line)),
+        None => crate::output::eprint_line(line),
     }
 }

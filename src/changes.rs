@@ -9,7 +9,8 @@ use std::ops::Range;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use exhibit_core::{RecordId, RecordKind, Sha256Digest};
+use exhibit_core::{Inert, RecordId, RecordKind, Sha256Digest, inert};
+use exhibit_sign::PublicKey;
 use exhibit_store::{Archive, DocumentRow, DocumentSummary, VersionRow};
 use serde::Serialize;
 use similar::{ChangeTag, DiffOp, DiffTag, TextDiff};
@@ -76,7 +77,13 @@ struct Previous {
 pub fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Failure> {
     let d = archive.document(query)?;
     let counts = archive.document_counts(&d.id)?;
-    let mut o = std::io::stdout().lock();
+    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    // JSON escapes what it must itself; a text report is made inert line by line.
+    let mut o: Box<dyn Write> = if json {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(output::text_stdout())
+    };
     if json {
         // One JSON object, written as it is computed.
         write!(
@@ -115,7 +122,9 @@ pub fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Fail
         let Some(last) = page.last() else { break };
         after = last.id.number();
         for v in &page {
-            let opening = archive.capture(v.opened_by.number())?;
+            // Content hash and text as the opening capture's signed manifest has them.
+            let signed = crate::commands::signed_opening(archive, v, &public)?;
+            let content_sha256 = signed.manifest.content.as_ref().map(|c| c.sha256);
             let text = match &v.text_sha256 {
                 Some(sha) => Some(archive.read_text(sha)?),
                 None => None,
@@ -135,8 +144,12 @@ pub fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Fail
                 captures: v.captures,
                 opened_by: &v.opened_by,
                 text_sha256: v.text_sha256,
-                content_sha256: opening.sha256,
-                media_type: opening.media_type.as_deref(),
+                content_sha256,
+                media_type: signed
+                    .manifest
+                    .content
+                    .as_ref()
+                    .map(|c| c.media_type.as_str()),
                 words,
                 change,
                 words_added: size.map(|s| s.words_added),
@@ -168,7 +181,7 @@ pub fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Fail
             }
             previous = Some(Previous {
                 id: v.id.clone(),
-                content_sha256: opening.sha256,
+                content_sha256,
                 text,
             });
         }
@@ -243,7 +256,7 @@ pub fn documents(root: &Path, args: DocumentsArgs, json: bool) -> Result<u8, Fai
         }
         return Ok(EXIT_OK);
     }
-    let mut o = std::io::stdout().lock();
+    let mut o = crate::output::text_stdout();
     if rows.is_empty() {
         if after == 0 {
             writeln!(
@@ -293,10 +306,10 @@ fn opt_id(id: &Option<RecordId>) -> String {
 /// `URL (Entity: Title)`, and a warning when the latest capture failed.
 fn describe_document(r: &DocumentSummary) -> String {
     let d: &DocumentRow = &r.document;
-    let mut s = d.url.clone();
+    let mut s = inert(&d.url).into_owned();
     match (&d.entity, &d.title) {
-        (Some(e), Some(t)) => s.push_str(&format!(" ({e}: {t})")),
-        (Some(x), None) | (None, Some(x)) => s.push_str(&format!(" ({x})")),
+        (Some(e), Some(t)) => s.push_str(&format!(" ({}: {})", Inert(e), Inert(t))),
+        (Some(x), None) | (None, Some(x)) => s.push_str(&format!(" ({})", Inert(x))),
         (None, None) => {}
     }
     if r.last_capture_ok == Some(false) {
@@ -571,8 +584,11 @@ fn use_colour(choice: &str) -> bool {
     }
 }
 
-/// A version's extracted text, or exit 2 saying why there is none.
-fn text_of(archive: &Archive, v: &VersionRow) -> Result<String, Failure> {
+/// A version's extracted text, or exit 2 saying why there is none. The text hash is checked
+/// against the opening capture's signed manifest first (exit 1 if the catalog disagrees), and
+/// the text's bytes against that hash.
+fn text_of(archive: &Archive, v: &VersionRow, public: &PublicKey) -> Result<String, Failure> {
+    crate::commands::signed_opening(archive, v, public)?;
     match &v.text_sha256 {
         Some(sha) => Ok(archive.read_text(sha)?),
         None => {
@@ -692,6 +708,7 @@ fn write_marked(
         if part.is_empty() {
             continue;
         }
+        let part = Inert(part);
         if pal.on() {
             write!(o, "{colour}{part}{}", pal.reset)?;
         } else {
@@ -742,14 +759,15 @@ pub fn diff(root: &Path, args: DiffArgs, json: bool) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
     let from = archive.resolve_version(&args.from)?;
     let to = archive.resolve_version(&args.to)?;
-    let old = text_of(&archive, &from)?;
-    let new = text_of(&archive, &to)?;
+    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let old = text_of(&archive, &from, &public)?;
+    let new = text_of(&archive, &to, &public)?;
     let other_documents = from.document_id != to.document_id;
     if other_documents {
         let url = |v: &VersionRow| -> Result<String, Failure> {
             Ok(archive.document(&v.document_id.to_string())?.url)
         };
-        eprintln!(
+        output::eprint_line(&format!(
             "exhibit: note: {} is a version of {} ({}) and {} of another document, {} ({})",
             from.id,
             from.document_id,
@@ -757,10 +775,11 @@ pub fn diff(root: &Path, args: DiffArgs, json: bool) -> Result<u8, Failure> {
             to.id,
             to.document_id,
             url(&to)?
-        );
+        ));
     }
     let identical = from.text_sha256 == to.text_sha256;
     let pal = Palette::new(!json && use_colour(&args.color));
+    // Not `text_stdout`: the colours are ours. Every piece of the texts is made inert instead.
     let mut o = std::io::stdout().lock();
 
     if identical {
@@ -881,7 +900,7 @@ pub fn diff(root: &Path, args: DiffArgs, json: bool) -> Result<u8, Failure> {
             let mut ends_with_newline = true;
             for (tag, text) in hunk_word_pieces(&diff, h.ops, deadline) {
                 match tag {
-                    ChangeTag::Equal => write!(o, "{text}")?,
+                    ChangeTag::Equal => write!(o, "{}", output::inert_text(&text))?,
                     ChangeTag::Delete => write_marked(&mut o, &text, ("[-", "-]"), pal.del, &pal)?,
                     ChangeTag::Insert => write_marked(&mut o, &text, ("{+", "+}"), pal.ins, &pal)?,
                 }
@@ -902,7 +921,11 @@ pub fn diff(root: &Path, args: DiffArgs, json: bool) -> Result<u8, Failure> {
                     ChangeTag::Insert => ('+', pal.ins),
                 };
                 let reset = if colour.is_empty() { "" } else { pal.reset };
-                writeln!(o, "{colour}{sign}{}{reset}", strip_newline(c.value()))?;
+                writeln!(
+                    o,
+                    "{colour}{sign}{}{reset}",
+                    Inert(strip_newline(c.value()))
+                )?;
                 if !c.value().ends_with('\n') {
                     writeln!(o, "\\ No newline at end of file")?;
                 }

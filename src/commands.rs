@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use exhibit_core::{CaptureManifest, RecordId, RecordKind};
+use exhibit_core::{CaptureManifest, Inert, RecordId, RecordKind};
 use exhibit_sign::{PublicKey, SigningKey};
 use exhibit_store::{Archive, InitOptions};
 use serde_json::json;
@@ -70,7 +70,7 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
             "fingerprint": public.fingerprint().to_string(),
         }))?;
     } else {
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::output::text_stdout();
         writeln!(
             out,
             "Initialised exhibit archive {}",
@@ -118,7 +118,7 @@ fn key_generate(out: &Path, json: bool) -> Result<u8, Failure> {
             "openssh": public.to_openssh(),
         }))?;
     } else {
-        let mut o = std::io::stdout().lock();
+        let mut o = crate::output::text_stdout();
         writeln!(o, "Wrote private key {} (mode 0600)", out.display())?;
         writeln!(o, "Wrote public key  {}", pub_path.display())?;
         writeln!(o, "Fingerprint       {}", public.fingerprint())?;
@@ -155,7 +155,7 @@ fn key_show(root: &Path, path: Option<PathBuf>, json: bool) -> Result<u8, Failur
             "origin": origin,
         }))?;
     } else {
-        let mut o = std::io::stdout().lock();
+        let mut o = crate::output::text_stdout();
         writeln!(o, "Key          {}", path.display())?;
         writeln!(o, "Fingerprint  {}", public.fingerprint())?;
         writeln!(o, "OpenSSH      {}", public.to_openssh())?;
@@ -195,20 +195,27 @@ fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
     let mut rows = archive.captures(args.limit.saturating_add(1), before, document)?;
     let more = rows.len() as u64 > args.limit;
     rows.truncate(args.limit.min(usize::MAX as u64) as usize);
+    // Each row is stated only if its signed manifest says the same.
+    if !rows.is_empty() {
+        let public = PublicKey::load_pem(&archive.public_key_path())?;
+        for r in &rows {
+            check_row(&signed_capture(&archive, r.id.number(), &public)?)?;
+        }
+    }
     if json {
         for r in &rows {
             json_line(r)?;
         }
     } else if rows.is_empty() {
         writeln!(
-            std::io::stdout().lock(),
+            crate::output::text_stdout(),
             "No captures. Capture something with `exhibit capture URL`."
         )?;
     } else {
         output::capture_table(&rows)?;
         if more && let Some(last) = rows.last() {
             writeln!(
-                std::io::stdout().lock(),
+                crate::output::text_stdout(),
                 "… more: exhibit list --before {}",
                 last.id
             )?;
@@ -223,16 +230,22 @@ fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
     let m = &group[0];
     match m.id.kind() {
         RecordKind::Capture => {
-            let others: Vec<String> = group[1..].iter().map(|o| o.id.to_string()).collect();
-            show_capture(&archive, m.id.number(), &others, json)
+            let captures: Vec<exhibit_store::Match> = group
+                .iter()
+                .filter(|m| m.id.kind() == RecordKind::Capture)
+                .cloned()
+                .collect();
+            show_capture(&archive, &captures, json)
         }
         RecordKind::Version => {
             let v = archive.version(m.id.number())?;
+            let public = PublicKey::load_pem(&archive.public_key_path())?;
+            signed_opening(&archive, &v, &public)?;
             let d = archive.document(&v.document_id.to_string())?;
             if json {
                 json_line(&json!({"version": v, "document": d}))?;
             } else {
-                let mut o = std::io::stdout().lock();
+                let mut o = crate::output::text_stdout();
                 output::document_block(&d, &mut o)?;
                 writeln!(o)?;
                 output::version_table(std::slice::from_ref(&v), &mut o)?;
@@ -252,106 +265,289 @@ fn cite_cmd(root: &Path, args: CiteArgs, json: bool) -> Result<u8, Failure> {
     }
 }
 
-fn show_capture(
+/// A capture's manifest as the archive key signed it. The catalog only finds the record: every
+/// fact a command states about a capture, and every hash it checks bytes against, comes from
+/// here.
+pub(crate) struct SignedCapture {
+    /// The catalog row that found it (its id is the manifest's).
+    pub row: exhibit_store::CaptureRow,
+    /// The parsed, signature-checked manifest.
+    pub manifest: CaptureManifest,
+    /// The manifest's bytes.
+    pub bytes: Vec<u8>,
+}
+
+/// Why a capture's manifest is not vouched for by the archive key, if it is not.
+enum Unsigned {
+    /// The signature does not verify.
+    BadSignature(String),
+    /// It verifies, but the manifest names another signer.
+    OtherSigner(String),
+}
+
+/// Reads capture `number`'s manifest (from the file its id names), parses it, and checks that
+/// it is that capture's and that its signature verifies with the archive key `public`. Exit 1
+/// otherwise.
+pub(crate) fn signed_capture(
     archive: &Archive,
     number: u64,
-    same_hash: &[String],
-    json: bool,
-) -> Result<u8, Failure> {
+    public: &PublicKey,
+) -> Result<SignedCapture, Failure> {
+    let (signed, unsigned) = read_capture(archive, number, public)?;
+    match unsigned {
+        None => Ok(signed),
+        Some(Unsigned::BadSignature(e)) => Err(Failure {
+            code: EXIT_FAILED,
+            message: format!(
+                "{}: the manifest's signature does not verify with the archive key ({e}); nothing it says is shown",
+                signed.row.id
+            ),
+        }),
+        Some(Unsigned::OtherSigner(s)) => Err(Failure {
+            code: EXIT_FAILED,
+            message: format!(
+                "{}: the manifest names signer {}, not the archive key {}",
+                signed.row.id,
+                exhibit_core::Inert(&s),
+                public.fingerprint()
+            ),
+        }),
+    }
+}
+
+/// [`signed_capture`], but returning a manifest whose signature fails with the reason, so that
+/// `show` can say so.
+fn read_capture(
+    archive: &Archive,
+    number: u64,
+    public: &PublicKey,
+) -> Result<(SignedCapture, Option<Unsigned>), Failure> {
     let row = archive.capture(number)?;
     let (bytes, sig) = archive.read_manifest(&row)?;
     let manifest = CaptureManifest::parse(&bytes).map_err(|e| Failure {
         code: EXIT_FAILED,
         message: format!("{}: {e}", row.manifest_path),
     })?;
+    if manifest.id != row.id {
+        return Err(Failure {
+            code: EXIT_FAILED,
+            message: format!(
+                "{}: its manifest file holds the manifest of {}: the archive is damaged",
+                row.id, manifest.id
+            ),
+        });
+    }
+    let unsigned = match public.verify(&bytes, &sig) {
+        Err(e) => Some(Unsigned::BadSignature(e.to_string())),
+        Ok(()) if manifest.signer != public.fingerprint().to_string() => {
+            Some(Unsigned::OtherSigner(manifest.signer.clone()))
+        }
+        Ok(()) => None,
+    };
+    Ok((
+        SignedCapture {
+            row,
+            manifest,
+            bytes,
+        },
+        unsigned,
+    ))
+}
+
+/// The first fact a catalog row states about a capture that its signed manifest does not, if
+/// any: a command that shows a row (`list`, `show --json`) must not pass on what the catalog
+/// alone says.
+fn row_disagreement(row: &exhibit_store::CaptureRow, m: &CaptureManifest) -> Option<&'static str> {
+    let content = m.content.as_ref();
+    let text = m.text.as_ref();
+    [
+        ("document", row.document_id == m.document.id),
+        ("URL", row.url == m.document.url),
+        (
+            "version",
+            row.version_id.as_ref() == m.version.as_ref().map(|v| &v.id),
+        ),
+        ("outcome", row.ok == m.is_success()),
+        ("capture time", row.captured_at == m.captured_at),
+        ("method", row.method == m.method.as_str()),
+        (
+            "HTTP status",
+            row.status == m.http.as_ref().and_then(|h| h.status),
+        ),
+        ("error", row.error == m.error),
+        ("content sha256", row.sha256 == content.map(|c| c.sha256)),
+        ("content blake3", row.blake3 == content.map(|c| c.blake3)),
+        ("content size", row.size == content.map(|c| c.size)),
+        (
+            "media type",
+            row.media_type.as_deref() == content.map(|c| c.media_type.as_str()),
+        ),
+        ("text sha256", row.text_sha256 == text.map(|t| t.sha256)),
+        ("text blake3", row.text_blake3 == text.map(|t| t.blake3)),
+        ("text size", row.text_size == text.map(|t| t.size)),
+    ]
+    .into_iter()
+    .find_map(|(field, same)| (!same).then_some(field))
+}
+
+/// Exit 1 unless the catalog row of `c` states only what its signed manifest says.
+pub(crate) fn check_row(c: &SignedCapture) -> Result<(), Failure> {
+    match row_disagreement(&c.row, &c.manifest) {
+        None => Ok(()),
+        Some(field) => Err(Failure {
+            code: EXIT_FAILED,
+            message: format!(
+                "{}: the catalog's {field} differs from the signed manifest's: the catalog is \
+                 damaged (`exhibit fsck`, then `exhibit reindex` rebuilds it from the signed files)",
+                c.row.id
+            ),
+        }),
+    }
+}
+
+/// The capture that opened version `v`, as signed: its manifest must name `v` as a new version
+/// of `v`'s document with `v`'s text hash, so that a text read by that hash is the signed text
+/// (exit 1 otherwise).
+pub(crate) fn signed_opening(
+    archive: &Archive,
+    v: &exhibit_store::VersionRow,
+    public: &PublicKey,
+) -> Result<SignedCapture, Failure> {
+    let c = signed_capture(archive, v.opened_by.number(), public)?;
+    let ok = c.manifest.document.id == v.document_id
+        && c.manifest
+            .version
+            .as_ref()
+            .is_some_and(|l| l.id == v.id && l.opened_by.is_none())
+        && c.manifest.text.as_ref().map(|t| t.sha256) == v.text_sha256;
+    if !ok {
+        return Err(catalog_disagrees(
+            &c.row.id,
+            &format!(
+                "opened {} of {} with text sha256 {}",
+                v.id,
+                v.document_id,
+                v.text_sha256
+                    .map_or_else(|| "(none)".into(), |h| h.to_hex())
+            ),
+        ));
+    }
+    Ok(c)
+}
+
+/// The catalog vouches for nothing: it found `id` by `hash`, and the signed manifest must
+/// carry that hash.
+fn carries_hash(m: &SignedCapture, field: &str, hash: &str) -> bool {
+    match field {
+        "content sha256" => m.manifest.content.as_ref().map(|c| c.sha256.to_hex()),
+        "text sha256" => m.manifest.text.as_ref().map(|t| t.sha256.to_hex()),
+        "manifest sha256" => Some(exhibit_core::Sha256Digest::of(&m.bytes).to_hex()),
+        _ => None,
+    }
+    .is_some_and(|h| h == hash)
+}
+
+/// A capture found by a catalog match, its signature checked; for a hash match, its signed
+/// manifest must carry the hash (else exit 1: the catalog is wrong).
+fn signed_match(
+    archive: &Archive,
+    m: &exhibit_store::Match,
+    public: &PublicKey,
+) -> Result<SignedCapture, Failure> {
+    let signed = signed_capture(archive, m.id.number(), public)?;
+    if m.field != "id" && !carries_hash(&signed, m.field, &m.hash) {
+        return Err(catalog_disagrees(&m.id, &format!("{} {}", m.field, m.hash)));
+    }
+    Ok(signed)
+}
+
+fn catalog_disagrees(id: &RecordId, what: &str) -> Failure {
+    Failure {
+        code: EXIT_FAILED,
+        message: format!(
+            "the catalog says {id} has {what}, but its signed manifest does not: the catalog is \
+             damaged (`exhibit fsck`, then `exhibit reindex` rebuilds it from the signed files)"
+        ),
+    }
+}
+
+fn show_capture(
+    archive: &Archive,
+    group: &[exhibit_store::Match],
+    json: bool,
+) -> Result<u8, Failure> {
     let public = PublicKey::load_pem(&archive.public_key_path())?;
-    let verdict = public.verify(&bytes, &sig);
-    let signer_matches = manifest.signer == public.fingerprint().to_string();
+    // The first capture whose signed manifest carries the hash asked for, and the others that
+    // do too; a catalog row claiming a hash its manifest does not carry is named and skipped.
+    let mut chosen = None;
+    let mut same_hash = Vec::new();
+    for m in group {
+        if chosen.is_none() {
+            let (signed, unsigned) = read_capture(archive, m.id.number(), &public)?;
+            if m.field == "id" || carries_hash(&signed, m.field, &m.hash) {
+                chosen = Some((signed, unsigned));
+                continue;
+            }
+            let f = catalog_disagrees(&m.id, &format!("{} {}", m.field, m.hash));
+            output::eprint_line(&format!("exhibit: warning: {}", f.message));
+            continue;
+        }
+        match signed_match(archive, m, &public) {
+            Ok(o) => same_hash.push(o.row.id.to_string()),
+            Err(f) => output::eprint_line(&format!("exhibit: warning: {}", f.message)),
+        }
+    }
+    let Some((signed, unsigned)) = chosen else {
+        let first = &group[0];
+        return Err(catalog_disagrees(
+            &first.id,
+            &format!("{} {}", first.field, first.hash),
+        ));
+    };
+    if unsigned.is_none() {
+        check_row(&signed)?;
+    }
+    let SignedCapture {
+        row,
+        manifest,
+        bytes,
+    } = signed;
+    let valid = unsigned.is_none();
     if json {
-        let value: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        let value: serde_json::Value = if valid {
+            serde_json::from_slice(&bytes).unwrap_or_default()
+        } else {
+            serde_json::Value::Null
+        };
         json_line(&json!({
             "capture": row,
             "manifest": value,
-            "signature_valid": verdict.is_ok() && signer_matches,
+            "signature_valid": valid,
             "same_hash_captures": same_hash,
             "manifest_path": archive.root().join(&row.manifest_path),
         }))?;
+        return Ok(if valid { EXIT_OK } else { EXIT_FAILED });
+    }
+    let mut o = output::text_stdout();
+    let kind = if manifest.is_success() {
+        "Capture"
     } else {
-        let mut o = std::io::stdout().lock();
-        let kind = if manifest.is_success() {
-            "Capture"
-        } else {
-            "FAILED capture"
-        };
-        writeln!(
-            o,
-            "{kind} {}  ({})",
-            row.id,
-            manifest.manifest_type.as_str()
-        )?;
-        writeln!(
-            o,
-            "Document   {}  {}",
-            manifest.document.id, manifest.document.url
-        )?;
-        if let Some(e) = &manifest.document.entity {
-            writeln!(o, "Entity     {e}")?;
-        }
-        if let Some(t) = &manifest.document.title {
-            writeln!(o, "Title      {t}")?;
-        }
-        writeln!(
-            o,
-            "Captured   {} (as claimed by the signer)",
-            output::human_time(&manifest.captured_at)
-        )?;
-        writeln!(o, "Method     {}", manifest.method.as_str())?;
-        if let Some(h) = &manifest.http {
-            writeln!(o, "Requested  {}", h.request_url)?;
-            for r in &h.redirects {
-                writeln!(o, "Redirect   {} {} -> {}", r.status, r.url, r.location)?;
-            }
-            writeln!(
-                o,
-                "Response   {} {}",
-                h.status.map_or("(none)".into(), |s| s.to_string()),
-                h.final_url
-            )?;
-        }
-        if let Some(f) = &manifest.file {
-            writeln!(o, "File       {}", f.path)?;
-        }
-        if let Some(e) = &manifest.error {
-            writeln!(o, "Error      {e}")?;
-        }
-        if let Some(c) = &manifest.content {
-            writeln!(o, "SHA-256    {}", c.sha256)?;
-            writeln!(o, "BLAKE3     {}", c.blake3)?;
-            writeln!(o, "Size       {} bytes, {}", c.size, c.media_type)?;
-        }
-        if let Some(t) = &manifest.text {
-            writeln!(
-                o,
-                "Text       sha256 {}  {} bytes  ({} {}, from {})",
-                t.sha256, t.size, t.extractor.name, t.extractor.version, t.charset
-            )?;
-        }
-        if let Some(reason) = &manifest.text_omitted {
-            writeln!(o, "Text       none: {reason}")?;
-        }
-        if let Some(v) = &manifest.version {
-            let detail = match (&v.previous, &v.opened_by) {
-                (Some(p), _) => format!("new (previous {})", p.id),
-                (None, Some(o)) => format!("unchanged (opened by {})", o.id),
-                (None, None) => "new (first version)".into(),
-            };
-            writeln!(o, "Version    {} {detail}", v.id)?;
-        }
-        writeln!(o, "Signer     {}", manifest.signer)?;
-        let sig_text = match (&verdict, signer_matches) {
-            (Ok(()), true) => "valid Ed25519 signature by the archive key".to_owned(),
-            (Ok(()), false) => "valid, but the manifest names a different signer".to_owned(),
-            (Err(e), _) => format!("INVALID: {e}"),
+        "FAILED capture"
+    };
+    writeln!(
+        o,
+        "{kind} {}  ({})",
+        row.id,
+        manifest.manifest_type.as_str()
+    )?;
+    if let Some(why) = &unsigned {
+        let sig_text = match why {
+            Unsigned::BadSignature(e) => format!("INVALID: {e}"),
+            Unsigned::OtherSigner(s) => format!(
+                "INVALID: the manifest names signer {}, not the archive key {}",
+                Inert(s),
+                public.fingerprint()
+            ),
         };
         writeln!(o, "Signature  {sig_text}")?;
         writeln!(
@@ -359,22 +555,365 @@ fn show_capture(
             "Manifest   {}  sha256 {}",
             row.manifest_path, row.manifest_sha256
         )?;
-        if !same_hash.is_empty() {
-            writeln!(o, "Same hash  also in {}", same_hash.join(", "))?;
+        writeln!(
+            o,
+            "Not shown: what an unsigned manifest says is no evidence of anything."
+        )?;
+        return Ok(EXIT_FAILED);
+    }
+    writeln!(
+        o,
+        "Document   {}  {}",
+        manifest.document.id,
+        Inert(&manifest.document.url)
+    )?;
+    if let Some(e) = &manifest.document.entity {
+        writeln!(o, "Entity     {}", Inert(e))?;
+    }
+    if let Some(t) = &manifest.document.title {
+        writeln!(o, "Title      {}", Inert(t))?;
+    }
+    writeln!(
+        o,
+        "Captured   {} (as claimed by the signer)",
+        output::human_time(&manifest.captured_at)
+    )?;
+    writeln!(o, "Method     {}", manifest.method.as_str())?;
+    if let Some(h) = &manifest.http {
+        writeln!(o, "Requested  {}", Inert(&h.request_url))?;
+        for r in &h.redirects {
+            writeln!(
+                o,
+                "Redirect   {} {} -> {}",
+                r.status,
+                Inert(&r.url),
+                Inert(&r.location)
+            )?;
+        }
+        writeln!(
+            o,
+            "Response   {} {}",
+            h.status.map_or("(none)".into(), |s| s.to_string()),
+            Inert(&h.final_url)
+        )?;
+    }
+    if let Some(f) = &manifest.file {
+        writeln!(o, "File       {}", Inert(&f.path))?;
+    }
+    if let Some(e) = &manifest.error {
+        writeln!(o, "Error      {}", Inert(e))?;
+    }
+    if let Some(c) = &manifest.content {
+        writeln!(o, "SHA-256    {}", c.sha256)?;
+        writeln!(o, "BLAKE3     {}", c.blake3)?;
+        writeln!(o, "Size       {} bytes, {}", c.size, Inert(&c.media_type))?;
+    }
+    if let Some(t) = &manifest.text {
+        writeln!(
+            o,
+            "Text       sha256 {}  {} bytes  ({} {}, from {})",
+            t.sha256,
+            t.size,
+            Inert(&t.extractor.name),
+            t.extractor.version,
+            Inert(&t.charset)
+        )?;
+    }
+    if let Some(reason) = &manifest.text_omitted {
+        writeln!(o, "Text       none: {}", Inert(reason))?;
+    }
+    if let Some(v) = &manifest.version {
+        let detail = match (&v.previous, &v.opened_by) {
+            (Some(p), _) => format!("new (previous {})", p.id),
+            (None, Some(o)) => format!("unchanged (opened by {})", o.id),
+            (None, None) => "new (first version)".into(),
+        };
+        writeln!(o, "Version    {} {detail}", v.id)?;
+    }
+    writeln!(o, "Signer     {}", Inert(&manifest.signer))?;
+    writeln!(o, "Signature  valid Ed25519 signature by the archive key")?;
+    writeln!(
+        o,
+        "Manifest   {}  sha256 {}",
+        row.manifest_path,
+        exhibit_core::Sha256Digest::of(&bytes)
+    )?;
+    if !same_hash.is_empty() {
+        writeln!(o, "Same hash  also in {}", same_hash.join(", "))?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// Objects up to this size are checked in memory before `cat` writes them; larger ones are
+/// decoded into an unlinked temporary file first.
+const CAT_IN_MEMORY: u64 = 16 << 20;
+
+/// The object `cat` writes, as a signed manifest describes it.
+struct SignedObject {
+    /// The capture whose manifest describes it.
+    capture: RecordId,
+    sha256: exhibit_core::Sha256Digest,
+    blake3: exhibit_core::Blake3Digest,
+    size: u64,
+}
+
+/// The content (or text) a signed manifest gives for `m`, which must carry `text`'s kind.
+fn object_of(m: &SignedCapture, text: bool) -> Result<SignedObject, Failure> {
+    let facts = if text {
+        m.manifest
+            .text
+            .as_ref()
+            .map(|t| (t.sha256, t.blake3, t.size))
+    } else {
+        m.manifest
+            .content
+            .as_ref()
+            .map(|c| (c.sha256, c.blake3, c.size))
+    };
+    let (sha256, blake3, size) = facts.ok_or_else(|| Failure {
+        code: EXIT_FAILED,
+        message: format!(
+            "{}: has no {}",
+            m.row.id,
+            if text { "extracted text" } else { "content" }
+        ),
+    })?;
+    Ok(SignedObject {
+        capture: m.row.id.clone(),
+        sha256,
+        blake3,
+        size,
+    })
+}
+
+/// Resolves a `cat` query to an object described by a signed manifest: the capture a record
+/// id names (a version's opening capture, a document's current version's, a provision's), each
+/// link checked against the signed manifests; or, for a hash prefix, a capture whose signed
+/// manifest carries that content (or text) hash.
+fn cat_object(
+    archive: &Archive,
+    query: &str,
+    text: bool,
+    public: &PublicKey,
+) -> Result<SignedObject, Failure> {
+    let matches = archive.resolve(query)?;
+    let first = &matches[0];
+    if first.field != "id" {
+        // The catalog narrows the prefix to one hash; a signed manifest must carry it.
+        let sha = archive.resolve_object(query, text)?;
+        let hex = sha.to_hex();
+        let field = if text {
+            "text sha256"
+        } else {
+            "content sha256"
+        };
+        let mut refused = None;
+        for m in matches
+            .iter()
+            .filter(|m| m.field == field && m.hash == hex && m.id.kind() == RecordKind::Capture)
+        {
+            match signed_match(archive, m, public) {
+                Ok(signed) => return object_of(&signed, text),
+                Err(f) => refused = Some(f),
+            }
+        }
+        return Err(refused.unwrap_or_else(|| Failure {
+            code: EXIT_FAILED,
+            message: format!("no signed capture has {field} {hex}"),
+        }));
+    }
+    let id = &first.id;
+    let signed = match id.kind() {
+        RecordKind::Capture => signed_capture(archive, id.number(), public)?,
+        RecordKind::Version => {
+            let v = archive.version(id.number())?;
+            let c = signed_capture(archive, v.opened_by.number(), public)?;
+            let opens = c
+                .manifest
+                .version
+                .as_ref()
+                .is_some_and(|l| &l.id == id && l.opened_by.is_none());
+            if !opens {
+                return Err(catalog_disagrees(
+                    &c.row.id,
+                    &format!("opened version {id}"),
+                ));
+            }
+            c
+        }
+        RecordKind::Document => {
+            let d = archive.document(&id.to_string())?;
+            let v = d.current_version.ok_or_else(|| Failure {
+                code: EXIT_FAILED,
+                message: format!("{}: no successful capture yet", d.id),
+            })?;
+            let v = archive.version(v.number())?;
+            let c = signed_capture(archive, v.opened_by.number(), public)?;
+            let ok = &c.manifest.document.id == id
+                && c.manifest.version.as_ref().is_some_and(|l| l.id == v.id);
+            if !ok {
+                return Err(catalog_disagrees(
+                    &c.row.id,
+                    &format!("opened {} of document {id}", v.id),
+                ));
+            }
+            c
+        }
+        RecordKind::Provision => {
+            let p = archive.provision(id.number())?;
+            let (bytes, sig) = archive.read_provision_manifest(&p)?;
+            let manifest = exhibit_core::ProvisionManifest::parse(&bytes).map_err(|e| Failure {
+                code: EXIT_FAILED,
+                message: format!("{id}: {e}"),
+            })?;
+            if &manifest.id != id
+                || public.verify(&bytes, &sig).is_err()
+                || manifest.signer != public.fingerprint().to_string()
+            {
+                return Err(Failure {
+                    code: EXIT_FAILED,
+                    message: format!(
+                        "{id}: the provision's manifest is not signed by the archive key"
+                    ),
+                });
+            }
+            let c = signed_capture(archive, manifest.capture.id.number(), public)?;
+            if c.manifest.id != manifest.capture.id
+                || exhibit_core::Sha256Digest::of(&c.bytes) != manifest.capture.manifest_sha256
+            {
+                return Err(catalog_disagrees(
+                    &c.row.id,
+                    &format!("the manifest {id} pins"),
+                ));
+            }
+            c
+        }
+        RecordKind::Reextraction => {
+            return Err(Failure::bad_input(format!(
+                "{id}: a re-extraction record has no content of its own; name a capture or version"
+            )));
+        }
+    };
+    object_of(&signed, text)
+}
+
+/// Decodes `want` once, checking its SHA-256, BLAKE3 and size against the signed manifest,
+/// into memory or (when large) an unlinked temporary file, and only then writes those very
+/// bytes to `out`. Nothing reaches `out` unless every byte checked out.
+///
+/// Why a copy rather than decoding twice: the bytes written are then exactly the bytes
+/// checked, even if the object file is replaced or rewritten in between (a writer, or someone
+/// with write access to the archive); memory stays bounded by [`CAT_IN_MEMORY`].
+fn copy_checked(
+    archive: &Archive,
+    want: &SignedObject,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
+    use std::io::{Read, Seek};
+    let path = archive.objects().path_of(&want.sha256);
+    let damaged = |why: String| Failure {
+        code: EXIT_FAILED,
+        message: format!(
+            "{} of {}: {why}; nothing was written",
+            path.display(),
+            want.capture
+        ),
+    };
+    let mut reader = archive.objects().open(&want.sha256)?.take(want.size + 1);
+    let mut spool = if want.size <= CAT_IN_MEMORY {
+        Spool::Memory(Vec::with_capacity(want.size as usize))
+    } else {
+        Spool::File(temp_file()?)
+    };
+    let mut hasher = exhibit_core::DualHasher::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(damaged(format!("cannot decompress: {e}"))),
+        };
+        hasher.update(&buf[..n]);
+        match &mut spool {
+            Spool::Memory(v) => v.extend_from_slice(&buf[..n]),
+            Spool::File(f) => f.write_all(&buf[..n]).map_err(|e| {
+                Failure::from(exhibit_store::StoreError::io(std::env::temp_dir(), e))
+            })?,
         }
     }
-    Ok(if verdict.is_ok() && signer_matches {
-        EXIT_OK
-    } else {
-        EXIT_FAILED
-    })
+    let (sha256, blake3, size) = hasher.finish();
+    if size != want.size || sha256 != want.sha256 || blake3 != want.blake3 {
+        return Err(damaged(format!(
+            "decodes to {} bytes with sha256 {sha256}, but the signed manifest says {} bytes with sha256 {} (and its BLAKE3): the object is damaged",
+            if size > want.size {
+                format!("more than {}", want.size)
+            } else {
+                size.to_string()
+            },
+            want.size,
+            want.sha256
+        )));
+    }
+    match spool {
+        Spool::Memory(v) => out.write_all(&v)?,
+        Spool::File(mut f) => {
+            f.rewind()?;
+            // Exactly the checked bytes: the file is ours alone (created 0600 and unlinked).
+            std::io::copy(&mut f.take(want.size), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Where `cat` keeps an object's bytes until they are checked.
+enum Spool {
+    Memory(Vec<u8>),
+    File(std::fs::File),
+}
+
+/// A new temporary file (mode 0600) in the system's temporary directory, already unlinked, so
+/// that no one else can open it and nothing is left behind.
+fn temp_file() -> Result<std::fs::File, Failure> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let dir = std::env::temp_dir();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let mut last = None;
+    for attempt in 0..16u32 {
+        let path = dir.join(format!(
+            ".exhibit-cat-{}-{nanos:x}-{attempt}",
+            std::process::id()
+        ));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(0o600) // create_new (O_EXCL) never follows a link planted at the name
+            .open(&path)
+        {
+            Ok(f) => {
+                std::fs::remove_file(&path).map_err(|e| exhibit_store::StoreError::io(&path, e))?;
+                return Ok(f);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(exhibit_store::StoreError::io(&path, e).into()),
+        }
+    }
+    Err(exhibit_store::StoreError::io(
+        dir,
+        last.unwrap_or_else(|| std::io::Error::other("no free temporary name")),
+    )
+    .into())
 }
 
 fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
-    let sha = archive.resolve_object(&args.query, args.text)?;
+    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let object = cat_object(&archive, &args.query, args.text, &public)?;
     let mut out = std::io::stdout().lock();
-    archive.objects().copy_verified(&sha, None, &mut out)?;
+    copy_checked(&archive, &object, &mut out)?;
     out.flush()?;
     Ok(EXIT_OK)
 }
@@ -543,7 +1082,7 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
             "sealed_by": summary.sealed_by,
         }))?;
     } else {
-        let mut o = std::io::stdout().lock();
+        let mut o = crate::output::text_stdout();
         writeln!(
             o,
             "Wrote {} ({} record(s), {} payload file(s), {} bytes), sealed by {}",
@@ -584,10 +1123,10 @@ fn bundle_timestamps(
                 tsa: stamp.tsa,
                 response,
             }),
-            Err(e) => eprintln!(
+            Err(e) => output::eprint_line(&format!(
                 "exhibit: warning: {}: {e}; not bundled (the archive's copy is damaged)",
                 stamp.path.display()
-            ),
+            )),
         }
     }
     Ok(out)
@@ -655,7 +1194,7 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
     if json {
         json_line(&answer.to_json())?;
     } else {
-        write!(std::io::stdout().lock(), "{}", answer.render())?;
+        write!(crate::output::text_stdout(), "{}", answer.render())?;
     }
     Ok(answer.verdict.exit_code())
 }
@@ -670,7 +1209,7 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
             if json {
                 json_line(&json!({"verifier_key": vkey, "origin": origin}))?;
             } else {
-                writeln!(std::io::stdout().lock(), "{vkey}")?;
+                writeln!(crate::output::text_stdout(), "{vkey}")?;
             }
         }
         LogCommand::Checkpoint => {
@@ -694,7 +1233,7 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
                     "note": checkpoint.note,
                 }))?;
             } else {
-                write!(std::io::stdout().lock(), "{}", checkpoint.note)?;
+                write!(crate::output::text_stdout(), "{}", checkpoint.note)?;
             }
         }
         LogCommand::Prove { query } => {
@@ -741,7 +1280,7 @@ fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
                     "tlog_proof": proof.to_text(),
                 }))?;
             } else {
-                write!(std::io::stdout().lock(), "{}", proof.to_text())?;
+                write!(crate::output::text_stdout(), "{}", proof.to_text())?;
             }
         }
         LogCommand::Timestamp => return tsa::log_timestamp(&mut archive, json),
@@ -836,7 +1375,7 @@ fn log_consistency(
             "new_checkpoint": current.note,
         }))?;
     } else {
-        let mut o = std::io::stdout().lock();
+        let mut o = crate::output::text_stdout();
         if old.size == 0 {
             writeln!(
                 o,

@@ -114,8 +114,9 @@ fn main() -> ExitCode {
         Err(f) if f.message.is_empty() => ExitCode::from(f.code),
         Err(f) => {
             // One line, whatever the error chain contained.
+            // Made inert: an error can quote a URL, a title or a file name from a capture.
             let line = f.message.replace(['\n', '\r'], " ");
-            eprintln!("exhibit: error: {line}");
+            eprintln!("exhibit: error: {}", exhibit_core::inert(&line));
             ExitCode::from(f.code)
         }
     }

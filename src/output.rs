@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use exhibit_core::time::parse_rfc3339_seconds;
+use exhibit_core::{Inert, inert};
 use exhibit_store::{CaptureRow, CommittedCapture, DocumentRow, VersionRow};
 use serde::Serialize;
 
@@ -16,6 +17,78 @@ pub fn json_line<T: Serialize + ?Sized>(value: &T) -> Result<(), Failure> {
     })?;
     writeln!(std::io::stdout().lock(), "{line}")?;
     Ok(())
+}
+
+pub use exhibit_core::inert::inert_text;
+
+/// Standard output for a text report, made inert on a terminal as a whole: every line written
+/// is passed through [`inert`] before it reaches the terminal, so no control character
+/// (escape sequences, carriage returns, bidi overrides) from a capture, a bundle or an error
+/// text can reach it, whatever the code that formats the line forgets. Line breaks are kept.
+/// Fields that could themselves hold a line break are still printed through
+/// [`exhibit_core::Inert`], so that they cannot forge a line either.
+///
+/// Not for raw bytes (`cat`) nor for output that carries colours of its own (`diff`).
+pub fn text_stdout() -> InertLines<std::io::StdoutLock<'static>> {
+    InertLines::new(std::io::stdout().lock())
+}
+
+/// A writer that passes each line through [`inert`] (see [`text_stdout`]).
+pub struct InertLines<W: Write> {
+    inner: W,
+    line: Vec<u8>,
+}
+
+impl<W: Write> InertLines<W> {
+    /// Wraps `inner`.
+    pub fn new(inner: W) -> Self {
+        InertLines {
+            inner,
+            line: Vec::new(),
+        }
+    }
+
+    /// Writes the buffered line, made inert, and `end`.
+    fn emit(&mut self, end: &[u8]) -> std::io::Result<()> {
+        let text = String::from_utf8_lossy(&self.line);
+        let safe = inert(&text);
+        self.inner.write_all(safe.as_bytes())?;
+        self.inner.write_all(end)?;
+        self.line.clear();
+        Ok(())
+    }
+}
+
+impl<W: Write> Write for InertLines<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let mut rest = buf;
+        while let Some(i) = rest.iter().position(|&b| b == b'\n') {
+            self.line.extend_from_slice(&rest[..i]);
+            self.emit(b"\n")?;
+            rest = &rest[i + 1..];
+        }
+        self.line.extend_from_slice(rest);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !self.line.is_empty() {
+            self.emit(b"")?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for InertLines<W> {
+    fn drop(&mut self) {
+        // An unfinished last line; errors were reported by the writes that mattered.
+        let _ = self.flush();
+    }
+}
+
+/// Prints one line to stderr, made [`inert`] (a line break in it is escaped too).
+pub fn eprint_line(line: &str) {
+    eprintln!("{}", inert(line));
 }
 
 /// `2026-04-30T06:15:21Z` → `2026-04-30 06:15:21 UTC`.
@@ -44,22 +117,22 @@ pub fn capture_line(c: &CommittedCapture) -> String {
             c.document_id,
             version,
             opt(&c.sha256),
-            c.url
+            Inert(&c.url)
         )
     } else {
         format!(
             "{}  {}  FAILED: {}  {}",
             c.capture_id,
             c.document_id,
-            c.error.as_deref().unwrap_or("unknown error"),
-            c.url
+            Inert(c.error.as_deref().unwrap_or("unknown error")),
+            Inert(&c.url)
         )
     }
 }
 
 /// A table of captures.
 pub fn capture_table(rows: &[CaptureRow]) -> Result<(), Failure> {
-    let mut out = std::io::stdout().lock();
+    let mut out = text_stdout();
     writeln!(
         out,
         "{:<14} {:<23} {:<14} {:<18} URL",
@@ -84,7 +157,7 @@ pub fn capture_table(rows: &[CaptureRow]) -> Result<(), Failure> {
             human_time(&r.captured_at),
             version,
             sha,
-            r.url
+            Inert(&r.url)
         )?;
     }
     Ok(())
@@ -93,9 +166,9 @@ pub fn capture_table(rows: &[CaptureRow]) -> Result<(), Failure> {
 /// A document's header lines.
 pub fn document_block(d: &DocumentRow, out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "Document     {}", d.id)?;
-    writeln!(out, "URL          {}", d.url)?;
-    writeln!(out, "Entity       {}", opt(&d.entity))?;
-    writeln!(out, "Title        {}", opt(&d.title))?;
+    writeln!(out, "URL          {}", Inert(&d.url))?;
+    writeln!(out, "Entity       {}", Inert(&opt(&d.entity)))?;
+    writeln!(out, "Title        {}", Inert(&opt(&d.title)))?;
     writeln!(out, "First seen   {}", human_time(&d.created_at))?;
     writeln!(out, "Current      {}", opt(&d.current_version))?;
     writeln!(out, "Last capture {}", opt(&d.last_capture))

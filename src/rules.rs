@@ -66,7 +66,7 @@ pub fn rules(root: &Path, args: RulesArgs, json: bool) -> Result<u8, Failure> {
         }))?;
         return Ok(EXIT_OK);
     }
-    let mut o = std::io::stdout().lock();
+    let mut o = crate::output::text_stdout();
     writeln!(o, "Document  {}  {}", doc.id, doc.url)?;
     writeln!(o, "Rules     {}", describe(&current))?;
     match (&change, changed) {
@@ -196,7 +196,7 @@ pub fn reextract(root: &Path, args: ReextractArgs, json: bool) -> Result<u8, Fai
         if json {
             json_line(&json!({"dry_run": true, "reextraction": preview}))?;
         } else {
-            let mut o = std::io::stdout().lock();
+            let mut o = crate::output::text_stdout();
             render_plan(&mut o, &preview)?;
             writeln!(o, "\nDry run: nothing recorded.")?;
         }
@@ -206,7 +206,7 @@ pub fn reextract(root: &Path, args: ReextractArgs, json: bool) -> Result<u8, Fai
     if json {
         json_line(&json!({"dry_run": false, "record": committed, "reextraction": manifest}))?;
     } else {
-        let mut o = std::io::stdout().lock();
+        let mut o = crate::output::text_stdout();
         render_plan(&mut o, &manifest)?;
         writeln!(
             o,
@@ -227,22 +227,27 @@ pub fn show_reextraction(archive: &Archive, id: &RecordId, json: bool) -> Result
         message: format!("{}: {e}", row.manifest_path),
     })?;
     let public = PublicKey::load_pem(&archive.public_key_path())?;
-    let valid = public.verify(&bytes, &sig).is_ok() && m.signer == public.fingerprint().to_string();
+    let valid = public.verify(&bytes, &sig).is_ok()
+        && m.signer == public.fingerprint().to_string()
+        && m.id == *id;
     if json {
         json_line(&json!({
             "record": row,
-            "manifest": m,
+            // What an unsigned manifest says is no evidence: not passed on.
+            "manifest": valid.then_some(&m),
             "signature_valid": valid,
             "manifest_sha256": Sha256Digest::of(&bytes),
         }))?;
     } else {
-        let mut o = std::io::stdout().lock();
+        let mut o = crate::output::text_stdout();
         writeln!(o, "Re-extraction {}  (exhibit.reextraction/v1)", m.id)?;
-        writeln!(
-            o,
-            "Recorded   {} (as claimed by the signer)",
-            human_time(&m.created_at)
-        )?;
+        if valid {
+            writeln!(
+                o,
+                "Recorded   {} (as claimed by the signer)",
+                human_time(&m.created_at)
+            )?;
+        }
         writeln!(
             o,
             "Signature  {}",
@@ -253,7 +258,14 @@ pub fn show_reextraction(archive: &Archive, id: &RecordId, json: bool) -> Result
             }
         )?;
         writeln!(o, "Log        leaf {}", row.log_index)?;
-        render_plan(&mut o, &m)?;
+        if valid {
+            render_plan(&mut o, &m)?;
+        } else {
+            writeln!(
+                o,
+                "Not shown: what an unsigned manifest says is no evidence of anything."
+            )?;
+        }
     }
     Ok(if valid { EXIT_OK } else { EXIT_FAILED })
 }

@@ -30,14 +30,14 @@ pub fn stamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, Failure> {
     let reports = timestamp_latest(archive, STAMP_BUDGET)?;
     for r in &reports {
         if let TsaOutcome::Failed(why) = &r.outcome {
-            eprintln!(
+            crate::output::eprint_line(&format!(
                 "exhibit: warning: checkpoint {} not yet timestamped by TSA {} ({}): {}; \
                  `exhibit log timestamp` retries",
                 r.size,
                 r.tsa,
                 r.url,
                 why.replace(['\n', '\r'], " ")
-            );
+            ));
         }
     }
     Ok(reports)
@@ -60,7 +60,7 @@ pub fn log_timestamp(archive: &mut Archive, json: bool) -> Result<u8, Failure> {
         if json {
             json_line(&json!({ "tsas": 0, "message": message }))?;
         } else {
-            writeln!(std::io::stdout().lock(), "{message}")?;
+            writeln!(crate::output::text_stdout(), "{message}")?;
         }
         return Ok(EXIT_OK);
     }
@@ -69,7 +69,7 @@ pub fn log_timestamp(archive: &mut Archive, json: bool) -> Result<u8, Failure> {
         if json {
             json_line(&json!({ "checkpoint_size": 0, "message": message }))?;
         } else {
-            writeln!(std::io::stdout().lock(), "{message}")?;
+            writeln!(crate::output::text_stdout(), "{message}")?;
         }
         return Ok(EXIT_OK);
     }
@@ -78,7 +78,7 @@ pub fn log_timestamp(archive: &mut Archive, json: bool) -> Result<u8, Failure> {
     archive.sign_checkpoint(&key)?;
     let reports = timestamp_latest(archive, STAMP_BUDGET)?;
     let mut status = EXIT_OK;
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::output::text_stdout();
     for r in &reports {
         let (state, stamp, error) = match &r.outcome {
             TsaOutcome::Stamped(s) => ("stamped", Some(s), None),
@@ -154,7 +154,7 @@ pub fn tsa(root: &Path, cmd: TsaCommand, json: bool) -> Result<u8, Failure> {
                 json_line(&json!({ "added": added.name, "url": added.url, "ca": added.ca }))?;
             } else {
                 writeln!(
-                    std::io::stdout().lock(),
+                    crate::output::text_stdout(),
                     "Added TSA {} ({}){}; checkpoints from now on are sent to it \
                      (`exhibit log timestamp` stamps the latest now)",
                     added.name,
@@ -191,7 +191,7 @@ pub fn tsa(root: &Path, cmd: TsaCommand, json: bool) -> Result<u8, Failure> {
                     json_line(&json!({ "removed": r.name, "url": r.url }))?;
                 } else {
                     writeln!(
-                        std::io::stdout().lock(),
+                        crate::output::text_stdout(),
                         "Removed TSA {} ({}); the tokens it issued are kept",
                         r.name,
                         r.url
@@ -206,7 +206,7 @@ pub fn tsa(root: &Path, cmd: TsaCommand, json: bool) -> Result<u8, Failure> {
                 Some(cp) => archive.timestamps(cp.size)?,
                 None => Vec::new(),
             };
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::output::text_stdout();
             if archive.config().tsa.is_empty() && !json {
                 writeln!(
                     out,

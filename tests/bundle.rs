@@ -476,3 +476,174 @@ fn real_corpus_captures_bundle_and_verify() {
     ]);
     assert_eq!(code(&r), 0, "{}", String::from_utf8_lossy(&r.stdout));
 }
+
+/// Standard base64, with padding unless `pad` is false.
+fn b64(data: &[u8], pad: bool) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut s = String::new();
+    for chunk in data.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &b)| n | (b as u32) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            s.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+        if pad {
+            s.push_str(&"=".repeat(3 - chunk.len()));
+        }
+    }
+    s
+}
+
+fn sha256(data: &[u8]) -> Vec<u8> {
+    hex::decode(sha256_hex(data)).unwrap()
+}
+
+/// The files of an extracted bag, relative to it, except the payload.
+fn tag_files(bag: &Path, dir: &Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            tag_files(bag, &p, out);
+        } else {
+            out.push(p.strip_prefix(bag).unwrap().to_str().unwrap().to_owned());
+        }
+    }
+}
+
+#[test]
+fn a_bundle_signed_by_the_small_order_identity_key_is_refused() {
+    // The identity point as a public key: R = identity, S = 0 "verifies" every message, so a
+    // forger needs no secret at all. Re-sign a genuine bundle's manifest, log checkpoint and
+    // seal that way.
+    let (dir, archive) = new_archive();
+    ok(&exhibit(
+        &archive,
+        &[
+            "capture",
+            fixture("terms.txt").to_str().unwrap(),
+            "--url",
+            "https://example.com/terms",
+        ],
+    ));
+    let bundle = dir.path().join("genuine.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-C-000001"]);
+    let x = dir.path().join("x");
+    std::fs::create_dir(&x).unwrap();
+    untar(&bundle, &x);
+    let bag_name = std::fs::read_dir(&x)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let bag = x.join(&bag_name);
+
+    let mut identity = [0u8; 32];
+    identity[0] = 1;
+    let mut forged_sig = vec![0u8; 64];
+    forged_sig[0] = 1;
+    let mut wire = Vec::new();
+    for part in [&b"ssh-ed25519"[..], &identity[..]] {
+        wire.extend_from_slice(&(part.len() as u32).to_be_bytes());
+        wire.extend_from_slice(part);
+    }
+    let fp = format!("SHA256:{}", b64(&sha256(&wire), false));
+    let real = fingerprint(&archive);
+    assert_eq!(fp.len(), real.len());
+
+    // The manifest, now naming the identity key as signer (same length: still canonical).
+    let m_path = bag.join("exhibit/manifests/EX-C-000001.json");
+    let manifest = std::fs::read_to_string(&m_path)
+        .unwrap()
+        .replace(&real, &fp);
+    std::fs::write(&m_path, &manifest).unwrap();
+    std::fs::write(
+        bag.join("exhibit/manifests/EX-C-000001.json.sig"),
+        &forged_sig,
+    )
+    .unwrap();
+    // The key.
+    for e in std::fs::read_dir(bag.join("exhibit/keys")).unwrap() {
+        std::fs::remove_file(e.unwrap().path()).unwrap();
+    }
+    let mut der = hex::decode("302a300506032b6570032100").unwrap();
+    der.extend_from_slice(&identity);
+    std::fs::write(
+        bag.join(exhibit_bundle::layout::key_path(&fp)),
+        format!(
+            "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+            b64(&der, true)
+        ),
+    )
+    .unwrap();
+    // A one-leaf log: the checkpoint's root is the manifest's leaf hash.
+    let origin = serde_json::from_str::<serde_json::Value>(&manifest).unwrap()["origin"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut leaf = vec![0u8];
+    leaf.extend_from_slice(manifest.as_bytes());
+    let body = format!("{origin}\n1\n{}\n", b64(&sha256(&leaf), true));
+    let mut kh = format!("{origin}\n").into_bytes();
+    kh.push(1);
+    kh.extend_from_slice(&identity);
+    let mut note_sig = sha256(&kh)[..4].to_vec();
+    note_sig.extend_from_slice(&forged_sig);
+    let note = format!("{body}\n\u{2014} {origin} {}\n", b64(&note_sig, true));
+    std::fs::write(bag.join("exhibit/checkpoint"), &note).unwrap();
+    std::fs::write(
+        bag.join("exhibit/proofs/EX-C-000001.tlog-proof"),
+        format!("c2sp.org/tlog-proof@v1\nindex 0\n\n{note}"),
+    )
+    .unwrap();
+    // The tag manifest over every tag file, and the seal.
+    let mut tags = Vec::new();
+    tag_files(&bag, &bag, &mut tags);
+    tags.retain(|t| {
+        !t.starts_with("data/")
+            && t != "tagmanifest-sha256.txt"
+            && t != "tagmanifest-sha256.txt.sig"
+    });
+    tags.sort();
+    let listed: String = tags
+        .iter()
+        .map(|t| {
+            format!(
+                "{}  {t}\n",
+                sha256_hex(&std::fs::read(bag.join(t)).unwrap())
+            )
+        })
+        .collect();
+    std::fs::write(bag.join("tagmanifest-sha256.txt"), listed).unwrap();
+    std::fs::write(bag.join("tagmanifest-sha256.txt.sig"), &forged_sig).unwrap();
+    let forged = dir.path().join("forged.tar.zst");
+    tar_up(&x, bag_name.to_str().unwrap(), &forged);
+    let f = forged.to_str().unwrap();
+
+    for (what, out) in [
+        ("exhibit-verify", exhibit_verify(&[f])),
+        ("exhibit-verify --key", exhibit_verify(&[f, "--key", &fp])),
+        (
+            "exhibit verify --key",
+            exhibit(&archive, &["verify", f, "--key", &fp]),
+        ),
+    ] {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            code(&out),
+            1,
+            "{what}: the identity key is refused\n{text}{}",
+            stderr(&out)
+        );
+        assert!(text.contains("small order"), "{what}: says why\n{text}");
+        assert!(!text.contains("VERIFIED"), "{what}\n{text}");
+    }
+    // Pinning it as a key file is refused outright.
+    let pem = dir.path().join("identity.pub.pem");
+    std::fs::copy(bag.join(exhibit_bundle::layout::key_path(&fp)), &pem).unwrap();
+    let out = exhibit_verify(&[f, "--key", pem.to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("small order"), "{}", stderr(&out));
+}

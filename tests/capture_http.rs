@@ -388,3 +388,111 @@ fn concurrent_captures_of_one_document_are_recorded_in_acquisition_order() {
     let versions = h["versions"].as_array().unwrap();
     assert!(versions[0]["first_seen"].as_str() <= versions[1]["first_seen"].as_str());
 }
+
+/// Every control byte in `out` other than `\n` and `\t`: C0, DEL, and C1 (as UTF-8, `C2 80`
+/// to `C2 9F`), with where it is.
+fn control_bytes(out: &[u8]) -> Vec<String> {
+    let mut found = Vec::new();
+    for (i, &b) in out.iter().enumerate() {
+        let c1 = b == 0xc2 && out.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n));
+        if (b < 0x20 && b != b'\n' && b != b'\t') || b == 0x7f || c1 {
+            let from = i.saturating_sub(20);
+            found.push(format!(
+                "byte {b:#04x} at {i}: {:?}",
+                String::from_utf8_lossy(&out[from..(i + 20).min(out.len())])
+            ));
+        }
+    }
+    found
+}
+
+#[test]
+fn escape_sequences_from_a_page_never_reach_the_terminal() {
+    // ESC[2J clears the screen, ESC[8m hides text, ESC[1A moves up over a line, CSI (C1) and
+    // a carriage return overwrite, U+202E reverses what follows.
+    const EVIL: &str = "\u{1b}[2J\u{1b}[8m\u{1b}[1A\u{9b}2K\u{202e}";
+    let v1 = format!(
+        "<html><head><title>Terms{EVIL} of Use</title></head><body><p>We keep{EVIL} your data.</p></body></html>"
+    );
+    let v2 = format!(
+        "<html><head><title>Terms{EVIL} of Use</title></head><body><p>We sell{EVIL} your data.</p></body></html>"
+    );
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    let server = Server::start(move |_| {
+        let n = count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Reply::ok(
+            "text/html; charset=utf-8",
+            if n == 0 { v1.clone() } else { v2.clone() },
+        )
+    });
+    let (dir, archive) = new_archive();
+    let url = server.url("/terms");
+    let entity = format!("Evil{EVIL} Corp");
+    let mut outputs = Vec::new();
+    for _ in 0..2 {
+        let out = exhibit(&archive, &["capture", &url, "--entity", &entity]);
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+        outputs.push(("capture", out));
+    }
+    // Not vacuous: the escapes are in the signed manifest, and JSON output keeps them as JSON
+    // escapes (unchanged).
+    let shown = json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000001"]));
+    let title = shown[0]["manifest"]["document"]["title"].as_str().unwrap();
+    assert!(
+        title.contains('\u{1b}') && title.contains('\u{9b}'),
+        "{title:?}"
+    );
+    assert!(
+        shown[0]["manifest"]["document"]["entity"]
+            .as_str()
+            .unwrap()
+            .contains('\u{1b}')
+    );
+
+    let bundle = dir.path().join("evil.tar.zst");
+    let b = bundle.to_str().unwrap().to_owned();
+    ok(&exhibit(
+        &archive,
+        &["bundle", "EX-C-000001", "EX-C-000002", "--out", &b],
+    ));
+    let key = archive.join("keys/signing.pub.pem");
+    let key = key.to_str().unwrap();
+    for args in [
+        vec!["show", "EX-C-000001"],
+        vec!["show", "EX-V-000001"],
+        vec!["list"],
+        vec!["history", url.as_str()],
+        vec!["documents"],
+        vec!["diff", "EX-V-000001", "EX-V-000002", "--color", "never"],
+        vec![
+            "diff",
+            "EX-V-000001",
+            "EX-V-000002",
+            "--word",
+            "--color",
+            "never",
+        ],
+        vec!["verify", b.as_str(), "--key", key],
+    ] {
+        let out = exhibit(&archive, &args);
+        assert!(matches!(code(&out), 0 | 1), "{args:?}: {}", stderr(&out));
+        outputs.push((args[0], out));
+    }
+    outputs.push(("exhibit-verify", exhibit_verify(&[&b])));
+    outputs.push(("exhibit-verify --key", exhibit_verify(&[&b, "--key", key])));
+    for (what, out) in &outputs {
+        let mut all = out.stdout.clone();
+        all.extend_from_slice(&out.stderr);
+        let found = control_bytes(&all);
+        assert!(
+            found.is_empty(),
+            "{what}: raw control bytes reach the terminal:\n{}\n---\n{}",
+            found.join("\n"),
+            String::from_utf8_lossy(&all)
+        );
+    }
+    // The escapes are shown, visibly, not dropped.
+    let text = String::from_utf8_lossy(&outputs[2].1.stdout).into_owned();
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+}

@@ -627,3 +627,171 @@ fn versions_of_different_documents_are_compared_with_a_note() {
     assert_eq!(d["from_document"], "EX-D-000001");
     assert_eq!(d["to_document"], "EX-D-000002");
 }
+
+/// Runs SQL on the archive's catalog, as someone with write access to the directory could.
+fn tamper_catalog(archive: &Path, sql: &str) {
+    let conn = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    conn.execute_batch(sql).unwrap();
+}
+
+fn capture_json(archive: &Path, id: &str) -> Value {
+    one_json(&exhibit(archive, &["--json", "show", id]))["capture"].clone()
+}
+
+#[test]
+fn cat_show_diff_and_history_take_their_facts_from_the_signed_manifests_not_the_catalog() {
+    let (_dir, archive) = policy_archive();
+    let genuine = ok(&exhibit(&archive, &["cat", "EX-C-000001"]));
+    assert_eq!(
+        genuine.as_bytes(),
+        std::fs::read(fixture("policy-v1.html")).unwrap()
+    );
+    let genuine_text = ok(&exhibit(&archive, &["cat", "--text", "EX-C-000001"]));
+    let terms = capture_json(&archive, "EX-C-000004");
+    let terms_sha = terms["sha256"].as_str().unwrap().to_owned();
+    // Point capture 1's row at the terms' bytes and text, and version 1 at the terms' text.
+    tamper_catalog(
+        &archive,
+        "UPDATE captures SET (sha256, blake3, size, media_type, text_sha256, text_blake3, text_size) = \
+           (SELECT sha256, blake3, size, media_type, text_sha256, text_blake3, text_size FROM captures WHERE num = 4) \
+         WHERE num = 1; \
+         UPDATE versions SET text_sha256 = (SELECT text_sha256 FROM captures WHERE num = 4) WHERE num = 1;",
+    );
+    let conn = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    let lie: String = conn
+        .query_row("SELECT sha256 FROM captures WHERE num = 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(lie, terms_sha, "the catalog now lies");
+
+    // `show` and `list` state nothing the signed manifest does not say.
+    for args in [
+        vec!["show", "EX-C-000001"],
+        vec!["--json", "show", "EX-C-000001"],
+        vec!["list"],
+        vec!["--json", "list"],
+    ] {
+        let out = exhibit(&archive, &args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", stdout(&out));
+        assert!(
+            !stdout(&out).contains(&terms_sha[..16]),
+            "{args:?}: {}",
+            stdout(&out)
+        );
+        assert!(
+            stderr(&out).contains("EX-C-000001: the catalog's content sha256 differs"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+
+    // `cat` writes the bytes the signed manifest names, whatever the catalog says.
+    let out = exhibit(&archive, &["cat", "EX-C-000001"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), genuine, "cat printed another capture's bytes");
+    let out = exhibit(&archive, &["cat", "--text", "EX-C-000001"]);
+    assert_eq!(stdout(&out), genuine_text);
+    // A version's text is its opening capture's signed text.
+    assert_eq!(
+        stdout(&exhibit(&archive, &["cat", "--text", "EX-V-000001"])),
+        genuine_text
+    );
+
+    // `show` by the terms' hash shows the capture whose signed manifest carries it, and says
+    // the catalog is wrong about the other.
+    let out = exhibit(&archive, &["show", &terms_sha[..16]]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("Capture EX-C-000004"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(!stdout(&out).contains("EX-C-000001"), "{}", stdout(&out));
+    assert!(stderr(&out).contains("catalog"), "{}", stderr(&out));
+    // By a hash no signed manifest carries for it, nothing is shown.
+    let out = exhibit(&archive, &["cat", &terms_sha[..16]]);
+    assert_eq!(
+        stdout(&out).as_bytes(),
+        std::fs::read(fixture("terms.txt")).unwrap()
+    );
+
+    // diff and history read texts through the signed text hashes: the catalog's wrong text
+    // hash for V1 is an error (exit 1), not a diff of the wrong text.
+    for args in [
+        vec!["diff", "EX-V-000001", "EX-V-000002"],
+        vec!["history", PRIVACY],
+    ] {
+        let out = exhibit(&archive, &args);
+        assert_eq!(code(&out), 1, "{args:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains("signed manifest"), "{}", stderr(&out));
+        assert!(
+            !stdout(&out).contains("Terms"),
+            "{args:?} printed the terms: {}",
+            stdout(&out)
+        );
+    }
+}
+
+/// Writes a valid zstd object of `bytes` where the object `sha` is stored.
+fn replace_object(archive: &Path, sha: &str, bytes: &[u8]) {
+    let path = archive
+        .join("objects")
+        .join(&sha[..2])
+        .join(format!("{sha}.zst"));
+    assert!(path.is_file(), "{}", path.display());
+    std::fs::write(&path, zstd::encode_all(bytes, 3).unwrap()).unwrap();
+}
+
+/// Pseudo-random bytes (xorshift), so that they do not compress away.
+fn noise(len: usize, mut seed: u64) -> Vec<u8> {
+    let mut v = Vec::with_capacity(len + 8);
+    while v.len() < len {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        v.extend_from_slice(&seed.to_le_bytes());
+    }
+    v.truncate(len);
+    v
+}
+
+#[test]
+fn cat_writes_not_one_byte_of_a_damaged_object() {
+    let (dir, archive) = policy_archive();
+    // Small (checked in memory) and large (checked through a temporary file).
+    let big = dir.path().join("big.bin");
+    std::fs::write(&big, noise(17 << 20, 7)).unwrap();
+    capture(&archive, &big, "https://example.com/big.bin");
+    let big_sha = capture_json(&archive, "EX-C-000005")["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let out = exhibit(&archive, &["cat", "EX-C-000005"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(
+        out.stdout == std::fs::read(&big).unwrap(),
+        "the large object round-trips"
+    );
+
+    let small_sha = capture_json(&archive, "EX-C-000004")["sha256"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    replace_object(
+        &archive,
+        &small_sha,
+        b"Terms: we may change anything at any time.\n",
+    );
+    replace_object(&archive, &big_sha, &noise(17 << 20, 8));
+    for id in ["EX-C-000004", "EX-C-000005"] {
+        let out = exhibit(&archive, &["cat", id]);
+        assert_eq!(code(&out), 1, "{id}: {}", stderr(&out));
+        assert!(
+            out.stdout.is_empty(),
+            "{id}: {} bytes of a damaged object reached stdout",
+            out.stdout.len()
+        );
+        assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
+    }
+}

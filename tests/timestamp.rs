@@ -1354,3 +1354,124 @@ fn concurrent_tsa_edits_lose_nothing_and_keep_comments() {
     );
     assert_eq!(text.matches("[[tsa]]").count(), 5, "{text}");
 }
+
+/// Rewrites the one-capture bundle `bundle` as its signer could: the manifest's `captured_at`
+/// set to `captured_at`, re-signed with the archive's key, a new one-leaf checkpoint signed
+/// by it, a genuine token from `tsa` over that checkpoint, and the bag resealed. Returns the
+/// new bundle.
+fn resign_with_capture_time(
+    archive: &Path,
+    tsa: &LocalTsa,
+    bundle: &Path,
+    work: &Path,
+    captured_at: &str,
+) -> PathBuf {
+    let key = exhibit_sign::SigningKey::load(&archive.join("keys/signing.pem")).unwrap();
+    let x = work.join(format!("x-{captured_at}"));
+    let bag = extract(bundle, &x);
+    let m_path = bag.join("exhibit/manifests/EX-C-000001.json");
+    let text = std::fs::read_to_string(&m_path).unwrap();
+    let mut manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let old = manifest["captured_at"].as_str().unwrap().to_owned();
+    assert_eq!(old.len(), captured_at.len(), "{old} → {captured_at}");
+    let text = text.replace(&format!("\"{old}\""), &format!("\"{captured_at}\""));
+    manifest = serde_json::from_str(&text).unwrap();
+    assert_eq!(manifest["captured_at"], captured_at);
+    std::fs::write(&m_path, &text).unwrap();
+    std::fs::write(
+        bag.join("exhibit/manifests/EX-C-000001.json.sig"),
+        key.sign(text.as_bytes()).to_bytes(),
+    )
+    .unwrap();
+    let origin = manifest["origin"].as_str().unwrap();
+    let checkpoint = exhibit_core::checkpoint::Checkpoint {
+        origin: origin.to_owned(),
+        size: 1,
+        root: exhibit_core::merkle::leaf_hash(text.as_bytes()),
+        extensions: Vec::new(),
+    };
+    let note = exhibit_sign::note::sign_note(&checkpoint.to_text(), origin, &key).unwrap();
+    let proof = exhibit_core::checkpoint::TlogProof {
+        extra: None,
+        index: 0,
+        proof: Vec::new(),
+        checkpoint: note.clone(),
+    };
+    std::fs::write(
+        bag.join("exhibit/proofs/EX-C-000001.tlog-proof"),
+        proof.to_text(),
+    )
+    .unwrap();
+    std::fs::write(bag.join("exhibit/checkpoint"), &note).unwrap();
+    std::fs::write(
+        bag.join("exhibit/checkpoint.tsr"),
+        tsa.stamp(note.as_bytes()),
+    )
+    .unwrap();
+    // Reseal: every tag file listed with its new hash, the list signed.
+    let tag_manifest = bag.join("tagmanifest-sha256.txt");
+    let listed: String = std::fs::read_to_string(&tag_manifest)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (_, path) = l.split_once("  ").unwrap();
+            let bytes = std::fs::read(bag.join(path)).unwrap();
+            format!("{}  {path}\n", sha256_hex(&bytes))
+        })
+        .collect();
+    std::fs::write(&tag_manifest, &listed).unwrap();
+    std::fs::write(
+        bag.join("tagmanifest-sha256.txt.sig"),
+        key.sign(listed.as_bytes()).to_bytes(),
+    )
+    .unwrap();
+    let out = work.join(format!("resigned-{}.tar.zst", &captured_at[..4]));
+    tar_up(&x, &file_name(&bag), &out);
+    out
+}
+
+#[test]
+fn a_capture_time_later_than_a_trusted_timestamp_over_its_checkpoint_fails() {
+    if !tools_for_bundles() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tsa) = LocalTsa::start(&dir.path().join("tsa")) else {
+        return;
+    };
+    let archive = init_with(dir.path(), &["--tsa", &tsa.url()]);
+    ok(&capture_doc(dir.path(), &archive, 0));
+    let bundle = dir.path().join("evidence.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-C-000001"]);
+    let ca = tsa.ca_pem();
+    let ca = ca.to_str().unwrap();
+
+    // The control: re-signed with its true capture time, the bundle verifies, so what fails
+    // below is the time and nothing else.
+    let m = json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000001"]))[0]["manifest"]
+        ["captured_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let honest = resign_with_capture_time(&archive, &tsa, &bundle, dir.path(), &m);
+    for (tool, out) in verifiers(&archive, &honest, &["--tsa-ca", ca]) {
+        assert_eq!(code(&out), 0, "{tool}: control\n{}", show(&out));
+    }
+
+    // The signer claims 2030; the TSA says the checkpoint holding the record existed in 2026.
+    let future = format!("2030{}", &m[4..]);
+    let forged = resign_with_capture_time(&archive, &tsa, &bundle, dir.path(), &future);
+    for (tool, out) in verifiers(&archive, &forged, &["--tsa-ca", ca]) {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            code(&out),
+            1,
+            "{tool}: a capture after its timestamp\n{}",
+            show(&out)
+        );
+        assert!(
+            text.contains("FAIL  EX-C-000001") && text.contains("claimed at 2030"),
+            "{tool}: says which record and why\n{text}"
+        );
+    }
+}

@@ -9,6 +9,7 @@ pub mod checkpoint;
 pub mod citation;
 pub mod digest;
 pub mod id;
+pub mod inert;
 pub mod jcs;
 pub mod manifest;
 pub mod merkle;
@@ -20,5 +21,6 @@ pub mod url;
 
 pub use digest::{Blake3Digest, DualHasher, HashPrefix, Sha256Digest};
 pub use id::{IdPrefix, RecordId, RecordKind};
+pub use inert::{Inert, inert};
 pub use manifest::{CaptureManifest, ManifestError, ManifestType};
 pub use provision::{AnyManifest, ProvisionManifest};

@@ -173,7 +173,7 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// Make a public key from its 32-byte compressed encoding. Fails if the bytes are not the
-    /// encoding of a curve point.
+    /// encoding of a curve point, or encode a point of small order (see [`PublicKey::checked`]).
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, KeyError> {
         let inner = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| {
             KeyError::InvalidPublicKey {
@@ -181,6 +181,22 @@ impl PublicKey {
                 detail: "the 32 bytes are not an Ed25519 curve point".into(),
             }
         })?;
+        PublicKey::checked(inner)
+    }
+
+    /// Refuses a point of small order (the identity and the other seven torsion points, in any
+    /// encoding). With such a key `A`, the signature `R` = identity, `S` = 0 satisfies the
+    /// verification equation for every message, so no signature by it proves anything. OpenSSL
+    /// accepts these keys; exhibit deliberately does not (FORMAT.md §4.2).
+    fn checked(inner: ed25519_dalek::VerifyingKey) -> Result<PublicKey, KeyError> {
+        if inner.is_weak() {
+            return Err(KeyError::InvalidPublicKey {
+                path: None,
+                detail: "the key is a point of small order, which verifies forged signatures; \
+                         refused"
+                    .into(),
+            });
+        }
         Ok(PublicKey { inner })
     }
 
@@ -199,7 +215,7 @@ impl PublicKey {
                 other => one_line(&other),
             })
         })?;
-        Ok(PublicKey { inner })
+        PublicKey::checked(inner)
     }
 
     /// Encode as an SPKI `PUBLIC KEY` PEM, byte for byte what `openssl pkey -pubout` writes.
@@ -249,7 +265,8 @@ impl PublicKey {
     ///
     /// Uses the same rules as OpenSSL (and ed25519-dalek's `verify`, not `verify_strict`):
     /// `s` must be canonical, `R` must be canonically encoded, and the cofactorless equation
-    /// must hold. A signature of the wrong length is an error of its own.
+    /// must hold. A signature of the wrong length is an error of its own. The one deliberate
+    /// difference from OpenSSL is in the key: a [`PublicKey`] is never of small order.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), SignatureError> {
         let signature = Signature::try_from(signature)?;
         let signature = ed25519_dalek::Signature::from_bytes(&signature.0);

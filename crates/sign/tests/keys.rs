@@ -230,6 +230,61 @@ fn public_key_from_bytes_rejects_non_points() {
     assert_one_line(&err.to_string());
 }
 
+/// The eight points of small order (the identity, the point of order 2, two of order 4 and
+/// four of order 8) as libsodium's blocklist encodes them, plus non-canonical encodings of the
+/// identity and of the point of order 2 (y + p).
+const SMALL_ORDER: [&str; 10] = [
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0000000000000000000000000000000000000000000000000000000000000080",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc05",
+    "26e8958fc2b227b045c3f489f2ef98f0d5dfac05d3c63339b13802886d53fc85",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a",
+    "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "0100000000000000000000000000000000000000000000000000000000000080",
+];
+
+#[test]
+fn small_order_public_keys_are_refused() {
+    // With A = identity, R = identity and S = 0 satisfy [S]B = R + [k]A for every message:
+    // a key that "signs" everything. OpenSSL accepts it; we must not.
+    let mut identity_sig = [0u8; 64];
+    identity_sig[0] = 1;
+    let mut decoded = 0;
+    for hex_key in SMALL_ORDER {
+        let bytes: [u8; 32] = hex::decode(hex_key).unwrap().try_into().unwrap();
+        if ed25519_dalek::VerifyingKey::from_bytes(&bytes).is_err() {
+            continue; // not even a point encoding: refused for that reason already
+        }
+        decoded += 1;
+        let err = PublicKey::from_bytes(&bytes).unwrap_err();
+        assert!(
+            matches!(err, KeyError::InvalidPublicKey { path: None, .. }),
+            "{hex_key}: {err:?}"
+        );
+        assert!(err.to_string().contains("small order"), "{err}");
+        assert_one_line(&err.to_string());
+        let der = hex::decode(format!("{SPKI_PREFIX}{hex_key}")).unwrap();
+        let err = PublicKey::from_spki_pem(&pem("PUBLIC KEY", &der)).unwrap_err();
+        assert!(err.to_string().contains("small order"), "{hex_key}: {err}");
+    }
+    assert!(decoded >= 8, "the torsion points decode ({decoded})");
+    // The identity signature is what makes these keys dangerous: show it is real for the
+    // unchecked dalek key, so this test is not vacuous.
+    let weak = ed25519_dalek::VerifyingKey::from_bytes(&[
+        1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0,
+    ])
+    .unwrap();
+    let sig = ed25519_dalek::Signature::from_bytes(&identity_sig);
+    use ed25519_dalek::Verifier as _;
+    assert!(weak.verify(b"any message at all", &sig).is_ok());
+    // An ordinary key is still accepted.
+    PublicKey::from_bytes(&hex::decode(RFC_PUBLIC).unwrap().try_into().unwrap()).unwrap();
+}
+
 // ---- key files ----------------------------------------------------------------------------
 
 #[cfg(unix)]

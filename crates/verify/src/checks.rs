@@ -281,6 +281,8 @@ pub fn verify_bag(
     let mut checkpoints: BTreeSet<String> = BTreeSet::new();
     let mut indices: BTreeMap<u64, String> = BTreeMap::new();
     let mut signers: BTreeSet<String> = sealed_by.iter().cloned().collect();
+    // Each record in a verified log position, with the time its signer claims for it.
+    let mut claimed_times: Vec<(String, &'static str, String)> = Vec::new();
     let manifests: Vec<&String> = bag
         .files
         .keys()
@@ -383,6 +385,12 @@ pub fn verify_bag(
             },
         };
         proofs_seen.insert(layout::proof_path(record_id));
+        if log_position.is_some() {
+            claimed_times.push(match any {
+                AnyManifest::Capture(m) => (id.clone(), "capture", m.captured_at.clone()),
+                AnyManifest::Provision(p) => (id.clone(), "creation", p.created_at.clone()),
+            });
+        }
         let m = match any {
             AnyManifest::Capture(m) => m,
             AnyManifest::Provision(p) => {
@@ -464,6 +472,7 @@ pub fn verify_bag(
         );
     }
     let timestamps = crate::timestamps::check_timestamps(&mut c, bag, &checkpoints, tsa_anchors);
+    crate::timestamps::check_time_order(&mut c, &timestamps, &claimed_times);
     for path in bag
         .files
         .keys()

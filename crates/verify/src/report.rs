@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use exhibit_core::Inert;
 use serde::Serialize;
 
 /// The result of one check.
@@ -126,67 +127,91 @@ impl Report {
         self.checks.iter().filter(|c| c.outcome != Outcome::Pass)
     }
 
-    /// The human-readable report.
+    /// The human-readable report. Every string that came from the bundle (or its file name) is
+    /// printed through [`exhibit_core::inert`], and the whole report through
+    /// [`exhibit_core::inert::inert_text`] as well, so nothing in a bundle can move the cursor,
+    /// hide a line or forge one.
     pub fn render(&self) -> String {
+        exhibit_core::inert::inert_text(&self.render_lines()).into_owned()
+    }
+
+    fn render_lines(&self) -> String {
         let mut s = String::new();
-        let _ = writeln!(s, "Bundle  {}  (bag {:?})", self.bundle, self.bag);
+        let _ = writeln!(
+            s,
+            "Bundle  {}  (bag \"{}\")",
+            Inert(&self.bundle),
+            Inert(&self.bag)
+        );
         let passed = self.checks.len() - self.failures().count();
         let _ = writeln!(s, "Checks  {passed} of {} passed", self.checks.len());
         for c in self.failures() {
             if let Outcome::Fail { expected, found } = &c.outcome {
                 let _ = writeln!(
                     s,
-                    "  FAIL  {}: {}: expected {expected}, found {found}",
-                    c.subject, c.what
+                    "  FAIL  {}: {}: expected {}, found {}",
+                    Inert(&c.subject),
+                    Inert(&c.what),
+                    Inert(expected),
+                    Inert(found)
                 );
             }
         }
         let _ = writeln!(s);
         for r in &self.records {
-            let _ = writeln!(s, "Record  {}  ({})", r.id, r.manifest_type);
+            let _ = writeln!(s, "Record  {}  ({})", Inert(&r.id), Inert(&r.manifest_type));
             if let Some(e) = &r.entity {
-                let _ = writeln!(s, "  Entity    {e}");
+                let _ = writeln!(s, "  Entity    {}", Inert(e));
             }
             if let Some(t) = &r.title {
-                let _ = writeln!(s, "  Document  {t}");
+                let _ = writeln!(s, "  Document  {}", Inert(t));
             }
-            let _ = writeln!(s, "  URL       {}", r.url);
+            let _ = writeln!(s, "  URL       {}", Inert(&r.url));
             let captured = exhibit_core::time::parse_rfc3339_seconds(&r.captured_at)
                 .map_or_else(|| r.captured_at.clone(), exhibit_core::time::format_human);
-            let _ = writeln!(s, "  Captured  {captured} (as claimed by the signer)");
+            let _ = writeln!(
+                s,
+                "  Captured  {} (as claimed by the signer)",
+                Inert(&captured)
+            );
             match (&r.sha256, r.size, &r.media_type) {
                 (Some(h), Some(n), Some(t)) => {
-                    let _ = writeln!(s, "  SHA-256   {h}  ({n} bytes, {t})");
+                    let _ = writeln!(s, "  SHA-256   {}  ({n} bytes, {})", Inert(h), Inert(t));
                 }
                 (Some(h), _, _) => {
-                    let _ = writeln!(s, "  SHA-256   {h}");
+                    let _ = writeln!(s, "  SHA-256   {}", Inert(h));
                 }
                 _ => {}
             }
             if let Some(e) = &r.error {
-                let _ = writeln!(s, "  FAILED CAPTURE: {e}");
+                let _ = writeln!(s, "  FAILED CAPTURE: {}", Inert(e));
             }
             if let Some(x) = &r.excerpt {
                 let _ = writeln!(
                     s,
                     "  Excerpt   “{}”",
-                    x.split_whitespace().collect::<Vec<_>>().join(" ")
+                    Inert(&x.split_whitespace().collect::<Vec<_>>().join(" "))
                 );
             }
             if let Some(q) = &r.quotes {
-                let _ = writeln!(s, "  Quotes    {q}");
+                let _ = writeln!(s, "  Quotes    {}", Inert(q));
             }
-            let _ = writeln!(s, "  Signer    {}", r.signer);
+            let _ = writeln!(s, "  Signer    {}", Inert(&r.signer));
             if let (Some(i), Some(n)) = (r.log_index, r.tree_size) {
                 let _ = writeln!(
                     s,
                     "  Log       leaf {i} of {n} (checkpoint root {})",
-                    r.checkpoint_root.as_deref().unwrap_or("?")
+                    Inert(r.checkpoint_root.as_deref().unwrap_or("?"))
                 );
             }
         }
         for t in &self.timestamps {
-            let _ = writeln!(s, "Timestamp  {}  (over {})", t.file, t.stamps);
+            let _ = writeln!(
+                s,
+                "Timestamp  {}  (over {})",
+                Inert(&t.file),
+                Inert(&t.stamps)
+            );
             let human = |t: &str| {
                 exhibit_core::time::parse_rfc3339_seconds(t)
                     .map_or_else(|| t.to_owned(), exhibit_core::time::format_human)
@@ -194,20 +219,22 @@ impl Report {
             let _ = writeln!(
                 s,
                 "  Existed no later than  {}  (TSA time {}{})",
-                human(&t.no_later_than),
-                human(&t.gen_time),
-                t.accuracy
-                    .as_deref()
-                    .map(|a| format!(", accuracy {a}"))
-                    .unwrap_or_default()
+                Inert(&human(&t.no_later_than)),
+                Inert(&human(&t.gen_time)),
+                Inert(
+                    &t.accuracy
+                        .as_deref()
+                        .map(|a| format!(", accuracy {a}"))
+                        .unwrap_or_default()
+                )
             );
             if let Some(n) = t.tree_size {
                 let _ = writeln!(s, "  Covers    the log's first {n} leaves");
             }
-            let _ = writeln!(s, "  TSA       {}", t.tsa);
+            let _ = writeln!(s, "  TSA       {}", Inert(&t.tsa));
             match &t.trusted_by {
                 Some(ca) => {
-                    let _ = writeln!(s, "  Trust     chains to {ca} (--tsa-ca)");
+                    let _ = writeln!(s, "  Trust     chains to {} (--tsa-ca)", Inert(ca));
                 }
                 None => {
                     let _ = writeln!(
@@ -221,12 +248,12 @@ impl Report {
         if self.verdict != Verdict::Mismatch {
             let _ = writeln!(s, "Proven:");
             for p in &self.proven {
-                let _ = writeln!(s, "  - {p}");
+                let _ = writeln!(s, "  - {}", Inert(p));
             }
         }
         let _ = writeln!(s, "Not proven:");
         for p in &self.not_proven {
-            let _ = writeln!(s, "  - {p}");
+            let _ = writeln!(s, "  - {}", Inert(p));
         }
         let _ = writeln!(s);
         match self.verdict {
@@ -234,7 +261,7 @@ impl Report {
                 let _ = writeln!(
                     s,
                     "VERIFIED: every check passed and every signature is by a pinned key ({}).",
-                    self.signers.join(", ")
+                    Inert(&self.signers.join(", "))
                 );
             }
             Verdict::Unpinned => {
@@ -242,13 +269,13 @@ impl Report {
                     s,
                     "NOT PINNED: every check passed, but no trusted key was given, so this shows only \
                      that the bundle is intact and signed by {}.",
-                    self.signers.join(", ")
+                    Inert(&self.signers.join(", "))
                 );
                 let _ = writeln!(
                     s,
                     "Compare that fingerprint with one from an independent channel (the filing, the \
                      archive operator), then pin it: --key {}",
-                    self.signers.first().map_or("SHA256:…", String::as_str)
+                    Inert(self.signers.first().map_or("SHA256:…", String::as_str))
                 );
             }
             Verdict::Mismatch => {

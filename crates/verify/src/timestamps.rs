@@ -202,3 +202,38 @@ pub(crate) fn check_timestamps(
     }
     summaries
 }
+
+/// Time order: a record cannot have been captured (or made) after a trusted timestamp over a
+/// checkpoint that includes it. `records` are (id, what, claimed RFC 3339 time) of the records
+/// whose inclusion in the bundle's one checkpoint verified; every trusted token stamps that
+/// checkpoint, so the earliest trusted bound applies to all of them. Untrusted tokens bound
+/// nothing (they could be anyone's), so without `--tsa-ca` nothing is checked here.
+pub(crate) fn check_time_order(
+    c: &mut Checks,
+    timestamps: &[TimestampSummary],
+    records: &[(String, &'static str, String)],
+) {
+    let Some(bound) = timestamps
+        .iter()
+        .filter(|t| t.trusted_by.is_some())
+        .min_by_key(|t| t.no_later_than_unix)
+    else {
+        return;
+    };
+    for (id, what, at) in records {
+        let claimed = exhibit_core::time::parse_rfc3339_seconds(at);
+        c.check(
+            claimed.is_some_and(|t| t.timestamp() <= bound.no_later_than_unix),
+            id,
+            &format!(
+                "its claimed {what} time is no later than the trusted timestamp {} over a checkpoint that includes it",
+                bound.file
+            ),
+            format!("{what} at or before {}", bound.no_later_than),
+            format!(
+                "{what} claimed at {at}, after the checkpoint that includes it existed (no later than {}, by {}): the claimed time is false",
+                bound.no_later_than, bound.tsa
+            ),
+        );
+    }
+}
