@@ -123,7 +123,7 @@ pub fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Fail
         after = last.id.number();
         for v in &page {
             // Content hash and text as the opening capture's signed manifest has them.
-            let signed = crate::commands::signed_opening(archive, v, &public)?;
+            let signed = archive.signed_opening(v, &public)?;
             let content_sha256 = signed.manifest.content.as_ref().map(|c| c.sha256);
             let text = match &v.text_sha256 {
                 Some(sha) => Some(archive.read_text(sha)?),
@@ -588,7 +588,7 @@ fn use_colour(choice: &str) -> bool {
 /// against the opening capture's signed manifest first (exit 1 if the catalog disagrees), and
 /// the text's bytes against that hash.
 fn text_of(archive: &Archive, v: &VersionRow, public: &PublicKey) -> Result<String, Failure> {
-    crate::commands::signed_opening(archive, v, public)?;
+    archive.signed_opening(v, public)?;
     match &v.text_sha256 {
         Some(sha) => Ok(archive.read_text(sha)?),
         None => {

@@ -11,7 +11,7 @@ use exhibit_core::{
     HashPrefix, Inert, ProvisionManifest, RecordId, RecordKind, Sha256Digest, inert, merkle,
 };
 use exhibit_sign::PublicKey;
-use exhibit_store::{Archive, QuoteProblem, StoreError};
+use exhibit_store::{Archive, QuoteProblem, Signature, SignedCapture, StoreError};
 use exhibit_verify::citation::{Candidate, Integrity, check_citation, overall};
 use serde_json::json;
 
@@ -25,25 +25,26 @@ fn failed(message: impl Into<String>) -> Failure {
     }
 }
 
-/// Verifies one manifest as the archive holds it: its signature by the archive key, and its
-/// inclusion at `log_index` under the latest signed checkpoint.
+/// One manifest's integrity as the archive holds it: its signature by the archive key (already
+/// checked, [`Signature::check`]), and its inclusion at `log_index` under the latest signed
+/// checkpoint.
 fn integrity(
     archive: &Archive,
     public: &PublicKey,
     bytes: &[u8],
-    sig: &[u8],
-    signer: &str,
+    signature: &Signature,
     log_index: u64,
 ) -> Result<Vec<Integrity>, Failure> {
     let fp = public.fingerprint().to_string();
-    let sig_ok = public.verify(bytes, sig);
     let signature = Integrity {
         what: "Signature".into(),
-        ok: sig_ok.is_ok() && signer == fp,
-        detail: match (&sig_ok, signer == fp) {
-            (Ok(()), true) => format!("valid Ed25519 signature by {fp}"),
-            (Ok(()), false) => format!("valid, but the manifest names {signer}, not {fp}"),
-            (Err(e), _) => format!("invalid: {e}"),
+        ok: *signature == Signature::Valid,
+        detail: match signature {
+            Signature::Valid => format!("valid Ed25519 signature by {fp}"),
+            Signature::OtherSigner(signer) => {
+                format!("valid, but the manifest names {signer}, not {fp}")
+            }
+            Signature::Invalid(e) => format!("invalid: {e}"),
         },
     };
     let log = match archive.latest_checkpoint()? {
@@ -81,10 +82,6 @@ fn integrity(
     Ok(vec![signature, log])
 }
 
-fn parse_capture(row_path: &str, bytes: &[u8]) -> Result<CaptureManifest, Failure> {
-    CaptureManifest::parse(bytes).map_err(|e| failed(format!("{row_path}: {e}")))
-}
-
 /// The catalog named a record whose signed manifest says otherwise: exit 1, naming both.
 fn out_of_step(id: &RecordId, problem: String) -> Failure {
     failed(format!(
@@ -117,15 +114,12 @@ fn resolve_record(
             } else {
                 id.number()
             };
-            let row = archive.capture(capture_number)?;
-            let (bytes, sig) = archive.read_manifest(&row)?;
-            let m = parse_capture(&row.manifest_path, &bytes)?;
-            if m.id != row.id || m.id.number() != capture_number {
-                return Err(out_of_step(
-                    id,
-                    format!("the manifest read for {} is {}'s", row.id, m.id),
-                ));
-            }
+            let SignedCapture {
+                row,
+                manifest: m,
+                bytes,
+                signature,
+            } = archive.read_signed_capture(capture_number, public)?;
             if id.kind() == RecordKind::Version
                 && !m
                     .version
@@ -143,7 +137,7 @@ fn resolve_record(
             } else {
                 RecordFacts::of_capture(&m, sha, Some(row.log_index))
             };
-            let mut checks = integrity(archive, public, &bytes, &sig, &m.signer, row.log_index)?;
+            let mut checks = integrity(archive, public, &bytes, &signature, row.log_index)?;
             if let Some(c) = &m.content {
                 let stored = archive.objects().copy_verified(
                     &c.sha256,
@@ -178,16 +172,15 @@ fn resolve_record(
                     format!("the manifest read for it is {}'s", p.id),
                 ));
             }
-            let opening_row = archive.capture(p.capture.id.number())?;
-            let (obytes, _) = archive.read_manifest(&opening_row)?;
-            let opening = parse_capture(&opening_row.manifest_path, &obytes)?;
-            if opening.id != p.capture.id {
-                return Err(out_of_step(
-                    id,
-                    format!("the manifest read for {} is {}'s", p.capture.id, opening.id),
-                ));
-            }
-            let mut checks = integrity(archive, public, &bytes, &sig, &p.signer, row.log_index)?;
+            // The pinned capture's manifest (its own signature is its record's matter: the
+            // provision pins it by hash, checked below).
+            let SignedCapture {
+                manifest: opening,
+                bytes: obytes,
+                ..
+            } = archive.read_signed_capture(p.capture.id.number(), public)?;
+            let signature = Signature::check(public, &bytes, &sig, &p.signer);
+            let mut checks = integrity(archive, public, &bytes, &signature, row.log_index)?;
             let text = archive.read_text(&p.text.sha256)?;
             // The same checks a bundle verifier makes (FORMAT §3.8): the pinned manifest, and
             // its text, version and document are the ones the provision names.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use exhibit_core::{CaptureManifest, Inert, RecordId, RecordKind};
 use exhibit_sign::{PublicKey, SigningKey};
-use exhibit_store::{Archive, InitOptions};
+use exhibit_store::{Archive, InitOptions, Signature, SignedCapture, StoreError};
 use serde_json::json;
 
 use crate::cli::{
@@ -199,7 +199,9 @@ fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
     if !rows.is_empty() {
         let public = PublicKey::load_pem(&archive.public_key_path())?;
         for r in &rows {
-            check_row(&signed_capture(&archive, r.id.number(), &public)?)?;
+            archive
+                .signed_capture(r.id.number(), &public)?
+                .require_catalog_agrees()?;
         }
     }
     if json {
@@ -240,7 +242,7 @@ fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
         RecordKind::Version => {
             let v = archive.version(m.id.number())?;
             let public = PublicKey::load_pem(&archive.public_key_path())?;
-            signed_opening(&archive, &v, &public)?;
+            archive.signed_opening(&v, &public)?;
             let d = archive.document(&v.document_id.to_string())?;
             if json {
                 json_line(&json!({"version": v, "document": d}))?;
@@ -265,212 +267,6 @@ fn cite_cmd(root: &Path, args: CiteArgs, json: bool) -> Result<u8, Failure> {
     }
 }
 
-/// A capture's manifest as the archive key signed it. The catalog only finds the record: every
-/// fact a command states about a capture, and every hash it checks bytes against, comes from
-/// here.
-pub(crate) struct SignedCapture {
-    /// The catalog row that found it (its id is the manifest's).
-    pub row: exhibit_store::CaptureRow,
-    /// The parsed, signature-checked manifest.
-    pub manifest: CaptureManifest,
-    /// The manifest's bytes.
-    pub bytes: Vec<u8>,
-}
-
-/// Why a capture's manifest is not vouched for by the archive key, if it is not.
-enum Unsigned {
-    /// The signature does not verify.
-    BadSignature(String),
-    /// It verifies, but the manifest names another signer.
-    OtherSigner(String),
-}
-
-/// Reads capture `number`'s manifest (from the file its id names), parses it, and checks that
-/// it is that capture's and that its signature verifies with the archive key `public`. Exit 1
-/// otherwise.
-pub(crate) fn signed_capture(
-    archive: &Archive,
-    number: u64,
-    public: &PublicKey,
-) -> Result<SignedCapture, Failure> {
-    let (signed, unsigned) = read_capture(archive, number, public)?;
-    match unsigned {
-        None => Ok(signed),
-        Some(Unsigned::BadSignature(e)) => Err(Failure {
-            code: EXIT_FAILED,
-            message: format!(
-                "{}: the manifest's signature does not verify with the archive key ({e}); nothing it says is shown",
-                signed.row.id
-            ),
-        }),
-        Some(Unsigned::OtherSigner(s)) => Err(Failure {
-            code: EXIT_FAILED,
-            message: format!(
-                "{}: the manifest names signer {}, not the archive key {}",
-                signed.row.id,
-                exhibit_core::Inert(&s),
-                public.fingerprint()
-            ),
-        }),
-    }
-}
-
-/// [`signed_capture`], but returning a manifest whose signature fails with the reason, so that
-/// `show` can say so.
-fn read_capture(
-    archive: &Archive,
-    number: u64,
-    public: &PublicKey,
-) -> Result<(SignedCapture, Option<Unsigned>), Failure> {
-    let row = archive.capture(number)?;
-    let (bytes, sig) = archive.read_manifest(&row)?;
-    let manifest = CaptureManifest::parse(&bytes).map_err(|e| Failure {
-        code: EXIT_FAILED,
-        message: format!("{}: {e}", row.manifest_path),
-    })?;
-    if manifest.id != row.id {
-        return Err(Failure {
-            code: EXIT_FAILED,
-            message: format!(
-                "{}: its manifest file holds the manifest of {}: the archive is damaged",
-                row.id, manifest.id
-            ),
-        });
-    }
-    let unsigned = match public.verify(&bytes, &sig) {
-        Err(e) => Some(Unsigned::BadSignature(e.to_string())),
-        Ok(()) if manifest.signer != public.fingerprint().to_string() => {
-            Some(Unsigned::OtherSigner(manifest.signer.clone()))
-        }
-        Ok(()) => None,
-    };
-    Ok((
-        SignedCapture {
-            row,
-            manifest,
-            bytes,
-        },
-        unsigned,
-    ))
-}
-
-/// The first fact a catalog row states about a capture that its signed manifest does not, if
-/// any: a command that shows a row (`list`, `show --json`) must not pass on what the catalog
-/// alone says.
-fn row_disagreement(row: &exhibit_store::CaptureRow, m: &CaptureManifest) -> Option<&'static str> {
-    let content = m.content.as_ref();
-    let text = m.text.as_ref();
-    [
-        ("document", row.document_id == m.document.id),
-        ("URL", row.url == m.document.url),
-        (
-            "version",
-            row.version_id.as_ref() == m.version.as_ref().map(|v| &v.id),
-        ),
-        ("outcome", row.ok == m.is_success()),
-        ("capture time", row.captured_at == m.captured_at),
-        ("method", row.method == m.method.as_str()),
-        (
-            "HTTP status",
-            row.status == m.http.as_ref().and_then(|h| h.status),
-        ),
-        ("error", row.error == m.error),
-        ("content sha256", row.sha256 == content.map(|c| c.sha256)),
-        ("content blake3", row.blake3 == content.map(|c| c.blake3)),
-        ("content size", row.size == content.map(|c| c.size)),
-        (
-            "media type",
-            row.media_type.as_deref() == content.map(|c| c.media_type.as_str()),
-        ),
-        ("text sha256", row.text_sha256 == text.map(|t| t.sha256)),
-        ("text blake3", row.text_blake3 == text.map(|t| t.blake3)),
-        ("text size", row.text_size == text.map(|t| t.size)),
-    ]
-    .into_iter()
-    .find_map(|(field, same)| (!same).then_some(field))
-}
-
-/// Exit 1 unless the catalog row of `c` states only what its signed manifest says.
-pub(crate) fn check_row(c: &SignedCapture) -> Result<(), Failure> {
-    match row_disagreement(&c.row, &c.manifest) {
-        None => Ok(()),
-        Some(field) => Err(Failure {
-            code: EXIT_FAILED,
-            message: format!(
-                "{}: the catalog's {field} differs from the signed manifest's: the catalog is \
-                 damaged (`exhibit fsck`, then `exhibit reindex` rebuilds it from the signed files)",
-                c.row.id
-            ),
-        }),
-    }
-}
-
-/// The capture that opened version `v`, as signed: its manifest must name `v` as a new version
-/// of `v`'s document with `v`'s text hash, so that a text read by that hash is the signed text
-/// (exit 1 otherwise).
-pub(crate) fn signed_opening(
-    archive: &Archive,
-    v: &exhibit_store::VersionRow,
-    public: &PublicKey,
-) -> Result<SignedCapture, Failure> {
-    let c = signed_capture(archive, v.opened_by.number(), public)?;
-    let ok = c.manifest.document.id == v.document_id
-        && c.manifest
-            .version
-            .as_ref()
-            .is_some_and(|l| l.id == v.id && l.opened_by.is_none())
-        && c.manifest.text.as_ref().map(|t| t.sha256) == v.text_sha256;
-    if !ok {
-        return Err(catalog_disagrees(
-            &c.row.id,
-            &format!(
-                "opened {} of {} with text sha256 {}",
-                v.id,
-                v.document_id,
-                v.text_sha256
-                    .map_or_else(|| "(none)".into(), |h| h.to_hex())
-            ),
-        ));
-    }
-    Ok(c)
-}
-
-/// The catalog vouches for nothing: it found `id` by `hash`, and the signed manifest must
-/// carry that hash.
-fn carries_hash(m: &SignedCapture, field: &str, hash: &str) -> bool {
-    match field {
-        "content sha256" => m.manifest.content.as_ref().map(|c| c.sha256.to_hex()),
-        "text sha256" => m.manifest.text.as_ref().map(|t| t.sha256.to_hex()),
-        "manifest sha256" => Some(exhibit_core::Sha256Digest::of(&m.bytes).to_hex()),
-        _ => None,
-    }
-    .is_some_and(|h| h == hash)
-}
-
-/// A capture found by a catalog match, its signature checked; for a hash match, its signed
-/// manifest must carry the hash (else exit 1: the catalog is wrong).
-fn signed_match(
-    archive: &Archive,
-    m: &exhibit_store::Match,
-    public: &PublicKey,
-) -> Result<SignedCapture, Failure> {
-    let signed = signed_capture(archive, m.id.number(), public)?;
-    if m.field != "id" && !carries_hash(&signed, m.field, &m.hash) {
-        return Err(catalog_disagrees(&m.id, &format!("{} {}", m.field, m.hash)));
-    }
-    Ok(signed)
-}
-
-fn catalog_disagrees(id: &RecordId, what: &str) -> Failure {
-    Failure {
-        code: EXIT_FAILED,
-        message: format!(
-            "the catalog says {id} has {what}, but its signed manifest does not: the catalog is \
-             damaged (`exhibit fsck`, then `exhibit reindex` rebuilds it from the signed files)"
-        ),
-    }
-}
-
 fn show_capture(
     archive: &Archive,
     group: &[exhibit_store::Match],
@@ -483,36 +279,39 @@ fn show_capture(
     let mut same_hash = Vec::new();
     for m in group {
         if chosen.is_none() {
-            let (signed, unsigned) = read_capture(archive, m.id.number(), &public)?;
-            if m.field == "id" || carries_hash(&signed, m.field, &m.hash) {
-                chosen = Some((signed, unsigned));
+            let signed = archive.read_signed_capture(m.id.number(), &public)?;
+            if m.field == "id" || signed.carries_hash(m.field, &m.hash) {
+                chosen = Some(signed);
                 continue;
             }
-            let f = catalog_disagrees(&m.id, &format!("{} {}", m.field, m.hash));
-            output::eprint_line(&format!("exhibit: warning: {}", f.message));
+            let f = StoreError::catalog_damaged(&m.id, &format!("{} {}", m.field, m.hash));
+            output::eprint_line(&format!("exhibit: warning: {f}"));
             continue;
         }
-        match signed_match(archive, m, &public) {
+        match archive.signed_match(m, &public) {
             Ok(o) => same_hash.push(o.row.id.to_string()),
-            Err(f) => output::eprint_line(&format!("exhibit: warning: {}", f.message)),
+            Err(f) => output::eprint_line(&format!("exhibit: warning: {f}")),
         }
     }
-    let Some((signed, unsigned)) = chosen else {
+    let Some(signed) = chosen else {
         let first = &group[0];
-        return Err(catalog_disagrees(
+        return Err(StoreError::catalog_damaged(
             &first.id,
             &format!("{} {}", first.field, first.hash),
-        ));
+        )
+        .into());
     };
-    if unsigned.is_none() {
-        check_row(&signed)?;
+    let valid = signed.signature == Signature::Valid;
+    if valid {
+        signed.require_catalog_agrees()?;
     }
     let SignedCapture {
         row,
         manifest,
         bytes,
+        signature,
+        ..
     } = signed;
-    let valid = unsigned.is_none();
     if json {
         let value: serde_json::Value = if valid {
             serde_json::from_slice(&bytes).unwrap_or_default()
@@ -540,14 +339,15 @@ fn show_capture(
         row.id,
         manifest.manifest_type.as_str()
     )?;
-    if let Some(why) = &unsigned {
-        let sig_text = match why {
-            Unsigned::BadSignature(e) => format!("INVALID: {e}"),
-            Unsigned::OtherSigner(s) => format!(
+    if signature != Signature::Valid {
+        let sig_text = match &signature {
+            Signature::Invalid(e) => format!("INVALID: {e}"),
+            Signature::OtherSigner(s) => format!(
                 "INVALID: the manifest names signer {}, not the archive key {}",
                 Inert(s),
                 public.fingerprint()
             ),
+            Signature::Valid => unreachable!("checked above"),
         };
         writeln!(o, "Signature  {sig_text}")?;
         writeln!(
@@ -644,10 +444,6 @@ fn show_capture(
     Ok(EXIT_OK)
 }
 
-/// Objects up to this size are checked in memory before `cat` writes them; larger ones are
-/// decoded into an unlinked temporary file first.
-const CAT_IN_MEMORY: u64 = 16 << 20;
-
 /// The object `cat` writes, as a signed manifest describes it.
 struct SignedObject {
     /// The capture whose manifest describes it.
@@ -712,9 +508,9 @@ fn cat_object(
             .iter()
             .filter(|m| m.field == field && m.hash == hex && m.id.kind() == RecordKind::Capture)
         {
-            match signed_match(archive, m, public) {
+            match archive.signed_match(m, public) {
                 Ok(signed) => return object_of(&signed, text),
-                Err(f) => refused = Some(f),
+                Err(f) => refused = Some(Failure::from(f)),
             }
         }
         return Err(refused.unwrap_or_else(|| Failure {
@@ -722,190 +518,8 @@ fn cat_object(
             message: format!("no signed capture has {field} {hex}"),
         }));
     }
-    let id = &first.id;
-    let signed = match id.kind() {
-        RecordKind::Capture => signed_capture(archive, id.number(), public)?,
-        RecordKind::Version => {
-            let v = archive.version(id.number())?;
-            let c = signed_capture(archive, v.opened_by.number(), public)?;
-            let opens = c
-                .manifest
-                .version
-                .as_ref()
-                .is_some_and(|l| &l.id == id && l.opened_by.is_none());
-            if !opens {
-                return Err(catalog_disagrees(
-                    &c.row.id,
-                    &format!("opened version {id}"),
-                ));
-            }
-            c
-        }
-        RecordKind::Document => {
-            let d = archive.document(&id.to_string())?;
-            let v = d.current_version.ok_or_else(|| Failure {
-                code: EXIT_FAILED,
-                message: format!("{}: no successful capture yet", d.id),
-            })?;
-            let v = archive.version(v.number())?;
-            let c = signed_capture(archive, v.opened_by.number(), public)?;
-            let ok = &c.manifest.document.id == id
-                && c.manifest.version.as_ref().is_some_and(|l| l.id == v.id);
-            if !ok {
-                return Err(catalog_disagrees(
-                    &c.row.id,
-                    &format!("opened {} of document {id}", v.id),
-                ));
-            }
-            c
-        }
-        RecordKind::Provision => {
-            let p = archive.provision(id.number())?;
-            let (bytes, sig) = archive.read_provision_manifest(&p)?;
-            let manifest = exhibit_core::ProvisionManifest::parse(&bytes).map_err(|e| Failure {
-                code: EXIT_FAILED,
-                message: format!("{id}: {e}"),
-            })?;
-            if &manifest.id != id
-                || public.verify(&bytes, &sig).is_err()
-                || manifest.signer != public.fingerprint().to_string()
-            {
-                return Err(Failure {
-                    code: EXIT_FAILED,
-                    message: format!(
-                        "{id}: the provision's manifest is not signed by the archive key"
-                    ),
-                });
-            }
-            let c = signed_capture(archive, manifest.capture.id.number(), public)?;
-            if c.manifest.id != manifest.capture.id
-                || exhibit_core::Sha256Digest::of(&c.bytes) != manifest.capture.manifest_sha256
-            {
-                return Err(catalog_disagrees(
-                    &c.row.id,
-                    &format!("the manifest {id} pins"),
-                ));
-            }
-            c
-        }
-        RecordKind::Reextraction => {
-            return Err(Failure::bad_input(format!(
-                "{id}: a re-extraction record has no content of its own; name a capture or version"
-            )));
-        }
-    };
+    let signed = archive.signed_capture_of(&first.id, public)?;
     object_of(&signed, text)
-}
-
-/// Decodes `want` once, checking its SHA-256, BLAKE3 and size against the signed manifest,
-/// into memory or (when large) an unlinked temporary file, and only then writes those very
-/// bytes to `out`. Nothing reaches `out` unless every byte checked out.
-///
-/// Why a copy rather than decoding twice: the bytes written are then exactly the bytes
-/// checked, even if the object file is replaced or rewritten in between (a writer, or someone
-/// with write access to the archive); memory stays bounded by [`CAT_IN_MEMORY`].
-fn copy_checked(
-    archive: &Archive,
-    want: &SignedObject,
-    out: &mut dyn Write,
-) -> Result<(), Failure> {
-    use std::io::{Read, Seek};
-    let path = archive.objects().path_of(&want.sha256);
-    let damaged = |why: String| Failure {
-        code: EXIT_FAILED,
-        message: format!(
-            "{} of {}: {why}; nothing was written",
-            path.display(),
-            want.capture
-        ),
-    };
-    let mut reader = archive.objects().open(&want.sha256)?.take(want.size + 1);
-    let mut spool = if want.size <= CAT_IN_MEMORY {
-        Spool::Memory(Vec::with_capacity(want.size as usize))
-    } else {
-        Spool::File(temp_file()?)
-    };
-    let mut hasher = exhibit_core::DualHasher::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(damaged(format!("cannot decompress: {e}"))),
-        };
-        hasher.update(&buf[..n]);
-        match &mut spool {
-            Spool::Memory(v) => v.extend_from_slice(&buf[..n]),
-            Spool::File(f) => f.write_all(&buf[..n]).map_err(|e| {
-                Failure::from(exhibit_store::StoreError::io(std::env::temp_dir(), e))
-            })?,
-        }
-    }
-    let (sha256, blake3, size) = hasher.finish();
-    if size != want.size || sha256 != want.sha256 || blake3 != want.blake3 {
-        return Err(damaged(format!(
-            "decodes to {} bytes with sha256 {sha256}, but the signed manifest says {} bytes with sha256 {} (and its BLAKE3): the object is damaged",
-            if size > want.size {
-                format!("more than {}", want.size)
-            } else {
-                size.to_string()
-            },
-            want.size,
-            want.sha256
-        )));
-    }
-    match spool {
-        Spool::Memory(v) => out.write_all(&v)?,
-        Spool::File(mut f) => {
-            f.rewind()?;
-            // Exactly the checked bytes: the file is ours alone (created 0600 and unlinked).
-            std::io::copy(&mut f.take(want.size), out)?;
-        }
-    }
-    Ok(())
-}
-
-/// Where `cat` keeps an object's bytes until they are checked.
-enum Spool {
-    Memory(Vec<u8>),
-    File(std::fs::File),
-}
-
-/// A new temporary file (mode 0600) in the system's temporary directory, already unlinked, so
-/// that no one else can open it and nothing is left behind.
-fn temp_file() -> Result<std::fs::File, Failure> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let dir = std::env::temp_dir();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let mut last = None;
-    for attempt in 0..16u32 {
-        let path = dir.join(format!(
-            ".exhibit-cat-{}-{nanos:x}-{attempt}",
-            std::process::id()
-        ));
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .mode(0o600) // create_new (O_EXCL) never follows a link planted at the name
-            .open(&path)
-        {
-            Ok(f) => {
-                std::fs::remove_file(&path).map_err(|e| exhibit_store::StoreError::io(&path, e))?;
-                return Ok(f);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(exhibit_store::StoreError::io(&path, e).into()),
-        }
-    }
-    Err(exhibit_store::StoreError::io(
-        dir,
-        last.unwrap_or_else(|| std::io::Error::other("no free temporary name")),
-    )
-    .into())
 }
 
 fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
@@ -913,7 +527,16 @@ fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
     let public = PublicKey::load_pem(&archive.public_key_path())?;
     let object = cat_object(&archive, &args.query, args.text, &public)?;
     let mut out = std::io::stdout().lock();
-    copy_checked(&archive, &object, &mut out)?;
+    archive
+        .objects()
+        .write_checked(&object.sha256, &object.blake3, object.size, &mut out)
+        .map_err(|e| {
+            let f = Failure::from(e);
+            Failure {
+                message: format!("{} (of {})", f.message, object.capture),
+                ..f
+            }
+        })?;
     out.flush()?;
     Ok(EXIT_OK)
 }

@@ -22,6 +22,7 @@
 
 mod archive;
 mod catalog;
+mod checked_copy;
 pub mod config;
 pub mod delta;
 mod error;
@@ -34,6 +35,7 @@ mod provisions;
 mod reindex;
 pub mod repair;
 mod rules;
+mod signed;
 pub mod timestamps;
 
 pub use archive::{
@@ -52,4 +54,5 @@ pub use provisions::{
 pub use reindex::{RULES_FROM_REINDEX, ReindexReport, reindex};
 pub use repair::{RepairReport, Repaired};
 pub use rules::{CommittedReextraction, ReextractionDraft, ReextractionRow, RulesChange};
+pub use signed::{Signature, SignedCapture};
 pub use timestamps::StoredTimestamp;

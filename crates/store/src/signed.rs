@@ -1,0 +1,313 @@
+//! Records as their signed manifests state them.
+//!
+//! The catalog is an index, never evidence: it *finds* a record, and this module is where the
+//! record is then *vouched for*. [`Archive::read_signed_capture`] reads the manifest file the
+//! record's id names, parses it, checks that it is that record's, and checks its signature
+//! against the archive key; every command that states a fact about a capture, or writes bytes
+//! a capture describes, takes the fact or the hashes from the [`SignedCapture`] it returns, and
+//! a catalog row that says something else is reported as damage
+//! ([`SignedCapture::catalog_disagreement`]).
+
+use exhibit_core::{CaptureManifest, ProvisionManifest, RecordId, RecordKind, Sha256Digest};
+use exhibit_sign::PublicKey;
+
+use crate::{Archive, CaptureRow, Match, StoreError, VersionRow};
+
+/// A capture's manifest as the archive holds it, with its signature checked.
+#[derive(Clone, Debug)]
+pub struct SignedCapture {
+    /// The catalog row that found it (its id is the manifest's own).
+    pub row: CaptureRow,
+    /// The parsed manifest.
+    pub manifest: CaptureManifest,
+    /// The manifest's exact bytes.
+    pub bytes: Vec<u8>,
+    /// Whether the archive key vouches for it.
+    pub signature: Signature,
+}
+
+/// What the archive key says of a manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Signature {
+    /// A valid Ed25519 signature by the archive key, which the manifest names as its signer.
+    Valid,
+    /// The signature does not verify with the archive key (the reason).
+    Invalid(String),
+    /// The signature verifies, but the manifest names another signer (that fingerprint).
+    OtherSigner(String),
+}
+
+impl Signature {
+    /// What the archive key `public` says of manifest `bytes` with signature `sig`, whose
+    /// `signer` field names `signer`.
+    pub fn check(public: &PublicKey, bytes: &[u8], sig: &[u8], signer: &str) -> Signature {
+        match public.verify(bytes, sig) {
+            Err(e) => Signature::Invalid(e.to_string()),
+            Ok(()) if signer != public.fingerprint().to_string() => {
+                Signature::OtherSigner(signer.to_owned())
+            }
+            Ok(()) => Signature::Valid,
+        }
+    }
+}
+
+impl StoreError {
+    /// The error for record `id`, whose catalog entry says it has `what` while its signed
+    /// manifest does not.
+    pub fn catalog_damaged(id: &RecordId, what: &str) -> StoreError {
+        StoreError::Corrupt {
+            what: id.to_string(),
+            message: format!(
+                "the catalog says it has {what}, but its signed manifest does not: the catalog is \
+             damaged (`exhibit fsck`, then `exhibit reindex` rebuilds it from the signed files)"
+            ),
+        }
+    }
+}
+
+impl SignedCapture {
+    /// Exit-1 error unless the archive key vouches for the manifest.
+    pub fn require_valid(self, public: &PublicKey) -> Result<SignedCapture, StoreError> {
+        let message = match &self.signature {
+            Signature::Valid => return Ok(self),
+            Signature::Invalid(e) => format!(
+                "the manifest's signature does not verify with the archive key ({e}); nothing it says is shown"
+            ),
+            Signature::OtherSigner(s) => format!(
+                "the manifest names signer {}, not the archive key {}",
+                exhibit_core::inert(s),
+                public.fingerprint()
+            ),
+        };
+        Err(StoreError::Corrupt {
+            what: self.row.id.to_string(),
+            message,
+        })
+    }
+
+    /// The first fact the catalog row states that the signed manifest does not, if any: a
+    /// command that shows a row must not pass on what the catalog alone says.
+    pub fn catalog_disagreement(&self) -> Option<&'static str> {
+        let (row, m) = (&self.row, &self.manifest);
+        let content = m.content.as_ref();
+        let text = m.text.as_ref();
+        [
+            ("document", row.document_id == m.document.id),
+            ("URL", row.url == m.document.url),
+            (
+                "version",
+                row.version_id.as_ref() == m.version.as_ref().map(|v| &v.id),
+            ),
+            ("outcome", row.ok == m.is_success()),
+            ("capture time", row.captured_at == m.captured_at),
+            ("method", row.method == m.method.as_str()),
+            (
+                "HTTP status",
+                row.status == m.http.as_ref().and_then(|h| h.status),
+            ),
+            ("error", row.error == m.error),
+            ("content sha256", row.sha256 == content.map(|c| c.sha256)),
+            ("content blake3", row.blake3 == content.map(|c| c.blake3)),
+            ("content size", row.size == content.map(|c| c.size)),
+            (
+                "media type",
+                row.media_type.as_deref() == content.map(|c| c.media_type.as_str()),
+            ),
+            ("text sha256", row.text_sha256 == text.map(|t| t.sha256)),
+            ("text blake3", row.text_blake3 == text.map(|t| t.blake3)),
+            ("text size", row.text_size == text.map(|t| t.size)),
+        ]
+        .into_iter()
+        .find_map(|(field, same)| (!same).then_some(field))
+    }
+
+    /// Exit-1 error unless the catalog row states only what the signed manifest says.
+    pub fn require_catalog_agrees(&self) -> Result<(), StoreError> {
+        match self.catalog_disagreement() {
+            None => Ok(()),
+            Some(field) => Err(StoreError::Corrupt {
+                what: self.row.id.to_string(),
+                message: format!(
+                    "the catalog's {field} differs from the signed manifest's: the catalog is \
+                     damaged (`exhibit fsck`, then `exhibit reindex` rebuilds it from the signed files)"
+                ),
+            }),
+        }
+    }
+
+    /// Whether the signed manifest carries `hash` (full hex) as its `field` (a [`Match`] field:
+    /// `content sha256`, `text sha256` or `manifest sha256`).
+    pub fn carries_hash(&self, field: &str, hash: &str) -> bool {
+        match field {
+            "content sha256" => self.manifest.content.as_ref().map(|c| c.sha256.to_hex()),
+            "text sha256" => self.manifest.text.as_ref().map(|t| t.sha256.to_hex()),
+            "manifest sha256" => Some(Sha256Digest::of(&self.bytes).to_hex()),
+            _ => None,
+        }
+        .is_some_and(|h| h == hash)
+    }
+
+    /// Whether this manifest opens version `version` of document `document`.
+    pub fn opens_version(&self, version: &RecordId, document: &RecordId) -> bool {
+        let m = &self.manifest;
+        m.document.id == *document
+            && m.version
+                .as_ref()
+                .is_some_and(|l| l.id == *version && l.opened_by.is_none())
+    }
+
+    /// Whether this manifest opens version `v` as the catalog row describes it: also with
+    /// `v`'s text hash, so that a text read by that hash is the signed text.
+    pub fn opens(&self, v: &VersionRow) -> bool {
+        self.opens_version(&v.id, &v.document_id)
+            && self.manifest.text.as_ref().map(|t| t.sha256) == v.text_sha256
+    }
+}
+
+impl Archive {
+    /// Capture `number`'s manifest, read from the file its id names and parsed; it must be that
+    /// capture's (else [`StoreError::Corrupt`]). Its [`Signature`] is checked with `public`
+    /// but not required: see [`Archive::signed_capture`].
+    pub fn read_signed_capture(
+        &self,
+        number: u64,
+        public: &PublicKey,
+    ) -> Result<SignedCapture, StoreError> {
+        let row = self.capture(number)?;
+        let (bytes, sig) = self.read_manifest(&row)?;
+        let manifest = CaptureManifest::parse(&bytes).map_err(|e| StoreError::Corrupt {
+            what: row.manifest_path.clone(),
+            message: e.to_string(),
+        })?;
+        if manifest.id != row.id {
+            return Err(StoreError::Corrupt {
+                what: row.id.to_string(),
+                message: format!(
+                    "its manifest file holds the manifest of {}: the archive is damaged",
+                    manifest.id
+                ),
+            });
+        }
+        let signature = Signature::check(public, &bytes, &sig, &manifest.signer);
+        Ok(SignedCapture {
+            row,
+            manifest,
+            bytes,
+            signature,
+        })
+    }
+
+    /// [`Archive::read_signed_capture`], requiring a valid signature by the archive key.
+    pub fn signed_capture(
+        &self,
+        number: u64,
+        public: &PublicKey,
+    ) -> Result<SignedCapture, StoreError> {
+        self.read_signed_capture(number, public)?
+            .require_valid(public)
+    }
+
+    /// The signed capture that opened version `v`; its manifest must open `v` (so that a text
+    /// read by `v`'s hash is the signed text).
+    pub fn signed_opening(
+        &self,
+        v: &VersionRow,
+        public: &PublicKey,
+    ) -> Result<SignedCapture, StoreError> {
+        let c = self.signed_capture(v.opened_by.number(), public)?;
+        if !c.opens(v) {
+            return Err(StoreError::catalog_damaged(
+                &c.row.id,
+                &format!(
+                    "opened {} of {} with text sha256 {}",
+                    v.id,
+                    v.document_id,
+                    v.text_sha256
+                        .map_or_else(|| "(none)".into(), |h| h.to_hex())
+                ),
+            ));
+        }
+        Ok(c)
+    }
+
+    /// The signed capture a look-up match found; for a hash match its signed manifest must
+    /// carry the hash.
+    pub fn signed_match(&self, m: &Match, public: &PublicKey) -> Result<SignedCapture, StoreError> {
+        let signed = self.signed_capture(m.id.number(), public)?;
+        if m.field != "id" && !signed.carries_hash(m.field, &m.hash) {
+            return Err(StoreError::catalog_damaged(
+                &m.id,
+                &format!("{} {}", m.field, m.hash),
+            ));
+        }
+        Ok(signed)
+    }
+
+    /// The signed capture whose content a record id stands for: a capture itself, a version's
+    /// opening capture, a document's current version's, a provision's pinned capture; each
+    /// link is checked against the signed manifests, never taken from the catalog alone, and
+    /// the hashes to read are the signed manifest's (a catalog row's are not consulted).
+    pub fn signed_capture_of(
+        &self,
+        id: &RecordId,
+        public: &PublicKey,
+    ) -> Result<SignedCapture, StoreError> {
+        match id.kind() {
+            RecordKind::Capture => self.signed_capture(id.number(), public),
+            RecordKind::Version | RecordKind::Document => {
+                let v = if id.kind() == RecordKind::Version {
+                    self.version(id.number())?
+                } else {
+                    let d = self.document(&id.to_string())?;
+                    let v = d.current_version.ok_or_else(|| {
+                        StoreError::NotFound(format!("{}: no successful capture yet", d.id))
+                    })?;
+                    self.version(v.number())?
+                };
+                let c = self.signed_capture(v.opened_by.number(), public)?;
+                let document = if id.kind() == RecordKind::Document {
+                    id
+                } else {
+                    &v.document_id
+                };
+                if !c.opens_version(&v.id, document) {
+                    return Err(StoreError::catalog_damaged(
+                        &c.row.id,
+                        &format!("opened {} of document {document}", v.id),
+                    ));
+                }
+                Ok(c)
+            }
+            RecordKind::Provision => {
+                let p = self.provision(id.number())?;
+                let (bytes, sig) = self.read_provision_manifest(&p)?;
+                let manifest =
+                    ProvisionManifest::parse(&bytes).map_err(|e| StoreError::Corrupt {
+                        what: id.to_string(),
+                        message: e.to_string(),
+                    })?;
+                if &manifest.id != id
+                    || Signature::check(public, &bytes, &sig, &manifest.signer) != Signature::Valid
+                {
+                    return Err(StoreError::Corrupt {
+                        what: id.to_string(),
+                        message: "the provision's manifest is not signed by the archive key".into(),
+                    });
+                }
+                let c = self.signed_capture(manifest.capture.id.number(), public)?;
+                if c.manifest.id != manifest.capture.id
+                    || Sha256Digest::of(&c.bytes) != manifest.capture.manifest_sha256
+                {
+                    return Err(StoreError::catalog_damaged(
+                        &c.row.id,
+                        &format!("the manifest {id} pins"),
+                    ));
+                }
+                Ok(c)
+            }
+            RecordKind::Reextraction => Err(StoreError::BadQuery(format!(
+                "{id}: a re-extraction record has no content of its own; name a capture or version"
+            ))),
+        }
+    }
+}
