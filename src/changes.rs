@@ -77,7 +77,9 @@ struct Previous {
 pub fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Failure> {
     let d = archive.document(query)?;
     let counts = archive.document_counts(&d.id)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
+    // Everything shown below is what the signed manifests state, or the command fails.
+    archive.require_document_agrees(&d, &public)?;
     // JSON escapes what it must itself; a text report is made inert line by line.
     let mut o: Box<dyn Write> = if json {
         Box::new(std::io::stdout().lock())
@@ -250,6 +252,13 @@ pub fn documents(root: &Path, args: DocumentsArgs, json: bool) -> Result<u8, Fai
     let mut rows = archive.document_summaries(args.limit.saturating_add(1), after)?;
     let more = rows.len() as u64 > args.limit;
     rows.truncate(args.limit.min(usize::MAX as u64) as usize);
+    // Each row is shown only if the signed manifests of its captures state the same.
+    if !rows.is_empty() {
+        let public = archive.public_key()?;
+        for r in &rows {
+            archive.require_summary_agrees(r, &public)?;
+        }
+    }
     if json {
         for r in &rows {
             json_line(r)?;
@@ -759,7 +768,7 @@ pub fn diff(root: &Path, args: DiffArgs, json: bool) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
     let from = archive.resolve_version(&args.from)?;
     let to = archive.resolve_version(&args.to)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let old = text_of(&archive, &from, &public)?;
     let new = text_of(&archive, &to, &public)?;
     let other_documents = from.document_id != to.document_id;

@@ -26,14 +26,15 @@ fn failed(message: impl Into<String>) -> Failure {
 }
 
 /// One manifest's integrity as the archive holds it: its signature by the archive key (already
-/// checked, [`Signature::check`]), and its inclusion at `log_index` under the latest signed
-/// checkpoint.
+/// checked, [`Signature::check`]), its inclusion at `log_index` under the latest signed
+/// checkpoint, and the time order of its `claimed` time ([`time_order`]).
 fn integrity(
     archive: &Archive,
     public: &PublicKey,
     bytes: &[u8],
     signature: &Signature,
     log_index: u64,
+    claimed: &str,
 ) -> Result<Vec<Integrity>, Failure> {
     let fp = public.fingerprint().to_string();
     let signature = Integrity {
@@ -79,7 +80,78 @@ fn integrity(
             ),
         },
     };
-    Ok(vec![signature, log])
+    let mut checks = vec![signature, log];
+    checks.extend(time_order(archive, log_index, claimed)?);
+    Ok(checks)
+}
+
+/// Time order, as `exhibit-verify --tsa-ca` checks it in a bundle: a record's claimed time is
+/// no later than a trusted RFC 3161 time over the earliest timestamped checkpoint that
+/// includes it. Trusted means chaining to the CA configured for that TSA in this archive; a
+/// token that does not (or a TSA configured without a CA) bounds nothing, and a token that
+/// fails to verify is `fsck --full`'s to report. `None` when no trusted token covers the
+/// record.
+fn time_order(
+    archive: &Archive,
+    log_index: u64,
+    claimed: &str,
+) -> Result<Option<Integrity>, Failure> {
+    let Some(cp) = archive.earliest_timestamped_checkpoint(log_index + 1, &[])? else {
+        return Ok(None);
+    };
+    let mut bound: Option<(i64, String)> = None;
+    for stamp in archive.timestamps(cp.size)? {
+        let Some(ca) = archive
+            .config()
+            .tsa
+            .iter()
+            .find(|t| t.name == stamp.tsa)
+            .and_then(|t| t.ca_path(archive.root()))
+        else {
+            continue;
+        };
+        let trusted = exhibit_store::fsutil::read_in_archive(&ca, 4 << 20)
+            .ok()
+            .and_then(|pem| exhibit_timestamp::TrustAnchors::from_pem(&pem).ok())
+            .zip(archive.read_timestamp(&stamp).ok())
+            .and_then(|(anchors, response)| {
+                let token = exhibit_timestamp::Token::parse_response(&response).ok()?;
+                token.check_message(cp.note.as_bytes()).ok()?;
+                token.verify_signature().ok()?;
+                token.verify_chain(&anchors).ok()?;
+                Some(token)
+            });
+        if let Some(token) = trusted {
+            let at = token.info().no_later_than_unix();
+            if bound.as_ref().is_none_or(|(b, _)| at < *b) {
+                bound = Some((at, stamp.tsa.clone()));
+            }
+        }
+    }
+    let Some((bound, tsa)) = bound else {
+        return Ok(None);
+    };
+    let shown = chrono::DateTime::from_timestamp(bound, 0).map_or_else(
+        || bound.to_string(),
+        exhibit_core::time::format_rfc3339_seconds,
+    );
+    let ok =
+        exhibit_core::time::parse_rfc3339_seconds(claimed).is_some_and(|t| t.timestamp() <= bound);
+    Ok(Some(Integrity {
+        what: "Time order".into(),
+        ok,
+        detail: if ok {
+            format!(
+                "claimed time {claimed} is no later than the checkpoint of size {} existed ({shown}, timestamped by {tsa})",
+                cp.size
+            )
+        } else {
+            format!(
+                "claimed time {claimed} is after the checkpoint of size {} that includes it existed (no later than {shown}, timestamped by {tsa}): the claimed time is false",
+                cp.size
+            )
+        },
+    }))
 }
 
 /// The catalog named a record whose signed manifest says otherwise: exit 1, naming both.
@@ -137,7 +209,14 @@ fn resolve_record(
             } else {
                 RecordFacts::of_capture(&m, sha, Some(row.log_index))
             };
-            let mut checks = integrity(archive, public, &bytes, &signature, row.log_index)?;
+            let mut checks = integrity(
+                archive,
+                public,
+                &bytes,
+                &signature,
+                row.log_index,
+                &m.captured_at,
+            )?;
             if let Some(c) = &m.content {
                 let stored = archive.objects().copy_verified(
                     &c.sha256,
@@ -180,7 +259,14 @@ fn resolve_record(
                 ..
             } = archive.read_signed_capture(p.capture.id.number(), public)?;
             let signature = Signature::check(public, &bytes, &sig, &p.signer);
-            let mut checks = integrity(archive, public, &bytes, &signature, row.log_index)?;
+            let mut checks = integrity(
+                archive,
+                public,
+                &bytes,
+                &signature,
+                row.log_index,
+                &p.created_at,
+            )?;
             let text = archive.read_text(&p.text.sha256)?;
             // The same checks a bundle verifier makes (FORMAT §3.8): the pinned manifest, and
             // its text, version and document are the ones the provision names.
@@ -229,7 +315,7 @@ fn resolve_record(
 /// or (its current version) document.
 pub fn cite(root: &Path, query: &str, short: bool, json: bool) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let id = cited_id(&archive, query)?;
     let r = resolve_record(&archive, &public, &id, false)?;
     let broken: Vec<&Integrity> = r.integrity.iter().filter(|i| !i.ok).collect();
@@ -300,7 +386,7 @@ pub fn cite_quote(
     };
     archive.sign_checkpoint(&key)?;
     crate::tsa::stamp_latest(&mut archive)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let r = resolve_record(&archive, &public, &committed.provision_id, false)?;
     let form = if short {
         HashForm::Short
@@ -479,7 +565,7 @@ pub fn verify_citation(root: &Path, arg: &str, keys: &[String], json: bool) -> R
     let (source, citations) =
         exhibit_verify::citation::read_citations(arg).map_err(Failure::bad_input)?;
     let archive = Archive::open(root)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let mut reports = Vec::new();
     for (i, c) in citations.iter().enumerate() {
         let mut warnings = Vec::new();
@@ -576,7 +662,7 @@ pub fn verify_hash(root: &Path, query: &str, json: bool) -> Result<u8, Failure> 
     let prefix =
         HashPrefix::parse(query).map_err(|e| Failure::bad_input(format!("--hash: {e}")))?;
     let archive = Archive::open(root)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let not_here = |m: String| -> Result<u8, Failure> {
         if json {
             json_line(&json!({"records": [], "verified": false}))?;
@@ -653,7 +739,7 @@ pub fn verify_file(root: &Path, path: &Path, json: bool) -> Result<u8, Failure> 
     }
     let (sha, _, size) = hasher.finish();
     let archive = Archive::open(root)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let none = || -> Result<u8, Failure> {
         if json {
             json_line(
@@ -702,7 +788,7 @@ pub fn verify_file(root: &Path, path: &Path, json: bool) -> Result<u8, Failure> 
 /// `exhibit show PROVISION`: the provision, its verification, and where the clause stands in
 /// every version of its document.
 pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8, Failure> {
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let r = resolve_record(archive, &public, id, false)?;
     let row = archive.provision(id.number())?;
     let f = &r.facts;

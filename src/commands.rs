@@ -58,7 +58,7 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
         },
     )?;
     let config = archive.config();
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let key_path = config.key_path(archive.root());
     if json {
         json_line(&json!({
@@ -142,7 +142,7 @@ fn key_show(root: &Path, path: Option<PathBuf>, json: bool) -> Result<u8, Failur
         None => {
             let archive = Archive::open(root)?;
             let path = archive.public_key_path();
-            let public = PublicKey::load_pem(&path)?;
+            let public = archive.public_key()?;
             (public, path, Some(archive.config().origin.clone()))
         }
     };
@@ -197,7 +197,7 @@ fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
     rows.truncate(args.limit.min(usize::MAX as u64) as usize);
     // Each row is stated only if its signed manifest says the same.
     if !rows.is_empty() {
-        let public = PublicKey::load_pem(&archive.public_key_path())?;
+        let public = archive.public_key()?;
         for r in &rows {
             archive
                 .signed_capture(r.id.number(), &public)?
@@ -241,9 +241,10 @@ fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
         }
         RecordKind::Version => {
             let v = archive.version(m.id.number())?;
-            let public = PublicKey::load_pem(&archive.public_key_path())?;
+            let public = archive.public_key()?;
             archive.signed_opening(&v, &public)?;
             let d = archive.document(&v.document_id.to_string())?;
+            archive.require_document_agrees(&d, &public)?;
             if json {
                 json_line(&json!({"version": v, "document": d}))?;
             } else {
@@ -272,7 +273,7 @@ fn show_capture(
     group: &[exhibit_store::Match],
     json: bool,
 ) -> Result<u8, Failure> {
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     // The first capture whose signed manifest carries the hash asked for, and the others that
     // do too; a catalog row claiming a hash its manifest does not carry is named and skipped.
     let mut chosen = None;
@@ -524,7 +525,7 @@ fn cat_object(
 
 fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let object = cat_object(&archive, &args.query, args.text, &public)?;
     let mut out = std::io::stdout().lock();
     archive
@@ -570,7 +571,7 @@ fn bundle(root: &Path, args: BundleArgs, json: bool) -> Result<u8, Failure> {
         })?;
     let mut archive = Archive::open(root)?;
     let key = archive.signing_key()?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let mut rows = Vec::new();
     let mut provisions = Vec::new();
     for query in &args.records {
@@ -795,7 +796,7 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
     {
         // A bundle alone, without --key: trust this archive's own key.
         let archive = Archive::open(root)?;
-        let public = PublicKey::load_pem(&archive.public_key_path())?;
+        let public = archive.public_key()?;
         options
             .trusted
             .push(exhibit_verify::TrustedKey::Key(public));
@@ -825,7 +826,7 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
 fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
     let mut archive = Archive::open(root)?;
     let origin = archive.config().origin.clone();
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     match cmd {
         LogCommand::Key => {
             let vkey = exhibit_sign::note::verifier_key(&origin, &public);

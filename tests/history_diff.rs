@@ -795,3 +795,73 @@ fn cat_writes_not_one_byte_of_a_damaged_object() {
         assert!(stderr(&out).contains("damaged"), "{}", stderr(&out));
     }
 }
+
+/// Class 6, document level (found by attacking the fixed build): a document's entity, title,
+/// counts and versions' first and last sightings shown by `history`, `show` and `documents`
+/// are what the signed manifests of its captures state, walked along their hash chain; a
+/// catalog that says otherwise fails the command (exit 1) and is never shown.
+#[test]
+fn document_facts_come_from_the_signed_capture_chain_not_the_catalog() {
+    let (_dir, archive) = policy_archive();
+    let commands: [&[&str]; 8] = [
+        &["history", PRIVACY],
+        &["--json", "history", PRIVACY],
+        &["show", "EX-D-000001"],
+        &["show", "EX-V-000001"],
+        &["--json", "show", "EX-V-000001"],
+        &["documents"],
+        &["--json", "documents"],
+        &["show", "EX-V-000002"],
+    ];
+    for args in commands {
+        ok(&exhibit(&archive, args));
+    }
+    for (what, sql) in [
+        (
+            "entity",
+            "UPDATE documents SET entity = 'Evil Corp', title = 'Evil Corp' WHERE num = 1",
+        ),
+        (
+            "first seen",
+            "UPDATE versions SET first_seen = '2019-01-01T00:00:00Z' WHERE num = 1",
+        ),
+        (
+            "last seen",
+            "UPDATE versions SET last_seen = '2031-01-01T00:00:00Z' WHERE num = 1",
+        ),
+        ("captures", "UPDATE versions SET captures = 7 WHERE num = 1"),
+    ] {
+        let (_copy_dir, copy) = copy_archive(&archive);
+        tamper_catalog(&copy, sql);
+        for args in commands {
+            let out = exhibit(&copy, args);
+            assert_eq!(code(&out), 1, "{what}: {args:?}: {}", stdout(&out));
+            for lie in ["Evil Corp", "2019-01-01", "2031-01-01"] {
+                assert!(
+                    !stdout(&out).contains(lie),
+                    "{what}: {args:?} showed {lie}: {}",
+                    stdout(&out)
+                );
+            }
+            assert!(
+                stderr(&out).contains("differs from what the signed manifests"),
+                "{what}: {args:?}: {}",
+                stderr(&out)
+            );
+        }
+    }
+}
+
+/// A copy of an archive in a directory of its own.
+fn copy_archive(archive: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("archive");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(archive)
+        .arg(&copy)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (dir, copy)
+}

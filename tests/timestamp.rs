@@ -1475,3 +1475,124 @@ fn a_capture_time_later_than_a_trusted_timestamp_over_its_checkpoint_fails() {
         );
     }
 }
+
+/// A clock four years fast for one command: an `LD_PRELOAD` shim (compiled here with `cc`)
+/// that adds `FAKE_OFFSET` seconds to the real-time clock. It lets a test make the archive
+/// sign a capture time the TSA later contradicts, as a dishonest or misconfigured host would.
+fn fast_clock(dir: &Path) -> Option<PathBuf> {
+    if !have("cc") {
+        return None;
+    }
+    let src = dir.join("fast_clock.c");
+    std::fs::write(
+        &src,
+        r#"#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdlib.h>
+#include <sys/time.h>
+#include <time.h>
+static long offset(void) { const char *s = getenv("FAKE_OFFSET"); return s ? atol(s) : 0; }
+int clock_gettime(clockid_t c, struct timespec *ts) {
+  static int (*real)(clockid_t, struct timespec *) = 0;
+  if (!real) real = dlsym(RTLD_NEXT, "clock_gettime");
+  int r = real(c, ts);
+  if (r == 0 && (c == CLOCK_REALTIME || c == CLOCK_REALTIME_COARSE)) ts->tv_sec += offset();
+  return r;
+}
+time_t time(time_t *t) {
+  struct timespec ts; clock_gettime(CLOCK_REALTIME, &ts); if (t) *t = ts.tv_sec; return ts.tv_sec;
+}
+int gettimeofday(struct timeval *tv, void *tz) {
+  struct timespec ts; clock_gettime(CLOCK_REALTIME, &ts);
+  if (tv) { tv->tv_sec = ts.tv_sec; tv->tv_usec = ts.tv_nsec / 1000; }
+  return 0;
+}
+"#,
+    )
+    .unwrap();
+    let so = dir.join("fast_clock.so");
+    let status = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&so)
+        .arg(&src)
+        .arg("-ldl")
+        .status()
+        .unwrap();
+    assert!(status.success(), "cc could not build the clock shim");
+    Some(so)
+}
+
+/// Time order on the archive side (found by attacking the fixed build; the bundle side is
+/// `a_capture_time_later_than_a_trusted_timestamp_over_its_checkpoint_fails`): a capture that
+/// claims 2030, in a checkpoint the archive's own TSA (with its CA configured) stamped in 2026,
+/// fails `exhibit verify --citation`, and the report says why.
+#[test]
+fn a_citation_of_a_capture_claimed_after_its_trusted_timestamp_fails_against_the_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(shim) = fast_clock(dir.path()) else {
+        return;
+    };
+    let Some(tsa) = LocalTsa::start(&dir.path().join("tsa")) else {
+        return;
+    };
+    let archive = init_with(dir.path(), &[]);
+    ok(&capture_doc(dir.path(), &archive, 0));
+    let f = dir.path().join("doc1.txt");
+    std::fs::write(&f, "Terms of service, revision 1.\n").unwrap();
+    let fast = assert_cmd::Command::cargo_bin("exhibit")
+        .unwrap()
+        .arg("--archive")
+        .arg(&archive)
+        .args(["capture", f.to_str().unwrap()])
+        .env("LD_PRELOAD", &shim)
+        .env("FAKE_OFFSET", (4 * 365 * 86_400).to_string())
+        .output()
+        .unwrap();
+    ok(&fast);
+    ok(&capture_doc(dir.path(), &archive, 2));
+    let ca = tsa.ca_pem();
+    ok(&exhibit(
+        &archive,
+        &["tsa", "add", &tsa.url(), "--ca", ca.to_str().unwrap()],
+    ));
+    ok(&exhibit(&archive, &["log", "timestamp"]));
+    // `cite` refuses to render a citation of a record whose claimed time is false.
+    let out = exhibit(&archive, &["cite", "EX-C-000002"]);
+    assert_eq!(code(&out), 1, "{}", show(&out));
+    assert!(
+        all_output(&out).contains("Time order"),
+        "cite says why\n{}",
+        show(&out)
+    );
+    // A citation as a filing would state it, checked against the archive.
+    for (id, want) in [("EX-C-000001", 3), ("EX-C-000003", 3), ("EX-C-000002", 1)] {
+        let m = json_lines(&exhibit(&archive, &["--json", "show", id]))[0]["manifest"].clone();
+        let citation = dir.path().join(format!("{id}.txt"));
+        std::fs::write(
+            &citation,
+            format!(
+                "Record ID: {id}\nCaptured: {}\nSHA-256: {}\n",
+                m["captured_at"].as_str().unwrap(),
+                m["content"]["sha256"].as_str().unwrap()
+            ),
+        )
+        .unwrap();
+        let out = exhibit(
+            &archive,
+            &["verify", "--citation", citation.to_str().unwrap()],
+        );
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        // 3: every check holds but the citation pins no key; 1: the time order fails.
+        assert_eq!(code(&out), want, "{id}\n{}", show(&out));
+        assert!(
+            text.contains("Time order"),
+            "{id}: the check is listed\n{text}"
+        );
+        if want == 1 {
+            assert!(
+                text.contains("after the checkpoint of size 3 that includes it existed"),
+                "{id}: says why\n{text}"
+            );
+        }
+    }
+}

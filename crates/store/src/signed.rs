@@ -165,6 +165,12 @@ impl SignedCapture {
 }
 
 impl Archive {
+    /// The archive's public key (`keys/signing.pub.pem`), read without following a link and
+    /// only if it is a regular file: the key every record here is checked against.
+    pub fn public_key(&self) -> Result<PublicKey, StoreError> {
+        crate::archive::load_public_key(&self.public_key_path())
+    }
+
     /// Capture `number`'s manifest, read from the file its id names and parsed; it must be that
     /// capture's (else [`StoreError::Corrupt`]). Its [`Signature`] is checked with `public`
     /// but not required: see [`Archive::signed_capture`].
@@ -308,6 +314,240 @@ impl Archive {
             RecordKind::Reextraction => Err(StoreError::BadQuery(format!(
                 "{id}: a re-extraction record has no content of its own; name a capture or version"
             ))),
+        }
+    }
+}
+
+/// A version as the signed manifests of its document's captures state it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedVersion {
+    /// The capture that opened it.
+    pub opened_by: RecordId,
+    /// Its opening capture's claimed time.
+    pub first_seen: String,
+    /// The latest claimed time of a capture that saw it.
+    pub last_seen: String,
+    /// Captures that saw it.
+    pub captures: u64,
+}
+
+/// A document's record as its captures' signed manifests state it: walked from the latest
+/// capture back along the `previous_capture` hash chain (FORMAT §9), every manifest's
+/// signature checked and every link's hash matched, so that no fact comes from the catalog.
+#[derive(Clone, Debug)]
+pub struct SignedTimeline {
+    /// The latest capture (its manifest states the document's URL, entity and title).
+    pub latest: SignedCapture,
+    /// The earliest capture's claimed time.
+    pub first_captured_at: String,
+    /// Captures, failed ones included.
+    pub captures: u64,
+    /// Failed captures.
+    pub failed_captures: u64,
+    /// The version of the latest successful capture.
+    pub current_version: Option<RecordId>,
+    /// Versions by id.
+    pub versions: std::collections::BTreeMap<RecordId, SignedVersion>,
+}
+
+impl Archive {
+    /// Walks document `d`'s captures from its latest (the one place the catalog is consulted)
+    /// back along the signed `previous_capture` chain; see [`SignedTimeline`]. A broken link,
+    /// an invalid signature or a manifest of another document is [`StoreError::Corrupt`].
+    pub fn signed_timeline(
+        &self,
+        d: &crate::DocumentRow,
+        public: &PublicKey,
+    ) -> Result<Option<SignedTimeline>, StoreError> {
+        let Some(last) = &d.last_capture else {
+            return Ok(None);
+        };
+        let broken = |id: &RecordId, message: String| StoreError::Corrupt {
+            what: id.to_string(),
+            message,
+        };
+        let latest = self.signed_capture(last.number(), public)?;
+        let mut versions = std::collections::BTreeMap::<RecordId, SignedVersion>::new();
+        let (mut captures, mut failed_captures) = (0u64, 0u64);
+        let mut current_version = None;
+        let mut first_captured_at = String::new();
+        let mut next = Some((latest.row.id.clone(), None::<Sha256Digest>));
+        while let Some((id, pinned)) = next.take() {
+            let c = if id == latest.row.id {
+                latest.clone()
+            } else {
+                self.signed_capture(id.number(), public)?
+            };
+            let m = &c.manifest;
+            if let Some(pin) = pinned
+                && Sha256Digest::of(&c.bytes) != pin
+            {
+                return Err(broken(
+                    &id,
+                    "its manifest is not the one the next capture's previous_capture pins: \
+                     the chain is broken"
+                        .into(),
+                ));
+            }
+            if m.document.id != d.id {
+                return Err(broken(&id, format!("its manifest is of {}", m.document.id)));
+            }
+            captures += 1;
+            if !m.is_success() {
+                failed_captures += 1;
+            }
+            if let Some(v) = &m.version {
+                current_version.get_or_insert_with(|| v.id.clone());
+                let opened_by = v.opened_by.as_ref().map_or(&m.id, |o| &o.id);
+                let entry = versions
+                    .entry(v.id.clone())
+                    .or_insert_with(|| SignedVersion {
+                        opened_by: opened_by.clone(),
+                        first_seen: m.captured_at.clone(),
+                        last_seen: m.captured_at.clone(),
+                        captures: 0,
+                    });
+                entry.captures += 1;
+                // Walking backwards: the opening capture comes last and sets first_seen.
+                if v.opened_by.is_none() {
+                    entry.first_seen = m.captured_at.clone();
+                }
+                if m.captured_at > entry.last_seen {
+                    entry.last_seen = m.captured_at.clone();
+                }
+            }
+            first_captured_at = m.captured_at.clone();
+            next = match &m.previous_capture {
+                Some(link) if link.id.number() < id.number() => {
+                    Some((link.id.clone(), Some(link.manifest_sha256)))
+                }
+                Some(link) => {
+                    return Err(broken(
+                        &id,
+                        format!("its previous capture {} is not an earlier one", link.id),
+                    ));
+                }
+                None => None,
+            };
+        }
+        Ok(Some(SignedTimeline {
+            latest,
+            first_captured_at,
+            captures,
+            failed_captures,
+            current_version,
+            versions,
+        }))
+    }
+}
+
+impl SignedTimeline {
+    /// The first fact the catalog states about the document (its row, counts and version
+    /// rows) that the signed timeline does not, if any.
+    pub fn catalog_disagreement(
+        &self,
+        d: &crate::DocumentRow,
+        counts: &crate::DocumentCounts,
+        versions: &[VersionRow],
+    ) -> Option<String> {
+        let m = &self.latest.manifest.document;
+        let document = [
+            ("URL", d.url == m.url),
+            ("entity", d.entity == m.entity),
+            ("title", d.title == m.title),
+            ("first capture time", d.created_at == self.first_captured_at),
+            ("current version", d.current_version == self.current_version),
+            (
+                "capture count",
+                counts.captures == self.captures && counts.failed_captures == self.failed_captures,
+            ),
+            (
+                "version count",
+                counts.versions == self.versions.len() as u64,
+            ),
+        ];
+        if let Some((field, _)) = document.iter().find(|(_, same)| !same) {
+            return Some(format!("{}'s {field}", d.id));
+        }
+        for v in versions {
+            let same = self.versions.get(&v.id).is_some_and(|s| {
+                s.opened_by == v.opened_by
+                    && s.first_seen == v.first_seen
+                    && s.last_seen == v.last_seen
+                    && s.captures == v.captures
+            });
+            if !same {
+                return Some(format!(
+                    "{} (opened by, first or last seen, captures)",
+                    v.id
+                ));
+            }
+        }
+        None
+    }
+}
+
+impl Archive {
+    /// Exit-1 error unless everything the catalog states about document `d` — its URL, entity,
+    /// title, first capture, current version, counts and every version's first and last seen
+    /// and capture count — is what its signed timeline states ([`Archive::signed_timeline`]).
+    /// Commands that show a document call this before they show it.
+    pub fn require_document_agrees(
+        &self,
+        d: &crate::DocumentRow,
+        public: &PublicKey,
+    ) -> Result<(), StoreError> {
+        self.require_agrees(d, None, public)
+    }
+
+    /// [`Archive::require_document_agrees`] for a row of `exhibit documents`, whose latest
+    /// capture time and outcome and current version's first sighting are checked too.
+    pub fn require_summary_agrees(
+        &self,
+        s: &crate::DocumentSummary,
+        public: &PublicKey,
+    ) -> Result<(), StoreError> {
+        self.require_agrees(&s.document, Some(s), public)
+    }
+
+    fn require_agrees(
+        &self,
+        d: &crate::DocumentRow,
+        summary: Option<&crate::DocumentSummary>,
+        public: &PublicKey,
+    ) -> Result<(), StoreError> {
+        let counts = self.document_counts(&d.id)?;
+        let versions = self.versions(&d.id)?;
+        let timeline = self.signed_timeline(d, public)?;
+        let disagreement = match &timeline {
+            Some(t) => t.catalog_disagreement(d, &counts, &versions).or_else(|| {
+                let s = summary?;
+                let latest = &t.latest.manifest;
+                let since = t
+                    .current_version
+                    .as_ref()
+                    .and_then(|v| t.versions.get(v))
+                    .map(|v| &v.first_seen);
+                let same = s.last_captured_at.as_ref() == Some(&latest.captured_at)
+                    && s.last_capture_ok == Some(latest.is_success())
+                    && s.current_since.as_ref() == since
+                    && s.versions == counts.versions
+                    && s.captures == counts.captures;
+                (!same).then(|| format!("{}'s latest capture or current version", d.id))
+            }),
+            None if counts.captures == 0 && versions.is_empty() => None,
+            None => Some(format!("{}'s latest capture", d.id)),
+        };
+        match disagreement {
+            None => Ok(()),
+            Some(what) => Err(StoreError::Corrupt {
+                what: d.id.to_string(),
+                message: format!(
+                    "the catalog's {what} differs from what the signed manifests of its \
+                     captures state: the catalog is damaged (`exhibit fsck`, then `exhibit \
+                     reindex` rebuilds it from the signed files)"
+                ),
+            }),
         }
     }
 }

@@ -222,6 +222,24 @@ pub struct TokenInfo {
     pub signer: String,
 }
 
+impl TokenInfo {
+    /// What the token proves about the stamped data: it existed no later than genTime plus the
+    /// stated accuracy, rounded up to the whole second (a fraction of genTime rounds up too),
+    /// as Unix seconds.
+    pub fn no_later_than_unix(&self) -> i64 {
+        let slack = self.accuracy.map_or(0, |a| {
+            let micros = u128::from(a.seconds) * 1_000_000
+                + u128::from(a.millis) * 1_000
+                + u128::from(a.micros);
+            i64::try_from(micros.div_ceil(1_000_000)).unwrap_or(i64::MAX)
+        });
+        let fraction = i64::from(self.gen_time.contains('.'));
+        self.gen_time_unix
+            .saturating_add(slack)
+            .saturating_add(fraction)
+    }
+}
+
 /// Certificates trusted as time-stamping roots (a PEM bundle given by the user).
 #[derive(Clone, Debug)]
 pub struct TrustAnchors {

@@ -159,18 +159,7 @@ pub(crate) fn check_timestamps(
             None => None,
         };
         c.pass(path, &format!("stamps {data_path} at {}", info.gen_time));
-        let slack = info.accuracy.map_or(0, |a| {
-            let micros = u128::from(a.seconds) * 1_000_000
-                + u128::from(a.millis) * 1_000
-                + u128::from(a.micros);
-            i64::try_from(micros.div_ceil(1_000_000)).unwrap_or(i64::MAX)
-        });
-        // genTime has whole seconds in gen_time_unix; a fraction rounds up too.
-        let fraction = i64::from(info.gen_time.contains('.'));
-        let bound = info
-            .gen_time_unix
-            .saturating_add(slack)
-            .saturating_add(fraction);
+        let bound = info.no_later_than_unix();
         let no_later_than = chrono::DateTime::from_timestamp(bound, 0).map_or_else(
             || info.gen_time.clone(),
             exhibit_core::time::format_rfc3339_seconds,
