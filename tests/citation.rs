@@ -1578,8 +1578,7 @@ fn a_sha256_field_matches_only_the_content_hash() {
 }
 
 /// Lines that state a field under another spelling are checked as that field; any other
-/// labelled line is listed as not checked, and one that states a date, time, hash, id, URL or
-/// key cannot be verified (exit 1).
+/// labelled line is listed as not checked and the citation cannot be verified (exit 1).
 #[test]
 fn other_spellings_are_checked_and_other_labelled_lines_are_listed() {
     let k = every_kind();
@@ -1667,18 +1666,25 @@ fn other_spellings_are_checked_and_other_labelled_lines_are_listed() {
             stdout(out)
         );
     }
-    // Prose with a colon: listed as not checked, the verdict stands.
+    // Fail-closed: any labelled line that names no field, prose included, is listed as not
+    // checked and fails the verdict (remove it or state it as a field); the same words without
+    // a label are harmless.
     let text = format!("{cited}Note: pasted from the exhibit list\n");
     let (a, b) = both_verifiers(&k, "note.txt", &text, &[]);
     for out in [&a, &b] {
-        assert_eq!(code(out), 0, "{}", all_output(out));
+        assert_eq!(code(out), 1, "{}", all_output(out));
         let report = stdout(out);
         assert!(
-            report
-                .lines()
-                .any(|l| l.contains("Note") && l.contains("not checked")),
+            report.lines().any(|l| l.contains("Note")
+                && l.contains("not checked")
+                && l.contains("remove it or state it as a field")),
             "{report}"
         );
+    }
+    let text = format!("{cited}Pasted from the exhibit list.\n");
+    let (a, b) = both_verifiers(&k, "prose.txt", &text, &[]);
+    for out in [&a, &b] {
+        assert_eq!(code(out), 0, "{}", all_output(out));
     }
 }
 
@@ -1763,4 +1769,363 @@ fn citation_reports_print_capture_strings_inert() {
         assert!(!stdout(out).contains('\u{1b}'), "{:?}", stdout(out));
         assert!(stdout(out).contains("\\u{1b}"), "{:?}", stdout(out));
     }
+}
+
+/// The weekday of `YYYY-MM-DD` (0 = Monday), by the days-from-civil algorithm.
+fn weekday_of(date: &str) -> usize {
+    let mut it = date.split('-').map(|p| p.parse::<i64>().unwrap());
+    let (y, m, d) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468; // days since 1970-01-01, a Thursday
+    (days + 3).rem_euclid(7) as usize
+}
+
+/// `YYYY-MM-DD HH:MM:SS UTC` as `Weekday, Month D, YYYY`, the weekday moved by `shift` days.
+fn with_weekday(captured: &str, shift: usize) -> String {
+    const DAYS: [&str; 7] = [
+        "Monday",
+        "Tuesday",
+        "Wednesday",
+        "Thursday",
+        "Friday",
+        "Saturday",
+        "Sunday",
+    ];
+    const MONTHS: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let date = captured.split(' ').next().unwrap();
+    let parts: Vec<usize> = date.split('-').map(|p| p.parse().unwrap()).collect();
+    format!(
+        "{}, {} {}, {}",
+        DAYS[(weekday_of(date) + shift) % 7],
+        MONTHS[parts[1] - 1],
+        parts[2],
+        parts[0]
+    )
+}
+
+/// Replaces the whole line that starts with `label: ` by `line` (or appends `line` when
+/// `label` is empty).
+fn replace_line(citation: &str, label: &str, line: &str) -> String {
+    if label.is_empty() {
+        return format!("{citation}{line}\n");
+    }
+    let prefix = format!("{label}: ");
+    let mut found = false;
+    let out: Vec<String> = citation
+        .lines()
+        .map(|l| {
+            if !found && l.starts_with(&prefix) {
+                found = true;
+                line.to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    assert!(found, "no {label} line in {citation}");
+    format!("{}\n", out.join("\n"))
+}
+
+/// The red team's holes (issue 17, "every field a citation can carry is checked"): each row is
+/// a citation of a real record that states something false — under a look-alike label, an
+/// unknown label, another line shape, a number that is not whole, a URL with a user part, a
+/// weekday the date does not have — and each must not verify in either verifier. Rows that
+/// state the truth in those shapes still verify.
+#[test]
+fn labelled_lines_of_every_shape_and_strict_values_never_verify_a_false_citation() {
+    let k = every_kind();
+    let (_, _, capture) = &k.records[0];
+    let (_, _, failed) = &k.records[1];
+    let (_, _, version) = &k.records[2];
+    let captured = field(capture, "Captured").unwrap();
+    let leaf = leaf_of(version);
+    let log = field(version, "Log Position").unwrap();
+    let origin = log.split(" in ").nth(1).unwrap().to_owned();
+    let url_tail = PRIVACY.strip_prefix("https://example.com").unwrap();
+    // (name, citation, expected exit code of both verifiers)
+    let rows: Vec<(&str, String, i32)> = vec![
+        // 1. Look-alike labels (Cyrillic Е, о).
+        (
+            "cyrillic entity",
+            replace_line(capture, "Entity", "\u{415}ntity: Evil Corp"),
+            1,
+        ),
+        (
+            "cyrillic document",
+            replace_line(capture, "Document", "D\u{43e}cument: Cookie Policy"),
+            1,
+        ),
+        (
+            "cyrillic entity, dash",
+            replace_line(capture, "Entity", "\u{415}ntity \u{2013} Evil Corp"),
+            1,
+        ),
+        // 2. A failure stated of a successful capture, under other labels.
+        (
+            "failure on success",
+            replace_line(capture, "", "Failure: HTTP 404 Not Found"),
+            1,
+        ),
+        (
+            "http status on success",
+            replace_line(capture, "", "HTTP Status: 404 Not Found"),
+            1,
+        ),
+        (
+            "status on a failure",
+            replace_line(failed, "", "Status: 200 OK"),
+            1,
+        ),
+        (
+            "wrong reason on a failure",
+            replace_line(failed, "", "HTTP Status: 404 Gone"),
+            1,
+        ),
+        // 3. Other line shapes of a field: parsed as the field, never dropped.
+        (
+            "numbered",
+            replace_line(capture, "Entity", "1. Entity: Evil Corp"),
+            1,
+        ),
+        (
+            "numbered paren",
+            replace_line(capture, "Entity", "2) Entity: Evil Corp"),
+            1,
+        ),
+        (
+            "bullet",
+            replace_line(capture, "Entity", "\u{2022} Entity: Evil Corp"),
+            1,
+        ),
+        (
+            "table row",
+            replace_line(capture, "Entity", "| Entity | Evil Corp |"),
+            1,
+        ),
+        (
+            "tab",
+            replace_line(capture, "Entity", "Entity\tEvil Corp"),
+            1,
+        ),
+        (
+            "en dash",
+            replace_line(capture, "Entity", "Entity \u{2013} Evil Corp"),
+            1,
+        ),
+        (
+            "em dash",
+            replace_line(capture, "Entity", "Entity \u{2014} Evil Corp"),
+            1,
+        ),
+        (
+            "hyphen",
+            replace_line(capture, "Entity", "Entity - Evil Corp"),
+            1,
+        ),
+        (
+            "double hyphen",
+            replace_line(capture, "Entity", "Entity -- Evil Corp"),
+            1,
+        ),
+        (
+            "bare bar",
+            replace_line(capture, "Entity", "Entity | Evil Corp"),
+            1,
+        ),
+        (
+            "label alone, value below",
+            replace_line(capture, "Entity", "Entity\nEvil Corp"),
+            1,
+        ),
+        (
+            "dash at the end, value below",
+            replace_line(capture, "Entity", "Entity \u{2013}\nEvil Corp"),
+            1,
+        ),
+        // 4. Other labels: an alias is checked as its field, anything else fails.
+        (
+            "owner",
+            replace_line(capture, "Entity", "Owner: Evil Corp"),
+            1,
+        ),
+        (
+            "position",
+            replace_line(capture, "Log Position", "Position: leaf 7 in red.example"),
+            1,
+        ),
+        (
+            "unknown label",
+            replace_line(capture, "", "Reviewed by: J. Smith"),
+            1,
+        ),
+        // 5. A number is the whole token.
+        (
+            "leaf with a comma",
+            replace_line(
+                version,
+                "Log Position",
+                &format!("Log Position: leaf {leaf},000 in {origin}"),
+            ),
+            2,
+        ),
+        (
+            "negative leaf",
+            replace_line(
+                version,
+                "Log Position",
+                &format!("Log Position: leaf -{leaf} in {origin}"),
+            ),
+            2,
+        ),
+        (
+            "fractional leaf",
+            replace_line(
+                version,
+                "Log Position",
+                &format!("Log Position: leaf {leaf}.7 in {origin}"),
+            ),
+            2,
+        ),
+        // 6. A URL's user part, port and host are compared.
+        (
+            "url userinfo",
+            replace_line(
+                capture,
+                "URL",
+                &format!("URL: https://evil.example@example.com{url_tail}"),
+            ),
+            1,
+        ),
+        (
+            "cut url userinfo",
+            replace_line(capture, "URL", "URL: https://evil.example@example.com/pri…"),
+            1,
+        ),
+        (
+            "url backslash",
+            replace_line(
+                capture,
+                "URL",
+                &format!("URL: https://evil.example\\@example.com{url_tail}"),
+            ),
+            1,
+        ),
+        (
+            "url other port",
+            replace_line(
+                capture,
+                "URL",
+                &format!("URL: https://example.com:80{url_tail}"),
+            ),
+            1,
+        ),
+        (
+            "url numeric host",
+            replace_line(capture, "URL", &format!("URL: http://2130706433{url_tail}")),
+            1,
+        ),
+        // 7. A stated weekday agrees with the date.
+        (
+            "wrong weekday",
+            replace_line(
+                capture,
+                "Captured",
+                &format!("Captured: {}", with_weekday(&captured, 1)),
+            ),
+            2,
+        ),
+        // The truth in the same shapes still verifies.
+        (
+            "true numbered table tab dash",
+            replace_line(
+                &replace_line(
+                    &replace_line(capture, "Entity", "1. Entity: Example Corp"),
+                    "Document",
+                    "| Document | Example Corp Privacy Policy |",
+                ),
+                "Record ID",
+                "Record ID\tEX-C-000001",
+            ),
+            0,
+        ),
+        (
+            "true owner and position",
+            replace_line(
+                &replace_line(capture, "Entity", "Owner \u{2014} Example Corp"),
+                "Log Position",
+                &format!("Position: {}", field(capture, "Log Position").unwrap()),
+            ),
+            0,
+        ),
+        (
+            "true default port",
+            replace_line(
+                capture,
+                "URL",
+                &format!("URL: https://EXAMPLE.com:443{url_tail}"),
+            ),
+            0,
+        ),
+        (
+            "true weekday",
+            replace_line(
+                capture,
+                "Captured",
+                &format!("Captured: {}", with_weekday(&captured, 0)),
+            ),
+            0,
+        ),
+        (
+            "true status of a failure",
+            replace_line(failed, "", "HTTP Status: 404 Not Found"),
+            0,
+        ),
+        (
+            "prose without a label",
+            replace_line(
+                capture,
+                "",
+                "The defendant does not dispute the record above.",
+            ),
+            0,
+        ),
+    ];
+    let mut wrong = Vec::new();
+    for (name, text, want) in &rows {
+        let (a, b) = both_verifiers(&k, "row.txt", text, &[]);
+        for (which, out) in [("exhibit verify --citation", &a), ("exhibit-verify", &b)] {
+            if code(out) != *want || (*want != 0 && stdout(out).contains(CITATION_VERIFIED)) {
+                wrong.push(format!(
+                    "{name}, {which}: exit {} (want {want})\n{text}\n{}",
+                    code(out),
+                    all_output(out)
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} rows wrong:\n{}",
+        wrong.len(),
+        rows.len() * 2,
+        wrong.join("\n---\n")
+    );
 }

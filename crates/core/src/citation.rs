@@ -73,6 +73,9 @@ pub struct RecordFacts {
     pub manifest_sha256: Sha256Digest,
     /// For a failed capture, the error.
     pub error: Option<String>,
+    /// The final HTTP status of the capture, when a response arrived (never rendered, but a
+    /// citer may state it as `HTTP Status`).
+    pub http_status: Option<u16>,
     /// For a provision, the quoted passage exactly as in the text.
     pub excerpt: Option<String>,
     /// For a provision, SHA-256 of the passage.
@@ -110,6 +113,7 @@ impl RecordFacts {
             text_sha256: m.text.as_ref().map(|t| t.sha256),
             manifest_sha256,
             error: m.error.clone(),
+            http_status: m.http.as_ref().and_then(|h| h.status),
             excerpt: None,
             excerpt_sha256: None,
             signer: m.signer.clone(),
@@ -296,6 +300,15 @@ pub struct StatedUrl {
     pub truncated: bool,
 }
 
+/// An HTTP status a citation states (`HTTP Status: 404 Not Found`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StatedStatus {
+    /// The three-digit code.
+    pub code: u16,
+    /// The reason phrase, when one is given.
+    pub reason: Option<String>,
+}
+
 /// An excerpt a citation quotes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct StatedExcerpt {
@@ -343,6 +356,9 @@ pub struct Citation {
     pub manifest_sha256: Option<HashPrefix>,
     /// `Capture-Failed`: the error a failed capture recorded.
     pub capture_failed: Option<String>,
+    /// `HTTP Status`: a status code and perhaps its reason phrase (never rendered, but a citer
+    /// may state it).
+    pub http_status: Option<StatedStatus>,
     /// `Signed-By`: a key fingerprint `SHA256:` + 43 unpadded base64 digits.
     pub signer: Option<String>,
     /// `Log Position`: the leaf index.
@@ -351,8 +367,9 @@ pub struct Citation {
     pub log_origin: Option<String>,
     /// Things worth telling the reader (e.g. a hash prefix shorter than 16 digits).
     pub warnings: Vec<String>,
-    /// Labelled lines (`Label: value`) whose label names no citation field, in input order. A
-    /// report lists each as not checked: nothing a citation states is silently ignored.
+    /// Labelled lines (`Label: value`, or another field-line shape) whose label names no
+    /// citation field, in input order. A report lists each as not checked, and a citation with
+    /// any of them is not verified: nothing a citation states is silently ignored.
     pub unchecked: Vec<OtherLine>,
 }
 
@@ -364,10 +381,13 @@ pub struct OtherLine {
     /// The value (at most 120 characters shown).
     pub value: String,
     /// Whether the line states a fact about a record that a field would check — a date, a
-    /// time of day, a hash, a record id, a URL or a key fingerprint — rather than prose. Such a
-    /// statement cannot be verified under an unknown label, so a citation holding one is not
-    /// verified.
+    /// time of day, a hash, a record id, a URL or a key fingerprint — rather than prose. (Only
+    /// a hint for the report: every such line keeps the citation from being verified.)
     pub states_fact: bool,
+    /// The field label this line's label imitates with look-alike letters of another script
+    /// (`Еntity` with a Cyrillic `Е`), or that its label mixes scripts in (`Some("")` when it
+    /// resembles no field label).
+    pub looks_like: Option<&'static str>,
     /// For another spelling of a field whose value contradicts the field's own line (`Captured
     /// on: 1999-…` beside `Captured: 2026-…`): that field's label.
     pub contradicts: Option<&'static str>,
@@ -387,10 +407,20 @@ pub struct CitationError(pub String);
 /// fields, labels in any case (with spaces, `-` and `_` alike), a value on the line after its
 /// label, truncated hashes and URLs, and many date spellings are accepted.
 ///
-/// Nothing a citation states is dropped. A field under another spelling (`Captured on`,
-/// `Archived at`, `SHA256`, `Hash`, `Record`, `Error`, `Hash (SHA-256)`…) is that field, its
-/// value parsed as the field's; when it contradicts the field's own line it is kept, like every
-/// other `Label: value` line whose label names no field, in [`Citation::unchecked`].
+/// Nothing a citation states is dropped. A line is a field line in every shape a citer pastes:
+/// `Label: value`, after a list marker (`1.`, `1)`, `-`, `*`, `•`), as a table row (`| Label |
+/// value |`), or with a tab or a spaced dash (` - `, ` – `, ` — `) as the separator; labels are
+/// compared after folding full-width forms, case, dashes and spacing. A field under another
+/// spelling (`Captured on`, `Archived at`, `SHA256`, `Hash`, `Record`, `Error`, `Failure`,
+/// `Owner`, `Position`, `Hash (SHA-256)`…) is that field, its value parsed as the field's;
+/// when it contradicts the field's own line it is kept in [`Citation::unchecked`], like every
+/// other labelled line whose label names no field: any `Label: value` line (at most five words
+/// before the colon), any table row but a header or rule, and any line whose label imitates a
+/// field label with Cyrillic or Greek look-alike letters or mixes scripts. Lines without a
+/// label (prose) and `Citation Record` headers are ignored.
+///
+/// Values are parsed strictly: a leaf index or status code is the whole token (`2,000`, `-2`,
+/// `2.7` are errors), and a weekday stated with a date must be that date's.
 pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
     if input.len() > MAX_CITATION_BYTES {
         return Err(CitationError(format!(
@@ -399,6 +429,9 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
         )));
     }
     let lines: Vec<String> = split_lines(input).map(clean_line).collect();
+    // Whether a line can be the value of the labelled line before it: not a header, and no
+    // label of its own.
+    let is_value = |l: &str| !l.is_empty() && !is_header(l) && matches!(classify(l), Line::Prose);
     let mut records = Vec::new();
     let mut cur = Builder::default();
     let mut i = 0usize;
@@ -415,8 +448,13 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
             }
             continue;
         }
-        let Some(lab) = split_label(line) else {
-            if let Some((label, value)) = split_other_label(line) {
+        let lab = match classify(line) {
+            Line::Prose => continue,
+            Line::Other {
+                label,
+                value,
+                looks_like,
+            } => {
                 let mut value = value.to_owned();
                 if value.is_empty() {
                     let mut j = i;
@@ -424,9 +462,7 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
                         j += 1;
                     }
                     if let Some(next) = lines.get(j)
-                        && !is_header(next)
-                        && split_label(next).is_none()
-                        && split_other_label(next).is_none()
+                        && is_value(next)
                     {
                         value = next.clone();
                         i = j + 1;
@@ -437,10 +473,12 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
                     label: crate::manifest::shorten(label, 60),
                     value: crate::manifest::shorten(&value, SHOWN_CHARS),
                     states_fact,
+                    looks_like,
                     contradicts: None,
                 });
+                continue;
             }
-            continue;
+            Line::Field(lab) => lab,
         };
         let mut value = lab.value.to_owned();
         if value.is_empty() {
@@ -449,10 +487,11 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
                 j += 1;
             }
             match lines.get(j) {
-                Some(next) if !is_header(next) && split_label(next).is_none() => {
+                Some(next) if is_value(next) => {
                     value = next.clone();
                     i = j + 1;
                 }
+                // A label with no value states nothing.
                 _ => continue,
             }
         }
@@ -479,6 +518,7 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
                     label: crate::manifest::shorten(lab.label, 60),
                     value: crate::manifest::shorten(&value, SHOWN_CHARS),
                     states_fact: true,
+                    looks_like: None,
                     contradicts: Some(lab.field.label()),
                 });
             }
@@ -518,6 +558,7 @@ enum Field {
     Excerpt,
     ManifestSha256,
     CaptureFailed,
+    HttpStatus,
 }
 
 impl Field {
@@ -542,6 +583,7 @@ impl Field {
             Field::Excerpt => "Excerpt",
             Field::ManifestSha256 => "Manifest SHA-256",
             Field::CaptureFailed => "Capture-Failed",
+            Field::HttpStatus => "HTTP Status",
         }
     }
 }
@@ -551,7 +593,9 @@ fn field_for(label: &str) -> Option<Field> {
     use Field::*;
     Some(match label {
         "entity" | "company" | "publisher" | "organization" | "organisation" | "platform"
-        | "provider" | "service provider" => Entity,
+        | "provider" | "service provider" | "owner" | "site owner" | "document owner"
+        | "website owner" | "operator" | "site operator" | "company name" | "entity name"
+        | "organization name" | "organisation name" | "vendor" => Entity,
         "document" | "document title" | "title" | "policy" | "document name" | "page title"
         | "policy title" | "policy name" => Title,
         "record id" | "record" | "id" | "citation id" | "exhibit id" | "record number"
@@ -625,11 +669,33 @@ fn field_for(label: &str) -> Option<Field> {
         | "signer fingerprint"
         | "signing key fingerprint"
         | "public key fingerprint" => Signer,
-        "log position" | "log index" | "log" | "log leaf" | "log entry" | "log leaf index"
-        | "leaf index" | "transparency log" => LogPosition,
+        "log position"
+        | "log index"
+        | "log"
+        | "log leaf"
+        | "log entry"
+        | "log leaf index"
+        | "leaf index"
+        | "transparency log"
+        | "position"
+        | "leaf"
+        | "log entry index"
+        | "transparency log position"
+        | "log pos" => LogPosition,
         "excerpt" | "quote" | "quoted text" | "clause" | "provision text" => Excerpt,
         "capture failed" | "capture error" | "capture failure" | "error" | "fetch error"
-        | "fetch failed" => CaptureFailed,
+        | "fetch failed" | "failure" | "failed" | "failure reason" | "error message"
+        | "fetch failure" => CaptureFailed,
+        "http status"
+        | "status"
+        | "status code"
+        | "http status code"
+        | "http code"
+        | "response status"
+        | "response code"
+        | "http response"
+        | "http response code"
+        | "http response status" => HttpStatus,
         l if l.starts_with("excerpt from ") => Excerpt,
         // `Captured (UTC)`, `Hash (SHA-256)`: the label before a parenthesised remark.
         l if l.ends_with(')') => {
@@ -644,32 +710,321 @@ fn field_for(label: &str) -> Option<Field> {
     })
 }
 
-/// The longest label [`split_other_label`] takes for one (in characters and in words): longer
-/// runs before a colon are prose.
+/// The longest label an unknown labelled line has (in characters and in words): longer runs
+/// before a colon are prose.
 const OTHER_LABEL_CHARS: usize = 40;
 const OTHER_LABEL_WORDS: usize = 5;
 
-/// Splits a clean line that is not a field at its first colon when the part before it reads
-/// as a label — one to five words, starting with a letter, of letters, digits and `-_/().#&'`
-/// — and the colon does not start `://` (a bare URL). Markdown decorations around the label are
-/// dropped.
-fn split_other_label(line: &str) -> Option<(&str, &str)> {
-    let pos = line.find([':', '\u{FF1A}'])?;
-    let colon = line[pos..].chars().next().map_or(1, char::len_utf8);
-    let value = &line[pos + colon..];
-    if value.starts_with('/') {
+/// One line of a citation, classified.
+enum Line<'a> {
+    /// No label: empty, prose, a table's header or rule row.
+    Prose,
+    /// A line naming a field.
+    Field(Labelled<'a>),
+    /// A labelled line whose label names no field.
+    Other {
+        label: &'a str,
+        value: &'a str,
+        looks_like: Option<&'static str>,
+    },
+}
+
+/// Strips what may stand before a label: list markers (`1.`, `1)`, `(1)`, `a)`, `-`, `*`,
+/// `+`, `•` and other bullets), quote and heading marks (`>`, `#`).
+fn strip_markers(line: &str) -> &str {
+    let mut s = line.trim_start();
+    loop {
+        let before = s.len();
+        s = s
+            .trim_start_matches([
+                '>', '#', '\u{2022}', '\u{B7}', '\u{2023}', '\u{25E6}', '\u{25AA}', '\u{25A0}',
+                '\u{25CF}', '\u{25CB}', '\u{25BA}', '\u{25B8}', '\u{2043}', '\u{2219}',
+            ])
+            .trim_start();
+        // A dash, `*` or `+` followed by a space is a list marker (`**Entity:**` is bold).
+        let mut chars = s.chars();
+        if let (Some(c), Some(' ')) = (chars.next(), chars.next())
+            && (is_dash(c) || c == '*' || c == '+')
+        {
+            s = s[c.len_utf8()..].trim_start();
+        }
+        // `1.`, `12)`, `(3)`, `a)`, `(b)` followed by a space.
+        let b = s.as_bytes();
+        let open = usize::from(b.first() == Some(&b'('));
+        let digits = b[open..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let letter = digits == 0 && b.get(open).is_some_and(u8::is_ascii_alphabetic);
+        let n = if letter { 1 } else { digits };
+        if (1..=3).contains(&n)
+            && let Some(&close) = b.get(open + n)
+            && (close == b')' || (close == b'.' && open == 0 && !letter))
+            && b.get(open + n + 1) == Some(&b' ')
+        {
+            s = s[open + n + 1..].trim_start();
+        }
+        if s.len() == before {
+            return s;
+        }
+    }
+}
+
+/// A label as written, without emphasis and quotation marks around it.
+fn trim_label(s: &str) -> &str {
+    s.trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '*' | '_' | '`' | '"' | '\u{201C}' | '\u{201D}')
+    })
+}
+
+/// A label in the form [`field_for`] takes: Unicode compatibility forms of ASCII (full-width
+/// letters) folded, dashes and `_` as spaces, single spaces, lower case.
+fn normalise_label(label: &str) -> String {
+    let mut norm = String::with_capacity(label.len());
+    for c in label.chars() {
+        let c = match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c if is_dash(c) || c == '_' || c.is_whitespace() => ' ',
+            c => c,
+        };
+        if c == ' ' && (norm.is_empty() || norm.ends_with(' ')) {
+            continue;
+        }
+        norm.extend(c.to_lowercase());
+    }
+    norm.trim_end().to_owned()
+}
+
+/// The Latin letter a Cyrillic or Greek letter is drawn like, for the letters that are.
+fn latin_look_alike(c: char) -> Option<char> {
+    Some(match c {
+        'а' | 'α' => 'a',
+        'А' | 'Α' => 'A',
+        'В' | 'Β' | 'в' => 'B',
+        'с' | 'ϲ' => 'c',
+        'С' | 'Ϲ' => 'C',
+        'ԁ' => 'd',
+        'е' | 'ё' | 'ε' => 'e',
+        'Е' | 'Ё' | 'Ε' => 'E',
+        'һ' => 'h',
+        'Н' | 'Η' | 'н' => 'H',
+        'і' | 'ї' | 'ι' | 'ӏ' => 'i',
+        'І' | 'Ї' | 'Ι' | 'Ӏ' => 'I',
+        'ј' => 'j',
+        'Ј' => 'J',
+        'к' | 'κ' => 'k',
+        'К' | 'Κ' => 'K',
+        'М' | 'Μ' | 'м' => 'M',
+        'Ν' | 'η' => 'N',
+        'о' | 'ο' | 'σ' => 'o',
+        'О' | 'Ο' => 'O',
+        'р' | 'ρ' => 'p',
+        'Р' | 'Ρ' => 'P',
+        'ԛ' => 'q',
+        'ѕ' => 's',
+        'Ѕ' => 'S',
+        'т' | 'τ' => 't',
+        'Т' | 'Τ' => 'T',
+        'υ' | 'ս' => 'u',
+        'ν' | 'ѵ' => 'v',
+        'ԝ' | 'ѡ' => 'w',
+        'х' | 'χ' => 'x',
+        'Х' | 'Χ' => 'X',
+        'у' | 'γ' => 'y',
+        'У' | 'Υ' | 'Ү' => 'Y',
+        'Ζ' => 'Z',
+        _ => return None,
+    })
+}
+
+/// For a label that is not a field's: the field label it imitates with look-alike letters of
+/// another script, or `""` when it mixes ASCII letters with other characters (and so may
+/// imitate a label in a way no table lists). `None` for an ASCII label or one in one script.
+fn looks_like(label: &str) -> Option<&'static str> {
+    if label.is_ascii() {
         return None;
     }
-    let label = line[..pos]
-        .trim_start_matches(['*', '>', '#', '\u{2022}', '\u{B7}', '-', ' '])
-        .trim_matches(|c: char| c == '*' || c == ' ');
-    let ok = label.chars().next().is_some_and(char::is_alphabetic)
-        && label.chars().count() <= OTHER_LABEL_CHARS
-        && label.split_whitespace().count() <= OTHER_LABEL_WORDS
-        && label
-            .chars()
-            .all(|c| c.is_alphanumeric() || " -_/().#&'\u{2019}".contains(c));
-    ok.then(|| (label, value.trim().trim_start_matches('*').trim_start()))
+    let skeleton: String = label
+        .chars()
+        .map(|c| latin_look_alike(c).unwrap_or(c))
+        .collect();
+    if let Some(f) = field_for(&normalise_label(&skeleton)) {
+        return Some(f.label());
+    }
+    let ascii_letter = label.chars().any(|c| c.is_ascii_alphabetic());
+    let other = label.chars().any(|c| {
+        !c.is_ascii() && !c.is_whitespace() && !is_dash(c) && !matches!(c, '\u{2019}' | '\u{FF1A}')
+    });
+    (ascii_letter && other).then_some("")
+}
+
+/// Whether an unknown label reads as one: after any leading marks (`<b>`, `[`, `«`), it has a
+/// letter, is at most five words and forty characters, and has no sentence punctuation. (A
+/// label of digits alone, as in `12:30`, is a time, not a label.)
+fn reads_as_label(label: &str) -> bool {
+    let l = label.trim_start_matches(|c: char| !c.is_alphanumeric());
+    l.chars().any(char::is_alphabetic)
+        && l.chars().count() <= OTHER_LABEL_CHARS
+        && l.split_whitespace().count() <= OTHER_LABEL_WORDS
+        && !l.contains([',', ';', '!', '?', '"', '\u{201C}', '\u{201D}'])
+}
+
+/// Table cell separators: `|` and the box-drawing and broken bars PDFs render tables with.
+const PIPES: [char; 4] = ['|', '\u{2502}', '\u{2503}', '\u{A6}'];
+
+/// Whether `c` can make up a spaced separator run: dashes, `=`, `>`, arrows, dot leaders.
+fn is_run_char(c: char) -> bool {
+    is_dash(c)
+        || matches!(
+            c,
+            '=' | '>' | '.' | '\u{2026}' | '\u{2192}' | '\u{21D2}' | '~'
+        )
+}
+
+/// The separators that can end a label, in the line: a colon (`:`, `：`), a tab, a table bar,
+/// or a run of dashes, `=`, arrows or dot leaders with a space before it and a space (or the
+/// end of the line) after it (`Entity – X`, `Entity -- X`, `Entity => X`, `Entity .... X`).
+/// Each as (byte offset, length, is a colon).
+fn separators(body: &str) -> Vec<(usize, usize, bool)> {
+    let mut out = Vec::new();
+    // The first colon that is not inside a time of day or a ratio (`12:30`).
+    let digit = |p: usize| body.as_bytes().get(p).is_some_and(u8::is_ascii_digit);
+    if let Some((p, c)) = body.char_indices().find(|&(p, c)| {
+        (c == ':' || c == '\u{FF1A}') && !(p > 0 && digit(p - 1) && digit(p + c.len_utf8()))
+    }) {
+        out.push((p, c.len_utf8(), true));
+    }
+    if let Some(p) = body.find('\t') {
+        out.push((p, 1, false));
+    }
+    if let Some(p) = body.find(PIPES) {
+        out.push((p, body[p..].chars().next().map_or(1, char::len_utf8), false));
+    }
+    let chars: Vec<(usize, char)> = body.char_indices().collect();
+    let mut k = 1;
+    while k < chars.len() {
+        if chars[k - 1].1 == ' ' && is_run_char(chars[k].1) {
+            let mut e = k;
+            while e < chars.len() && is_run_char(chars[e].1) {
+                e += 1;
+            }
+            let run: String = chars[k..e].iter().map(|&(_, c)| c).collect();
+            // One `.` or `>` alone is punctuation, not a separator.
+            let lone = run == "." || run == ">";
+            if !lone && (e == chars.len() || chars[e].1 == ' ') {
+                let end = chars.get(e).map_or(body.len(), |&(i, _)| i + 1);
+                out.push((chars[k - 1].0, end.min(body.len()) - chars[k - 1].0, false));
+                break;
+            }
+            k = e;
+        }
+        k += 1;
+    }
+    out.sort_unstable();
+    out
+}
+
+/// Classifies a clean line: a field line, another labelled line, or prose.
+///
+/// A field line is a known label (in any case and spacing, after list markers, bullets, quote
+/// marks and emphasis) followed by a separator — `:`, a tab, or a spaced dash — or a table row
+/// `| Label | value |`. Another labelled line is a line whose label, before a colon, reads as
+/// one ([`reads_as_label`]), any table row but a header or rule, or any line whose label
+/// before a tab or dash imitates a field label ([`looks_like`]).
+fn classify(line: &str) -> Line<'_> {
+    let body = strip_markers(line);
+    if let Some(row) = body.strip_prefix(PIPES) {
+        let row = row.trim_end();
+        let row = row.strip_suffix(PIPES).unwrap_or(row);
+        let Some((label, value)) = row.split_once(PIPES) else {
+            return classify_unpiped(row.trim());
+        };
+        let (label, value) = (trim_label(label), value.trim());
+        let rule = |s: &str| s.chars().all(|c| matches!(c, '-' | ':' | '|' | ' ' | '='));
+        if label.is_empty() || (rule(label) && rule(value)) {
+            return Line::Prose;
+        }
+        let norm = normalise_label(label);
+        if let Some(field) = field_for(&norm) {
+            return Line::Field(Labelled {
+                label,
+                value,
+                field,
+                canonical: CANONICAL_LABELS.contains(&norm.as_str()),
+            });
+        }
+        let header = matches!(
+            norm.as_str(),
+            "field" | "label" | "item" | "name" | "property" | "key" | "fields"
+        ) && matches!(
+            normalise_label(trim_label(value)).as_str(),
+            "value" | "values" | "detail" | "details" | "content" | "data" | "entry"
+        );
+        if header {
+            return Line::Prose;
+        }
+        return Line::Other {
+            label,
+            value,
+            looks_like: looks_like(label),
+        };
+    }
+    classify_unpiped(body)
+}
+
+fn classify_unpiped(body: &str) -> Line<'_> {
+    // A field's own label alone on a line (a two-column table pasted as text): its value is on
+    // the next line.
+    let norm = normalise_label(trim_label(body));
+    if CANONICAL_LABELS.contains(&norm.as_str())
+        && let Some(field) = field_for(&norm)
+    {
+        return Line::Field(Labelled {
+            label: trim_label(body),
+            value: "",
+            field,
+            canonical: true,
+        });
+    }
+    let seps = separators(body);
+    for &(pos, len, _) in &seps {
+        let label = trim_label(&body[..pos]);
+        if label.len() > 240 {
+            break;
+        }
+        let norm = normalise_label(label);
+        if let Some(field) = field_for(&norm) {
+            let mut value = body[pos + len..].trim();
+            if body.starts_with(['*', '_']) {
+                value = value.trim_start_matches(['*', '_']).trim_start();
+            }
+            return Line::Field(Labelled {
+                label: if label.is_empty() { body } else { label },
+                value,
+                field,
+                canonical: CANONICAL_LABELS.contains(&norm.as_str()),
+            });
+        }
+    }
+    for &(pos, len, colon) in &seps {
+        let label = trim_label(&body[..pos]);
+        let mut value = body[pos + len..].trim();
+        if colon && (value.starts_with('/') || value.starts_with('\\')) {
+            // `https://…`: a bare URL, not a label.
+            continue;
+        }
+        if body.starts_with(['*', '_']) {
+            value = value.trim_start_matches(['*', '_']).trim_start();
+        }
+        let like = looks_like(label);
+        let words = label.split_whitespace().count();
+        if (like.is_some() && words <= OTHER_LABEL_WORDS) || (colon && reads_as_label(label)) {
+            return Line::Other {
+                label,
+                value,
+                looks_like: like,
+            };
+        }
+    }
+    Line::Prose
 }
 
 /// Whether text states a fact a citation field would check: a URL, a key fingerprint, a record
@@ -781,8 +1136,19 @@ fn split_lines(input: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-/// A line without invisible characters, every whitespace run one space, trimmed.
+/// A line without invisible characters, every whitespace run one space, trimmed — except that
+/// a tab between two parts of a line is kept (one tab), since it may separate a label from its
+/// value.
 fn clean_line(line: &str) -> String {
+    if let Some((head, tail)) = line.trim().split_once('\t') {
+        let (head, tail) = (
+            crate::quote::collapse_whitespace(head),
+            crate::quote::collapse_whitespace(tail),
+        );
+        if !head.is_empty() && !tail.is_empty() {
+            return format!("{head}\t{tail}");
+        }
+    }
     crate::quote::collapse_whitespace(line)
 }
 
@@ -794,7 +1160,7 @@ fn is_header(line: &str) -> bool {
     s.eq_ignore_ascii_case("citation record")
 }
 
-/// A recognised `Label: value` line.
+/// A recognised field line.
 struct Labelled<'a> {
     /// The label as written (trimmed).
     label: &'a str,
@@ -824,45 +1190,10 @@ const CANONICAL_LABELS: &[&str] = &[
     "excerpt sha 256",
     "manifest sha 256",
     "capture failed",
+    "http status",
     "signed by",
     "log position",
 ];
-
-/// Splits a clean line at its first colon (`:` or `：`) when the part before it is a known
-/// label.
-fn split_label(line: &str) -> Option<Labelled<'_>> {
-    let pos = line.find([':', '\u{FF1A}'])?;
-    let colon = line[pos..].chars().next().map_or(1, char::len_utf8);
-    let raw = line[..pos].trim();
-    if raw.len() > 240 {
-        return None;
-    }
-    let mut label = raw.trim_start_matches(['*', '>', '#', '\u{2022}', '\u{B7}']);
-    if let Some(rest) = label.strip_prefix("- ") {
-        label = rest;
-    }
-    let label = label.trim_matches(|c: char| c == '*' || c == ' ');
-    let mut norm = String::with_capacity(label.len());
-    for c in label.chars() {
-        let c = if is_dash(c) || c == '_' { ' ' } else { c };
-        if c == ' ' && (norm.is_empty() || norm.ends_with(' ')) {
-            continue;
-        }
-        norm.extend(c.to_lowercase());
-    }
-    let norm = norm.trim_end();
-    let field = field_for(norm)?;
-    let mut value = line[pos + colon..].trim();
-    if raw.starts_with('*') {
-        value = value.trim_start_matches('*').trim_start();
-    }
-    Some(Labelled {
-        label: if label.is_empty() { raw } else { label },
-        value,
-        field,
-        canonical: CANONICAL_LABELS.contains(&norm),
-    })
-}
 
 /// The most lines one quoted excerpt may span.
 const MAX_EXCERPT_LINES: usize = 200;
@@ -1038,6 +1369,9 @@ impl Builder {
                 set(slot, id, label, value, eq)?;
             }
             Field::Captured => {
+                if let Some(problem) = weekday_conflict(value) {
+                    return Err(err(problem));
+                }
                 let t = parse_when(value).ok_or_else(|| {
                     err("not a date and time (expected e.g. 2026-04-30 06:15:21 UTC)".into())
                 })?;
@@ -1059,17 +1393,25 @@ impl Builder {
             }
             Field::Accessed => match parse_when(value) {
                 Some(t) => set(&mut c.accessed, t.date, label, value, eq)?,
-                None => c.warnings.push(format!(
-                    "{} {:?} is not a date this parser knows; it is ignored",
-                    crate::manifest::shorten(label, 40),
-                    shown(value)
-                )),
+                // Not a date (or a weekday the date does not have): nothing checks it, so it
+                // is listed as not checked, like an unknown label.
+                None => c.unchecked.push(OtherLine {
+                    label: crate::manifest::shorten(label, 60),
+                    value: crate::manifest::shorten(value, SHOWN_CHARS),
+                    states_fact: true,
+                    looks_like: None,
+                    contradicts: None,
+                }),
             },
             Field::CaptureFailed => {
                 if value.is_empty() {
                     return Err(err("the error is empty".into()));
                 }
                 set(&mut c.capture_failed, value.to_owned(), label, value, eq)?;
+            }
+            Field::HttpStatus => {
+                let st = parse_status(value).map_err(err)?;
+                set(&mut c.http_status, st, label, value, eq)?;
             }
             Field::Sha256 | Field::TextSha256 | Field::ExcerptSha256 | Field::ManifestSha256 => {
                 let (p, warning) = parse_hash(value).map_err(err)?;
@@ -1214,27 +1556,105 @@ fn parse_fingerprint(value: &str) -> Option<String> {
 }
 
 /// `leaf 41 in exhibit/1a2b3c4d`, `41`, `#41`, `index 41 of archive.example.org`,
-/// `41 (log exhibit/1a2b3c4d)`.
+/// `41 (log exhibit/1a2b3c4d)`. Strict: an optional word (`leaf`, `index`, `entry`,
+/// `position`, `leaf index`, `#`, `no.`), then the index as a whole number (ASCII digits, no
+/// sign, separator, fraction or leading zero), then nothing, `in ORIGIN`, `of ORIGIN` or
+/// `(log ORIGIN)`. `2,000`, `-2`, `2.7` and `2nd` are errors, never leaf 2.
 fn parse_log_position(value: &str) -> Result<(u64, Option<String>), String> {
-    let start = value
-        .find(|c: char| c.is_ascii_digit())
-        .ok_or_else(|| "no leaf index (expected e.g. leaf 41 in exhibit/1a2b3c4d)".to_owned())?;
-    let digits_end = value[start..]
-        .find(|c: char| !c.is_ascii_digit())
-        .map_or(value.len(), |n| start + n);
-    let index: u64 = value[start..digits_end]
+    const EXPECTED: &str = "expected e.g. leaf 41 in exhibit/1a2b3c4d";
+    let mut rest = value.trim();
+    for word in [
+        "leaf index",
+        "leaf no.",
+        "leaf #",
+        "leaf",
+        "index",
+        "entry",
+        "position",
+        "no.",
+        "#",
+    ] {
+        if let Some(head) = rest.get(..word.len())
+            && head.eq_ignore_ascii_case(word)
+            && rest[word.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c == ' ' || c.is_ascii_digit() || word.ends_with(['#', '.']))
+        {
+            rest = rest[word.len()..].trim_start();
+            if word == "leaf" && rest.starts_with('#') {
+                rest = rest[1..].trim_start();
+            }
+            break;
+        }
+    }
+    let end = rest
+        .find(|c: char| c.is_whitespace() || c == '(')
+        .unwrap_or(rest.len());
+    let (token, tail) = rest.split_at(end);
+    if token.is_empty() {
+        return Err(format!("no leaf index ({EXPECTED})"));
+    }
+    if !token.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!(
+            "{:?} is not a whole leaf index: digits only, with no sign, separator or fraction ({EXPECTED})",
+            shown(token)
+        ));
+    }
+    if token.len() > 1 && token.starts_with('0') {
+        return Err(format!("{token:?} has a leading zero ({EXPECTED})"));
+    }
+    let index: u64 = token
         .parse()
         .map_err(|_| "the leaf index is too large".to_owned())?;
-    let rest = value[digits_end..].trim();
-    let lower = rest.to_ascii_lowercase();
-    let origin = if lower.starts_with("in ") || lower.starts_with("of ") {
-        Some(rest[3..].trim())
-    } else if lower.starts_with("(log ") && rest.ends_with(')') {
-        Some(rest[5..rest.len() - 1].trim())
-    } else {
+    let tail = tail.trim();
+    let lower = tail.to_ascii_lowercase();
+    let origin = if tail.is_empty() {
         None
+    } else if lower.starts_with("in ") || lower.starts_with("of ") {
+        Some(tail[3..].trim())
+    } else if lower.starts_with("(log ") && tail.ends_with(')') {
+        Some(tail[5..tail.len() - 1].trim())
+    } else {
+        return Err(format!(
+            "{:?} after the leaf index is not `in ORIGIN` ({EXPECTED})",
+            shown(tail)
+        ));
     };
-    Ok((index, origin.filter(|o| !o.is_empty()).map(str::to_owned)))
+    match origin {
+        Some("") => Err(format!("no log origin after `in` ({EXPECTED})")),
+        o => Ok((index, o.map(str::to_owned))),
+    }
+}
+
+/// `404`, `404 Not Found`, `HTTP 404 Not Found`, `HTTP/1.1 200 OK`: a three-digit status code
+/// (the whole token, 100 to 599) and an optional reason phrase.
+fn parse_status(value: &str) -> Result<StatedStatus, String> {
+    const EXPECTED: &str = "expected e.g. 404 Not Found";
+    let mut rest = value.trim();
+    if let Some(head) = rest.get(..4)
+        && head.eq_ignore_ascii_case("http")
+    {
+        rest = &rest[4..];
+        if let Some(v) = rest.strip_prefix('/') {
+            let n = v
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .unwrap_or(v.len());
+            rest = &v[n..];
+        }
+        rest = rest.trim_start();
+    }
+    let (token, reason) = rest.split_once(' ').unwrap_or((rest, ""));
+    let code: u16 = (token.len() == 3 && token.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| token.parse().ok())
+        .flatten()
+        .filter(|c| (100..=599).contains(c))
+        .ok_or_else(|| format!("not an HTTP status ({EXPECTED})"))?;
+    let reason = reason.trim();
+    Ok(StatedStatus {
+        code,
+        reason: (!reason.is_empty()).then(|| reason.to_owned()),
+    })
 }
 
 /// A date or date and time as pasted.
@@ -1285,9 +1705,38 @@ fn month(tok: &str) -> Option<u32> {
         .and_then(|i| u32::try_from(i + 1).ok())
 }
 
-fn is_weekday(tok: &str) -> bool {
+/// A weekday name, full or abbreviated to at least three letters: 0 for Monday.
+fn weekday(tok: &str) -> Option<u32> {
     let t = tok.trim_end_matches('.').to_ascii_lowercase();
-    t.len() >= 3 && WEEKDAYS.iter().any(|w| w.starts_with(t.as_str()))
+    if t.len() < 3 {
+        return None;
+    }
+    WEEKDAYS
+        .iter()
+        .position(|w| w.starts_with(t.as_str()))
+        .and_then(|i| u32::try_from(i).ok())
+}
+
+/// When `value` opens with a weekday that its date does not fall on, says so.
+fn weekday_conflict(value: &str) -> Option<String> {
+    use chrono::Datelike as _;
+    let first = value.split([' ', ',']).find(|t| !t.is_empty())?;
+    let stated = weekday(first)?;
+    let rest = &value[value.find(first)? + first.len()..];
+    let when = parse_when(rest)?;
+    let actual = when.date.weekday().num_days_from_monday();
+    let name = |i: u32| {
+        let w = WEEKDAYS[i as usize];
+        format!("{}{}", w[..1].to_ascii_uppercase(), &w[1..])
+    };
+    (actual != stated).then(|| {
+        format!(
+            "{} is a {}, not a {}",
+            when.date.format("%B %-d, %Y"),
+            name(actual),
+            name(stated)
+        )
+    })
 }
 
 /// A day of the month, perhaps with an ordinal suffix (`30th`).
@@ -1366,7 +1815,8 @@ fn parse_when(value: &str) -> Option<When> {
     if toks.len() > 12 {
         return None;
     }
-    if toks.first().is_some_and(|t| is_weekday(t)) {
+    let stated_weekday = toks.first().and_then(|t| weekday(t));
+    if stated_weekday.is_some() {
         toks.remove(0);
     }
     let first = *toks.first()?;
@@ -1397,6 +1847,13 @@ fn parse_when(value: &str) -> Option<When> {
             };
             (date, toks[3..].to_vec())
         };
+    // A stated weekday must be the date's.
+    if stated_weekday.is_some_and(|w| {
+        use chrono::Datelike as _;
+        date.weekday().num_days_from_monday() != w
+    }) {
+        return None;
+    }
     if rest.first().is_some_and(|t| t.eq_ignore_ascii_case("at")) {
         rest.remove(0);
     }
@@ -1515,11 +1972,15 @@ pub struct FieldCheck {
 ///
 /// The fields, in order: Record ID, Entity, Document, Captured, SHA-256, URL, Accessed,
 /// Document ID, Version ID, Capture ID, Provision ID, Text SHA-256, Excerpt, Excerpt SHA-256,
-/// Manifest SHA-256, Capture-Failed, Signed-By, Log Position. A field the record has but the
+/// Manifest SHA-256, Capture-Failed, HTTP Status, Signed-By, Log Position. A field the record has but the
 /// citation does not state is [`FieldStatus::NotStated`]; a field neither has is left out.
 /// (`Capture ID` and `Provision ID` count as "had" only when they are not the record id itself,
 /// `Text SHA-256` only for versions and provisions, as in [`render`], and `Manifest SHA-256`
-/// never, since it is not rendered.)
+/// and `HTTP Status` never, since they are not rendered.)
+///
+/// A URL matches only the same URL component by component (user and password, host, port,
+/// path, query, fragment), its host written in canonical form and with no backslash. `HTTP
+/// Status` is the capture's final status, and a stated reason phrase must be the code's.
 ///
 /// A hash field matches only its own hash: a `SHA-256` that is the text's or the manifest's
 /// hash DIFFERS, and the report says which hash it is. `Accessed` is the citer's own date and
@@ -1674,6 +2135,14 @@ pub fn compare(citation: &Citation, facts: &RecordFacts, text: Option<&str>) -> 
             Some(e) => compare_name(s, Some(e)),
             None => differs(s, "none (the capture succeeded)"),
         }),
+    );
+    push(
+        "HTTP Status",
+        false,
+        citation
+            .http_status
+            .as_ref()
+            .map(|st| compare_status(st, facts)),
     );
     push(
         "Signed-By",
@@ -1854,39 +2323,180 @@ fn compare_accessed(stated: NaiveDate, facts: &RecordFacts) -> FieldStatus {
     }
 }
 
+/// The reason phrases of the common HTTP status codes.
+fn reason_phrase(code: u16) -> Option<&'static str> {
+    Some(match code {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted",
+        203 => "Non-Authoritative Information",
+        204 => "No Content",
+        206 => "Partial Content",
+        300 => "Multiple Choices",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        402 => "Payment Required",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        410 => "Gone",
+        411 => "Length Required",
+        412 => "Precondition Failed",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        418 => "I'm a teapot",
+        421 => "Misdirected Request",
+        422 => "Unprocessable Content",
+        425 => "Too Early",
+        426 => "Upgrade Required",
+        428 => "Precondition Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        451 => "Unavailable For Legal Reasons",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        502 => "Bad Gateway",
+        503 => "Service Unavailable",
+        504 => "Gateway Timeout",
+        505 => "HTTP Version Not Supported",
+        _ => return None,
+    })
+}
+
+/// `HTTP Status` is the capture's final HTTP status; a stated reason phrase must be the code's
+/// standard one or the one the recorded error gives (`HTTP 404 Not Found`).
+fn compare_status(stated: &StatedStatus, facts: &RecordFacts) -> FieldStatus {
+    let shown_stated = match &stated.reason {
+        Some(r) => format!("{} {r}", stated.code),
+        None => stated.code.to_string(),
+    };
+    let Some(code) = facts.http_status else {
+        return differs(&shown_stated, "none (no HTTP response was recorded)");
+    };
+    let standard = reason_phrase(code);
+    let shown_found = match standard {
+        Some(r) => format!("{code} {r}"),
+        None => code.to_string(),
+    };
+    if stated.code != code {
+        return differs(&shown_stated, &shown_found);
+    }
+    let Some(reason) = &stated.reason else {
+        return MATCHES;
+    };
+    let folded = |s: &str| crate::quote::match_form(s).to_lowercase();
+    let said = folded(reason);
+    let in_error = facts
+        .error
+        .as_deref()
+        .is_some_and(|e| folded(e) == format!("http {code} {said}"));
+    if standard.is_some_and(|r| folded(r) == said) || in_error {
+        MATCHES
+    } else {
+        differs(&shown_stated, &shown_found)
+    }
+}
+
 /// The normalised form of a URL, or the URL itself when it does not normalise.
 fn normal_url(u: &str) -> String {
     crate::url::normalize_document_url(u).map_or_else(|_| u.trim().to_owned(), |n| n.to_string())
 }
 
+/// The authority of a URL as written (between `://` and the next `/`, `?`, `#` or `\`).
+fn written_authority(u: &str) -> Option<&str> {
+    let (_, rest) = u.split_once("://")?;
+    Some(&rest[..rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len())])
+}
+
+/// Whether a stated URL names the same resource as a recorded one, component by component:
+/// scheme, user name and password, host, port (a default port is the same as none), path,
+/// query and fragment, after WHATWG parsing (which lower-cases scheme and host and punycodes
+/// an internationalised host). The host must be written in its canonical form (no
+/// percent-escapes, no numeric shorthand such as `2130706433` for `127.0.0.1`), and a URL with
+/// a backslash or a control character never matches another spelling: parsers disagree
+/// about both.
+fn same_url(stated: &str, recorded: &str) -> bool {
+    if stated == recorded {
+        return true;
+    }
+    if stated.contains('\\') || stated.chars().any(char::is_control) {
+        return false;
+    }
+    let (Ok(a), Ok(b)) = (::url::Url::parse(stated), ::url::Url::parse(recorded)) else {
+        return false;
+    };
+    if a != b {
+        return false;
+    }
+    // The host as written is the host parsed (up to letter case and IDNA).
+    let Some(auth) = written_authority(stated) else {
+        return false;
+    };
+    let host_port = auth.rsplit_once('@').map_or(auth, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        host_port.find(']').map_or(host_port, |i| &host_port[..=i])
+    } else {
+        host_port.rsplit_once(':').map_or(host_port, |(h, _)| h)
+    };
+    !host.is_ascii() || a.host_str().is_some_and(|h| h.eq_ignore_ascii_case(host))
+}
+
+/// A URL with its scheme and authority in lower case (the rest as written).
+fn lower_authority(u: &str) -> String {
+    match u.split_once("://") {
+        Some((scheme, rest)) => {
+            let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+            format!(
+                "{}://{}{}",
+                scheme.to_ascii_lowercase(),
+                rest[..end].to_ascii_lowercase(),
+                &rest[end..]
+            )
+        }
+        None => u.to_owned(),
+    }
+}
+
 fn compare_url(stated: &StatedUrl, facts: &RecordFacts) -> FieldStatus {
+    let recorded = std::iter::once(&facts.url).chain(&facts.other_urls);
     if stated.truncated {
-        let normal = normal_url(&stated.url);
         // A cut URL claims something only once it names a host: `https://…` matches nothing.
-        let names_host = stated
-            .url
-            .split_once("://")
-            .is_some_and(|(_, rest)| rest.split('/').next().is_some_and(|h| !h.is_empty()));
+        // It is compared as written (scheme and authority in any case): a user part, a
+        // backslash or a port the recorded URLs do not have is not theirs.
+        let auth = written_authority(&stated.url);
+        let names_host = auth.is_some_and(|a| !a.is_empty());
+        let odd = auth.is_some_and(|a| a.contains('@'))
+            || stated.url.contains('\\')
+            || stated.url.chars().any(char::is_control);
+        let cut = lower_authority(&stated.url);
         let starts = |u: &str| {
-            names_host
-                && (u.starts_with(stated.url.as_str())
-                    || u.starts_with(normal.as_str())
-                    || normal_url(u).starts_with(normal.as_str()))
+            u.starts_with(stated.url.as_str())
+                || (!odd
+                    && (lower_authority(u).starts_with(&cut)
+                        || lower_authority(&normal_url(u)).starts_with(&cut)))
         };
-        if starts(&facts.url) || facts.other_urls.iter().any(|u| starts(u)) {
+        let mut recorded = recorded;
+        if names_host && recorded.any(|u| starts(u)) {
             return matches_with("the citation shortens the URL");
         }
         return differs(&format!("{}\u{2026}", stated.url), &facts.url);
     }
-    let normal = normal_url(&stated.url);
-    if stated.url == facts.url || normal == normal_url(&facts.url) {
+    if same_url(&stated.url, &facts.url) {
         return MATCHES;
     }
-    if facts
-        .other_urls
-        .iter()
-        .any(|u| *u == stated.url || normal_url(u) == normal)
-    {
+    if facts.other_urls.iter().any(|u| same_url(&stated.url, u)) {
         return matches_with("another URL the capture recorded (request or final URL)");
     }
     differs(&stated.url, &facts.url)

@@ -330,9 +330,11 @@ fn parses_messy_pastes() {
             vec![ai21()],
         ),
         (
-            "accessed unparseable is only a warning",
+            // Listed as not checked (see
+            // `every_labelled_line_is_a_field_or_not_checked`), not silently a warning.
+            "accessed unparseable is not a date",
             AI21.replace("May 13, 2026", "last Tuesday"),
-            vec![ai21_with(&[("accessed", ""), ("warnings", "1")])],
+            vec![ai21_with(&[("accessed", "")])],
         ),
         (
             "short hash warns",
@@ -610,6 +612,7 @@ fn sample_facts() -> RecordFacts {
         text_sha256: Some(Sha256Digest::of(b"text")),
         manifest_sha256: Sha256Digest::of(b"manifest"),
         error: None,
+        http_status: Some(200),
         excerpt: Some("By using the Services,\nyou grant us a licence.".into()),
         excerpt_sha256: Some(Sha256Digest::of(b"excerpt")),
         signer: FP.into(),
@@ -977,6 +980,7 @@ prop_compose! {
             text_sha256,
             manifest_sha256,
             error,
+            http_status: None,
             excerpt: if is_provision { excerpt.or_else(|| Some("a clause".into())) } else { None },
             excerpt_sha256: is_provision.then_some(excerpt_sha256),
             signer: format!("SHA256:{signer}"),
@@ -1519,4 +1523,287 @@ fn labelled_lines_that_name_no_field_are_kept_as_unchecked() {
     let c = parse("Record ID: EX-C-000001\nCitation Record\nArchived copy: 1999-01-02\n").unwrap();
     assert_eq!(c.len(), 1);
     assert_eq!(c[0].unchecked.len(), 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fail-closed: every labelled line is a field or not checked; every value parser is strict
+
+/// One citation line after a `Record ID` line.
+fn one(line: &str) -> Citation {
+    parse(&format!(
+        "Citation Record\nRecord ID: EX-C-000001\n{line}\n"
+    ))
+    .unwrap_or_else(|e| panic!("{line:?}: {e}"))
+    .remove(0)
+}
+
+#[test]
+fn every_labelled_line_is_a_field_or_not_checked() {
+    // Other shapes of a field line are that field.
+    for line in [
+        "1. Entity: X",
+        "2) Entity: X",
+        "(3) Entity: X",
+        "b) Entity: X",
+        "- Entity: X",
+        "* Entity: X",
+        "+ Entity: X",
+        "\u{2022} Entity: X",
+        "\u{2013} Entity: X",
+        "> **Entity:** X",
+        "| Entity | X |",
+        "|Entity|X|",
+        "| **Entity** | X |",
+        "Entity\tX",
+        "  Entity \t\t X",
+        "Entity \u{2013} X",
+        "Entity \u{2014} X",
+        "Entity - X",
+        "1. Entity \u{2014} X",
+        "\u{FF25}\u{FF4E}\u{FF54}\u{FF49}\u{FF54}\u{FF59}: X",
+        "Entity\u{FF1A} X",
+        "Owner: X",
+        "Entity -- X",
+        "Entity => X",
+        "Entity \u{2192} X",
+        "Entity .......... X",
+        "Entity | X",
+        "Entity \u{2502} X",
+        "\u{2502} Entity \u{2502} X \u{2502}",
+        "Entity \u{2013}\nX",
+        "Entity\n\nX",
+        "Entity:\nX",
+    ] {
+        let c = one(line);
+        assert_eq!(c.entity.as_deref(), Some("X"), "{line:?}: {c:?}");
+        assert!(c.unchecked.is_empty(), "{line:?}: {:?}", c.unchecked);
+    }
+    // A table row's value is every cell after the label.
+    assert_eq!(one("| Entity | X | Y |").entity.as_deref(), Some("X | Y"));
+    // Look-alike labels (Cyrillic, Greek) and labels mixing scripts: not checked, in every
+    // shape, and never read as the field.
+    for (line, like) in [
+        ("\u{415}ntity: Evil Corp", "Entity"),
+        ("D\u{43e}cument: Cookie Policy", "Document"),
+        ("\u{415}ntity \u{2013} Evil Corp", "Entity"),
+        ("\u{415}ntity\tEvil Corp", "Entity"),
+        ("| \u{415}ntity | Evil Corp |", "Entity"),
+        ("1. \u{415}ntity: Evil Corp", "Entity"),
+        ("\u{421}aptured: 2026-04-30", "Captured"),
+        ("Sign\u{435}d-By: SHA256:x", "Signed-By"),
+        ("Entit\u{FF}: Evil Corp", ""),
+        ("Entit\u{FF} \u{2014} Evil Corp", ""),
+    ] {
+        let c = one(line);
+        assert_eq!(c.entity, None, "{line:?}");
+        assert_eq!(c.unchecked.len(), 1, "{line:?}: {c:?}");
+        assert_eq!(c.unchecked[0].looks_like, Some(like), "{line:?}");
+    }
+    // Any other labelled line is not checked, whatever its value (prose too).
+    for line in [
+        "Note: pasted from the exhibit list",
+        "Reviewed by: J. Smith",
+        "| Reviewer | J. Smith |",
+        "Archive snapshot taken: 1999-01-01",
+        "Entity\u{2020}: Evil Corp",
+        "<b>Entity</b>: Evil Corp",
+        "[Entity]: Evil Corp",
+        "3 Entity: Evil Corp",
+        "Entity.: Evil Corp",
+        "Accessed: last Tuesday",
+        "Accessed: Friday, May 13, 2026",
+    ] {
+        let c = one(line);
+        assert_eq!(c.unchecked.len(), 1, "{line:?}: {c:?}");
+    }
+    // Unlabelled prose, headers, table header and rule rows are harmless.
+    for line in [
+        "The defendant does not dispute the record above.",
+        "Example Corp - Privacy Policy",
+        "As shown in Exhibit 4 \u{2014} the archived copy",
+        "https://example.com/not-a-label",
+        "Citation Record",
+        "| Field | Value |",
+        "|---|:---:|",
+        "The following statement was made on the record and it reads: nothing",
+        "At 12:30 the page was archived",
+    ] {
+        let c = one(line);
+        assert!(c.unchecked.is_empty(), "{line:?}: {:?}", c.unchecked);
+        assert_eq!(c.entity, None, "{line:?}");
+    }
+    // Aliases a citer writes.
+    let c = one("Position: leaf 7 in red.example");
+    assert_eq!(
+        (c.log_index, c.log_origin.as_deref()),
+        (Some(7), Some("red.example"))
+    );
+    let c = one("Failure: HTTP 404 Not Found");
+    assert_eq!(c.capture_failed.as_deref(), Some("HTTP 404 Not Found"));
+    for (line, code, reason) in [
+        ("HTTP Status: 404 Not Found", 404, Some("Not Found")),
+        ("Status: 200", 200, None),
+        (
+            "Status code: HTTP/1.1 503 Service Unavailable",
+            503,
+            Some("Service Unavailable"),
+        ),
+    ] {
+        let st = one(line).http_status.unwrap_or_else(|| panic!("{line}"));
+        assert_eq!((st.code, st.reason.as_deref()), (code, reason), "{line}");
+    }
+}
+
+#[test]
+fn numbers_are_whole_tokens_and_weekdays_agree_with_dates() {
+    for (value, want) in [
+        ("leaf 2", (2, None)),
+        ("2", (2, None)),
+        ("#2", (2, None)),
+        ("leaf #2", (2, None)),
+        ("leaf 0 in o", (0, Some("o"))),
+        (
+            "index 2 of archive.example.org",
+            (2, Some("archive.example.org")),
+        ),
+        ("2 (log exhibit/abc)", (2, Some("exhibit/abc"))),
+    ] {
+        let c = one(&format!("Log Position: {value}"));
+        assert_eq!(
+            (c.log_index, c.log_origin.as_deref()),
+            (Some(want.0), want.1),
+            "{value}"
+        );
+    }
+    for value in [
+        "leaf 2,000",
+        "leaf -2",
+        "leaf 2.7",
+        "leaf 02",
+        "leaf 2nd",
+        "leaf 2 and more",
+        "leaf 2 in",
+        "leaf",
+        "leaf 99999999999999999999999",
+        "leaf \u{661}",
+    ] {
+        let text = format!("Record ID: EX-C-000001\nLog Position: {value}\n");
+        assert!(parse(&text).is_err(), "{value:?} is not a leaf index");
+    }
+    for value in ["2000", "40", "404.5", "-404", "4O4", "HTTP", "OK", "99 OK"] {
+        let text = format!("Record ID: EX-C-000001\nHTTP Status: {value}\n");
+        assert!(parse(&text).is_err(), "{value:?} is not a status");
+    }
+    // 2026-04-30 is a Thursday.
+    for ok in [
+        "Thursday, April 30, 2026",
+        "Thu, 30 Apr 2026 06:15:21 UTC",
+        "thursday April 30 2026 06:15 UTC",
+    ] {
+        let c = one(&format!("Captured: {ok}"));
+        assert!(c.captured.is_some(), "{ok}");
+    }
+    for bad in ["Friday, April 30, 2026", "Mon, 30 Apr 2026 06:15:21 UTC"] {
+        let e = parse(&format!("Record ID: EX-C-000001\nCaptured: {bad}\n")).unwrap_err();
+        assert!(e.to_string().contains("is a Thursday"), "{bad}: {e}");
+    }
+}
+
+#[test]
+fn urls_compare_user_port_host_and_every_component() {
+    let f = sample_facts(); // https://www.ai21.com/privacy-policy, also http://ai21.com/…
+    let url = |u: &str| st_of(&one(&format!("URL: {u}")), &f, "URL");
+    for same in [
+        "https://www.ai21.com/privacy-policy",
+        "HTTPS://WWW.AI21.COM/privacy-policy",
+        "https://www.ai21.com:443/privacy-policy",
+        "http://ai21.com:80/privacy-policy",
+        "https://www.ai21.com/priv…",
+    ] {
+        assert!(
+            matches!(url(same), FieldStatus::Matches { .. }),
+            "{same}: {:?}",
+            url(same)
+        );
+    }
+    for other in [
+        "https://evil.example@www.ai21.com/privacy-policy",
+        "https://u:p@www.ai21.com/privacy-policy",
+        "https://:p@www.ai21.com/privacy-policy",
+        "https://www.ai21.com:8443/privacy-policy",
+        "https://www.ai21.com:80/privacy-policy",
+        "https://www.ai21.com/privacy-policy#other-section",
+        "https://www.ai21.com/privacy-policy?",
+        "https://www.ai21.com/Privacy-Policy",
+        "https://www.ai21.com\\privacy-policy",
+        "https://evil.example\\@www.ai21.com/privacy-policy",
+        "https://www.%61i21.com/privacy-policy",
+        "https://www.ai21.com./privacy-policy",
+        "https://evil.example@www.ai21.com/priv…",
+        "https://www.ai21.com:8443/priv…",
+        "https://www.ai21.com\\priv…",
+        "https://www.\u{430}i21.com/privacy-policy",
+    ] {
+        assert!(
+            matches!(url(other), FieldStatus::Differs { .. }),
+            "{other}: {:?}",
+            url(other)
+        );
+    }
+    // A numeric shorthand of an IPv4 host is not the host as recorded; IDNA is.
+    let mut f = sample_facts();
+    f.url = "http://127.0.0.1:18765/privacy".into();
+    f.other_urls = vec!["https://xn--bcher-kva.example/p".into()];
+    let url = |u: &str| st_of(&one(&format!("URL: {u}")), &f, "URL");
+    assert!(matches!(
+        url("http://2130706433:18765/privacy"),
+        FieldStatus::Differs { .. }
+    ));
+    assert!(matches!(
+        url("http://0x7f.1:18765/privacy"),
+        FieldStatus::Differs { .. }
+    ));
+    assert!(matches!(
+        url("http://evil.example@127.0.0.1:18765/privacy"),
+        FieldStatus::Differs { .. }
+    ));
+    assert!(matches!(
+        url("http://127.0.0.1:18765/privacy"),
+        FieldStatus::Matches { .. }
+    ));
+    assert!(matches!(
+        url("https://b\u{fc}cher.example/p"),
+        FieldStatus::Matches { .. }
+    ));
+    assert!(matches!(
+        url("https://bucher.example/p"),
+        FieldStatus::Differs { .. }
+    ));
+}
+
+#[test]
+fn an_http_status_is_the_captures_final_status() {
+    let mut f = sample_facts(); // status 200
+    let st = |f: &RecordFacts, v: &str| st_of(&one(&format!("HTTP Status: {v}")), f, "HTTP Status");
+    for ok in ["200", "200 OK", "HTTP 200 ok", "HTTP/1.1 200 OK"] {
+        assert!(matches!(st(&f, ok), FieldStatus::Matches { .. }), "{ok}");
+    }
+    for bad in ["404", "404 Not Found", "200 Not Found", "201 Created"] {
+        assert!(matches!(st(&f, bad), FieldStatus::Differs { .. }), "{bad}");
+    }
+    f.http_status = Some(599);
+    f.error = Some("HTTP 599 Odd Gateway".into());
+    assert!(matches!(
+        st(&f, "599 Odd Gateway"),
+        FieldStatus::Matches { .. }
+    ));
+    assert!(matches!(st(&f, "599 Other"), FieldStatus::Differs { .. }));
+    f.http_status = None;
+    assert!(matches!(st(&f, "200 OK"), FieldStatus::Differs { .. }));
+    // A failure stated under another label is Capture-Failed, and a success has none.
+    let c = one("Failure: HTTP 404 Not Found");
+    assert!(matches!(
+        st_of(&c, &sample_facts(), "Capture-Failed"),
+        FieldStatus::Differs { .. }
+    ));
 }

@@ -56,8 +56,8 @@ pub struct CitationReport {
     pub did_you_mean: Option<String>,
     /// Parser and checker warnings.
     pub warnings: Vec<String>,
-    /// The citation's labelled lines that name no field: listed as not checked. One that
-    /// states a fact (`states_fact`) keeps the citation from being verified.
+    /// The citation's labelled lines that name no field: listed as not checked. Any of them
+    /// keeps the citation from being verified (whatever it says: nothing checked it).
     pub not_checked: Vec<OtherLine>,
     /// Whether the record's signer is pinned: by `--key` when keys were given, else by the
     /// citation's `Signed-By`.
@@ -122,8 +122,10 @@ fn names_a_hash_of(citation: &Citation, facts: &RecordFacts) -> bool {
 /// the citation's `Signed-By` pins the signer, since the filing is an independent channel;
 /// without either, a citation that matches is "not pinned" (exit 3).
 ///
-/// A labelled line that names no field is listed as not checked; one that states a fact (a
-/// date, a hash, an id, a URL, a key) fails the citation, since nothing checked it.
+/// Fail-closed: a labelled line that names no field (`Label: value`, a table row, a look-alike
+/// label) is listed as not checked and fails the citation, whatever its value, since nothing
+/// checked it; the report says to remove it or state it as a field. Unlabelled prose and the
+/// `Citation Record` header are harmless.
 pub fn check_citation(
     number: usize,
     citation: &Citation,
@@ -247,7 +249,6 @@ pub fn check_citation(
     let unchecked_facts: Vec<&str> = citation
         .unchecked
         .iter()
-        .filter(|o| o.states_fact)
         .map(|o| o.label.as_str())
         .collect();
     // A stated field that could not be checked (an excerpt with no text to look in, a log
@@ -298,7 +299,7 @@ pub fn check_citation(
                 unchecked.join(", ")
             ),
             Verdict::Mismatch if !unchecked_facts.is_empty() => format!(
-                "{} found in {place}, but the citation's line{} {} state{} something no check confirms, so the citation is not verified",
+                "{} found in {place}, but nothing checked the citation's line{} {}, so the citation is not verified (remove {} or state {} as a field)",
                 candidate.facts.id,
                 if unchecked_facts.len() == 1 { "" } else { "s" },
                 unchecked_facts
@@ -306,7 +307,16 @@ pub fn check_citation(
                     .map(|l| format!("{l:?}"))
                     .collect::<Vec<_>>()
                     .join(", "),
-                if unchecked_facts.len() == 1 { "s" } else { "" }
+                if unchecked_facts.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
+                if unchecked_facts.len() == 1 {
+                    "it"
+                } else {
+                    "them"
+                },
             ),
             Verdict::Mismatch if unpinned_key => format!(
                 "{} found in {place}, but it is signed by {}, which is not a key you pinned with --key ({})",
@@ -379,14 +389,16 @@ pub fn render_citation_reports(source: &str, reports: &[CitationReport]) -> Stri
                         o.label, "not checked", o.value,
                     ),
                     None => format!(
-                        "  {:<16} {:<12} {:?} is not a citation field{}",
+                        "  {:<16} {:<12} {:?}: {} not a citation field; nothing checked it, so the citation is not verified \u{2014} remove it or state it as a field",
                         o.label,
                         "not checked",
                         o.value,
-                        if o.states_fact {
-                            "; it states a fact nothing checks, so the citation is not verified"
-                        } else {
-                            ""
+                        match o.looks_like {
+                            Some("") => "its label mixes scripts and is".to_owned(),
+                            Some(field) => format!(
+                                "its label looks like {field} but is spelled with letters of another script, and is"
+                            ),
+                            None => "its label is".to_owned(),
                         }
                     ),
                 },
