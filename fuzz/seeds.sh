@@ -60,7 +60,7 @@ ex capture "http://127.0.0.1:$port/missing" >/dev/null 2>&1 || true
 ex cite EX-V-000002 --quote "By using the Services, you agree" >/dev/null
 
 rm -rf "$seeds"
-mkdir -p "$seeds"/{bundle_read,bundle_tar_differential,citation_parse,checkpoint_parse,tlog_proof_parse,manifest_parse,timestamp_token}
+mkdir -p "$seeds"/{bundle_read,bundle_tar_differential,citation_parse,checkpoint_parse,tlog_proof_parse,manifest_parse,timestamp_token,text_extract}
 
 # manifest_parse: every manifest of the archive (capture, unchanged, failure, provision).
 find "$work/archive/manifests" -name '*.json' | sort | while read -r m; do
@@ -139,6 +139,51 @@ PY
 
 # timestamp_token: the RFC 3161 responses of the timestamp crate's fixtures.
 cp "$root"/crates/timestamp/tests/fixtures/*.tsr "$seeds/timestamp_token/"
+
+# text_extract: three header bytes (media type, charset, rules: indexes into the target's
+# tables) and a document. The test fixtures, the demo page, a page with every structure the
+# renderer knows, and the hostile and encoded documents that reach the guard and the charset
+# rules (fuzz/fuzz_targets/text_extract.rs explains the bytes).
+text_seeds=$seeds/text_extract
+seed() { { printf "$1"; cat; } > "$text_seeds/$2"; }
+seed '\x00\x00\x00' policy-v1.html < "$root/tests/fixtures/policy-v1.html"
+seed '\x00\x00\x03' policy-v2-remove-nav.html < "$root/tests/fixtures/policy-v2.html"
+seed '\x09\x00\x01' policy-v1-sniffed-select-main.html < "$root/tests/fixtures/policy-v1-new-nonce.html"
+seed '\x01\x00\x04' demo-terms-xhtml.html < "$root/demo/terms.html"
+seed '\x02\x02\x00' terms-windows-1252.txt < "$root/tests/fixtures/terms.txt"
+seed '\x00\x00\x07' structure.html <<'HTML'
+<!DOCTYPE html><html><head><title> Terms &amp;
+ Conditions&nbsp;</title><meta http-equiv="Content-Type" content="text/html; charset=utf-8"></head>
+<body><header>Site</header><nav><a href="/">Home</a></nav><div hidden>gone</div>
+<div role="main"><article><header><h1>Terms</h1></header><p class="sr-only">skip</p>
+<ol><li>First<li>Second<ul><li>nested</ul></ol><table><tr><th>A<td>1<tr><td>B<td>2</table>
+<pre>  keep
+   lines</pre><p style="display: none !important">hidden</p><span aria-hidden="true">*</span>
+<div aria-hidden="true"><p>Accordion panel</p></div><p>e&#x301; caf&eacute;<br>line<button>More</button></p>
+<template>t</template><noscript>n</noscript><math><mi>x</mi></math><svg><text>s</text></svg>
+<details><summary>Q</summary>A</details><dl><dt>term<dd>def</dl><blockquote>quote</blockquote>
+</article><aside>aside</aside></div><footer>Footer</footer></body></html>
+HTML
+python3 - "$text_seeds" <<'PY'
+import sys
+out = sys.argv[1]
+def write(name, header, body):
+    with open(f"{out}/{name}", "wb") as f:
+        f.write(header + body)
+# Nesting past the guard's depth limit, and more distinct unclosed formatting elements than
+# it allows: the rewritten paths of crates/text/src/guard.rs.
+write("nested-divs.html", b"\x00\x00\x00", b"<div>" * 300 + b"deep" + b"</div>" * 300)
+write("unclosed-b.html", b"\x00\x00\x02",
+      b"".join(b'<b id=%d>w%d ' % (i, i) for i in range(150)) + b"<p>end")
+# A <meta> charset with non-UTF-8 bytes; a UTF-16LE document with a BOM; a <meta> that says
+# UTF-16 (read as UTF-8); undeclared invalid UTF-8 (windows-1252).
+write("meta-windows-1252.html", b"\x00\x00\x00",
+      b'<meta charset="windows-1252"><p>caf\xe9 \x93quoted\x94 \x80</p>')
+write("bom-utf-16le.html", b"\x00\x00\x00",
+      "\ufeff<title>T\u00eatu</title><p>\u65e5\u672c</p>".encode("utf-16-le"))
+write("meta-utf-16.html", b"\x00\x00\x00", b'<meta charset="utf-16"><p>caf\xc3\xa9</p>')
+write("undeclared-latin1.txt", b"\x02\x00\x00", b"caf\xe9\r\nna\xefve  \r\n\r\n\r\nend\xa0\n")
+PY
 
 du -sh "$seeds"
 find "$seeds" -type f | sort | sed "s|$root/||"

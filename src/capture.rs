@@ -54,7 +54,7 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
             select: args.select.clone(),
             remove: args.remove.clone(),
         };
-        exhibit_capture::text::check_rules(&rules).map_err(Failure::bad_input)?;
+        exhibit_text::check_rules(&rules).map_err(Failure::bad_input)?;
         Some(rules)
     };
     let meta = DocumentMeta {

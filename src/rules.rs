@@ -8,7 +8,6 @@ use exhibit_capture::Capturer;
 use exhibit_core::manifest::ExtractionRules;
 use exhibit_core::reextraction::ReextractionManifest;
 use exhibit_core::{RecordId, Sha256Digest};
-use exhibit_sign::PublicKey;
 use exhibit_store::Archive;
 use serde_json::json;
 
@@ -41,7 +40,7 @@ pub fn rules(root: &Path, args: RulesArgs, json: bool) -> Result<u8, Failure> {
             select: args.select,
             remove: args.remove,
         };
-        exhibit_capture::text::check_rules(&rules).map_err(Failure::bad_input)?;
+        exhibit_text::check_rules(&rules).map_err(Failure::bad_input)?;
         Some((rules, "document rules"))
     } else {
         None
@@ -226,7 +225,7 @@ pub fn show_reextraction(archive: &Archive, id: &RecordId, json: bool) -> Result
         code: EXIT_FAILED,
         message: format!("{}: {e}", row.manifest_path),
     })?;
-    let public = PublicKey::load_pem(&archive.public_key_path())?;
+    let public = archive.public_key()?;
     let valid = public.verify(&bytes, &sig).is_ok()
         && m.signer == public.fingerprint().to_string()
         && m.id == *id;

@@ -19,8 +19,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use exhibit_capture::text;
 use exhibit_store::ObjectStore;
+use exhibit_text as text;
 
 fn main() -> ExitCode {
     match run() {

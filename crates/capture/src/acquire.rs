@@ -15,9 +15,10 @@ use exhibit_core::manifest::{
 };
 use exhibit_store::config::CaptureSettings;
 use exhibit_store::{ObjectStore, StoreError};
+use exhibit_text as text;
 
+use crate::CaptureError;
 use crate::source::Source;
-use crate::{CaptureError, text};
 
 /// Bytes kept for sniffing the media type when the document is too large to keep whole.
 const SNIFF_BYTES: usize = 8 << 10;

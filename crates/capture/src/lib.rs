@@ -11,7 +11,6 @@ pub mod batch;
 mod error;
 mod reextract;
 mod source;
-pub mod text;
 pub mod tsa;
 
 use exhibit_core::manifest::{ExtractionRules, Extractor, TextInfo, cap_string};
@@ -19,6 +18,7 @@ use exhibit_core::url::normalize_document_url;
 use exhibit_sign::SigningKey;
 use exhibit_store::config::CaptureSettings;
 use exhibit_store::{Archive, CommittedCapture, PendingCapture};
+use exhibit_text as text;
 
 pub use acquire::Acquired;
 pub use error::CaptureError;

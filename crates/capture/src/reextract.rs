@@ -5,8 +5,9 @@ use exhibit_core::RecordId;
 use exhibit_core::manifest::{DocumentRef, Extractor};
 use exhibit_core::reextraction::{NewVersion, ReextractedCapture};
 use exhibit_store::ReextractionDraft;
+use exhibit_text as text;
 
-use crate::{CaptureError, Capturer, text};
+use crate::{CaptureError, Capturer};
 
 impl Capturer<'_> {
     /// Extracts every successful capture of `document` again from its stored bytes and groups

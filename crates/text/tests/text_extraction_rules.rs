@@ -1,8 +1,8 @@
 //! Extraction rules (`select` / `remove`) and the default choice of what a page's text is
 //! (main content, boilerplate dropping), one small document at a time.
 
-use exhibit_capture::text::{EXTRACTOR_VERSION, check_rules, extract, extract_with};
 use exhibit_core::manifest::ExtractionRules;
+use exhibit_text::{EXTRACTOR_VERSION, check_rules, extract, extract_with};
 
 fn html(src: &str) -> String {
     extract(src.as_bytes(), "text/html", None)

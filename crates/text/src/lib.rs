@@ -1,7 +1,10 @@
-//! Text extraction and normalisation.
+//! exhibit-text: text extraction and normalisation.
+//!
+//! A pure function from bytes to text: it depends on no exhibit crate but `exhibit-core` (for
+//! [`ExtractionRules`]), does no I/O and reads no clock or configuration.
 //!
 //! A capture keeps the exact bytes it fetched; whether a capture opens a new *version* of a
-//! document is decided by the SHA-256 of the text this module extracts (DESIGN §4). The output
+//! document is decided by the SHA-256 of the text this crate extracts (DESIGN §4). The output
 //! must therefore be a pure, deterministic function of `(bytes, media type, charset, rules)` and
 //! of [`EXTRACTOR_VERSION`]: any change to what some input produces must bump the version,
 //! because it changes text hashes. The rules are the document's [`ExtractionRules`] (CSS
@@ -10,7 +13,7 @@
 //!
 //! # Pipeline
 //!
-//! 1. **Decode** (`text/charset.rs`): a byte-order mark wins; then the `charset` parameter of
+//! 1. **Decode** (`charset.rs`): a byte-order mark wins; then the `charset` parameter of
 //!    the Content-Type; then, for HTML, a `<meta charset>` / `<meta http-equiv>` found by a
 //!    WHATWG-style pre-scan of the first 1024 bytes (for XHTML first the `<?xml … encoding=…?>`
 //!    declaration); otherwise UTF-8 when the bytes are valid UTF-8, else windows-1252 (which
@@ -18,7 +21,7 @@
 //!    (`iso-8859-1` means windows-1252). Decoding never fails: malformed sequences in a declared
 //!    encoding become U+FFFD. Labels that resolve to the WHATWG "replacement" encoding are ignored, since decoding
 //!    a whole document to a single U+FFFD would hide every later change.
-//! 2. **HTML to text** (`text/html.rs`, which lists every rule): parsed with html5ever (via
+//! 2. **HTML to text** (`html.rs`, which lists every rule): parsed with html5ever (via
 //!    `scraper`) as a browser would, walked iteratively (no recursion) and rendered as
 //!    Markdown-like text: `# ` headings, `- ` / `1. ` list items, blank lines between paragraphs
 //!    and blocks, table cells on their own lines, `<pre>` verbatim, link text without URLs.
@@ -35,7 +38,7 @@
 //!      behind an open cookie modal are `aria-hidden`);
 //!    - `<button>` text and `<form>` contents other than controls are kept.
 //!
-//!    A linear pre-pass (`text/guard.rs`) first rewrites the rare hostile document (hundreds of
+//!    A linear pre-pass (`guard.rs`) first rewrites the rare hostile document (hundreds of
 //!    nested or unclosed formatting elements) that would drive the HTML tree builder quadratic;
 //!    ordinary pages are parsed untouched.
 //! 3. **Normalise** ([`normalize_text`]): line endings, Unicode NFC, trailing whitespace, blank
@@ -153,7 +156,7 @@ pub fn check_rules(rules: &ExtractionRules) -> Result<(), String> {
 /// (their union in document order, a match nested in another rendered once), each as if it were
 /// the whole body; if nothing matches, the text is empty (the rule no longer fits the page).
 /// Nothing matching a `rules.remove` selector is ever rendered, including selected elements
-/// inside it. Without `select`, the default choice of the main content applies (see the module
+/// inside it. Without `select`, the default choice of the main content applies (see the crate
 /// documentation), `remove` on top of it. Rules never reveal dropped or hidden content.
 /// Selectors that do not parse match nothing (check them first with [`check_rules`]).
 pub fn extract_with(

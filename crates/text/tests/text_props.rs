@@ -5,8 +5,8 @@
 
 use std::time::Instant;
 
-use exhibit_capture::text::{extract, extract_with, normalize_text, sniff_media_type};
 use exhibit_core::manifest::ExtractionRules;
+use exhibit_text::{extract, extract_with, normalize_text, sniff_media_type};
 
 /// xorshift64*: tiny, seeded, deterministic.
 struct Rng(u64);
@@ -386,7 +386,7 @@ fn arbitrary_bytes_never_panic() {
 
 /// Hostile inputs that took html5ever seconds to minutes before the guard. Their timings are
 /// printed, not asserted (a timed assertion fails on a busy machine, not on a regression); the
-/// guard's triggering is tested structurally in `text::guard`'s unit tests.
+/// guard's triggering is tested structurally in `exhibit_text::guard`'s unit tests.
 fn timed(name: &str, src: &str) -> String {
     let started = Instant::now();
     let got = extract(src.as_bytes(), "text/html", None).expect("html");

@@ -1,6 +1,6 @@
-//! The extraction rules of `exhibit_capture::text`, one small document at a time.
+//! The extraction rules of `exhibit_text`, one small document at a time.
 
-use exhibit_capture::text::{
+use exhibit_text::{
     EXTRACTOR_NAME, EXTRACTOR_VERSION, Extracted, extract, normalize_text, sniff_media_type,
 };
 

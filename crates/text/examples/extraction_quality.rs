@@ -1,7 +1,7 @@
 //! Extraction quality against the Open Terms Archive reference corpus.
 //!
 //! ```text
-//! cargo run --release -p exhibit-capture --example extraction_quality -- [CORPUS] [--rules FILE] [--dump DIR]
+//! cargo run --release -p exhibit-text --example extraction_quality -- [CORPUS] [--rules FILE] [--dump DIR]
 //! ```
 //!
 //! `CORPUS` defaults to `../shared/corpus` relative to the workspace root, `--rules` to
@@ -36,9 +36,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use exhibit_capture::text::{extract_with, normalize_text};
 use exhibit_core::Sha256Digest;
 use exhibit_core::manifest::ExtractionRules;
+use exhibit_text::{extract_with, normalize_text};
 
 fn main() -> ExitCode {
     match run() {
@@ -228,7 +228,7 @@ fn parse_rules(text: &str) -> Result<RulesFile, String> {
                         "a [[document]] needs `path` or both `service` and `document`".into(),
                     ));
                 }
-                exhibit_capture::text::check_rules(&entry.rules).map_err(at)?;
+                exhibit_text::check_rules(&entry.rules).map_err(at)?;
                 file.documents.push(entry);
             }
             "reference_issue" => {

@@ -20,8 +20,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use exhibit_capture::text::{Extracted, extract, extract_with, normalize_text};
 use exhibit_core::manifest::ExtractionRules;
+use exhibit_text::{Extracted, extract, extract_with, normalize_text};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpus")
