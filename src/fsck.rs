@@ -23,10 +23,21 @@ pub fn fsck(root: &Path, args: FsckArgs, json: bool) -> Result<u8, Failure> {
         Err(e) if e.is_bad_input() => return Err(e.into()),
         // An archive too damaged to open (no catalog, not SQLite, …) is a finding, not an error.
         Err(e) => {
+            // Named by the file that stopped it when that is one of the catalog's (a FIFO at
+            // `catalog.sqlite-journal`, say), relative to the archive.
+            let path = match &e {
+                exhibit_store::StoreError::Corrupt { what, .. } => Path::new(what)
+                    .strip_prefix(root)
+                    .ok()
+                    .and_then(|p| p.to_str())
+                    .filter(|p| p.starts_with("catalog.sqlite"))
+                    .map(str::to_owned),
+                _ => None,
+            };
             let report = FsckReport {
                 full: args.full,
                 problems: vec![Problem {
-                    path: "catalog.sqlite".into(),
+                    path: path.unwrap_or_else(|| "catalog.sqlite".into()),
                     check: "catalog",
                     message: format!("cannot open the archive: {e}"),
                 }],
@@ -115,7 +126,11 @@ fn print_repair(r: &RepairReport, json: bool) -> Result<(), Failure> {
             "exhibit: fsck --repair: another process is writing objects; objects/ was left alone"
         );
     }
-    let all = [("removed", &r.removed), ("kept", &r.kept)];
+    let all = [
+        ("removed", &r.removed),
+        ("recorded", &r.recorded),
+        ("kept", &r.kept),
+    ];
     let items = all.iter().flat_map(|(a, l)| l.iter().map(move |f| (*a, f)));
     if json {
         for (action, f) in items {

@@ -292,9 +292,14 @@ fn orphans_and_temporary_files_are_notes_with_exit_0() {
     // What a crash between writing a manifest and committing leaves: a signed manifest under a
     // number the catalog never committed, an object no record references, temporary files,
     // leaves past the log's end, a checkpoint and a token the catalog does not list.
-    let leftovers = leave_leftovers(&archive);
+    let mut leftovers = leave_leftovers(&archive);
+    leftovers.push(leave_unrecorded_checkpoint(&archive));
     for full in [false, true] {
         let text = passes(&fsck(&archive, full));
+        assert!(
+            text.contains("signed checkpoints not in the catalog: `fsck --repair` records them"),
+            "{text}"
+        );
         for p in &leftovers {
             assert!(text.contains(&format!("  {p}\n")), "{p} listed:\n{text}");
         }
@@ -313,7 +318,6 @@ fn orphans_and_temporary_files_are_notes_with_exit_0() {
             "temp_file",
             "uncommitted_leaves",
             "orphan_checkpoint",
-            "orphan_token",
         ] {
             assert!(kinds.contains(&k), "{k}: {lines:?}");
         }
@@ -407,15 +411,6 @@ fn leave_leftovers(archive: &Path) -> Vec<String> {
         .open(archive.join("log/leaves"))
         .unwrap();
     std::io::Write::write_all(&mut leaves, &[7u8; 64]).unwrap();
-    // A checkpoint signed in a transaction that never committed, and a token over it.
-    let cps = archive.join("log/checkpoints");
-    let some = std::fs::read_dir(&cps)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .find(|p| p.extension().is_some_and(|e| e == "checkpoint"))
-        .unwrap();
-    std::fs::copy(&some, cps.join("000000000999.checkpoint")).unwrap();
-    std::fs::write(cps.join("000000000999.checkpoint.tsa.tsr"), b"token").unwrap();
     vec![
         "manifests/C/000/EX-C-000099.json".into(),
         "manifests/C/000/EX-C-000099.json.sig".into(),
@@ -423,9 +418,20 @@ fn leave_leftovers(archive: &Path) -> Vec<String> {
         rel(archive, &object),
         "objects/.tmp-crashed.zst".into(),
         "log/.tmp-checkpoint".into(),
-        "log/checkpoints/000000000999.checkpoint".into(),
-        "log/checkpoints/000000000999.checkpoint.tsa.tsr".into(),
     ]
+}
+
+/// What a crash between writing the latest checkpoint file (and `log/checkpoint`) and
+/// committing its row leaves: a signed checkpoint the catalog does not list. Not removed but
+/// recorded by repair (issue 17). Returns its path relative to the archive.
+fn leave_unrecorded_checkpoint(archive: &Path) -> String {
+    let db = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    let size: i64 = db
+        .query_row("SELECT max(size) FROM checkpoints", [], |r| r.get(0))
+        .unwrap();
+    db.execute("DELETE FROM checkpoints WHERE size = ?1", [size])
+        .unwrap();
+    format!("log/checkpoints/{size:012}.checkpoint")
 }
 
 fn repair_json(archive: &Path) -> (i32, Vec<serde_json::Value>) {
@@ -445,6 +451,7 @@ fn paths_of<'a>(lines: &'a [serde_json::Value], t: &str) -> Vec<&'a str> {
 fn repair_removes_every_kind_of_leftover_and_nothing_else() {
     let (_dir, archive) = archive();
     let leftovers = leave_leftovers(&archive);
+    let checkpoint = leave_unrecorded_checkpoint(&archive);
     // A young temporary file at the root (a configuration being rewritten) is kept.
     std::fs::write(archive.join(".tmp-config"), b"[capture]").unwrap();
     let leaves_len = std::fs::metadata(archive.join("log/leaves")).unwrap().len();
@@ -455,6 +462,9 @@ fn repair_removes_every_kind_of_leftover_and_nothing_else() {
         assert!(removed.contains(&p.as_str()), "{p} removed: {lines:#?}");
         assert!(!archive.join(p).exists(), "{p} is gone");
     }
+    // The signed checkpoint is committed evidence: recorded, never removed.
+    assert_eq!(paths_of(&lines, "recorded"), [checkpoint.as_str()]);
+    assert!(archive.join(&checkpoint).exists());
     assert!(
         lines
             .iter()
@@ -810,32 +820,23 @@ fn repair_never_removes_under_a_symbolic_link() {
     std::fs::rename(archive.join("log/checkpoints"), &victim).unwrap();
     std::os::unix::fs::symlink("../../victim", archive.join("log/checkpoints")).unwrap();
     // (A checkpoint file that is not a signed checkpoint of the archive is a problem, and
-    // repair removes nothing then: one that looks like a crash's leftover is needed here.)
-    std::fs::copy(
-        victim.join("000000000007.checkpoint"),
-        victim.join("000000000777.checkpoint"),
-    )
-    .unwrap();
+    // repair removes nothing then: one that looks like a crash's leftover is needed here.
+    // Such a one is recorded, not removed, in a directory of the archive's own.)
+    let unrecorded = leave_unrecorded_checkpoint(&archive);
     std::fs::write(victim.join(".tmp-x"), b"someone else's").unwrap();
     let (code, lines) = repair_json(&archive);
     assert_eq!(code, 0, "{lines:#?}");
     assert!(paths_of(&lines, "removed").is_empty(), "{lines:#?}");
     let mut kept = paths_of(&lines, "kept");
     kept.sort();
-    assert_eq!(
-        kept,
-        [
-            "log/checkpoints/.tmp-x",
-            "log/checkpoints/000000000777.checkpoint"
-        ]
-    );
+    assert_eq!(kept, ["log/checkpoints/.tmp-x", unrecorded.as_str()]);
     for l in lines.iter().filter(|l| l["type"] == "kept") {
         assert_eq!(
             l["reason"], "under a symbolic link (log/checkpoints): not removed",
             "{l}"
         );
     }
-    assert!(victim.join("000000000777.checkpoint").exists());
+    assert!(archive.join(&unrecorded).exists());
     assert!(victim.join(".tmp-x").exists());
 }
 
@@ -1070,4 +1071,184 @@ fn a_restored_catalog_behind_the_signed_log_is_a_problem_and_repair_removes_noth
     ok(&exhibit(&archive, &["show", &id]));
     assert_eq!(capture_file(&archive, "Another.\n").unwrap(), "EX-C-000007");
     passes(&fsck(&archive, true));
+}
+
+/// Issue 17 (H3): a FIFO at `catalog.sqlite-journal` hung every command for ever — `fsck`,
+/// `fsck --full`, `--repair`, `reindex`, `capture` — because SQLite opens the rollback journal
+/// itself, blocking. Now the catalog and every SQLite side file (`-journal`, `-wal`, `-shm`)
+/// must be absent or a regular file before SQLite opens the catalog (for readers, writers and
+/// reindex): anything else — a FIFO, a link — is a one-line error naming the file, and a
+/// `catalog` problem for fsck. Nothing hangs, and the file is left where it is.
+#[test]
+fn a_fifo_or_link_beside_the_catalog_hangs_no_command_and_fsck_reports_it() {
+    for side in [
+        "catalog.sqlite-journal",
+        "catalog.sqlite-wal",
+        "catalog.sqlite-shm",
+    ] {
+        for fifo in [true, false] {
+            let (dir, archive) = archive();
+            let path = archive.join(side);
+            let _ = std::fs::remove_file(&path);
+            let elsewhere = dir.path().join("elsewhere");
+            std::fs::write(&elsewhere, b"").unwrap();
+            let what = if fifo {
+                mkfifo(&path);
+                "a FIFO"
+            } else {
+                std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+                "a symbolic link"
+            };
+            let case = format!("{side} as {what}");
+            for args in [&["fsck"][..], &["fsck", "--full"], &["fsck", "--repair"]] {
+                let out = exhibit_or_hang(&archive, args);
+                let line = fails_naming(&out, side);
+                assert!(line.contains(what), "{case}: {line}");
+            }
+            let f = dir.path().join("doc.txt");
+            std::fs::write(&f, "A document.\n").unwrap();
+            for args in [
+                &["list"][..],
+                &["show", "EX-C-000001"],
+                &["reindex"],
+                &["capture", f.to_str().unwrap()],
+            ] {
+                let out = exhibit_or_hang(&archive, args);
+                let err = stderr(&out);
+                assert_eq!(code(&out), 1, "{case}: {args:?}: {err}");
+                assert!(
+                    err.contains(side) && err.contains(what) && err.trim().lines().count() == 1,
+                    "{case}: {args:?}: {err}"
+                );
+            }
+            // Left for the user to examine; the link's target untouched.
+            let m = std::fs::symlink_metadata(&path).unwrap();
+            assert_eq!(m.file_type().is_symlink(), !fifo, "{case}");
+            assert_eq!(std::fs::read(&elsewhere).unwrap(), b"", "{case}");
+        }
+    }
+    // reindex looks at the catalog itself without following a link too.
+    let (dir, archive) = archive();
+    let moved = dir.path().join("catalog.sqlite");
+    std::fs::rename(archive.join("catalog.sqlite"), &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, archive.join("catalog.sqlite")).unwrap();
+    let out = exhibit_or_hang(&archive, &["reindex"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(stderr(&out).contains("catalog.sqlite"), "{}", stderr(&out));
+    assert!(
+        std::fs::symlink_metadata(archive.join("catalog.sqlite"))
+            .unwrap()
+            .is_symlink()
+    );
+}
+
+/// The checkpoint and token files in `log/checkpoints/`, with their bytes.
+fn checkpoint_files(archive: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(archive.join("log/checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| (rel(archive, &p), std::fs::read(&p).unwrap()))
+        .collect()
+}
+
+/// Issue 17 (H5): with the catalog's `checkpoints` and `timestamps` rows deleted, `fsck
+/// --full` said OK and `--repair` removed the signed checkpoints the catalog no longer listed
+/// (older than, and consistent with, the latest) and the RFC 3161 token over the latest; and
+/// `reindex` could not bring them back. A checkpoint file signed by the archive key whose root
+/// is the log's at its size is never a crash leftover: fsck notes it and repair records it in
+/// the catalog, with the tokens over it. Also: a crash between writing the latest checkpoint
+/// (and `log/checkpoint`) and recording it left a checkpoint that repair removed, after which
+/// `reindex` failed (`log/checkpoint` matched no checkpoint file); now it is recorded.
+#[test]
+fn repair_records_the_signed_checkpoints_and_tokens_the_catalog_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tsa) = tsa::LocalTsa::start(&dir.path().join("tsa")) else {
+        return;
+    };
+    let archive = dir.path().join("archive");
+    ok(&exhibit(
+        &archive,
+        &["init", "--origin", "test.example", "--tsa", &tsa.url()],
+    ));
+    for i in 1..=3 {
+        capture_file(&archive, &format!("Terms, revision {i}.\n")).unwrap();
+    }
+    let files = checkpoint_files(&archive);
+    let tokens = files.keys().filter(|f| f.ends_with(".tsr")).count();
+    assert_eq!((files.len(), tokens), (6, 3), "{:?}", files.keys());
+    passes(&fsck(&archive, true));
+    let rows = |archive: &Path| -> (i64, i64) {
+        let db = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+        let n = |t: &str| {
+            db.query_row(&format!("SELECT count(*) FROM {t}"), [], |r| r.get(0))
+                .unwrap()
+        };
+        (n("checkpoints"), n("timestamps"))
+    };
+    assert_eq!(rows(&archive), (3, 3));
+    let db = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    db.execute_batch("DELETE FROM timestamps; DELETE FROM checkpoints;")
+        .unwrap();
+    drop(db);
+    for full in [false, true] {
+        let text = passes(&fsck(&archive, full));
+        assert!(
+            text.contains(
+                "note: 3 signed checkpoints not in the catalog: `fsck --repair` records them"
+            ),
+            "{text}"
+        );
+    }
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(paths_of(&lines, "removed").is_empty(), "{lines:#?}");
+    assert_eq!(paths_of(&lines, "recorded").len(), 6, "{lines:#?}");
+    assert_eq!(
+        checkpoint_files(&archive),
+        files,
+        "every file kept, byte for byte"
+    );
+    assert_eq!(rows(&archive), (3, 3));
+    let (code, lines) = fsck_json(&archive, true);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(!lines.iter().any(|l| l["type"] == "note"), "{lines:#?}");
+
+    // The crash between writing the latest checkpoint file and recording it.
+    let db = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    db.execute_batch(
+        "DELETE FROM timestamps WHERE size = 3; DELETE FROM checkpoints WHERE size = 3;",
+    )
+    .unwrap();
+    drop(db);
+    let text = ok(&exhibit(&archive, &["fsck", "--repair"]));
+    assert!(
+        text.contains("recorded orphan_checkpoint log/checkpoints/000000000003.checkpoint\n"),
+        "{text}"
+    );
+    assert!(text.lines().last().unwrap().ends_with(": OK"), "{text}");
+    assert_eq!(checkpoint_files(&archive), files);
+    ok(&exhibit(&archive, &["reindex"]));
+    assert_eq!(rows(&archive), (3, 3));
+    passes(&fsck(&archive, true));
+
+    // A token that does not stamp its checkpoint is kept (`log timestamp` replaces it), not
+    // recorded; one whose checkpoint is not in the archive at all is kept too.
+    let db = rusqlite::Connection::open(archive.join("catalog.sqlite")).unwrap();
+    db.execute_batch("DELETE FROM timestamps WHERE size = 2;")
+        .unwrap();
+    drop(db);
+    let token2 = files
+        .keys()
+        .find(|f| f.contains("000000000002.checkpoint."))
+        .unwrap();
+    std::fs::write(archive.join(token2), tsa.stamp(b"another checkpoint")).unwrap();
+    let stray = "log/checkpoints/000000000009.checkpoint.other.tsr";
+    std::fs::write(archive.join(stray), tsa.stamp(b"no such checkpoint")).unwrap();
+    let (code, lines) = repair_json(&archive);
+    assert_eq!(code, 0, "{lines:#?}");
+    assert!(paths_of(&lines, "removed").is_empty(), "{lines:#?}");
+    let mut kept = paths_of(&lines, "kept");
+    kept.sort();
+    assert_eq!(kept, [token2.as_str(), stray], "{lines:#?}");
+    assert!(archive.join(token2).exists() && archive.join(stray).exists());
 }

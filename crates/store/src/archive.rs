@@ -687,7 +687,7 @@ impl Archive {
     /// this archive writes.
     pub fn catalog_reader(&self) -> Result<CatalogReader, StoreError> {
         let path = self.root.join(CATALOG_FILE);
-        let conn = Connection::open_with_flags(
+        let conn = catalog::connect(
             &path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;

@@ -126,9 +126,57 @@ CREATE INDEX captures_version ON captures(version, num);
 CREATE INDEX captures_failed ON captures(document, num) WHERE ok = 0;
 "#;
 
-/// Opens the catalog with the pragmas every connection needs.
+/// The files SQLite keeps beside a database file `<db>`: `<db>-journal` (the rollback
+/// journal), `<db>-wal` (the write-ahead log) and `<db>-shm` (its shared-memory index).
+pub const SIDE_FILES: [&str; 3] = ["-journal", "-wal", "-shm"];
+
+/// Checks, before SQLite is let open the database `path`, that it and each of its
+/// [`SIDE_FILES`] is absent or a regular file — by `lstat`, never following a link. SQLite
+/// opens these files itself, following links and blocking on a FIFO (it opens the rollback
+/// journal to see whether it is hot: a FIFO there hung every command for ever). Anything else
+/// is a [`StoreError::Corrupt`] naming the file and what it is (exit 1; fsck reports it as a
+/// `catalog` problem). SQLite's temporary files are not the archive's: it makes them with
+/// random names and `O_EXCL` in `SQLITE_TMPDIR`/`TMPDIR`.
+pub fn check_files(path: &std::path::Path) -> Result<(), StoreError> {
+    let mut files = vec![path.to_path_buf()];
+    for suffix in SIDE_FILES {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        files.push(name.into());
+    }
+    for file in files {
+        match std::fs::symlink_metadata(&file) {
+            Ok(m) if m.file_type().is_file() => {}
+            Ok(m) => {
+                return Err(StoreError::Corrupt {
+                    what: file.display().to_string(),
+                    message: format!(
+                        "is {}, not a regular file; the catalog is not opened (SQLite would \
+                         follow a link or wait on a FIFO for ever): move it out of the archive",
+                        crate::fsutil::file_kind(m.file_type())
+                    ),
+                });
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&file, e)),
+        }
+    }
+    Ok(())
+}
+
+/// Opens the database `path` with `flags` once [`check_files`] has passed: the one way this
+/// crate lets SQLite open a catalog (or a catalog being built).
+pub fn connect(
+    path: &std::path::Path,
+    flags: rusqlite::OpenFlags,
+) -> Result<Connection, StoreError> {
+    check_files(path)?;
+    Ok(Connection::open_with_flags(path, flags)?)
+}
+
+/// Opens the catalog with the pragmas every connection needs (after [`check_files`]).
 pub fn open(path: &std::path::Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
+    let mut conn = connect(path, rusqlite::OpenFlags::default())?;
     // Concurrent writers wait for each other instead of failing; set first, so that even the
     // pragmas below wait rather than fail while another process holds the lock.
     conn.busy_handler(Some(wait_for_lock))?;

@@ -8,7 +8,8 @@
 //! verify with the archive key: [`crate::repair`]) is a problem in both modes, as is a
 //! checkpoint file the catalog does not list that is not a crash's: one signed over more leaves
 //! than the catalog's log ("catalog older than the log": a restored backup), or one the archive
-//! key did not sign. Files are read through [`crate::fsutil::open_for_reading`] (no link
+//! key did not sign (a signed one consistent with the log is a note: `fsck --repair` records
+//! it). Files are read through [`crate::fsutil::open_for_reading`] (no link
 //! followed, no FIFO opened); FIFOs, sockets and devices in the archive's directories are
 //! `files` problems. A private key readable by group or others, or not matching
 //! `keys/signing.pub.pem`, is a `keys` problem.
@@ -231,6 +232,7 @@ impl Archive {
             ids: HashSet::new(),
             objects: Vec::new(),
             checkpoint_roots: BTreeMap::new(),
+            catalog_checkpoints: HashSet::new(),
             timestamp_files: Vec::new(),
             report: FsckReport {
                 full: options.full,
@@ -308,9 +310,12 @@ impl NoteKind {
                 "objects no record references (a capture that did not commit leaves them; FORMAT §8)"
             }
             NoteKind::OrphanCheckpoint => {
-                "checkpoint files the catalog does not list (signed just before a crash)"
+                "signed checkpoints not in the catalog: `fsck --repair` records them"
             }
-            NoteKind::OrphanToken => "timestamp tokens the catalog does not list",
+            NoteKind::OrphanToken => {
+                "timestamp tokens the catalog does not list (`fsck --repair` records those that \
+                 stamp a signed checkpoint, and keeps the others)"
+            }
             NoteKind::TempFile => "temporary files of an interrupted write (safe to delete)",
             NoteKind::UncommittedLeaves => {
                 "leaves past the log's end in log/leaves (a batch that did not commit; the next capture cuts them)"
@@ -1369,6 +1374,9 @@ struct Checker<'a> {
     objects: Vec<ObjRef>,
     /// Catalog checkpoints: size → root.
     checkpoint_roots: BTreeMap<u64, Hash>,
+    /// The sizes of the catalog's `checkpoints` rows (not `log/checkpoint`'s: a checkpoint
+    /// file no row names is judged by `orphan_checkpoint`, even the latest).
+    catalog_checkpoints: HashSet<u64>,
     /// Catalog tokens: (size, TSA name) → file, relative.
     timestamp_files: Vec<(u64, String, String)>,
     report: FsckReport,
@@ -2551,6 +2559,7 @@ impl<'a> Checker<'a> {
             let Some(size) = size.and_then(|s| u64::try_from(s).ok()) else {
                 continue;
             };
+            self.catalog_checkpoints.insert(size);
             let rel = format!("{CHECKPOINT_DIR}/{size:012}.checkpoint");
             let root: Option<Hash> = match root.map(<Hash>::try_from) {
                 Some(Ok(r)) => Some(r),
@@ -2985,7 +2994,7 @@ impl<'a> Checker<'a> {
 
     fn walk_log(&mut self) {
         self.walk_temp("log");
-        let sizes: HashSet<u64> = self.checkpoint_roots.keys().copied().collect();
+        let sizes = std::mem::take(&mut self.catalog_checkpoints);
         let tokens: HashSet<String> = self
             .timestamp_files
             .iter()
@@ -3005,7 +3014,7 @@ impl<'a> Checker<'a> {
             match size {
                 Some(size) if rest == ".checkpoint" => {
                     if !sizes.contains(&size) {
-                        self.orphan_checkpoint(rel);
+                        self.orphan_checkpoint(rel, size);
                     }
                 }
                 Some(_) if rest.starts_with(".checkpoint.") && rest.ends_with(".tsr") => {
@@ -3018,13 +3027,16 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Judges a checkpoint file the catalog does not list. A crash while signing leaves one
-    /// signed by the archive key over leaves the catalog has committed (FORMAT §8): a note.
-    /// One that covers more leaves than the catalog's log means the catalog is older than the
-    /// log (a restored backup): those leaves were committed and signed, so nothing of them is
-    /// a crash leftover — a problem, and repair removes nothing. One that does not verify, or
-    /// contradicts the log, was not left by a crash: a problem too.
-    fn orphan_checkpoint(&mut self, rel: String) {
+    /// Judges a checkpoint file the catalog does not list (`size` from its name). A crash
+    /// while signing leaves one signed by the archive key over leaves the catalog has
+    /// committed (FORMAT §8) — as does a catalog that lost the row: committed evidence either
+    /// way, a note ("`fsck --repair` records it"), never removed. One that covers more leaves
+    /// than the catalog's log means the catalog is older than the log (a restored backup):
+    /// those leaves were committed and signed, so nothing of them is a crash leftover — a
+    /// problem, and repair removes nothing. One that does not verify, holds a checkpoint of
+    /// another size than its name, or contradicts the log, was not left by a crash: a problem
+    /// too.
+    fn orphan_checkpoint(&mut self, rel: String, size: u64) {
         let Some(public) = &self.public else {
             // Reported as a keys problem already; nothing is removed then.
             self.notes.add(NoteKind::OrphanCheckpoint, rel);
@@ -3032,6 +3044,18 @@ impl<'a> Checker<'a> {
         };
         let origin = &self.archive.config.origin;
         match crate::log::read_signed_checkpoint(&self.root.join(&rel), origin, public) {
+            Ok((n, _)) if n != size => self.fail(
+                "checkpoint",
+                &rel,
+                format!(
+                    "no catalog row names it, and it holds the signed checkpoint of size {n}, \
+                     not {size}: not left by a crash (fsck --repair keeps it; examine it, then \
+                     move it out of the archive)"
+                ),
+            ),
+            // Signed and recorded by a capture that committed after this check's snapshot:
+            // neither a leftover nor a sign of a catalog behind the log.
+            Ok((n, _)) if self.log_known && n > self.log_size && self.recorded_since(n) => {}
             Ok((n, _)) if self.log_known && n > self.log_size => {
                 let message = crate::log::catalog_behind_message(Path::new(&rel), n, self.log_size);
                 self.catalog(message);
@@ -3061,6 +3085,26 @@ impl<'a> Checker<'a> {
                 ),
             ),
         }
+    }
+
+    /// Whether the catalog, read afresh (outside this check's snapshot), now holds the
+    /// checkpoint of `size` and a log at least that long: one a concurrent writer committed.
+    fn recorded_since(&self, size: u64) -> bool {
+        let Ok(reader) = self.archive.catalog_reader() else {
+            return false;
+        };
+        let Ok(size) = i64::try_from(size) else {
+            return false;
+        };
+        reader
+            .conn
+            .query_row(
+                "SELECT count(*) FROM checkpoints, counters \
+                 WHERE checkpoints.size = ?1 AND counters.kind = 'L' AND counters.last >= ?1",
+                [size],
+                |r| r.get::<_, i64>(0),
+            )
+            .is_ok_and(|n| n > 0)
     }
 
     /// Lists `objects/`, reports referenced objects that are missing and notes the others;

@@ -247,6 +247,15 @@ pub(crate) fn read_signed_checkpoint(
     origin: &str,
     public: &exhibit_sign::PublicKey,
 ) -> Result<(u64, Hash), String> {
+    read_signed_note(path, origin, public).map(|(size, root, _)| (size, root))
+}
+
+/// [`read_signed_checkpoint`], also returning the note as read.
+pub(crate) fn read_signed_note(
+    path: &Path,
+    origin: &str,
+    public: &exhibit_sign::PublicKey,
+) -> Result<(u64, Hash, String), String> {
     let bytes = fsutil::read_in_archive(path, 1 << 20).map_err(|e| match e {
         StoreError::Io { source, .. } => source.to_string(),
         e => e.to_string(),
@@ -268,7 +277,7 @@ pub(crate) fn read_signed_checkpoint(
             cp.origin
         ));
     }
-    Ok((cp.size, cp.root))
+    Ok((cp.size, cp.root, text))
 }
 
 /// The largest checkpoint file (`log/checkpoints/<size>.checkpoint` or `log/checkpoint`)

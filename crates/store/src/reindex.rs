@@ -92,8 +92,9 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
         });
     }
     let catalog_path = root.join(CATALOG_FILE);
-    if let Ok(m) = std::fs::metadata(&catalog_path)
-        && !m.is_file()
+    // Not followed if a link (`lstat`): the catalog must be a file of the archive.
+    if let Ok(m) = std::fs::symlink_metadata(&catalog_path)
+        && !m.file_type().is_file()
     {
         return Err(corrupt(
             catalog_path.display(),
@@ -104,6 +105,8 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     // catalog is in place: no other exhibit process has the catalog open meanwhile, nor can
     // open the old one and commit into it before it is replaced (§7.1).
     let lock = lock_catalog_exclusive(root, &catalog_path)?;
+    // Its -journal, -wal and -shm too, before SQLite (or `refuse_if_shared`) opens any of them.
+    catalog::check_files(&catalog_path)?;
     let config = Config::load(root)?;
     let prefix = IdPrefix::new(&config.prefix).map_err(|e| StoreError::Config {
         path: root.join(crate::config::CONFIG_FILE),
@@ -124,7 +127,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     let mut report = {
         std::fs::set_permissions(&tmp, fsutil::public_file_permissions())
             .map_err(|e| StoreError::io(&*tmp, e))?;
-        let mut conn = Connection::open(&*tmp)?;
+        let mut conn = catalog::connect(&tmp, rusqlite::OpenFlags::default())?;
         // Built in one transaction, unjournalled: a failure discards the whole file.
         conn.pragma_update(None, "journal_mode", "OFF")?;
         conn.pragma_update(None, "synchronous", "OFF")?;
@@ -148,7 +151,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
         // Closed (its temporary tables go with it) and opened again to switch to WAL, the
         // catalog's journal mode.
         conn.close().map_err(|(_, e)| StoreError::from(e))?;
-        let conn = Connection::open(&*tmp)?;
+        let conn = catalog::connect(&tmp, rusqlite::OpenFlags::default())?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "wal_checkpoint", "TRUNCATE")?;
         conn.close().map_err(|(_, e)| StoreError::from(e))?;
@@ -198,7 +201,7 @@ impl OldCatalog {
             });
         }
         refuse_if_shared(path)?;
-        let conn = match Connection::open_with_flags(
+        let conn = match catalog::connect(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         ) {
@@ -306,11 +309,8 @@ fn busy(path: &Path) -> StoreError {
 #[cfg(target_os = "linux")]
 fn refuse_if_shared(path: &Path) -> Result<(), StoreError> {
     let shm = PathBuf::from(format!("{}-shm", path.display()));
-    let file = match std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&shm)
-    {
+    // Never through a link, never a FIFO (checked before, and again as it is opened).
+    let file = match fsutil::open_for_writing(&shm, false) {
         Ok(f) => f,
         Err(_) => return Ok(()),
     };

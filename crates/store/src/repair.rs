@@ -19,12 +19,16 @@
 //! (`judge_orphan`): a number near the counter, and a signature that is missing or short, a
 //! manifest that is empty or truncated, or a signature that verifies with the archive key. A
 //! complete manifest whose signature does not verify was not left by a crash; fsck reports it
-//! as a problem and repair never removes it. Tokens over a committed checkpoint are kept (the
-//! next `exhibit log timestamp` adopts them). Nothing under a symbolic link (below the archive
-//! root) is removed. An archive with problems is not repaired at all — among them a catalog
-//! older than the signed log (a restored backup: a checkpoint file signed by the archive key
-//! covers leaves the catalog lacks), whose "orphans" are committed evidence; and `log/leaves`
-//! is never cut below a signed checkpoint, nor opened through a link.
+//! as a problem and repair never removes it. A checkpoint file the catalog does not list is
+//! never removed: one signed by the archive key and consistent with the log is committed
+//! evidence (a crash between writing it and committing its row, or a catalog that lost the
+//! row), so repair *records* it (`record_checkpoint`), and then every token over a recorded
+//! checkpoint that verifies (`record_token`); any other is kept (fsck reports the checkpoint as
+//! a problem). Nothing under a symbolic link (below the archive root) is removed. An archive
+//! with problems is not repaired at all — among them a catalog older than the signed log (a
+//! restored backup: a checkpoint file signed by the archive key covers leaves the catalog
+//! lacks), whose "orphans" are committed evidence; and `log/leaves` is never cut below a
+//! signed checkpoint, nor opened through a link.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -75,6 +79,9 @@ pub struct RepairReport {
     pub writers_active: bool,
     /// What was removed.
     pub removed: Vec<Repaired>,
+    /// Committed evidence the catalog lacked, recorded in it: signed checkpoints consistent
+    /// with the log, and the time-stamp tokens that stamp them.
+    pub recorded: Vec<Repaired>,
     /// Leftovers kept, with the reason.
     pub kept: Vec<Repaired>,
 }
@@ -96,14 +103,14 @@ fn older_than(path: &Path, age: Duration) -> bool {
 
 impl Archive {
     /// Removes what interrupted writes left behind (see the module documentation): orphan
-    /// manifests and signatures (their numbers stay used), leaves past the log's end, orphan
-    /// checkpoints and tokens, temporary files and — when no other process is writing — orphan
-    /// objects. Nothing is removed when the check finds a problem.
+    /// manifests and signatures (their numbers stay used), leaves past the log's end, temporary
+    /// files and — when no other process is writing — orphan objects; records the signed
+    /// checkpoints and tokens the catalog lacks. Nothing is changed when the check finds a
+    /// problem.
     pub fn repair(&self) -> Result<RepairReport, StoreError> {
         // 1. The write lock, on a connection of its own (the check reads on the archive's).
         let catalog = self.root.join(CATALOG_FILE);
-        let mut conn = Connection::open(&catalog)?;
-        conn.busy_timeout(Duration::from_secs(600))?;
+        let mut conn = crate::catalog::open(&catalog)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // 2. The writers lock, without waiting (a writer waiting for the write lock holds it).
         let lock_path = self.root.join(WRITERS_LOCK);
@@ -138,6 +145,9 @@ impl Archive {
         };
         // Orphan manifests, by id (a manifest and its signature are judged together).
         let mut orphans: std::collections::BTreeMap<RecordId, Vec<String>> = Default::default();
+        // Signed checkpoints and tokens the catalog does not list: recorded, below.
+        let mut checkpoints = Vec::new();
+        let mut tokens = Vec::new();
         // Orphan delta objects go before orphan full objects, which may be their references
         // (FORMAT §6): a repair stopped in between leaves no delta without its reference.
         let mut notes = before.notes.clone();
@@ -179,13 +189,18 @@ impl Archive {
                         }
                         continue;
                     }
-                    "orphan_checkpoint" => None,
+                    // Never removed: a checkpoint file is written whole inside the writer's
+                    // transaction, so one the catalog lacks is committed evidence (signed over
+                    // committed leaves) or not a crash's at all (then fsck reports a problem
+                    // and nothing is repaired). The same goes for a token, written only over a
+                    // committed checkpoint.
+                    "orphan_checkpoint" => {
+                        checkpoints.push(rel.clone());
+                        continue;
+                    }
                     "orphan_token" => {
-                        if token_checkpoint_committed(&tx, rel)? {
-                            Some("its checkpoint is committed: `exhibit log timestamp` adopts it")
-                        } else {
-                            None
-                        }
+                        tokens.push(rel.clone());
+                        continue;
                     }
                     "uncommitted_leaves" => {
                         let public = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))?;
@@ -213,6 +228,29 @@ impl Archive {
                     continue;
                 }
                 remove(&path, note.kind, rel, &mut dirs, &mut report)?;
+            }
+        }
+        if !checkpoints.is_empty() || !tokens.is_empty() {
+            let public = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))?;
+            // Checkpoints first (by size, as their names sort): a token's row refers to its
+            // checkpoint's.
+            checkpoints.sort();
+            for (kind, rels) in [("orphan_checkpoint", checkpoints), ("orphan_token", tokens)] {
+                for rel in rels {
+                    let done = if kind == "orphan_checkpoint" {
+                        record_checkpoint(&tx, &self.root, &self.config.origin, &public, &rel)?
+                    } else {
+                        record_token(&tx, &self.root, &rel)?
+                    };
+                    match done {
+                        Ok(()) => report.recorded.push(Repaired {
+                            kind,
+                            path: rel,
+                            reason: None,
+                        }),
+                        Err(why) => keep(&mut report, kind, &rel, &why),
+                    }
+                }
             }
         }
         if !orphans.is_empty() {
@@ -523,21 +561,117 @@ fn symlinked_dir(root: &Path, rel: &str) -> Option<String> {
     None
 }
 
-/// Whether the checkpoint a token file (`log/checkpoints/<size>.checkpoint.<tsa>.tsr`) stamps
-/// is in the catalog.
-fn token_checkpoint_committed(tx: &Connection, rel: &str) -> Result<bool, StoreError> {
-    let size = rel
+/// Records in the catalog the checkpoint file `rel` (`log/checkpoints/<size>.checkpoint`) that
+/// it does not list, when it is committed evidence: a note signed by the archive key
+/// (`public`) under `origin`, of the size its name says, over at most the catalog's log, whose
+/// root is the log's at that size. What a crash between writing the file and committing its
+/// row leaves, and what a catalog that lost the row lacks. Otherwise `Ok(Err(why))`: kept
+/// (fsck reports such a file as a problem, so repair does not get here with one).
+fn record_checkpoint(
+    tx: &Connection,
+    root: &Path,
+    origin: &str,
+    public: &PublicKey,
+    rel: &str,
+) -> Result<Result<(), String>, StoreError> {
+    let named = rel
         .strip_prefix(CHECKPOINT_DIR)
         .and_then(|r| r.strip_prefix('/'))
-        .and_then(|r| r.get(..12))
-        .and_then(|d| d.parse::<i64>().ok());
-    let Some(size) = size else { return Ok(false) };
-    let n: i64 = tx.query_row(
-        "SELECT count(*) FROM checkpoints WHERE size = ?1",
-        [size],
-        |r| r.get(0),
+        .and_then(|r| r.strip_suffix(".checkpoint"))
+        .filter(|d| d.len() == 12)
+        .and_then(|d| d.parse::<u64>().ok());
+    let Some(named) = named else {
+        return Ok(Err("not a checkpoint file name".into()));
+    };
+    let (size, signed_root, note) =
+        match crate::log::read_signed_note(&root.join(rel), origin, public) {
+            Ok(n) => n,
+            Err(why) => {
+                return Ok(Err(format!(
+                    "not a signed checkpoint of this archive: {why}"
+                )));
+            }
+        };
+    if size != named {
+        return Ok(Err(format!(
+            "holds the checkpoint of size {size}, not {named}: not left by a crash"
+        )));
+    }
+    let log_size = crate::log::size(tx)?;
+    if size > log_size {
+        return Ok(Err(crate::log::catalog_behind_message(
+            Path::new(rel),
+            size,
+            log_size,
+        )));
+    }
+    let ours = exhibit_core::merkle::root(size, &crate::log::SqlNodes(tx))
+        .map_err(crate::log::merkle_err)?;
+    if ours != signed_root {
+        return Ok(Err(format!(
+            "its root is not the log's at size {size}: not left by a crash"
+        )));
+    }
+    tx.execute(
+        "INSERT INTO checkpoints (size, root, note) VALUES (?1, ?2, ?3)",
+        params![size as i64, &signed_root[..], note],
     )?;
-    Ok(n > 0)
+    Ok(Ok(()))
+}
+
+/// Records in the catalog the token file `rel`
+/// (`log/checkpoints/<size>.checkpoint.<tsa>.tsr`) that it does not list, when it is a granted
+/// RFC 3161 response over the note of the catalog's checkpoint of that size whose signature
+/// verifies (as `reindex` indexes tokens; `fsck --full` checks them again). Otherwise
+/// `Ok(Err(why))`: kept — a token over a committed checkpoint that does not verify is replaced
+/// by the next `exhibit log timestamp`, and one whose checkpoint is not in the archive was not
+/// left by a crash (tokens are only written over committed checkpoints).
+fn record_token(tx: &Connection, root: &Path, rel: &str) -> Result<Result<(), String>, StoreError> {
+    let parsed = rel
+        .strip_prefix(CHECKPOINT_DIR)
+        .and_then(|r| r.strip_prefix('/'))
+        .and_then(|r| r.strip_suffix(".tsr"))
+        .and_then(|r| r.split_once(".checkpoint."))
+        .and_then(|(digits, tsa)| {
+            let size = digits.parse::<u64>().ok()?;
+            (digits.len() == 12 && !tsa.is_empty() && !tsa.starts_with('.') && !tsa.contains('/'))
+                .then_some((size, tsa))
+        });
+    let Some((size, tsa)) = parsed else {
+        return Ok(Err("not a token file name".into()));
+    };
+    let note: Option<String> = tx
+        .query_row(
+            "SELECT note FROM checkpoints WHERE size = ?1",
+            [size as i64],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(note) = note else {
+        return Ok(Err(format!(
+            "no signed checkpoint of size {size} is in the archive: not left by a crash"
+        )));
+    };
+    let bytes = match read_at_most(&root.join(rel), crate::timestamps::MAX_TOKEN_BYTES) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(Err("gone".into())),
+        Err(why) => return Ok(Err(why)),
+    };
+    let token = exhibit_timestamp::Token::parse_response(&bytes)
+        .and_then(|t| t.check_message(note.as_bytes()).map(|()| t))
+        .and_then(|t| t.verify_signature().map(|()| t));
+    match token {
+        Ok(t) => {
+            tx.execute(
+                "INSERT INTO timestamps (size, tsa, gen_time, file) VALUES (?1, ?2, ?3, ?4)",
+                params![size as i64, tsa, t.info().gen_time, rel],
+            )?;
+            Ok(Ok(()))
+        }
+        Err(e) => Ok(Err(format!(
+            "not a valid token over checkpoint {size} ({e}): `exhibit log timestamp` replaces it"
+        ))),
+    }
 }
 
 /// Cuts `log/leaves` to the committed log size and makes that durable — never below a
