@@ -468,6 +468,12 @@ pub fn parse(input: &str) -> Result<Vec<Citation>, CitationError> {
                         i = j + 1;
                     }
                 }
+                // A label with no value, followed by fields or nothing (`As recorded in
+                // Exhibit 7:` introducing the record), states nothing, as for a field's own
+                // label; a look-alike of a field's label is still listed.
+                if value.trim().is_empty() && looks_like.is_none() {
+                    continue;
+                }
                 let states_fact = states_fact(label) || states_fact(&value);
                 cur.c.unchecked.push(OtherLine {
                     label: crate::manifest::shorten(label, 60),

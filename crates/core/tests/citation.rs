@@ -1807,3 +1807,18 @@ fn an_http_status_is_the_captures_final_status() {
         FieldStatus::Differs { .. }
     ));
 }
+
+/// A line of prose that ends with a colon and introduces the record (`As recorded in Exhibit
+/// 7:`, as `demo.sh` pastes it) states nothing: it is not a "not checked" line. The same shape
+/// spelled like a field's label with look-alike letters still is.
+#[test]
+fn an_introduction_ending_in_a_colon_states_nothing() {
+    let text = "As recorded in Exhibit 7:\r\n    Record ID: EX-C-000004\r\n    Entity: X\r\nSee paragraph 12.\r\n";
+    let cs = parse(text).unwrap();
+    assert_eq!(cs.len(), 1);
+    assert!(cs[0].unchecked.is_empty(), "{:?}", cs[0].unchecked);
+    let cs = parse("Note:\nRecord ID: EX-C-000004\n").unwrap();
+    assert!(cs[0].unchecked.is_empty(), "{:?}", cs[0].unchecked);
+    let cs = parse("\u{415}ntity:\nRecord ID: EX-C-000004\n").unwrap();
+    assert_eq!(cs[0].unchecked.len(), 1, "{:?}", cs[0].unchecked);
+}
