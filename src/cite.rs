@@ -40,13 +40,9 @@ fn integrity(
     let signature = Integrity {
         what: "Signature".into(),
         ok: *signature == Signature::Valid,
-        detail: match signature {
-            Signature::Valid => format!("valid Ed25519 signature by {fp}"),
-            Signature::OtherSigner(signer) => {
-                format!("valid, but the manifest names {signer}, not {fp}")
-            }
-            Signature::Invalid(e) => format!("invalid: {e}"),
-        },
+        detail: signature
+            .problem(public)
+            .unwrap_or_else(|| format!("valid Ed25519 signature by {fp}")),
     };
     let log = match archive.latest_checkpoint()? {
         Some(cp) if cp.size > log_index => {
@@ -101,16 +97,16 @@ fn time_order(
     };
     let mut bound: Option<(i64, String)> = None;
     for stamp in archive.timestamps(cp.size)? {
-        let Some(ca) = archive
+        let Some(pem) = archive
             .config()
             .tsa
             .iter()
             .find(|t| t.name == stamp.tsa)
-            .and_then(|t| t.ca_path(archive.root()))
+            .and_then(|t| t.read_ca(archive.root()))
         else {
             continue;
         };
-        let trusted = exhibit_store::fsutil::read_in_archive(&ca, 4 << 20)
+        let trusted = pem
             .ok()
             .and_then(|pem| exhibit_timestamp::TrustAnchors::from_pem(&pem).ok())
             .zip(archive.read_timestamp(&stamp).ok())

@@ -340,16 +340,8 @@ fn show_capture(
         row.id,
         manifest.manifest_type.as_str()
     )?;
-    if signature != Signature::Valid {
-        let sig_text = match &signature {
-            Signature::Invalid(e) => format!("INVALID: {e}"),
-            Signature::OtherSigner(s) => format!(
-                "INVALID: the manifest names signer {}, not the archive key {}",
-                Inert(s),
-                public.fingerprint()
-            ),
-            Signature::Valid => unreachable!("checked above"),
-        };
+    if let Some(problem) = signature.problem(&public) {
+        let sig_text = format!("INVALID: {problem}");
         writeln!(o, "Signature  {sig_text}")?;
         writeln!(
             o,

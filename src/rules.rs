@@ -226,8 +226,8 @@ pub fn show_reextraction(archive: &Archive, id: &RecordId, json: bool) -> Result
         message: format!("{}: {e}", row.manifest_path),
     })?;
     let public = archive.public_key()?;
-    let valid = public.verify(&bytes, &sig).is_ok()
-        && m.signer == public.fingerprint().to_string()
+    let valid = exhibit_store::Signature::check(&public, &bytes, &sig, &m.signer)
+        == exhibit_store::Signature::Valid
         && m.id == *id;
     if json {
         json_line(&json!({

@@ -12,12 +12,9 @@ use crate::cli::TsaCommand;
 use crate::output::json_line;
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
-/// The most bytes of a CA bundle read.
-const MAX_CA_BYTES: u64 = 4 << 20;
-
 /// Reads a TSA CA bundle given on the command line and checks that it holds certificates.
 pub fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, Failure> {
-    let pem = exhibit_store::fsutil::read_limited(path, MAX_CA_BYTES)
+    let pem = exhibit_store::fsutil::read_limited(path, exhibit_store::config::MAX_CA_BYTES)
         .map_err(|e| Failure::bad_input(format!("TSA CA bundle: {e}")))?;
     exhibit_timestamp::TrustAnchors::from_pem(&pem)
         .map_err(|e| Failure::bad_input(format!("TSA CA bundle {}: {e}", path.display())))?;

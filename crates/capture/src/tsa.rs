@@ -152,19 +152,15 @@ fn request_token(
     message: &[u8],
     budget: Duration,
 ) -> Result<Token, String> {
-    let anchors = match tsa.ca_path(root) {
-        Some(path) => {
-            // Inside the archive (a relative `ca`): no link followed, no FIFO opened.
-            let inside = tsa.ca.as_ref().is_some_and(|ca| ca.is_relative());
-            let read = match inside {
-                true => exhibit_store::fsutil::read_in_archive,
-                false => exhibit_store::fsutil::read_limited,
-            };
-            let pem = read(&path, 4 << 20).map_err(|e| format!("CA bundle: {e}"))?;
-            Some(
-                TrustAnchors::from_pem(&pem)
-                    .map_err(|e| format!("CA bundle {}: {e}", path.display()))?,
-            )
+    let anchors = match tsa.read_ca(root) {
+        Some(pem) => {
+            let pem = pem.map_err(|e| format!("CA bundle: {e}"))?;
+            Some(TrustAnchors::from_pem(&pem).map_err(|e| {
+                format!(
+                    "CA bundle {}: {e}",
+                    tsa.ca_path(root).unwrap_or_default().display()
+                )
+            })?)
         }
         None => None,
     };

@@ -14,7 +14,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt as _;
 
-use exhibit_core::{Blake3Digest, DualHasher, Sha256Digest};
+use exhibit_core::{Blake3Digest, Sha256Digest};
 
 use crate::{ObjectStore, StoreError};
 
@@ -44,30 +44,28 @@ impl ObjectStore {
             what: path.display().to_string(),
             message: format!("{why}; nothing was written"),
         };
-        let mut reader = self.open(sha256)?.take(size.saturating_add(1));
         let mut spool = if size <= IN_MEMORY {
             Spool::Memory(Vec::with_capacity(size as usize))
         } else {
             Spool::File(temp_file()?)
         };
-        let mut hasher = DualHasher::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(damaged(format!("cannot decompress: {e}"))),
-            };
-            hasher.update(&buf[..n]);
-            match &mut spool {
-                Spool::Memory(v) => v.extend_from_slice(&buf[..n]),
+        let (got_sha, got_blake, got_size) = self
+            .decode_each(sha256, size, |chunk| match &mut spool {
+                Spool::Memory(v) => {
+                    v.extend_from_slice(chunk);
+                    Ok(())
+                }
                 Spool::File(f) => f
-                    .write_all(&buf[..n])
-                    .map_err(|e| StoreError::io(std::env::temp_dir(), e))?,
-            }
-        }
-        let (got_sha, got_blake, got_size) = hasher.finish();
+                    .write_all(chunk)
+                    .map_err(|e| StoreError::io(std::env::temp_dir(), e)),
+            })
+            .map_err(|e| match e {
+                StoreError::Corrupt { what, message } => StoreError::Corrupt {
+                    what,
+                    message: format!("{message}; nothing was written"),
+                },
+                e => e,
+            })?;
         if got_size != size || got_sha != *sha256 || got_blake != *blake3 {
             let shown = if got_size > size {
                 format!("more than {size}")

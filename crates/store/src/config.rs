@@ -29,6 +29,9 @@ pub struct Config {
     pub tsa: Vec<TsaEntry>,
 }
 
+/// Largest TSA CA bundle read, in bytes.
+pub const MAX_CA_BYTES: u64 = 4 << 20;
+
 /// One Time-Stamp Authority (`[[tsa]]` in `exhibit.toml`).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -87,6 +90,18 @@ impl TsaEntry {
             ));
         }
         check_tsa_url(&self.url)
+    }
+
+    /// The PEM bytes of the CA bundle, if one is configured (at most [`MAX_CA_BYTES`]). A bundle
+    /// inside the archive (a relative `ca`, as `tsa add --ca` imports it) is an archive file:
+    /// read without following a link or opening a FIFO. An absolute path is the user's own
+    /// file and is read as named.
+    pub fn read_ca(&self, root: &Path) -> Option<Result<Vec<u8>, StoreError>> {
+        let path = self.ca_path(root)?;
+        Some(match self.ca.as_ref().is_some_and(|ca| ca.is_relative()) {
+            true => crate::fsutil::read_in_archive(&path, MAX_CA_BYTES),
+            false => crate::fsutil::read_limited(&path, MAX_CA_BYTES),
+        })
     }
 
     /// The CA bundle path resolved against the archive root.

@@ -340,19 +340,8 @@ fn read_file_limited(path: &Path, file: File, limit: u64) -> Result<Vec<u8>, Sto
 /// names (links followed; a pipe such as `<(…)` is read); archive files are read with
 /// [`read_in_archive`].
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, StoreError> {
-    use std::io::Read;
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let mut buf = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut buf)
-        .map_err(|e| StoreError::io(path, e))?;
-    if buf.len() as u64 > limit {
-        return Err(StoreError::Corrupt {
-            what: path.display().to_string(),
-            message: format!("larger than the {limit}-byte limit"),
-        });
-    }
-    Ok(buf)
+    read_file_limited(path, file, limit)
 }
 
 #[cfg(test)]

@@ -566,17 +566,17 @@ impl ObjectStore {
         Ok(bytes)
     }
 
-    /// Copies an object's bytes to `out`, checking them against the SHA-256 they are named by
-    /// and the expected BLAKE3 when given. The bytes are written as they are read; a mismatch is
-    /// reported after the last byte.
-    pub fn copy_verified(
+    /// Decodes object `sha256`, handing every chunk to `each` and hashing it, up to `max`
+    /// bytes (one byte more is read, so a longer object shows as longer); returns the SHA-256,
+    /// BLAKE3 and length of what was decoded. The one decoding loop of [`Self::copy_verified`]
+    /// and [`Self::write_checked`].
+    pub(crate) fn decode_each(
         &self,
         sha256: &Sha256Digest,
-        blake3: Option<&Blake3Digest>,
-        out: &mut dyn Write,
-    ) -> Result<u64, StoreError> {
-        let path = self.path_of(sha256);
-        let mut reader = self.open(sha256)?;
+        max: u64,
+        mut each: impl FnMut(&[u8]) -> Result<(), StoreError>,
+    ) -> Result<(Sha256Digest, Blake3Digest, u64), StoreError> {
+        let mut reader = self.open(sha256)?.take(max.saturating_add(1));
         let mut hasher = DualHasher::new();
         let mut buf = vec![0u8; 1 << 16];
         loop {
@@ -586,19 +586,33 @@ impl ObjectStore {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     return Err(StoreError::Corrupt {
-                        what: path.display().to_string(),
+                        what: self.path_of(sha256).display().to_string(),
                         message: format!("cannot decompress: {e}"),
                     });
                 }
             };
             hasher.update(&buf[..n]);
-            out.write_all(&buf[..n])
-                .map_err(|e| StoreError::io("<output>", e))?;
+            each(&buf[..n])?;
         }
-        let (s, b, n) = hasher.finish();
+        Ok(hasher.finish())
+    }
+
+    /// Copies an object's bytes to `out`, checking them against the SHA-256 they are named by
+    /// and the expected BLAKE3 when given. The bytes are written as they are read; a mismatch is
+    /// reported after the last byte.
+    pub fn copy_verified(
+        &self,
+        sha256: &Sha256Digest,
+        blake3: Option<&Blake3Digest>,
+        out: &mut dyn Write,
+    ) -> Result<u64, StoreError> {
+        let (s, b, n) = self.decode_each(sha256, u64::MAX - 1, |chunk| {
+            out.write_all(chunk)
+                .map_err(|e| StoreError::io("<output>", e))
+        })?;
         if s != *sha256 || blake3.is_some_and(|want| *want != b) {
             return Err(StoreError::Corrupt {
-                what: path.display().to_string(),
+                what: self.path_of(sha256).display().to_string(),
                 message: format!(
                     "content hashes to sha256 {s}, not {sha256}: the object is damaged"
                 ),

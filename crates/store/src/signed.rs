@@ -51,6 +51,24 @@ impl Signature {
     }
 }
 
+impl Signature {
+    /// What is wrong with the signature, in words (with the archive key `public` it was
+    /// checked against), or `None` when it is valid: the one wording every report uses.
+    pub fn problem(&self, public: &PublicKey) -> Option<String> {
+        match self {
+            Signature::Valid => None,
+            Signature::Invalid(e) => Some(format!(
+                "the manifest's signature does not verify with the archive key ({e})"
+            )),
+            Signature::OtherSigner(s) => Some(format!(
+                "the manifest names signer {}, not the archive key {}",
+                exhibit_core::inert(s),
+                public.fingerprint()
+            )),
+        }
+    }
+}
+
 impl StoreError {
     /// The error for record `id`, whose catalog entry says it has `what` while its signed
     /// manifest does not.
@@ -68,21 +86,13 @@ impl StoreError {
 impl SignedCapture {
     /// Exit-1 error unless the archive key vouches for the manifest.
     pub fn require_valid(self, public: &PublicKey) -> Result<SignedCapture, StoreError> {
-        let message = match &self.signature {
-            Signature::Valid => return Ok(self),
-            Signature::Invalid(e) => format!(
-                "the manifest's signature does not verify with the archive key ({e}); nothing it says is shown"
-            ),
-            Signature::OtherSigner(s) => format!(
-                "the manifest names signer {}, not the archive key {}",
-                exhibit_core::inert(s),
-                public.fingerprint()
-            ),
-        };
-        Err(StoreError::Corrupt {
-            what: self.row.id.to_string(),
-            message,
-        })
+        match self.signature.problem(public) {
+            None => Ok(self),
+            Some(problem) => Err(StoreError::Corrupt {
+                what: self.row.id.to_string(),
+                message: format!("{problem}; nothing it says is shown"),
+            }),
+        }
     }
 
     /// The first fact the catalog row states that the signed manifest does not, if any: a
