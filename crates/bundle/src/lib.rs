@@ -22,6 +22,7 @@
 //! as hostile: it streams the tar once, writes nothing anywhere, hashes every payload file on the
 //! way and keeps only size-capped tag files in memory.
 
+mod contents;
 mod error;
 pub mod layout;
 mod read;
@@ -29,6 +30,7 @@ mod ustar;
 mod verify_txt;
 mod write;
 
+pub use contents::{Bundle, BundleRecord, BundleTimestamp};
 pub use error::{BundleError, ReadError};
 pub use read::{BagFile, Limits, ReadBag, read_bundle, read_tar_stream};
-pub use write::{Bundle, BundleRecord, BundleTimestamp, WriteSummary, write_bundle};
+pub use write::{WriteSummary, write_bundle};

@@ -5,7 +5,7 @@ use std::io::Read;
 
 use exhibit_core::{Blake3Digest, DualHasher, Sha256Digest};
 
-use crate::ReadError;
+use crate::error::ReadError;
 use crate::ustar;
 
 /// Limits on what [`read_bundle`] accepts. Anything past them is rejected, never truncated.

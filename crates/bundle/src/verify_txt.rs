@@ -7,8 +7,8 @@
 
 use std::fmt::Write as _;
 
+use crate::contents::{Bundle, BundleRecord};
 use crate::layout::{self, shell_quote as sh};
-use crate::write::{Bundle, BundleRecord};
 
 /// Renders VERIFY.txt for a bundle.
 pub(crate) fn render(bundle: &Bundle<'_>, records: &[BundleRecord], seal_fp: &str) -> String {

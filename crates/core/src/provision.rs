@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
 use crate::id::{RecordId, RecordKind};
-use crate::manifest::{DocumentRef, ManifestError, RecordLink};
+use crate::manifest::{CaptureManifest, DocumentRef, ManifestError, RecordLink};
 
 /// The longest passage a provision quotes, in bytes: a clause, not a document.
 pub const MAX_QUOTE_BYTES: usize = 64 * 1024;
@@ -144,6 +144,38 @@ impl ProvisionManifest {
         Ok(())
     }
 
+    /// Checks the pin alone: the capture manifest in hand, whose bytes hash to `in_hand`, is
+    /// the one this provision pins (`capture.manifest_sha256`). For when that manifest could
+    /// not be parsed; otherwise use [`ProvisionManifest::check_opening`], which includes this.
+    pub fn check_opening_pin(&self, in_hand: &Sha256Digest) -> Result<(), OpeningMismatch> {
+        let mismatch = OpeningMismatch {
+            manifest: (*in_hand != self.capture.manifest_sha256).then_some(*in_hand),
+            ..OpeningMismatch::default()
+        };
+        mismatch.into_result()
+    }
+
+    /// The opening-capture rule (FORMAT §3.8), the one definition every checker uses: the
+    /// capture manifest in hand (`opening`, whose bytes hash to `opening_manifest_sha256`) is
+    /// the one this provision pins, and that capture's text (SHA-256 and size), version and
+    /// document are the ones the provision quotes. Every part is compared, so the mismatch
+    /// names all that differ.
+    pub fn check_opening(
+        &self,
+        opening_manifest_sha256: &Sha256Digest,
+        opening: &CaptureManifest,
+    ) -> Result<(), OpeningMismatch> {
+        let mismatch = OpeningMismatch {
+            manifest: (*opening_manifest_sha256 != self.capture.manifest_sha256)
+                .then_some(*opening_manifest_sha256),
+            text: opening.text.as_ref().map(|t| (t.sha256, t.size))
+                != Some((self.text.sha256, self.text.size)),
+            version: opening.version.as_ref().map(|v| &v.id) != Some(&self.version),
+            document: opening.document != self.document,
+        };
+        mismatch.into_result()
+    }
+
     /// Checks the passage against the version's full text: the bytes at the range are the
     /// quote and the range's character offsets are right. `text` must be the text whose
     /// SHA-256 is `self.text.sha256` (the caller checks that).
@@ -177,6 +209,59 @@ impl ProvisionManifest {
         Ok(())
     }
 }
+
+/// How the capture manifest in hand as a provision's opening capture disagrees with what the
+/// provision pins and quotes ([`ProvisionManifest::check_opening`]). Each field names one part;
+/// in an `Err`, at least one is set. Callers render it in their own words (a verifier's check
+/// line, a citation's integrity line, fsck's finding); `Display` is a plain default.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OpeningMismatch {
+    /// The SHA-256 of the manifest in hand, when it is not the one the provision pins.
+    pub manifest: Option<Sha256Digest>,
+    /// The capture's text (SHA-256 and size) is not the text the provision quotes.
+    pub text: bool,
+    /// The capture is not of the version the provision quotes.
+    pub version: bool,
+    /// The capture's document (id, URL, entity, title) is not the provision's.
+    pub document: bool,
+}
+
+impl OpeningMismatch {
+    /// Whether the pinned manifest is the one in hand but does not state the text, version or
+    /// document the provision quotes.
+    pub fn quotes_differ(&self) -> bool {
+        self.text || self.version || self.document
+    }
+
+    fn into_result(self) -> Result<(), OpeningMismatch> {
+        if self.manifest.is_some() || self.quotes_differ() {
+            Err(self)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl std::fmt::Display for OpeningMismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<&str> = [
+            (self.manifest.is_some(), "manifest"),
+            (self.text, "text"),
+            (self.version, "version"),
+            (self.document, "document"),
+        ]
+        .iter()
+        .filter_map(|&(differs, part)| differs.then_some(part))
+        .collect();
+        write!(
+            f,
+            "the opening capture differs from what the provision pins and quotes: its {}",
+            parts.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for OpeningMismatch {}
 
 /// Any signed exhibit manifest, told apart by its `type`.
 // Manifests are handled a few at a time, so the variants' size difference costs nothing.
@@ -316,5 +401,111 @@ mod tests {
         let mut m = sample(text, "two");
         m.text.size = 2;
         assert!(m.check().is_err());
+    }
+
+    /// A capture manifest that opened the version `sample` quotes, with its text.
+    fn opening_of(m: &ProvisionManifest) -> CaptureManifest {
+        use crate::digest::Blake3Digest;
+        use crate::manifest::{
+            Change, ContentInfo, Extractor, FileSource, ManifestType, Method, TextInfo, VersionLink,
+        };
+        CaptureManifest {
+            manifest_type: ManifestType::Capture,
+            origin: m.origin.clone(),
+            id: m.capture.id.clone(),
+            document: m.document.clone(),
+            captured_at: "2026-05-13T08:00:00Z".into(),
+            method: Method::File,
+            http: None,
+            file: Some(FileSource {
+                path: "/tmp/privacy.txt".into(),
+            }),
+            content: Some(ContentInfo {
+                sha256: Sha256Digest::of(b"c"),
+                blake3: Blake3Digest::of(b"c"),
+                size: 1,
+                media_type: "text/plain".into(),
+            }),
+            text: Some(TextInfo {
+                sha256: m.text.sha256,
+                blake3: Blake3Digest::of(b"t"),
+                size: m.text.size,
+                charset: "UTF-8".into(),
+                extractor: Extractor {
+                    name: "exhibit-text".into(),
+                    version: "1".into(),
+                    rules: None,
+                },
+            }),
+            text_omitted: None,
+            version: Some(VersionLink {
+                id: m.version.clone(),
+                change: Change::New,
+                previous: None,
+                opened_by: None,
+            }),
+            previous_capture: None,
+            error: None,
+            signer: m.signer.clone(),
+        }
+    }
+
+    #[test]
+    fn the_opening_capture_is_checked_part_by_part() {
+        let m = sample("one two three", "two");
+        let pin = m.capture.manifest_sha256;
+        let opening = opening_of(&m);
+        m.check_opening(&pin, &opening).unwrap();
+        m.check_opening_pin(&pin).unwrap();
+
+        // Another manifest in hand: only the pin differs, and it says which manifest that is.
+        let other = Sha256Digest::of(b"other");
+        let e = m.check_opening(&other, &opening).unwrap_err();
+        assert_eq!(
+            e,
+            OpeningMismatch {
+                manifest: Some(other),
+                ..OpeningMismatch::default()
+            }
+        );
+        assert!(!e.quotes_differ());
+        assert_eq!(m.check_opening_pin(&other).unwrap_err(), e);
+
+        // Each quoted part on its own, and all of them with the pin at once.
+        let mut o = opening.clone();
+        o.text.as_mut().unwrap().size += 1;
+        let e = m.check_opening(&pin, &o).unwrap_err();
+        assert!(e.text && !e.version && !e.document && e.manifest.is_none());
+        assert!(e.quotes_differ());
+        let mut o = opening.clone();
+        o.text = None;
+        assert!(m.check_opening(&pin, &o).unwrap_err().text);
+        let mut o = opening.clone();
+        o.version.as_mut().unwrap().id =
+            RecordId::new(&IdPrefix::default(), RecordKind::Version, 9);
+        let e = m.check_opening(&pin, &o).unwrap_err();
+        assert!(e.version && !e.text && !e.document);
+        let mut o = opening.clone();
+        o.document.title = Some("Another title".into());
+        let e = m.check_opening(&pin, &o).unwrap_err();
+        assert!(e.document && !e.text && !e.version);
+        let mut o = opening.clone();
+        o.text = None;
+        o.version = None;
+        o.document.url = "https://example.org/other".into();
+        let e = m.check_opening(&other, &o).unwrap_err();
+        assert_eq!(
+            e,
+            OpeningMismatch {
+                manifest: Some(other),
+                text: true,
+                version: true,
+                document: true,
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "the opening capture differs from what the provision pins and quotes: its manifest, text, version, document"
+        );
     }
 }

@@ -10,120 +10,29 @@
 //! The outcome maps to the exit codes of both command-line tools: [`Verdict::Verified`] 0,
 //! [`Verdict::Mismatch`] 1, unreadable or malformed input ([`VerifyError`]) 2,
 //! [`Verdict::Unpinned`] 3.
+//!
+//! Where things are (each file imports only the ones listed after it, so there is no cycle):
+//!
+//! - `lib.rs` (here): reading a bundle file and answering the questions asked of it
+//!   (citations, a hash);
+//! - [`citation`]: checking a citation record against candidate records;
+//! - `checks`: [`verify_bag`] and its numbered checks, one function each (`checks/*.rs`);
+//! - `options`: what the caller trusts ([`Options`], [`TrustedKey`], `--tsa-ca`);
+//! - `error`: why a bundle could not be verified at all ([`VerifyError`]);
+//! - `report`: what the checks found ([`Report`]) and how it is printed.
 
 mod checks;
 pub mod citation;
+mod error;
+mod options;
 mod report;
-mod timestamps;
 
 use std::path::Path;
 
-use exhibit_bundle::{Limits, ReadError};
-use exhibit_sign::{Fingerprint, PublicKey};
-
 pub use checks::verify_bag;
-pub use report::{Check, Outcome, RecordSummary, Report, Verdict};
-pub use timestamps::TimestampSummary;
-
-/// A key the verifier trusts, given by the user through an independent channel.
-#[derive(Clone, Debug)]
-pub enum TrustedKey {
-    /// A public key (its fingerprint is what is compared).
-    Key(PublicKey),
-    /// A fingerprint as `ssh-keygen -l` prints it (`SHA256:…`).
-    Fingerprint(Fingerprint),
-}
-
-impl TrustedKey {
-    /// The fingerprint to compare signers with.
-    pub fn fingerprint(&self) -> Fingerprint {
-        match self {
-            TrustedKey::Key(k) => k.fingerprint(),
-            TrustedKey::Fingerprint(f) => *f,
-        }
-    }
-
-    /// Parses a `--key` argument: `SHA256:…` is a fingerprint, anything else a path to an SPKI
-    /// PEM public key file.
-    pub fn from_arg(arg: &str) -> Result<TrustedKey, VerifyError> {
-        if arg.starts_with("SHA256:") {
-            return arg
-                .parse::<Fingerprint>()
-                .map(TrustedKey::Fingerprint)
-                .map_err(|e| VerifyError::Key(format!("--key {arg}: {e}")));
-        }
-        PublicKey::load_pem(Path::new(arg))
-            .map(TrustedKey::Key)
-            .map_err(|e| VerifyError::Key(format!("--key: {e}")))
-    }
-}
-
-/// What to check against.
-#[derive(Clone, Debug, Default)]
-pub struct Options {
-    /// Pinned keys; empty means "check everything, but nothing is pinned" (exit 3).
-    pub trusted: Vec<TrustedKey>,
-    /// Reading limits.
-    pub limits: Limits,
-    /// Trusted TSA CA certificates (`--tsa-ca`): when given, every time-stamp token must chain
-    /// to one, and a bundle without a token fails.
-    pub tsa_anchors: Option<exhibit_timestamp::TrustAnchors>,
-}
-
-/// The bundle could not be read, or is not a bundle (exit 2).
-#[derive(Debug, thiserror::Error)]
-pub enum VerifyError {
-    /// The bundle file could not be opened.
-    #[error("{path}: {reason}")]
-    Open {
-        /// The bundle path.
-        path: String,
-        /// Why.
-        reason: String,
-    },
-    /// The tar/zstd stream is unsafe, corrupt, truncated or past a limit.
-    #[error("{path}: {source}")]
-    Read {
-        /// The bundle path.
-        path: String,
-        /// The reader's reason.
-        source: ReadError,
-    },
-    /// The bag lacks a file every bundle has, or it is unusable.
-    #[error("{0}")]
-    Malformed(String),
-    /// A `--key` argument is unusable.
-    #[error("{0}")]
-    Key(String),
-}
-
-/// Reads trusted TSA CA certificates from PEM files (`--tsa-ca`, repeatable): `None` when no
-/// file is given. Each file is at most 4 MiB and must hold at least one certificate.
-pub fn load_tsa_anchors(
-    paths: &[std::path::PathBuf],
-) -> Result<Option<exhibit_timestamp::TrustAnchors>, VerifyError> {
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    let mut pem = Vec::new();
-    for path in paths {
-        let bad =
-            |reason: String| VerifyError::Key(format!("--tsa-ca {}: {reason}", path.display()));
-        let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-        let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut std::io::Read::take(file, (4 << 20) + 1), &mut bytes)
-            .map_err(|e| bad(e.to_string()))?;
-        if bytes.len() > 4 << 20 {
-            return Err(bad("larger than 4 MiB".into()));
-        }
-        exhibit_timestamp::TrustAnchors::from_pem(&bytes).map_err(|e| bad(e.to_string()))?;
-        pem.extend_from_slice(&bytes);
-        pem.push(b'\n');
-    }
-    exhibit_timestamp::TrustAnchors::from_pem(&pem)
-        .map(Some)
-        .map_err(|e| VerifyError::Key(format!("--tsa-ca: {e}")))
-}
+pub use error::VerifyError;
+pub use options::{Options, TrustedKey, load_tsa_anchors};
+pub use report::{Check, Outcome, RecordSummary, Report, TimestampSummary, Verdict};
 
 /// Reads and verifies the bundle at `path`.
 pub fn verify_bundle(path: &Path, options: &Options) -> Result<Report, VerifyError> {

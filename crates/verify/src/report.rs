@@ -1,4 +1,9 @@
-//! The verification report.
+//! The verification report: every check run and how it came out ([`Check`], collected in
+//! order by `Checks`), what the records claim ([`RecordSummary`]), the timestamps found
+//! ([`TimestampSummary`]), the verdict, and the human-readable rendering.
+//!
+//! Not for running checks: the numbered checks are in `checks`; this file imports nothing else
+//! of the crate.
 
 use std::fmt::Write as _;
 
@@ -30,6 +35,67 @@ pub struct Check {
     /// The outcome.
     #[serde(flatten)]
     pub outcome: Outcome,
+}
+
+/// The checks run so far, in the order run: what every numbered check of `checks` appends to,
+/// and what becomes [`Report::checks`].
+#[derive(Debug, Default)]
+pub(crate) struct Checks(Vec<Check>);
+
+impl Checks {
+    /// Records a check that held.
+    pub(crate) fn pass(&mut self, subject: &str, what: &str) {
+        self.0.push(Check {
+            subject: subject.to_owned(),
+            what: what.to_owned(),
+            outcome: Outcome::Pass,
+        });
+    }
+
+    /// Records a check that failed: what was expected, and what was found instead.
+    pub(crate) fn fail(
+        &mut self,
+        subject: &str,
+        what: &str,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) {
+        self.0.push(Check {
+            subject: subject.to_owned(),
+            what: what.to_owned(),
+            outcome: Outcome::Fail {
+                expected: expected.into(),
+                found: found.into(),
+            },
+        });
+    }
+
+    /// Records a check that held if `ok`, failed otherwise; returns `ok`.
+    pub(crate) fn check(
+        &mut self,
+        ok: bool,
+        subject: &str,
+        what: &str,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> bool {
+        if ok {
+            self.pass(subject, what);
+        } else {
+            self.fail(subject, what, expected, found);
+        }
+        ok
+    }
+
+    /// Whether any check so far failed.
+    pub(crate) fn any_failed(&self) -> bool {
+        self.0.iter().any(|ch| ch.outcome != Outcome::Pass)
+    }
+
+    /// The checks, in the order run.
+    pub(crate) fn into_vec(self) -> Vec<Check> {
+        self.0
+    }
 }
 
 /// What a record in the bundle claims (as verified).
@@ -69,6 +135,33 @@ pub struct RecordSummary {
     pub excerpt: Option<String>,
     /// For a provision: where the passage is.
     pub quotes: Option<String>,
+}
+
+/// One time-stamp token in the bundle, as checked.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimestampSummary {
+    /// The token file (`exhibit/checkpoint.tsr`).
+    pub file: String,
+    /// The file it stamps.
+    pub stamps: String,
+    /// The tree size of the checkpoint it stamps.
+    pub tree_size: Option<u64>,
+    /// The TSA's time (genTime, RFC 3339, UTC).
+    pub gen_time: String,
+    /// The accuracy the TSA states, if any ("±1 s").
+    pub accuracy: Option<String>,
+    /// What the token proves: the checkpoint existed no later than genTime plus the stated
+    /// accuracy, rounded up to the second (RFC 3339, UTC).
+    pub no_later_than: String,
+    /// The same, as Unix seconds (for comparing tokens).
+    #[serde(skip)]
+    pub no_later_than_unix: i64,
+    /// The signing certificate's subject.
+    pub tsa: String,
+    /// The trusted CA the signer chains to, when trust anchors were given and it does.
+    pub trusted_by: Option<String>,
+    /// Whether the token was checked against trusted TSA CA certificates at all.
+    pub trust_checked: bool,
 }
 
 /// The overall verdict.
@@ -114,7 +207,7 @@ pub struct Report {
     /// The pinned fingerprints the signers were compared with.
     pub pinned: Vec<String>,
     /// The RFC 3161 timestamps over the bundle's checkpoint that passed their checks.
-    pub timestamps: Vec<crate::timestamps::TimestampSummary>,
+    pub timestamps: Vec<TimestampSummary>,
     /// What the checks prove.
     pub proven: Vec<String>,
     /// What they do not prove.

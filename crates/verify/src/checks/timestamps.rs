@@ -1,4 +1,5 @@
-//! Checks of the bundle's checkpoint file and its RFC 3161 time-stamp tokens.
+//! Checks 9 and 10: the bundle's checkpoint file and its RFC 3161 time-stamp tokens, and the
+//! order of the times they bound.
 //!
 //! `exhibit/checkpoint` must be exactly the signed checkpoint that every record's log proof
 //! refers to (which the proof checks have verified). Every token `F.tsr` must sit beside a file
@@ -12,40 +13,17 @@ use std::collections::BTreeSet;
 use exhibit_bundle::ReadBag;
 use exhibit_bundle::layout::{self, CHECKPOINT};
 use exhibit_timestamp::{Token, TrustAnchors};
-use serde::Serialize;
 
-use crate::checks::Checks;
+use crate::report::{Checks, TimestampSummary};
 
-/// One time-stamp token in the bundle, as checked.
-#[derive(Clone, Debug, Serialize)]
-pub struct TimestampSummary {
-    /// The token file (`exhibit/checkpoint.tsr`).
-    pub file: String,
-    /// The file it stamps.
-    pub stamps: String,
-    /// The tree size of the checkpoint it stamps.
-    pub tree_size: Option<u64>,
-    /// The TSA's time (genTime, RFC 3339, UTC).
-    pub gen_time: String,
-    /// The accuracy the TSA states, if any ("±1 s").
-    pub accuracy: Option<String>,
-    /// What the token proves: the checkpoint existed no later than genTime plus the stated
-    /// accuracy, rounded up to the second (RFC 3339, UTC).
-    pub no_later_than: String,
-    /// The same, as Unix seconds (for comparing tokens).
-    #[serde(skip)]
-    pub no_later_than_unix: i64,
-    /// The signing certificate's subject.
-    pub tsa: String,
-    /// The trusted CA the signer chains to, when trust anchors were given and it does.
-    pub trusted_by: Option<String>,
-    /// Whether the token was checked against trusted TSA CA certificates at all.
-    pub trust_checked: bool,
-}
-
+/// Check 9: the checkpoint file and every token. It proves that `exhibit/checkpoint` is the
+/// checkpoint the verified log proofs refer to, and that each token stamps those very bytes
+/// under a valid TSA signature (chaining to a trusted CA when anchors are given); a bundle
+/// without a token fails when anchors are given.
+///
 /// Checks the checkpoint file and every token; `proof_checkpoints` are the checkpoint notes
 /// the verified log proofs refer to.
-pub(crate) fn check_timestamps(
+pub(super) fn check_timestamps(
     c: &mut Checks,
     bag: &ReadBag,
     proof_checkpoints: &BTreeSet<String>,
@@ -192,12 +170,15 @@ pub(crate) fn check_timestamps(
     summaries
 }
 
-/// Time order: a record cannot have been captured (or made) after a trusted timestamp over a
+/// Check 10, time order: it proves that no record claims a time after a trusted timestamp
+/// over a checkpoint that includes it.
+///
+/// A record cannot have been captured (or made) after a trusted timestamp over a
 /// checkpoint that includes it. `records` are (id, what, claimed RFC 3339 time) of the records
 /// whose inclusion in the bundle's one checkpoint verified; every trusted token stamps that
 /// checkpoint, so the earliest trusted bound applies to all of them. Untrusted tokens bound
 /// nothing (they could be anyone's), so without `--tsa-ca` nothing is checked here.
-pub(crate) fn check_time_order(
+pub(super) fn check_time_order(
     c: &mut Checks,
     timestamps: &[TimestampSummary],
     records: &[(String, &'static str, String)],

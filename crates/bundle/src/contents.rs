@@ -1,0 +1,69 @@
+//! What a bundle is made of: the records, keys, checkpoint and timestamps a caller hands to
+//! [`crate::write_bundle`].
+//!
+//! Not for writing them (see `write`), nor for VERIFY.txt (see `verify_txt`): both read these
+//! types, and this file reads neither.
+
+use chrono::{DateTime, Utc};
+use exhibit_core::{AnyManifest, CaptureManifest, RecordId};
+use exhibit_sign::{PublicKey, SigningKey};
+
+/// One signed record to bundle.
+#[derive(Clone, Debug)]
+pub struct BundleRecord {
+    /// The record id.
+    pub id: RecordId,
+    /// The manifest bytes, exactly as stored and signed.
+    pub manifest_bytes: Vec<u8>,
+    /// The raw 64-byte signature.
+    pub signature: Vec<u8>,
+    /// The parsed manifest: a capture, or a provision (whose version's opening capture must be
+    /// in the bundle too, for its text).
+    pub manifest: AnyManifest,
+    /// The C2SP tlog-proof of the manifest's inclusion in the archive's log, if any.
+    pub tlog_proof: Option<String>,
+    /// The manifest's leaf index in the log (printed in the citation), if known.
+    pub log_index: Option<u64>,
+}
+
+impl BundleRecord {
+    /// The capture manifest, for a capture record.
+    pub fn capture(&self) -> Option<&CaptureManifest> {
+        match &self.manifest {
+            AnyManifest::Capture(m) => Some(m),
+            AnyManifest::Provision(_) => None,
+        }
+    }
+}
+
+/// Everything a bundle is made of.
+pub struct Bundle<'a> {
+    /// The bag's top directory name (see [`crate::layout::bag_name_for`]).
+    pub name: String,
+    /// The archive origin (Source-Organization).
+    pub origin: String,
+    /// Bagging date and every entry's mtime (`SOURCE_DATE_EPOCH` makes bundles reproducible).
+    pub created: DateTime<Utc>,
+    /// The records, in the order given (the bag lists them sorted by id).
+    pub records: Vec<BundleRecord>,
+    /// Public keys of every signer of the records.
+    pub public_keys: Vec<PublicKey>,
+    /// The key that seals the bag.
+    pub seal: &'a SigningKey,
+    /// The file name the bundle is written as (quoted in VERIFY.txt).
+    pub file_name: String,
+    /// The signed checkpoint note that the records' log proofs refer to (written as
+    /// `exhibit/checkpoint`).
+    pub checkpoint: Option<String>,
+    /// RFC 3161 tokens over that checkpoint note (see [`crate::layout::timestamp_paths`]).
+    pub timestamps: Vec<BundleTimestamp>,
+}
+
+/// An RFC 3161 token over the bundle's checkpoint.
+#[derive(Clone, Debug)]
+pub struct BundleTimestamp {
+    /// The TSA's name in the archive (names the token's directory when it is not the first).
+    pub tsa: String,
+    /// The DER `TimeStampResp`, exactly as the TSA sent it.
+    pub response: Vec<u8>,
+}

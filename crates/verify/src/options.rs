@@ -1,0 +1,84 @@
+//! What the caller asks the verifier to trust: pinned signing keys (`--key`), trusted TSA CA
+//! certificates (`--tsa-ca`) and the reading limits.
+//!
+//! Not for the checks themselves (see `checks`), nor for what they found (see `report`).
+
+use std::path::Path;
+
+use exhibit_bundle::Limits;
+use exhibit_sign::{Fingerprint, PublicKey};
+
+use crate::error::VerifyError;
+
+/// A key the verifier trusts, given by the user through an independent channel.
+#[derive(Clone, Debug)]
+pub enum TrustedKey {
+    /// A public key (its fingerprint is what is compared).
+    Key(PublicKey),
+    /// A fingerprint as `ssh-keygen -l` prints it (`SHA256:…`).
+    Fingerprint(Fingerprint),
+}
+
+impl TrustedKey {
+    /// The fingerprint to compare signers with.
+    pub fn fingerprint(&self) -> Fingerprint {
+        match self {
+            TrustedKey::Key(k) => k.fingerprint(),
+            TrustedKey::Fingerprint(f) => *f,
+        }
+    }
+
+    /// Parses a `--key` argument: `SHA256:…` is a fingerprint, anything else a path to an SPKI
+    /// PEM public key file.
+    pub fn from_arg(arg: &str) -> Result<TrustedKey, VerifyError> {
+        if arg.starts_with("SHA256:") {
+            return arg
+                .parse::<Fingerprint>()
+                .map(TrustedKey::Fingerprint)
+                .map_err(|e| VerifyError::Key(format!("--key {arg}: {e}")));
+        }
+        PublicKey::load_pem(Path::new(arg))
+            .map(TrustedKey::Key)
+            .map_err(|e| VerifyError::Key(format!("--key: {e}")))
+    }
+}
+
+/// What to check against.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Pinned keys; empty means "check everything, but nothing is pinned" (exit 3).
+    pub trusted: Vec<TrustedKey>,
+    /// Reading limits.
+    pub limits: Limits,
+    /// Trusted TSA CA certificates (`--tsa-ca`): when given, every time-stamp token must chain
+    /// to one, and a bundle without a token fails.
+    pub tsa_anchors: Option<exhibit_timestamp::TrustAnchors>,
+}
+
+/// Reads trusted TSA CA certificates from PEM files (`--tsa-ca`, repeatable): `None` when no
+/// file is given. Each file is at most 4 MiB and must hold at least one certificate.
+pub fn load_tsa_anchors(
+    paths: &[std::path::PathBuf],
+) -> Result<Option<exhibit_timestamp::TrustAnchors>, VerifyError> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let mut pem = Vec::new();
+    for path in paths {
+        let bad =
+            |reason: String| VerifyError::Key(format!("--tsa-ca {}: {reason}", path.display()));
+        let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(file, (4 << 20) + 1), &mut bytes)
+            .map_err(|e| bad(e.to_string()))?;
+        if bytes.len() > 4 << 20 {
+            return Err(bad("larger than 4 MiB".into()));
+        }
+        exhibit_timestamp::TrustAnchors::from_pem(&bytes).map_err(|e| bad(e.to_string()))?;
+        pem.extend_from_slice(&bytes);
+        pem.push(b'\n');
+    }
+    exhibit_timestamp::TrustAnchors::from_pem(&pem)
+        .map(Some)
+        .map_err(|e| VerifyError::Key(format!("--tsa-ca: {e}")))
+}
