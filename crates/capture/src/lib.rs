@@ -5,6 +5,15 @@
 //! all outside any lock. [`Capturer::commit`] then hands the prepared captures to one store
 //! batch, which numbers, versions, signs and records them in one transaction. A network failure
 //! or a non-2xx answer is not an error here: it is evidence, committed as a failed-capture record.
+//!
+//! This crate's one job is acquisition into the archive: documents ([`Capturer`], [`batch`];
+//! [`Capturer::plan_reextraction`] runs extraction again over bytes already acquired), and
+//! RFC 3161 tokens for the archive's checkpoints ([`tsa`]: HTTP to the TSAs, the answers kept
+//! in the archive). It decides none of the rules it applies: extraction is
+//! `exhibit-text`'s, the chain and catalog rules are `exhibit-store`'s, and what a TSA's answer
+//! must satisfy is `exhibit-timestamp`'s ([`exhibit_timestamp::verify_answer`]).
+
+#![warn(missing_docs)]
 
 mod acquire;
 pub mod batch;

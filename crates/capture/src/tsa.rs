@@ -7,6 +7,11 @@
 //! A TSA that is down or answers garbage never fails the command: the checkpoint stays "not yet
 //! timestamped" by that TSA, and [`timestamp_latest`] (run by `exhibit log timestamp` and at the
 //! start of every capture) asks again.
+//!
+//! This module is an acquisition, like a capture: it asks a server over HTTP and keeps what
+//! checks out in the archive. What a token must satisfy to be kept is not decided here but in
+//! [`exhibit_timestamp::verify_answer`] (the RFC 3161 crate, which does no I/O, so the
+//! standalone verifier that shares it needs no HTTP client).
 
 use std::io::Read;
 use std::time::Duration;
@@ -193,12 +198,6 @@ fn request_token(
             "the answer is larger than {MAX_RESPONSE_BYTES} bytes"
         ));
     }
-    let token = Token::parse_response(&body).map_err(|e| e.to_string())?;
-    token.check_request(&request).map_err(|e| e.to_string())?;
-    token.check_message(message).map_err(|e| e.to_string())?;
-    token.verify_signature().map_err(|e| e.to_string())?;
-    if let Some(anchors) = &anchors {
-        token.verify_chain(anchors).map_err(|e| e.to_string())?;
-    }
-    Ok(token)
+    exhibit_timestamp::verify_answer(&body, &request, message, anchors.as_ref())
+        .map_err(|e| e.to_string())
 }

@@ -5,6 +5,9 @@
 //! network or the clock, so every other crate — including the standalone verifier — can share
 //! exactly one definition of what a record *is*.
 
+#![warn(missing_docs)]
+
+pub mod chain;
 pub mod checkpoint;
 pub mod citation;
 pub mod digest;
@@ -23,4 +26,4 @@ pub use digest::{Blake3Digest, DualHasher, HashPrefix, Sha256Digest};
 pub use id::{IdPrefix, RecordId, RecordKind};
 pub use inert::{Inert, inert};
 pub use manifest::{CaptureManifest, ManifestError, ManifestType};
-pub use provision::{AnyManifest, ProvisionManifest};
+pub use provision::{AnyManifest, OpeningMismatch, ProvisionManifest};

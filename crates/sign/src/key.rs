@@ -173,7 +173,8 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// Make a public key from its 32-byte compressed encoding. Fails if the bytes are not the
-    /// encoding of a curve point, or encode a point of small order (see [`PublicKey::checked`]).
+    /// encoding of a curve point, or encode a point of small order, which verifies forged
+    /// signatures (FORMAT.md §4.2).
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<PublicKey, KeyError> {
         let inner = ed25519_dalek::VerifyingKey::from_bytes(bytes).map_err(|_| {
             KeyError::InvalidPublicKey {

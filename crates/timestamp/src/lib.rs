@@ -5,7 +5,11 @@
 //! * [`Token::parse_response`] reads the TSA's `TimeStampResp` (or a `.tsr` file as written by
 //!   `openssl ts -reply`); [`Token::check_request`], [`Token::check_message`],
 //!   [`Token::verify_signature`] and [`Token::verify_chain`] check it; [`verify`] does all of
-//!   them.
+//!   them but the request's, and [`verify_answer`] all of them for a TSA's fresh answer.
+//!
+//! This crate does no I/O: asking a TSA over HTTP and keeping its token in the archive are
+//! `exhibit-capture`'s `tsa` module, so the standalone verifier that depends on this crate
+//! carries no HTTP client.
 //!
 //! CMS and X.509 come from the RustCrypto `cms` and `x509-cert` crates. The TSP types
 //! (`TimeStampReq`, `MessageImprint`, `TimeStampResp`, `PKIStatusInfo`, `TSTInfo`, `Accuracy`,
@@ -704,10 +708,35 @@ pub fn verify(
     anchors: Option<&TrustAnchors>,
 ) -> Result<(Token, Option<ChainInfo>), TimestampError> {
     let token = Token::parse_response(response)?;
+    let chain = check_message_signature_chain(&token, message, anchors)?;
+    Ok((token, chain))
+}
+
+/// What a TSA's fresh answer to `request` must be before it is kept: [`verify`]'s checks with
+/// [`Token::check_request`] (imprint and nonce) before them, in the order parse, request,
+/// imprint of `message`, signature, chain (when `anchors` is given). The HTTP exchange is the
+/// caller's (`exhibit-capture`'s `tsa`): this crate does no I/O.
+pub fn verify_answer(
+    response: &[u8],
+    request: &Request,
+    message: &[u8],
+    anchors: Option<&TrustAnchors>,
+) -> Result<Token, TimestampError> {
+    let token = Token::parse_response(response)?;
+    token.check_request(request)?;
+    check_message_signature_chain(&token, message, anchors)?;
+    Ok(token)
+}
+
+/// The checks [`verify`] and [`verify_answer`] share, in their order.
+fn check_message_signature_chain(
+    token: &Token,
+    message: &[u8],
+    anchors: Option<&TrustAnchors>,
+) -> Result<Option<ChainInfo>, TimestampError> {
     token.check_message(message)?;
     token.verify_signature()?;
-    let chain = anchors.map(|a| token.verify_chain(a)).transpose()?;
-    Ok((token, chain))
+    anchors.map(|a| token.verify_chain(a)).transpose()
 }
 
 #[cfg(test)]

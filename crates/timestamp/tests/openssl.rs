@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::{ALL, Rng, anchors, data, dir, fixture, have_openssl};
-use exhibit_timestamp::{Request, Token, TrustAnchors, verify};
+use exhibit_timestamp::{Request, TimestampError, Token, TrustAnchors, verify, verify_answer};
 
 fn openssl(args: &[&str], cwd: &Path) -> (bool, String) {
     let out = Command::new("openssl")
@@ -119,6 +119,17 @@ fn openssl_answers_our_request() {
             // Another request's nonce does not match.
             let other = Request::new(&data()).unwrap();
             assert!(token.check_request(&other).is_err());
+            // The checks a fresh answer gets before it is kept: the same, and the request's.
+            verify_answer(&bytes, &request, &data(), Some(&ca)).unwrap();
+            verify_answer(&bytes, &request, &data(), None).unwrap();
+            assert!(matches!(
+                verify_answer(&bytes, &other, &data(), Some(&ca)),
+                Err(TimestampError::NonceMismatch)
+            ));
+            assert!(matches!(
+                verify_answer(&bytes, &request, b"other data", None),
+                Err(TimestampError::ImprintMismatch { .. })
+            ));
         }
     }
 }
