@@ -76,6 +76,28 @@ pub enum Command {
     /// is kept as catalog.sqlite.bak-<time>. Exit 1, nothing replaced, on any failure or while
     /// another exhibit process has the archive open.
     Reindex,
+    /// Print a shell completion script for exhibit (bash, zsh, fish, elvish or powershell).
+    Completions(CompletionsArgs),
+    /// Print exhibit's man page (exhibit.1), or with --out write it and one page per
+    /// subcommand (exhibit-capture.1, exhibit-log-prove.1, …) into a directory.
+    Man(ManArgs),
+}
+
+/// `exhibit completions`.
+#[derive(Args, Debug)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// `exhibit man`.
+#[derive(Args, Debug)]
+pub struct ManArgs {
+    /// Write exhibit.1 and a page per subcommand into this directory (created if missing)
+    /// instead of printing exhibit.1.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
 }
 
 /// `exhibit fsck`.

@@ -1,15 +1,15 @@
 //! `exhibit fsck [--full] [--repair]`: checks the archive and prints one line per problem;
 //! `--repair` first removes what interrupted writes left behind.
 //!
-//! The checking is `exhibit_store::Archive::fsck`; this module adds the RFC 3161 token check
-//! (the store does not depend on `exhibit-timestamp`), the progress bar and the output.
+//! The checking is `exhibit_store::Archive::fsck`, with the RFC 3161 token check from
+//! `exhibit_ops::fsck`; this module adds the progress bar and the output.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 use std::sync::OnceLock;
 
 use exhibit_core::inert as escape;
-use exhibit_store::{Archive, FsckOptions, FsckReport, Phase, Problem, Progress, RepairReport};
+use exhibit_store::{Archive, FsckOptions, FsckReport, Phase, Progress, RepairReport};
 use serde_json::json;
 
 use crate::cli::FsckArgs;
@@ -23,26 +23,7 @@ pub fn fsck(root: &Path, args: FsckArgs, json: bool) -> Result<u8, Failure> {
         Err(e) if e.is_bad_input() => return Err(e.into()),
         // An archive too damaged to open (no catalog, not SQLite, …) is a finding, not an error.
         Err(e) => {
-            // Named by the file that stopped it when that is one of the catalog's (a FIFO at
-            // `catalog.sqlite-journal`, say), relative to the archive.
-            let path = match &e {
-                exhibit_store::StoreError::Corrupt { what, .. } => Path::new(what)
-                    .strip_prefix(root)
-                    .ok()
-                    .and_then(|p| p.to_str())
-                    .filter(|p| p.starts_with("catalog.sqlite"))
-                    .map(str::to_owned),
-                _ => None,
-            };
-            let report = FsckReport {
-                full: args.full,
-                problems: vec![Problem {
-                    path: path.unwrap_or_else(|| "catalog.sqlite".into()),
-                    check: "catalog",
-                    message: format!("cannot open the archive: {e}"),
-                }],
-                ..FsckReport::default()
-            };
+            let report = exhibit_ops::fsck::unopenable(root, &e, args.full);
             print_report(&report, json)?;
             return Ok(EXIT_FAILED);
         }
@@ -83,11 +64,7 @@ pub fn fsck(root: &Path, args: FsckArgs, json: bool) -> Result<u8, Failure> {
             }
         }
     };
-    let check_token = |token: &[u8], data: &[u8]| -> Result<(), String> {
-        let t = exhibit_timestamp::Token::parse_response(token).map_err(|e| e.to_string())?;
-        t.check_message(data).map_err(|e| e.to_string())?;
-        t.verify_signature().map_err(|e| e.to_string())
-    };
+    let check_token = |token: &[u8], data: &[u8]| exhibit_ops::fsck::check_token(token, data);
     let options = FsckOptions {
         full: args.full,
         workers: 0,

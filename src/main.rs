@@ -1,12 +1,15 @@
 //! The `exhibit` command-line tool: argument parsing and output. The work is done by the
 //! `exhibit-*` library crates.
 
+mod bundle;
 mod capture;
 mod changes;
 mod cite;
 mod cli;
 mod commands;
+mod conventions;
 mod fsck;
+mod log;
 mod output;
 mod reindex;
 mod rules;
@@ -54,6 +57,22 @@ impl From<exhibit_store::StoreError> for Failure {
         Failure {
             code,
             message: e.to_string(),
+        }
+    }
+}
+
+impl From<exhibit_ops::OpsError> for Failure {
+    fn from(e: exhibit_ops::OpsError) -> Self {
+        match e {
+            exhibit_ops::OpsError::Store(s) => s.into(),
+            other => Failure {
+                code: if other.is_bad_input() {
+                    EXIT_BAD_INPUT
+                } else {
+                    EXIT_FAILED
+                },
+                message: other.to_string(),
+            },
         }
     }
 }

@@ -5,9 +5,9 @@ use std::io::Write;
 use std::path::Path;
 
 use exhibit_capture::Capturer;
+use exhibit_core::RecordId;
 use exhibit_core::manifest::ExtractionRules;
 use exhibit_core::reextraction::ReextractionManifest;
-use exhibit_core::{RecordId, Sha256Digest};
 use exhibit_store::Archive;
 use serde_json::json;
 
@@ -219,23 +219,19 @@ pub fn reextract(root: &Path, args: ReextractArgs, json: bool) -> Result<u8, Fai
 
 /// `exhibit show EX-R-…`: a re-extraction record, its signature, and what it found.
 pub fn show_reextraction(archive: &Archive, id: &RecordId, json: bool) -> Result<u8, Failure> {
-    let row = archive.reextraction(id.number())?;
-    let (bytes, sig) = archive.read_reextraction_manifest(&row)?;
-    let m = ReextractionManifest::parse(&bytes).map_err(|e| Failure {
-        code: EXIT_FAILED,
-        message: format!("{}: {e}", row.manifest_path),
-    })?;
-    let public = archive.public_key()?;
-    let valid = exhibit_store::Signature::check(&public, &bytes, &sig, &m.signer)
-        == exhibit_store::Signature::Valid
-        && m.id == *id;
+    let exhibit_ops::records::ShownReextraction {
+        row,
+        manifest: m,
+        valid,
+        manifest_sha256,
+    } = exhibit_ops::records::reextraction(archive, id)?;
     if json {
         json_line(&json!({
             "record": row,
             // What an unsigned manifest says is no evidence: not passed on.
             "manifest": valid.then_some(&m),
             "signature_valid": valid,
-            "manifest_sha256": Sha256Digest::of(&bytes),
+            "manifest_sha256": manifest_sha256,
         }))?;
     } else {
         let mut o = crate::output::text_stdout();

@@ -12,15 +12,6 @@ use crate::cli::TsaCommand;
 use crate::output::json_line;
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
-/// Reads a TSA CA bundle given on the command line and checks that it holds certificates.
-pub fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, Failure> {
-    let pem = exhibit_store::fsutil::read_limited(path, exhibit_store::config::MAX_CA_BYTES)
-        .map_err(|e| Failure::bad_input(format!("TSA CA bundle: {e}")))?;
-    exhibit_timestamp::TrustAnchors::from_pem(&pem)
-        .map_err(|e| Failure::bad_input(format!("TSA CA bundle {}: {e}", path.display())))?;
-    Ok(pem)
-}
-
 /// After a command signed a checkpoint: ask the TSAs that have not stamped the latest one, and
 /// warn (never fail) about each that could not. Returns the reports.
 pub fn stamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, Failure> {
@@ -132,7 +123,10 @@ pub fn tsa(root: &Path, cmd: TsaCommand, json: bool) -> Result<u8, Failure> {
     let mut archive = Archive::open(root)?;
     match cmd {
         TsaCommand::Add { url, name, ca } => {
-            let pem = ca.as_deref().map(read_ca_bundle).transpose()?;
+            let pem = ca
+                .as_deref()
+                .map(exhibit_ops::timestamps::read_ca_bundle)
+                .transpose()?;
             // Check the entry (and find its name) before copying anything into the archive.
             let mut probe = archive.config().clone();
             let entry = probe

@@ -1,9 +1,7 @@
 //! An archive stays consistent: its identity cannot drift, look-ups by full hashes work, output
 //! failures never cost captures, and bad configuration is refused without a panic.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 
 #[test]
 fn changing_prefix_or_origin_of_an_existing_archive_is_refused() {

@@ -3,13 +3,11 @@
 //! for a document listed many times, bad lines skipped (exit 2) without losing the others, JSON
 //! printed per committed capture, and objects that are published and readable afterwards.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::*;
+use crate::common::*;
 
 fn page(title: &str, body: &str) -> String {
     format!(
@@ -243,13 +241,4 @@ fn walk_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
-}
-
-fn ok_bytes(out: &std::process::Output) -> Vec<u8> {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout.clone()
 }

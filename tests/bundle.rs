@@ -2,12 +2,10 @@
 //! stock tools (tar, zstd, sha256sum, openssl, bagit.py), VERIFY.txt run as written, and
 //! reproducible output.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 const PRIVACY: &str = "https://example.com/privacy";
 
@@ -39,20 +37,6 @@ fn three_captures() -> (tempfile::TempDir, PathBuf) {
         ],
     ));
     (dir, archive)
-}
-
-fn make_bundle(archive: &Path, out: &Path, records: &[&str]) {
-    let mut args = vec!["bundle"];
-    args.extend_from_slice(records);
-    args.extend(["--out", out.to_str().unwrap()]);
-    ok(&exhibit(archive, &args));
-}
-
-fn fingerprint(archive: &Path) -> String {
-    json_lines(&exhibit(archive, &["--json", "key", "show"]))[0]["fingerprint"]
-        .as_str()
-        .unwrap()
-        .to_owned()
 }
 
 #[test]

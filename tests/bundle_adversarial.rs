@@ -14,8 +14,6 @@
 //! Tests whose comment says "regression" failed against an earlier state of the reader (commit
 //! a95b992) and pass since d32bf11; they pin the fix.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -23,7 +21,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 // ---------------------------------------------------------------------------------------------
 // Binaries
@@ -36,7 +34,7 @@ fn exhibit_bin() -> PathBuf {
 
 /// The standalone verifier (built by `cargo test --workspace`: its own crate tests it).
 fn verifier_bin() -> PathBuf {
-    common::verify_bin()
+    crate::common::verify_bin()
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -84,10 +82,6 @@ fn verify(tool: Tool, bundle: &Path, keys: &[&str]) -> Output {
     let out = verify_in(tool, bundle, keys, cwd.path());
     assert_empty_dir(cwd.path(), &format!("{tool:?} verifier's cwd"));
     out
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The report's `FAIL` lines.

@@ -1,12 +1,10 @@
 //! Capturing over real HTTP from a server on 127.0.0.1: redirects, Content-Encoding, failures
 //! recorded as signed evidence, timeouts and size caps.
 
-mod common;
-
 use std::io::Write;
 use std::time::Duration;
 
-use common::*;
+use crate::common::*;
 
 const PAGE: &str = "<html><head><title>Loopback Terms</title></head>\
     <body><h1>Terms</h1><p>Served over HTTP.</p></body></html>";

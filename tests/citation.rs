@@ -6,13 +6,11 @@
 //! Citations are pasted back the way filings mangle them: hashes cut to 16 digits and "…",
 //! indentation, CRLF line endings, non-breaking spaces and prose around the record.
 
-mod common;
-
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
+use crate::common::*;
 
 const PRIVACY: &str = "https://example.com/privacy";
 const TRAINING: &str = "We do not use your content to train our models.";
@@ -42,22 +40,6 @@ fn capture(archive: &Path, fixture_name: &str, url: &str, entity: Option<&str>) 
         args.extend(["--entity", e]);
     }
     ok(&exhibit(archive, &args))
-}
-
-fn fingerprint(archive: &Path) -> String {
-    json_lines(&exhibit(archive, &["--json", "key", "show"]))[0]["fingerprint"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Both streams, for messages whose stream the spec does not fix.
-fn all_output(out: &Output) -> String {
-    format!("{}\n{}", stdout(out), stderr(out))
 }
 
 /// Fails if the process panicked (an `unimplemented!` or an unwrap reached by input).

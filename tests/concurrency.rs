@@ -1,11 +1,9 @@
 //! Several `exhibit capture` processes writing into one archive at once.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 
-use common::*;
+use crate::common::*;
 
 /// Starts `exhibit ARGS` with its output captured.
 fn spawn_capture(args: &[String]) -> std::process::Child {

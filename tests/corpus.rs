@@ -2,11 +2,9 @@
 //! order per document, under their real source URLs. Skips with a message when the corpus is
 //! absent (a user's fresh clone has none).
 
-mod common;
-
 use std::collections::BTreeMap;
 
-use common::*;
+use crate::common::*;
 
 /// (source_url, path) of every html row in INDEX.tsv, grouped by document, oldest first.
 fn html_documents(corpus: &std::path::Path) -> BTreeMap<String, Vec<std::path::PathBuf>> {

@@ -13,8 +13,6 @@
 //! Trials: 6 by default, `EXHIBIT_CRASH_TRIALS=N` for more; the random seed is printed and
 //! `EXHIBIT_CRASH_SEED=S` replays one run.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -22,7 +20,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// xorshift64*: small, seeded, good enough for delays.
 struct Rng(u64);
@@ -361,11 +359,6 @@ fn check_after_kill(dir: &Path, archive: &Path, reported: &[(String, String)], c
     }
     let (code5, lines) = fsck_json(archive, &["--full"]);
     assert_eq!(code5, 0, "{context}: final fsck --full: {lines:#?}");
-}
-
-fn ok_bytes(out: &std::process::Output) -> Vec<u8> {
-    ok(out);
-    out.stdout.clone()
 }
 
 fn list_file(dir: &Path, sources: &[PathBuf]) -> PathBuf {

@@ -1,11 +1,9 @@
 //! Delta objects (docs/FORMAT.md §6): a new version stored against a similar earlier object,
 //! read back exactly by exhibit and by the stock `zstd -D`, and checked by `fsck`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::*;
+use crate::common::*;
 
 /// A policy of `n` numbered sections (≈90 bytes each, with a pseudo-random reference number
 /// so that it does not compress to nothing on its own).

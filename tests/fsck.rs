@@ -7,17 +7,13 @@
 //! Quick mode does not open objects: a flipped byte inside an object passes it (as documented
 //! in `exhibit_store::fsck`, and asserted below); a missing object fails both modes.
 
-mod common;
-#[path = "common/tsa.rs"]
-mod tsa;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::*;
+use crate::common::*;
 
 const QUOTE: &str = "We keep your data for 30 days.";
 
@@ -29,10 +25,6 @@ fn page(revision: usize) -> String {
         if revision == 1 { "First." } else { "Changed." },
         30 * revision
     )
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A clean archive, built once and copied for each test.

@@ -1,12 +1,10 @@
 //! Change tracking end to end: `history`, `documents` and `diff` on real captures of the
 //! policy fixtures (v1, v1 with a new script nonce — the same text — and v2).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const PRIVACY: &str = "https://example.com/privacy";
@@ -46,10 +44,6 @@ fn policy_archive() -> (tempfile::TempDir, PathBuf) {
     }
     capture(&archive, &fixture("terms.txt"), TERMS);
     (dir, archive)
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 fn one_json(out: &Output) -> Value {

@@ -1,10 +1,8 @@
 //! `exhibit init` and `exhibit key`: archive creation, key files, fingerprints, permissions.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 
-use common::*;
+use crate::common::*;
 
 #[test]
 fn init_creates_a_complete_archive_with_a_private_key_only_the_owner_reads() {

@@ -2,12 +2,10 @@
 //! and consistency proofs with tools/tlog.py (an independent RFC 9162 implementation in plain
 //! Python), old checkpoints against today's log, and proofs inside bundles.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn tlog_py() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/tlog.py")
@@ -312,7 +310,7 @@ fn bundles_carry_proofs_that_both_verifiers_and_tlog_py_accept() {
     let proof = std::fs::read_to_string(&proof_path).unwrap();
     std::fs::write(&proof_path, proof.replacen("index 1\n", "index 0\n", 1)).unwrap();
     // Keep the bag's own manifests consistent so only the proof check can fail.
-    let sha = common::sha256_hex(&std::fs::read(&proof_path).unwrap());
+    let sha = crate::common::sha256_hex(&std::fs::read(&proof_path).unwrap());
     let tm = bag.join("tagmanifest-sha256.txt");
     let tags = std::fs::read_to_string(&tm).unwrap();
     let old_line = tags

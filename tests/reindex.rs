@@ -9,17 +9,13 @@
 //! a document's latest capture with text or re-extraction — is compared instead (docs/FORMAT.md
 //! §7.1).
 
-mod common;
-#[path = "common/tsa.rs"]
-mod tsa;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use common::*;
+use crate::common::*;
 
 /// Every catalog table as sorted rows of printable values, plus the schema (`sqlite_schema`
 /// without page numbers), except `document_rules` (catalog-only history, compared through
@@ -469,16 +465,12 @@ fn an_orphan_manifest_is_skipped_and_reported_and_its_number_stays_used() {
     assert!(
         ok(&out).contains(&format!("orphan (skipped) {orphan}")),
         "{}",
-        stdout_text(&out)
+        stdout(&out)
     );
     // The orphan's number is never given out again.
     let next = exhibit(&archive, &["--json", "capture", extra.to_str().unwrap()]);
     assert_eq!(capture_id(&next), "EX-C-000006");
     fsck_full_clean(&archive);
-}
-
-fn stdout_text(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -544,7 +536,7 @@ fn reindex_refuses_while_another_process_has_the_catalog_open() {
     let out = exhibit(&archive, &["reindex"]);
     drop(holder.stdin.take());
     holder.wait().unwrap();
-    assert_eq!(code(&out), 1, "{}", stdout_text(&out));
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
     assert!(
         stderr(&out).contains("another exhibit process"),
         "{}",
@@ -676,7 +668,7 @@ fn a_killed_batch_beyond_the_checkpoint_whose_object_is_missing_ends_the_log() {
     bad[5] ^= 1;
     std::fs::write(&sig, &bad).unwrap();
     let out = exhibit(&archive, &["reindex"]);
-    assert_eq!(code(&out), 1, "{}", stdout_text(&out));
+    assert_eq!(code(&out), 1, "{}", stdout(&out));
     assert!(
         stderr(&out).contains("EX-C-000005.json") && stderr(&out).contains("signature"),
         "{}",

@@ -1,11 +1,9 @@
 //! Extraction rules per document, re-extraction, and change tracking on real snapshots: the
 //! page around a policy changes without a new version; the policy changing makes one.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::common::*;
 
 const URL: &str = "https://example.com/privacy";
 

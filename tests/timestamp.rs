@@ -4,15 +4,13 @@
 //! misbehaving TSAs that never lose a capture, retries, TSA configuration, bundles carrying
 //! each token beside the exact file it stamps, and both verifiers with and without `--tsa-ca`.
 
-mod common;
-#[path = "common/tsa.rs"]
-mod tsa;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::*;
-use tsa::{LocalTsa, Mode, openssl_ts_text, openssl_ts_verify, other_ca, pem_bundle};
+use crate::common::tsa::{
+    LocalTsa, Mode, openssl_ts_text, openssl_ts_verify, other_ca, pem_bundle,
+};
+use crate::common::*;
 
 const SHA256_OID: &str = "2.16.840.1.101.3.4.2.1";
 
@@ -101,14 +99,6 @@ fn file_name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
 
-fn all_output(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
 fn show(out: &Output) -> String {
     format!(
         "exit {:?}\nstdout: {}\nstderr: {}",
@@ -163,13 +153,6 @@ fn port_of(url: &str) -> String {
 /// The default name the archive gives a TSA at `url` (`http://127.0.0.1:P/tsr`).
 fn default_name(url: &str) -> String {
     format!("127.0.0.1-{}-tsr", port_of(url))
-}
-
-fn make_bundle(archive: &Path, out: &Path, ids: &[&str]) {
-    let mut args = vec!["bundle"];
-    args.extend_from_slice(ids);
-    args.extend(["--out", out.to_str().unwrap()]);
-    ok(&exhibit(archive, &args));
 }
 
 /// Extracts a bundle into a fresh directory; returns the bag's root directory.
@@ -691,7 +674,7 @@ fn a_bundle_carries_the_token_beside_the_checkpoint_and_both_verifiers_check_it(
         .lines()
         .filter_map(|l| l.strip_prefix("$ "))
         .collect();
-    if !common::have("bagit.py") {
+    if !crate::common::have("bagit.py") {
         steps.retain(|c| !c.starts_with("bagit.py"));
     }
     let run = std::process::Command::new("bash")

@@ -5,6 +5,8 @@
 
 #![allow(dead_code)]
 
+pub mod tsa;
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -239,9 +241,25 @@ pub fn code(out: &Output) -> i32 {
     out.status.code().unwrap_or(-1)
 }
 
+/// Asserts success (like [`ok`]) and returns stdout as bytes.
+pub fn ok_bytes(out: &Output) -> Vec<u8> {
+    ok(out);
+    out.stdout.clone()
+}
+
+/// Stdout as text, whatever the exit code.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Stderr as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Both streams (stdout, a newline, stderr), for messages whose stream the spec does not fix.
+pub fn all_output(out: &Output) -> String {
+    format!("{}\n{}", stdout(out), stderr(out))
 }
 
 /// Parses JSON Lines output.
@@ -258,6 +276,22 @@ pub fn capture_list_in_order(archive: &Path, list: &Path) -> Vec<serde_json::Val
     let list = list.to_str().unwrap();
     let args = ["--json", "capture", "--list", list, "--jobs", "1"];
     json_lines(&exhibit(archive, &args))
+}
+
+/// The fingerprint of the archive's signing key (`key show --json`).
+pub fn fingerprint(archive: &Path) -> String {
+    json_lines(&exhibit(archive, &["--json", "key", "show"]))[0]["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// `exhibit bundle RECORDS... --out OUT`, asserting success.
+pub fn make_bundle(archive: &Path, out: &Path, records: &[&str]) {
+    let mut args = vec!["bundle"];
+    args.extend_from_slice(records);
+    args.extend(["--out", out.to_str().unwrap()]);
+    ok(&exhibit(archive, &args));
 }
 
 /// A temp dir with an initialised archive at `<dir>/archive`.

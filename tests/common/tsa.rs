@@ -6,7 +6,7 @@
 //! a different nonce or imprint than was asked, hang up, or stop listening altogether (and come
 //! back on the same port). `tools/tsa-server.py` is the same TSA for humans.
 //!
-//! Included with `#[path = "common/tsa.rs"] mod tsa;` by the tests that need it.
+//! Used as `crate::common::tsa` by the areas that need it (fsck, reindex, timestamp).
 
 #![allow(dead_code)]
 

@@ -1,0 +1,241 @@
+//! Exporting records as an evidence bundle: which records a list of queries selects, the one
+//! checkpoint every inclusion proof refers to, the RFC 3161 tokens that go with it, and the
+//! bundle written from them.
+//!
+//! Not for the bundle's format (that is `exhibit-bundle`) nor for reading bundles
+//! (`exhibit-verify`).
+
+use std::path::{Path, PathBuf};
+
+use exhibit_bundle::{BundleRecord, BundleTimestamp, WriteSummary};
+use exhibit_core::checkpoint::TlogProof;
+use exhibit_core::{AnyManifest, CaptureManifest, ProvisionManifest, RecordId, RecordKind};
+use exhibit_sign::{PublicKey, SigningKey};
+use exhibit_store::{Archive, CaptureRow, ProvisionRow, SignedCheckpoint};
+
+use crate::OpsError;
+
+/// A token the archive holds over the bundle's checkpoint that did not check out against the
+/// checkpoint's bytes: it is left out of the bundle.
+#[derive(Debug)]
+pub struct SkippedToken {
+    /// The token file.
+    pub path: PathBuf,
+    /// What is wrong with it.
+    pub error: String,
+}
+
+/// What a bundle will hold, chosen before anything is written.
+pub struct Plan {
+    key: SigningKey,
+    public: PublicKey,
+    captures: Vec<CaptureRow>,
+    provisions: Vec<ProvisionRow>,
+    /// The checkpoint every record's inclusion proof refers to.
+    pub checkpoint: SignedCheckpoint,
+    /// The tokens over that checkpoint that go into the bundle.
+    pub timestamps: Vec<BundleTimestamp>,
+    /// Tokens left out because the archive's copy is damaged.
+    pub skipped_tokens: Vec<SkippedToken>,
+    /// TSAs are configured but none has stamped the checkpoint yet: the bundle carries no
+    /// timestamp.
+    pub awaiting_timestamp: bool,
+}
+
+/// A bundle as written.
+pub struct Written {
+    /// The records it holds, in the order they were given to the writer (captures, then
+    /// provisions, each by id).
+    pub records: Vec<RecordId>,
+    /// What the writer reports.
+    pub summary: WriteSummary,
+}
+
+/// Chooses what a bundle of `queries` holds: captures, versions (all their captures),
+/// documents (all their captures, by id or URL) or hash prefixes; a provision brings itself
+/// and the capture whose text it quotes. Signs a checkpoint if the log grew since the last.
+pub fn plan(archive: &mut Archive, queries: &[String]) -> Result<Plan, OpsError> {
+    let key = archive.signing_key()?;
+    let public = archive.public_key()?;
+    let mut rows = Vec::new();
+    let mut provisions = Vec::new();
+    for query in queries {
+        // A provision brings the capture whose text it quotes.
+        if !query.contains("://") {
+            for m in archive.resolve_hash_group(query)? {
+                if m.id.kind() == RecordKind::Provision {
+                    provisions.push(archive.provision(m.id.number())?);
+                }
+            }
+        }
+        rows.extend(archive.select_captures(query)?);
+    }
+    rows.sort_by(|a, b| a.id.cmp(&b.id));
+    rows.dedup_by(|a, b| a.id == b.id);
+    provisions.sort_by(|a, b| a.id.cmp(&b.id));
+    provisions.dedup_by(|a, b| a.id == b.id);
+    // Every record's inclusion proof refers to one checkpoint that covers all of them: the
+    // earliest timestamped one when there is one (the tightest "existed no later than"), else
+    // the latest, signed now if the log grew since.
+    let latest = archive.sign_checkpoint(&key)?;
+    let needed = rows
+        .iter()
+        .map(|r| r.log_index)
+        .chain(provisions.iter().map(|p| p.log_index))
+        .max()
+        .map_or(0, |i| i + 1);
+    // Tokens of the TSAs configured now (one that was removed may not be trusted any more);
+    // of any TSA when none is configured.
+    let tsas: Vec<String> = archive
+        .config()
+        .tsa
+        .iter()
+        .map(|t| t.name.clone())
+        .collect();
+    let checkpoint = archive
+        .earliest_timestamped_checkpoint(needed, &tsas)?
+        .unwrap_or(latest);
+    let (timestamps, skipped_tokens) = tokens_over(archive, &checkpoint, &tsas)?;
+    let awaiting_timestamp = timestamps.is_empty() && !archive.config().tsa.is_empty();
+    Ok(Plan {
+        key,
+        public,
+        captures: rows,
+        provisions,
+        checkpoint,
+        timestamps,
+        skipped_tokens,
+        awaiting_timestamp,
+    })
+}
+
+/// The tokens the archive holds over `checkpoint` from the TSAs in `tsas` (all when empty), each
+/// re-checked against the note's bytes (a damaged token file is left out rather than bundled).
+fn tokens_over(
+    archive: &Archive,
+    checkpoint: &SignedCheckpoint,
+    tsas: &[String],
+) -> Result<(Vec<BundleTimestamp>, Vec<SkippedToken>), OpsError> {
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for stamp in archive.timestamps(checkpoint.size)? {
+        if !tsas.is_empty() && !tsas.contains(&stamp.tsa) {
+            continue;
+        }
+        let response = archive.read_timestamp(&stamp)?;
+        match crate::timestamps::check_over(&response, checkpoint.note.as_bytes()) {
+            Ok(()) => out.push(BundleTimestamp {
+                tsa: stamp.tsa,
+                response,
+            }),
+            Err(error) => skipped.push(SkippedToken {
+                path: stamp.path,
+                error,
+            }),
+        }
+    }
+    Ok((out, skipped))
+}
+
+/// An inclusion proof of leaf `index` under `checkpoint`, as a C2SP tlog-proof.
+fn proof_text(
+    archive: &Archive,
+    index: u64,
+    checkpoint: &SignedCheckpoint,
+) -> Result<String, OpsError> {
+    let proof = TlogProof {
+        extra: None,
+        index,
+        proof: archive.inclusion_proof(index, checkpoint)?,
+        checkpoint: checkpoint.note.clone(),
+    };
+    Ok(proof.to_text())
+}
+
+/// An object's bytes as a reader, for the bundle writer: the store's decoder streams them on a
+/// thread of its own into a pipe. The writer checks size, SHA-256 and BLAKE3 of what it reads
+/// against the signed manifest, so a decoder that stops early (a damaged object) is caught
+/// there, with the writer's own message; the decoder's verdict is not needed and not waited
+/// for (it ends when its bytes are read or the reader goes away).
+fn open_object(
+    objects_dir: &Path,
+    sha: &exhibit_core::Sha256Digest,
+) -> std::io::Result<Box<dyn std::io::Read>> {
+    let (reader, mut writer) = std::io::pipe()?;
+    // A store that only reads: it never announces itself as a writer.
+    let store = exhibit_store::ObjectStore::new(objects_dir.to_path_buf());
+    let sha = *sha;
+    std::thread::Builder::new()
+        .name("bundle-object".into())
+        .spawn(move || store.copy_verified(&sha, None, &mut writer))?;
+    Ok(Box::new(reader))
+}
+
+/// Reads every planned record's signed manifest, proves it against the plan's checkpoint and
+/// writes the bundle to `out` (a new file, never replacing one). `file_name` is how VERIFY.txt
+/// names the bundle; `created` dates the bag and its entries.
+pub fn write(
+    archive: &Archive,
+    plan: &Plan,
+    out: &Path,
+    file_name: String,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<Written, OpsError> {
+    let public = &plan.public;
+    let checkpoint = &plan.checkpoint;
+    let mut records = Vec::with_capacity(plan.captures.len() + plan.provisions.len());
+    for row in &plan.captures {
+        let (manifest_bytes, signature) = archive.read_manifest(row)?;
+        let manifest = CaptureManifest::parse(&manifest_bytes)
+            .map_err(|e| OpsError::failed(format!("{}: {e}", row.manifest_path)))?;
+        if manifest.signer != public.fingerprint().to_string() {
+            return Err(OpsError::failed(format!(
+                "{}: signed by {}, which is not this archive's key {}",
+                row.id,
+                manifest.signer,
+                public.fingerprint()
+            )));
+        }
+        records.push(BundleRecord {
+            id: row.id.clone(),
+            manifest_bytes,
+            signature,
+            manifest: AnyManifest::Capture(manifest),
+            tlog_proof: Some(proof_text(archive, row.log_index, checkpoint)?),
+            log_index: Some(row.log_index),
+        });
+    }
+    for row in &plan.provisions {
+        let (manifest_bytes, signature) = archive.read_provision_manifest(row)?;
+        let manifest = ProvisionManifest::parse(&manifest_bytes)
+            .map_err(|e| OpsError::failed(format!("{}: {e}", row.manifest_path)))?;
+        records.push(BundleRecord {
+            id: row.id.clone(),
+            manifest_bytes,
+            signature,
+            manifest: AnyManifest::Provision(manifest),
+            tlog_proof: Some(proof_text(archive, row.log_index, checkpoint)?),
+            log_index: Some(row.log_index),
+        });
+    }
+    let spec = exhibit_bundle::Bundle {
+        name: exhibit_bundle::layout::bag_name_for(&file_name),
+        origin: archive.config().origin.clone(),
+        created,
+        records,
+        public_keys: vec![public.clone()],
+        seal: &plan.key,
+        file_name,
+        checkpoint: Some(checkpoint.note.clone()),
+        timestamps: plan.timestamps.clone(),
+    };
+    let objects_dir = exhibit_store::objects::objects_dir(archive.root());
+    let open = |sha: &exhibit_core::Sha256Digest| open_object(&objects_dir, sha);
+    let summary = exhibit_store::fsutil::create_file_with(out, |w| {
+        exhibit_bundle::write_bundle(w, &spec, &open).map_err(|e| OpsError::failed(e.to_string()))
+    })?;
+    Ok(Written {
+        records: spec.records.iter().map(|r| r.id.clone()).collect(),
+        summary,
+    })
+}

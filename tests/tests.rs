@@ -1,0 +1,50 @@
+//! The end-to-end tests of the `exhibit` binary: one test harness, `integration` (linked once,
+//! not once per area), with one module per area. Each area's own doc comment says what it covers.
+//!
+//! Run everything with `cargo test --test integration`, one area with
+//! `cargo test --test integration fsck::`, one test with its full path
+//! (`cargo test --test integration fsck::some_test -- --exact`).
+//!
+//! Not for unit tests of a library crate (they live in that crate) nor for shared helpers
+//! (those are in `common/`, used as `crate::common::*`). Put a new test in the area it checks;
+//! a new area is a new file here and a `mod` line below.
+
+// Shared helpers: the HTTP server on loopback, the binaries, temp archives, a local TSA.
+mod common;
+
+// Archive identity, look-ups by hash, output hygiene.
+mod archive_integrity;
+// `capture --list FILE --jobs N`.
+mod batch_capture;
+// `exhibit bundle` and both verifiers on honest bundles.
+mod bundle;
+// Hostile and mutated bundles through both verifiers.
+mod bundle_adversarial;
+// Capturing files and stdin.
+mod capture_files;
+// Capturing over real HTTP from 127.0.0.1.
+mod capture_http;
+// `exhibit cite` and `exhibit verify --citation`.
+mod citation;
+// Several capture processes writing into one archive.
+mod concurrency;
+// Real policy snapshots from `../shared/corpus` (skips without it).
+mod corpus;
+// Write commands killed with SIGKILL at random moments.
+mod crash;
+// Delta objects (FORMAT.md §6).
+mod delta;
+// `exhibit fsck [--full] [--json]`.
+mod fsck;
+// `history`, `documents` and `diff`.
+mod history_diff;
+// `exhibit init` and `exhibit key`.
+mod init_and_keys;
+// The tamper-evident log checked from outside.
+mod log;
+// `exhibit reindex`: the catalog rebuilt from the signed records.
+mod reindex;
+// Extraction rules per document and re-extraction.
+mod rules;
+// RFC 3161 timestamps against a real TSA on loopback.
+mod timestamp;
