@@ -8,6 +8,7 @@ use exhibit_capture::Capturer;
 use exhibit_core::RecordId;
 use exhibit_core::manifest::ExtractionRules;
 use exhibit_core::reextraction::ReextractionManifest;
+use exhibit_ops::rules::RulesEdit;
 use exhibit_store::Archive;
 use serde_json::json;
 
@@ -32,29 +33,23 @@ fn describe(rules: &ExtractionRules) -> String {
 /// `exhibit document rules DOCUMENT [--select CSS]… [--remove CSS]… [--clear]`.
 pub fn rules(root: &Path, args: RulesArgs, json: bool) -> Result<u8, Failure> {
     let mut archive = Archive::open(root)?;
-    let doc = archive.document(&args.document)?;
-    let change = if args.clear {
-        Some((ExtractionRules::default(), "document rules --clear"))
+    let edit = if args.clear {
+        Some(RulesEdit::Clear)
     } else if !args.select.is_empty() || !args.remove.is_empty() {
-        let rules = ExtractionRules {
+        Some(RulesEdit::Set(ExtractionRules {
             select: args.select,
             remove: args.remove,
-        };
-        exhibit_text::check_rules(&rules).map_err(Failure::bad_input)?;
-        Some((rules, "document rules"))
+        }))
     } else {
         None
     };
-    let changed = match &change {
-        Some((rules, how)) => {
-            // A capture of the document in flight finishes with the rules it started with.
-            let _lock = archive.lock_document(&doc.url)?;
-            archive.set_rules(&doc.id, rules, how, chrono::Utc::now())?
-        }
-        None => false,
-    };
-    let current = archive.rules_of(&doc.id)?.unwrap_or_default();
-    let history = archive.rules_history(&doc.id)?;
+    let exhibit_ops::rules::DocumentRules {
+        document: doc,
+        edited,
+        changed,
+        current,
+        history,
+    } = exhibit_ops::rules::edit(&mut archive, &args.document, edit)?;
     if json {
         json_line(&json!({
             "document": doc.id,
@@ -68,14 +63,14 @@ pub fn rules(root: &Path, args: RulesArgs, json: bool) -> Result<u8, Failure> {
     let mut o = crate::output::text_stdout();
     writeln!(o, "Document  {}  {}", doc.id, doc.url)?;
     writeln!(o, "Rules     {}", describe(&current))?;
-    match (&change, changed) {
-        (Some(_), true) => writeln!(
+    match (edited, changed) {
+        (true, true) => writeln!(
             o,
             "Changed: later captures extract with these rules; earlier texts stay as signed (see `exhibit reextract {}`).",
             doc.id
         )?,
-        (Some(_), false) => writeln!(o, "Unchanged: these were already the rules.")?,
-        (None, _) => {}
+        (true, false) => writeln!(o, "Unchanged: these were already the rules.")?,
+        (false, _) => {}
     }
     if !history.is_empty() {
         writeln!(o)?;
@@ -176,22 +171,7 @@ pub fn reextract(root: &Path, args: ReextractArgs, json: bool) -> Result<u8, Fai
     }
     if args.dry_run {
         // The record as it would be, unsigned and unnumbered.
-        let preview = ReextractionManifest {
-            manifest_type: exhibit_core::reextraction::ReextractionType::V1,
-            origin: String::new(),
-            id: RecordId::new(
-                &exhibit_core::IdPrefix::new(doc.id.prefix())
-                    .map_err(|e| Failure::bad_input(e.to_string()))?,
-                exhibit_core::RecordKind::Reextraction,
-                0,
-            ),
-            document: draft.document,
-            extractor: draft.extractor,
-            captures: draft.captures,
-            versions: draft.versions,
-            created_at: exhibit_core::time::format_rfc3339_seconds(now),
-            signer: String::new(),
-        };
+        let preview = exhibit_ops::rules::preview(&doc.id, draft)?;
         if json {
             json_line(&json!({"dry_run": true, "reextraction": preview}))?;
         } else {

@@ -799,3 +799,103 @@ fn a_catalog_that_is_a_directory_is_named() {
     assert!(archive.join("catalog.sqlite").is_dir());
     assert_eq!(names_containing(&archive, ".bak-"), 0);
 }
+
+/// The files a forged provision replaces: its manifest, its signature and `log/leaves`.
+struct ProvisionFiles {
+    manifest: PathBuf,
+    signature: PathBuf,
+    leaves: PathBuf,
+}
+
+impl ProvisionFiles {
+    fn of(archive: &Path, id: &str) -> ProvisionFiles {
+        ProvisionFiles {
+            manifest: archive.join(format!("manifests/P/000/{id}.json")),
+            signature: archive.join(format!("manifests/P/000/{id}.json.sig")),
+            leaves: archive.join("log/leaves"),
+        }
+    }
+
+    fn read(&self) -> [Vec<u8>; 3] {
+        [&self.manifest, &self.signature, &self.leaves].map(|p| std::fs::read(p).unwrap())
+    }
+
+    fn write(&self, [manifest, signature, leaves]: &[Vec<u8>; 3]) {
+        std::fs::write(&self.manifest, manifest).unwrap();
+        std::fs::write(&self.signature, signature).unwrap();
+        std::fs::write(&self.leaves, leaves).unwrap();
+    }
+
+    /// Replaces the provision (the log's last leaf, beyond the signed checkpoint) by `forged`
+    /// as only the holder of the archive key could: signed with `keys/signing.pem`, and its
+    /// leaf hash in `log/leaves` in place of the genuine one.
+    fn forge(&self, archive: &Path, forged: &str) {
+        let key = exhibit_sign::SigningKey::load(&archive.join("keys/signing.pem")).unwrap();
+        let mut leaves = std::fs::read(&self.leaves).unwrap();
+        let last = leaves.len() - 32;
+        leaves[last..].copy_from_slice(&exhibit_core::merkle::leaf_hash(forged.as_bytes()));
+        self.write(&[
+            forged.as_bytes().to_vec(),
+            key.sign(forged.as_bytes()).to_bytes().to_vec(),
+            leaves,
+        ]);
+    }
+}
+
+#[test]
+fn a_signed_provision_that_misquotes_its_opening_capture_fails_reindex() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = small_archive(dir.path());
+    // EX-V-000001 is opened by EX-C-000001 ("Document 0 revision 0.\n"); the provision is the
+    // last leaf, beyond the signed checkpoint, so only the log's leaf hashes vouch for it.
+    without_new_checkpoint(&archive, || {
+        let out = exhibit(&archive, &["cite", "EX-V-000001", "--quote", "revision 0"]);
+        assert!(ok(&out).contains("Recorded provision EX-P-000001"));
+    });
+    let files = ProvisionFiles::of(&archive, "EX-P-000001");
+    let genuine = files.read();
+    let text = String::from_utf8(genuine[0].clone()).unwrap();
+    let size = format!("\"size\":{}}}", "Document 0 revision 0.\n".len());
+    assert_eq!(text.matches(&size).count(), 1, "{text}");
+    assert_eq!(text.matches("\"title\":null").count(), 1, "{text}");
+
+    // A forgery that still agrees with its opening capture is indexed (the key holder could
+    // re-sign a record; what it says must still be what the log holds).
+    let later = text.replacen("\"created_at\":\"20", "\"created_at\":\"21", 1);
+    assert_ne!(later, text);
+    files.forge(&archive, &later);
+    remove_catalog(&archive);
+    let report = reindex_json(&archive);
+    assert_eq!(report["provisions"], 1, "{report}");
+    files.write(&genuine);
+
+    for (what, forged) in [
+        ("a text size", text.replacen(&size, "\"size\":24}", 1)),
+        (
+            "a document title",
+            text.replacen("\"title\":null", "\"title\":\"Another document\"", 1),
+        ),
+    ] {
+        assert_ne!(forged, text, "{what}");
+        files.forge(&archive, &forged);
+        let catalog = catalog_bytes(&archive);
+        let out = exhibit(&archive, &["reindex"]);
+        assert_eq!(code(&out), 1, "{what}: {}", all_output(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("EX-P-000001.json")
+                && err.contains("quotes EX-V-000001 of EX-D-000001 through EX-C-000001")
+                && err.contains("which the log does not hold as such"),
+            "{what}: {err}"
+        );
+        assert_eq!(
+            catalog_bytes(&archive),
+            catalog,
+            "{what}: the catalog was replaced"
+        );
+        files.write(&genuine);
+    }
+    remove_catalog(&archive);
+    assert_eq!(reindex_json(&archive)["provisions"], 1);
+    fsck_full_clean(&archive);
+}

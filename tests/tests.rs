@@ -26,6 +26,8 @@ mod capture_files;
 mod capture_http;
 // `exhibit cite` and `exhibit verify --citation`.
 mod citation;
+// `completions` and `man` of both binaries, and their usage errors.
+mod cli_conventions;
 // Several capture processes writing into one archive.
 mod concurrency;
 // Real policy snapshots from `../shared/corpus` (skips without it).

@@ -244,15 +244,9 @@ pub enum HashSearch {
 
 /// The hash of a verified record that a catalog match names (`content sha256`, `text sha256`,
 /// `manifest sha256`, `quote sha256`), as its signed manifest (or, for the manifest hash, its
-/// verified bytes) gives it.
+/// verified bytes) gives it: [`RecordFacts::carried_hashes`].
 fn signed_hash(facts: &RecordFacts, field: &str) -> Option<Sha256Digest> {
-    match field {
-        "content sha256" if facts.kind() == RecordKind::Capture => facts.sha256,
-        "text sha256" if facts.kind() == RecordKind::Capture => facts.text_sha256,
-        "quote sha256" => facts.excerpt_sha256,
-        "manifest sha256" => Some(facts.manifest_sha256),
-        _ => None,
-    }
+    facts.carried_hashes().named(field)
 }
 
 /// Every record carrying a hash that starts with `prefix`. The catalog only finds candidates:

@@ -17,6 +17,8 @@
 //! - [`measure`]: how a change between two texts is measured, and the diff behind it.
 //! - [`history`]: a document's timeline of versions, with the size of each change.
 //! - [`clause`]: where a provision's clause stands in every version of its document.
+//! - [`rules`]: setting a document's extraction rules, and the record a re-extraction dry run
+//!   previews.
 //! - [`fsck`]: the token check `fsck` plugs into the store's checker, and the report for an
 //!   archive too damaged to open.
 //! - [`timestamps`]: checking RFC 3161 tokens and CA bundles for the archive.
@@ -31,6 +33,7 @@ pub mod history;
 pub mod log;
 pub mod measure;
 pub mod records;
+pub mod rules;
 pub mod timestamps;
 
 pub use error::OpsError;

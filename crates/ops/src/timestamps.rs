@@ -6,7 +6,9 @@ use std::path::Path;
 
 use crate::OpsError;
 
-/// Whether `response` (a DER `TimeStampResp`) is a token over exactly `data`.
+/// Whether `response` (a DER `TimeStampResp`) is a token over exactly `data`: its imprint
+/// only, so that a damaged token file is left out of a bundle. Its signature and chain are the
+/// verifier's to judge (`trusted_time` is the archive's own trusted reading).
 pub fn check_over(response: &[u8], data: &[u8]) -> Result<(), String> {
     exhibit_timestamp::Token::parse_response(response)
         .and_then(|t| t.check_message(data))
@@ -22,12 +24,12 @@ pub fn read_ca_bundle(path: &Path) -> Result<Vec<u8>, OpsError> {
     Ok(pem)
 }
 
-/// The time (Unix seconds) a trusted token over `note` says it existed by: trusted means it is over the note's bytes, its signature verifies and it chains to `ca_pem`.
+/// The time (Unix seconds) a trusted token over `note` says it existed by: trusted means
+/// [`exhibit_timestamp::verify`] accepts it with the anchors of `ca_pem` (over the note's bytes,
+/// its signature verifies and it chains to `ca_pem`).
 pub(crate) fn trusted_time(ca_pem: &[u8], response: &[u8], note: &[u8]) -> Option<i64> {
     let anchors = exhibit_timestamp::TrustAnchors::from_pem(ca_pem).ok()?;
-    let token = exhibit_timestamp::Token::parse_response(response).ok()?;
-    token.check_message(note).ok()?;
-    token.verify_signature().ok()?;
-    token.verify_chain(&anchors).ok()?;
-    Some(token.info().no_later_than_unix())
+    exhibit_timestamp::verify(response, note, Some(&anchors))
+        .ok()
+        .map(|(token, _)| token.info().no_later_than_unix())
 }

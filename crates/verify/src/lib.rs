@@ -202,15 +202,8 @@ pub fn bundle_hash_matches(
         let Some(m) = f.bytes.as_deref().and_then(|b| AnyManifest::parse(b).ok()) else {
             continue;
         };
-        let mut hashes = vec![("manifest sha256", f.sha256)];
-        match &m {
-            AnyManifest::Capture(c) => {
-                hashes.extend(c.content.as_ref().map(|x| ("content sha256", x.sha256)));
-                hashes.extend(c.text.as_ref().map(|x| ("text sha256", x.sha256)));
-            }
-            AnyManifest::Provision(p) => hashes.push(("quote sha256", p.quote.sha256)),
-        }
-        for (field, h) in hashes {
+        let hashes = exhibit_core::citation::CarriedHashes::of_manifest(&m, f.sha256);
+        for (field, h) in hashes.named_hashes() {
             let hex = h.to_hex();
             if prefix.matches(&hex) {
                 out.push(HashMatch {

@@ -81,7 +81,7 @@ record or hash is not in the bundle, a signer is not a --key, a timestamp does n
 With --key only those keys are trusted: a citation's Signed-By never adds one.";
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse().map_err(unexpected_word) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
@@ -133,6 +133,29 @@ fn main() -> ExitCode {
         print!("{}", answer.render());
     }
     ExitCode::from(answer.verdict.exit_code())
+}
+
+/// Clap reports any word left over after the bundle (`exhibit-verify a b`) as a subcommand
+/// that "cannot be used with '<BUNDLE>'" (`args_conflicts_with_subcommands`); a word that is
+/// no subcommand at all is reported as what it is, an unexpected argument. Other errors, and a
+/// real subcommand given with a bundle, pass through unchanged.
+fn unexpected_word(e: clap::Error) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::ArgumentConflict {
+        return e;
+    }
+    let Some(ContextValue::String(word)) = e.get(ContextKind::InvalidSubcommand) else {
+        return e;
+    };
+    let mut cmd = Cli::command();
+    if cmd.find_subcommand(word).is_some() {
+        return e;
+    }
+    let usage = cmd.render_usage();
+    let mut unexpected = clap::Error::new(ErrorKind::UnknownArgument).with_cmd(&cmd);
+    unexpected.insert(ContextKind::InvalidArg, ContextValue::String(word.clone()));
+    unexpected.insert(ContextKind::Usage, ContextValue::StyledStr(usage));
+    unexpected
 }
 
 fn fail(message: &str) -> ExitCode {
@@ -306,6 +329,31 @@ mod tests {
                 .unwrap_or_else(|| panic!("{args:?} parsed"));
             assert!(e.use_stderr(), "{args:?}");
         }
+    }
+
+    #[test]
+    fn a_second_bundle_is_an_unexpected_argument_and_a_subcommand_a_conflict() {
+        use clap::error::ErrorKind;
+        for args in [
+            &["a", "b"][..],
+            &["a", "--key", "k", "b"],
+            &["--json", "a", "b"],
+        ] {
+            let e = parse(args)
+                .map_err(unexpected_word)
+                .err()
+                .unwrap_or_else(|| panic!("{args:?} parsed"));
+            assert_eq!(e.kind(), ErrorKind::UnknownArgument, "{args:?}");
+            assert!(e.use_stderr());
+            let shown = e.to_string();
+            assert!(shown.contains("unexpected argument 'b' found"), "{shown}");
+            assert!(!shown.contains("subcommand"), "{shown}");
+        }
+        let e = parse(&["a", "man"])
+            .map_err(unexpected_word)
+            .expect_err("a bundle and a subcommand conflict");
+        assert_eq!(e.kind(), ErrorKind::ArgumentConflict);
+        assert!(e.to_string().contains("the subcommand 'man'"), "{e}");
     }
 
     #[test]

@@ -45,7 +45,7 @@ use serde::Serialize;
 use crate::digest::{HashPrefix, Sha256Digest};
 use crate::id::{RecordId, RecordKind};
 use crate::manifest::CaptureManifest;
-use crate::provision::ProvisionManifest;
+use crate::provision::{AnyManifest, ProvisionManifest};
 
 /// The largest citation text [`parse`](fn@parse) accepts.
 pub const MAX_CITATION_BYTES: usize = 256 * 1024;
@@ -198,6 +198,85 @@ impl RecordFacts {
     /// The kind of record cited.
     pub fn kind(&self) -> RecordKind {
         self.id.kind()
+    }
+}
+
+/// The hashes a record carries, each under the name catalog look-ups, `show`/`cat` and
+/// `--hash` answers give it: `manifest sha256` (of the record's own manifest bytes), `content
+/// sha256` and `text sha256` (a capture's bytes and extracted text), `quote sha256` (a
+/// provision's passage). The one definition of which hash of a record a field name means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CarriedHashes {
+    /// SHA-256 of the record's own manifest bytes.
+    pub manifest: Sha256Digest,
+    /// A capture's content (its captured bytes).
+    pub content: Option<Sha256Digest>,
+    /// A capture's extracted text.
+    pub text: Option<Sha256Digest>,
+    /// A provision's quoted passage.
+    pub quote: Option<Sha256Digest>,
+}
+
+impl CarriedHashes {
+    /// The hashes of a capture manifest whose bytes hash to `manifest_sha256`.
+    pub fn of_capture(m: &CaptureManifest, manifest_sha256: Sha256Digest) -> CarriedHashes {
+        CarriedHashes {
+            manifest: manifest_sha256,
+            content: m.content.as_ref().map(|c| c.sha256),
+            text: m.text.as_ref().map(|t| t.sha256),
+            quote: None,
+        }
+    }
+
+    /// The hashes of a provision manifest whose bytes hash to `manifest_sha256` (the text it
+    /// quotes from is its version's, not a hash the provision carries).
+    pub fn of_provision(p: &ProvisionManifest, manifest_sha256: Sha256Digest) -> CarriedHashes {
+        CarriedHashes {
+            manifest: manifest_sha256,
+            content: None,
+            text: None,
+            quote: Some(p.quote.sha256),
+        }
+    }
+
+    /// The hashes of a manifest of either type whose bytes hash to `manifest_sha256`.
+    pub fn of_manifest(m: &AnyManifest, manifest_sha256: Sha256Digest) -> CarriedHashes {
+        match m {
+            AnyManifest::Capture(c) => CarriedHashes::of_capture(c, manifest_sha256),
+            AnyManifest::Provision(p) => CarriedHashes::of_provision(p, manifest_sha256),
+        }
+    }
+
+    /// Each hash carried, with its field name, in the order manifest, content, text, quote.
+    pub fn named_hashes(&self) -> impl Iterator<Item = (&'static str, Sha256Digest)> + use<> {
+        [
+            ("manifest sha256", Some(self.manifest)),
+            ("content sha256", self.content),
+            ("text sha256", self.text),
+            ("quote sha256", self.quote),
+        ]
+        .into_iter()
+        .filter_map(|(field, hash)| hash.map(|h| (field, h)))
+    }
+
+    /// The hash field `field` names, if the record carries one under that name.
+    pub fn named(&self, field: &str) -> Option<Sha256Digest> {
+        self.named_hashes()
+            .find_map(|(name, hash)| (name == field).then_some(hash))
+    }
+}
+
+impl RecordFacts {
+    /// The hashes the cited record itself carries: content and text only for a capture (the
+    /// facts of a version or provision hold its opening capture's), the quote for a provision.
+    pub fn carried_hashes(&self) -> CarriedHashes {
+        let capture = self.kind() == RecordKind::Capture;
+        CarriedHashes {
+            manifest: self.manifest_sha256,
+            content: self.sha256.filter(|_| capture),
+            text: self.text_sha256.filter(|_| capture),
+            quote: self.excerpt_sha256,
+        }
     }
 }
 
@@ -393,4 +472,74 @@ const SHOWN_CHARS: usize = 120;
 /// Collapses whitespace runs to one space and trims: a value that fits on one line.
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::id::IdPrefix;
+
+    fn facts(kind: RecordKind) -> RecordFacts {
+        let p = IdPrefix::default();
+        let at = DateTime::UNIX_EPOCH;
+        RecordFacts {
+            id: RecordId::new(&p, kind, 7),
+            document_id: RecordId::new(&p, RecordKind::Document, 1),
+            version_id: Some(RecordId::new(&p, RecordKind::Version, 2)),
+            capture_id: RecordId::new(&p, RecordKind::Capture, 3),
+            provision_id: (kind == RecordKind::Provision)
+                .then(|| RecordId::new(&p, RecordKind::Provision, 7)),
+            entity: None,
+            title: None,
+            url: "https://example.org/".into(),
+            other_urls: Vec::new(),
+            captured_at: at,
+            accessed: at.date_naive(),
+            sha256: Some(Sha256Digest::of(b"content")),
+            text_sha256: Some(Sha256Digest::of(b"text")),
+            manifest_sha256: Sha256Digest::of(b"manifest"),
+            error: None,
+            http_status: None,
+            excerpt: None,
+            excerpt_sha256: (kind == RecordKind::Provision).then(|| Sha256Digest::of(b"quote")),
+            signer: String::new(),
+            log_index: None,
+            log_origin: String::new(),
+        }
+    }
+
+    #[test]
+    fn each_field_name_means_one_hash_of_the_record() {
+        let capture = facts(RecordKind::Capture).carried_hashes();
+        assert_eq!(
+            capture.named_hashes().collect::<Vec<_>>(),
+            [
+                ("manifest sha256", Sha256Digest::of(b"manifest")),
+                ("content sha256", Sha256Digest::of(b"content")),
+                ("text sha256", Sha256Digest::of(b"text")),
+            ]
+        );
+        assert_eq!(capture.named("quote sha256"), None);
+        assert_eq!(capture.named("sha256"), None);
+        assert_eq!(capture.named("id"), None);
+
+        // A provision's facts hold its opening capture's content and text: not its own.
+        let provision = facts(RecordKind::Provision).carried_hashes();
+        assert_eq!(
+            provision.named_hashes().collect::<Vec<_>>(),
+            [
+                ("manifest sha256", Sha256Digest::of(b"manifest")),
+                ("quote sha256", Sha256Digest::of(b"quote")),
+            ]
+        );
+        assert_eq!(provision.named("content sha256"), None);
+        assert_eq!(provision.named("text sha256"), None);
+
+        let version = facts(RecordKind::Version).carried_hashes();
+        assert_eq!(version.named("text sha256"), None);
+        assert_eq!(
+            version.named("manifest sha256"),
+            Some(Sha256Digest::of(b"manifest"))
+        );
+    }
 }
