@@ -573,6 +573,54 @@ impl NodeSource for MemoryTree {
     }
 }
 
+/// The root of a growing sequence of leaves, in O(log n) memory: the roots of the complete
+/// subtrees covering the leaves so far, largest (leftmost) first.
+///
+/// Where a [`MemoryTree`] keeps every complete subtree (O(n) memory, any proof), a `Frontier`
+/// keeps only what the next root needs: for recomputing a tree from a stream of leaves (`fsck`
+/// reads `log/leaves` this way) and checking each complete subtree as it is made.
+#[derive(Clone, Debug, Default)]
+pub struct Frontier {
+    stack: Vec<(u32, Hash)>,
+}
+
+impl Frontier {
+    /// An empty frontier (its root is [`empty_root`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a leaf *hash* (see [`leaf_hash`]); `on_node(level, hash)` sees every complete
+    /// subtree it completes, the leaf itself (level 0) first, up to the largest.
+    pub fn push(&mut self, leaf: Hash, mut on_node: impl FnMut(u32, &Hash)) {
+        let mut hash = leaf;
+        let mut level = 0u32;
+        on_node(level, &hash);
+        while let Some(&(l, left)) = self.stack.last() {
+            if l != level {
+                break;
+            }
+            self.stack.pop();
+            hash = node_hash(&left, &hash);
+            level += 1;
+            on_node(level, &hash);
+        }
+        self.stack.push((level, hash));
+    }
+
+    /// The root of the leaves pushed so far ([`empty_root`] when none).
+    pub fn root(&self) -> Hash {
+        let mut acc: Option<Hash> = None;
+        for (_, piece) in self.stack.iter().rev() {
+            acc = Some(match acc {
+                None => *piece,
+                Some(right) => node_hash(piece, &right),
+            });
+        }
+        acc.unwrap_or_else(empty_root)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -836,6 +884,34 @@ mod tests {
             }
             // One node per trailing one of i, plus the leaf.
             assert_eq!(nodes.len(), (i as u64).trailing_ones() as usize + 1);
+        }
+    }
+
+    #[test]
+    fn frontier_root_matches_memory_tree_at_every_size() {
+        let mut tree = MemoryTree::new();
+        let mut frontier = Frontier::new();
+        assert_eq!(frontier.root(), empty_root());
+        assert_eq!(frontier.root(), tree.root());
+        for i in 0u32..300 {
+            let leaf = leaf_hash(&i.to_be_bytes());
+            tree.push(leaf);
+            let n = u64::from(i);
+            frontier.push(leaf, |level, hash| {
+                assert_eq!(tree.node(level as u8, n >> level).ok().as_ref(), Some(hash));
+            });
+            assert_eq!(frontier.root(), tree.root(), "size {}", i + 1);
+        }
+        // The sizes of the RFC 6962 test vectors and a little past, built afresh each time.
+        for size in 0..=70u32 {
+            let mut tree = MemoryTree::new();
+            let mut frontier = Frontier::new();
+            for i in 0..size {
+                let leaf = leaf_hash(&i.to_le_bytes());
+                tree.push(leaf);
+                frontier.push(leaf, |_, _| {});
+            }
+            assert_eq!(frontier.root(), tree.root(), "size {size}");
         }
     }
 }

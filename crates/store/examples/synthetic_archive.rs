@@ -34,7 +34,7 @@ use std::path::PathBuf;
 
 use exhibit_core::merkle::{self, MemoryTree, NodeSource as _};
 use exhibit_core::{IdPrefix, RecordId, RecordKind, Sha256Digest};
-use exhibit_store::{Archive, InitOptions, ObjectStore};
+use exhibit_store::{Archive, InitOptions, ObjectStore, layout};
 use rusqlite::{Connection, params};
 
 /// splitmix64: small, fast, good enough for test data.
@@ -221,11 +221,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prefix = IdPrefix::new(&archive.config().prefix)?;
     // The bulk load needs the catalog to itself.
     drop(archive);
-    let objects = ObjectStore::new(dir.join("objects"));
-    let manifest_path = |kind: RecordKind, num: u64| {
-        let id = RecordId::new(&prefix, kind, num);
-        format!("manifests/{}/{:03}/{id}.json", kind.letter(), num / 1000)
-    };
+    let objects = ObjectStore::new(dir.join(layout::OBJECTS_DIR));
+    let manifest_path =
+        |kind: RecordKind, num: u64| layout::manifest_path(&RecordId::new(&prefix, kind, num));
 
     // Which document each capture slot belongs to, in commit order.
     let heavy = n.div_ceil(5).clamp(1, 2000);
@@ -245,7 +243,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         slots.swap(i, j);
     }
 
-    let mut conn = Connection::open(dir.join("catalog.sqlite"))?;
+    let mut conn = Connection::open(dir.join(layout::CATALOG_FILE))?;
     // A throw-away bulk load: no journal, no fsync. Archive::open sets WAL again.
     conn.pragma_update(None, "journal_mode", "OFF")?;
     conn.pragma_update(None, "synchronous", "OFF")?;
@@ -467,7 +465,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             level += 1;
         }
-        let mut leaves = std::io::BufWriter::new(std::fs::File::create(dir.join("log/leaves"))?);
+        let mut leaves =
+            std::io::BufWriter::new(std::fs::File::create(dir.join(layout::LEAVES_FILE))?);
         for idx in 0..size {
             leaves.write_all(&tree.node(0, idx)?)?;
         }

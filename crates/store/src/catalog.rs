@@ -1,6 +1,14 @@
 //! The SQLite catalog: an index over manifests and objects, rebuildable from them.
+//!
+//! This module creates, opens, checks and upgrades it; [`rows`] writes its rows, one writer
+//! per table, for the live path and `reindex` alike; [`decode`] reads them leniently, one
+//! decoder per table, for a checker of a damaged catalog.
 
-use rusqlite::{Connection, OptionalExtension, params};
+pub(crate) mod decode;
+pub(crate) mod rows;
+
+use exhibit_core::Sha256Digest;
+use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::StoreError;
 
@@ -126,12 +134,8 @@ CREATE INDEX captures_version ON captures(version, num);
 CREATE INDEX captures_failed ON captures(document, num) WHERE ok = 0;
 "#;
 
-/// The files SQLite keeps beside a database file `<db>`: `<db>-journal` (the rollback
-/// journal), `<db>-wal` (the write-ahead log) and `<db>-shm` (its shared-memory index).
-pub const SIDE_FILES: [&str; 3] = ["-journal", "-wal", "-shm"];
-
 /// Checks, before SQLite is let open the database `path`, that it and each of its
-/// [`SIDE_FILES`] is absent or a regular file — by `lstat`, never following a link. SQLite
+/// [`CATALOG_SIDE_FILES`](crate::layout::CATALOG_SIDE_FILES) is absent or a regular file — by `lstat`, never following a link. SQLite
 /// opens these files itself, following links and blocking on a FIFO (it opens the rollback
 /// journal to see whether it is hot: a FIFO there hung every command for ever). Anything else
 /// is a [`StoreError::Corrupt`] naming the file and what it is (exit 1; fsck reports it as a
@@ -139,10 +143,8 @@ pub const SIDE_FILES: [&str; 3] = ["-journal", "-wal", "-shm"];
 /// random names and `O_EXCL` in `SQLITE_TMPDIR`/`TMPDIR`.
 pub fn check_files(path: &std::path::Path) -> Result<(), StoreError> {
     let mut files = vec![path.to_path_buf()];
-    for suffix in SIDE_FILES {
-        let mut name = path.as_os_str().to_owned();
-        name.push(suffix);
-        files.push(name.into());
+    for suffix in crate::layout::CATALOG_SIDE_FILES {
+        files.push(crate::layout::sqlite_side_file(path, suffix));
     }
     for file in files {
         match std::fs::symlink_metadata(&file) {
@@ -282,13 +284,43 @@ pub fn counter(conn: &Connection, kind: char) -> Result<u64, StoreError> {
 /// The error for a counter that is missing or cannot go higher.
 pub fn counter_exhausted(kind: char) -> StoreError {
     StoreError::Corrupt {
-        what: "catalog.sqlite".into(),
+        what: crate::layout::CATALOG_FILE.into(),
         message: format!(
             "the {kind} counter (counters.last) is missing or at its largest value ({}): no \
              more {kind} numbers can be allocated",
             i64::MAX
         ),
     }
+}
+
+/// `execute` with a statement from the connection's cache (batches run the same statements
+/// thousands of times; parsing them each time showed in profiles).
+pub(crate) fn exec_cached(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(sql)?.execute(params)
+}
+
+/// `query_row` with a statement from the connection's cache.
+pub(crate) fn query_row_cached<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    f: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<T> {
+    conn.prepare_cached(sql)?.query_row(params, f)
+}
+
+/// A hash column's value, which must be present and a SHA-256 in hex.
+pub(crate) fn parse_catalog_digest(s: &str) -> Result<Sha256Digest, StoreError> {
+    crate::queries::parse_digest(Some(s.to_owned()))
+        .map_err(StoreError::from)?
+        .ok_or_else(|| StoreError::Corrupt {
+            what: "catalog".into(),
+            message: "missing hash".into(),
+        })
 }
 
 #[cfg(test)]

@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::StoreError;
 
-/// The name of the configuration file at the archive root.
-pub const CONFIG_FILE: &str = "exhibit.toml";
+/// The name of the configuration file at the archive root (named in [`crate::layout`]).
+pub use crate::layout::CONFIG_FILE;
 
 /// The archive configuration.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
@@ -78,13 +78,7 @@ impl TsaEntry {
     /// Checks the name and URL.
     pub fn check(&self) -> Result<(), String> {
         let n = &self.name;
-        if n.is_empty()
-            || n.len() > 64
-            || n.starts_with(['.', '-'])
-            || !n
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
-        {
+        if !crate::layout::is_tsa_name(n) {
             return Err(format!(
                 "tsa name {n:?} must be 1 to 64 ASCII letters, digits, '.' or '-', not starting with '.' or '-'"
             ));

@@ -108,7 +108,7 @@ pub fn eligible(bytes: &[u8]) -> bool {
         && !bytes.starts_with(&ZSTD_DICT_MAGIC)
 }
 
-/// The sketch of `bytes`: the [`SKETCH`] smallest distinct hashes of its lines of 16 bytes or
+/// The sketch of `bytes`: the `SKETCH` (16) smallest distinct hashes of its lines of 16 bytes or
 /// more (long lines hashed in 4 KiB pieces), sorted. Similar documents share most entries.
 pub fn sketch(bytes: &[u8]) -> Vec<u64> {
     let mut smallest: Vec<u64> = Vec::with_capacity(SKETCH + 1);
@@ -136,8 +136,8 @@ pub fn sketch(bytes: &[u8]) -> Vec<u64> {
 }
 
 /// The objects this process may compress against: full objects it stored or was pointed to,
-/// found by sketch. Bounded: at most [`MAX_CACHED_BYTES`] of contents (oldest dropped first)
-/// and [`MAX_INDEX_ENTRIES`] sketch entries.
+/// found by sketch. Bounded: at most `MAX_CACHED_BYTES` (64 MiB) of contents (oldest dropped
+/// first) and `MAX_INDEX_ENTRIES` (2^20) sketch entries.
 #[derive(Debug, Default)]
 pub struct References {
     /// Sketch entry → the full object to compress against.

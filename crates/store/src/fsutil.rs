@@ -34,7 +34,7 @@ fn open_dir(dir: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_DIRECTORY | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(nix::libc::O_DIRECTORY | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
         .open(dir)
 }
 
@@ -78,7 +78,7 @@ pub fn sync_filesystem(path: &Path) -> Result<(), StoreError> {
     let dir = open_dir(path).map_err(|e| StoreError::io(path, e))?;
     #[cfg(target_os = "linux")]
     {
-        rustix::fs::syncfs(&dir).map_err(|e| StoreError::io(path, e.into()))
+        nix::unistd::syncfs(&dir).map_err(|e| StoreError::io(path, e.into()))
     }
     #[cfg(not(target_os = "linux"))]
     {
@@ -113,7 +113,7 @@ pub fn write_new_unsynced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
 fn synced_temp(path: &Path, bytes: &[u8]) -> Result<tempfile::NamedTempFile, StoreError> {
     let dir = parent_dir(path);
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(crate::layout::TEMP_PREFIX)
         .permissions(public_file_permissions())
         .tempfile_in(dir)
         .map_err(|e| StoreError::io(dir, e))?;
@@ -160,7 +160,7 @@ pub fn create_file_with<T, E: From<StoreError>>(
         .into());
     }
     let tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(crate::layout::TEMP_PREFIX)
         .permissions(public_file_permissions())
         .tempfile_in(dir)
         .map_err(|e| StoreError::io(dir, e))?;
@@ -229,9 +229,9 @@ pub fn file_kind(t: std::fs::FileType) -> &'static str {
 /// may be links: an archive may keep `objects/` elsewhere.)
 pub fn open_for_reading(path: &Path, links: Links) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
-    let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
+    let mut flags = nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC;
     if links == Links::Refuse {
-        flags |= libc::O_NOFOLLOW;
+        flags |= nix::libc::O_NOFOLLOW;
     }
     let file = match std::fs::OpenOptions::new()
         .read(true)
@@ -253,11 +253,11 @@ pub fn open_for_reading(path: &Path, links: Links) -> std::io::Result<File> {
     Ok(file)
 }
 
-fn is_link(path: &Path) -> bool {
+pub(crate) fn is_link(path: &Path) -> bool {
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
-fn not_regular(what: &str) -> std::io::Error {
+pub(crate) fn not_regular(what: &str) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::InvalidInput,
         format!("is {what}, not a regular file; not read"),
@@ -275,7 +275,7 @@ pub fn open_for_writing(path: &Path, create: bool) -> std::io::Result<File> {
         .create(create)
         .truncate(false)
         .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
         .open(path)
     {
         Ok(f) => f,
@@ -289,29 +289,8 @@ pub fn open_for_writing(path: &Path, create: bool) -> std::io::Result<File> {
     Ok(file)
 }
 
-/// Opens (creating it if needed) a lock file for `flock`/`fcntl` locks, as
-/// [`open_for_writing`] does: a FIFO or link placed there makes this an error, never a hang.
-pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = match std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound && is_link(path) => {
-            return Err(not_regular("a symbolic link (not followed)"));
-        }
-        Err(e) => return Err(e),
-    };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(not_regular(file_kind(meta.file_type())));
-    }
-    Ok(file)
-}
+/// Opens (creating it if needed) a lock file: moved to [`crate::locks`], the home of every lock.
+pub use crate::locks::open_lock_file;
 
 /// Reads a whole archive file of at most `limit` bytes through [`open_for_reading`] (links
 /// refused): never blocks, never follows a link at the last component.

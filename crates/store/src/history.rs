@@ -156,7 +156,7 @@ impl Archive {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::archive::{
+    use crate::queries::{
         CAPTURES_NEWEST, CAPTURES_OF_DOCUMENT, CAPTURES_OF_DOCUMENT_NEWEST, CAPTURES_OF_VERSION,
         DOCUMENTS_PAGE, HASH_COLUMNS, VERSIONS_OF_DOCUMENT, hash_range_sql, next_hash_sql,
     };

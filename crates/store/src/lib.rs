@@ -21,6 +21,7 @@
 //! in a [`Batch`]: one catalog transaction and one round of directory fsyncs for many captures.
 
 mod archive;
+mod batch;
 mod catalog;
 mod checked_copy;
 pub mod config;
@@ -29,9 +30,13 @@ mod error;
 pub mod fsck;
 pub mod fsutil;
 mod history;
+pub mod layout;
+pub mod locks;
 pub mod log;
 pub mod objects;
+mod orphans;
 mod provisions;
+mod queries;
 mod reindex;
 pub mod repair;
 mod rules;
@@ -39,13 +44,14 @@ mod signed;
 pub mod timestamps;
 
 pub use archive::{
-    Archive, Batch, CaptureRow, CatalogReader, CommittedCapture, DocumentLock, DocumentLocks,
-    DocumentRow, InitOptions, Match, PendingCapture, VersionRow,
+    Archive, Batch, CaptureRow, CatalogReader, CommittedCapture, DocumentRow, InitOptions, Match,
+    PendingCapture, VersionRow,
 };
 pub use config::Config;
 pub use error::StoreError;
 pub use fsck::{FsckOptions, FsckReport, Note, Phase, Problem, Progress};
 pub use history::{DocumentCounts, DocumentSummary};
+pub use locks::{DocumentLock, DocumentLocks};
 pub use log::SignedCheckpoint;
 pub use objects::{ObjectStore, ObjectWriter, StoredObject};
 pub use provisions::{

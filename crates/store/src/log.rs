@@ -15,14 +15,10 @@ use exhibit_core::checkpoint::Checkpoint;
 use exhibit_core::merkle::{self, Hash, NodeSource};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use crate::{StoreError, fsutil};
+use crate::{StoreError, fsutil, layout};
 
-/// The leaves file, relative to the archive root.
-pub const LEAVES_FILE: &str = "log/leaves";
-/// The directory of signed checkpoint files.
-pub const CHECKPOINT_DIR: &str = "log/checkpoints";
-/// The latest signed checkpoint, as a file.
-pub const LATEST_CHECKPOINT: &str = "log/checkpoint";
+/// The log's files, relative to the archive root (named in [`crate::layout`]).
+pub use crate::layout::{CHECKPOINT_DIR, LATEST_CHECKPOINT, LEAVES_FILE};
 
 /// Complete-subtree hashes read from the catalog.
 pub(crate) struct SqlNodes<'a>(pub &'a Connection);
@@ -200,7 +196,7 @@ pub(crate) fn sign_checkpoint(
     }
     fsutil::write_atomic(&root_dir.join(LATEST_CHECKPOINT), note.as_bytes())?;
     dirty.push(dir);
-    dirty.push(root_dir.join("log"));
+    dirty.push(root_dir.join(layout::LOG_DIR));
     for d in dirty {
         fsutil::sync_dir(&d)?;
     }
@@ -232,11 +228,10 @@ fn latest_checkpoint_file(root_dir: &Path) -> Result<Option<(u64, Hash)>, StoreE
     Ok(Some((cp.size, cp.root)))
 }
 
-/// `log/checkpoints/<size, 12 digits>.checkpoint`.
+/// `log/checkpoints/<size, 12 digits>.checkpoint` under the archive root `root_dir`
+/// ([`layout::checkpoint_path`]).
 pub fn checkpoint_path(root_dir: &Path, size: u64) -> PathBuf {
-    root_dir
-        .join(CHECKPOINT_DIR)
-        .join(format!("{size:012}.checkpoint"))
+    root_dir.join(layout::checkpoint_path(size))
 }
 
 /// Reads the signed checkpoint note in `path` and checks it as the archive's: a note that
@@ -297,11 +292,8 @@ pub(crate) fn signed_beyond(
             for entry in entries {
                 let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
                 let name = entry.file_name();
-                let Some(digits) = name.to_str().and_then(|n| n.strip_suffix(".checkpoint")) else {
-                    continue;
-                };
-                if digits.len() == 12
-                    && let Ok(n) = digits.parse::<u64>()
+                if let Some(layout::CheckpointDirFile::Checkpoint(n)) =
+                    name.to_str().and_then(layout::parse_checkpoint_dir_name)
                     && n > size
                 {
                     candidates.push((n, entry.path()));
@@ -329,7 +321,7 @@ pub(crate) fn signed_beyond(
 /// log has `size`.
 pub(crate) fn catalog_behind(file: &Path, signed: u64, size: u64) -> StoreError {
     StoreError::Corrupt {
-        what: crate::archive::CATALOG_FILE.into(),
+        what: layout::CATALOG_FILE.into(),
         message: catalog_behind_message(file, signed, size),
     }
 }

@@ -5,10 +5,11 @@ use exhibit_core::manifest::{CaptureManifest, RecordLink};
 use exhibit_core::provision::{ProvisionManifest, ProvisionType, Quote, QuotedText};
 use exhibit_core::time::format_rfc3339_seconds;
 use exhibit_core::{RecordId, RecordKind, Sha256Digest, quote};
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::archive::{manifest_rel_path, parse_digest};
+use crate::layout::{manifest_path, signature_path};
+use crate::queries::parse_digest;
 use crate::{Archive, Batch, CaptureRow, StoreError, VersionRow, fsutil};
 
 /// The largest extracted text read into memory to find or check a quote. Texts are at most
@@ -120,37 +121,6 @@ pub(crate) fn manifest_limit(kind: RecordKind) -> u64 {
     }
 }
 
-/// Inserts a provision's catalog row: every column comes from its manifest, the manifest's
-/// SHA-256, path and leaf index (also used by `reindex`).
-pub(crate) fn insert_row(
-    conn: &rusqlite::Connection,
-    m: &ProvisionManifest,
-    manifest_sha256: &Sha256Digest,
-    rel: &str,
-    log_index: u64,
-) -> Result<(), StoreError> {
-    conn.execute(
-        "INSERT INTO provisions (num, document, version, capture, created_at, quote_sha256, \
-         text_sha256, char_start, char_end, manifest_sha256, manifest_path, log_index) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        params![
-            m.id.number() as i64,
-            m.document.id.number() as i64,
-            m.version.number() as i64,
-            m.capture.id.number() as i64,
-            m.created_at,
-            m.quote.sha256.to_hex(),
-            m.text.sha256.to_hex(),
-            m.quote.char_start as i64,
-            m.quote.char_end as i64,
-            manifest_sha256.to_hex(),
-            rel,
-            log_index as i64,
-        ],
-    )?;
-    Ok(())
-}
-
 impl Archive {
     fn provision_from_row(&self, r: &Row<'_>) -> rusqlite::Result<ProvisionRow> {
         let digest = |col: &str| -> rusqlite::Result<Sha256Digest> {
@@ -215,7 +185,7 @@ impl Archive {
         want: &Sha256Digest,
     ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         // The path follows from the id; the catalog's copy is not trusted to name a file.
-        let path = self.root().join(manifest_rel_path(id));
+        let path = self.root().join(manifest_path(id));
         let bytes = fsutil::read_in_archive(&path, manifest_limit(id.kind()))?;
         if Sha256Digest::of(&bytes) != *want {
             return Err(StoreError::Corrupt {
@@ -223,7 +193,7 @@ impl Archive {
                 message: "manifest bytes differ from the SHA-256 the catalog recorded".into(),
             });
         }
-        let sig = fsutil::read_in_archive(&path.with_extension("json.sig"), 64)?;
+        let sig = fsutil::read_in_archive(&self.root().join(signature_path(id)), 64)?;
         Ok((bytes, sig))
     }
 
@@ -411,7 +381,13 @@ impl Batch<'_> {
                 message: e.to_string(),
             })?;
         let (manifest_sha256, rel, log_index) = self.write_signed(&id, &bytes)?;
-        insert_row(&self.tx, &manifest, &manifest_sha256, &rel, log_index)?;
+        crate::catalog::rows::insert_provision(
+            &self.tx,
+            &manifest,
+            &manifest_sha256,
+            &rel,
+            log_index,
+        )?;
         Ok(CommittedProvision {
             provision_id: id,
             version_id: manifest.version,

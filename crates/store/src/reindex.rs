@@ -6,7 +6,7 @@
 //! signed checkpoints in `log/checkpoints/` and `log/checkpoint`, and the RFC 3161 token files
 //! beside them — verifying everything as it goes — and only then replaces the catalog
 //! atomically. The old catalog, if there is one, is kept as `catalog.sqlite.bak-<time>`.
-//! Throughout, it holds the archive's catalog lock ([`CATALOG_LOCK`]) exclusively, so no
+//! Throughout, it holds the archive's catalog lock ([`layout::CATALOG_LOCK`]) exclusively, so no
 //! other process has the catalog open. The rules are in docs/FORMAT.md §7.1.
 //!
 //! Memory stays bounded: manifests are streamed twice (once to place each on its leaf, once in
@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 
 use exhibit_core::checkpoint::{Checkpoint, split_note};
-use exhibit_core::manifest::{CaptureManifest, Change, ExtractionRules, RecordLink};
+use exhibit_core::manifest::CaptureManifest;
 use exhibit_core::merkle::{self, Hash};
 use exhibit_core::provision::ProvisionManifest;
 use exhibit_core::reextraction::ReextractionManifest;
@@ -25,12 +25,14 @@ use exhibit_sign::PublicKey;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use crate::archive::{CATALOG_FILE, CATALOG_LOCK, PUBLIC_KEY, manifest_rel_path};
 use crate::config::Config;
+use crate::layout::{self, CATALOG_FILE, PUBLIC_KEY};
 use crate::log::{CHECKPOINT_DIR, LATEST_CHECKPOINT, LEAVES_FILE, SqlNodes, merkle_err};
 use crate::objects::{ObjectStore, objects_dir};
 use crate::timestamps::MAX_TOKEN_BYTES;
-use crate::{StoreError, catalog, fsutil};
+use crate::{StoreError, catalog, fsutil, locks};
+
+mod records;
 
 /// The `how` of a `document_rules` row that reindex restores from a signed record.
 pub const RULES_FROM_REINDEX: &str = "reindex";
@@ -83,7 +85,7 @@ pub struct ReindexReport {
 /// Rebuilds `root/catalog.sqlite` from the manifests, objects and log, verifying every
 /// manifest's signature, canonical form, links and objects, and the log against its signed
 /// checkpoints. On any verification failure nothing is replaced and the error names the file.
-/// Refuses to run while another process has the archive open (holds [`CATALOG_LOCK`]).
+/// Refuses to run while another process has the archive open (holds [`layout::CATALOG_LOCK`]).
 pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     if !root.join(crate::config::CONFIG_FILE).is_file() {
         return Err(StoreError::NotAnArchive {
@@ -104,7 +106,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     // The archive's catalog lock, exclusively, before anything is read and until the new
     // catalog is in place: no other exhibit process has the catalog open meanwhile, nor can
     // open the old one and commit into it before it is replaced (§7.1).
-    let lock = lock_catalog_exclusive(root, &catalog_path)?;
+    let lock = locks::try_lock_catalog_exclusive(root)?.ok_or_else(|| busy(&catalog_path))?;
     // Its -journal, -wal and -shm too, before SQLite (or `refuse_if_shared`) opens any of them.
     catalog::check_files(&catalog_path)?;
     let config = Config::load(root)?;
@@ -118,8 +120,8 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     let old = OldCatalog::lock(&catalog_path)?;
 
     let tmp = tempfile::Builder::new()
-        .prefix(".tmp-reindex-")
-        .suffix(".sqlite")
+        .prefix(layout::REINDEX_TEMP_PREFIX)
+        .suffix(layout::REINDEX_TEMP_SUFFIX)
         .tempfile_in(root)
         .map_err(|e| StoreError::io(root, e))?
         .into_temp_path();
@@ -171,19 +173,6 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
     }
     drop(lock);
     Ok(report)
-}
-
-/// Takes [`CATALOG_LOCK`] exclusively, failing at once when another process holds it (every
-/// process that has the archive open holds it shared).
-fn lock_catalog_exclusive(root: &Path, catalog: &Path) -> Result<std::fs::File, StoreError> {
-    let path = root.join(CATALOG_LOCK);
-    fsutil::ensure_dir(fsutil::parent_dir(&path))?;
-    let file = fsutil::open_lock_file(&path).map_err(|e| StoreError::io(&path, e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => Err(busy(catalog)),
-        Err(std::fs::TryLockError::Error(e)) => Err(StoreError::io(&path, e)),
-    }
 }
 
 /// The catalog being replaced: its write lock, taken when it is a readable SQLite file.
@@ -239,7 +228,6 @@ impl OldCatalog {
     /// checkpointed into it) as `catalog.sqlite.bak-<UTC time>`. Returns the backup's name.
     fn replace(self, root: &Path, path: &Path, tmp: &Path) -> Result<Option<String>, StoreError> {
         let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
-        let side = |suffix: &str| PathBuf::from(format!("{}{suffix}", path.display()));
         if let Some(conn) = self.conn {
             conn.execute_batch("ROLLBACK")?;
             // Fold the WAL into the file, so the backup is complete on its own; closing the
@@ -249,23 +237,26 @@ impl OldCatalog {
             conn.close().map_err(|(_, e)| StoreError::from(e))?;
             refuse_if_shared(path)?;
         }
+        // The side files that may be kept beside a backup: all but the shared-memory index.
+        let kept = |suffix: &str| suffix != layout::SHM_SUFFIX;
         // A name not taken yet, with its -wal and -journal: `…bak-<time>`, then
         // `…bak-<time>-2`, `-3`, … (several reindexes within one second).
         let mut n = 1u32;
         let backup_name = loop {
-            let name = match n {
-                1 => format!("{CATALOG_FILE}.bak-{stamp}"),
-                _ => format!("{CATALOG_FILE}.bak-{stamp}-{n}"),
-            };
+            let name = layout::catalog_backup_name(&stamp, n);
             n += 1;
+            let backup = root.join(&name);
             let taken = |suffix: &str| {
-                std::fs::symlink_metadata(root.join(format!("{name}{suffix}"))).is_ok()
+                std::fs::symlink_metadata(layout::sqlite_side_file(&backup, suffix)).is_ok()
             };
-            if taken("") || taken("-wal") || taken("-journal") {
+            if taken("")
+                || layout::CATALOG_SIDE_FILES
+                    .iter()
+                    .any(|s| kept(s) && taken(s))
+            {
                 continue;
             }
             if self.exists {
-                let backup = root.join(&name);
                 match std::fs::hard_link(path, &backup) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 10_000 => {
@@ -279,11 +270,11 @@ impl OldCatalog {
         // Journal files left beside the old catalog must not be applied to the new one; a WAL
         // that still holds frames (from a catalog deleted without them, or one too damaged to
         // open) is kept beside the backup.
-        for suffix in ["-wal", "-shm", "-journal"] {
-            let p = side(suffix);
+        for suffix in layout::CATALOG_SIDE_FILES {
+            let p = layout::sqlite_side_file(path, suffix);
             match std::fs::metadata(&p) {
-                Ok(m) if m.len() > 0 && suffix != "-shm" => {
-                    let to = root.join(format!("{backup_name}{suffix}"));
+                Ok(m) if m.len() > 0 && kept(suffix) => {
+                    let to = layout::sqlite_side_file(&root.join(&backup_name), suffix);
                     std::fs::rename(&p, &to).map_err(|e| StoreError::io(&p, e))?;
                 }
                 Ok(_) => std::fs::remove_file(&p).map_err(|e| StoreError::io(&p, e))?,
@@ -303,34 +294,12 @@ fn busy(path: &Path) -> StoreError {
     }
 }
 
-/// Fails when another process has the catalog open. Every SQLite connection to a WAL
-/// database holds a shared POSIX lock on byte 128 of the `-shm` file (the "DMS" byte of the
-/// unix VFS) for as long as it is open; `F_GETLK` reports a lock held by another process.
-#[cfg(target_os = "linux")]
+/// Fails when another process has the catalog open ([`locks::catalog_open_elsewhere`]).
 fn refuse_if_shared(path: &Path) -> Result<(), StoreError> {
-    let shm = PathBuf::from(format!("{}-shm", path.display()));
-    // Never through a link, never a FIFO (checked before, and again as it is opened).
-    let file = match fsutil::open_for_writing(&shm, false) {
-        Ok(f) => f,
-        Err(_) => return Ok(()),
-    };
-    let mut lock = libc::flock {
-        l_type: libc::F_WRLCK as libc::c_short,
-        l_whence: libc::SEEK_SET as libc::c_short,
-        l_start: 128,
-        l_len: 1,
-        l_pid: 0,
-    };
-    match nix::fcntl::fcntl(&file, nix::fcntl::FcntlArg::F_GETLK(&mut lock)) {
-        Ok(_) if lock.l_type == libc::F_UNLCK as libc::c_short => Ok(()),
-        Ok(_) => Err(busy(path)),
-        Err(e) => Err(StoreError::io(&shm, e.into())),
+    match locks::catalog_open_elsewhere(path)? {
+        true => Err(busy(path)),
+        false => Ok(()),
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn refuse_if_shared(_path: &Path) -> Result<(), StoreError> {
-    Ok(())
 }
 
 fn corrupt(what: impl std::fmt::Display, message: impl Into<String>) -> StoreError {
@@ -361,10 +330,11 @@ struct Builder<'a> {
     last_num: [u64; 3],
 }
 
-const KINDS: [(char, RecordKind); 3] = [
-    ('C', RecordKind::Capture),
-    ('P', RecordKind::Provision),
-    ('R', RecordKind::Reextraction),
+/// The kinds of records that have manifests, in the order of `Builder::last_num`.
+const KINDS: [RecordKind; 3] = [
+    RecordKind::Capture,
+    RecordKind::Provision,
+    RecordKind::Reextraction,
 ];
 
 impl Builder<'_> {
@@ -414,7 +384,7 @@ impl Builder<'_> {
             [size as i64],
         )?;
         // Numbers of orphan manifests that `fsck --repair` removed stay used.
-        for id in crate::repair::read_retired(self.root, self.prefix)? {
+        for id in crate::orphans::read_retired(self.root, self.prefix)? {
             self.conn.execute(
                 "UPDATE counters SET last = max(last, ?2) WHERE kind = ?1",
                 rusqlite::params![id.kind().letter().to_string(), id.number() as i64],
@@ -478,14 +448,20 @@ impl Builder<'_> {
                 let entry = entry.map_err(|e| StoreError::io(&dir, e))?;
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
+                // A name that looks like a checkpoint's is read: one that is not exactly the
+                // name of the size it holds is an error, not skipped.
                 let Some(digits) = name.strip_suffix(".checkpoint") else {
                     continue;
                 };
-                let Ok(size) = digits.parse::<u64>() else {
+                if digits.parse::<u64>().is_err() {
                     continue;
-                };
+                }
                 let cp = self.read_checkpoint(&entry.path())?;
-                if cp.size != size || digits.len() != 12 {
+                let named = match layout::parse_checkpoint_dir_name(name) {
+                    Some(layout::CheckpointDirFile::Checkpoint(size)) => Some(size),
+                    _ => None,
+                };
+                if named != Some(cp.size) {
                     return Err(corrupt(
                         entry.path().display(),
                         format!("holds a checkpoint of size {}", cp.size),
@@ -555,8 +531,8 @@ impl Builder<'_> {
         let mut place = self
             .conn
             .prepare("INSERT INTO placed (idx, path) VALUES (?1, ?2)")?;
-        for (letter, kind) in KINDS {
-            let kind_dir = self.root.join("manifests").join(letter.to_string());
+        for kind in KINDS {
+            let kind_dir = self.root.join(layout::manifest_kind_dir(kind));
             for shard in sorted_entries(&kind_dir)? {
                 if !shard.is_dir() {
                     continue;
@@ -565,16 +541,14 @@ impl Builder<'_> {
                     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                         continue;
                     };
-                    if name.starts_with(".tmp-") || !name.ends_with(".json") {
+                    if layout::is_temp_name(name) || !name.ends_with(".json") {
                         continue;
                     }
                     let rel = self.rel(&path);
                     let id = self.id_of(&path, kind)?;
-                    if manifest_rel_path(&id) != rel {
-                        return Err(corrupt(
-                            &rel,
-                            format!("{id} belongs at {}", manifest_rel_path(&id)),
-                        ));
+                    let belongs = layout::manifest_path(&id);
+                    if belongs != rel {
+                        return Err(corrupt(&rel, format!("{id} belongs at {belongs}")));
                     }
                     let bytes =
                         fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
@@ -590,7 +564,7 @@ impl Builder<'_> {
                             // What a batch killed before its files were complete leaves is an
                             // orphan too; only a complete signature over complete-looking
                             // bytes that does not verify means an altered manifest.
-                            let why = match self.read_sig(&path)? {
+                            let why = match self.read_sig(&id)? {
                                 None => "not in the log; no signature",
                                 Some(sig) if sig.len() != SIGNATURE_LEN => {
                                     "not in the log; signature incomplete"
@@ -723,8 +697,9 @@ impl Builder<'_> {
     /// (a complete signature that does not verify, a manifest that does not parse).
     fn incomplete(&self, rel: &str) -> Result<Option<String>, StoreError> {
         let path = self.root.join(rel);
-        let kind = KINDS[kind_index(rel)?].1;
-        let sig = match self.read_sig(&path)? {
+        let kind = KINDS[kind_index(rel)?];
+        let id = self.id_of(&path, kind)?;
+        let sig = match self.read_sig(&id)? {
             None => return Ok(Some("its signature file (.json.sig) is missing".into())),
             Some(s) if s.len() != SIGNATURE_LEN => {
                 return Ok(Some(format!(
@@ -802,445 +777,13 @@ impl Builder<'_> {
             .replace('\\', "/")
     }
 
-    fn read_sig(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
-        let sig = path.with_extension("json.sig");
+    /// The signature file of `id`'s manifest (at most 64 bytes), if there is one.
+    fn read_sig(&self, id: &RecordId) -> Result<Option<Vec<u8>>, StoreError> {
+        let sig = self.root.join(layout::signature_path(id));
         if !sig.exists() {
             return Ok(None);
         }
         fsutil::read_in_archive(&sig, 64).map(Some)
-    }
-
-    /// Verifies one logged manifest (signature, canonical form, origin, signer, id, numbering)
-    /// and indexes it.
-    fn index_manifest(&mut self, rel: &str, idx: u64, leaf: &Hash) -> Result<(), StoreError> {
-        let path = self.root.join(rel);
-        let kind_pos = kind_index(rel)?;
-        let kind = KINDS[kind_pos].1;
-        let id = self.id_of(&path, kind)?;
-        let bytes = fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
-        if merkle::leaf_hash(&bytes) != *leaf {
-            return Err(corrupt(rel, "changed while reindexing"));
-        }
-        let sig = self
-            .read_sig(&path)?
-            .ok_or_else(|| corrupt(rel, "signature file (.json.sig) missing"))?;
-        self.key.verify(&bytes, &sig).map_err(|_| {
-            corrupt(
-                rel,
-                "signature does not verify with the archive key (keys/signing.pub.pem)",
-            )
-        })?;
-        if id.number() <= self.last_num[kind_pos] {
-            return Err(corrupt(
-                rel,
-                format!(
-                    "log leaf {idx}: {id} comes after {} in the log (numbers follow commit order)",
-                    RecordId::new(self.prefix, kind, self.last_num[kind_pos])
-                ),
-            ));
-        }
-        self.last_num[kind_pos] = id.number();
-        let sha = Sha256Digest::of(&bytes);
-        let bad = |e: &dyn std::fmt::Display| corrupt(rel, format!("not a valid manifest: {e}"));
-        match kind {
-            RecordKind::Capture => {
-                let m = CaptureManifest::parse(&bytes).map_err(|e| bad(&e))?;
-                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
-                self.index_capture(rel, &m, &sha, idx)
-            }
-            RecordKind::Provision => {
-                let m = ProvisionManifest::parse(&bytes).map_err(|e| bad(&e))?;
-                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
-                self.index_provision(rel, &m, &sha, idx)
-            }
-            _ => {
-                let m = ReextractionManifest::parse(&bytes).map_err(|e| bad(&e))?;
-                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
-                self.index_reextraction(rel, &m, &sha, idx)
-            }
-        }
-    }
-
-    fn check_header(
-        &self,
-        rel: &str,
-        (origin, signer, inner): (&String, &String, &RecordId),
-        id: &RecordId,
-    ) -> Result<(), StoreError> {
-        if origin != self.origin {
-            return Err(corrupt(
-                rel,
-                format!("origin {origin:?} is not the archive's {:?}", self.origin),
-            ));
-        }
-        if *signer != self.signer {
-            return Err(corrupt(
-                rel,
-                format!("signer {signer} is not the archive key {}", self.signer),
-            ));
-        }
-        if inner != id {
-            return Err(corrupt(rel, format!("holds the manifest of {inner}")));
-        }
-        Ok(())
-    }
-
-    fn need_object(&self, rel: &str, sha: &Sha256Digest, what: &str) -> Result<(), StoreError> {
-        if self.objects.contains(sha) {
-            return Ok(());
-        }
-        Err(corrupt(
-            rel,
-            format!(
-                "{what} object {} is missing",
-                self.rel(&self.objects.path_of(sha))
-            ),
-        ))
-    }
-
-    fn remember_rules(
-        &self,
-        document: u64,
-        rules: Option<&ExtractionRules>,
-        at: &str,
-    ) -> Result<(), StoreError> {
-        let json = serde_json::to_string(&rules.cloned().unwrap_or_default())
-            .map_err(|e| corrupt("rules", e.to_string()))?;
-        self.conn
-            .prepare_cached(
-                "INSERT INTO rules_seen (document, rules, at) VALUES (?1, ?2, ?3) \
-                 ON CONFLICT (document) DO UPDATE SET rules = excluded.rules, at = excluded.at",
-            )?
-            .execute(params![document as i64, json, at])?;
-        Ok(())
-    }
-
-    fn index_capture(
-        &mut self,
-        rel: &str,
-        m: &CaptureManifest,
-        sha: &Sha256Digest,
-        idx: u64,
-    ) -> Result<(), StoreError> {
-        let num = m.id.number() as i64;
-        let doc_num = m.document.id.number() as i64;
-        // The document: created by its first capture, its number fixed by it.
-        let doc: Option<(String, Option<i64>, Option<i64>)> = self
-            .conn
-            .prepare_cached(
-                "SELECT url, current_version, last_capture FROM documents WHERE num = ?1",
-            )?
-            .query_row([doc_num], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let (current_version, last_capture) = match doc {
-            Some((url, cv, lc)) => {
-                if url != m.document.url {
-                    return Err(corrupt(
-                        rel,
-                        format!(
-                            "{} is {url} in earlier manifests, not {}",
-                            m.document.id, m.document.url
-                        ),
-                    ));
-                }
-                (cv, lc)
-            }
-            None => {
-                self.conn
-                    .prepare_cached(
-                        "INSERT INTO documents (num, url, created_at) VALUES (?1, ?2, ?3)",
-                    )?
-                    .execute(params![doc_num, m.document.url, m.captured_at])
-                    .map_err(|_| {
-                        corrupt(
-                            rel,
-                            format!(
-                                "{} is already document {}",
-                                m.document.url,
-                                self.document_of_url(&m.document.url)
-                            ),
-                        )
-                    })?;
-                (None, None)
-            }
-        };
-        // The capture chain.
-        let expected_previous = match last_capture {
-            Some(n) => Some(RecordLink {
-                id: RecordId::new(self.prefix, RecordKind::Capture, n as u64),
-                manifest_sha256: self.capture_sha(n)?,
-            }),
-            None => None,
-        };
-        if m.previous_capture != expected_previous {
-            return Err(corrupt(
-                rel,
-                format!(
-                    "previous_capture is {} but the document's previous capture in the log is {}",
-                    link(&m.previous_capture),
-                    link(&expected_previous)
-                ),
-            ));
-        }
-        if let Some(c) = &m.content {
-            self.need_object(rel, &c.sha256, "content")?;
-        }
-        if let Some(t) = &m.text {
-            self.need_object(rel, &t.sha256, "text")?;
-            self.remember_rules(doc_num as u64, t.extractor.rules.as_ref(), &m.captured_at)?;
-        }
-        // The version chain.
-        let version = match &m.version {
-            None => None,
-            Some(v) => {
-                let key = match (&m.text, &m.content) {
-                    (Some(t), _) => t.sha256,
-                    (None, Some(c)) => c.sha256,
-                    (None, None) => return Err(corrupt(rel, "a capture without content")),
-                };
-                let current: Option<(i64, i64, String)> = match current_version {
-                    Some(cv) => Some(
-                        self.conn
-                            .prepare_cached(
-                                "SELECT num, opened_by, opened_manifest_sha256 FROM versions \
-                                 WHERE num = ?1",
-                            )?
-                            .query_row([cv], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?,
-                    ),
-                    None => None,
-                };
-                let current_link = |opened: bool| {
-                    current.as_ref().map(|(v, c, s)| {
-                        Ok::<_, StoreError>(RecordLink {
-                            id: if opened {
-                                RecordId::new(self.prefix, RecordKind::Capture, *c as u64)
-                            } else {
-                                RecordId::new(self.prefix, RecordKind::Version, *v as u64)
-                            },
-                            manifest_sha256: crate::archive::parse_catalog_digest(s)?,
-                        })
-                    })
-                };
-                match v.change {
-                    Change::Unchanged => {
-                        let opened = current_link(true).transpose()?;
-                        if current.as_ref().map(|c| c.0) != Some(v.id.number() as i64)
-                            || v.opened_by != opened
-                        {
-                            return Err(corrupt(
-                                rel,
-                                format!(
-                                    "confirms {} opened by {} but the document's current version \
-                                     in the log is {} opened by {}",
-                                    v.id,
-                                    link(&v.opened_by),
-                                    current.as_ref().map_or("none".into(), |c| RecordId::new(
-                                        self.prefix,
-                                        RecordKind::Version,
-                                        c.0 as u64
-                                    )
-                                    .to_string()),
-                                    link(&opened)
-                                ),
-                            ));
-                        }
-                        self.conn
-                            .prepare_cached(
-                                "UPDATE versions SET captures = captures + 1, \
-                                 last_seen = max(last_seen, ?2) WHERE num = ?1",
-                            )?
-                            .execute(params![v.id.number() as i64, m.captured_at])?;
-                    }
-                    Change::New => {
-                        let previous = current_link(false).transpose()?;
-                        if v.previous != previous {
-                            return Err(corrupt(
-                                rel,
-                                format!(
-                                    "version.previous is {} but the document's current version in \
-                                     the log is {}",
-                                    link(&v.previous),
-                                    link(&previous)
-                                ),
-                            ));
-                        }
-                        self.conn
-                            .prepare_cached(
-                                "INSERT INTO versions (num, document, key_sha256, text_sha256, \
-                                 opened_by, opened_manifest_sha256, first_seen, last_seen, captures) \
-                                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 1)",
-                            )?
-                            .execute(params![
-                                v.id.number() as i64,
-                                doc_num,
-                                key.to_hex(),
-                                m.text.as_ref().map(|t| t.sha256.to_hex()),
-                                num,
-                                sha.to_hex(),
-                                m.captured_at,
-                            ])
-                            .map_err(|_| corrupt(rel, format!("{} was opened before", v.id)))?;
-                    }
-                }
-                Some(v.id.number() as i64)
-            }
-        };
-        let ok = m.is_success();
-        self.conn
-            .prepare_cached(
-                "INSERT INTO captures (num, document, version, ok, captured_at, method, status, \
-                 error, sha256, blake3, size, media_type, text_sha256, text_blake3, text_size, \
-                 manifest_sha256, manifest_path, log_index) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
-            )?
-            .execute(params![
-                num,
-                doc_num,
-                version,
-                ok,
-                m.captured_at,
-                m.method.as_str(),
-                m.http.as_ref().and_then(|h| h.status),
-                m.error,
-                m.content.as_ref().map(|c| c.sha256.to_hex()),
-                m.content.as_ref().map(|c| c.blake3.to_hex()),
-                m.content.as_ref().map(|c| c.size as i64),
-                m.content.as_ref().map(|c| c.media_type.clone()),
-                m.text.as_ref().map(|t| t.sha256.to_hex()),
-                m.text.as_ref().map(|t| t.blake3.to_hex()),
-                m.text.as_ref().map(|t| t.size as i64),
-                sha.to_hex(),
-                rel,
-                idx as i64,
-            ])?;
-        self.conn
-            .prepare_cached(
-                "UPDATE documents SET last_capture = ?2, entity = ?3, title = ?4, \
-                 current_version = coalesce(?5, current_version) WHERE num = ?1",
-            )?
-            .execute(params![
-                doc_num,
-                num,
-                m.document.entity,
-                m.document.title,
-                version
-            ])?;
-        Ok(())
-    }
-
-    fn document_of_url(&self, url: &str) -> String {
-        self.conn
-            .query_row("SELECT num FROM documents WHERE url = ?1", [url], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| RecordId::new(self.prefix, RecordKind::Document, n as u64).to_string())
-            .unwrap_or_else(|_| "another document".into())
-    }
-
-    fn capture_sha(&self, num: i64) -> Result<Sha256Digest, StoreError> {
-        let s: String = self
-            .conn
-            .prepare_cached("SELECT manifest_sha256 FROM captures WHERE num = ?1")?
-            .query_row([num], |r| r.get(0))?;
-        crate::archive::parse_catalog_digest(&s)
-    }
-
-    fn index_provision(
-        &mut self,
-        rel: &str,
-        m: &ProvisionManifest,
-        sha: &Sha256Digest,
-        idx: u64,
-    ) -> Result<(), StoreError> {
-        let cap: Option<(i64, Option<i64>, String, Option<String>)> = self
-            .conn
-            .query_row(
-                "SELECT document, version, manifest_sha256, text_sha256 FROM captures \
-                 WHERE num = ?1",
-                [m.capture.id.number() as i64],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()?;
-        let consistent = cap.as_ref().is_some_and(|(d, v, s, t)| {
-            *d == m.document.id.number() as i64
-                && *v == Some(m.version.number() as i64)
-                && *s == m.capture.manifest_sha256.to_hex()
-                && t.as_deref() == Some(m.text.sha256.to_hex().as_str())
-        });
-        if !consistent {
-            return Err(corrupt(
-                rel,
-                format!(
-                    "quotes {} of {} through {}, which the log does not hold as such",
-                    m.version,
-                    m.document.id,
-                    link(&Some(m.capture.clone()))
-                ),
-            ));
-        }
-        self.need_object(rel, &m.text.sha256, "text")?;
-        crate::provisions::insert_row(self.conn, m, sha, rel, idx)?;
-        Ok(())
-    }
-
-    fn index_reextraction(
-        &mut self,
-        rel: &str,
-        m: &ReextractionManifest,
-        sha: &Sha256Digest,
-        idx: u64,
-    ) -> Result<(), StoreError> {
-        let doc = m.document.id.number() as i64;
-        let current: Option<Option<i64>> = self
-            .conn
-            .query_row(
-                "SELECT current_version FROM documents WHERE num = ?1 AND url = ?2",
-                params![doc, m.document.url],
-                |r| r.get(0),
-            )
-            .optional()?;
-        let Some(current) = current else {
-            return Err(corrupt(
-                rel,
-                format!(
-                    "re-extracts {} ({}), which no earlier capture in the log records",
-                    m.document.id, m.document.url
-                ),
-            ));
-        };
-        for c in &m.captures {
-            let known = self.capture_sha(c.id.number() as i64).ok();
-            if known != Some(c.manifest_sha256) {
-                return Err(corrupt(
-                    rel,
-                    format!("lists {} with a manifest the log does not hold", c.id),
-                ));
-            }
-            if let Some(t) = &c.new_text_sha256 {
-                self.need_object(rel, t, "re-extracted text")?;
-            }
-        }
-        self.conn.execute(
-            "INSERT INTO reextractions (num, document, created_at, manifest_sha256, \
-             manifest_path, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                m.id.number() as i64,
-                doc,
-                m.created_at,
-                sha.to_hex(),
-                rel,
-                idx as i64
-            ],
-        )?;
-        // From then on the current version is compared with the last run's key (§3.9).
-        if let (Some(version), Some(run)) = (current, m.versions.last()) {
-            self.conn.execute(
-                "UPDATE versions SET key_sha256 = ?2 WHERE num = ?1",
-                params![version, run.key_sha256.to_hex()],
-            )?;
-        }
-        self.remember_rules(doc as u64, m.extractor.rules.as_ref(), &m.created_at)?;
-        Ok(())
     }
 
     /// Indexes the token files `log/checkpoints/<size>.checkpoint.<tsa>.tsr` whose imprint is
@@ -1251,15 +794,14 @@ impl Builder<'_> {
             let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
                 continue;
             };
-            let Some(rest) = name.strip_suffix(".tsr") else {
+            // Checkpoints are not tokens; a `.tsr` file with another name is reported.
+            if !name.ends_with(".tsr") {
                 continue;
-            };
+            }
             let rel = self.rel(&path);
-            let parsed = rest.split_once(".checkpoint.").and_then(|(digits, tsa)| {
-                let size = digits.parse::<u64>().ok()?;
-                (digits.len() == 12 && !tsa.is_empty()).then_some((size, tsa))
-            });
-            let Some((size, tsa)) = parsed else {
+            let Some(layout::CheckpointDirFile::Token(layout::TokenFile { size, tsa })) =
+                layout::parse_checkpoint_dir_name(name)
+            else {
                 self.report
                     .skipped_tokens
                     .push(format!("{rel}: not a token file name"));
@@ -1316,15 +858,11 @@ fn truncated(bytes: &[u8]) -> bool {
 fn kind_index(rel: &str) -> Result<usize, StoreError> {
     KINDS
         .iter()
-        .position(|(l, _)| rel.starts_with(&format!("manifests/{l}/")))
+        .position(|&kind| {
+            rel.strip_prefix(&layout::manifest_kind_dir(kind))
+                .is_some_and(|r| r.starts_with('/'))
+        })
         .ok_or_else(|| corrupt(rel, "not a manifest path"))
-}
-
-fn link(l: &Option<RecordLink>) -> String {
-    match l {
-        Some(l) => format!("{} ({})", l.id, l.manifest_sha256.short(12)),
-        None => "none".into(),
-    }
 }
 
 fn hex(bytes: &[u8]) -> String {

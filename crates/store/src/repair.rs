@@ -7,16 +7,18 @@
 //!    takes before it numbers, signs and records anything). Manifests, signatures, leaves,
 //!    checkpoint files and token files are only ever written inside that transaction, so while
 //!    repair holds it, every such file the catalog does not name belongs to a writer that died.
-//! 2. The **writers lock** ([`WRITERS_LOCK`]), taken exclusively *without waiting* once the
-//!    write lock is held. Objects are written (or deduplicated against) before their capture's
-//!    transaction, by processes that hold this lock shared for as long as they live; only when
-//!    no such process exists are orphan objects and temporary files in `objects/` removed.
+//! 2. The **writers lock** ([`crate::locks::WRITERS_LOCK`]), taken exclusively *without
+//!    waiting* once the write lock is held. Objects are written (or deduplicated against) before
+//!    their capture's transaction, by processes that hold this lock shared for as long as they
+//!    live; only when no such process exists are orphan objects and temporary files in
+//!    `objects/` removed.
 //!    Otherwise they are kept and reported as skipped (run `fsck --repair` again later).
 //!
 //! Orphan manifests are removed only after their number's counter has been advanced past
 //! them in the same transaction, so their ids stay used: an id is never given to two
 //! different signed manifests. And only when they look like a crash of this archive's writer
-//! (`judge_orphan`): a number near the counter, and a signature that is missing or short, a
+//! (`judge_orphan`, in `orphans.rs` with the rest of the crash-leftover policy that fsck
+//! shares): a number near the counter, and a signature that is missing or short, a
 //! manifest that is empty or truncated, or a signature that verifies with the archive key. A
 //! complete manifest whose signature does not verify was not left by a crash; fsck reports it
 //! as a problem and repair never removes it. A checkpoint file the catalog does not list is
@@ -31,32 +33,26 @@
 //! signed checkpoint, nor opened through a link.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
 
-use exhibit_core::manifest::MAX_MANIFEST_BYTES;
-use exhibit_core::reextraction::MAX_REEXTRACTION_BYTES;
-use exhibit_core::{IdPrefix, RecordId, RecordKind};
+use exhibit_core::RecordId;
 use exhibit_sign::PublicKey;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use crate::archive::{CATALOG_FILE, PUBLIC_KEY, manifest_rel_path};
 use crate::fsck::{FsckOptions, FsckReport};
-use crate::log::{CHECKPOINT_DIR, LEAVES_FILE};
-use crate::objects::WRITERS_LOCK;
-use crate::{Archive, StoreError, fsutil};
+use crate::layout::{CATALOG_FILE, LEAVES_FILE, PUBLIC_KEY};
+use crate::orphans::{keep_temp_file, orphan_number_plausible, read_at_most, record_retired};
+use crate::{Archive, StoreError, fsutil, layout, locks};
 
-/// Temporary files outside `objects/`, `manifests/` and `log/` (the configuration, keys) are
-/// written under other locks; they are removed only once this old.
-pub const MIN_TEMP_AGE: Duration = Duration::from_secs(15 * 60);
-
-/// An orphan manifest numbered more than this past its kind's counter was not left by a crash
-/// (a crashed batch allocates at most a few thousand numbers); repair keeps it.
-pub const MAX_ORPHAN_AHEAD: u64 = 1_000_000;
-
-/// The largest record number [`RETIRED_IDS`] may list (and so the largest orphan number repair
-/// retires).
-pub const MAX_RETIRED_NUMBER: u64 = 1_000_000_000_000;
+/// The crash-leftover policy's limits and the retired ids file, where they were first defined
+/// (now in `orphans.rs`, shared with fsck).
+pub use crate::orphans::{
+    MAX_ORPHAN_AHEAD, MAX_RETIRED_BYTES, MAX_RETIRED_NUMBER, MIN_TEMP_AGE, RETIRED_IDS,
+    read_retired,
+};
+/// For fsck until it imports them from `orphans.rs` (issue 18, phase 2): fsck must not depend
+/// on repair.
+pub(crate) use crate::orphans::{Orphan, judge_orphan};
 
 /// One file that repair removed (or, for `log/leaves`, truncated) or kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -93,14 +89,6 @@ impl RepairReport {
     }
 }
 
-fn older_than(path: &Path, age: Duration) -> bool {
-    std::fs::symlink_metadata(path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| SystemTime::now().duration_since(t).ok())
-        .is_some_and(|d| d >= age)
-}
-
 impl Archive {
     /// Removes what interrupted writes left behind (see the module documentation): orphan
     /// manifests and signatures (their numbers stay used), leaves past the log's end, temporary
@@ -113,14 +101,8 @@ impl Archive {
         let mut conn = crate::catalog::open(&catalog)?;
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         // 2. The writers lock, without waiting (a writer waiting for the write lock holds it).
-        let lock_path = self.root.join(WRITERS_LOCK);
-        fsutil::ensure_dir(fsutil::parent_dir(&lock_path))?;
-        let lock = fsutil::open_lock_file(&lock_path).map_err(|e| StoreError::io(&lock_path, e))?;
-        let writers_active = match lock.try_lock() {
-            Ok(()) => false,
-            Err(std::fs::TryLockError::WouldBlock) => true,
-            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io(&lock_path, e)),
-        };
+        let lock = locks::try_lock_writers_exclusive(&self.root)?;
+        let writers_active = lock.is_none();
         let before = self.fsck(&FsckOptions {
             all_paths: true,
             ..FsckOptions::default()
@@ -175,16 +157,14 @@ impl Archive {
                 let reason = match note.kind {
                     "orphan_object" if writers_active => Some("another process is writing objects"),
                     "orphan_object" => None,
-                    "temp_file" if rel.starts_with("objects/") => {
-                        writers_active.then_some("another process is writing objects")
-                    }
-                    "temp_file" if rel.starts_with("manifests/") || rel.starts_with("log/") => None,
-                    "temp_file" => (!older_than(&path, MIN_TEMP_AGE))
-                        .then_some("younger than 15 minutes (may be in use)"),
+                    "temp_file" => keep_temp_file(&path, rel, writers_active),
                     "orphan_manifest" => {
                         // Judged with its signature, below.
-                        match manifest_id(rel) {
-                            Some(id) => orphans.entry(id).or_default().push(rel.clone()),
+                        match layout::parse_manifest_path(rel) {
+                            Some(file) => orphans
+                                .entry(file.id().clone())
+                                .or_default()
+                                .push(rel.clone()),
                             None => keep(&mut report, note.kind, rel, "not a manifest name"),
                         }
                         continue;
@@ -340,132 +320,11 @@ fn remove(
     Ok(())
 }
 
-/// The record of manifest numbers `fsck --repair` retired, relative to the archive root: one
-/// record id per line, sorted. The numbers of removed orphan manifests stay used through the
-/// catalog's counters; this file keeps them used when the catalog is rebuilt
-/// ([`crate::reindex`]).
-pub const RETIRED_IDS: &str = "manifests/retired.txt";
-
-/// The largest [`RETIRED_IDS`] file read (about 400,000 ids).
-pub const MAX_RETIRED_BYTES: u64 = 8 << 20;
-
-/// The ids listed in [`RETIRED_IDS`] (none when the file does not exist). Every line must be
-/// a capture, provision or re-extraction id of this archive (`prefix`), in canonical form, with
-/// a number of at most [`MAX_RETIRED_NUMBER`]; anything else is a [`StoreError::Corrupt`]
-/// naming the file and the line.
-pub fn read_retired(
-    root: &Path,
-    prefix: &IdPrefix,
-) -> Result<std::collections::BTreeSet<RecordId>, StoreError> {
-    let path = root.join(RETIRED_IDS);
-    let bytes = match fsutil::read_in_archive(&path, MAX_RETIRED_BYTES) {
-        Ok(b) => b,
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Default::default());
-        }
-        Err(e) => return Err(e),
-    };
-    let corrupt = |message: String| StoreError::Corrupt {
-        what: RETIRED_IDS.to_owned(),
-        message,
-    };
-    let text = std::str::from_utf8(&bytes).map_err(|_| corrupt("not UTF-8".into()))?;
-    text.split_terminator('\n')
-        .enumerate()
-        .map(|(i, line)| {
-            let bad = |why: &str| corrupt(format!("line {}: {line:?} {why}", i + 1));
-            let id = line
-                .parse::<RecordId>()
-                .map_err(|e| bad(&format!("is not a record id ({e})")))?;
-            if id.to_string() != line {
-                return Err(bad(&format!("is not in canonical form ({id})")));
-            }
-            if id.prefix() != prefix.as_str() {
-                return Err(bad(&format!(
-                    "is not an id of this archive (prefix {})",
-                    prefix.as_str()
-                )));
-            }
-            if !matches!(
-                id.kind(),
-                RecordKind::Capture | RecordKind::Provision | RecordKind::Reextraction
-            ) {
-                return Err(bad("is not a capture, provision or re-extraction id"));
-            }
-            if id.number() > MAX_RETIRED_NUMBER {
-                return Err(bad(&format!(
-                    "has a number larger than {MAX_RETIRED_NUMBER}"
-                )));
-            }
-            Ok(id)
-        })
-        .collect()
-}
-
-/// Adds `ids` to [`RETIRED_IDS`] durably (a new file replaces the old atomically).
-fn record_retired(
-    root: &Path,
-    prefix: &IdPrefix,
-    ids: &std::collections::BTreeSet<RecordId>,
-) -> Result<(), StoreError> {
-    let mut all = read_retired(root, prefix)?;
-    all.extend(ids.iter().cloned());
-    let mut text = String::new();
-    for id in &all {
-        text.push_str(&id.to_string());
-        text.push('\n');
-    }
-    fsutil::write_atomic_durable(&root.join(RETIRED_IDS), text.as_bytes())
-}
-
-/// The record id a manifest or signature file is named after.
-fn manifest_id(rel: &str) -> Option<RecordId> {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    name.strip_suffix(".json.sig")
-        .or_else(|| name.strip_suffix(".json"))
-        .and_then(|stem| stem.parse().ok())
-}
-
-/// The counter of a record kind (0 when it has none).
-fn counter(tx: &Connection, kind: RecordKind) -> Result<i64, StoreError> {
-    Ok(tx
-        .query_row(
-            "SELECT last FROM counters WHERE kind = ?1",
-            [kind.letter().to_string()],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()?
-        .unwrap_or(0))
-}
-
-/// `Ok` when an orphan's number is one a crashed writer could have allocated: at most
-/// [`MAX_ORPHAN_AHEAD`] past its kind's counter (and at most [`MAX_RETIRED_NUMBER`]);
-/// otherwise why it is kept.
-fn orphan_number_plausible(
-    tx: &Connection,
-    id: &RecordId,
-) -> Result<Result<(), String>, StoreError> {
-    let last = counter(tx, id.kind())?;
-    let limit = u64::try_from(last)
-        .unwrap_or(0)
-        .checked_add(MAX_ORPHAN_AHEAD)
-        .map_or(MAX_RETIRED_NUMBER, |l| l.min(MAX_RETIRED_NUMBER));
-    Ok(if id.number() <= limit {
-        Ok(())
-    } else {
-        Err(format!(
-            "its number is more than {MAX_ORPHAN_AHEAD} past the {} counter ({last}): not left \
-             by a crash",
-            id.kind().letter()
-        ))
-    })
-}
-
 /// Makes the counter of an orphan manifest's kind at least its number, so that the number is
 /// never given out again once the file is gone.
 fn advance_counter(tx: &Connection, id: &RecordId) -> Result<(), StoreError> {
     let number = i64::try_from(id.number()).map_err(|_| StoreError::Corrupt {
-        what: manifest_rel_path(id),
+        what: layout::manifest_path(id),
         message: "its number is too large for the catalog".into(),
     })?;
     tx.execute(
@@ -473,69 +332,6 @@ fn advance_counter(tx: &Connection, id: &RecordId) -> Result<(), StoreError> {
         params![id.kind().letter().to_string(), number],
     )?;
     Ok(())
-}
-
-/// What an orphan manifest (a manifest or signature file no catalog record names) is.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Orphan {
-    /// What a writer that crashed mid-write leaves: why (the signature is missing or short,
-    /// the manifest is missing, empty or truncated).
-    Crash(&'static str),
-    /// A complete manifest whose signature verifies with the archive key (a batch signed it
-    /// and never committed).
-    Signed,
-    /// A complete manifest and signature that do not verify with the archive key: not left
-    /// by a crash (why).
-    Foreign(String),
-}
-
-/// Reads a whole file of at most `limit` bytes: `Ok(None)` when it does not exist.
-fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, String> {
-    match fsutil::read_in_archive(path, limit) {
-        Ok(b) => Ok(Some(b)),
-        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            Ok(None)
-        }
-        Err(StoreError::Io { source, .. }) => Err(format!("cannot be read: {source}")),
-        Err(e) => Err(e.to_string()),
-    }
-}
-
-/// Judges the orphan manifest `id` of an archive whose public key is `public`: whether it is a
-/// crash leftover ([`Orphan::Crash`], [`Orphan::Signed`]) or not ([`Orphan::Foreign`]).
-pub(crate) fn judge_orphan(root: &Path, id: &RecordId, public: &PublicKey) -> Orphan {
-    let rel = manifest_rel_path(id);
-    let sig_rel = format!("{rel}.sig");
-    let sig = match read_at_most(&root.join(&sig_rel), 64) {
-        Ok(None) => return Orphan::Crash("its signature is missing"),
-        Ok(Some(s)) if s.len() < 64 => return Orphan::Crash("its signature is short"),
-        Ok(Some(s)) => s,
-        Err(e) => return Orphan::Foreign(format!("{sig_rel} {e}")),
-    };
-    let limit = match id.kind() {
-        RecordKind::Reextraction => MAX_REEXTRACTION_BYTES,
-        _ => MAX_MANIFEST_BYTES,
-    } as u64;
-    let bytes = match read_at_most(&root.join(&rel), limit) {
-        Ok(None) => return Orphan::Crash("the manifest is missing"),
-        Ok(Some(b)) => b,
-        Err(e) => return Orphan::Foreign(format!("{rel} {e}")),
-    };
-    if bytes.iter().all(|&b| b == 0) {
-        return Orphan::Crash("the manifest is empty");
-    }
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
-        && e.is_eof()
-    {
-        return Orphan::Crash("the manifest is truncated");
-    }
-    match public.verify(&bytes, &sig) {
-        Ok(()) => Orphan::Signed,
-        Err(e) => Orphan::Foreign(format!(
-            "its signature ({sig_rel}) does not verify with the archive key {}: {e}",
-            public.fingerprint()
-        )),
-    }
 }
 
 /// The first directory between the archive root and `rel` (relative to the root) that is a
@@ -574,13 +370,7 @@ fn record_checkpoint(
     public: &PublicKey,
     rel: &str,
 ) -> Result<Result<(), String>, StoreError> {
-    let named = rel
-        .strip_prefix(CHECKPOINT_DIR)
-        .and_then(|r| r.strip_prefix('/'))
-        .and_then(|r| r.strip_suffix(".checkpoint"))
-        .filter(|d| d.len() == 12)
-        .and_then(|d| d.parse::<u64>().ok());
-    let Some(named) = named else {
+    let Some(named) = layout::parse_checkpoint_path(rel) else {
         return Ok(Err("not a checkpoint file name".into()));
     };
     let (size, signed_root, note) =
@@ -627,17 +417,7 @@ fn record_checkpoint(
 /// by the next `exhibit log timestamp`, and one whose checkpoint is not in the archive was not
 /// left by a crash (tokens are only written over committed checkpoints).
 fn record_token(tx: &Connection, root: &Path, rel: &str) -> Result<Result<(), String>, StoreError> {
-    let parsed = rel
-        .strip_prefix(CHECKPOINT_DIR)
-        .and_then(|r| r.strip_prefix('/'))
-        .and_then(|r| r.strip_suffix(".tsr"))
-        .and_then(|r| r.split_once(".checkpoint."))
-        .and_then(|(digits, tsa)| {
-            let size = digits.parse::<u64>().ok()?;
-            (digits.len() == 12 && !tsa.is_empty() && !tsa.starts_with('.') && !tsa.contains('/'))
-                .then_some((size, tsa))
-        });
-    let Some((size, tsa)) = parsed else {
+    let Some(layout::TokenFile { size, tsa }) = layout::parse_token_path(rel) else {
         return Ok(Err("not a token file name".into()));
     };
     let note: Option<String> = tx
@@ -726,68 +506,5 @@ mod tests {
             symlinked_dir(&root, "log/checkpoints/000000000001.checkpoint").as_deref(),
             Some("log")
         );
-    }
-
-    #[test]
-    fn repair_judge_orphan_tells_crash_leftovers_from_foreign_manifests() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path();
-        let key = exhibit_sign::SigningKey::generate().unwrap();
-        let other = exhibit_sign::SigningKey::generate().unwrap();
-        let public = key.public_key();
-        let prefix = IdPrefix::new("EX").unwrap();
-        let id = RecordId::new(&prefix, RecordKind::Capture, 7);
-        let rel = manifest_rel_path(&id);
-        let (m, s) = (root.join(&rel), root.join(format!("{rel}.sig")));
-        std::fs::create_dir_all(m.parent().unwrap()).unwrap();
-        let bytes: &[u8] = br#"{"a":"a complete manifest"}"#;
-        let put = |manifest: Option<&[u8]>, sig: Option<&[u8]>| {
-            let _ = std::fs::remove_file(&m);
-            let _ = std::fs::remove_file(&s);
-            if let Some(b) = manifest {
-                std::fs::write(&m, b).unwrap();
-            }
-            if let Some(b) = sig {
-                std::fs::write(&s, b).unwrap();
-            }
-            judge_orphan(root, &id, &public)
-        };
-        let good = key.sign(bytes);
-        let bad = other.sign(bytes);
-        assert_eq!(put(Some(bytes), Some(good.as_bytes())), Orphan::Signed);
-        assert!(matches!(put(Some(bytes), None), Orphan::Crash(_)));
-        assert!(matches!(put(Some(bytes), Some(&b""[..])), Orphan::Crash(_)));
-        assert!(matches!(
-            put(Some(bytes), Some(&bad.as_bytes()[..63])),
-            Orphan::Crash(_)
-        ));
-        assert!(matches!(put(None, Some(bad.as_bytes())), Orphan::Crash(_)));
-        assert!(matches!(
-            put(Some(&b""[..]), Some(bad.as_bytes())),
-            Orphan::Crash(_)
-        ));
-        assert!(matches!(
-            put(Some(&[0u8; 40][..]), Some(bad.as_bytes())),
-            Orphan::Crash(_)
-        ));
-        assert!(matches!(
-            put(Some(&bytes[..10]), Some(bad.as_bytes())),
-            Orphan::Crash(_)
-        ));
-        let Orphan::Foreign(why) = put(Some(bytes), Some(bad.as_bytes())) else {
-            panic!("signed by another key")
-        };
-        assert!(
-            why.contains("does not verify with the archive key"),
-            "{why}"
-        );
-        // Complete but not JSON, or a signature too long: not a crash's either.
-        assert!(matches!(
-            put(Some(&b"not json"[..]), Some(bad.as_bytes())),
-            Orphan::Foreign(_)
-        ));
-        let mut long = good.as_bytes().to_vec();
-        long.push(0);
-        assert!(matches!(put(Some(bytes), Some(&long)), Orphan::Foreign(_)));
     }
 }

@@ -11,10 +11,10 @@ use exhibit_core::reextraction::{
 };
 use exhibit_core::time::format_rfc3339_seconds;
 use exhibit_core::{RecordId, RecordKind, Sha256Digest};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
-use crate::archive::parse_catalog_digest;
+use crate::catalog::{parse_catalog_digest, rows};
 use crate::{Archive, Batch, StoreError};
 
 /// The current rules of the document `url` (`None`: untracked, or no rules).
@@ -99,10 +99,7 @@ pub(crate) fn record_change(
         what: "rules".into(),
         message: e.to_string(),
     })?;
-    conn.execute(
-        "INSERT INTO document_rules (document, rules, set_at, how) VALUES (?1, ?2, ?3, ?4)",
-        params![document as i64, json, at, how],
-    )?;
+    crate::catalog::rows::insert_rules_change(conn, document, &json, at, how)?;
     Ok(true)
 }
 
@@ -251,7 +248,7 @@ impl Batch<'_> {
         &mut self,
         d: ReextractionDraft,
     ) -> Result<(ReextractionManifest, CommittedReextraction), StoreError> {
-        let (num, id) = self.fresh_id(RecordKind::Reextraction)?;
+        let (_, id) = self.fresh_id(RecordKind::Reextraction)?;
         let manifest = ReextractionManifest {
             manifest_type: ReextractionType::V1,
             origin: self.origin.to_owned(),
@@ -270,23 +267,9 @@ impl Batch<'_> {
                 message: e.to_string(),
             })?;
         let (manifest_sha256, rel, log_index) = self.write_signed(&id, &bytes)?;
-        self.tx.execute(
-            "INSERT INTO reextractions (num, document, created_at, manifest_sha256, \
-             manifest_path, log_index) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![
-                num as i64,
-                manifest.document.id.number() as i64,
-                manifest.created_at,
-                manifest_sha256.to_hex(),
-                rel,
-                log_index as i64
-            ],
-        )?;
+        rows::insert_reextraction(&self.tx, &manifest, &manifest_sha256, &rel, log_index)?;
         if let Some((version, key)) = d.current_key {
-            self.tx.execute(
-                "UPDATE versions SET key_sha256 = ?2 WHERE num = ?1",
-                params![version.number() as i64, key.to_hex()],
-            )?;
+            rows::set_version_key(&self.tx, version.number(), &key)?;
         }
         Ok((
             manifest,

@@ -8,6 +8,7 @@
 //! a catalog row that says something else is reported as damage
 //! ([`SignedCapture::catalog_disagreement`]).
 
+use exhibit_core::citation::CarriedHashes;
 use exhibit_core::{CaptureManifest, ProvisionManifest, RecordId, RecordKind, Sha256Digest};
 use exhibit_sign::PublicKey;
 
@@ -146,15 +147,12 @@ impl SignedCapture {
     }
 
     /// Whether the signed manifest carries `hash` (full hex) as its `field` (a [`Match`] field:
-    /// `content sha256`, `text sha256` or `manifest sha256`).
+    /// `content sha256`, `text sha256` or `manifest sha256`; see
+    /// [`exhibit_core::citation::CarriedHashes`]).
     pub fn carries_hash(&self, field: &str, hash: &str) -> bool {
-        match field {
-            "content sha256" => self.manifest.content.as_ref().map(|c| c.sha256.to_hex()),
-            "text sha256" => self.manifest.text.as_ref().map(|t| t.sha256.to_hex()),
-            "manifest sha256" => Some(Sha256Digest::of(&self.bytes).to_hex()),
-            _ => None,
-        }
-        .is_some_and(|h| h == hash)
+        CarriedHashes::of_capture(&self.manifest, Sha256Digest::of(&self.bytes))
+            .named(field)
+            .is_some_and(|h| h.to_hex() == hash)
     }
 
     /// Whether this manifest opens version `version` of document `document`.
@@ -311,8 +309,12 @@ impl Archive {
                     });
                 }
                 let c = self.signed_capture(manifest.capture.id.number(), public)?;
+                // The pin alone (`check_opening_pin`): what is read for a provision is its
+                // pinned capture's content; the quoted parts are a citation's to check.
                 if c.manifest.id != manifest.capture.id
-                    || Sha256Digest::of(&c.bytes) != manifest.capture.manifest_sha256
+                    || manifest
+                        .check_opening_pin(&Sha256Digest::of(&c.bytes))
+                        .is_err()
                 {
                     return Err(StoreError::catalog_damaged(
                         &c.row.id,

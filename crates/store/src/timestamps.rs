@@ -13,20 +13,19 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::log::{CHECKPOINT_DIR, SignedCheckpoint};
-use crate::{Archive, StoreError, fsutil};
+use crate::log::SignedCheckpoint;
+use crate::{Archive, StoreError, fsutil, layout};
 
-/// The directory of TSA CA bundles copied into the archive.
-pub const TSA_DIR: &str = "tsa";
+/// The directory of TSA CA bundles copied into the archive (named in [`crate::layout`]).
+pub use crate::layout::TSA_DIR;
 
 /// The most bytes of a token file read back.
 pub const MAX_TOKEN_BYTES: u64 = 256 * 1024;
 
-/// `log/checkpoints/<size, 12 digits>.checkpoint.<tsa>.tsr`.
+/// `log/checkpoints/<size, 12 digits>.checkpoint.<tsa>.tsr` under the archive root `root_dir`
+/// ([`layout::token_path`]).
 pub fn token_path(root_dir: &Path, size: u64, tsa: &str) -> PathBuf {
-    root_dir
-        .join(CHECKPOINT_DIR)
-        .join(format!("{size:012}.checkpoint.{tsa}.tsr"))
+    root_dir.join(layout::token_path(size, tsa))
 }
 
 /// A token the archive holds.
@@ -139,12 +138,8 @@ impl Archive {
                 "no signed checkpoint of size {size}"
             )));
         };
-        let path = token_path(&self.root, size, tsa);
-        let rel = path
-            .strip_prefix(&self.root)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .into_owned();
+        let rel = layout::token_path(size, tsa);
+        let path = self.root.join(&rel);
         let mut gen_time = gen_time.to_owned();
         let mut ours = false;
         // The file is written inside the write transaction, so that `fsck --repair` (which
@@ -204,8 +199,10 @@ impl Archive {
         &mut self,
         change: impl FnOnce(&mut Config) -> Result<(), String>,
     ) -> Result<(), StoreError> {
-        let path = self.root.join(crate::config::CONFIG_FILE);
-        let _lock = self.document_locks().lock("exhibit:configuration")?;
+        let path = self.root.join(layout::CONFIG_FILE);
+        let _lock = self
+            .document_locks()
+            .lock(crate::locks::CONFIGURATION_LOCK)?;
         let mut config = Config::load(&self.root)?;
         change(&mut config).map_err(|message| StoreError::Config {
             path: path.clone(),
@@ -257,7 +254,7 @@ impl Archive {
     /// Copies a TSA CA bundle into the archive as `tsa/<name>.ca.pem`; returns that path,
     /// relative to the archive root, for the configuration.
     pub fn import_tsa_ca(&self, name: &str, pem: &[u8]) -> Result<PathBuf, StoreError> {
-        let rel = Path::new(TSA_DIR).join(format!("{name}.ca.pem"));
+        let rel = PathBuf::from(layout::tsa_ca_path(name));
         let dirs = fsutil::create_dirs(&self.root.join(TSA_DIR))?;
         fsutil::write_atomic_durable(&self.root.join(&rel), pem)?;
         for d in dirs {

@@ -1,4 +1,10 @@
-//! Content-addressed object store: `objects/ab/<sha256>.zst`, one zstd frame per object.
+//! Content-addressed object store: `objects/ab/<sha256>.zst`, one zstd frame per object (or a
+//! delta object: a reference header and a frame decoded against the reference, FORMAT §6).
+//!
+//! Writing (hashing, compressing, deltas, grouped durability) is here; reading goes through
+//! the one streaming decoder (`decode.rs`), which `fsck --full` uses too.
+
+mod decode;
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -12,6 +18,9 @@ use exhibit_core::{Blake3Digest, DualHasher, Sha256Digest};
 use crate::StoreError;
 use crate::delta::{self, References, Start};
 use crate::fsutil;
+
+pub(crate) use decode::{DecodeError, ObjectDecoder};
+use decode::{read_head, read_start};
 
 /// zstd level for full objects. Level 1: about a third less CPU than zstd's default level 3 for
 /// ≈5% more bytes per policy; most versions are delta objects anyway (docs/PERFORMANCE.md).
@@ -46,7 +55,7 @@ fn compress_small(bytes: &[u8]) -> io::Result<Vec<u8>> {
     })
 }
 
-/// zstd level for delta objects (see [`compress_delta`]).
+/// zstd level for delta objects (see `compress_delta`).
 pub const DELTA_LEVEL: i32 = 1;
 
 thread_local! {
@@ -466,51 +475,10 @@ impl ObjectStore {
     }
 
     /// Opens an object for reading its uncompressed bytes (a delta object is decoded with its
-    /// reference, which is read into memory first).
+    /// reference, which is read into memory first), through the store's one decoder. The bytes
+    /// are not checked: hash what is read, or use [`Self::copy_verified`].
     pub fn open(&self, sha256: &Sha256Digest) -> Result<impl Read + use<>, StoreError> {
-        let path = self.path_of(sha256);
-        let Opened {
-            start,
-            reference,
-            rest,
-        } = self.open_start(sha256)?;
-        let input = io::BufReader::new(io::Cursor::new(start).chain(rest));
-        match reference {
-            None => zstd::stream::read::Decoder::with_buffer(input),
-            Some(bytes) => zstd::stream::read::Decoder::with_dictionary(input, &bytes),
-        }
-        .map_err(|e| StoreError::io(&path, e))
-    }
-
-    /// Opens an object file and reads its first bytes and, for a delta object, its reference.
-    fn open_start(&self, sha256: &Sha256Digest) -> Result<Opened, StoreError> {
-        let path = self.path_of(sha256);
-        let mut file = fsutil::open_for_reading(&path, fsutil::Links::Refuse)
-            .map_err(|e| StoreError::io(&path, e))?;
-        let start = read_head(&mut file).map_err(|e| StoreError::io(&path, e))?;
-        let reference = match delta::parse_start(&start) {
-            Start::Plain => None,
-            Start::Delta(reference) => {
-                Some(
-                    self.read_reference(&reference)
-                        .map_err(|e| StoreError::Corrupt {
-                            what: path.display().to_string(),
-                            message: format!("its reference object {reference}: {e}"),
-                        })?,
-                )
-            }
-            Start::BadHeader(message) => {
-                return Err(StoreError::Corrupt {
-                    what: path.display().to_string(),
-                    message,
-                });
-            }
-        };
-        Ok(Opened {
-            start,
-            reference,
-            rest: file,
-        })
+        decode::ObjectReader::open(self, sha256)
     }
 
     /// The reference a delta object names, or `None` for a full object (reads only the first
@@ -531,70 +499,30 @@ impl ObjectStore {
     /// The bytes of a reference object: a full object (not itself a delta) that is
     /// [`delta::eligible`], verified against its name. A one-line error otherwise.
     pub fn read_reference(&self, sha256: &Sha256Digest) -> Result<Vec<u8>, String> {
-        let path = self.path_of(sha256);
-        let mut file = match fsutil::open_for_reading(&path, fsutil::Links::Refuse) {
-            Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err("missing".into()),
-            Err(e) => return Err(format!("cannot open: {e}")),
-        };
-        let start = read_head(&mut file).map_err(|e| format!("cannot read: {e}"))?;
-        if delta::parse_start(&start) != Start::Plain {
-            return Err("is itself a delta object (a reference must be a full object)".into());
-        }
-        let decoder = zstd::stream::read::Decoder::new(io::Cursor::new(start).chain(file))
-            .map_err(|e| format!("cannot decompress: {e}"))?;
-        let mut bytes = Vec::new();
-        decoder
-            .take(delta::MAX_DELTA_OBJECT as u64 + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| format!("cannot decompress: {e}"))?;
-        if bytes.len() > delta::MAX_DELTA_OBJECT {
-            return Err(format!(
-                "is larger than the {}-byte limit of a reference",
-                delta::MAX_DELTA_OBJECT
-            ));
-        }
-        if Sha256Digest::of(&bytes) != *sha256 {
-            return Err("is damaged (its bytes do not hash to its name)".into());
-        }
-        if !delta::eligible(&bytes) {
-            return Err(format!(
-                "cannot be a reference (under {} bytes, or it starts with the zstd dictionary magic)",
-                delta::MIN_DELTA_OBJECT
-            ));
-        }
-        Ok(bytes)
+        let mut decoder =
+            ObjectDecoder::new(1 << 16, 0).map_err(|e| format!("cannot decompress: {e}"))?;
+        let bytes = decoder.reference(self, sha256)?;
+        // The decoder's cache holds the other count: dropped first, the bytes are not copied.
+        drop(decoder);
+        Ok(Arc::unwrap_or_clone(bytes))
     }
 
     /// Decodes object `sha256`, handing every chunk to `each` and hashing it, up to `max`
     /// bytes (one byte more is read, so a longer object shows as longer); returns the SHA-256,
     /// BLAKE3 and length of what was decoded. The one decoding loop of [`Self::copy_verified`]
-    /// and [`Self::write_checked`].
+    /// and [`Self::write_checked`], through the store's one decoder ([`ObjectDecoder`]).
     pub(crate) fn decode_each(
         &self,
         sha256: &Sha256Digest,
         max: u64,
         mut each: impl FnMut(&[u8]) -> Result<(), StoreError>,
     ) -> Result<(Sha256Digest, Blake3Digest, u64), StoreError> {
-        let mut reader = self.open(sha256)?.take(max.saturating_add(1));
-        let mut hasher = DualHasher::new();
-        let mut buf = vec![0u8; 1 << 16];
-        loop {
-            let n = match reader.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    return Err(StoreError::Corrupt {
-                        what: self.path_of(sha256).display().to_string(),
-                        message: format!("cannot decompress: {e}"),
-                    });
-                }
-            };
-            hasher.update(&buf[..n]);
-            each(&buf[..n])?;
-        }
-        Ok(hasher.finish())
+        let path = self.path_of(sha256);
+        let mut decoder = ObjectDecoder::new(1 << 16, 0).map_err(|e| StoreError::io(&path, e))?;
+        let decoded = decoder
+            .decode(self, sha256, max.saturating_add(1), &mut each)
+            .map_err(|e| e.into_store_error(&path))?;
+        Ok((decoded.sha256, decoded.blake3, decoded.size))
     }
 
     /// Copies an object's bytes to `out`, checking them against the SHA-256 they are named by
@@ -674,30 +602,6 @@ impl Write for LimitedVec<'_> {
     }
 }
 
-/// The first bytes of an object file (up to a reference header's length).
-fn read_start(path: &Path) -> io::Result<Vec<u8>> {
-    read_head(&mut fsutil::open_for_reading(path, fsutil::Links::Refuse)?)
-}
-
-/// The first bytes of an open object file (up to a reference header's length), leaving the
-/// file positioned after them.
-fn read_head(file: &mut File) -> io::Result<Vec<u8>> {
-    let mut start = Vec::with_capacity(delta::REFERENCE_HEADER);
-    file.take(delta::REFERENCE_HEADER as u64)
-        .read_to_end(&mut start)?;
-    Ok(start)
-}
-
-/// An object file just opened.
-struct Opened {
-    /// Its first bytes (up to a reference header's length).
-    start: Vec<u8>,
-    /// The reference's bytes, for a delta object.
-    reference: Option<Vec<u8>>,
-    /// The file, positioned after `start`.
-    rest: File,
-}
-
 /// What a finished object adds to the store's [`References`].
 enum Remember {
     /// A full object that later ones may be compressed against.
@@ -712,8 +616,8 @@ enum Remember {
 }
 
 /// Streams bytes into a new object: hashes (SHA-256 and BLAKE3) and compresses as it goes, so
-/// memory stays bounded whatever the size (at most [`SMALL_OBJECT`] bytes are gathered before
-/// streaming compression starts).
+/// memory stays bounded whatever the size (at most 1 MiB is gathered before streaming
+/// compression starts).
 pub struct ObjectWriter<'a> {
     store: &'a ObjectStore,
     hasher: DualHasher,
@@ -890,260 +794,4 @@ pub fn objects_dir(root: &Path) -> PathBuf {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn lines(n: usize, edit: &str) -> Vec<u8> {
-        delta::sample_policy(n, edit).into_bytes()
-    }
-
-    /// Temporary files left in `dir`.
-    fn temp_files(dir: &Path) -> usize {
-        std::fs::read_dir(dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .file_name()
-                    .to_string_lossy()
-                    .starts_with(".tmp-")
-            })
-            .count()
-    }
-
-    #[test]
-    fn a_hint_from_an_earlier_process_makes_a_delta_and_a_bad_hint_is_ignored() {
-        let dir = tempfile::tempdir().unwrap();
-        let base = lines(300, "");
-        let edited = lines(300, "A new clause.\n");
-        let other = lines(300, "Another clause.\n");
-        let earlier = ObjectStore::new(dir.path().to_path_buf());
-        let v1 = earlier.put(&base).unwrap().sha256;
-        let v2 = earlier.put(&edited).unwrap().sha256;
-        assert_eq!(earlier.reference_of(&v2).unwrap(), Some(v1));
-
-        // A later process knows nothing of them: without a hint, a full object.
-        let later = ObjectStore::new(dir.path().to_path_buf());
-        let mut w = later.writer().unwrap();
-        w.write_all(&other).unwrap();
-        // Hinting the delta v2 uses its reference v1.
-        w.hint_reference(v2);
-        let v3 = w.finish().unwrap().sha256;
-        assert_eq!(later.reference_of(&v3).unwrap(), Some(v1));
-        assert_eq!(later.read_verified(&v3, 1 << 20).unwrap(), other);
-
-        // A hint that names nothing, or something dissimilar, leaves a full object.
-        let fresh = ObjectStore::new(dir.path().to_path_buf());
-        let mut w = fresh.writer().unwrap();
-        w.write_all(&b"completely different text of some length\n".repeat(100))
-            .unwrap();
-        w.hint_reference(Sha256Digest::of(b"nothing"));
-        let lone = w.finish().unwrap().sha256;
-        assert_eq!(fresh.reference_of(&lone).unwrap(), None);
-        let mut w = fresh.writer().unwrap();
-        w.write_all(&b"yet another text, unlike the policy at all\n".repeat(100))
-            .unwrap();
-        w.hint_reference(v1);
-        let lone = w.finish().unwrap().sha256;
-        assert_eq!(fresh.reference_of(&lone).unwrap(), None);
-    }
-
-    #[test]
-    fn a_full_object_replaces_a_delta_and_nothing_replaces_a_full_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStore::new(dir.path().to_path_buf());
-        let base = lines(300, "");
-        let edited = lines(300, "A new clause.\n");
-        let reference = store.put(&base).unwrap().sha256;
-        let x = store.put(&edited).unwrap().sha256;
-        let dest = store.path_of(&x);
-        assert_eq!(
-            delta::parse_start(&read_start(&dest).unwrap()),
-            Start::Delta(reference)
-        );
-        // A delta never replaces what is there.
-        let temp = |data: &[u8]| {
-            let mut tmp = store.temp_file().unwrap();
-            tmp.write_all(data).unwrap();
-            tmp.into_temp_path()
-        };
-        let other_delta = compress_delta(&edited, &reference, &base).unwrap();
-        let before = std::fs::read(&dest).unwrap();
-        store.install(temp(&other_delta), &dest, true).unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), before);
-        // A full object replaces a delta one…
-        let full = compress_small(&edited).unwrap();
-        store.install(temp(&full), &dest, false).unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), full);
-        // …and is never replaced, not even by a delta of the same bytes.
-        store.install(temp(&other_delta), &dest, true).unwrap();
-        assert_eq!(std::fs::read(&dest).unwrap(), full);
-        assert_eq!(store.read_verified(&x, 1 << 20).unwrap(), edited);
-        // No temporary file is left behind.
-        assert_eq!(temp_files(dir.path()), 0);
-    }
-
-    /// FORMAT §6: a reference is a full object of 1 KiB to 1 MiB that does not start with the
-    /// zstd dictionary magic, and readers check it: a forged delta against anything else is
-    /// refused with a one-line error naming the reference.
-    #[test]
-    fn a_reference_too_small_or_with_the_dictionary_magic_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStore::new(dir.path().to_path_buf());
-        let small = b"a short reference, well under a kilobyte\n".repeat(4);
-        let small_sha = store.put(&small).unwrap().sha256;
-        let edited = lines(300, "A new clause.\n");
-        let sha = Sha256Digest::of(&edited);
-        let forged = compress_delta(&edited, &small_sha, &small).unwrap();
-        std::fs::create_dir_all(store.path_of(&sha).parent().unwrap()).unwrap();
-        std::fs::write(store.path_of(&sha), forged).unwrap();
-        let err = store.read_verified(&sha, 1 << 20).unwrap_err().to_string();
-        assert!(
-            err.contains(&format!("reference object {small_sha}")),
-            "{err}"
-        );
-        assert_eq!(err.lines().count(), 1, "{err}");
-
-        let mut magic = vec![0x37, 0xA4, 0x30, 0xEC];
-        magic.extend_from_slice(&lines(100, ""));
-        let magic_sha = store.put(&magic).unwrap().sha256;
-        assert!(store.read_reference(&magic_sha).is_err());
-        assert!(
-            store
-                .read_reference(&store.put(&lines(100, "")).unwrap().sha256)
-                .is_ok()
-        );
-    }
-
-    /// FORMAT §6: an object of more than 1 MiB is always full — also a text that is a delta
-    /// document of exactly 1 MiB plus a final newline.
-    #[test]
-    fn an_extended_delta_over_the_limit_is_stored_full() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStore::new(dir.path().to_path_buf());
-        let mut base = lines(30_000, "");
-        base.truncate(delta::MAX_DELTA_OBJECT);
-        let mut edited = lines(30_000, "A new clause.\n");
-        edited.truncate(delta::MAX_DELTA_OBJECT);
-        store.put(&base).unwrap();
-        let doc = store.put(&edited).unwrap().sha256;
-        assert!(
-            store.reference_of(&doc).unwrap().is_some(),
-            "a delta document"
-        );
-        let text = store.put_extended(&doc, &edited, b"\n").unwrap();
-        assert_eq!(text.size, delta::MAX_DELTA_OBJECT as u64 + 1);
-        assert_eq!(store.reference_of(&text.sha256).unwrap(), None);
-        let mut expected = edited.clone();
-        expected.push(b'\n');
-        assert_eq!(
-            store.read_verified(&text.sha256, 1 << 21).unwrap(),
-            expected
-        );
-    }
-
-    /// A large object (here ≈600 KiB) against a similar reference: the delta is a fraction of a
-    /// full object (with level 1's 512 KiB window it was no smaller), and reads back.
-    #[test]
-    fn a_large_delta_is_much_smaller_than_a_full_object() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStore::new(dir.path().to_path_buf());
-        let base = lines(15_000, "");
-        let edited = lines(15_000, "A new clause.\n");
-        assert!(base.len() > 600_000 && base.len() < delta::MAX_DELTA_OBJECT);
-        let reference = store.put(&base).unwrap().sha256;
-        let x = store.put(&edited).unwrap().sha256;
-        assert_eq!(store.reference_of(&x).unwrap(), Some(reference));
-        let delta_len = std::fs::metadata(store.path_of(&x)).unwrap().len() as usize;
-        let full_len = compress_small(&edited).unwrap().len();
-        assert!(delta_len * 4 < full_len, "{delta_len} vs {full_len}");
-        assert_eq!(store.read_verified(&x, 1 << 21).unwrap(), edited);
-    }
-
-    #[test]
-    fn put_dedupes_and_reads_back_verified() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStore::new(dir.path().to_path_buf());
-        let data: Vec<u8> = b"privacy policy ".repeat(10_000);
-        let a = store.put(&data).unwrap();
-        assert!(a.added);
-        assert_eq!(a.sha256, Sha256Digest::of(&data));
-        assert_eq!(a.size, data.len() as u64);
-        let b = store.put(&data).unwrap();
-        assert!(!b.added);
-        store.sync_dirty_dirs().unwrap();
-        assert_eq!(store.read_verified(&a.sha256, 1 << 30).unwrap(), data);
-        assert!(store.read_verified(&a.sha256, 10).is_err());
-        // Only the object remains: no temporary files.
-        let shard = store.path_of(&a.sha256).parent().unwrap().to_path_buf();
-        assert_eq!(std::fs::read_dir(&shard).unwrap().count(), 1);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-    }
-
-    /// Small and large objects, plain and grouped (staged, then published), and a text stored
-    /// as its document's frame plus a frame for the final newline: each reads back verified,
-    /// with exhibit's reader and with the stock `zstd -dc` when it is installed.
-    #[test]
-    fn every_way_of_storing_reads_back_the_same_bytes() {
-        for grouped in [false, true] {
-            let dir = tempfile::tempdir().unwrap();
-            let store = ObjectStore::new(dir.path().to_path_buf());
-            if grouped && !store.group_durability() {
-                continue;
-            }
-            let small = b"Terms of service.\n\nSection 1.".to_vec();
-            let large: Vec<u8> = (0..3_000_000u32)
-                .flat_map(|i| (i % 251).to_le_bytes())
-                .collect();
-            let mut objects = Vec::new();
-            for data in [&small, &large] {
-                let a = store.put(data).unwrap();
-                assert!(
-                    store
-                        .put(data)
-                        .is_ok_and(|b| !b.added && b.sha256 == a.sha256)
-                );
-                let text = store.put_extended(&a.sha256, data, b"\n").unwrap();
-                let mut expected = data.clone();
-                expected.push(b'\n');
-                assert_eq!(text.sha256, Sha256Digest::of(&expected));
-                assert_eq!(text.size, expected.len() as u64);
-                objects.push((a.sha256, data.clone()));
-                objects.push((text.sha256, expected));
-            }
-            if grouped {
-                assert!(!store.contains(&objects[0].0), "staged, not yet visible");
-                store.publish_staged().unwrap();
-            }
-            store.sync_dirty_dirs().unwrap();
-            for (sha, data) in &objects {
-                assert_eq!(&store.read_verified(sha, 1 << 30).unwrap(), data);
-                if std::process::Command::new("zstd")
-                    .arg("--version")
-                    .output()
-                    .is_ok()
-                {
-                    let out = std::process::Command::new("zstd")
-                        .arg("-dc")
-                        .arg(store.path_of(sha))
-                        .output()
-                        .unwrap();
-                    assert!(out.status.success());
-                    assert_eq!(&out.stdout, data, "zstd -dc of {sha}");
-                }
-            }
-            assert_eq!(temp_files(dir.path()), 0, "grouped={grouped}");
-        }
-    }
-
-    #[test]
-    fn damaged_object_is_reported() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStore::new(dir.path().to_path_buf());
-        let a = store.put(b"original bytes").unwrap();
-        let other = zstd::encode_all(&b"forged bytes!!"[..], 3).unwrap();
-        std::fs::write(store.path_of(&a.sha256), other).unwrap();
-        let err = store.read_verified(&a.sha256, 1 << 20).unwrap_err();
-        assert!(err.to_string().contains("damaged"), "{err}");
-    }
-}
+mod tests;

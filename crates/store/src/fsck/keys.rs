@@ -1,0 +1,89 @@
+//! The archive's keys: the public key loads, and the private key (when the archive has it) is
+//! readable by its owner only and matches the public key.
+//!
+//! Not for verifying signatures: the record and checkpoint checks do that with the key loaded
+//! here.
+
+use std::io;
+
+use super::Checker;
+use crate::archive::PUBLIC_KEY;
+use crate::fsutil::Links;
+use crate::{Archive, StoreError};
+
+impl<'a> Checker<'a> {
+    pub(super) fn keys(&mut self) {
+        match crate::archive::load_public_key(&self.root.join(PUBLIC_KEY)) {
+            Ok(k) => {
+                self.fingerprint = Some(k.fingerprint().to_string());
+                self.public = Some(k);
+            }
+            Err(e) => self.fail(
+                "keys",
+                PUBLIC_KEY,
+                format!("cannot load the archive's public key: {e}; signatures not checked"),
+            ),
+        }
+        self.private_key();
+    }
+
+    /// The private key, when the archive has it (a copy checked elsewhere may not): readable
+    /// by its owner only, and the key of `keys/signing.pub.pem` — a key that is not would sign
+    /// records that never verify.
+    pub(super) fn private_key(&mut self) {
+        let archive: &'a Archive = self.archive;
+        let path = archive.config.key_path(self.root);
+        let shown = path
+            .strip_prefix(self.root)
+            .map_or_else(|_| path.display().to_string(), |p| p.display().to_string());
+        // The mode from `stat`, which needs no permission to read the file: an auditor
+        // running fsck as another user still sees a key others can read.
+        let links = archive.key_links();
+        let meta = match links {
+            Links::Refuse => std::fs::symlink_metadata(&path),
+            Links::Follow => std::fs::metadata(&path),
+        };
+        match meta {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return,
+            Ok(m) if m.is_file() => {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = m.permissions().mode() & 0o7777;
+                if mode & 0o077 != 0 {
+                    let e = exhibit_sign::KeyError::InsecurePermissions {
+                        path: path.clone(),
+                        mode,
+                    };
+                    self.fail("keys", shown, e.to_string());
+                    return;
+                }
+            }
+            // Anything else is reported by the load below.
+            _ => {}
+        }
+        match crate::archive::load_private_key(&path, links) {
+            Ok(key) => {
+                if let Some(public) = &self.public
+                    && key.public_key() != *public
+                {
+                    let message = format!(
+                        "does not match {PUBLIC_KEY}: its public key is {}, the archive's is {}; \
+                         records it signed would never verify",
+                        key.public_key().fingerprint(),
+                        public.fingerprint()
+                    );
+                    self.fail("keys", shown, message);
+                }
+            }
+            // Not ours to read (fsck run by another user): the match cannot be checked.
+            Err(StoreError::Key(exhibit_sign::KeyError::Read { error, .. }))
+                if matches!(
+                    error.kind(),
+                    io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+                ) => {}
+            Err(StoreError::Key(e @ exhibit_sign::KeyError::InsecurePermissions { .. })) => {
+                self.fail("keys", shown, e.to_string())
+            }
+            Err(e) => self.fail("keys", shown, format!("cannot load the private key: {e}")),
+        }
+    }
+}
