@@ -152,25 +152,6 @@ fn proof_text(
     Ok(proof.to_text())
 }
 
-/// An object's bytes as a reader, for the bundle writer: the store's decoder streams them on a
-/// thread of its own into a pipe. The writer checks size, SHA-256 and BLAKE3 of what it reads
-/// against the signed manifest, so a decoder that stops early (a damaged object) is caught
-/// there, with the writer's own message; the decoder's verdict is not needed and not waited
-/// for (it ends when its bytes are read or the reader goes away).
-fn open_object(
-    objects_dir: &Path,
-    sha: &exhibit_core::Sha256Digest,
-) -> std::io::Result<Box<dyn std::io::Read>> {
-    let (reader, mut writer) = std::io::pipe()?;
-    // A store that only reads: it never announces itself as a writer.
-    let store = exhibit_store::ObjectStore::new(objects_dir.to_path_buf());
-    let sha = *sha;
-    std::thread::Builder::new()
-        .name("bundle-object".into())
-        .spawn(move || store.copy_verified(&sha, None, &mut writer))?;
-    Ok(Box::new(reader))
-}
-
 /// Reads every planned record's signed manifest, proves it against the plan's checkpoint and
 /// writes the bundle to `out` (a new file, never replacing one). `file_name` is how VERIFY.txt
 /// names the bundle; `created` dates the bag and its entries.
@@ -229,8 +210,15 @@ pub fn write(
         checkpoint: Some(checkpoint.note.clone()),
         timestamps: plan.timestamps.clone(),
     };
-    let objects_dir = exhibit_store::objects::objects_dir(archive.root());
-    let open = |sha: &exhibit_core::Sha256Digest| open_object(&objects_dir, sha);
+    // The bundle writer checks the size, SHA-256 and BLAKE3 of what it reads against the signed
+    // manifest, so a damaged object is caught there, with the writer's own message.
+    let objects = archive.objects();
+    let open = |sha: &exhibit_core::Sha256Digest| -> std::io::Result<Box<dyn std::io::Read>> {
+        objects
+            .open(sha)
+            .map(|r| Box::new(r) as Box<dyn std::io::Read>)
+            .map_err(std::io::Error::other)
+    };
     let summary = exhibit_store::fsutil::create_file_with(out, |w| {
         exhibit_bundle::write_bundle(w, &spec, &open).map_err(|e| OpsError::failed(e.to_string()))
     })?;
