@@ -13,8 +13,6 @@
 //! `exhibit-text`'s, the chain and catalog rules are `exhibit-store`'s, and what a TSA's answer
 //! must satisfy is `exhibit-timestamp`'s ([`exhibit_timestamp::verify_answer`]).
 
-#![warn(missing_docs)]
-
 mod acquire;
 pub mod batch;
 mod error;

@@ -29,24 +29,76 @@ pub enum DigestError {
     },
 }
 
+/// The value of each byte as a hex digit (either case), or [`NOT_HEX`].
+const HEX_VALUES: [u8; 256] = {
+    let mut table = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    table
+};
+const NOT_HEX: u8 = 0xff;
+
 fn parse_hex32(what: &'static str, s: &str) -> Result<[u8; 32], DigestError> {
+    // One pass over 64 hex digits (the common case); anything else is explained below.
+    let bytes = s.as_bytes();
+    if bytes.len() == 64 {
+        let mut out = [0u8; 32];
+        let mut bad = false;
+        for (o, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+            let (hi, lo) = (HEX_VALUES[pair[0] as usize], HEX_VALUES[pair[1] as usize]);
+            bad |= (hi | lo) & 0xf0 != 0;
+            *o = (hi << 4) | (lo & 0x0f);
+        }
+        if !bad {
+            return Ok(out);
+        }
+    }
     if let Some(ch) = s.chars().find(|c| !c.is_ascii_hexdigit()) {
         return Err(DigestError::NotHex { what, ch });
     }
-    if s.len() != 64 {
-        return Err(DigestError::Length {
-            what,
-            expected: "64",
-            got: s.chars().count(),
-        });
-    }
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(s.to_ascii_lowercase(), &mut out).map_err(|_| DigestError::Length {
+    Err(DigestError::Length {
         what,
         expected: "64",
-        got: s.len(),
-    })?;
-    Ok(out)
+        got: s.chars().count(),
+    })
+}
+
+/// Deserialises a digest's hex string as `String` does (and with its errors), without
+/// allocating one: manifests are canonical, so only the lower-case form is accepted.
+struct HexVisitor {
+    what: &'static str,
+    not_lower: &'static str,
+}
+
+impl serde::de::Visitor<'_> for HexVisitor {
+    type Value = [u8; 32];
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<[u8; 32], E> {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            return Err(E::custom(self.not_lower));
+        }
+        parse_hex32(self.what, s).map_err(E::custom)
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<[u8; 32], E> {
+        match std::str::from_utf8(v) {
+            Ok(s) => self.visit_str(s),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+        }
+    }
 }
 
 macro_rules! digest_type {
@@ -107,15 +159,11 @@ macro_rules! digest_type {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                let s = String::deserialize(d)?;
-                // Manifests are canonical: only the lower-case form is accepted.
-                if s.bytes().any(|b| b.is_ascii_uppercase()) {
-                    return Err(serde::de::Error::custom(concat!(
-                        $what,
-                        " must be lower-case hex"
-                    )));
-                }
-                s.parse().map_err(serde::de::Error::custom)
+                d.deserialize_string(HexVisitor {
+                    what: $what,
+                    not_lower: concat!($what, " must be lower-case hex"),
+                })
+                .map($name)
             }
         }
     };
@@ -293,6 +341,67 @@ mod tests {
         assert!("abc".parse::<Sha256Digest>().is_err());
         assert!("zz".repeat(32).parse::<Sha256Digest>().is_err());
         assert!("é".repeat(32).parse::<Sha256Digest>().is_err());
+    }
+
+    #[test]
+    fn digest_parse_errors_say_what_is_wrong_and_serde_wants_lower_case() {
+        let hex = Sha256Digest::of(b"x").to_hex();
+        let upper = hex.to_uppercase();
+        assert_eq!(upper.parse::<Sha256Digest>().unwrap().to_hex(), hex);
+        let not_hex = |s: &str, ch| {
+            let e = s.parse::<Sha256Digest>().unwrap_err();
+            assert_eq!(
+                e,
+                DigestError::NotHex {
+                    what: "SHA-256",
+                    ch
+                },
+                "{s}"
+            );
+        };
+        not_hex(&format!("{}g", &hex[..63]), 'g');
+        not_hex(&format!("g{}", &hex[1..]), 'g');
+        not_hex(&format!("{}é", &hex[..62]), 'é');
+        not_hex(&format!("{hex} "), ' ');
+        let length = |s: &str, got| {
+            let e = s.parse::<Blake3Digest>().unwrap_err();
+            assert_eq!(
+                e,
+                DigestError::Length {
+                    what: "BLAKE3",
+                    expected: "64",
+                    got
+                },
+                "{s}"
+            );
+        };
+        length("", 0);
+        length(&hex[..63], 63);
+        length(&format!("{hex}0"), 65);
+        let quoted = |s: &str| format!("\"{s}\"");
+        let d: Sha256Digest = serde_json::from_str(&quoted(&hex)).unwrap();
+        assert_eq!(d.to_hex(), hex);
+        let e = serde_json::from_str::<Sha256Digest>(&quoted(&upper)).unwrap_err();
+        assert!(
+            e.to_string().starts_with("SHA-256 must be lower-case hex"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Sha256Digest>(&quoted(&hex[..10])).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("SHA-256 must be 64 hex digits, got 10"),
+            "{e}"
+        );
+        let e = serde_json::from_str::<Sha256Digest>("5").unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("invalid type: integer `5`, expected a string"),
+            "{e}"
+        );
+        // An escaped string (not borrowed from the input) too.
+        let escaped = format!("\"\\u0030{}\"", &hex[1..]);
+        let d: Sha256Digest = serde_json::from_str(&escaped).unwrap();
+        assert_eq!(d.to_hex(), format!("0{}", &hex[1..]));
     }
 
     #[test]

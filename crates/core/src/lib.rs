@@ -5,8 +5,6 @@
 //! network or the clock, so every other crate — including the standalone verifier — can share
 //! exactly one definition of what a record *is*.
 
-#![warn(missing_docs)]
-
 pub mod chain;
 pub mod checkpoint;
 pub mod citation;

@@ -1,7 +1,7 @@
 //! The archive: creating and opening it, its keys, its log, and the per-document capture
 //! locks.
 //!
-//! Committing captures is [`Batch`] (`batch.rs`); looking records up is `queries.rs`; the
+//! Committing captures is [`Batch`](crate::Batch) (`batch.rs`); looking records up is `queries.rs`; the
 //! catalog's schema and rows are `catalog`.
 
 use std::path::{Path, PathBuf};
@@ -12,20 +12,13 @@ use rusqlite::{Connection, TransactionBehavior};
 
 use crate::config::{CONFIG_FILE, CaptureSettings, Config, check_origin};
 use crate::layout::{
-    CATALOG_LOCK, DEFAULT_KEY, INIT_STAGING_PREFIX, INIT_TSA_CA, KEYS_DIR, LOG_DIR, MANIFESTS_DIR,
-    OBJECTS_DIR, TSA_DIR,
+    CATALOG_FILE, CATALOG_LOCK, DEFAULT_KEY, INIT_STAGING_PREFIX, INIT_TSA_CA, KEYS_DIR, LOG_DIR,
+    MANIFESTS_DIR, OBJECTS_DIR, PUBLIC_KEY, TSA_DIR,
 };
 use crate::locks::{DocumentLock, DocumentLocks, lock_catalog_shared};
 use crate::log::{self, SignedCheckpoint, SqlNodes, merkle_err};
 use crate::objects::ObjectStore;
 use crate::{StoreError, catalog, fsutil};
-
-// Named in `crate::layout`; re-exported here for `fsck/`, which still takes them from here.
-pub(crate) use crate::layout::manifest_path as manifest_rel_path;
-pub(crate) use crate::layout::{CATALOG_FILE, PUBLIC_KEY};
-
-pub use crate::batch::{Batch, CommittedCapture, PendingCapture};
-pub use crate::queries::{CaptureRow, DocumentRow, Match, VersionRow};
 
 /// Options for [`Archive::init`].
 #[derive(Default, Debug, Clone)]
@@ -57,13 +50,13 @@ impl CatalogReader {
         &self,
         url: &str,
     ) -> Result<Option<exhibit_core::manifest::ExtractionRules>, StoreError> {
-        crate::rules::rules_for_url_in(&self.conn, url)
+        catalog::document_state::rules_for_url_in(&self.conn, url)
     }
 
     /// The content SHA-256 of the document `url`'s latest capture with content, if any (a
     /// reference hint for the new capture's object, docs/FORMAT.md §6).
     pub fn previous_content(&self, url: &str) -> Result<Option<Sha256Digest>, StoreError> {
-        crate::history::previous_content_in(&self.conn, url)
+        catalog::document_state::previous_content_in(&self.conn, url)
     }
 }
 

@@ -434,7 +434,7 @@ impl Batch<'_> {
         let captured_at = format_rfc3339_seconds(p.captured_at);
         let doc = self.document(&p.document_url, &captured_at)?;
         if let Some(rules) = &p.rules_change {
-            crate::rules::record_change(
+            crate::catalog::document_state::record_rules_change(
                 &self.tx,
                 doc.num,
                 rules,

@@ -2,9 +2,14 @@
 //!
 //! This module creates, opens, checks and upgrades it; [`rows`] writes its rows, one writer
 //! per table, for the live path and `reindex` alike; [`decode`] reads them leniently, one
-//! decoder per table, for a checker of a damaged catalog.
+//! decoder per table, for a checker of a damaged catalog; [`document_state`] reads and keeps
+//! what the capture path needs per document (its rules, its latest content hash).
+//!
+//! This is the bottom layer of the crate's catalog code: it uses nothing above it (not
+//! [`crate::Archive`], not the look-ups in `queries.rs`, `history.rs` or `rules.rs`).
 
 pub(crate) mod decode;
+pub(crate) mod document_state;
 pub(crate) mod rows;
 
 use exhibit_core::Sha256Digest;
@@ -313,9 +318,20 @@ pub(crate) fn query_row_cached<T>(
     conn.prepare_cached(sql)?.query_row(params, f)
 }
 
+/// A hash column's value as a digest (`None` for null); a value that is not a SHA-256 in hex
+/// is a conversion error.
+pub(crate) fn parse_digest(s: Option<String>) -> rusqlite::Result<Option<Sha256Digest>> {
+    s.map(|s| {
+        s.parse().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+    })
+    .transpose()
+}
+
 /// A hash column's value, which must be present and a SHA-256 in hex.
 pub(crate) fn parse_catalog_digest(s: &str) -> Result<Sha256Digest, StoreError> {
-    crate::queries::parse_digest(Some(s.to_owned()))
+    parse_digest(Some(s.to_owned()))
         .map_err(StoreError::from)?
         .ok_or_else(|| StoreError::Corrupt {
             what: "catalog".into(),

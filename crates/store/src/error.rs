@@ -40,7 +40,7 @@ pub enum StoreError {
         source: io::Error,
     },
     /// The SQLite catalog failed.
-    #[error("catalog.sqlite: {0}")]
+    #[error("{file}: {0}", file = crate::layout::CATALOG_FILE)]
     Catalog(#[from] rusqlite::Error),
     /// No record matches.
     #[error("{0}")]

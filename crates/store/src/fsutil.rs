@@ -29,8 +29,9 @@ pub fn sync_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::io(dir, e))
 }
 
-/// Opens a directory (`O_DIRECTORY`: a FIFO or file there is an error, never a hang).
-fn open_dir(dir: &Path) -> std::io::Result<File> {
+/// Opens a directory (`O_DIRECTORY`: a FIFO or file there is an error, never a hang), links
+/// followed: for `fsync`, or to open the files below it with [`open_regular_at`].
+pub fn open_dir(dir: &Path) -> std::io::Result<File> {
     use std::os::unix::fs::OpenOptionsExt;
     std::fs::OpenOptions::new()
         .read(true)
@@ -228,6 +229,12 @@ pub fn file_kind(t: std::fs::FileType) -> &'static str {
 /// an error saying what it is (`InvalidInput`), before a byte is read. (Directories on the way
 /// may be links: an archive may keep `objects/` elsewhere.)
 pub fn open_for_reading(path: &Path, links: Links) -> std::io::Result<File> {
+    open_regular(path, links).map(|(file, _)| file)
+}
+
+/// [`open_for_reading`], with the metadata its `fstat` got (so that callers need not ask
+/// again: a file's length sizes the buffer it is read into).
+pub fn open_regular(path: &Path, links: Links) -> std::io::Result<(File, std::fs::Metadata)> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut flags = nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC;
     if links == Links::Refuse {
@@ -250,7 +257,42 @@ pub fn open_for_reading(path: &Path, links: Links) -> std::io::Result<File> {
     if !meta.is_file() {
         return Err(not_regular(file_kind(meta.file_type())));
     }
-    Ok(file)
+    Ok((file, meta))
+}
+
+/// [`open_regular`] of `rel`, a path relative to the open directory `dir` (as
+/// [`open_dir`] opens one): the same flags, checks and errors, but the kernel walks only
+/// `rel`, not the directory's own path again (fsck opens thousands of files below one root).
+pub fn open_regular_at(
+    dir: &File,
+    rel: &Path,
+    links: Links,
+) -> std::io::Result<(File, std::fs::Metadata)> {
+    use nix::fcntl::OFlag;
+    let mut flags = OFlag::O_RDONLY | OFlag::O_NONBLOCK | OFlag::O_CLOEXEC;
+    if links == Links::Refuse {
+        flags |= OFlag::O_NOFOLLOW;
+    }
+    let file = match nix::fcntl::openat(dir, rel, flags, nix::sys::stat::Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        Err(_) if links == Links::Refuse && is_link_at(dir, rel) => {
+            return Err(not_regular("a symbolic link (not followed)"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(not_regular(file_kind(meta.file_type())));
+    }
+    Ok((file, meta))
+}
+
+/// [`is_link`] of `rel` below the open directory `dir`.
+fn is_link_at(dir: &File, rel: &Path) -> bool {
+    use nix::fcntl::AtFlags;
+    use nix::sys::stat::{SFlag, fstatat};
+    fstatat(dir, rel, AtFlags::AT_SYMLINK_NOFOLLOW)
+        .is_ok_and(|st| SFlag::from_bits_truncate(st.st_mode) & SFlag::S_IFMT == SFlag::S_IFLNK)
 }
 
 pub(crate) fn is_link(path: &Path) -> bool {
@@ -289,19 +331,17 @@ pub fn open_for_writing(path: &Path, create: bool) -> std::io::Result<File> {
     Ok(file)
 }
 
-/// Opens (creating it if needed) a lock file: moved to [`crate::locks`], the home of every lock.
-pub use crate::locks::open_lock_file;
-
 /// Reads a whole archive file of at most `limit` bytes through [`open_for_reading`] (links
 /// refused): never blocks, never follows a link at the last component.
 pub fn read_in_archive(path: &Path, limit: u64) -> Result<Vec<u8>, StoreError> {
-    let file = open_for_reading(path, Links::Refuse).map_err(|e| StoreError::io(path, e))?;
-    read_file_limited(path, file, limit)
+    let (file, meta) = open_regular(path, Links::Refuse).map_err(|e| StoreError::io(path, e))?;
+    read_file_limited(path, file, meta.len(), limit)
 }
 
-fn read_file_limited(path: &Path, file: File, limit: u64) -> Result<Vec<u8>, StoreError> {
+/// Reads `file` (of `len` bytes when it was opened) whole, refusing more than `limit` bytes.
+fn read_file_limited(path: &Path, file: File, len: u64, limit: u64) -> Result<Vec<u8>, StoreError> {
     use std::io::Read;
-    let len = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let len = len.min(limit);
     let mut buf = Vec::with_capacity(len as usize + 1);
     file.take(limit + 1)
         .read_to_end(&mut buf)
@@ -320,7 +360,8 @@ fn read_file_limited(path: &Path, file: File, limit: u64) -> Result<Vec<u8>, Sto
 /// [`read_in_archive`].
 pub fn read_limited(path: &Path, limit: u64) -> Result<Vec<u8>, StoreError> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    read_file_limited(path, file, limit)
+    let len = file.metadata().map_or(0, |m| m.len());
+    read_file_limited(path, file, len, limit)
 }
 
 #[cfg(test)]
@@ -353,13 +394,32 @@ mod tests {
         refused(&link, Links::Refuse, "a symbolic link");
         refused(dir.path(), Links::Refuse, "a directory");
         assert!(open_for_reading(&link, Links::Follow).is_ok());
+        // The same, relative to an open directory.
+        let root = open_dir(dir.path()).unwrap();
+        let refused_at = |rel: &str, links: Links, what: &str| {
+            let e = open_regular_at(&root, Path::new(rel), links).unwrap_err();
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{e}");
+            assert!(e.to_string().contains(what), "{e}");
+        };
+        refused_at("fifo", Links::Refuse, "a FIFO");
+        refused_at("fifo", Links::Follow, "a FIFO");
+        refused_at("fifo-link", Links::Refuse, "a symbolic link");
+        refused_at("fifo-link", Links::Follow, "a FIFO");
+        refused_at(".", Links::Refuse, "a directory");
+        let (mut f, meta) = open_regular_at(&root, Path::new("file"), Links::Refuse).unwrap();
+        assert_eq!(meta.len(), 5);
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut f, &mut s).unwrap();
+        assert_eq!(s, "bytes");
+        let e = open_regular_at(&root, Path::new("absent"), Links::Refuse).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
         let e = read_in_archive(&fifo, 10).unwrap_err().to_string();
         assert!(e.contains("fifo") && e.contains("is a FIFO"), "{e}");
         // Writing and locking: the same refusals, never a wait for a reader.
         assert!(open_for_writing(&fifo, false).is_err());
         assert!(open_for_writing(&link, false).is_err());
-        assert!(open_lock_file(&fifo).is_err());
-        assert!(open_lock_file(&link).is_err());
+        assert!(crate::locks::open_lock_file(&fifo).is_err());
+        assert!(crate::locks::open_lock_file(&link).is_err());
         assert_eq!(std::fs::read(&file).unwrap(), b"bytes");
     }
 }

@@ -7,25 +7,6 @@ use serde::Serialize;
 
 use crate::{Archive, DocumentRow, StoreError, VersionRow};
 
-/// The content SHA-256 of the latest capture of the document `url` that has content (`None`
-/// for a new document): what a new capture of it most likely resembles.
-pub(crate) fn previous_content_in(
-    conn: &rusqlite::Connection,
-    url: &str,
-) -> Result<Option<exhibit_core::Sha256Digest>, StoreError> {
-    use rusqlite::OptionalExtension;
-    let hex: Option<Option<String>> = conn
-        .prepare_cached(PREVIOUS_CONTENT)?
-        .query_row([url], |r| r.get(0))
-        .optional()?;
-    Ok(hex.flatten().and_then(|h| h.parse().ok()))
-}
-
-/// The content hash of a document's last capture (by URL): two index look-ups. (A join that
-/// filters on `captures.sha256` lets SQLite walk every capture for a new document.)
-const PREVIOUS_CONTENT: &str = "SELECT sha256 FROM captures \
-     WHERE num = (SELECT last_capture FROM documents WHERE url = ?1)";
-
 /// A tracked document with what `exhibit documents` shows about it.
 #[derive(Debug, Clone, Serialize)]
 pub struct DocumentSummary {
@@ -156,6 +137,7 @@ impl Archive {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::document_state::PREVIOUS_CONTENT;
     use crate::queries::{
         CAPTURES_NEWEST, CAPTURES_OF_DOCUMENT, CAPTURES_OF_DOCUMENT_NEWEST, CAPTURES_OF_VERSION,
         DOCUMENTS_PAGE, HASH_COLUMNS, VERSIONS_OF_DOCUMENT, hash_range_sql, next_hash_sql,

@@ -43,10 +43,8 @@ mod rules;
 mod signed;
 pub mod timestamps;
 
-pub use archive::{
-    Archive, Batch, CaptureRow, CatalogReader, CommittedCapture, DocumentRow, InitOptions, Match,
-    PendingCapture, VersionRow,
-};
+pub use archive::{Archive, CatalogReader, InitOptions};
+pub use batch::{Batch, CommittedCapture, PendingCapture};
 pub use config::Config;
 pub use error::StoreError;
 pub use fsck::{FsckOptions, FsckReport, Note, Phase, Problem, Progress};
@@ -57,6 +55,7 @@ pub use objects::{ObjectStore, ObjectWriter, StoredObject};
 pub use provisions::{
     ClauseInVersion, CommittedProvision, MAX_TEXT_READ, ProvisionDraft, ProvisionRow, QuoteProblem,
 };
+pub use queries::{CaptureRow, DocumentRow, Match, VersionRow};
 pub use reindex::{RULES_FROM_REINDEX, ReindexReport, reindex};
 pub use repair::{RepairReport, Repaired};
 pub use rules::{CommittedReextraction, ReextractionDraft, ReextractionRow, RulesChange};

@@ -157,7 +157,6 @@ pub(crate) fn try_lock_catalog_exclusive(root: &Path) -> Result<Option<File>, St
 
 /// Takes the writers lock at `path` ([`WRITERS_LOCK`] of an archive) shared, waiting while
 /// `fsck --repair` holds it exclusively.
-#[allow(dead_code)] // until objects.rs takes it from here (issue 18, phase 2)
 pub(crate) fn lock_writers_shared(path: &Path) -> Result<File, StoreError> {
     fsutil::ensure_dir(fsutil::parent_dir(path))?;
     let file = open_lock_file(path).map_err(|e| StoreError::io(path, e))?;

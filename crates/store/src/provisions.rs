@@ -8,8 +8,8 @@ use exhibit_core::{RecordId, RecordKind, Sha256Digest, quote};
 use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::catalog::parse_digest;
 use crate::layout::{manifest_path, signature_path};
-use crate::queries::parse_digest;
 use crate::{Archive, Batch, CaptureRow, StoreError, VersionRow, fsutil};
 
 /// The largest extracted text read into memory to find or check a quote. Texts are at most

@@ -11,6 +11,7 @@ use exhibit_core::{HashPrefix, RecordId, RecordKind, Sha256Digest};
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
+use crate::catalog::parse_digest;
 use crate::{Archive, StoreError};
 
 /// A capture as the catalog knows it.
@@ -105,17 +106,6 @@ pub struct Match {
     pub field: &'static str,
     /// The full hash that matched (empty for ids).
     pub hash: String,
-}
-
-/// A hash column's value as a digest (`None` for null); a value that is not a SHA-256 in hex
-/// is a conversion error.
-pub(crate) fn parse_digest(s: Option<String>) -> rusqlite::Result<Option<Sha256Digest>> {
-    s.map(|s| {
-        s.parse().map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
-    })
-    .transpose()
 }
 
 /// The columns a hash prefix is looked up in: table, record kind, column, what matched.

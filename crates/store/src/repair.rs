@@ -41,7 +41,9 @@ use serde::Serialize;
 
 use crate::fsck::{FsckOptions, FsckReport};
 use crate::layout::{CATALOG_FILE, LEAVES_FILE, PUBLIC_KEY};
-use crate::orphans::{keep_temp_file, orphan_number_plausible, read_at_most, record_retired};
+use crate::orphans::{
+    Orphan, judge_orphan, keep_temp_file, orphan_number_plausible, read_at_most, record_retired,
+};
 use crate::{Archive, StoreError, fsutil, layout, locks};
 
 /// The crash-leftover policy's limits and the retired ids file, where they were first defined
@@ -50,9 +52,6 @@ pub use crate::orphans::{
     MAX_ORPHAN_AHEAD, MAX_RETIRED_BYTES, MAX_RETIRED_NUMBER, MIN_TEMP_AGE, RETIRED_IDS,
     read_retired,
 };
-/// For fsck until it imports them from `orphans.rs` (issue 18, phase 2): fsck must not depend
-/// on repair.
-pub(crate) use crate::orphans::{Orphan, judge_orphan};
 
 /// One file that repair removed (or, for `log/leaves`, truncated) or kept.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

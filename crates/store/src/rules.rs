@@ -3,6 +3,10 @@
 //! The rules in force are named in every capture manifest (`text.extractor.rules`), so the
 //! signed record says how each text was made. The catalog keeps the current rules and every
 //! change (`document_rules`), so that later captures apply them.
+//!
+//! Reading the rules in force and recording a change is plain SQL in
+//! `catalog::document_state` (the capture path in `batch.rs` uses it too); this file adds the
+//! [`Archive`] methods around it and writes re-extraction records into a [`Batch`].
 
 use chrono::{DateTime, Utc};
 use exhibit_core::manifest::{DocumentRef, ExtractionRules, Extractor};
@@ -11,27 +15,14 @@ use exhibit_core::reextraction::{
 };
 use exhibit_core::time::format_rfc3339_seconds;
 use exhibit_core::{RecordId, RecordKind, Sha256Digest};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+use crate::catalog::document_state::{
+    current_rules, previous_content_in, record_rules_change, rules_for_url_in,
+};
 use crate::catalog::{parse_catalog_digest, rows};
 use crate::{Archive, Batch, StoreError};
-
-/// The current rules of the document `url` (`None`: untracked, or no rules).
-pub(crate) fn rules_for_url_in(
-    conn: &Connection,
-    url: &str,
-) -> Result<Option<ExtractionRules>, StoreError> {
-    let num: Option<i64> = conn
-        .query_row("SELECT num FROM documents WHERE url = ?1", [url], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    match num {
-        Some(n) => current(conn, n as u64),
-        None => Ok(None),
-    }
-}
 
 /// One change of a document's rules.
 #[derive(Debug, Clone, Serialize)]
@@ -61,48 +52,6 @@ pub struct ReextractionRow {
     pub log_index: u64,
 }
 
-fn current(conn: &Connection, document: u64) -> Result<Option<ExtractionRules>, StoreError> {
-    let json: Option<String> = conn
-        .query_row(
-            "SELECT rules FROM document_rules WHERE document = ?1 ORDER BY id DESC LIMIT 1",
-            [document as i64],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match json {
-        None => Ok(None),
-        Some(j) => {
-            let rules: ExtractionRules =
-                serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
-                    what: "catalog document_rules".into(),
-                    message: e.to_string(),
-                })?;
-            Ok((!rules.is_empty()).then_some(rules))
-        }
-    }
-}
-
-/// Records `rules` as the document's rules when they differ from the current ones (inside the
-/// caller's transaction). Returns whether anything changed.
-pub(crate) fn record_change(
-    conn: &Connection,
-    document: u64,
-    rules: &ExtractionRules,
-    at: &str,
-    how: &str,
-) -> Result<bool, StoreError> {
-    let now = current(conn, document)?.unwrap_or_default();
-    if now == *rules {
-        return Ok(false);
-    }
-    let json = serde_json::to_string(rules).map_err(|e| StoreError::Rejected {
-        what: "rules".into(),
-        message: e.to_string(),
-    })?;
-    crate::catalog::rows::insert_rules_change(conn, document, &json, at, how)?;
-    Ok(true)
-}
-
 impl Archive {
     /// The extraction rules of the document with this (normalised) URL; `None` when the
     /// document is new or has none.
@@ -113,12 +62,12 @@ impl Archive {
     /// The content SHA-256 of the document `url`'s latest capture with content, if any (a
     /// reference hint for the new capture's object, docs/FORMAT.md §6).
     pub fn previous_content(&self, url: &str) -> Result<Option<Sha256Digest>, StoreError> {
-        crate::history::previous_content_in(&self.conn, url)
+        previous_content_in(&self.conn, url)
     }
 
     /// A document's current rules (`None`: none).
     pub fn rules_of(&self, document: &RecordId) -> Result<Option<ExtractionRules>, StoreError> {
-        current(&self.conn, document.number())
+        current_rules(&self.conn, document.number())
     }
 
     /// Every change of a document's rules, oldest first.
@@ -156,7 +105,7 @@ impl Archive {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let changed = record_change(
+        let changed = record_rules_change(
             &tx,
             document.number(),
             rules,

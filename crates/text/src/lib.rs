@@ -55,8 +55,6 @@
 //! the main content (`main` / `article`), the dropping of navigation and page-level header,
 //! footer and asides, and of screen-reader-only elements.
 
-#![warn(missing_docs)]
-
 mod charset;
 mod guard;
 mod html;

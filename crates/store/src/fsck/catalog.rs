@@ -8,7 +8,7 @@ use exhibit_core::RecordKind;
 use super::report::problem;
 use super::{Checker, show};
 use crate::Archive;
-use crate::archive::CATALOG_FILE;
+use crate::layout::CATALOG_FILE;
 
 impl<'a> Checker<'a> {
     pub(super) fn sqlite_integrity(&mut self) {

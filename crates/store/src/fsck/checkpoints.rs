@@ -14,7 +14,7 @@ use exhibit_sign::note::SignedNote;
 use super::load::read_small;
 use super::{Checker, NoteKind, hex, show};
 use crate::Archive;
-use crate::log::{CHECKPOINT_DIR, LATEST_CHECKPOINT};
+use crate::layout::{self as L, LATEST_CHECKPOINT};
 use crate::timestamps::MAX_TOKEN_BYTES;
 
 impl<'a> Checker<'a> {
@@ -46,7 +46,7 @@ impl<'a> Checker<'a> {
                 continue;
             };
             self.catalog_checkpoints.insert(size);
-            let rel = format!("{CHECKPOINT_DIR}/{size:012}.checkpoint");
+            let rel = L::checkpoint_path(size);
             let root: Option<Hash> = match root.map(<Hash>::try_from) {
                 Some(Ok(r)) => Some(r),
                 Some(Err(_)) => {
@@ -205,7 +205,7 @@ impl<'a> Checker<'a> {
             let (Some(size), Some(tsa)) = (size.and_then(|s| u64::try_from(s).ok()), tsa) else {
                 continue;
             };
-            let rel = format!("{CHECKPOINT_DIR}/{size:012}.checkpoint.{tsa}.tsr");
+            let rel = L::token_path(size, &tsa);
             if file.as_deref() != Some(rel.as_str()) {
                 self.catalog(format!(
                     "timestamps row ({size}, {tsa}): file is {}, not {rel}",
@@ -324,7 +324,7 @@ impl<'a> Checker<'a> {
                 Ok(t) => t,
                 Err(_) => continue, // reported in quick mode
             };
-            let cp_rel = format!("{CHECKPOINT_DIR}/{size:012}.checkpoint");
+            let cp_rel = L::checkpoint_path(*size);
             let data = match read_small(&self.root.join(&cp_rel), 1 << 20) {
                 Ok(d) => d,
                 Err(_) => match archive.checkpoint(*size) {

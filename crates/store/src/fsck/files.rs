@@ -4,53 +4,127 @@
 //!
 //! Not for `objects/`, which [`super::objects`] lists with what references it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
+use std::path::Path;
 
-use exhibit_core::{RecordId, RecordKind};
+use exhibit_core::RecordId;
 
 use super::{Checker, NoteKind};
-use crate::archive::manifest_rel_path;
 use crate::fsutil;
-use crate::log::CHECKPOINT_DIR;
+use crate::layout::{self as L, CHECKPOINT_DIR, CheckpointDirFile, MANIFESTS_DIR, RETIRED_IDS};
+use crate::orphans::{Orphan, judge_orphan, read_retired};
+
+/// One directory, listed by [`list_dir`]: its entries sorted by name (`None` when it does
+/// not exist or cannot be listed), and the `files` problems met, in order (path, message).
+pub(super) struct Listing {
+    entries: Option<Vec<(String, std::fs::FileType)>>,
+    problems: Vec<(String, String)>,
+}
+
+/// Lists the directory `rel` of the archive at `root`, touching nothing else: FIFOs, sockets
+/// and devices have no place in an archive, and reading one could block for ever: they are
+/// problems, never opened. Pure, so that it can run on another thread ([`Checker::read_dir`]
+/// reports what it found).
+pub(super) fn list_dir(root: &Path, rel: &str) -> Listing {
+    let mut problems = Vec::new();
+    let entries = match std::fs::read_dir(root.join(rel)) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Listing {
+                entries: None,
+                problems,
+            };
+        }
+        Err(e) => {
+            problems.push((rel.to_owned(), format!("cannot list: {e}")));
+            return Listing {
+                entries: None,
+                problems,
+            };
+        }
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry.and_then(|e| Ok((e.file_name(), e.file_type()?))) {
+            Ok((name, ft)) if !(ft.is_file() || ft.is_dir() || ft.is_symlink()) => {
+                let name = name.to_string_lossy();
+                problems.push((
+                    Checker::join(rel, &name),
+                    format!(
+                        "is {}: an archive holds only regular files and directories (not opened)",
+                        fsutil::file_kind(ft)
+                    ),
+                ));
+            }
+            Ok((name, ft)) => out.push((name.to_string_lossy().into_owned(), ft)),
+            Err(e) => problems.push((rel.to_owned(), format!("cannot list: {e}"))),
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Listing {
+        entries: Some(out),
+        problems,
+    }
+}
+
+/// Listings made ahead of time by [`prefetch_listings`], by path relative to the root.
+pub(super) type Prefetched = HashMap<String, Listing>;
+
+/// Lists, ahead of time and reading nothing else, the directories fsck walks that hold many
+/// entries: `manifests/` with its kind and shard directories, and `objects/` with its shards
+/// (the directories [`Checker::walk_manifests`] and [`Checker::objects_present`] descend
+/// into). To be called once the catalog snapshot is fixed: every file a record of the
+/// snapshot names was written before it. [`Checker::read_dir`] takes a listing from here
+/// when there is one, and reports what it found as if it had listed the directory itself.
+pub(super) fn prefetch_listings(root: &Path) -> Prefetched {
+    let mut out = Prefetched::new();
+    let mut list = |rel: String, descend: &dyn Fn(&str, std::fs::FileType) -> bool| {
+        let listing = list_dir(root, &rel);
+        let below: Vec<String> = listing
+            .entries
+            .iter()
+            .flatten()
+            .filter(|(name, ft)| descend(name, *ft))
+            .map(|(name, _)| Checker::join(&rel, name))
+            .collect();
+        out.insert(rel, listing);
+        below
+    };
+    let dir = |name: &str, ft: std::fs::FileType| !L::is_temp_name(name) && ft.is_dir();
+    for kind in list(MANIFESTS_DIR.to_owned(), &dir) {
+        for shard in list(kind, &dir) {
+            list(shard, &|_, _| false);
+        }
+    }
+    let shard = |name: &str, ft: std::fs::FileType| dir(name, ft) && L::is_object_shard(name);
+    for shard in list(L::OBJECTS_DIR.to_owned(), &shard) {
+        list(shard, &|_, _| false);
+    }
+    out
+}
 
 impl<'a> Checker<'a> {
+    /// Lists the directory `rel` ([`list_dir`], or the listing made ahead of time) and reports
+    /// its problems.
     pub(super) fn read_dir(&mut self, rel: &str) -> Option<Vec<(String, std::fs::FileType)>> {
-        let path = self.root.join(rel);
-        let entries = match std::fs::read_dir(&path) {
-            Ok(e) => e,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
-            Err(e) => {
-                self.fail("files", rel, format!("cannot list: {e}"));
-                return None;
-            }
+        let listing = match self.prefetched.remove(rel) {
+            Some(listing) => listing,
+            None => list_dir(self.root, rel),
         };
-        let mut out = Vec::new();
-        for entry in entries {
-            match entry.and_then(|e| Ok((e.file_name(), e.file_type()?))) {
-                // FIFOs, sockets and devices have no place in an archive, and reading one
-                // could block for ever: reported, never opened.
-                Ok((name, ft)) if !(ft.is_file() || ft.is_dir() || ft.is_symlink()) => {
-                    let name = name.to_string_lossy();
-                    self.fail(
-                        "files",
-                        Self::join(rel, &name),
-                        format!(
-                            "is {}: an archive holds only regular files and directories (not opened)",
-                            fsutil::file_kind(ft)
-                        ),
-                    );
-                }
-                Ok((name, ft)) => out.push((name.to_string_lossy().into_owned(), ft)),
-                Err(e) => self.fail("files", rel, format!("cannot list: {e}")),
-            }
-        }
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        Some(out)
+        self.take_listing(listing)
     }
 
-    pub(super) fn is_temp(name: &str) -> bool {
-        name.starts_with(".tmp-") || name.starts_with(".exhibit-")
+    /// Reports the problems of a listing (as [`Checker::read_dir`] does) and returns its
+    /// entries.
+    pub(super) fn take_listing(
+        &mut self,
+        listing: Listing,
+    ) -> Option<Vec<(String, std::fs::FileType)>> {
+        for (path, message) in listing.problems {
+            self.fail("files", path, message);
+        }
+        listing.entries
     }
 
     pub(super) fn join(dir: &str, name: &str) -> String {
@@ -64,7 +138,7 @@ impl<'a> Checker<'a> {
     /// Temporary files directly in `dir`.
     pub(super) fn walk_temp(&mut self, dir: &str) {
         for (name, _) in self.read_dir(dir).unwrap_or_default() {
-            if Self::is_temp(&name) {
+            if L::is_temp_name(&name) {
                 self.notes.add(NoteKind::TempFile, Self::join(dir, &name));
             }
         }
@@ -73,23 +147,21 @@ impl<'a> Checker<'a> {
     pub(super) fn walk_manifests(&mut self) {
         let prefix = self.archive.prefix().as_str().to_owned();
         let mut orphans: BTreeMap<RecordId, Vec<String>> = BTreeMap::new();
-        let Some(kinds) = self.read_dir("manifests") else {
+        let Some(kinds) = self.read_dir(MANIFESTS_DIR) else {
             if !self.ids.is_empty() {
-                self.fail("files", "manifests", "missing");
+                self.fail("files", MANIFESTS_DIR, "missing");
             }
             return;
         };
         for (kname, kt) in kinds {
-            let krel = format!("manifests/{kname}");
-            if Self::is_temp(&kname) {
+            let krel = format!("{MANIFESTS_DIR}/{kname}");
+            if L::is_temp_name(&kname) {
                 self.notes.add(NoteKind::TempFile, krel);
                 continue;
             }
-            if krel == crate::repair::RETIRED_IDS && kt.is_file() {
-                if let Err(e) =
-                    crate::repair::read_retired(self.archive.root(), self.archive.prefix())
-                {
-                    self.fail("files", crate::repair::RETIRED_IDS, e.to_string());
+            if krel == RETIRED_IDS && kt.is_file() {
+                if let Err(e) = read_retired(self.archive.root(), self.archive.prefix()) {
+                    self.fail("files", RETIRED_IDS, e.to_string());
                 }
                 continue;
             }
@@ -99,7 +171,7 @@ impl<'a> Checker<'a> {
             }
             for (dname, dt) in self.read_dir(&krel).unwrap_or_default() {
                 let drel = format!("{krel}/{dname}");
-                if Self::is_temp(&dname) {
+                if L::is_temp_name(&dname) {
                     self.notes.add(NoteKind::TempFile, drel);
                     continue;
                 }
@@ -109,24 +181,13 @@ impl<'a> Checker<'a> {
                 }
                 for (name, _) in self.read_dir(&drel).unwrap_or_default() {
                     let rel = format!("{drel}/{name}");
-                    if Self::is_temp(&name) {
+                    if L::is_temp_name(&name) {
                         self.notes.add(NoteKind::TempFile, rel);
                         continue;
                     }
-                    let stem = name
-                        .strip_suffix(".json.sig")
-                        .or_else(|| name.strip_suffix(".json"));
-                    let id = stem.and_then(|s| s.parse::<RecordId>().ok()).filter(|id| {
-                        id.prefix() == prefix
-                            && matches!(
-                                id.kind(),
-                                RecordKind::Capture
-                                    | RecordKind::Provision
-                                    | RecordKind::Reextraction
-                            )
-                            && (rel == manifest_rel_path(id)
-                                || rel == format!("{}.sig", manifest_rel_path(id)))
-                    });
+                    let id = L::parse_manifest_path(&rel)
+                        .map(|file| file.id().clone())
+                        .filter(|id| id.prefix() == prefix);
                     match id {
                         None => self.notes.add(NoteKind::Unexpected, rel),
                         Some(id)
@@ -144,12 +205,11 @@ impl<'a> Checker<'a> {
         // verify with the archive key) may be evidence of tampering: a problem, never a note.
         for (id, rels) in orphans {
             if let Some(public) = &self.public
-                && let crate::repair::Orphan::Foreign(why) =
-                    crate::repair::judge_orphan(self.root, &id, public)
+                && let Orphan::Foreign(why) = judge_orphan(self.root, &id, public)
             {
                 self.fail(
                     "signature",
-                    manifest_rel_path(&id),
+                    L::manifest_path(&id),
                     format!(
                         "no record names it, and {why}: not left by a crash (fsck --repair \
                          keeps it; examine it, then move it out of the archive)"
@@ -164,7 +224,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn walk_log(&mut self) {
-        self.walk_temp("log");
+        self.walk_temp(L::LOG_DIR);
         let sizes = std::mem::take(&mut self.catalog_checkpoints);
         let tokens: HashSet<String> = self
             .timestamp_files
@@ -173,22 +233,24 @@ impl<'a> Checker<'a> {
             .collect();
         for (name, _) in self.read_dir(CHECKPOINT_DIR).unwrap_or_default() {
             let rel = format!("{CHECKPOINT_DIR}/{name}");
-            if Self::is_temp(&name) {
+            if L::is_temp_name(&name) {
                 self.notes.add(NoteKind::TempFile, rel);
                 continue;
             }
-            let size = name
-                .get(..12)
-                .filter(|d| d.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|d| d.parse::<u64>().ok());
-            let rest = name.get(12..).unwrap_or("");
-            match size {
-                Some(size) if rest == ".checkpoint" => {
+            match L::parse_checkpoint_dir_name(&name) {
+                Some(CheckpointDirFile::Checkpoint(size)) => {
                     if !sizes.contains(&size) {
                         self.orphan_checkpoint(rel, size);
                     }
                 }
-                Some(_) if rest.starts_with(".checkpoint.") && rest.ends_with(".tsr") => {
+                Some(CheckpointDirFile::Token(_)) => {
+                    if !tokens.contains(&rel) {
+                        self.notes.add(NoteKind::OrphanToken, rel);
+                    }
+                }
+                // A token over a checkpoint whose TSA part is no TSA name is still noted as a
+                // token (repair keeps it: "not a token file name").
+                None if is_misnamed_token(&name) => {
                     if !tokens.contains(&rel) {
                         self.notes.add(NoteKind::OrphanToken, rel);
                     }
@@ -197,4 +259,19 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// Whether `name` is a checkpoint file's name followed by `.<anything>.tsr`: the shape of a
+/// token file name whose TSA part [`L::parse_checkpoint_dir_name`] refuses.
+fn is_misnamed_token(name: &str) -> bool {
+    let checkpoint_len = L::checkpoint_file_name(0).len();
+    let is_checkpoint = |n: &str| {
+        matches!(
+            L::parse_checkpoint_dir_name(n),
+            Some(CheckpointDirFile::Checkpoint(_))
+        )
+    };
+    name.get(..checkpoint_len).is_some_and(is_checkpoint)
+        && name[checkpoint_len..].starts_with('.')
+        && name.ends_with(".tsr")
 }

@@ -7,8 +7,8 @@
 use std::io;
 
 use super::Checker;
-use crate::archive::PUBLIC_KEY;
 use crate::fsutil::Links;
+use crate::layout::PUBLIC_KEY;
 use crate::{Archive, StoreError};
 
 impl<'a> Checker<'a> {

@@ -20,9 +20,8 @@ use exhibit_sign::PublicKey;
 
 use super::Checker;
 use super::report::{Problem, problem};
-use crate::archive::{CATALOG_FILE, manifest_rel_path};
 use crate::fsutil::{self, Links};
-use crate::log::LEAVES_FILE;
+use crate::layout::{self as L, CATALOG_FILE, LEAVES_FILE};
 
 pub(super) struct Job {
     pub(super) id: RecordId,
@@ -49,6 +48,8 @@ pub(super) struct Loaded {
 /// What reading one record's files needs; shared by the worker threads.
 pub(super) struct Loader<'a> {
     pub(super) root: &'a Path,
+    /// `root`, open: files are opened relative to it when it is there.
+    pub(super) root_dir: Option<&'a File>,
     pub(super) full: bool,
     pub(super) origin: &'a str,
     pub(super) public: Option<&'a PublicKey>,
@@ -59,13 +60,38 @@ pub(super) struct Loader<'a> {
 
 /// Reads a whole small file: `Err` is a message (`missing`, `larger than …`, the I/O error).
 pub(super) fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
-    let file = fsutil::open_for_reading(path, Links::Refuse).map_err(|e| match e.kind() {
+    read_opened(fsutil::open_regular(path, Links::Refuse), limit)
+}
+
+/// [`read_small`] of `root.join(rel)`, opened relative to `root_dir` (`root`, open) when
+/// there is one.
+fn read_small_in(
+    root: &Path,
+    root_dir: Option<&File>,
+    rel: &str,
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    match root_dir {
+        Some(dir) => read_opened(
+            fsutil::open_regular_at(dir, Path::new(rel), Links::Refuse),
+            limit,
+        ),
+        None => read_small(&root.join(rel), limit),
+    }
+}
+
+/// The rest of [`read_small`], once the file is opened (or not).
+fn read_opened(
+    opened: io::Result<(File, std::fs::Metadata)>,
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    let (file, meta) = opened.map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => "missing".to_owned(),
         io::ErrorKind::InvalidInput => e.to_string(),
         _ => format!("cannot open: {e}"),
     })?;
     // Sized from the file's length (one read instead of growing probes), within the limit.
-    let len = file.metadata().map_or(0, |m| m.len()).min(limit);
+    let len = meta.len().min(limit);
     let mut buf = Vec::with_capacity(len as usize + 1);
     file.take(limit + 1)
         .read_to_end(&mut buf)
@@ -79,7 +105,7 @@ pub(super) fn read_small(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 impl Loader<'_> {
     pub(super) fn load(&self, job: &Job) -> Loaded {
         let id = &job.id;
-        let rel = manifest_rel_path(id);
+        let rel = L::manifest_path(id);
         let mut problems = Vec::new();
         if let Some(p) = &job.catalog_path
             && *p != rel
@@ -94,7 +120,7 @@ impl Loader<'_> {
             RecordKind::Reextraction => MAX_REEXTRACTION_BYTES,
             _ => MAX_MANIFEST_BYTES,
         } as u64;
-        let bytes = match read_small(&self.root.join(&rel), limit) {
+        let bytes = match read_small_in(self.root, self.root_dir, &rel, limit) {
             Ok(b) => b,
             Err(message) => {
                 problems.push(problem(
@@ -148,8 +174,8 @@ impl Loader<'_> {
                 )),
             }
         }
-        let sig_rel = format!("{rel}.sig");
-        match read_small(&self.root.join(&sig_rel), 64) {
+        let sig_rel = L::signature_path(id);
+        match read_small_in(self.root, self.root_dir, &sig_rel, 64) {
             Err(message) => problems.push(problem(
                 "signature",
                 &sig_rel,
@@ -284,6 +310,7 @@ impl<'a> Checker<'a> {
     pub(super) fn loader(&self) -> Loader<'_> {
         Loader {
             root: self.root,
+            root_dir: self.root_dir.as_ref(),
             full: self.opts.full,
             origin: &self.archive.config.origin,
             public: self.public.as_ref(),

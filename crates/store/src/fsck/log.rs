@@ -12,11 +12,12 @@ use std::os::unix::fs::FileExt;
 use exhibit_core::RecordKind;
 use exhibit_core::merkle::{self, Frontier, Hash};
 
-use super::rows::Cols;
 use super::{BUF, Checker, NoteKind, hex, show};
 use crate::Archive;
+use crate::catalog::decode::Cols;
 use crate::fsutil::{self, Links};
-use crate::log::{LEAVES_FILE, SqlNodes};
+use crate::layout::LEAVES_FILE;
+use crate::log::SqlNodes;
 
 /// Sequential reads of `log/leaves` through a 256 KiB window.
 pub(super) struct LeafWindow<'a> {

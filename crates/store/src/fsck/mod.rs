@@ -64,8 +64,7 @@ use exhibit_core::{RecordId, RecordKind, Sha256Digest};
 use exhibit_sign::PublicKey;
 use serde::Serialize;
 
-use crate::archive::CATALOG_FILE;
-use crate::log::LATEST_CHECKPOINT;
+use crate::layout::{CATALOG_FILE, KEYS_DIR, LATEST_CHECKPOINT, LOCKS_DIR, TSA_DIR};
 use crate::objects::ObjectStore;
 use crate::{Archive, StoreError};
 
@@ -214,6 +213,8 @@ impl Archive {
                     NOTE_PATHS
                 },
             },
+            root_dir: crate::fsutil::open_dir(&self.root).ok(),
+            prefetched: files::Prefetched::new(),
             public: None,
             fingerprint: None,
             log_size: 0,
@@ -248,6 +249,11 @@ struct Checker<'a> {
     workers: usize,
     found: Findings,
     notes: Notes,
+    /// The archive root, open, for reading the records' files relative to it (`None` if it
+    /// cannot be opened: then by their paths, which say what is wrong).
+    root_dir: Option<File>,
+    /// Directory listings made ahead of time, taken by [`Checker::read_dir`].
+    prefetched: files::Prefetched,
     public: Option<PublicKey>,
     fingerprint: Option<String>,
     log_size: u64,
@@ -308,9 +314,20 @@ impl<'a> Checker<'a> {
             Err(e) => Some(Err(e)),
         };
         let archive: &'a Archive = self.archive;
+        let mut snapshot = false;
         // One read transaction: a concurrent capture is seen wholly or not at all.
         let tx = match archive.conn.unchecked_transaction() {
-            Ok(tx) => Some(tx),
+            // A first read fixes the snapshot (SQLite takes it at a transaction's first read):
+            // from then on, every file a record of the snapshot names is on disk, so the big
+            // directories can be listed ahead of time, on another thread.
+            Ok(tx) => {
+                snapshot = tx
+                    .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .is_ok();
+                Some(tx)
+            }
             Err(e) => {
                 self.catalog(format!("cannot begin a read transaction: {e}"));
                 None
@@ -332,7 +349,16 @@ impl<'a> Checker<'a> {
         std::thread::scope(|s| {
             // --full: the objects are hashed by their own workers from the start, while this
             // thread (and the manifest readers) check the records; both keep the cores busy.
-            let handles: Vec<_> = if early.jobs.is_empty() {
+            // One worker fewer until the records are checked (at least one): the records'
+            // readers take the other core meanwhile, and what this thread does alone after
+            // them then runs beside the hashing rather than after it.
+            let hashers = self.workers.clamp(1, early.runs.len().max(1));
+            let spawn_hashers = |n: usize| -> Vec<_> {
+                (0..n)
+                    .map(|_| s.spawn(move || hash_queue(store, early_ref, next_ref, progress)))
+                    .collect()
+            };
+            let mut handles: Vec<_> = if early.jobs.is_empty() {
                 Vec::new()
             } else {
                 self.progress(Progress::Begin {
@@ -344,11 +370,14 @@ impl<'a> Checker<'a> {
                         .map(|j| j.1 - 1)
                         .sum(),
                 });
-                (0..self.workers.clamp(1, early.runs.len()))
-                    .map(|_| s.spawn(move || hash_queue(store, early_ref, next_ref, progress)))
-                    .collect()
+                spawn_hashers(hashers.saturating_sub(1).max(1))
             };
-            self.quick(latest_file);
+            let root = self.root;
+            let lister = snapshot.then(|| s.spawn(move || files::prefetch_listings(root)));
+            self.quick(latest_file, lister);
+            if !handles.is_empty() {
+                handles.extend(spawn_hashers(hashers - handles.len()));
+            }
             let todo = self.objects_present();
             if self.opts.full {
                 self.full_log();
@@ -361,8 +390,13 @@ impl<'a> Checker<'a> {
         drop(tx);
     }
 
-    /// Everything but the objects' bytes.
-    fn quick(&mut self, latest_file: Option<Result<Vec<u8>, String>>) {
+    /// Everything but the objects' bytes; the big directories' listings come from `lister`
+    /// when there is one ([`files::prefetch_listings`]).
+    fn quick(
+        &mut self,
+        latest_file: Option<Result<Vec<u8>, String>>,
+        lister: Option<std::thread::ScopedJoinHandle<'_, files::Prefetched>>,
+    ) {
         self.sqlite_integrity();
         self.open_log();
         let total = self.count_records();
@@ -373,6 +407,12 @@ impl<'a> Checker<'a> {
         self.captures();
         self.provisions();
         self.reextractions();
+        if let Some(lister) = lister {
+            self.prefetched = match lister.join() {
+                Ok(listed) => listed,
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+        }
         self.log_ownership();
         self.catalog_extras();
         self.log_nodes_vs_leaves();
@@ -381,9 +421,9 @@ impl<'a> Checker<'a> {
         self.walk_manifests();
         self.walk_log();
         self.walk_temp(".");
-        self.walk_temp("keys");
+        self.walk_temp(KEYS_DIR);
         // Only for what they hold that is not a file or directory (see `read_dir`).
-        self.read_dir("locks");
-        self.read_dir(crate::timestamps::TSA_DIR);
+        self.read_dir(LOCKS_DIR);
+        self.read_dir(TSA_DIR);
     }
 }

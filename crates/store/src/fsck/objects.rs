@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use exhibit_core::{Blake3Digest, RecordKind, Sha256Digest};
 
 use super::{BUF, Checker, NoteKind, Phase, Progress};
+use crate::layout::{self as L, OBJECTS_DIR};
 use crate::objects::{DecodeError, ObjectDecoder, ObjectStore};
 use crate::{Archive, StoreError};
 
@@ -20,11 +21,6 @@ pub(super) struct ObjRef {
     pub(super) size: Option<u64>,
     pub(super) by: (RecordKind, u64),
     pub(super) role: &'static str,
-}
-
-pub(super) fn object_rel(sha: &Sha256Digest) -> String {
-    let hex = sha.to_hex();
-    format!("objects/{}/{hex}.zst", &hex[..2])
 }
 
 /// What decompressing and hashing one object found.
@@ -168,9 +164,10 @@ pub(super) fn hash_queue(
     progress: Option<&(dyn Fn(Progress) + Sync)>,
 ) -> Vec<(usize, Hashed)> {
     let mut out = Vec::new();
-    let Ok(mut decoder) = ObjectDecoder::new(BUF, REFERENCE_CACHE) else {
+    let Ok(decoder) = ObjectDecoder::new(BUF, REFERENCE_CACHE) else {
         return out;
     };
+    let mut decoder = decoder.in_store_dir(store);
     loop {
         let r = next.fetch_add(1, Ordering::Relaxed);
         let Some(run) = plan.runs.get(r) else { break };
@@ -259,7 +256,7 @@ impl<'a> Checker<'a> {
                         let (a, b) = (self.id(u.by.0, u.by.1), self.id(r.by.0, r.by.1));
                         self.fail(
                             "object",
-                            object_rel(&u.sha),
+                            L::object_path(&u.sha),
                             format!(
                                 "{a} and {b} disagree about this object: {}",
                                 conflict.join(", ")
@@ -274,39 +271,27 @@ impl<'a> Checker<'a> {
         self.report.object_bytes = unique.iter().filter_map(|o| o.size).sum();
 
         let mut present: Vec<Sha256Digest> = Vec::new();
-        match self.read_dir("objects") {
-            None if !unique.is_empty() => self.fail("files", "objects", "missing"),
+        match self.read_dir(OBJECTS_DIR) {
+            None if !unique.is_empty() => self.fail("files", OBJECTS_DIR, "missing"),
             None => {}
             Some(shards) => {
                 for (shard, st) in shards {
-                    let srel = format!("objects/{shard}");
-                    if Self::is_temp(&shard) {
+                    let srel = format!("{OBJECTS_DIR}/{shard}");
+                    if L::is_temp_name(&shard) {
                         self.notes.add(NoteKind::TempFile, srel);
                         continue;
                     }
-                    let shard_ok = st.is_dir()
-                        && shard.len() == 2
-                        && shard
-                            .bytes()
-                            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
-                    if !shard_ok {
+                    if !(st.is_dir() && L::is_object_shard(&shard)) {
                         self.notes.add(NoteKind::Unexpected, srel);
                         continue;
                     }
                     for (name, ft) in self.read_dir(&srel).unwrap_or_default() {
                         let rel = format!("{srel}/{name}");
-                        if Self::is_temp(&name) {
+                        if L::is_temp_name(&name) {
                             self.notes.add(NoteKind::TempFile, rel);
                             continue;
                         }
-                        let sha = name
-                            .strip_suffix(".zst")
-                            .filter(|h| {
-                                h.len() == 64
-                                    && h.starts_with(shard.as_str())
-                                    && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-                            })
-                            .and_then(|h| h.parse::<Sha256Digest>().ok());
+                        let sha = L::parse_object_path(&rel);
                         match sha {
                             Some(sha) if ft.is_file() => present.push(sha),
                             _ => self.notes.add(NoteKind::Unexpected, rel),
@@ -329,7 +314,7 @@ impl<'a> Checker<'a> {
                 let by = self.id(o.by.0, o.by.1);
                 self.fail(
                     "object",
-                    object_rel(&o.sha),
+                    L::object_path(&o.sha),
                     format!("missing (the {} of {by})", o.role),
                 );
             }
@@ -350,9 +335,9 @@ impl<'a> Checker<'a> {
                 Ok(None) => {}
                 // The problem names the object already (by its path relative to the root).
                 Err(StoreError::Corrupt { message, .. }) => {
-                    self.fail("object", object_rel(&o.sha), message)
+                    self.fail("object", L::object_path(&o.sha), message)
                 }
-                Err(e) => self.fail("object", object_rel(&o.sha), e.to_string()),
+                Err(e) => self.fail("object", L::object_path(&o.sha), e.to_string()),
             }
         }
         for reference in &needed {
@@ -368,12 +353,12 @@ impl<'a> Checker<'a> {
                 Err(e) => Some(e.to_string()),
             };
             if let Some(problem) = problem {
-                self.fail("object", object_rel(reference), problem);
+                self.fail("object", L::object_path(reference), problem);
             }
         }
         if self.records_complete {
             for s in unreferenced.iter().filter(|s| !needed.contains(*s)) {
-                self.notes.add(NoteKind::OrphanObject, object_rel(s));
+                self.notes.add(NoteKind::OrphanObject, L::object_path(s));
             }
         }
         todo
@@ -488,7 +473,7 @@ impl<'a> Checker<'a> {
                 let by = self.id(o.by.0, o.by.1);
                 self.fail(
                     "object",
-                    object_rel(&o.sha),
+                    L::object_path(&o.sha),
                     format!("{w} (the {} of {by})", o.role),
                 );
             }

@@ -1,129 +1,16 @@
-//! Catalog rows read leniently: [`Cols`] reads columns without trusting their types (a wrong
-//! type is noted, never an error), the record tables' queries and row types, and the
-//! [`Checker`]'s row iterators.
+//! The record tables' queries and row types as fsck reads them, and the [`Checker`]'s row
+//! iterators. Each row is a table's own columns, decoded by the catalog's one lenient decoder
+//! ([`crate::catalog::decode`]: a wrong type is noted, never an error), plus the columns of the
+//! rows it joins.
 //!
 //! Not for judging the rows: [`super::records`] compares them with the manifests.
 
-use exhibit_core::{Blake3Digest, Sha256Digest};
-use rusqlite::types::ValueRef;
+use exhibit_core::Sha256Digest;
 
 use super::Checker;
 use crate::Archive;
-
-/// Reads columns of a row without trusting their types: a wrong type is noted, never an error.
-pub(super) struct Cols<'r, 's> {
-    pub(super) r: &'r rusqlite::Row<'s>,
-    pub(super) bad: Vec<String>,
-}
-
-impl<'r, 's> Cols<'r, 's> {
-    pub(super) fn new(r: &'r rusqlite::Row<'s>) -> Self {
-        Cols { r, bad: Vec::new() }
-    }
-
-    pub(super) fn value(&mut self, i: usize, name: &str) -> Option<ValueRef<'r>> {
-        match self.r.get_ref(i) {
-            Ok(ValueRef::Null) => None,
-            Ok(v) => Some(v),
-            Err(e) => {
-                self.bad.push(format!("{name}: {e}"));
-                None
-            }
-        }
-    }
-
-    pub(super) fn int(&mut self, i: usize, name: &str) -> Option<i64> {
-        match self.value(i, name)? {
-            ValueRef::Integer(n) => Some(n),
-            v => {
-                self.bad
-                    .push(format!("{name} is {}, not an integer", v.data_type()));
-                None
-            }
-        }
-    }
-
-    pub(super) fn req_int(&mut self, i: usize, name: &str) -> Option<i64> {
-        let v = self.int(i, name);
-        if v.is_none() && self.r.get_ref(i).is_ok_and(|v| v == ValueRef::Null) {
-            self.bad.push(format!("{name} is null"));
-        }
-        v
-    }
-
-    pub(super) fn text(&mut self, i: usize, name: &str) -> Option<String> {
-        match self.value(i, name)? {
-            ValueRef::Text(t) => match std::str::from_utf8(t) {
-                Ok(s) => Some(s.to_owned()),
-                Err(_) => {
-                    self.bad.push(format!("{name} is not UTF-8"));
-                    None
-                }
-            },
-            v => {
-                self.bad
-                    .push(format!("{name} is {}, not text", v.data_type()));
-                None
-            }
-        }
-    }
-
-    pub(super) fn req_text(&mut self, i: usize, name: &str) -> Option<String> {
-        let v = self.text(i, name);
-        if v.is_none() && self.r.get_ref(i).is_ok_and(|v| v == ValueRef::Null) {
-            self.bad.push(format!("{name} is null"));
-        }
-        v
-    }
-
-    pub(super) fn sha(&mut self, i: usize, name: &str) -> Option<Sha256Digest> {
-        let t = self.text(i, name)?;
-        match t.parse() {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.bad
-                    .push(format!("{name} {t:?} is not a SHA-256 in hex"));
-                None
-            }
-        }
-    }
-
-    pub(super) fn req_sha(&mut self, i: usize, name: &str) -> Option<Sha256Digest> {
-        let v = self.sha(i, name);
-        if v.is_none() && self.r.get_ref(i).is_ok_and(|v| v == ValueRef::Null) {
-            self.bad.push(format!("{name} is null"));
-        }
-        v
-    }
-
-    pub(super) fn blake(&mut self, i: usize, name: &str) -> Option<Blake3Digest> {
-        let t = self.text(i, name)?;
-        match t.parse() {
-            Ok(d) => Some(d),
-            Err(_) => {
-                self.bad
-                    .push(format!("{name} {t:?} is not a BLAKE3 in hex"));
-                None
-            }
-        }
-    }
-
-    pub(super) fn blob(&mut self, i: usize, name: &str) -> Option<Vec<u8>> {
-        match self.value(i, name)? {
-            ValueRef::Blob(b) => Some(b.to_vec()),
-            v => {
-                self.bad
-                    .push(format!("{name} is {}, not a blob", v.data_type()));
-                None
-            }
-        }
-    }
-}
-
-/// A catalog number as a positive record number.
-pub(super) fn positive(n: Option<i64>) -> Option<u64> {
-    n.and_then(|n| u64::try_from(n).ok()).filter(|n| *n > 0)
-}
+use crate::catalog::decode::{CaptureColumns, ProvisionColumns, ReextractionColumns};
+use crate::catalog::decode::{Cols, positive};
 
 pub(super) fn show<T: std::fmt::Display>(v: &Option<T>) -> String {
     v.as_ref().map_or_else(|| "null".to_owned(), T::to_string)
@@ -145,24 +32,12 @@ pub(super) fn diff<T: PartialEq + std::fmt::Display>(
     }
 }
 
+/// A `captures` row with the `documents` and `versions` rows it names.
 pub(super) struct CaptureCols {
+    /// The row's number (positive).
     pub(super) num: u64,
-    pub(super) document: Option<i64>,
-    pub(super) version: Option<i64>,
-    pub(super) ok: Option<i64>,
-    pub(super) captured_at: Option<String>,
-    pub(super) method: Option<String>,
-    pub(super) status: Option<i64>,
-    pub(super) sha256: Option<Sha256Digest>,
-    pub(super) blake3: Option<Blake3Digest>,
-    pub(super) size: Option<i64>,
-    pub(super) media_type: Option<String>,
-    pub(super) text_sha256: Option<Sha256Digest>,
-    pub(super) text_blake3: Option<Blake3Digest>,
-    pub(super) text_size: Option<i64>,
-    pub(super) manifest_sha256: Option<Sha256Digest>,
-    pub(super) manifest_path: Option<String>,
-    pub(super) log_index: Option<i64>,
+    /// The `captures` columns.
+    pub(super) cols: CaptureColumns,
     pub(super) doc_url: Option<String>,
     pub(super) doc_last_capture: Option<i64>,
     pub(super) doc_current_version: Option<i64>,
@@ -172,8 +47,10 @@ pub(super) struct CaptureCols {
     pub(super) bad: Vec<String>,
 }
 
+/// The `captures` columns in schema order, then the joined ones from
+/// [`CaptureColumns::COUNT`].
 pub(super) const CAPTURES_SQL: &str = "SELECT c.num, c.document, c.version, c.ok, c.captured_at, c.method, \
-     c.status, c.sha256, c.blake3, c.size, c.media_type, c.text_sha256, c.text_blake3, \
+     c.status, c.error, c.sha256, c.blake3, c.size, c.media_type, c.text_sha256, c.text_blake3, \
      c.text_size, c.manifest_sha256, c.manifest_path, c.log_index, \
      d.url, d.last_capture, d.current_version, v.document, v.opened_by, v.opened_manifest_sha256 \
      FROM captures c LEFT JOIN documents d ON d.num = c.document \
@@ -181,115 +58,77 @@ pub(super) const CAPTURES_SQL: &str = "SELECT c.num, c.document, c.version, c.ok
 
 pub(super) fn read_capture(r: &rusqlite::Row<'_>) -> Option<CaptureCols> {
     let mut c = Cols::new(r);
-    let num = positive(c.int(0, "num"))?;
+    let cols = CaptureColumns::read(&mut c, 0);
+    let num = positive(cols.num)?;
+    let at = CaptureColumns::COUNT;
     Some(CaptureCols {
         num,
-        document: c.req_int(1, "document"),
-        version: c.int(2, "version"),
-        ok: c.req_int(3, "ok"),
-        captured_at: c.req_text(4, "captured_at"),
-        method: c.req_text(5, "method"),
-        status: c.int(6, "status"),
-        sha256: c.sha(7, "sha256"),
-        blake3: c.blake(8, "blake3"),
-        size: c.int(9, "size"),
-        media_type: c.text(10, "media_type"),
-        text_sha256: c.sha(11, "text_sha256"),
-        text_blake3: c.blake(12, "text_blake3"),
-        text_size: c.int(13, "text_size"),
-        manifest_sha256: c.req_sha(14, "manifest_sha256"),
-        manifest_path: c.req_text(15, "manifest_path"),
-        log_index: c.req_int(16, "log_index"),
-        doc_url: c.text(17, "documents.url"),
-        doc_last_capture: c.int(18, "documents.last_capture"),
-        doc_current_version: c.int(19, "documents.current_version"),
-        v_document: c.int(20, "versions.document"),
-        v_opened_by: c.int(21, "versions.opened_by"),
-        v_opened_sha: c.sha(22, "versions.opened_manifest_sha256"),
+        cols,
+        doc_url: c.text(at, "documents.url"),
+        doc_last_capture: c.int(at + 1, "documents.last_capture"),
+        doc_current_version: c.int(at + 2, "documents.current_version"),
+        v_document: c.int(at + 3, "versions.document"),
+        v_opened_by: c.int(at + 4, "versions.opened_by"),
+        v_opened_sha: c.sha(at + 5, "versions.opened_manifest_sha256"),
         bad: c.bad,
     })
 }
 
+/// A `provisions` row with the `captures` and `versions` rows it names.
 pub(super) struct ProvisionCols {
+    /// The row's number (positive).
     pub(super) num: u64,
-    pub(super) document: Option<i64>,
-    pub(super) version: Option<i64>,
-    pub(super) capture: Option<i64>,
-    pub(super) created_at: Option<String>,
-    pub(super) quote_sha256: Option<Sha256Digest>,
-    pub(super) text_sha256: Option<Sha256Digest>,
-    pub(super) char_start: Option<i64>,
-    pub(super) char_end: Option<i64>,
-    pub(super) manifest_sha256: Option<Sha256Digest>,
-    pub(super) manifest_path: Option<String>,
-    pub(super) log_index: Option<i64>,
+    /// The `provisions` columns.
+    pub(super) cols: ProvisionColumns,
     pub(super) c_num: Option<i64>,
     pub(super) c_manifest_sha256: Option<Sha256Digest>,
-    pub(super) c_version: Option<i64>,
-    pub(super) c_text_sha256: Option<Sha256Digest>,
-    pub(super) c_text_size: Option<i64>,
-    pub(super) c_document: Option<i64>,
     pub(super) v_opened_by: Option<i64>,
     pub(super) bad: Vec<String>,
 }
 
+/// The `provisions` columns in schema order, then the joined ones from
+/// [`ProvisionColumns::COUNT`].
 pub(super) const PROVISIONS_SQL: &str = "SELECT p.num, p.document, p.version, p.capture, p.created_at, \
      p.quote_sha256, p.text_sha256, p.char_start, p.char_end, p.manifest_sha256, \
-     p.manifest_path, p.log_index, c.num, c.manifest_sha256, c.version, c.text_sha256, \
-     c.text_size, c.document, v.opened_by \
+     p.manifest_path, p.log_index, c.num, c.manifest_sha256, v.opened_by \
      FROM provisions p LEFT JOIN captures c ON c.num = p.capture \
      LEFT JOIN versions v ON v.num = p.version ORDER BY p.num";
 
 pub(super) fn read_provision(r: &rusqlite::Row<'_>) -> Option<ProvisionCols> {
     let mut c = Cols::new(r);
-    let num = positive(c.int(0, "num"))?;
+    let cols = ProvisionColumns::read(&mut c, 0);
+    let num = positive(cols.num)?;
+    let at = ProvisionColumns::COUNT;
     Some(ProvisionCols {
         num,
-        document: c.req_int(1, "document"),
-        version: c.req_int(2, "version"),
-        capture: c.req_int(3, "capture"),
-        created_at: c.req_text(4, "created_at"),
-        quote_sha256: c.req_sha(5, "quote_sha256"),
-        text_sha256: c.req_sha(6, "text_sha256"),
-        char_start: c.req_int(7, "char_start"),
-        char_end: c.req_int(8, "char_end"),
-        manifest_sha256: c.req_sha(9, "manifest_sha256"),
-        manifest_path: c.req_text(10, "manifest_path"),
-        log_index: c.req_int(11, "log_index"),
-        c_num: c.int(12, "captures.num"),
-        c_manifest_sha256: c.sha(13, "captures.manifest_sha256"),
-        c_version: c.int(14, "captures.version"),
-        c_text_sha256: c.sha(15, "captures.text_sha256"),
-        c_text_size: c.int(16, "captures.text_size"),
-        c_document: c.int(17, "captures.document"),
-        v_opened_by: c.int(18, "versions.opened_by"),
+        cols,
+        c_num: c.int(at, "captures.num"),
+        c_manifest_sha256: c.sha(at + 1, "captures.manifest_sha256"),
+        v_opened_by: c.int(at + 2, "versions.opened_by"),
         bad: c.bad,
     })
 }
 
+/// A `reextractions` row.
 pub(super) struct ReextractionCols {
+    /// The row's number (positive).
     pub(super) num: u64,
-    pub(super) document: Option<i64>,
-    pub(super) created_at: Option<String>,
-    pub(super) manifest_sha256: Option<Sha256Digest>,
-    pub(super) manifest_path: Option<String>,
-    pub(super) log_index: Option<i64>,
+    /// The `reextractions` columns.
+    pub(super) cols: ReextractionColumns,
     pub(super) bad: Vec<String>,
 }
 
+/// The `reextractions` columns in schema order.
 pub(super) const REEXTRACTIONS_SQL: &str = "SELECT num, document, created_at, manifest_sha256, \
      manifest_path, log_index FROM reextractions ORDER BY num";
 
 pub(super) fn read_reextraction(r: &rusqlite::Row<'_>) -> Option<ReextractionCols> {
     let mut c = Cols::new(r);
-    let num = positive(c.int(0, "num"))?;
+    let cols = ReextractionColumns::read(&mut c, 0);
+    let num = positive(cols.num)?;
     Some(ReextractionCols {
         num,
-        document: c.req_int(1, "document"),
-        created_at: c.req_text(2, "created_at"),
-        manifest_sha256: c.req_sha(3, "manifest_sha256"),
-        manifest_path: c.req_text(4, "manifest_path"),
-        log_index: c.req_int(5, "log_index"),
+        cols,
         bad: c.bad,
     })
 }
@@ -311,9 +150,9 @@ macro_rules! record_row {
             }
             fn job_fields(&self) -> (Option<Sha256Digest>, Option<String>, Option<i64>) {
                 (
-                    self.manifest_sha256,
-                    self.manifest_path.clone(),
-                    self.log_index,
+                    self.cols.manifest_sha256,
+                    self.cols.manifest_path.clone(),
+                    self.cols.log_index,
                 )
             }
             fn bad(&self) -> &[String] {

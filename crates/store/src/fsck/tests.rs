@@ -1,10 +1,10 @@
 //! Unit tests of fsck (the root `tests/fsck.rs` checks it through the CLI).
 
 use super::load::par_map;
-use super::objects::object_rel;
 use super::*;
+use crate::layout::object_path as object_rel;
 use crate::{InitOptions, PendingCapture};
-use exhibit_core::manifest::{ContentInfo, FileSource, Method};
+use exhibit_core::manifest::{CaptureManifest, ContentInfo, FileSource, Method};
 
 /// An archive with four captures of one file-sourced document ("one", "one", "two",
 /// "three": three versions) and a signed checkpoint.
@@ -320,4 +320,297 @@ fn fsck_par_map_keeps_order() {
     let items: Vec<u32> = (0..1000).collect();
     let out = par_map(&items, 3, &|x| x * 2);
     assert_eq!(out, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+}
+
+/// Every problem as `check path: message`, in the order fsck reports them, with each manifest
+/// hash named: `sha(EX-C-000001)` for the hash of that manifest file, `catalog(EX-C-000001)`
+/// for a different one the catalog records for it.
+fn findings(archive: &Archive, r: &FsckReport) -> Vec<String> {
+    let mut names = Vec::new();
+    for (kind, table) in [
+        (RecordKind::Capture, "captures"),
+        (RecordKind::Provision, "provisions"),
+    ] {
+        let mut stmt = archive
+            .conn
+            .prepare(&format!("SELECT num, manifest_sha256 FROM {table}"))
+            .unwrap();
+        let rows: Vec<(i64, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        for (num, catalog) in rows {
+            let id = RecordId::new(&archive.prefix, kind, num as u64);
+            let file = std::fs::read(archive.root.join(crate::layout::manifest_path(&id))).unwrap();
+            names.push((Sha256Digest::of(&file).to_string(), format!("sha({id})")));
+            names.push((catalog, format!("catalog({id})")));
+        }
+    }
+    r.problems
+        .iter()
+        .map(|p| {
+            let mut line = format!("{} {}: {}", p.check, p.path, p.message);
+            for (hex, name) in &names {
+                line = line.replace(hex, name);
+            }
+            line
+        })
+        .collect()
+}
+
+/// The problems fsck finds in the four-capture archive (plus a fifth capture, "three" again:
+/// `unchanged`) after `sql` changed its catalog (foreign keys off, as a damaged catalog has them).
+fn chain_findings(sql: &str) -> Vec<String> {
+    let (_dir, mut archive) = archive();
+    let key = archive.signing_key().unwrap();
+    let obj = archive.objects().put(b"policy three\n").unwrap();
+    commit_file_capture(&mut archive, &key, "/policy.txt", &obj);
+    archive
+        .conn
+        .execute_batch(&format!("PRAGMA foreign_keys = OFF; {sql}"))
+        .unwrap();
+    findings(&archive, &run(&archive, false))
+}
+
+/// A manifest hash the catalog gets wrong for capture `n`: its manifest is then unusable, and
+/// the chain follows the catalog past it.
+fn break_manifest_sha(n: u64) -> String {
+    format!(
+        "UPDATE captures SET manifest_sha256 = \
+         (CASE substr(manifest_sha256, 1, 1) WHEN 'a' THEN 'b' ELSE 'a' END) \
+         || substr(manifest_sha256, 2) WHERE num = {n};"
+    )
+}
+
+#[test]
+fn fsck_chain_findings_name_what_the_chain_expected() {
+    // Each case: the catalog damage, then the `chain` problems, worded as fsck always has.
+    let cases: [(String, &[&str]); 8] = [
+        (
+            "DELETE FROM captures WHERE num = 1;".to_owned(),
+            &[
+                "manifests/C/000/EX-C-000002.json: EX-C-000002: previous_capture is EX-C-000001, but the catalog has no earlier capture of EX-D-000001",
+                "manifests/C/000/EX-C-000002.json: EX-C-000002: confirms EX-V-000001 unchanged, but the document has no earlier version",
+                "manifests/C/000/EX-C-000003.json: EX-C-000003: version.previous is EX-V-000001, but EX-V-000002 is the document's first version",
+            ],
+        ),
+        (
+            break_manifest_sha(1),
+            &[
+                "manifests/C/000/EX-C-000002.json: EX-C-000002: previous_capture pins EX-C-000001 as sha(EX-C-000001), but its manifest is catalog(EX-C-000001)",
+                "manifests/C/000/EX-C-000002.json: EX-C-000002: version.opened_by pins EX-C-000001 as sha(EX-C-000001), but its manifest is catalog(EX-C-000001)",
+                "manifests/C/000/EX-C-000003.json: EX-C-000003: version.previous pins EX-V-000001 as sha(EX-C-000001), but the manifest that opened it is catalog(EX-C-000001)",
+            ],
+        ),
+        (
+            break_manifest_sha(2),
+            &[
+                "manifests/C/000/EX-C-000003.json: EX-C-000003: previous_capture pins EX-C-000002 as sha(EX-C-000002), but its manifest is catalog(EX-C-000002)",
+            ],
+        ),
+        (
+            break_manifest_sha(2) + &break_manifest_sha(3),
+            &[
+                "manifests/C/000/EX-C-000004.json: EX-C-000004: previous_capture pins EX-C-000003 as sha(EX-C-000003), but its manifest is catalog(EX-C-000003)",
+                "manifests/C/000/EX-C-000004.json: EX-C-000004: version.previous pins EX-V-000002 as sha(EX-C-000003), but the manifest that opened it is catalog(EX-C-000003)",
+            ],
+        ),
+        (
+            "UPDATE captures SET document = 2 WHERE num = 3;".to_owned(),
+            &[
+                "manifests/C/000/EX-C-000004.json: EX-C-000004: previous_capture is EX-C-000003, but the document's previous capture is EX-C-000002",
+                "manifests/C/000/EX-C-000004.json: EX-C-000004: version.previous is EX-V-000002, but the document's version before EX-V-000003 is EX-V-000001",
+                "manifests/C/000/EX-C-000003.json: EX-C-000003: previous_capture is EX-C-000002, but the catalog has no earlier capture of EX-D-000001",
+                "manifests/C/000/EX-C-000003.json: EX-C-000003: version.previous is EX-V-000001, but EX-V-000002 is the document's first version",
+            ],
+        ),
+        (
+            // The unusable manifest's version was opened by another capture: the chain
+            // follows the catalog's versions row.
+            "UPDATE versions SET opened_by = 1 WHERE num = 2;".to_owned() + &break_manifest_sha(3),
+            &[
+                "manifests/C/000/EX-C-000004.json: EX-C-000004: previous_capture pins EX-C-000003 as sha(EX-C-000003), but its manifest is catalog(EX-C-000003)",
+            ],
+        ),
+        (
+            "UPDATE captures SET version = 2 WHERE num = 4;".to_owned() + &break_manifest_sha(4),
+            &[
+                "manifests/C/000/EX-C-000005.json: EX-C-000005: previous_capture pins EX-C-000004 as sha(EX-C-000004), but its manifest is catalog(EX-C-000004)",
+                "manifests/C/000/EX-C-000005.json: EX-C-000005: confirms EX-V-000003 unchanged, but the document's current version is EX-V-000002",
+            ],
+        ),
+        (
+            "UPDATE versions SET opened_by = 3 WHERE num = 3;".to_owned() + &break_manifest_sha(4),
+            &[
+                "manifests/C/000/EX-C-000005.json: EX-C-000005: previous_capture pins EX-C-000004 as sha(EX-C-000004), but its manifest is catalog(EX-C-000004)",
+                "manifests/C/000/EX-C-000005.json: EX-C-000005: version.opened_by is EX-C-000004, but EX-V-000003 was opened by EX-C-000003",
+            ],
+        ),
+    ];
+    for (sql, chain) in cases {
+        assert_eq!(chain_problems(&chain_findings(&sql)), chain, "{sql}");
+    }
+}
+
+/// The `chain` problems among `findings`, without the check's name.
+fn chain_problems(findings: &[String]) -> Vec<&str> {
+    findings
+        .iter()
+        .filter_map(|f| f.strip_prefix("chain "))
+        .collect()
+}
+
+/// The problems fsck finds in the four-capture archive plus a capture with a text (EX-C-000005,
+/// opening EX-V-000004 of EX-D-000002) and a provision quoting it, after `sql` changed the
+/// catalog.
+/// `edit` then rewrites EX-C-000005's manifest (unsigned, but in the catalog: the manifest in
+/// hand).
+fn provision_findings(sql: &str, edit: impl FnOnce(&mut CaptureManifest)) -> Vec<String> {
+    let (_dir, mut archive) = archive();
+    let key = archive.signing_key().unwrap();
+    let bytes = b"Notice.\nWe keep your data for 30 days.\n";
+    let obj = archive.objects().put(bytes).unwrap();
+    let mut batch = archive.begin(&key).unwrap();
+    batch
+        .add(PendingCapture {
+            document_url: "file:///notice.txt".into(),
+            entity: None,
+            title: None,
+            title_hint: None,
+            captured_at: chrono::Utc::now(),
+            method: Method::File,
+            http: None,
+            file: Some(FileSource {
+                path: "/notice.txt".into(),
+            }),
+            content: Some(ContentInfo {
+                sha256: obj.sha256,
+                blake3: obj.blake3,
+                size: obj.size,
+                media_type: "text/plain".into(),
+            }),
+            text: Some(exhibit_core::manifest::TextInfo {
+                sha256: obj.sha256,
+                blake3: obj.blake3,
+                size: obj.size,
+                charset: "utf-8".into(),
+                extractor: exhibit_core::manifest::Extractor {
+                    name: "plain".into(),
+                    version: "1".into(),
+                    rules: None,
+                },
+            }),
+            text_omitted: None,
+            error: None,
+            rules_change: None,
+        })
+        .unwrap();
+    batch.commit().unwrap();
+    let version = archive.version(4).unwrap();
+    let draft = archive
+        .draft_provision(&version, "30 days", None, chrono::Utc::now())
+        .unwrap()
+        .unwrap();
+    let mut batch = archive.begin(&key).unwrap();
+    batch.add_provision(draft).unwrap();
+    batch.commit().unwrap();
+    let id = RecordId::new(&archive.prefix, RecordKind::Capture, 5);
+    let path = archive.root.join(crate::layout::manifest_path(&id));
+    let mut m = CaptureManifest::parse(&std::fs::read(&path).unwrap()).unwrap();
+    let before = m.clone();
+    edit(&mut m);
+    if m != before {
+        let bytes = m.to_canonical_bytes().unwrap();
+        std::fs::write(&path, &bytes).unwrap();
+        archive
+            .conn
+            .execute(
+                "UPDATE captures SET manifest_sha256 = ?1 WHERE num = 5",
+                [Sha256Digest::of(&bytes).to_string()],
+            )
+            .unwrap();
+    }
+    archive
+        .conn
+        .execute_batch(&format!("PRAGMA foreign_keys = OFF; {sql}"))
+        .unwrap();
+    findings(&archive, &run(&archive, false))
+}
+
+#[test]
+fn fsck_provision_findings_name_the_opening_capture() {
+    let p = "manifests/P/000/EX-P-000001.json: EX-P-000001";
+    let cases: [(String, Vec<String>); 5] = [
+        (String::new(), vec![]),
+        (
+            break_manifest_sha(5),
+            vec![format!(
+                "{p}: pins EX-C-000005 as sha(EX-C-000005), but its manifest is catalog(EX-C-000005)"
+            )],
+        ),
+        // A captures row that contradicts its manifest is the catalog's problem: the
+        // provision is checked against the signed manifest it pins. (Moved to document 1,
+        // capture 5 breaks that document's chain.)
+        (
+            "UPDATE captures SET text_size = 1, version = 3, document = 1 WHERE num = 5;".to_owned(),
+            vec![
+                "manifests/C/000/EX-C-000005.json: EX-C-000005: previous_capture is null, but EX-C-000004 is an earlier capture of EX-D-000002".to_owned(),
+                "manifests/C/000/EX-C-000005.json: EX-C-000005: version.previous is null, but the document's current version was EX-V-000003".to_owned(),
+            ],
+        ),
+        (
+            "UPDATE versions SET opened_by = 4 WHERE num = 4;".to_owned(),
+            vec![format!(
+                "{p}: names EX-C-000005 as the capture that opened EX-V-000004, but 4 opened it"
+            )],
+        ),
+        (
+            "DELETE FROM captures WHERE num = 5;".to_owned(),
+            vec![format!("{p}: quotes EX-C-000005, which is not in the catalog")],
+        ),
+    ];
+    for (sql, chain) in cases {
+        assert_eq!(
+            chain_problems(&provision_findings(&sql, |_| {})),
+            chain,
+            "{sql}"
+        );
+    }
+    // An opening manifest (re-hashed into the catalog, so that it is the one in hand) that
+    // states another text, version and document title than the provision quotes.
+    let found = provision_findings("", |m| {
+        m.text.as_mut().unwrap().size += 1;
+        m.version.as_mut().unwrap().id = RecordId::new(
+            &exhibit_core::IdPrefix::new("EX").unwrap(),
+            RecordKind::Version,
+            5,
+        );
+        m.document.title = Some("Other".into());
+    });
+    let chain = chain_problems(&found);
+    assert_eq!(chain.len(), 4, "{found:#?}");
+    assert!(
+        chain[0].starts_with(&format!("{p}: pins EX-C-000005 as "))
+            && chain[0].ends_with(", but its manifest is sha(EX-C-000005)"),
+        "{}",
+        chain[0]
+    );
+    assert_eq!(
+        chain[1],
+        format!("{p}: quotes EX-V-000004 but EX-C-000005 belongs to version 5")
+    );
+    assert!(
+        chain[2].starts_with(&format!("{p}: quotes the text "))
+            && chain[2].contains(" (39 bytes), but EX-C-000005's text is ")
+            && chain[2].ends_with(" (40 bytes)"),
+        "{}",
+        chain[2]
+    );
+    assert_eq!(
+        chain[3],
+        format!(
+            "{p}: names EX-D-000002 as EX-C-000005 does not: their URL, entity or title differ"
+        )
+    );
 }

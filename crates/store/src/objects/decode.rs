@@ -147,6 +147,9 @@ pub(crate) struct ObjectDecoder {
     cache_limit: usize,
     input: Vec<u8>,
     output: Vec<u8>,
+    /// The store's directory, open, when objects are opened relative to it
+    /// ([`ObjectDecoder::in_store_dir`]).
+    dir: Option<File>,
 }
 
 impl ObjectDecoder {
@@ -168,7 +171,30 @@ impl ObjectDecoder {
             cache_limit,
             input: vec![0u8; buffer],
             output: vec![0u8; buffer],
+            dir: None,
         })
+    }
+
+    /// Opens objects relative to `store`'s directory, opened once here (for as long as this
+    /// decoder lives: a worker that opens thousands of objects walks their path once), rather
+    /// than by their full path. If the directory cannot be opened, by their path as before (so
+    /// that the errors say what is wrong with each object).
+    pub(crate) fn in_store_dir(mut self, store: &ObjectStore) -> Self {
+        self.dir = fsutil::open_dir(&store.dir).ok();
+        self
+    }
+
+    /// Opens the file of object `sha256` of `store` for reading (never a link, FIFO or
+    /// anything but a regular file: [`fsutil::open_for_reading`]).
+    fn open_file(&self, store: &ObjectStore, sha256: &Sha256Digest) -> io::Result<File> {
+        match &self.dir {
+            Some(dir) => {
+                let rel = crate::layout::object_path_in_store(sha256);
+                fsutil::open_regular_at(dir, Path::new(&rel), fsutil::Links::Refuse)
+                    .map(|(file, _)| file)
+            }
+            None => fsutil::open_for_reading(&store.path_of(sha256), fsutil::Links::Refuse),
+        }
     }
 
     /// Decodes object `sha256` of `store`, streaming: every chunk of decoded bytes goes to
@@ -182,7 +208,8 @@ impl ObjectDecoder {
         each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>,
     ) -> Result<Decoded, DecodeError> {
         let mut h = DualHasher::new();
-        let (mut file, first, is_delta) = self.open_object(&store.path_of(sha256), Some(store))?;
+        let opened = self.open_file(store, sha256);
+        let (mut file, first, is_delta) = self.open_object(opened, Some(store))?;
         // A full object that may serve as a reference is kept, when there is a cache to keep it
         // in and the cap (a size plus one) allows one; sized from the cap, so that no byte is
         // copied twice.
@@ -233,16 +260,12 @@ impl ObjectDecoder {
         }
         let limit = delta::MAX_DELTA_OBJECT;
         let mut bytes = Vec::new();
+        let opened = self.open_file(store, sha256);
         let (_, capped) = self
-            .decode_file(
-                &store.path_of(sha256),
-                None,
-                limit as u64 + 1,
-                &mut |chunk| {
-                    bytes.extend_from_slice(chunk);
-                    Ok(())
-                },
-            )
+            .decode_file(opened, None, limit as u64 + 1, &mut |chunk| {
+                bytes.extend_from_slice(chunk);
+                Ok(())
+            })
             .map_err(DecodeError::reference_message)?;
         if capped || bytes.len() > limit {
             return Err(format!(
@@ -278,31 +301,31 @@ impl ObjectDecoder {
         self.references.insert(sha256, bytes);
     }
 
-    /// Decodes the object file at `path`; `store` is where a delta object's reference is
+    /// Decodes the object file `opened`; `store` is where a delta object's reference is
     /// found (`None`: only a full object will do). Returns whether it was a delta object and
     /// whether decoding stopped at `cap`.
     fn decode_file(
         &mut self,
-        path: &Path,
+        opened: io::Result<File>,
         store: Option<&ObjectStore>,
         cap: u64,
         each: &mut dyn FnMut(&[u8]) -> Result<(), StoreError>,
     ) -> Result<(bool, bool), DecodeError> {
-        let (mut file, first, is_delta) = self.open_object(path, store)?;
+        let (mut file, first, is_delta) = self.open_object(opened, store)?;
         let capped = self.stream_object(&mut file, first, is_delta, cap, each)?;
         Ok((is_delta, capped))
     }
 
-    /// Opens the object file at `path` and reads its first bytes into the input buffer (how
-    /// many, and whether it is a delta object, are returned); for a delta object, loads its
-    /// reference as the delta context's dictionary (unless it is loaded already).
+    /// Takes the object file just opened (`opened`, as [`fsutil::open_for_reading`] opens it)
+    /// and reads its first bytes into the input buffer (how many, and whether it is a delta
+    /// object, are returned); for a delta object, loads its reference as the delta context's
+    /// dictionary (unless it is loaded already).
     fn open_object(
         &mut self,
-        path: &Path,
+        opened: io::Result<File>,
         store: Option<&ObjectStore>,
     ) -> Result<(File, usize, bool), DecodeError> {
-        let mut file =
-            fsutil::open_for_reading(path, fsutil::Links::Refuse).map_err(DecodeError::Open)?;
+        let mut file = opened.map_err(DecodeError::Open)?;
         let mut head = [0u8; delta::REFERENCE_HEADER];
         let first = read_full(&mut file, &mut head).map_err(DecodeError::ReadStart)?;
         let is_delta = match (delta::parse_start(&head[..first]), store) {
@@ -489,7 +512,10 @@ impl ObjectReader {
         let path = store.path_of(sha256);
         let mut decoder = ObjectDecoder::new(1 << 16, 0).map_err(|e| StoreError::io(&path, e))?;
         let opened = decoder
-            .open_object(&path, Some(store))
+            .open_object(
+                fsutil::open_for_reading(&path, fsutil::Links::Refuse),
+                Some(store),
+            )
             .and_then(|(file, first, is_delta)| {
                 let pass = decoder.begin(first, is_delta)?;
                 Ok((file, is_delta, pass))

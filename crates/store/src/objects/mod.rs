@@ -17,7 +17,7 @@ use exhibit_core::{Blake3Digest, DualHasher, Sha256Digest};
 
 use crate::StoreError;
 use crate::delta::{self, References, Start};
-use crate::fsutil;
+use crate::{fsutil, layout, locks};
 
 pub(crate) use decode::{DecodeError, ObjectDecoder};
 use decode::{read_head, read_start};
@@ -167,12 +167,12 @@ pub struct ObjectStore {
     references: Mutex<References>,
 }
 
-/// A lock file, relative to the archive root: every process that writes (or deduplicates
-/// against) objects holds a *shared* `flock` on it from its first object until it exits (the
-/// lock dies with the process). `exhibit fsck --repair` removes orphan objects and temporary
-/// files in `objects/` only when it can take it *exclusively*: no other process is then between
-/// writing an object and committing the record that names it (docs/FORMAT.md §8).
-pub const WRITERS_LOCK: &str = "locks/writers.lock";
+/// The writers lock file, relative to the archive root (defined in [`crate::layout`], taken
+/// in [`crate::locks`]): every process that writes (or deduplicates against) objects holds a
+/// *shared* lock on it from its first object until it exits. `exhibit fsck --repair` removes
+/// orphan objects and temporary files in `objects/` only when it can take it *exclusively*
+/// (docs/FORMAT.md §8).
+pub use crate::layout::WRITERS_LOCK;
 
 /// Objects written in grouped mode and not yet published.
 #[derive(Debug, Default)]
@@ -218,10 +218,7 @@ impl ObjectStore {
         if presence.is_some() {
             return Ok(());
         }
-        fsutil::ensure_dir(fsutil::parent_dir(path))?;
-        let file = fsutil::open_lock_file(path).map_err(|e| StoreError::io(path, e))?;
-        file.lock_shared().map_err(|e| StoreError::io(path, e))?;
-        *presence = Some(file);
+        *presence = Some(locks::lock_writers_shared(path)?);
         Ok(())
     }
 
@@ -293,8 +290,7 @@ impl ObjectStore {
 
     /// Where the object with this digest lives.
     pub fn path_of(&self, sha256: &Sha256Digest) -> PathBuf {
-        let hex = sha256.to_hex();
-        self.dir.join(&hex[..2]).join(format!("{hex}.zst"))
+        self.dir.join(layout::object_path_in_store(sha256))
     }
 
     /// Whether the object is present (published: staged objects are not).
@@ -316,8 +312,8 @@ impl ObjectStore {
     /// A new temporary file for an object, in `objects/`.
     fn temp_file(&self) -> io::Result<tempfile::NamedTempFile> {
         tempfile::Builder::new()
-            .prefix(".tmp-")
-            .suffix(".zst")
+            .prefix(layout::TEMP_PREFIX)
+            .suffix(layout::OBJECT_TEMP_SUFFIX)
             .permissions(fsutil::public_file_permissions())
             .tempfile_in(&self.dir)
     }
@@ -790,7 +786,7 @@ impl Write for ObjectWriter<'_> {
 
 /// The directory that holds objects, under an archive root.
 pub fn objects_dir(root: &Path) -> PathBuf {
-    root.join("objects")
+    root.join(layout::OBJECTS_DIR)
 }
 
 #[cfg(test)]
