@@ -43,21 +43,25 @@ impl Failure {
             message: message.into(),
         }
     }
+
+    /// The failure of a library error that says whether it is bad input: bad input is the
+    /// user's to fix (2); a missing record, damaged data or a failure of the machine (disk,
+    /// database) means the command could not do its job (1).
+    fn of_error(bad_input: bool, error: impl std::fmt::Display) -> Self {
+        Failure {
+            code: if bad_input {
+                EXIT_BAD_INPUT
+            } else {
+                EXIT_FAILED
+            },
+            message: error.to_string(),
+        }
+    }
 }
 
 impl From<exhibit_store::StoreError> for Failure {
     fn from(e: exhibit_store::StoreError) -> Self {
-        // Bad input is the user's to fix (2); a missing record, damaged data or a failure of
-        // the machine (disk, database) means the command could not do its job (1).
-        let code = if e.is_bad_input() {
-            EXIT_BAD_INPUT
-        } else {
-            EXIT_FAILED
-        };
-        Failure {
-            code,
-            message: e.to_string(),
-        }
+        Failure::of_error(e.is_bad_input(), e)
     }
 }
 
@@ -65,14 +69,7 @@ impl From<exhibit_ops::OpsError> for Failure {
     fn from(e: exhibit_ops::OpsError) -> Self {
         match e {
             exhibit_ops::OpsError::Store(s) => s.into(),
-            other => Failure {
-                code: if other.is_bad_input() {
-                    EXIT_BAD_INPUT
-                } else {
-                    EXIT_FAILED
-                },
-                message: other.to_string(),
-            },
+            other => Failure::of_error(other.is_bad_input(), other),
         }
     }
 }
@@ -81,14 +78,7 @@ impl From<exhibit_capture::CaptureError> for Failure {
     fn from(e: exhibit_capture::CaptureError) -> Self {
         match e {
             exhibit_capture::CaptureError::Store(s) => s.into(),
-            other => Failure {
-                code: if other.is_bad_input() {
-                    EXIT_BAD_INPUT
-                } else {
-                    EXIT_FAILED
-                },
-                message: other.to_string(),
-            },
+            other => Failure::of_error(other.is_bad_input(), other),
         }
     }
 }

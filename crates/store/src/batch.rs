@@ -17,7 +17,7 @@ use exhibit_core::manifest::{
     Method, TextInfo,
 };
 use exhibit_core::time::format_rfc3339_seconds;
-use exhibit_core::{IdPrefix, RecordId, RecordKind, Sha256Digest};
+use exhibit_core::{IdPrefix, ManifestError, RecordId, RecordKind, Sha256Digest};
 use exhibit_sign::SigningKey;
 use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde::Serialize;
@@ -26,6 +26,19 @@ use crate::layout::{manifest_path, signature_path};
 use crate::log;
 use crate::objects::ObjectStore;
 use crate::{Archive, StoreError, catalog, fsutil};
+
+/// A record's canonical manifest bytes (`to_canonical_bytes` of any manifest type), or the
+/// record `id` rejected with why they could not be made: what every record written to a batch
+/// goes through before [`Batch::write_signed`].
+pub(crate) fn canonical_bytes(
+    id: &RecordId,
+    bytes: Result<Vec<u8>, ManifestError>,
+) -> Result<Vec<u8>, StoreError> {
+    bytes.map_err(|e| StoreError::Rejected {
+        what: id.to_string(),
+        message: e.to_string(),
+    })
+}
 
 /// What a capture brings to the archive before ids, versions and signatures are assigned.
 #[derive(Debug, Clone)]
@@ -291,7 +304,7 @@ impl Batch<'_> {
         Ok(())
     }
 
-    /// Signs a record's canonical manifest bytes, writes them and the signature crash-safely
+    /// Signs a record's canonical manifest bytes ([`canonical_bytes`]), writes them and the signature crash-safely
     /// (fsynced now; their directory at commit) and appends the leaf to the log. Returns the
     /// manifest's SHA-256, its path relative to the root and its leaf index. The id must be
     /// free ([`Batch::fresh_id`]).
@@ -499,12 +512,7 @@ impl Batch<'_> {
         };
         let (capture_id, manifest_sha256, rel, log_index) = loop {
             let id = manifest.id.clone();
-            let bytes = manifest
-                .to_canonical_bytes()
-                .map_err(|e| StoreError::Rejected {
-                    what: id.to_string(),
-                    message: e.to_string(),
-                })?;
+            let bytes = canonical_bytes(&id, manifest.to_canonical_bytes())?;
             if let Some((sha256, rel, log_index)) = self.write_signed_new(&id, &bytes)? {
                 break (id, sha256, rel, log_index);
             }

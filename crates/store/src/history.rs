@@ -1,7 +1,7 @@
 //! Change-tracking queries: documents with their counts, and a document's versions a page at a
 //! time. Everything here reads the catalog's indexes; nothing loads all captures.
 
-use exhibit_core::{RecordId, RecordKind};
+use exhibit_core::RecordId;
 use rusqlite::params;
 use serde::Serialize;
 
@@ -38,7 +38,7 @@ pub struct DocumentCounts {
 
 /// Documents numbered above `?1` with their counts, at most `?2`. The counts are
 /// `count(*)`s over the `(document, num)` indexes: each costs the document's own size, not the
-/// archive's.
+/// archive's. The first seven columns are the ones [`Archive::document_from_row`] reads.
 const DOCUMENT_SUMMARIES: &str = "SELECT d.num, d.url, d.entity, d.title, d.created_at, \
     d.current_version, d.last_capture, v.first_seen, c.captured_at, c.ok, \
     (SELECT count(*) FROM versions vv WHERE vv.document = d.num), \
@@ -74,19 +74,7 @@ impl Archive {
             ],
             |r| {
                 Ok(DocumentSummary {
-                    document: DocumentRow {
-                        id: self.id(RecordKind::Document, r.get::<_, i64>(0)? as u64),
-                        url: r.get(1)?,
-                        entity: r.get(2)?,
-                        title: r.get(3)?,
-                        created_at: r.get(4)?,
-                        current_version: r
-                            .get::<_, Option<i64>>(5)?
-                            .map(|n| self.id(RecordKind::Version, n as u64)),
-                        last_capture: r
-                            .get::<_, Option<i64>>(6)?
-                            .map(|n| self.id(RecordKind::Capture, n as u64)),
-                    },
+                    document: self.document_from_row(r)?,
                     current_since: r.get(7)?,
                     last_captured_at: r.get(8)?,
                     last_capture_ok: r.get(9)?,

@@ -8,6 +8,7 @@ use exhibit_core::{RecordId, RecordKind, Sha256Digest, quote};
 use rusqlite::{OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::batch::canonical_bytes;
 use crate::catalog::parse_digest;
 use crate::layout::{manifest_path, signature_path};
 use crate::{Archive, Batch, CaptureRow, StoreError, VersionRow, fsutil};
@@ -374,12 +375,7 @@ impl Batch<'_> {
             created_at: created_at.clone(),
             signer: self.signer.clone(),
         };
-        let bytes = manifest
-            .to_canonical_bytes()
-            .map_err(|e| StoreError::Rejected {
-                what: id.to_string(),
-                message: e.to_string(),
-            })?;
+        let bytes = canonical_bytes(&id, manifest.to_canonical_bytes())?;
         let (manifest_sha256, rel, log_index) = self.write_signed(&id, &bytes)?;
         crate::catalog::rows::insert_provision(
             &self.tx,

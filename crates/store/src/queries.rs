@@ -176,6 +176,17 @@ pub(crate) const VERSIONS_OF_DOCUMENT: &str =
 pub(crate) const DOCUMENTS_PAGE: &str =
     "SELECT num FROM documents WHERE num > ?1 ORDER BY num LIMIT ?2";
 
+/// The error of a query that matched more than it may: every match, with what matched.
+fn ambiguous(query: &str, matches: &[Match]) -> StoreError {
+    StoreError::Ambiguous {
+        query: query.trim().to_owned(),
+        candidates: matches
+            .iter()
+            .map(|m| format!("{} ({} {})", m.id, m.field, m.hash))
+            .collect(),
+    }
+}
+
 impl Archive {
     fn check_own_id(&self, id: &RecordId) -> Result<(), StoreError> {
         if id.prefix() != self.prefix.as_str() {
@@ -271,13 +282,7 @@ impl Archive {
         let mut matches = self.resolve(query)?;
         let ids: BTreeSet<&RecordId> = matches.iter().map(|m| &m.id).collect();
         if ids.len() > 1 {
-            return Err(StoreError::Ambiguous {
-                query: query.trim().to_owned(),
-                candidates: matches
-                    .iter()
-                    .map(|m| format!("{} ({} {})", m.id, m.field, m.hash))
-                    .collect(),
-            });
+            return Err(ambiguous(query, &matches));
         }
         Ok(matches.swap_remove(0))
     }
@@ -290,13 +295,7 @@ impl Archive {
         let matches = self.resolve(query)?;
         let values: BTreeSet<&str> = matches.iter().map(|m| m.hash.as_str()).collect();
         if values.len() > 1 {
-            return Err(StoreError::Ambiguous {
-                query: query.trim().to_owned(),
-                candidates: matches
-                    .iter()
-                    .map(|m| format!("{} ({} {})", m.id, m.field, m.hash))
-                    .collect(),
-            });
+            return Err(ambiguous(query, &matches));
         }
         Ok(matches)
     }
@@ -522,24 +521,29 @@ impl Archive {
                 "SELECT num, url, entity, title, created_at, current_version, last_capture \
                  FROM documents WHERE num = ?1",
                 [num],
-                |r| {
-                    Ok(DocumentRow {
-                        id: self.id(RecordKind::Document, r.get::<_, i64>(0)? as u64),
-                        url: r.get(1)?,
-                        entity: r.get(2)?,
-                        title: r.get(3)?,
-                        created_at: r.get(4)?,
-                        current_version: r
-                            .get::<_, Option<i64>>(5)?
-                            .map(|n| self.id(RecordKind::Version, n as u64)),
-                        last_capture: r
-                            .get::<_, Option<i64>>(6)?
-                            .map(|n| self.id(RecordKind::Capture, n as u64)),
-                    })
-                },
+                |r| self.document_from_row(r),
             )
             .optional()?
             .ok_or_else(|| StoreError::NotFound(format!("no document {q}")))
+    }
+
+    /// The [`DocumentRow`] in a row whose first seven columns are, in this order, `documents`'
+    /// `num, url, entity, title, created_at, current_version, last_capture` (what follows them
+    /// is the caller's).
+    pub(crate) fn document_from_row(&self, r: &Row<'_>) -> rusqlite::Result<DocumentRow> {
+        Ok(DocumentRow {
+            id: self.id(RecordKind::Document, r.get::<_, i64>(0)? as u64),
+            url: r.get(1)?,
+            entity: r.get(2)?,
+            title: r.get(3)?,
+            created_at: r.get(4)?,
+            current_version: r
+                .get::<_, Option<i64>>(5)?
+                .map(|n| self.id(RecordKind::Version, n as u64)),
+            last_capture: r
+                .get::<_, Option<i64>>(6)?
+                .map(|n| self.id(RecordKind::Capture, n as u64)),
+        })
     }
 
     fn version_from_row(&self, r: &Row<'_>) -> rusqlite::Result<VersionRow> {

@@ -18,6 +18,7 @@ use exhibit_core::{RecordId, RecordKind, Sha256Digest};
 use rusqlite::{OptionalExtension, TransactionBehavior};
 use serde::Serialize;
 
+use crate::batch::canonical_bytes;
 use crate::catalog::document_state::{
     current_rules, previous_content_in, record_rules_change, rules_for_url_in,
 };
@@ -209,12 +210,7 @@ impl Batch<'_> {
             created_at: format_rfc3339_seconds(d.created_at),
             signer: self.signer.clone(),
         };
-        let bytes = manifest
-            .to_canonical_bytes()
-            .map_err(|e| StoreError::Rejected {
-                what: id.to_string(),
-                message: e.to_string(),
-            })?;
+        let bytes = canonical_bytes(&id, manifest.to_canonical_bytes())?;
         let (manifest_sha256, rel, log_index) = self.write_signed(&id, &bytes)?;
         rows::insert_reextraction(&self.tx, &manifest, &manifest_sha256, &rel, log_index)?;
         if let Some((version, key)) = d.current_key {
