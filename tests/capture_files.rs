@@ -225,6 +225,25 @@ fn show_and_cat_by_id_and_hash_prefix() {
 }
 
 #[test]
+fn same_hash_names_each_other_capture_once_and_never_the_one_shown() {
+    // A plain-text capture whose text is its bytes: content and text share one SHA-256, so the
+    // catalog matches each capture twice for that hash.
+    let (dir, archive) = new_archive();
+    let file = dir.path().join("terms.txt");
+    std::fs::write(&file, "We keep your data for 30 days.\n").unwrap();
+    let c = capture_json(&archive, &file);
+    let sha = c["sha256"].as_str().unwrap();
+    assert_eq!(c["text_sha256"].as_str(), Some(sha), "precondition: {c}");
+    capture_json(&archive, &file);
+    let shown = ok(&exhibit(&archive, &["show", sha]));
+    let line = shown
+        .lines()
+        .find(|l| l.starts_with("Same hash"))
+        .unwrap_or_else(|| panic!("no Same hash line: {shown}"));
+    assert_eq!(line, "Same hash  also in EX-C-000002", "{shown}");
+}
+
+#[test]
 fn ambiguous_prefixes_list_candidates_and_fail() {
     // Find two payloads whose SHA-256s share the first 8 hex digits (a birthday search over
     // ~2^16 candidates), capture both, and look them up by that prefix.

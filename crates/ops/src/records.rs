@@ -16,7 +16,7 @@ pub struct ShownCapture {
     pub signed: SignedCapture,
     /// The SHA-256 of its manifest's bytes.
     pub manifest_sha256: Sha256Digest,
-    /// Other captures whose verified manifests carry the same hash.
+    /// Other captures whose verified manifests carry the same hash, each named once.
     pub same_hash: Vec<String>,
 }
 
@@ -45,8 +45,14 @@ pub fn choose_capture(
             ));
             continue;
         }
+        // A capture can match one hash through two fields (a plain text's content and text
+        // share a SHA-256): name each other capture once, and never the one shown.
+        let id = m.id.to_string();
+        if chosen.as_ref().is_some_and(|c| c.row.id == m.id) || same_hash.contains(&id) {
+            continue;
+        }
         match archive.signed_match(m, public) {
-            Ok(o) => same_hash.push(o.row.id.to_string()),
+            Ok(_) => same_hash.push(id),
             Err(f) => on_warning(&f),
         }
     }
