@@ -29,29 +29,11 @@ use crate::{StoreError, fsutil, layout};
 /// (`exhibit.toml`): no document URL looks like it.
 pub const CONFIGURATION_LOCK: &str = "exhibit:configuration";
 
-/// Opens (creating it if needed) a lock file for `flock`/`fcntl` locks, as
-/// [`fsutil::open_for_writing`] does: a FIFO or link placed there makes this an error, never a
-/// hang.
+/// Opens (creating it if needed, mode 0644) a lock file for `flock`/`fcntl` locks, the way
+/// every archive file is opened for writing ([`fsutil::open_for_writing`]): a FIFO or link
+/// placed there makes this an error, never a hang.
 pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let file = match std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .custom_flags(nix::libc::O_NOFOLLOW | nix::libc::O_NONBLOCK | nix::libc::O_CLOEXEC)
-        .open(path)
-    {
-        Ok(f) => f,
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound && fsutil::is_link(path) => {
-            return Err(fsutil::not_regular("a symbolic link (not followed)"));
-        }
-        Err(e) => return Err(e),
-    };
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(fsutil::not_regular(fsutil::file_kind(meta.file_type())));
-    }
-    Ok(file)
+    fsutil::open_for_writing(path, true)
 }
 
 /// Takes per-document capture locks: a capture holds its document's lock from acquisition to
