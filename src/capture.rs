@@ -100,6 +100,11 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
     if let Some(m) = args.max_size {
         capturer.set_max_bytes(m);
     }
+    if !args.ca_cert.is_empty() {
+        capturer
+            .add_trust_roots(&args.ca_cert)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
+    }
     let options = BatchOptions {
         jobs: match args.jobs {
             Some(n) => n as usize,

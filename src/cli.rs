@@ -291,6 +291,10 @@ pub struct CaptureArgs {
     /// Largest document kept, in bytes (default from exhibit.toml: 1073741824, 1 GiB).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=9_007_199_254_740_991))]
     pub max_size: Option<u64>,
+    /// Also trust the CA certificates in this PEM file for HTTPS (repeatable; private CAs,
+    /// tests). The bundled Mozilla roots stay trusted; each capture records the roots it used.
+    #[arg(long, value_name = "PEM")]
+    pub ca_cert: Vec<PathBuf>,
 }
 
 /// `exhibit list`.
@@ -320,8 +324,12 @@ pub struct CatArgs {
     /// A record id or a hash prefix.
     pub query: String,
     /// Print the extracted text instead of the captured bytes.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "tls_chain")]
     pub text: bool,
+    /// Print the certificate chain the server sent (PEM, leaf first) on the connection that
+    /// carried the capture's last request, as the signed manifest records it.
+    #[arg(long)]
+    pub tls_chain: bool,
 }
 
 /// `exhibit documents`.

@@ -296,8 +296,24 @@ fn show_capture(
         } else {
             serde_json::Value::Null
         };
+        let certificates: Vec<_> = if valid {
+            let refs: Vec<exhibit_core::connection::ObjectRef> = manifest
+                .objects()
+                .iter()
+                .filter(|o| o.role == exhibit_core::manifest::ObjectRole::Certificate)
+                .map(|o| exhibit_core::connection::ObjectRef {
+                    sha256: o.sha256,
+                    blake3: o.blake3,
+                    size: o.size,
+                })
+                .collect();
+            exhibit_ops::tls::describe_certificates(archive, &refs)
+        } else {
+            Vec::new()
+        };
         json_line(&json!({
             "capture": row,
+            "certificates": certificates,
             "manifest": value,
             "signature_valid": valid,
             "same_hash_captures": same_hash,
@@ -366,6 +382,7 @@ fn show_capture(
             h.status.map_or("(none)".into(), |s| s.to_string()),
             Inert(&h.final_url)
         )?;
+        output::connections(archive, h, &mut o)?;
     }
     if let Some(f) = &manifest.file {
         writeln!(o, "File       {}", Inert(&f.path))?;
@@ -416,6 +433,13 @@ fn show_capture(
 fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
     let public = archive.public_key()?;
+    if args.tls_chain {
+        let pem = exhibit_ops::tls::chain_pem(&archive, &args.query, &public)?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(pem.as_bytes())?;
+        out.flush()?;
+        return Ok(EXIT_OK);
+    }
     let object = exhibit_ops::records::object_for(&archive, &args.query, args.text, &public)?;
     let mut out = std::io::stdout().lock();
     archive

@@ -198,3 +198,66 @@ pub fn version_table(rows: &[VersionRow], out: &mut impl Write) -> std::io::Resu
     }
     Ok(())
 }
+
+/// The connection record of an HTTP capture (FORMAT §3.10), for `show`: each connection's
+/// address and handshake, the chain's subjects and fingerprints, and the trust roots.
+pub fn connections(
+    archive: &exhibit_store::Archive,
+    http: &exhibit_core::manifest::HttpExchange,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    for (i, c) in http.connections.iter().flatten().enumerate() {
+        writeln!(
+            out,
+            "Connection {} {}  at {}  for {}",
+            i + 1,
+            Inert(&c.remote),
+            human_time(&c.connected_at),
+            Inert(&c.url)
+        )?;
+        let Some(t) = &c.tls else { continue };
+        let or_none = |v: &Option<String>| {
+            v.as_deref()
+                .map_or("-".to_owned(), |s| inert(s).into_owned())
+        };
+        writeln!(
+            out,
+            "  TLS      {}  {}  {}  ALPN {}  server name {}: chain {}",
+            or_none(&t.version),
+            or_none(&t.cipher_suite),
+            or_none(&t.group),
+            or_none(&t.alpn),
+            Inert(&t.server_name),
+            if t.trusted { "trusted" } else { "REFUSED" }
+        )?;
+        for (n, facts) in exhibit_ops::tls::describe_certificates(archive, &t.chain)
+            .iter()
+            .enumerate()
+        {
+            certificate_line(&format!("  Cert {n}"), facts, out)?;
+        }
+    }
+    if let Some(roots) = &http.trust_roots {
+        writeln!(out, "Roots      {}", Inert(&roots.bundled))?;
+        for facts in exhibit_ops::tls::describe_certificates(archive, &roots.added) {
+            certificate_line("  Added", &facts, out)?;
+        }
+    }
+    Ok(())
+}
+
+fn certificate_line(
+    label: &str,
+    facts: &exhibit_ops::tls::CertificateFacts,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    writeln!(out, "{label:<11}{}  sha256 {}", facts.subject, facts.sha256)?;
+    if !facts.not_after.is_empty() {
+        writeln!(
+            out,
+            "{:<11}issued by {}, valid {} to {}",
+            "", facts.issuer, facts.not_before, facts.not_after
+        )?;
+    }
+    Ok(())
+}

@@ -134,7 +134,7 @@ fn a_404_is_signed_evidence_and_the_other_sources_still_run() {
     assert_eq!(failed["changed"], false);
     assert!(stderr(&out).contains("HTTP 404"), "{}", stderr(&out));
     let m = manifest_of(failed);
-    assert_eq!(m["type"], "exhibit.capture-failure/v1");
+    assert_eq!(m["type"], "exhibit.capture-failure/v2");
     assert_eq!(m["error"], "HTTP 404 Not Found");
     assert_eq!(m["content"]["sha256"], sha256_hex(b"<h1>Not here</h1>"));
     assert_eq!(lines[1]["ok"], true);

@@ -24,6 +24,8 @@ mod bundle_adversarial;
 mod capture_files;
 // Capturing over real HTTP from 127.0.0.1.
 mod capture_http;
+// Capturing over real HTTPS from 127.0.0.1 with a private PKI: TLS provenance.
+mod capture_tls;
 // `exhibit cite` and `exhibit verify --citation`.
 mod citation;
 // `completions` and `man` of both binaries, and their usage errors.

@@ -5,9 +5,10 @@
 
 #![allow(dead_code)]
 
+pub mod tls;
 pub mod tsa;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -93,7 +94,10 @@ impl Server {
                 }
                 let Ok(stream) = stream else { continue };
                 let handler = handler.clone();
-                std::thread::spawn(move || serve(stream, &*handler));
+                std::thread::spawn(move || {
+                    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+                    serve(stream, &*handler)
+                });
             }
         });
         Server {
@@ -119,22 +123,23 @@ impl Drop for Server {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler) {
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
+/// Answers one request on `stream` (plain TCP, or TLS from `tls`): reads the request head,
+/// then writes `handler(path)`. The caller sets any read timeout.
+fn serve<S: Read + Write>(mut stream: S, handler: &Handler) {
     let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
-    loop {
-        let mut line = String::new();
-        match reader.read_line(&mut line) {
-            Ok(0) | Err(_) => return,
-            Ok(_) if line == "\r\n" || line == "\n" => break,
-            Ok(_) => {}
+    {
+        // Dropped before writing: what it read past the head (a request body) is discarded.
+        let mut reader = BufReader::new(&mut stream);
+        if reader.read_line(&mut request_line).is_err() {
+            return;
+        }
+        loop {
+            let mut line = String::new();
+            match reader.read_line(&mut line) {
+                Ok(0) | Err(_) => return,
+                Ok(_) if line == "\r\n" || line == "\n" => break,
+                Ok(_) => {}
+            }
         }
     }
     let path = request_line
@@ -390,4 +395,19 @@ pub fn tar_up(dir: &Path, name: &str, out: &Path) {
         .status()
         .expect("run tar");
     assert!(ok.success(), "tar -c {}", out.display());
+}
+
+/// Runs the stock `openssl` with `args` in `dir`, asserting success (tests mint keys,
+/// certificates and tokens with it).
+pub fn openssl(dir: &Path, args: &[&str]) {
+    let out = std::process::Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -202,7 +202,7 @@ impl LocalTsa {
         let dir = tempfile::tempdir().unwrap();
         let (d, q) = (dir.path().join("data"), dir.path().join("q.tsq"));
         std::fs::write(&d, data).unwrap();
-        openssl(
+        super::openssl(
             dir.path(),
             &[
                 "ts", "-query", "-data", "data", "-sha256", "-cert", "-out", "q.tsq",
@@ -273,22 +273,9 @@ pub fn openssl_ts_text(tsr: &Path) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 fn make_ca(dir: &Path, name: &str, cn: &str) -> PathBuf {
     let (key, pem) = (format!("{name}.key"), format!("{name}.pem"));
-    openssl(
+    super::openssl(
         dir,
         &[
             "req",
@@ -317,7 +304,7 @@ fn make_ca(dir: &Path, name: &str, cn: &str) -> PathBuf {
 }
 
 fn make_tsa_cert(dir: &Path) {
-    openssl(
+    super::openssl(
         dir,
         &[
             "req",
@@ -344,7 +331,7 @@ fn make_tsa_cert(dir: &Path) {
          authorityKeyIdentifier = keyid\n",
     )
     .unwrap();
-    openssl(
+    super::openssl(
         dir,
         &[
             "x509",

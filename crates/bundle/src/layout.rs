@@ -1,5 +1,6 @@
 //! Names inside a bundle.
 
+use exhibit_core::manifest::{NamedObject, ObjectRole};
 use exhibit_core::{RecordId, Sha256Digest};
 
 /// The BagIt declaration file.
@@ -94,6 +95,22 @@ pub fn content_path(sha256: &Sha256Digest, media_type: &str) -> String {
 /// `data/text/<sha256>.txt`.
 pub fn text_path(sha256: &Sha256Digest) -> String {
     format!("data/text/{sha256}.txt")
+}
+
+/// `data/certificates/<sha256>.der`: a certificate of a capture's TLS record (a handshake's
+/// chain or an added trust root), DER as stored.
+pub fn certificate_path(sha256: &Sha256Digest) -> String {
+    format!("data/certificates/{sha256}.der")
+}
+
+/// Where a bundle keeps an object a capture manifest names: the one mapping from
+/// [`ObjectRole`] to payload path, used by the writer and the verifier.
+pub fn object_path(object: &NamedObject<'_>) -> String {
+    match object.role {
+        ObjectRole::Content { media_type } => content_path(&object.sha256, media_type),
+        ObjectRole::Text => text_path(&object.sha256),
+        ObjectRole::Certificate => certificate_path(&object.sha256),
+    }
 }
 
 /// `exhibit/manifests/<id>.json`.

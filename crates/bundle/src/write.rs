@@ -62,23 +62,13 @@ pub fn write_bundle(
     // Payload: each distinct object once.
     let mut payload: BTreeMap<String, Source> = BTreeMap::new();
     for r in records.iter().filter_map(BundleRecord::capture) {
-        if let Some(c) = &r.content {
+        for object in r.objects() {
             payload.insert(
-                layout::content_path(&c.sha256, &c.media_type),
+                layout::object_path(&object),
                 Source::Object {
-                    sha256: c.sha256,
-                    blake3: c.blake3,
-                    size: c.size,
-                },
-            );
-        }
-        if let Some(t) = &r.text {
-            payload.insert(
-                layout::text_path(&t.sha256),
-                Source::Object {
-                    sha256: t.sha256,
-                    blake3: t.blake3,
-                    size: t.size,
+                    sha256: object.sha256,
+                    blake3: object.blake3,
+                    size: object.size,
                 },
             );
         }

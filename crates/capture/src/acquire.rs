@@ -5,10 +5,12 @@
 
 use std::collections::BTreeMap;
 use std::io::{self, Read, Write};
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use exhibit_core::Sha256Digest;
+use exhibit_core::connection::{Connection, ObjectRef, TlsSession};
 use exhibit_core::manifest::{
     ContentInfo, FileSource, HttpExchange, MAX_RECORDED_STRING, Method, RECORDED_HEADERS, Redirect,
     cap_string,
@@ -18,6 +20,7 @@ use exhibit_store::{ObjectStore, StoreError};
 use exhibit_text as text;
 
 use crate::CaptureError;
+use crate::connector::{ConnectionLog, HttpClient, TlsSetup};
 use crate::source::Source;
 
 /// Bytes kept for sniffing the media type when the document is too large to keep whole.
@@ -56,27 +59,32 @@ pub struct Acquired {
     pub error: Option<String>,
 }
 
-/// An HTTP agent with the archive's timeouts. Redirects are followed by hand so that each hop
-/// is recorded; bodies are decoded by hand so that `Content-Encoding` is undone exactly once.
-pub(crate) fn agent(settings: &CaptureSettings) -> ureq::Agent {
+/// The HTTP client with the archive's timeouts and trust roots. Redirects are followed by hand
+/// so that each hop is recorded; bodies are decoded by hand so that `Content-Encoding` is undone
+/// exactly once; connections are never pooled or proxied, so that each request's own connection
+/// (address, TLS handshake) is recorded ([`crate::connector`]).
+pub(crate) fn client(settings: &CaptureSettings, tls: Arc<TlsSetup>) -> HttpClient {
     let t = Duration::from_secs(settings.timeout_secs.max(1));
-    ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .timeout_connect(Some(t))
         .timeout_per_read(Some(t))
         .timeout_recv_response(Some(t))
         .timeout_global(Some(t.saturating_mul(20).max(Duration::from_secs(300))))
         .max_redirects(0)
+        .max_idle_connections(0)
+        .max_idle_connections_per_host(0)
+        .proxy(None)
         .http_status_as_error(false)
         .user_agent(settings.user_agent.as_str())
         .accept_encoding(ACCEPT_ENCODING)
-        .build()
-        .new_agent()
+        .build();
+    HttpClient::new(config, tls)
 }
 
 /// Acquires a source, storing its bytes.
 pub(crate) fn acquire(
     source: &Source,
-    agent: &ureq::Agent,
+    http: &HttpClient,
     settings: &CaptureSettings,
     objects: &ObjectStore,
     previous: Option<&Sha256Digest>,
@@ -126,7 +134,7 @@ pub(crate) fn acquire(
             })?;
             Ok(finish_local(stored, captured_at, Method::Stdin, None, None))
         }
-        Source::Http(url) => fetch(url, agent, settings, objects, previous),
+        Source::Http(url) => fetch(url, http, settings, objects, previous),
     }
 }
 
@@ -352,29 +360,91 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
+/// Turns the connections the last request made into its manifest record, storing each
+/// certificate as an object. One request makes at most one connection (pooling is off); should
+/// a request ever make more, the last is the one that carried it.
+fn take_connection(
+    log: &ConnectionLog,
+    url: &url::Url,
+    objects: &ObjectStore,
+) -> Result<Option<Connection>, CaptureError> {
+    let Some(made) = log
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .drain(..)
+        .next_back()
+    else {
+        return Ok(None);
+    };
+    let tls = match made.tls {
+        None => None,
+        Some(t) => {
+            let mut chain = Vec::with_capacity(t.chain.len());
+            for der in &t.chain {
+                let stored = objects.put(der)?;
+                chain.push(ObjectRef {
+                    sha256: stored.sha256,
+                    blake3: stored.blake3,
+                    size: stored.size,
+                });
+            }
+            Some(TlsSession {
+                server_name: cap_string(&t.server_name, MAX_RECORDED_STRING),
+                chain,
+                trusted: t.trusted,
+                version: t.version,
+                cipher_suite: t.cipher_suite,
+                group: t.group,
+                alpn: t.alpn.map(|a| cap_string(&a, 256)),
+            })
+        }
+    };
+    Ok(Some(Connection {
+        url: recorded(url),
+        remote: made.remote.to_string(),
+        connected_at: exhibit_core::time::format_rfc3339_seconds(made.connected_at),
+        tls,
+    }))
+}
+
 fn fetch(
     start: &url::Url,
-    agent: &ureq::Agent,
+    http: &HttpClient,
     settings: &CaptureSettings,
     objects: &ObjectStore,
     previous: Option<&Sha256Digest>,
 ) -> Result<Acquired, CaptureError> {
+    let (agent, log) = http.agent();
+    // The added roots are evidence of what was trusted: stored like the chains.
+    for der in &http.tls.added {
+        objects.put(der)?;
+    }
     let mut current = start.clone();
     let mut redirects: Vec<Redirect> = Vec::new();
+    let mut connections: Vec<Connection> = Vec::new();
     loop {
+        let response = agent.get(current.as_str()).call();
+        let captured_at = Utc::now();
+        connections.extend(take_connection(&log, &current, objects)?);
         let mut exchange = HttpExchange {
             request_url: recorded(start),
             final_url: recorded(&current),
             redirects: redirects.clone(),
             status: None,
             headers: BTreeMap::new(),
+            connections: Some(connections.clone()),
+            trust_roots: Some(http.tls.record.clone()),
         };
-        let response = agent.get(current.as_str()).call();
-        let captured_at = Utc::now();
         let response = match response {
             Ok(r) => r,
             Err(e) => {
-                let error = describe_http_error(&e, settings.timeout_secs);
+                let mut error = describe_http_error(&e, settings.timeout_secs);
+                let untrusted = connections.last().is_some_and(|c| {
+                    c.url == exchange.final_url && c.tls.as_ref().is_some_and(|t| !t.trusted)
+                });
+                if untrusted {
+                    error = format!("TLS handshake failed: {error}");
+                }
                 return Ok(failure(captured_at, exchange, error, None));
             }
         };

@@ -112,7 +112,7 @@ impl Capturer<'_> {
         let readers = (0..jobs)
             .map(|_| self.archive.catalog_reader())
             .collect::<Result<Vec<_>, _>>()?;
-        let agent = self.agent.clone();
+        let http = self.http.clone();
         let settings = self.settings.clone();
         let cwd = std::env::current_dir().ok();
         let items = Mutex::new(items);
@@ -134,7 +134,7 @@ impl Capturer<'_> {
                 let (items, stop, locks, cwd) = (&items, &stop, &locks, &cwd);
                 let env = PrepareEnv {
                     objects: &objects,
-                    agent: &agent,
+                    http: &http,
                     settings: &settings,
                     texts: Some(&texts),
                 };

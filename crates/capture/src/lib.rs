@@ -15,6 +15,7 @@
 
 mod acquire;
 pub mod batch;
+mod connector;
 mod error;
 mod reextract;
 mod source;
@@ -51,7 +52,7 @@ pub struct Capturer<'a> {
     archive: &'a mut Archive,
     key: SigningKey,
     settings: CaptureSettings,
-    agent: ureq::Agent,
+    http: connector::HttpClient,
 }
 
 impl<'a> Capturer<'a> {
@@ -59,19 +60,31 @@ impl<'a> Capturer<'a> {
     pub fn new(archive: &'a mut Archive) -> Result<Self, CaptureError> {
         let key = archive.signing_key()?;
         let settings = archive.config().capture.clone();
-        let agent = acquire::agent(&settings);
+        let tls = std::sync::Arc::new(connector::TlsSetup::new(&[] as &[&std::path::Path])?);
+        let http = acquire::client(&settings, tls);
         Ok(Capturer {
             archive,
             key,
             settings,
-            agent,
+            http,
         })
     }
 
     /// Overrides the timeout (seconds) for connecting and for each read.
     pub fn set_timeout(&mut self, secs: u64) {
         self.settings.timeout_secs = secs;
-        self.agent = acquire::agent(&self.settings);
+        self.http = acquire::client(&self.settings, self.http.tls.clone());
+    }
+
+    /// Trusts the certificates in these PEM files as roots too (`--ca-cert`: private CAs,
+    /// tests), beside the bundled Mozilla roots. Each capture records them (FORMAT §3.10).
+    pub fn add_trust_roots(
+        &mut self,
+        pem_files: &[std::path::PathBuf],
+    ) -> Result<(), CaptureError> {
+        let tls = std::sync::Arc::new(connector::TlsSetup::new(pem_files)?);
+        self.http = acquire::client(&self.settings, tls);
+        Ok(())
     }
 
     /// Overrides the size cap in bytes.
@@ -99,7 +112,7 @@ impl<'a> Capturer<'a> {
         let previous = self.archive.previous_content(&document_url)?;
         let env = PrepareEnv {
             objects: self.archive.objects(),
-            agent: &self.agent,
+            http: &self.http,
             settings: &self.settings,
             texts: None,
         };
@@ -142,7 +155,7 @@ impl<'a> Capturer<'a> {
 /// run on any thread.
 pub(crate) struct PrepareEnv<'e> {
     pub(crate) objects: &'e exhibit_store::ObjectStore,
-    pub(crate) agent: &'e ureq::Agent,
+    pub(crate) http: &'e connector::HttpClient,
     pub(crate) settings: &'e CaptureSettings,
     /// Texts this process extracted and stored, shared by a batch's workers.
     pub(crate) texts: Option<&'e TextCache>,
@@ -201,7 +214,7 @@ impl PrepareEnv<'_> {
         rules: &ExtractionRules,
         previous: Option<&exhibit_core::Sha256Digest>,
     ) -> Result<PendingCapture, CaptureError> {
-        let acquired = acquire::acquire(source, self.agent, self.settings, self.objects, previous)?;
+        let acquired = acquire::acquire(source, self.http, self.settings, self.objects, previous)?;
         let mut text = None;
         let mut text_omitted = None;
         let mut title_hint = None;

@@ -325,6 +325,8 @@ mod tests {
                 redirects: Vec::new(),
                 status: None,
                 headers: Default::default(),
+                connections: None,
+                trust_roots: None,
             }),
             file: None,
             content: None,

@@ -8,6 +8,7 @@
 pub mod chain;
 pub mod checkpoint;
 pub mod citation;
+pub mod connection;
 pub mod digest;
 pub mod id;
 pub mod inert;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::connection::{Connection, TrustRoots};
 use crate::digest::{Blake3Digest, Sha256Digest};
 use crate::id::{RecordId, RecordKind};
 
@@ -131,6 +132,9 @@ pub enum ManifestError {
 }
 
 /// Which manifest schema a manifest follows (its `type` field).
+///
+/// Version 2 is version 1 plus the connection record of HTTP captures (`http.connections` and
+/// `http.trust_roots`, FORMAT §3.10); a v1 manifest has neither, a v2 manifest has both.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
 pub enum ManifestType {
     /// A successful capture: bytes were obtained and belong to a version.
@@ -139,14 +143,46 @@ pub enum ManifestType {
     /// A failed capture attempt (non-2xx status or network failure); it opens no version.
     #[serde(rename = "exhibit.capture-failure/v1")]
     CaptureFailure,
+    /// [`ManifestType::Capture`] with the connection record.
+    #[serde(rename = "exhibit.capture/v2")]
+    CaptureV2,
+    /// [`ManifestType::CaptureFailure`] with the connection record.
+    #[serde(rename = "exhibit.capture-failure/v2")]
+    CaptureFailureV2,
 }
 
 impl ManifestType {
+    /// The type of a capture manifest: its outcome and whether its `http` records connections.
+    pub fn of_capture(success: bool, http: Option<&HttpExchange>) -> ManifestType {
+        let v2 = http.is_some_and(|h| h.connections.is_some());
+        match (success, v2) {
+            (true, false) => ManifestType::Capture,
+            (false, false) => ManifestType::CaptureFailure,
+            (true, true) => ManifestType::CaptureV2,
+            (false, true) => ManifestType::CaptureFailureV2,
+        }
+    }
+
     /// The `type` string.
     pub fn as_str(self) -> &'static str {
         match self {
             ManifestType::Capture => "exhibit.capture/v1",
             ManifestType::CaptureFailure => "exhibit.capture-failure/v1",
+            ManifestType::CaptureV2 => "exhibit.capture/v2",
+            ManifestType::CaptureFailureV2 => "exhibit.capture-failure/v2",
+        }
+    }
+
+    /// Whether this type records a successful capture.
+    pub fn is_success(self) -> bool {
+        matches!(self, ManifestType::Capture | ManifestType::CaptureV2)
+    }
+
+    /// The schema version: 1 or 2.
+    pub fn schema_version(self) -> u8 {
+        match self {
+            ManifestType::Capture | ManifestType::CaptureFailure => 1,
+            ManifestType::CaptureV2 | ManifestType::CaptureFailureV2 => 2,
         }
     }
 }
@@ -214,6 +250,13 @@ pub struct HttpExchange {
     pub status: Option<u16>,
     /// The final response's headers from [`RECORDED_HEADERS`] that were present.
     pub headers: BTreeMap<String, String>,
+    /// v2: one connection per request, in order (FORMAT §3.10). Absent (the key is omitted,
+    /// not null) in v1 manifests, so their bytes are unchanged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Vec<Connection>>,
+    /// v2: the roots the TLS handshakes were checked against. Absent in v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_roots: Option<TrustRoots>,
 }
 
 /// Where a file capture was read from.
@@ -324,7 +367,46 @@ pub struct VersionLink {
     pub opened_by: Option<RecordLink>,
 }
 
-/// A signed capture manifest (`exhibit.capture/v1` or `exhibit.capture-failure/v1`).
+/// What an object named by a capture manifest is.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ObjectRole<'a> {
+    /// The captured bytes, of this media type.
+    Content {
+        /// [`ContentInfo::media_type`].
+        media_type: &'a str,
+    },
+    /// The extracted text.
+    Text,
+    /// A DER certificate: of a handshake's chain or an added trust root.
+    Certificate,
+}
+
+impl ObjectRole<'_> {
+    /// The role's name in reports: `content`, `text`, `certificate`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ObjectRole::Content { .. } => "content",
+            ObjectRole::Text => "text",
+            ObjectRole::Certificate => "certificate",
+        }
+    }
+}
+
+/// An object a capture manifest names, with the digests and size it signs.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NamedObject<'a> {
+    /// What it is.
+    pub role: ObjectRole<'a>,
+    /// Its SHA-256 (its name in the object store).
+    pub sha256: Sha256Digest,
+    /// Its BLAKE3.
+    pub blake3: Blake3Digest,
+    /// Its size in bytes.
+    pub size: u64,
+}
+
+/// A signed capture manifest (`exhibit.capture/v1`, `exhibit.capture-failure/v1`, or their v2
+/// forms with the connection record).
 ///
 /// Every field is always present; inapplicable ones are `null`.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
@@ -384,7 +466,52 @@ impl CaptureManifest {
 
     /// Whether this records a successful capture.
     pub fn is_success(&self) -> bool {
-        self.manifest_type == ManifestType::Capture
+        self.manifest_type.is_success()
+    }
+
+    /// Every object this manifest names, each once: the content, the text, then the
+    /// certificates of its TLS handshakes and added trust roots (FORMAT §3.10). Bundles carry
+    /// exactly these; verifiers and `fsck` check each against its digests and size.
+    pub fn objects(&self) -> Vec<NamedObject<'_>> {
+        let mut out = Vec::new();
+        if let Some(c) = &self.content {
+            out.push(NamedObject {
+                role: ObjectRole::Content {
+                    media_type: &c.media_type,
+                },
+                sha256: c.sha256,
+                blake3: c.blake3,
+                size: c.size,
+            });
+        }
+        if let Some(t) = &self.text {
+            out.push(NamedObject {
+                role: ObjectRole::Text,
+                sha256: t.sha256,
+                blake3: t.blake3,
+                size: t.size,
+            });
+        }
+        let Some(http) = &self.http else { return out };
+        let chains = http
+            .connections
+            .iter()
+            .flatten()
+            .filter_map(|c| c.tls.as_ref())
+            .flat_map(|t| t.chain.iter());
+        let roots = http.trust_roots.iter().flat_map(|r| r.added.iter());
+        let mut seen = std::collections::HashSet::new();
+        for cert in chains.chain(roots) {
+            if seen.insert(cert.sha256) {
+                out.push(NamedObject {
+                    role: ObjectRole::Certificate,
+                    sha256: cert.sha256,
+                    blake3: cert.blake3,
+                    size: cert.size,
+                });
+            }
+        }
+        out
     }
 
     /// Checks that the fields agree with each other and with the type.
@@ -422,17 +549,30 @@ impl CaptureManifest {
                 ));
             }
         }
-        match self.manifest_type {
-            ManifestType::Capture => {
-                if self.content.is_none() || self.version.is_none() || self.error.is_some() {
-                    return bad("a capture needs content and version and no error".into());
-                }
+        if self.manifest_type.is_success() {
+            if self.content.is_none() || self.version.is_none() || self.error.is_some() {
+                return bad("a capture needs content and version and no error".into());
             }
-            ManifestType::CaptureFailure => {
-                if self.version.is_some() || self.text.is_some() || self.error.is_none() {
-                    return bad("a failed capture has an error and no version or text".into());
+        } else if self.version.is_some() || self.text.is_some() || self.error.is_none() {
+            return bad("a failed capture has an error and no version or text".into());
+        }
+        let v2 = self.manifest_type.schema_version() == 2;
+        match self.http.as_ref() {
+            Some(h) => match (&h.connections, &h.trust_roots) {
+                (None, None) if !v2 => {}
+                (Some(connections), Some(roots)) if v2 => {
+                    crate::connection::check_connections(h, connections, roots, self.is_success())?
                 }
-            }
+                _ => {
+                    return bad(format!(
+                        "{} needs http.connections and http.trust_roots {}",
+                        self.manifest_type.as_str(),
+                        if v2 { "both" } else { "absent" }
+                    ));
+                }
+            },
+            None if v2 => return bad("a v2 capture manifest records an HTTP capture".into()),
+            None => {}
         }
         if let Some(v) = &self.version {
             match v.change {
@@ -478,6 +618,8 @@ mod tests {
                 }],
                 status: Some(200),
                 headers: [("content-type".to_string(), "text/html".to_string())].into(),
+                connections: None,
+                trust_roots: None,
             }),
             file: None,
             content: Some(ContentInfo {
@@ -573,6 +715,205 @@ mod tests {
             &Sha256Digest::of(b"<p>hi</p>").to_hex()[..16]
         );
         assert_eq!(text, want);
+    }
+
+    /// The sample as v2: one connection per request (the redirect, then the final URL).
+    fn sample_v2() -> CaptureManifest {
+        use crate::connection::{Connection, ObjectRef, TlsSession, TrustRoots};
+        let mut m = sample();
+        m.manifest_type = ManifestType::CaptureV2;
+        let h = m.http.as_mut().unwrap();
+        let connection = |url: &str| Connection {
+            url: url.into(),
+            remote: "192.0.2.7:443".into(),
+            connected_at: "2026-04-30T06:15:21Z".into(),
+            tls: url.starts_with("https:").then(|| TlsSession {
+                server_name: "www.ai21.com".into(),
+                chain: vec![ObjectRef::of(b"leaf"), ObjectRef::of(b"intermediate")],
+                trusted: true,
+                version: Some("TLSv1.3".into()),
+                cipher_suite: Some("TLS_AES_128_GCM_SHA256".into()),
+                group: Some("x25519".into()),
+                alpn: Some("http/1.1".into()),
+            }),
+        };
+        h.connections = Some(vec![
+            connection("http://ai21.com/privacy-policy"),
+            connection("https://www.ai21.com/privacy-policy"),
+        ]);
+        h.trust_roots = Some(TrustRoots {
+            bundled: "webpki-roots (Mozilla); 1 anchors; sha256:00".into(),
+            added: vec![ObjectRef::of(b"root")],
+        });
+        m
+    }
+
+    #[test]
+    fn v2_round_trips_and_names_its_certificates() {
+        let m = sample_v2();
+        let bytes = m.to_canonical_bytes().unwrap();
+        assert_eq!(CaptureManifest::parse(&bytes).unwrap(), m);
+        let certs: Vec<_> = m
+            .objects()
+            .into_iter()
+            .filter(|o| o.role == ObjectRole::Certificate)
+            .map(|o| o.sha256)
+            .collect();
+        let want: Vec<_> = [&b"leaf"[..], b"intermediate", b"root"]
+            .iter()
+            .map(|b| Sha256Digest::of(b))
+            .collect();
+        assert_eq!(
+            certs, want,
+            "each certificate once, chains before added roots"
+        );
+        // v1 bytes are untouched by the v2 keys: absent, not null.
+        let v1 = String::from_utf8(sample().to_canonical_bytes().unwrap()).unwrap();
+        assert!(!v1.contains("connections") && !v1.contains("trust_roots"));
+        let mut v: serde_json::Value = serde_json::from_str(&v1).unwrap();
+        v["http"]["connections"] = serde_json::Value::Null;
+        let with_null = serde_json_canonicalizer::to_vec(&v).unwrap();
+        assert_eq!(
+            CaptureManifest::parse(&with_null),
+            Err(ManifestError::NotCanonical)
+        );
+    }
+
+    #[test]
+    fn inconsistent_connection_records_are_rejected() {
+        type Edit = Box<dyn Fn(&mut CaptureManifest)>;
+        let cases: Vec<(&str, Edit)> = vec![
+            (
+                "v1 with connections",
+                Box::new(|m| m.manifest_type = ManifestType::Capture),
+            ),
+            (
+                "v2 without them",
+                Box::new(|m| m.http.as_mut().unwrap().connections = None),
+            ),
+            (
+                "v2 without roots",
+                Box::new(|m| m.http.as_mut().unwrap().trust_roots = None),
+            ),
+            (
+                "a connection missing",
+                Box::new(|m| {
+                    m.http
+                        .as_mut()
+                        .unwrap()
+                        .connections
+                        .as_mut()
+                        .unwrap()
+                        .remove(0);
+                }),
+            ),
+            (
+                "connections out of order",
+                Box::new(|m| {
+                    m.http
+                        .as_mut()
+                        .unwrap()
+                        .connections
+                        .as_mut()
+                        .unwrap()
+                        .swap(0, 1);
+                }),
+            ),
+            (
+                "tls on http",
+                Box::new(|m| {
+                    let c = m.http.as_mut().unwrap().connections.as_mut().unwrap();
+                    c[0].tls = c[1].tls.clone();
+                }),
+            ),
+            (
+                "no tls on https",
+                Box::new(|m| {
+                    m.http.as_mut().unwrap().connections.as_mut().unwrap()[1].tls = None;
+                }),
+            ),
+            (
+                "a host name as remote",
+                Box::new(|m| {
+                    m.http.as_mut().unwrap().connections.as_mut().unwrap()[1].remote =
+                        "www.ai21.com:443".into();
+                }),
+            ),
+            (
+                "a non-canonical remote",
+                Box::new(|m| {
+                    m.http.as_mut().unwrap().connections.as_mut().unwrap()[1].remote =
+                        "[0:0::1]:443".into();
+                }),
+            ),
+            (
+                "a loose time",
+                Box::new(|m| {
+                    m.http.as_mut().unwrap().connections.as_mut().unwrap()[1].connected_at =
+                        "2026-04-30T06:15:21.5Z".into();
+                }),
+            ),
+            (
+                "success over an untrusted chain",
+                Box::new(|m| {
+                    let c = m.http.as_mut().unwrap().connections.as_mut().unwrap();
+                    c[1].tls.as_mut().unwrap().trusted = false;
+                }),
+            ),
+            (
+                "trusted without a chain",
+                Box::new(|m| {
+                    let c = m.http.as_mut().unwrap().connections.as_mut().unwrap();
+                    c[1].tls.as_mut().unwrap().chain.clear();
+                }),
+            ),
+            (
+                "trusted without a version",
+                Box::new(|m| {
+                    let c = m.http.as_mut().unwrap().connections.as_mut().unwrap();
+                    c[1].tls.as_mut().unwrap().version = None;
+                }),
+            ),
+            (
+                "an overlong chain",
+                Box::new(|m| {
+                    let c = m.http.as_mut().unwrap().connections.as_mut().unwrap();
+                    let chain = &mut c[1].tls.as_mut().unwrap().chain;
+                    *chain = vec![chain[0]; crate::connection::MAX_CHAIN_CERTIFICATES + 1];
+                }),
+            ),
+            (
+                "a v2 file capture",
+                Box::new(|m| {
+                    m.method = Method::File;
+                    m.http = None;
+                    m.file = Some(FileSource { path: "/p".into() });
+                }),
+            ),
+        ];
+        for (what, change) in cases {
+            let mut m = sample_v2();
+            change(&mut m);
+            assert!(
+                matches!(m.check(), Err(ManifestError::Inconsistent(_))),
+                "{what}: {:?}",
+                m.check()
+            );
+        }
+        // A failure may lack the last connection (none was made), and may be untrusted.
+        let mut m = sample_v2();
+        m.manifest_type = ManifestType::CaptureFailureV2;
+        m.version = None;
+        m.text = None;
+        m.error = Some("TLS handshake failed: invalid peer certificate: UnknownIssuer".into());
+        m.http.as_mut().unwrap().connections.as_mut().unwrap()[1]
+            .tls
+            .as_mut()
+            .unwrap()
+            .trusted = false;
+        m.check().unwrap();
+        m.http.as_mut().unwrap().connections.as_mut().unwrap().pop();
+        m.check().unwrap();
     }
 
     #[test]

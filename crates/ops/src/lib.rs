@@ -35,5 +35,6 @@ pub mod measure;
 pub mod records;
 pub mod rules;
 pub mod timestamps;
+pub mod tls;
 
 pub use error::OpsError;

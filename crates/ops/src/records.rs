@@ -125,6 +125,60 @@ pub fn object_for(
     text: bool,
     public: &PublicKey,
 ) -> Result<SignedObject, OpsError> {
+    object_of(&signed_capture_for(archive, query, text, public)?, text)
+}
+
+/// The certificates `cat --tls-chain` writes, leaf first: the chain the server sent on the
+/// connection that carried the capture's last request (for a refused chain, the one presented),
+/// as the signed manifest names them.
+pub fn tls_chain_for(
+    archive: &Archive,
+    query: &str,
+    public: &PublicKey,
+) -> Result<Vec<SignedObject>, OpsError> {
+    let signed = signed_capture_for(archive, query, false, public)?;
+    let id = &signed.row.id;
+    let last = signed
+        .manifest
+        .http
+        .as_ref()
+        .and_then(|h| h.connections.as_ref())
+        .and_then(|c| c.last());
+    let Some(connection) = last else {
+        return Err(OpsError::failed(format!(
+            "{id}: records no connection (a file, stdin, or a capture made before exhibit recorded connections)"
+        )));
+    };
+    let Some(tls) = &connection.tls else {
+        return Err(OpsError::failed(format!(
+            "{id}: {} was fetched without TLS",
+            exhibit_core::inert(&connection.url)
+        )));
+    };
+    if tls.chain.is_empty() {
+        return Err(OpsError::failed(format!(
+            "{id}: the TLS handshake failed before the server sent certificates"
+        )));
+    }
+    Ok(tls
+        .chain
+        .iter()
+        .map(|c| SignedObject {
+            capture: id.clone(),
+            sha256: c.sha256,
+            blake3: c.blake3,
+            size: c.size,
+        })
+        .collect())
+}
+
+/// The signed capture a `cat` query names (see [`object_for`]).
+fn signed_capture_for(
+    archive: &Archive,
+    query: &str,
+    text: bool,
+    public: &PublicKey,
+) -> Result<SignedCapture, OpsError> {
     let matches = archive.resolve(query)?;
     let first = &matches[0];
     if first.field != "id" {
@@ -142,15 +196,14 @@ pub fn object_for(
             .filter(|m| m.field == field && m.hash == hex && m.id.kind() == RecordKind::Capture)
         {
             match archive.signed_match(m, public) {
-                Ok(signed) => return object_of(&signed, text),
+                Ok(signed) => return Ok(signed),
                 Err(f) => refused = Some(OpsError::from(f)),
             }
         }
         return Err(refused
             .unwrap_or_else(|| OpsError::failed(format!("no signed capture has {field} {hex}"))));
     }
-    let signed = archive.signed_capture_of(&first.id, public)?;
-    object_of(&signed, text)
+    Ok(archive.signed_capture_of(&first.id, public)?)
 }
 
 /// A re-extraction record as `show` states it.

@@ -485,11 +485,7 @@ impl Batch<'_> {
 
         let capture_num = self.next_number(RecordKind::Capture.letter())?;
         let mut manifest = CaptureManifest {
-            manifest_type: if ok {
-                ManifestType::Capture
-            } else {
-                ManifestType::CaptureFailure
-            },
+            manifest_type: ManifestType::of_capture(ok, p.http.as_ref()),
             origin: self.origin.to_owned(),
             id: self.id(RecordKind::Capture, capture_num),
             document: DocumentRef {
@@ -645,6 +641,8 @@ mod tests {
                 redirects: Vec::new(),
                 status: None,
                 headers: Default::default(),
+                connections: None,
+                trust_roots: None,
             }),
             file: None,
             content: None,

@@ -716,10 +716,9 @@ impl Builder<'_> {
         let objects: Vec<(Sha256Digest, &str)> = match kind {
             RecordKind::Capture => match CaptureManifest::parse(&bytes) {
                 Ok(m) => m
-                    .content
+                    .objects()
                     .iter()
-                    .map(|c| (c.sha256, "content"))
-                    .chain(m.text.iter().map(|t| (t.sha256, "text")))
+                    .map(|o| (o.sha256, o.role.name()))
                     .collect(),
                 Err(_) => return Ok(None),
             },

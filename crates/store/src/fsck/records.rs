@@ -144,22 +144,13 @@ impl<'a> Checker<'a> {
             Some(Parsed::Capture(m)) => {
                 self.capture_row_vs_manifest(&row, m, &id);
                 self.capture_chain(st, &row, m, &id, &l.rel, sha);
-                if let Some(c) = &m.content {
+                for object in m.objects() {
                     self.objects.push(ObjRef {
-                        sha: c.sha256,
-                        blake3: Some(c.blake3),
-                        size: Some(c.size),
+                        sha: object.sha256,
+                        blake3: Some(object.blake3),
+                        size: Some(object.size),
                         by: (RecordKind::Capture, num),
-                        role: "content",
-                    });
-                }
-                if let Some(t) = &m.text {
-                    self.objects.push(ObjRef {
-                        sha: t.sha256,
-                        blake3: Some(t.blake3),
-                        size: Some(t.size),
-                        by: (RecordKind::Capture, num),
-                        role: "text",
+                        role: object.role.name(),
                     });
                 }
             }

@@ -197,11 +197,10 @@ impl Builder<'_> {
                 ),
             ));
         }
-        if let Some(c) = &m.content {
-            self.need_object(rel, &c.sha256, "content")?;
+        for object in m.objects() {
+            self.need_object(rel, &object.sha256, object.role.name())?;
         }
         if let Some(t) = &m.text {
-            self.need_object(rel, &t.sha256, "text")?;
             self.remember_rules(doc_num as u64, t.extractor.rules.as_ref(), &m.captured_at)?;
         }
         // The version chain.

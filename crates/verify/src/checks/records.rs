@@ -376,28 +376,14 @@ fn check_described_files(
     id: &str,
     referenced: &mut BTreeSet<String>,
 ) {
-    for (what, sha, blake3, size, file) in m
-        .content
-        .iter()
-        .map(|ci| {
-            (
-                "content",
-                ci.sha256,
-                ci.blake3,
-                ci.size,
-                layout::content_path(&ci.sha256, &ci.media_type),
-            )
-        })
-        .chain(m.text.iter().map(|t| {
-            (
-                "text",
-                t.sha256,
-                t.blake3,
-                t.size,
-                layout::text_path(&t.sha256),
-            )
-        }))
-    {
+    for object in m.objects() {
+        let (what, sha, blake3, size) = (
+            object.role.name(),
+            object.sha256,
+            object.blake3,
+            object.size,
+        );
+        let file = layout::object_path(&object);
         referenced.insert(file.clone());
         match bag.files.get(&file) {
             None => c.fail(id, &format!("{what} file present"), file, "missing"),
