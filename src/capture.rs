@@ -29,6 +29,16 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
             "stdin (-) can be read only once per command (as a source or as --list)",
         ));
     }
+    if args.browser
+        && let Some((_, raw)) = sources
+            .iter()
+            .zip(&args.sources)
+            .find(|(s, _)| !matches!(s, Source::Http(_)))
+    {
+        return Err(Failure::bad_input(format!(
+            "--browser loads http(s) URLs; {raw:?} is not one"
+        )));
+    }
     if let Some(url) = &args.url {
         exhibit_core::url::normalize_document_url(url)
             .map_err(|e| Failure::bad_input(format!("--url: {e}")))?;
@@ -99,6 +109,13 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
     }
     if let Some(m) = args.max_size {
         capturer.set_max_bytes(m);
+    }
+    if args.browser {
+        exhibit_capture::find_browser().map_err(|e| Failure::bad_input(e.to_string()))?;
+        capturer.set_browser(Some(exhibit_capture::BrowserSettings {
+            wait_for: args.wait_for.clone(),
+            ..Default::default()
+        }));
     }
     if !args.ca_cert.is_empty() {
         capturer

@@ -291,6 +291,15 @@ pub struct CaptureArgs {
     /// Largest document kept, in bytes (default from exhibit.toml: 1073741824, 1 GiB).
     #[arg(long, value_name = "BYTES", value_parser = clap::value_parser!(u64).range(1..=9_007_199_254_740_991))]
     pub max_size: Option<u64>,
+    /// Load each URL in headless Chromium (EXHIBIT_CHROMIUM, or chromium on PATH) through
+    /// exhibit's recording proxy: every response, the rendered DOM (text is extracted from it),
+    /// a full-page screenshot and a PDF print are recorded.
+    #[arg(long)]
+    pub browser: bool,
+    /// With --browser: also wait until an element matches this CSS selector (bounded by
+    /// --timeout; a timeout is recorded, not fatal).
+    #[arg(long, value_name = "CSS", requires = "browser")]
+    pub wait_for: Option<String>,
     /// Also trust the CA certificates in this PEM file for HTTPS (repeatable; private CAs,
     /// tests). The bundled Mozilla roots stay trusted; each capture records the roots it used.
     #[arg(long, value_name = "PEM")]
@@ -324,11 +333,20 @@ pub struct CatArgs {
     /// A record id or a hash prefix.
     pub query: String,
     /// Print the extracted text instead of the captured bytes.
-    #[arg(long, conflicts_with = "tls_chain")]
+    #[arg(long, group = "rendering")]
     pub text: bool,
+    /// Print the full-page screenshot of a browser capture (PNG).
+    #[arg(long, group = "rendering")]
+    pub screenshot: bool,
+    /// Print the PDF print of a browser capture.
+    #[arg(long, group = "rendering")]
+    pub pdf: bool,
+    /// Print the rendered DOM of a browser capture (HTML, UTF-8).
+    #[arg(long, group = "rendering")]
+    pub dom: bool,
     /// Print the certificate chain the server sent (PEM, leaf first) on the connection that
     /// carried the capture's last request, as the signed manifest records it.
-    #[arg(long)]
+    #[arg(long, group = "rendering")]
     pub tls_chain: bool,
 }
 

@@ -384,6 +384,9 @@ fn show_capture(
         )?;
         output::connections(archive, h, &mut o)?;
     }
+    if let Some(b) = &manifest.browser {
+        output::browser(b, &mut o)?;
+    }
     if let Some(f) = &manifest.file {
         writeln!(o, "File       {}", Inert(&f.path))?;
     }
@@ -440,7 +443,18 @@ fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
         out.flush()?;
         return Ok(EXIT_OK);
     }
-    let object = exhibit_ops::records::object_for(&archive, &args.query, args.text, &public)?;
+    use exhibit_ops::records::Rendering;
+    let rendering = [
+        (args.screenshot, Rendering::Screenshot),
+        (args.pdf, Rendering::Pdf),
+        (args.dom, Rendering::Dom),
+    ]
+    .into_iter()
+    .find_map(|(asked, r)| asked.then_some(r));
+    let object = match rendering {
+        Some(r) => exhibit_ops::records::rendering_for(&archive, &args.query, r, &public)?,
+        None => exhibit_ops::records::object_for(&archive, &args.query, args.text, &public)?,
+    };
     let mut out = std::io::stdout().lock();
     archive
         .objects()

@@ -261,3 +261,92 @@ fn certificate_line(
     }
     Ok(())
 }
+
+/// The browser record of a browser capture (FORMAT §3.11), for `show`.
+pub fn browser(
+    b: &exhibit_core::browser::BrowserRecord,
+    out: &mut impl Write,
+) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "Browser    {}  viewport {}x{}  sandbox {}",
+        Inert(&b.product),
+        b.viewport.width,
+        b.viewport.height,
+        if b.sandboxed {
+            "on"
+        } else {
+            "off (running as root)"
+        }
+    )?;
+    writeln!(out, "User agent {}", Inert(&b.user_agent))?;
+    writeln!(
+        out,
+        "Waited     {} ({} ms){}",
+        b.waited_for
+            .iter()
+            .map(|w| inert(w).into_owned())
+            .collect::<Vec<_>>()
+            .join(", "),
+        b.wait_ms,
+        b.timed_out.as_ref().map_or(String::new(), |t| format!(
+            "; timed out waiting for {}",
+            inert(t)
+        ))
+    )?;
+    for e in &b.events {
+        writeln!(out, "Event      {}", Inert(e))?;
+    }
+    writeln!(
+        out,
+        "DOM        sha256 {}  {} bytes",
+        b.dom.sha256, b.dom.size
+    )?;
+    match &b.screenshot {
+        Some(o) => writeln!(
+            out,
+            "Screenshot sha256 {}  {} bytes (PNG)",
+            o.sha256, o.size
+        )?,
+        None => writeln!(out, "Screenshot none")?,
+    }
+    match &b.pdf {
+        Some(o) => writeln!(out, "PDF        sha256 {}  {} bytes", o.sha256, o.size)?,
+        None => writeln!(out, "PDF        none")?,
+    }
+    writeln!(
+        out,
+        "Resources  {}{}",
+        b.resources.len(),
+        if b.resources_omitted > 0 {
+            format!(" ({} more not recorded)", b.resources_omitted)
+        } else {
+            String::new()
+        }
+    )?;
+    for r in &b.resources {
+        let status = r.status.map_or("---".to_owned(), |s| s.to_string());
+        let size = r
+            .body
+            .as_ref()
+            .map_or("-".to_owned(), |o| o.size.to_string());
+        let via = r.connection.as_ref().map_or("-".to_owned(), |c| {
+            let tls = c
+                .tls
+                .as_ref()
+                .and_then(|t| t.version.clone())
+                .unwrap_or_else(|| "plain".into());
+            format!("{} {}", inert(&c.remote), inert(&tls))
+        });
+        writeln!(
+            out,
+            "  {status} {} {size:>9} B  {via}  {}{}",
+            Inert(&r.method),
+            Inert(&r.url),
+            r.error
+                .as_ref()
+                .map_or(String::new(), |e| format!("  ({})", inert(e)))
+        )?;
+    }
+    Ok(())
+}

@@ -494,3 +494,20 @@ fn escape_sequences_from_a_page_never_reach_the_terminal() {
     let text = String::from_utf8_lossy(&outputs[2].1.stdout).into_owned();
     assert!(text.contains("\\u{1b}[2J"), "{text}");
 }
+
+#[test]
+fn an_empty_body_with_a_content_encoding_is_an_empty_capture() {
+    let server = Server::start(|_| Reply::Full {
+        status: 200,
+        headers: vec![
+            ("Content-Type".into(), "text/plain".into()),
+            ("Content-Encoding".into(), "gzip".into()),
+        ],
+        body: Vec::new(),
+    });
+    let (_dir, archive) = new_archive();
+    let out = exhibit(&archive, &["--json", "capture", &server.url("/empty")]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let line = &json_lines(&out)[0];
+    assert_eq!(line["sha256"], sha256_hex(b""));
+}

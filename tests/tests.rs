@@ -20,6 +20,8 @@ mod batch_capture;
 mod bundle;
 // Hostile and mutated bundles through both verifiers.
 mod bundle_adversarial;
+// Browser captures in headless Chromium through exhibit's proxy (SKIP without Chromium).
+mod capture_browser;
 // Capturing files and stdin.
 mod capture_files;
 // Capturing over real HTTP from 127.0.0.1.

@@ -110,6 +110,14 @@ pub fn object_path(object: &NamedObject<'_>) -> String {
         ObjectRole::Content { media_type } => content_path(&object.sha256, media_type),
         ObjectRole::Text => text_path(&object.sha256),
         ObjectRole::Certificate => certificate_path(&object.sha256),
+        ObjectRole::Dom => format!("data/browser/{}.html", object.sha256),
+        ObjectRole::Screenshot => format!("data/browser/{}.png", object.sha256),
+        ObjectRole::Pdf => format!("data/browser/{}.pdf", object.sha256),
+        ObjectRole::Resource { media_type } => format!(
+            "data/resources/{}.{}",
+            object.sha256,
+            extension(media_type.unwrap_or("application/octet-stream"))
+        ),
     }
 }
 

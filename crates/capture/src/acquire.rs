@@ -266,7 +266,7 @@ fn looks_binary(first: &[u8]) -> bool {
     first.contains(&0)
 }
 
-fn record_headers(headers: &ureq::http::HeaderMap) -> BTreeMap<String, String> {
+pub(crate) fn record_headers(headers: &ureq::http::HeaderMap) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for name in RECORDED_HEADERS {
         let values: Vec<String> = headers
@@ -286,7 +286,7 @@ fn record_headers(headers: &ureq::http::HeaderMap) -> BTreeMap<String, String> {
 }
 
 /// Wraps the raw body in decoders for each `Content-Encoding`, outermost last.
-fn decoder<'r>(
+pub(crate) fn decoder<'r>(
     body: Box<dyn Read + 'r>,
     content_encoding: Option<&str>,
 ) -> Result<Box<dyn Read + 'r>, String> {
@@ -348,7 +348,7 @@ fn failure(
 }
 
 /// A URL as recorded in a manifest: without credentials.
-fn recorded(url: &url::Url) -> String {
+pub(crate) fn recorded(url: &url::Url) -> String {
     let mut u = url.clone();
     let _ = u.set_username("");
     let _ = u.set_password(None);
@@ -363,7 +363,7 @@ fn is_redirect(status: u16) -> bool {
 /// Turns the connections the last request made into its manifest record, storing each
 /// certificate as an object. One request makes at most one connection (pooling is off); should
 /// a request ever make more, the last is the one that carried it.
-fn take_connection(
+pub(crate) fn take_connection(
     log: &ConnectionLog,
     url: &url::Url,
     objects: &ObjectStore,
@@ -497,8 +497,16 @@ fn fetch(
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
             .collect();
         let content_encoding = (!encodings.is_empty()).then(|| encodings.join(", "));
-        let body: Box<dyn Read> = Box::new(response.into_body().into_reader());
-        let reader = match decoder(body, content_encoding.as_deref()) {
+        let mut body = io::BufReader::with_capacity(1 << 16, response.into_body().into_reader());
+        // An empty body (a 204, a HEAD-like answer) has nothing to decode, whatever
+        // Content-Encoding says: every decoder would call it truncated.
+        let empty = matches!(io::BufRead::fill_buf(&mut body), Ok([]));
+        let encoding = if empty {
+            None
+        } else {
+            content_encoding.as_deref()
+        };
+        let reader = match decoder(Box::new(body), encoding) {
             Ok(r) => r,
             Err(error) => return Ok(failure(captured_at, exchange, error, None)),
         };

@@ -113,6 +113,7 @@ impl Capturer<'_> {
             .map(|_| self.archive.catalog_reader())
             .collect::<Result<Vec<_>, _>>()?;
         let http = self.http.clone();
+        let browser = self.browser.clone();
         let settings = self.settings.clone();
         let cwd = std::env::current_dir().ok();
         let items = Mutex::new(items);
@@ -136,6 +137,7 @@ impl Capturer<'_> {
                     objects: &objects,
                     http: &http,
                     settings: &settings,
+                    browser: browser.as_ref(),
                     texts: Some(&texts),
                 };
                 scope.spawn(move || {

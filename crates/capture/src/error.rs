@@ -36,6 +36,10 @@ pub enum CaptureError {
     /// The signing key failed.
     #[error(transparent)]
     Key(#[from] exhibit_sign::KeyError),
+    /// The browser of a browser capture failed (would not start, crashed, stopped answering).
+    /// Nothing is recorded: a broken browser says nothing about the document.
+    #[error("browser: {0}")]
+    Browser(String),
     /// A bug: something that should not happen.
     #[error("internal error: {0}")]
     Internal(String),
@@ -46,7 +50,7 @@ impl CaptureError {
     pub fn is_bad_input(&self) -> bool {
         match self {
             CaptureError::Store(e) => e.is_bad_input(),
-            CaptureError::Internal(_) => false,
+            CaptureError::Internal(_) | CaptureError::Browser(_) => false,
             _ => true,
         }
     }

@@ -15,6 +15,7 @@
 
 mod acquire;
 pub mod batch;
+mod browser;
 mod connector;
 mod error;
 mod reextract;
@@ -29,6 +30,7 @@ use exhibit_store::{Archive, CommittedCapture, PendingCapture};
 use exhibit_text as text;
 
 pub use acquire::Acquired;
+pub use browser::{BrowserSettings, find_browser};
 pub use error::CaptureError;
 pub use source::Source;
 
@@ -53,6 +55,7 @@ pub struct Capturer<'a> {
     key: SigningKey,
     settings: CaptureSettings,
     http: connector::HttpClient,
+    browser: Option<BrowserSettings>,
 }
 
 impl<'a> Capturer<'a> {
@@ -67,7 +70,14 @@ impl<'a> Capturer<'a> {
             key,
             settings,
             http,
+            browser: None,
         })
+    }
+
+    /// Captures URLs in headless Chromium with these settings (`capture --browser`); `None`
+    /// fetches them with one HTTP request each.
+    pub fn set_browser(&mut self, browser: Option<BrowserSettings>) {
+        self.browser = browser;
     }
 
     /// Overrides the timeout (seconds) for connecting and for each read.
@@ -110,10 +120,12 @@ impl<'a> Capturer<'a> {
                 .unwrap_or_default(),
         };
         let previous = self.archive.previous_content(&document_url)?;
+        let objects = self.archive.shared_objects();
         let env = PrepareEnv {
-            objects: self.archive.objects(),
+            objects: &objects,
             http: &self.http,
             settings: &self.settings,
+            browser: self.browser.as_ref(),
             texts: None,
         };
         env.prepare(source, meta, document_url, &rules, previous.as_ref())
@@ -154,9 +166,11 @@ impl<'a> Capturer<'a> {
 /// What preparing a capture needs, none of it tied to the catalog connection, so that it can
 /// run on any thread.
 pub(crate) struct PrepareEnv<'e> {
-    pub(crate) objects: &'e exhibit_store::ObjectStore,
+    pub(crate) objects: &'e std::sync::Arc<exhibit_store::ObjectStore>,
     pub(crate) http: &'e connector::HttpClient,
     pub(crate) settings: &'e CaptureSettings,
+    /// For browser captures: how they run.
+    pub(crate) browser: Option<&'e BrowserSettings>,
     /// Texts this process extracted and stored, shared by a batch's workers.
     pub(crate) texts: Option<&'e TextCache>,
 }
@@ -214,7 +228,27 @@ impl PrepareEnv<'_> {
         rules: &ExtractionRules,
         previous: Option<&exhibit_core::Sha256Digest>,
     ) -> Result<PendingCapture, CaptureError> {
-        let acquired = acquire::acquire(source, self.http, self.settings, self.objects, previous)?;
+        // `--browser`, or the document's default in exhibit.toml (`[capture] browser`).
+        let by_default = BrowserSettings::default();
+        let browser = self.browser.or_else(|| {
+            let listed = self.settings.browser.iter().any(|u| {
+                normalize_document_url(u).is_ok_and(|u| u.as_str() == document_url.as_str())
+            });
+            listed.then_some(&by_default)
+        });
+        let (acquired, browser) = match (source, browser) {
+            (Source::Http(url), Some(b)) => {
+                let got = browser::capture(url, self.http, self.settings, b, self.objects)?;
+                (got.acquired, Some((got.record, got.dom)))
+            }
+            _ => (
+                acquire::acquire(source, self.http, self.settings, self.objects, previous)?,
+                None,
+            ),
+        };
+        if let Some((record, dom)) = browser {
+            return self.prepare_browser(meta, document_url, rules, acquired, record, dom);
+        }
         let mut text = None;
         let mut text_omitted = None;
         let mut title_hint = None;
@@ -312,6 +346,59 @@ impl PrepareEnv<'_> {
             text_omitted,
             error: acquired.error,
             rules_change: meta.rules.clone(),
+            browser: None,
+        })
+    }
+}
+
+impl PrepareEnv<'_> {
+    /// A browser capture: the text is extracted from the rendered DOM (UTF-8 HTML) under the
+    /// document's rules; the content is the main document's bytes as the server sent them.
+    fn prepare_browser(
+        &self,
+        meta: &DocumentMeta,
+        document_url: String,
+        rules: &ExtractionRules,
+        acquired: Acquired,
+        record: exhibit_core::browser::BrowserRecord,
+        dom: Vec<u8>,
+    ) -> Result<PendingCapture, CaptureError> {
+        let mut text = None;
+        let mut title_hint = None;
+        if acquired.error.is_none()
+            && let Some(extracted) = text::extract_with(&dom, "text/html", Some("UTF-8"), rules)
+        {
+            let stored = self.objects.put(extracted.text.as_bytes())?;
+            text = Some(TextInfo {
+                sha256: stored.sha256,
+                blake3: stored.blake3,
+                size: stored.size,
+                charset: extracted.charset.to_owned(),
+                extractor: Extractor {
+                    name: text::EXTRACTOR_NAME.to_owned(),
+                    version: text::EXTRACTOR_VERSION.to_owned(),
+                    rules: (!rules.is_empty()).then(|| rules.clone()),
+                },
+            });
+            title_hint = extracted
+                .title
+                .map(|t| cap_string(&t, exhibit_core::manifest::MAX_RECORDED_STRING));
+        }
+        Ok(PendingCapture {
+            document_url,
+            entity: meta.entity.clone(),
+            title: meta.title.clone(),
+            title_hint,
+            captured_at: acquired.captured_at,
+            method: acquired.method,
+            http: acquired.http,
+            file: acquired.file,
+            content: acquired.content,
+            text,
+            text_omitted: None,
+            error: acquired.error,
+            rules_change: meta.rules.clone(),
+            browser: Some(record),
         })
     }
 }

@@ -336,6 +336,7 @@ mod tests {
             previous_capture: links.previous_capture.clone(),
             error: text_byte.is_none().then(|| "refused".into()),
             signer: "s".into(),
+            browser: None,
         }
     }
 

@@ -147,43 +147,53 @@ pub(crate) fn check_connections(
                 c.url
             ));
         }
-        if !is_socket_address(&c.remote) {
-            return bad(format!(
-                "connection {i} remote {:?} is not an IP address and port",
-                c.remote
-            ));
-        }
-        if crate::time::parse_rfc3339_seconds(&c.connected_at).is_none() {
-            return bad(format!(
-                "connection {i} connected_at {:?} is not RFC 3339 UTC with whole seconds",
-                c.connected_at
-            ));
-        }
-        let https = c.url.starts_with("https://");
-        match &c.tls {
-            None if https => return bad(format!("connection {i} to an https URL has no tls")),
-            Some(_) if !https => return bad(format!("connection {i} to a non-https URL has tls")),
-            None => {}
-            Some(t) => {
-                if t.chain.len() > MAX_CHAIN_CERTIFICATES {
-                    return bad(format!(
-                        "connection {i} chain has {} certificates, more than {MAX_CHAIN_CERTIFICATES}",
-                        t.chain.len()
-                    ));
-                }
-                let negotiated = t.version.is_some() && t.cipher_suite.is_some();
-                if t.trusted && (t.chain.is_empty() || !negotiated) {
-                    return bad(format!(
-                        "connection {i} is trusted without a chain or a negotiated version and suite"
-                    ));
-                }
-                if success && !t.trusted {
-                    return bad(format!(
-                        "a capture answered over the untrusted connection {i}"
-                    ));
-                }
-            }
-        }
+        check_connection(&format!("connection {i}"), c, success)?;
     }
     Ok(())
+}
+
+/// Checks one connection record (FORMAT §3.10): the address and time forms, a handshake exactly
+/// for `https` URLs, its bounds, and — when `must_be_trusted` — an accepted chain.
+pub(crate) fn check_connection(
+    what: &str,
+    c: &Connection,
+    must_be_trusted: bool,
+) -> Result<(), ManifestError> {
+    let bad = |s: String| Err(ManifestError::Inconsistent(s));
+    if !is_socket_address(&c.remote) {
+        return bad(format!(
+            "{what} remote {:?} is not an IP address and port",
+            c.remote
+        ));
+    }
+    if crate::time::parse_rfc3339_seconds(&c.connected_at).is_none() {
+        return bad(format!(
+            "{what} connected_at {:?} is not RFC 3339 UTC with whole seconds",
+            c.connected_at
+        ));
+    }
+    let https = c.url.starts_with("https://");
+    match &c.tls {
+        None if https => bad(format!("{what} to an https URL has no tls")),
+        Some(_) if !https => bad(format!("{what} to a non-https URL has tls")),
+        None => Ok(()),
+        Some(t) => {
+            if t.chain.len() > MAX_CHAIN_CERTIFICATES {
+                return bad(format!(
+                    "{what} chain has {} certificates, more than {MAX_CHAIN_CERTIFICATES}",
+                    t.chain.len()
+                ));
+            }
+            let negotiated = t.version.is_some() && t.cipher_suite.is_some();
+            if t.trusted && (t.chain.is_empty() || !negotiated) {
+                return bad(format!(
+                    "{what} is trusted without a chain or a negotiated version and suite"
+                ));
+            }
+            if must_be_trusted && !t.trusted {
+                return bad(format!("a capture answered over the untrusted {what}"));
+            }
+            Ok(())
+        }
+    }
 }

@@ -5,6 +5,7 @@
 //! network or the clock, so every other crate — including the standalone verifier — can share
 //! exactly one definition of what a record *is*.
 
+pub mod browser;
 pub mod chain;
 pub mod checkpoint;
 pub mod citation;

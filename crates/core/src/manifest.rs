@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::browser::BrowserRecord;
 use crate::connection::{Connection, TrustRoots};
 use crate::digest::{Blake3Digest, Sha256Digest};
 use crate::id::{RecordId, RecordKind};
@@ -154,6 +155,7 @@ pub enum ManifestType {
 impl ManifestType {
     /// The type of a capture manifest: its outcome and whether its `http` records connections.
     pub fn of_capture(success: bool, http: Option<&HttpExchange>) -> ManifestType {
+        // A browser capture always records connections (its `http`), so this covers it too.
         let v2 = http.is_some_and(|h| h.connections.is_some());
         match (success, v2) {
             (true, false) => ManifestType::Capture,
@@ -197,6 +199,8 @@ pub enum Method {
     File,
     /// Read from standard input.
     Stdin,
+    /// Loaded and rendered by a browser through exhibit's proxy (v2, FORMAT §3.11).
+    Browser,
 }
 
 impl Method {
@@ -206,6 +210,7 @@ impl Method {
             Method::Http => "http",
             Method::File => "file",
             Method::Stdin => "stdin",
+            Method::Browser => "browser",
         }
     }
 }
@@ -379,6 +384,17 @@ pub enum ObjectRole<'a> {
     Text,
     /// A DER certificate: of a handshake's chain or an added trust root.
     Certificate,
+    /// A browser capture's rendered DOM (`text/html`).
+    Dom,
+    /// A browser capture's full-page screenshot (`image/png`).
+    Screenshot,
+    /// A browser capture's PDF print.
+    Pdf,
+    /// A response body a browser capture's page load used, of this media type if known.
+    Resource {
+        /// [`crate::browser::Resource::media_type`].
+        media_type: Option<&'a str>,
+    },
 }
 
 impl ObjectRole<'_> {
@@ -388,6 +404,10 @@ impl ObjectRole<'_> {
             ObjectRole::Content { .. } => "content",
             ObjectRole::Text => "text",
             ObjectRole::Certificate => "certificate",
+            ObjectRole::Dom => "dom",
+            ObjectRole::Screenshot => "screenshot",
+            ObjectRole::Pdf => "pdf",
+            ObjectRole::Resource { .. } => "resource",
         }
     }
 }
@@ -443,6 +463,10 @@ pub struct CaptureManifest {
     pub error: Option<String>,
     /// Fingerprint of the signing key (`SHA256:…`, as `ssh-keygen -l` prints it).
     pub signer: String,
+    /// For browser captures (v2): what the browser did and made. Absent (the key is omitted)
+    /// for every other method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<BrowserRecord>,
 }
 
 impl CaptureManifest {
@@ -493,21 +517,39 @@ impl CaptureManifest {
             });
         }
         let Some(http) = &self.http else { return out };
+        let resources = self.browser.iter().flat_map(|b| b.resources.iter());
         let chains = http
             .connections
             .iter()
             .flatten()
+            .chain(resources.clone().filter_map(|r| r.connection.as_ref()))
             .filter_map(|c| c.tls.as_ref())
-            .flat_map(|t| t.chain.iter());
-        let roots = http.trust_roots.iter().flat_map(|r| r.added.iter());
-        let mut seen = std::collections::HashSet::new();
-        for cert in chains.chain(roots) {
-            if seen.insert(cert.sha256) {
+            .flat_map(|t| t.chain.iter().map(|c| (ObjectRole::Certificate, c)));
+        let roots = http
+            .trust_roots
+            .iter()
+            .flat_map(|r| r.added.iter().map(|c| (ObjectRole::Certificate, c)));
+        let made = self.browser.iter().flat_map(|b| {
+            std::iter::once((ObjectRole::Dom, &b.dom))
+                .chain(b.screenshot.iter().map(|o| (ObjectRole::Screenshot, o)))
+                .chain(b.pdf.iter().map(|o| (ObjectRole::Pdf, o)))
+        });
+        let bodies = resources.filter_map(|r| {
+            let role = ObjectRole::Resource {
+                media_type: r.media_type.as_deref(),
+            };
+            r.body.as_ref().map(|o| (role, o))
+        });
+        // Each of these objects once, and none that the content or text already names.
+        let mut seen: std::collections::HashSet<Sha256Digest> =
+            out.iter().map(|o| o.sha256).collect();
+        for (role, o) in chains.chain(roots).chain(made).chain(bodies) {
+            if seen.insert(o.sha256) {
                 out.push(NamedObject {
-                    role: ObjectRole::Certificate,
-                    sha256: cert.sha256,
-                    blake3: cert.blake3,
-                    size: cert.size,
+                    role,
+                    sha256: o.sha256,
+                    blake3: o.blake3,
+                    size: o.size,
                 });
             }
         }
@@ -540,7 +582,7 @@ impl CaptureManifest {
             &ids,
         )?;
         match (self.method, &self.http, &self.file) {
-            (Method::Http, Some(_), None) | (Method::File, None, Some(_)) => {}
+            (Method::Http | Method::Browser, Some(_), None) | (Method::File, None, Some(_)) => {}
             (Method::Stdin, None, None) => {}
             (m, _, _) => {
                 return bad(format!(
@@ -573,6 +615,15 @@ impl CaptureManifest {
             },
             None if v2 => return bad("a v2 capture manifest records an HTTP capture".into()),
             None => {}
+        }
+        match (&self.browser, self.method) {
+            (Some(b), Method::Browser) if v2 => b.check()?,
+            (None, Method::Browser) => return bad("a browser capture has no browser record".into()),
+            (Some(_), Method::Browser) => return bad("a browser capture is v2".into()),
+            (Some(_), m) => {
+                return bad(format!("method {} has a browser record", m.as_str()));
+            }
+            (None, _) => {}
         }
         if let Some(v) = &self.version {
             match v.change {
@@ -652,6 +703,7 @@ mod tests {
             previous_capture: None,
             error: None,
             signer: "SHA256:abc".into(),
+            browser: None,
         }
     }
 

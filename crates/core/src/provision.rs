@@ -447,6 +447,7 @@ mod tests {
             previous_capture: None,
             error: None,
             signer: m.signer.clone(),
+            browser: None,
         }
     }
 

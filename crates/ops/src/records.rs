@@ -128,6 +128,57 @@ pub fn object_for(
     object_of(&signed_capture_for(archive, query, text, public)?, text)
 }
 
+/// What a browser capture made, for `cat`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rendering {
+    /// The full-page screenshot (PNG).
+    Screenshot,
+    /// The PDF print.
+    Pdf,
+    /// The rendered DOM (HTML).
+    Dom,
+}
+
+impl Rendering {
+    fn name(self) -> &'static str {
+        match self {
+            Rendering::Screenshot => "screenshot",
+            Rendering::Pdf => "PDF print",
+            Rendering::Dom => "rendered DOM",
+        }
+    }
+}
+
+/// The screenshot, PDF or DOM of the browser capture `query` names, as its signed manifest
+/// describes it (`cat --screenshot | --pdf | --dom`).
+pub fn rendering_for(
+    archive: &Archive,
+    query: &str,
+    which: Rendering,
+    public: &PublicKey,
+) -> Result<SignedObject, OpsError> {
+    let signed = signed_capture_for(archive, query, false, public)?;
+    let id = &signed.row.id;
+    let Some(b) = &signed.manifest.browser else {
+        return Err(OpsError::failed(format!(
+            "{id}: not a browser capture (capture it with --browser)"
+        )));
+    };
+    let object = match which {
+        Rendering::Screenshot => b.screenshot.as_ref(),
+        Rendering::Pdf => b.pdf.as_ref(),
+        Rendering::Dom => Some(&b.dom),
+    };
+    let o = object
+        .ok_or_else(|| OpsError::failed(format!("{id}: the browser made no {}", which.name())))?;
+    Ok(SignedObject {
+        capture: id.clone(),
+        sha256: o.sha256,
+        blake3: o.blake3,
+        size: o.size,
+    })
+}
+
 /// The certificates `cat --tls-chain` writes, leaf first: the chain the server sent on the
 /// connection that carried the capture's last request (for a refused chain, the one presented),
 /// as the signed manifest names them.

@@ -70,6 +70,8 @@ pub struct PendingCapture {
     /// Extraction rules given with this capture (`capture --select/--remove`): they become the
     /// document's rules, recorded in its rules history when they differ from the current ones.
     pub rules_change: Option<exhibit_core::manifest::ExtractionRules>,
+    /// For browser captures: what the browser did and made (its objects already stored).
+    pub browser: Option<exhibit_core::browser::BrowserRecord>,
 }
 
 /// A capture that is part of a committed (or committing) batch.
@@ -505,6 +507,7 @@ impl Batch<'_> {
             previous_capture: links.previous_capture,
             error: p.error.clone(),
             signer: self.signer.clone(),
+            browser: p.browser.clone(),
         };
         let (capture_id, manifest_sha256, rel, log_index) = loop {
             let id = manifest.id.clone();
@@ -650,6 +653,7 @@ mod tests {
             text_omitted: None,
             error: Some("connection refused".into()),
             rules_change: None,
+            browser: None,
         }
     }
 

@@ -143,6 +143,10 @@ pub struct CaptureSettings {
     pub max_redirects: u32,
     /// The User-Agent header sent.
     pub user_agent: String,
+    /// Documents (their URLs) captured in headless Chromium by default, as if `capture
+    /// --browser` were given for them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub browser: Vec<String>,
 }
 
 impl Default for CaptureSettings {
@@ -154,6 +158,7 @@ impl Default for CaptureSettings {
             max_redirects: 10,
             user_agent: concat!("exhibit/", env!("CARGO_PKG_VERSION"), " (evidence capture)")
                 .to_owned(),
+            browser: Vec::new(),
         }
     }
 }

@@ -60,6 +60,7 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
         previous_capture: None,
         error: None,
         signer,
+        browser: None,
     };
     let bytes = manifest.to_canonical_bytes().unwrap();
     // A one-leaf log: the leaf hash is the root, the audit path is empty.

@@ -55,6 +55,7 @@ fn commit_file_capture(
         text_omitted: None,
         error: None,
         rules_change: None,
+        browser: None,
     };
     let mut batch = archive.begin(key).unwrap();
     batch.add(p).unwrap();
@@ -504,6 +505,7 @@ fn provision_findings(sql: &str, edit: impl FnOnce(&mut CaptureManifest)) -> Vec
             text_omitted: None,
             error: None,
             rules_change: None,
+            browser: None,
         })
         .unwrap();
     batch.commit().unwrap();

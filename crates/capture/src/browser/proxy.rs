@@ -1,0 +1,2307 @@
+//! The intercepting proxy a browser capture loads its page through (FORMAT §3.11).
+//!
+//! Chromium is pointed at it (`--proxy-server=http://127.0.0.1:PORT`) and told to accept its
+//! certificate by public-key hash (`--ignore-certificate-errors-spki-list`). Plain `http://`
+//! requests arrive in absolute form; `https://` ones arrive inside a `CONNECT` tunnel whose TLS
+//! the proxy terminates with a self-signed certificate made for this run. Every request is then
+//! made again upstream by exhibit itself — one fresh recording agent per request
+//! ([`HttpClient::agent`]), so each has its own recorded connection and TLS handshake — and the
+//! response's decoded body is stored as an object *before* the browser receives it. What the
+//! page rendered is therefore made of exactly the bytes the archive holds.
+//!
+//! Bounded everywhere: request heads (64 KiB) and bodies (4 MiB), each response body and the
+//! total of all bodies ([`ProxyLimits`]), the number of requests, the number of browser
+//! connections at once (64), every socket's timeouts. Over a limit, a request is answered with
+//! a short 4xx/5xx and recorded as failed; nothing a page sends can make the proxy panic or
+//! hang.
+//!
+//! A response is answered with a `Content-Length` of its decoded body, so the body is held
+//! until it is complete: up to 1 MiB in memory, the rest in an unnamed temporary file (and the
+//! object writer holds at most 1 MiB more), so memory stays bounded whatever the limits.
+
+// The browser capture that drives the proxy is being written alongside it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Datelike, Utc};
+use exhibit_core::Sha256Digest;
+use exhibit_core::connection::Connection;
+use exhibit_core::manifest::{MAX_RECORDED_STRING, cap_string};
+use exhibit_store::{ObjectStore, StoredObject};
+use rcgen::PublicKeyData;
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::{ServerConfig, ServerConnection, StreamOwned};
+use ureq::http;
+use url::Url;
+
+use crate::CaptureError;
+use crate::acquire::{decoder, recorded, split_content_type, take_connection};
+use crate::connector::HttpClient;
+
+/// The largest request head (request line and headers) read from the browser.
+const MAX_HEAD: usize = 64 << 10;
+/// The most request headers parsed.
+const MAX_REQUEST_HEADERS: usize = 128;
+/// The largest request body forwarded (held in memory).
+const MAX_REQUEST_BODY: u64 = 4 << 20;
+/// Browser connections served at once; more wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 64;
+/// Response headers recorded per exchange.
+const MAX_RECORDED_HEADERS: usize = 100;
+/// Decoded body bytes held in memory before the rest goes to a temporary file.
+const SPOOL_IN_MEMORY: usize = 1 << 20;
+/// How long dropping the proxy waits for its threads.
+const JOIN_BUDGET: Duration = Duration::from_secs(3);
+/// Headers that describe one connection, not the message (RFC 9110 §7.6.1), besides
+/// `Proxy-*` and those a `Connection` header names.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The proxy's limits.
+#[derive(Debug, Clone)]
+pub(crate) struct ProxyLimits {
+    /// The largest decoded response body stored and passed on.
+    pub(crate) max_response_bytes: u64,
+    /// The most decoded body bytes over all exchanges.
+    pub(crate) max_total_bytes: u64,
+    /// The most requests recorded; later ones are refused (the first refusal is recorded).
+    pub(crate) max_exchanges: usize,
+    /// The read and write timeout of every browser socket (upstream requests have the
+    /// [`HttpClient`]'s own).
+    pub(crate) timeout: Duration,
+}
+
+/// One request the page made through the proxy, and what came of it.
+#[derive(Debug, Clone)]
+pub(crate) struct ProxiedExchange {
+    /// The absolute URL, as recorded (without credentials). For a refused `CONNECT`, the
+    /// `host:port` it named; for a request whose target is not a URL, the target as sent.
+    pub(crate) url: String,
+    /// The request method.
+    pub(crate) method: String,
+    /// The upstream status, when a response arrived.
+    pub(crate) status: Option<u16>,
+    /// The upstream response headers as received (names lower-cased; repeated names are
+    /// grouped where the first of them came), each value capped, at most 100.
+    pub(crate) headers: Vec<(String, String)>,
+    /// The decoded body, stored as an object (`None` when it was not stored whole, and for
+    /// `HEAD`).
+    pub(crate) body: Option<StoredObject>,
+    /// The essence of the Content-Type, lower case.
+    pub(crate) media_type: Option<String>,
+    /// The upstream connection, when one was made.
+    pub(crate) connection: Option<Connection>,
+    /// Why the request failed or was refused; `None` when the response reached the browser's
+    /// side of the proxy whole (whatever its status).
+    pub(crate) error: Option<String>,
+}
+
+/// The intercepting proxy: listening on 127.0.0.1 until dropped.
+pub(crate) struct Proxy {
+    addr: SocketAddr,
+    spki_sha256: String,
+    #[cfg(test)]
+    cert_der: Vec<u8>,
+    #[cfg(test)]
+    spki_der: Vec<u8>,
+    shared: Arc<Shared>,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("addr", &self.addr)
+            .field("spki_sha256", &self.spki_sha256)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the proxy's threads share.
+struct Shared {
+    http: HttpClient,
+    objects: Arc<ObjectStore>,
+    limits: ProxyLimits,
+    tls: Arc<ServerConfig>,
+    connect_ports: Vec<u16>,
+    /// The port the proxy listens on (a request to itself is refused, not looped).
+    own_port: u16,
+    stop: AtomicBool,
+    in_flight: AtomicUsize,
+    /// Decoded body bytes stored or being stored, over all exchanges.
+    total_bytes: AtomicU64,
+    book: Mutex<Book>,
+    conns: Mutex<Conns>,
+    /// Signalled when a browser connection ends.
+    slot_free: Condvar,
+    /// The first failure of the object store.
+    store_error: Mutex<Option<CaptureError>>,
+}
+
+/// The exchanges.
+#[derive(Default)]
+struct Book {
+    next_seq: u64,
+    admitted: usize,
+    limit_recorded: bool,
+    /// Finished exchanges not yet taken, by arrival.
+    done: BTreeMap<u64, ProxiedExchange>,
+}
+
+/// The browser connections being served.
+#[derive(Default)]
+struct Conns {
+    next_id: u64,
+    /// A handle on each connection's socket, to close it when the proxy stops.
+    open: HashMap<u64, TcpStream>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Proxy {
+    /// Listens on 127.0.0.1:0 with a fresh self-signed certificate (ECDSA P-256, valid from
+    /// yesterday for 30 days); the browser is told to accept it by its public key's hash
+    /// ([`Proxy::spki_sha256_base64`]).
+    pub(crate) fn start(
+        http: HttpClient,
+        objects: Arc<ObjectStore>,
+        limits: ProxyLimits,
+    ) -> Result<Proxy, CaptureError> {
+        // Any port: the browser could reach any port without the proxy, and test servers and
+        // intranet pages use others. The proxy's own port is refused separately.
+        Proxy::start_with_ports(http, objects, limits, &[])
+    }
+
+    /// [`Proxy::start`], allowing `CONNECT` only to `connect_ports` (any port when empty).
+    fn start_with_ports(
+        http: HttpClient,
+        objects: Arc<ObjectStore>,
+        limits: ProxyLimits,
+        connect_ports: &[u16],
+    ) -> Result<Proxy, CaptureError> {
+        let internal = |what: &str, e: &dyn std::fmt::Display| {
+            CaptureError::Internal(format!("capture proxy: {what}: {e}"))
+        };
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| internal("key generation", &e))?;
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .map_err(|e| internal("certificate", &e))?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "exhibit capture proxy");
+        let ymd = |t: DateTime<Utc>| {
+            let d = t.date_naive();
+            rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
+        };
+        let now = Utc::now();
+        params.not_before = ymd(now - chrono::Duration::days(1));
+        params.not_after = ymd(now + chrono::Duration::days(30));
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| internal("certificate", &e))?;
+        let spki_der = key.subject_public_key_info();
+        let spki_sha256 = base64(Sha256Digest::of(&spki_der).as_bytes());
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .map_err(|e| internal("TLS configuration", &e))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key_der)
+            .map_err(|e| internal("TLS configuration", &e))?;
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+
+        let listener = TcpListener::bind(("127.0.0.1", 0))
+            .map_err(|e| internal("cannot listen on 127.0.0.1", &e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| internal("listening address", &e))?;
+        let shared = Arc::new(Shared {
+            http,
+            objects,
+            limits,
+            tls: Arc::new(tls),
+            connect_ports: connect_ports.to_vec(),
+            own_port: addr.port(),
+            stop: AtomicBool::new(false),
+            in_flight: AtomicUsize::new(0),
+            total_bytes: AtomicU64::new(0),
+            book: Mutex::default(),
+            conns: Mutex::default(),
+            slot_free: Condvar::new(),
+            store_error: Mutex::new(None),
+        });
+        let for_thread = shared.clone();
+        let accept = std::thread::Builder::new()
+            .name("exhibit-proxy".into())
+            .spawn(move || accept_loop(&for_thread, &listener))
+            .map_err(|e| internal("cannot start a thread", &e))?;
+        Ok(Proxy {
+            addr,
+            spki_sha256,
+            #[cfg(test)]
+            cert_der: cert.der().to_vec(),
+            #[cfg(test)]
+            spki_der,
+            shared,
+            accept: Some(accept),
+        })
+    }
+
+    /// The address the proxy listens on (127.0.0.1).
+    pub(crate) fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base64 (standard, padded) of the SHA-256 of the certificate's SubjectPublicKeyInfo
+    /// (DER): what Chromium's `--ignore-certificate-errors-spki-list` takes.
+    pub(crate) fn spki_sha256_base64(&self) -> String {
+        self.spki_sha256.clone()
+    }
+
+    /// Every exchange finished (completed or failed) since the last call, in the order the
+    /// requests arrived. Requests still in flight come with a later call.
+    pub(crate) fn take_exchanges(&self) -> Vec<ProxiedExchange> {
+        std::mem::take(&mut lock(&self.shared.book).done)
+            .into_values()
+            .collect()
+    }
+
+    /// Requests in flight now: heads read and not yet answered.
+    pub(crate) fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// The first failure of the object store, if any (taken once). The exchange it happened
+    /// in is recorded as failed too; a capture should fail rather than record it.
+    pub(crate) fn take_store_error(&self) -> Option<CaptureError> {
+        lock(&self.shared.store_error).take()
+    }
+}
+
+impl Drop for Proxy {
+    /// Stops accepting, closes every browser connection and waits (at most a few seconds)
+    /// for the threads; a thread still waiting for an upstream server ends by its timeout.
+    fn drop(&mut self) {
+        self.shared.stop.store(true, Ordering::SeqCst);
+        // Wakes the accept loop.
+        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
+        self.shared.slot_free.notify_all();
+        let deadline = Instant::now() + JOIN_BUDGET;
+        let mut threads: Vec<JoinHandle<()>> = self.accept.take().into_iter().collect();
+        {
+            let mut conns = lock(&self.shared.conns);
+            for stream in conns.open.values() {
+                let _ = stream.shutdown(Shutdown::Both);
+            }
+            threads.append(&mut conns.threads);
+        }
+        for thread in threads {
+            while !thread.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if thread.is_finished() {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+/// Accepts browser connections, at most [`MAX_CONNECTIONS`] served at once.
+fn accept_loop(shared: &Arc<Shared>, listener: &TcpListener) {
+    loop {
+        {
+            let mut conns = lock(&shared.conns);
+            while conns.open.len() >= MAX_CONNECTIONS && !shared.stop.load(Ordering::SeqCst) {
+                conns = shared
+                    .slot_free
+                    .wait_timeout(conns, Duration::from_millis(100))
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+        }
+        if shared.stop.load(Ordering::SeqCst) {
+            return;
+        }
+        match listener.accept() {
+            Ok((stream, _)) => {
+                if shared.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                spawn_connection(shared, stream);
+            }
+            Err(_) => {
+                if shared.stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                // Out of file descriptors, say: try again shortly.
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+    }
+}
+
+/// Serves one browser connection on a thread of its own.
+fn spawn_connection(shared: &Arc<Shared>, stream: TcpStream) {
+    let Ok(handle) = stream.try_clone() else {
+        return;
+    };
+    let id = {
+        let mut conns = lock(&shared.conns);
+        conns.threads.retain(|t| !t.is_finished());
+        conns.next_id += 1;
+        let id = conns.next_id;
+        conns.open.insert(id, handle);
+        id
+    };
+    let for_thread = shared.clone();
+    let spawned = std::thread::Builder::new()
+        .name("exhibit-proxy-conn".into())
+        .spawn(move || {
+            let _registered = Registered {
+                shared: &for_thread,
+                id,
+            };
+            serve(&for_thread, stream);
+        });
+    match spawned {
+        Ok(thread) => lock(&shared.conns).threads.push(thread),
+        Err(_) => {
+            lock(&shared.conns).open.remove(&id);
+        }
+    }
+}
+
+/// A served connection: unregistered when its thread ends, however it ends.
+struct Registered<'a> {
+    shared: &'a Shared,
+    id: u64,
+}
+
+impl Drop for Registered<'_> {
+    fn drop(&mut self) {
+        lock(&self.shared.conns).open.remove(&self.id);
+        self.shared.slot_free.notify_all();
+    }
+}
+
+/// Counts a request in flight while it lives.
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(counter: &'a AtomicUsize) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        InFlight(counter)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// An admitted exchange: recorded in the book when dropped, so that even a request whose
+/// handling failed unexpectedly is recorded.
+struct Ticket<'a> {
+    shared: &'a Shared,
+    seq: u64,
+    exchange: ProxiedExchange,
+    finished: bool,
+}
+
+impl Ticket<'_> {
+    /// Records the exchange as failed with `error`.
+    fn fail(mut self, error: &str) {
+        self.exchange.error = Some(cap_string(error, MAX_RECORDED_STRING));
+        self.finished = true;
+    }
+
+    /// Records the exchange as it is.
+    fn finish(mut self) {
+        self.finished = true;
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        let mut exchange = std::mem::replace(&mut self.exchange, empty_exchange(String::new()));
+        if !self.finished && exchange.error.is_none() {
+            exchange.error = Some("the proxy failed while handling the request".into());
+        }
+        lock(&self.shared.book).done.insert(self.seq, exchange);
+    }
+}
+
+fn empty_exchange(method: String) -> ProxiedExchange {
+    ProxiedExchange {
+        url: String::new(),
+        method,
+        status: None,
+        headers: Vec::new(),
+        body: None,
+        media_type: None,
+        connection: None,
+        error: None,
+    }
+}
+
+/// Whether a request may be recorded.
+enum Admission<'a> {
+    /// Yes.
+    Admitted(Ticket<'a>),
+    /// It is the first over the exchange limit: recorded as refused.
+    LimitReached(Ticket<'a>),
+    /// Over the limit, which is recorded already: refused without a record.
+    Refused,
+}
+
+impl Shared {
+    fn admit(&self, url: String, method: &str) -> Admission<'_> {
+        let mut book = lock(&self.book);
+        let over = book.admitted >= self.limits.max_exchanges;
+        if over && book.limit_recorded {
+            return Admission::Refused;
+        }
+        let seq = book.next_seq;
+        book.next_seq += 1;
+        if over {
+            book.limit_recorded = true;
+        } else {
+            book.admitted += 1;
+        }
+        drop(book);
+        let ticket = Ticket {
+            shared: self,
+            seq,
+            exchange: ProxiedExchange {
+                url,
+                ..empty_exchange(method.to_owned())
+            },
+            finished: false,
+        };
+        if over {
+            Admission::LimitReached(ticket)
+        } else {
+            Admission::Admitted(ticket)
+        }
+    }
+
+    fn store_failed(&self, e: CaptureError) -> String {
+        let message = format!("the archive failed: {e}");
+        lock(&self.store_error).get_or_insert(e);
+        message
+    }
+}
+
+/// A stream with bytes already read from it put back in front.
+struct Rewind<S> {
+    prefix: Vec<u8>,
+    pos: usize,
+    inner: S,
+}
+
+impl<S: Read> Read for Rewind<S> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.pos < self.prefix.len() {
+            let n = buf.len().min(self.prefix.len() - self.pos);
+            buf[..n].copy_from_slice(&self.prefix[self.pos..self.pos + n]);
+            self.pos += n;
+            return Ok(n);
+        }
+        self.inner.read(buf)
+    }
+}
+
+impl<S: Write> Write for Rewind<S> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A browser connection: the stream, and bytes read from it but not yet used.
+struct Conn<S> {
+    io: S,
+    buf: Vec<u8>,
+}
+
+/// Where requests on a connection go.
+enum Origin {
+    /// A plain connection to the proxy: absolute-form requests, or `CONNECT`.
+    Proxy,
+    /// Inside a tunnel to `authority`: origin-form requests.
+    Tunnel {
+        scheme: &'static str,
+        authority: String,
+    },
+}
+
+/// What to do after a request.
+enum Next {
+    KeepAlive,
+    Close,
+    /// The connection became a tunnel to this `host:port` (the 200 is sent).
+    Tunnel(String),
+}
+
+/// A request head, owned.
+struct Head {
+    method: String,
+    target: String,
+    http10: bool,
+    headers: Vec<(String, Vec<u8>)>,
+}
+
+impl Head {
+    fn values<'h>(&'h self, name: &'h str) -> impl Iterator<Item = &'h [u8]> + 'h {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.values(name).next().is_some()
+    }
+
+    /// The comma-separated tokens of every `name` header, lower case.
+    fn tokens(&self, name: &str) -> Vec<String> {
+        self.values(name).flat_map(tokens).collect()
+    }
+}
+
+fn tokens(value: &[u8]) -> Vec<String> {
+    String::from_utf8_lossy(value)
+        .split(',')
+        .map(|t| t.trim().to_ascii_lowercase())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Why a head could not be read.
+enum HeadError {
+    /// Longer than [`MAX_HEAD`] or with too many headers.
+    TooLarge,
+    /// Not HTTP/1.x.
+    Malformed,
+    /// The connection failed or closed mid-head.
+    Io,
+}
+
+/// Serves a browser connection to its end.
+fn serve(shared: &Shared, stream: TcpStream) {
+    let timeout = Some(shared.limits.timeout.max(Duration::from_secs(1)));
+    if stream.set_read_timeout(timeout).is_err() || stream.set_write_timeout(timeout).is_err() {
+        return;
+    }
+    let _ = stream.set_nodelay(true);
+    let mut conn = Conn {
+        io: stream,
+        buf: Vec::new(),
+    };
+    if let Next::Tunnel(authority) = http_loop(shared, &mut conn, &Origin::Proxy) {
+        tunnel(shared, conn, authority);
+    }
+}
+
+/// Serves what comes through a `CONNECT` tunnel: TLS (terminated here) or plain HTTP.
+fn tunnel(shared: &Shared, mut conn: Conn<TcpStream>, authority: String) {
+    if conn.buf.is_empty() {
+        let mut first = [0u8; 1];
+        match conn.io.read(&mut first) {
+            Ok(1) => conn.buf.push(first[0]),
+            _ => return,
+        }
+    }
+    // A TLS record of type handshake.
+    if conn.buf.first() == Some(&0x16) {
+        let Ok(server) = ServerConnection::new(shared.tls.clone()) else {
+            return;
+        };
+        let io = Rewind {
+            prefix: std::mem::take(&mut conn.buf),
+            pos: 0,
+            inner: conn.io,
+        };
+        let mut tls = Conn {
+            io: StreamOwned::new(server, io),
+            buf: Vec::new(),
+        };
+        let origin = Origin::Tunnel {
+            scheme: "https",
+            authority,
+        };
+        http_loop(shared, &mut tls, &origin);
+        tls.io.conn.send_close_notify();
+        let _ = tls.io.flush();
+    } else {
+        let origin = Origin::Tunnel {
+            scheme: "http",
+            authority,
+        };
+        http_loop(shared, &mut conn, &origin);
+    }
+}
+
+/// Serves requests on a connection until it closes, fails or becomes a tunnel.
+fn http_loop<S: Read + Write>(shared: &Shared, conn: &mut Conn<S>, origin: &Origin) -> Next {
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Next::Close;
+        }
+        let head = match read_head(conn) {
+            Ok(Some(head)) => head,
+            Ok(None) => return Next::Close,
+            Err(HeadError::Io) => return Next::Close,
+            Err(HeadError::TooLarge) => {
+                let _ = write_error(conn, 431, "request head too large", true);
+                return Next::Close;
+            }
+            Err(HeadError::Malformed) => {
+                let _ = write_error(conn, 400, "malformed request", true);
+                return Next::Close;
+            }
+        };
+        match handle(shared, conn, head, origin) {
+            Next::KeepAlive => {}
+            other => return other,
+        }
+    }
+}
+
+/// Reads the next request head: `None` when the connection ends (or idles past the timeout)
+/// between requests.
+fn read_head<S: Read>(conn: &mut Conn<S>) -> Result<Option<Head>, HeadError> {
+    let mut chunk = [0u8; 8192];
+    loop {
+        // Empty lines before a request are ignored (RFC 9112 §2.2).
+        let blank = conn
+            .buf
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
+        conn.buf.drain(..blank);
+        if !conn.buf.is_empty() {
+            let mut headers = [httparse::EMPTY_HEADER; MAX_REQUEST_HEADERS];
+            let mut request = httparse::Request::new(&mut headers);
+            match request.parse(&conn.buf) {
+                Ok(httparse::Status::Complete(len)) if len > MAX_HEAD => {
+                    return Err(HeadError::TooLarge);
+                }
+                Ok(httparse::Status::Complete(len)) => {
+                    let head = Head {
+                        method: request.method.unwrap_or_default().to_owned(),
+                        target: request.path.unwrap_or_default().to_owned(),
+                        http10: request.version == Some(0),
+                        headers: request
+                            .headers
+                            .iter()
+                            .map(|h| (h.name.to_owned(), h.value.to_vec()))
+                            .collect(),
+                    };
+                    conn.buf.drain(..len);
+                    return Ok(Some(head));
+                }
+                Ok(httparse::Status::Partial) => {}
+                Err(httparse::Error::TooManyHeaders) => return Err(HeadError::TooLarge),
+                Err(_) => return Err(HeadError::Malformed),
+            }
+            if conn.buf.len() > MAX_HEAD {
+                return Err(HeadError::TooLarge);
+            }
+        }
+        let n = loop {
+            match conn.io.read(&mut chunk) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) if conn.buf.is_empty() => return Ok(None),
+                Err(_) => return Err(HeadError::Io),
+                Ok(n) => break n,
+            }
+        };
+        if n == 0 {
+            return if conn.buf.is_empty() {
+                Ok(None)
+            } else {
+                Err(HeadError::Io)
+            };
+        }
+        conn.buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// The `host:port` a `CONNECT` names (host normalised), and its port.
+fn connect_target(target: &str) -> Option<(String, u16)> {
+    let (host, port) = target.rsplit_once(':')?;
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let port: u16 = port.parse().ok()?;
+    if host.is_empty()
+        || host
+            .chars()
+            .any(|c| matches!(c, '/' | '@' | '?' | '#' | '\\') || c.is_whitespace())
+    {
+        return None;
+    }
+    let url = Url::parse(&format!("https://{host}:{port}/")).ok()?;
+    let host = url.host_str()?;
+    Some((format!("{host}:{port}"), port))
+}
+
+/// The absolute URL of a request: `Err((status, reason))` when it has none the proxy serves.
+fn request_url(origin: &Origin, target: &str) -> Result<Url, (u16, String)> {
+    let url = match origin {
+        Origin::Proxy => {
+            if target.starts_with('/') {
+                return Err((400, "not a proxy request (no absolute URL)".into()));
+            }
+            Url::parse(target).map_err(|e| (400, format!("invalid request URL: {e}")))?
+        }
+        Origin::Tunnel { scheme, authority } => {
+            if !target.starts_with('/') {
+                return Err((400, "not an origin-form request in a tunnel".into()));
+            }
+            Url::parse(&format!("{scheme}://{authority}{target}"))
+                .map_err(|e| (400, format!("invalid request URL: {e}")))?
+        }
+    };
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        "http" | "https" => Err((400, "a URL without a host".into())),
+        other => Err((501, format!("the {other}: scheme is not proxied"))),
+    }
+}
+
+/// Whether `url` names the proxy itself (a loopback address or `localhost` on its port).
+fn is_self(url: &Url, own_port: u16) -> bool {
+    if url.port_or_known_default() != Some(own_port) {
+        return false;
+    }
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback() || ip.is_unspecified(),
+        Some(url::Host::Ipv6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || ip.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback())
+        }
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.');
+            name.eq_ignore_ascii_case("localhost")
+                || name.to_ascii_lowercase().ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
+/// Handles one request whose head is read.
+fn handle<S: Read + Write>(
+    shared: &Shared,
+    conn: &mut Conn<S>,
+    head: Head,
+    origin: &Origin,
+) -> Next {
+    let _busy = InFlight::new(&shared.in_flight);
+    let close_after = head.http10
+        || head.tokens("connection").iter().any(|t| t == "close")
+        || head.tokens("proxy-connection").iter().any(|t| t == "close");
+
+    // CONNECT: open a tunnel, or refuse.
+    let mut refusal: Option<(u16, String)> = None;
+    let url = if head.method.eq_ignore_ascii_case("CONNECT") {
+        let target = head.target.clone();
+        match (origin, connect_target(&head.target)) {
+            (Origin::Tunnel { .. }, _) => refusal = Some((400, "CONNECT inside a tunnel".into())),
+            (Origin::Proxy, None) => refusal = Some((400, "invalid CONNECT target".into())),
+            (Origin::Proxy, Some((authority, port))) => {
+                if shared.connect_ports.is_empty() || shared.connect_ports.contains(&port) {
+                    if conn
+                        .io
+                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                        .and_then(|()| conn.io.flush())
+                        .is_err()
+                    {
+                        return Next::Close;
+                    }
+                    return Next::Tunnel(authority);
+                }
+                refusal = Some((502, format!("CONNECT to port {port} refused")));
+            }
+        }
+        Err(cap_string(&target, MAX_RECORDED_STRING))
+    } else {
+        match request_url(origin, &head.target) {
+            Ok(url) => Ok(url),
+            Err(why) => {
+                refusal = Some(why);
+                Err(cap_string(&head.target, MAX_RECORDED_STRING))
+            }
+        }
+    };
+    let recorded_url = match &url {
+        Ok(u) => recorded(u),
+        Err(raw) => raw.clone(),
+    };
+    let ticket = match shared.admit(recorded_url, &head.method) {
+        Admission::Admitted(ticket) => ticket,
+        Admission::LimitReached(ticket) => {
+            let reason = format!(
+                "refused: the capture's limit of {} requests was reached",
+                shared.limits.max_exchanges
+            );
+            ticket.fail(&reason);
+            return refuse(conn, 502, &reason, &head);
+        }
+        Admission::Refused => {
+            let reason = "refused: the capture's request limit was reached";
+            return refuse(conn, 502, reason, &head);
+        }
+    };
+    if let Some((status, reason)) = refusal {
+        ticket.fail(&reason);
+        return refuse(conn, status, &reason, &head);
+    }
+    let Ok(url) = url else {
+        ticket.fail("invalid request");
+        return refuse(conn, 400, "invalid request", &head);
+    };
+    if is_self(&url, shared.own_port) {
+        let reason = "refused: a request to the capture proxy itself";
+        ticket.fail(reason);
+        return refuse(conn, 502, reason, &head);
+    }
+
+    // The request body.
+    if head.has("transfer-encoding") {
+        let reason = "refused: chunked request bodies are not supported";
+        ticket.fail(reason);
+        return refuse_and_close(conn, 501, reason);
+    }
+    let upgrade = head.tokens("upgrade");
+    if !upgrade.is_empty() {
+        let reason = if upgrade.iter().any(|t| t == "websocket") {
+            "refused: WebSocket connections are not captured".to_owned()
+        } else {
+            format!("refused: protocol upgrade to {}", upgrade.join(", "))
+        };
+        ticket.fail(&reason);
+        return refuse_and_close(conn, 501, &reason);
+    }
+    let length = match content_length(&head) {
+        Ok(length) => length,
+        Err(()) => {
+            let reason = "refused: invalid Content-Length";
+            ticket.fail(reason);
+            return refuse_and_close(conn, 400, reason);
+        }
+    };
+    if length.is_some_and(|n| n > MAX_REQUEST_BODY) {
+        let reason = format!("refused: request body larger than {MAX_REQUEST_BODY} bytes");
+        ticket.fail(&reason);
+        return refuse_and_close(conn, 413, &reason);
+    }
+    let body = match length {
+        None => None,
+        Some(n) => {
+            if head.tokens("expect").iter().any(|t| t == "100-continue")
+                && conn
+                    .io
+                    .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                    .and_then(|()| conn.io.flush())
+                    .is_err()
+            {
+                ticket.fail("the browser connection failed");
+                return Next::Close;
+            }
+            match read_body(conn, n as usize) {
+                Ok(body) => Some(body),
+                Err(e) => {
+                    ticket.fail(&format!("the request body could not be read: {e}"));
+                    return Next::Close;
+                }
+            }
+        }
+    };
+
+    // Upstream, and back.
+    let mut ticket = ticket;
+    let is_head = head.method.eq_ignore_ascii_case("HEAD");
+    match forward(shared, &url, &head, body, is_head, &mut ticket.exchange) {
+        Ok(answer) => {
+            ticket.finish();
+            match write_answer(conn, answer, is_head, close_after) {
+                Ok(()) if !close_after => Next::KeepAlive,
+                _ => Next::Close,
+            }
+        }
+        Err((status, reason)) => {
+            ticket.fail(&reason);
+            let shown = format!("{reason} ({})", url.as_str());
+            refuse(conn, status, &shown, &head)
+        }
+    }
+}
+
+/// Answers with an error, keeping the connection when the request had no body left unread.
+fn refuse<S: Write>(conn: &mut Conn<S>, status: u16, reason: &str, head: &Head) -> Next {
+    let close = head.http10
+        || head.has("transfer-encoding")
+        || head.has("upgrade")
+        || !matches!(content_length(head), Ok(None) | Ok(Some(0)))
+        || head.tokens("connection").iter().any(|t| t == "close");
+    match write_error(conn, status, reason, close) {
+        Ok(()) if !close => Next::KeepAlive,
+        _ => Next::Close,
+    }
+}
+
+fn refuse_and_close<S: Write>(conn: &mut Conn<S>, status: u16, reason: &str) -> Next {
+    let _ = write_error(conn, status, reason, true);
+    Next::Close
+}
+
+/// The request's Content-Length: `Err` when it is malformed or given twice differently.
+fn content_length(head: &Head) -> Result<Option<u64>, ()> {
+    let mut length = None;
+    for value in head.values("content-length") {
+        for part in String::from_utf8_lossy(value).split(',') {
+            let part = part.trim();
+            if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(());
+            }
+            let n: u64 = part.parse().map_err(|_| ())?;
+            if length.is_some_and(|l| l != n) {
+                return Err(());
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length)
+}
+
+fn read_body<S: Read>(conn: &mut Conn<S>, n: usize) -> io::Result<Vec<u8>> {
+    let have = n.min(conn.buf.len());
+    let mut body: Vec<u8> = conn.buf.drain(..have).collect();
+    body.resize(n, 0);
+    conn.io.read_exact(&mut body[have..])?;
+    Ok(body)
+}
+
+/// A response to pass to the browser.
+struct Answer {
+    status: u16,
+    headers: Vec<(http::HeaderName, http::HeaderValue)>,
+    body: Spool,
+}
+
+/// Whether a request header is not forwarded upstream.
+fn not_forwarded(name: &str, named_by_connection: &[String]) -> bool {
+    let name = name.to_ascii_lowercase();
+    HOP_BY_HOP.contains(&name.as_str())
+        || name.starts_with("proxy-")
+        || named_by_connection.contains(&name)
+        // ureq sets these itself: exhibit's own Accept-Encoding (whose encodings it can
+        // undo), the Host of the URL, the length of the body it sends.
+        || matches!(
+            name.as_str(),
+            "accept-encoding" | "host" | "content-length" | "expect"
+        )
+}
+
+/// Whether a response header is not passed to the browser.
+fn not_passed_on(name: &str, named_by_connection: &[String]) -> bool {
+    HOP_BY_HOP.contains(&name)
+        || name.starts_with("proxy-")
+        || named_by_connection.iter().any(|n| n == name)
+        // The body is passed on decoded, with its own length.
+        || matches!(name, "content-encoding" | "content-length")
+        // No alternative protocols (HTTP/3) that would bypass the proxy.
+        || name == "alt-svc"
+}
+
+/// Makes the request upstream, records the response in `exchange` and stores its body.
+/// `Err((status, reason))`: the request failed; what is known is in `exchange`.
+fn forward(
+    shared: &Shared,
+    url: &Url,
+    head: &Head,
+    body: Option<Vec<u8>>,
+    is_head: bool,
+    exchange: &mut ProxiedExchange,
+) -> Result<Answer, (u16, String)> {
+    let bad_request = |e: &dyn std::fmt::Display| (400, format!("invalid request: {e}"));
+    let method = http::Method::from_bytes(head.method.as_bytes()).map_err(|e| bad_request(&e))?;
+    let named = head.tokens("connection");
+    let mut builder = http::Request::builder().method(method).uri(url.as_str());
+    for (name, value) in &head.headers {
+        if not_forwarded(name, &named) {
+            continue;
+        }
+        let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(name.as_bytes()),
+            http::HeaderValue::from_bytes(value),
+        ) else {
+            continue;
+        };
+        builder = builder.header(name, value);
+    }
+    let (agent, log) = shared.http.agent();
+    let result = match &body {
+        Some(bytes) => agent.run(
+            builder
+                .body(bytes.as_slice())
+                .map_err(|e| bad_request(&e))?,
+        ),
+        None => agent.run(builder.body(()).map_err(|e| bad_request(&e))?),
+    };
+    match take_connection(&log, url, &shared.objects) {
+        Ok(connection) => exchange.connection = connection,
+        Err(e) => return Err((502, shared.store_failed(e))),
+    }
+    let response = match result {
+        Ok(r) => r,
+        Err(e) => {
+            let mut reason = describe(&e, shared.http_timeout());
+            let untrusted = exchange
+                .connection
+                .as_ref()
+                .is_some_and(|c| c.tls.as_ref().is_some_and(|t| !t.trusted));
+            if untrusted {
+                reason = format!("TLS handshake failed: {reason}");
+            }
+            return Err((502, reason));
+        }
+    };
+    let status = response.status().as_u16();
+    exchange.status = Some(status);
+    let headers = response.headers();
+    exchange.headers = headers
+        .iter()
+        .take(MAX_RECORDED_HEADERS)
+        .map(|(name, value)| {
+            let value = String::from_utf8_lossy(value.as_bytes());
+            (
+                name.as_str().to_owned(),
+                cap_string(&value, MAX_RECORDED_STRING),
+            )
+        })
+        .collect();
+    let content_type = headers
+        .get(http::header::CONTENT_TYPE)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    exchange.media_type = split_content_type(content_type.as_deref()).0;
+    let encodings: Vec<String> = headers
+        .get_all(http::header::CONTENT_ENCODING)
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    let content_encoding = (!encodings.is_empty()).then(|| encodings.join(", "));
+    let named: Vec<String> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .flat_map(|v| tokens(v.as_bytes()))
+        .collect();
+    let passed: Vec<(http::HeaderName, http::HeaderValue)> = headers
+        .iter()
+        .filter(|(name, _)| !not_passed_on(name.as_str(), &named))
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect();
+    if is_head {
+        return Ok(Answer {
+            status,
+            headers: passed,
+            body: Spool::default(),
+        });
+    }
+    // An empty body is empty whatever its Content-Encoding says (a 304 or 204 often carries
+    // the header; the decoders would call no bytes a truncated stream).
+    let mut raw = response.into_body().into_reader();
+    let mut first = vec![0u8; 8192];
+    let n = loop {
+        match raw.read(&mut first) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err((502, read_failure(&e, shared.http_timeout()))),
+            Ok(n) => break n,
+        }
+    };
+    first.truncate(n);
+    let (stored, spool) = if n == 0 {
+        store_body(shared, io::empty())?
+    } else {
+        let raw: Box<dyn Read> = Box::new(io::Cursor::new(first).chain(raw));
+        let reader = decoder(raw, content_encoding.as_deref()).map_err(|e| (502, e))?;
+        store_body(shared, reader)?
+    };
+    exchange.body = Some(stored);
+    Ok(Answer {
+        status,
+        headers: passed,
+        body: spool,
+    })
+}
+
+impl Shared {
+    /// The upstream timeout, for messages (the browser sockets' one is the same setting).
+    fn http_timeout(&self) -> Duration {
+        self.limits.timeout
+    }
+}
+
+/// Bytes counted against the total limit, given back unless kept.
+struct Reserved<'a> {
+    total: &'a AtomicU64,
+    bytes: u64,
+    keep: bool,
+}
+
+impl Drop for Reserved<'_> {
+    fn drop(&mut self) {
+        if !self.keep {
+            self.total.fetch_sub(self.bytes, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Streams a decoded body into a new object and a spool for the browser, within the limits.
+fn store_body(
+    shared: &Shared,
+    mut reader: impl Read,
+) -> Result<(StoredObject, Spool), (u16, String)> {
+    let limits = &shared.limits;
+    let mut writer = shared
+        .objects
+        .writer()
+        .map_err(|e| (502, shared.store_failed(e.into())))?;
+    let mut spool = Spool::default();
+    let mut reserved = Reserved {
+        total: &shared.total_bytes,
+        bytes: 0,
+        keep: false,
+    };
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        if shared.stop.load(Ordering::SeqCst) {
+            return Err((502, "the capture ended before the body arrived".into()));
+        }
+        let n = match reader.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err((502, read_failure(&e, shared.http_timeout()))),
+        };
+        if writer.len() + n as u64 > limits.max_response_bytes {
+            return Err((
+                502,
+                format!(
+                    "body larger than the {}-byte limit",
+                    limits.max_response_bytes
+                ),
+            ));
+        }
+        let before = shared.total_bytes.fetch_add(n as u64, Ordering::SeqCst);
+        reserved.bytes += n as u64;
+        if before + n as u64 > limits.max_total_bytes {
+            return Err((
+                502,
+                format!(
+                    "the capture's {}-byte limit for all bodies was reached",
+                    limits.max_total_bytes
+                ),
+            ));
+        }
+        if let Err(e) = writer.write_all(&buf[..n]) {
+            let e = exhibit_store::StoreError::io("objects", e);
+            return Err((502, shared.store_failed(e.into())));
+        }
+        spool
+            .write_all(&buf[..n])
+            .map_err(|e| (502, format!("cannot hold the body for the browser: {e}")))?;
+    }
+    let stored = writer
+        .finish()
+        .map_err(|e| (502, shared.store_failed(e.into())))?;
+    reserved.keep = true;
+    Ok((stored, spool))
+}
+
+fn read_failure(e: &io::Error, timeout: Duration) -> String {
+    let text = e.to_string().to_ascii_lowercase();
+    if e.kind() == io::ErrorKind::TimedOut || text.contains("timeout") || text.contains("timed out")
+    {
+        format!(
+            "timed out after {}s while reading the body",
+            timeout.as_secs()
+        )
+    } else {
+        format!("body could not be read: {e}")
+    }
+}
+
+fn describe(e: &ureq::Error, timeout: Duration) -> String {
+    let secs = timeout.as_secs();
+    match e {
+        ureq::Error::Timeout(what) => format!("timed out after {secs}s ({what})"),
+        ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => {
+            format!("timed out after {secs}s")
+        }
+        ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => {
+            "connection refused".into()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// A body held for the browser: in memory up to [`SPOOL_IN_MEMORY`], then in an unnamed
+/// temporary file.
+#[derive(Default)]
+struct Spool {
+    memory: Vec<u8>,
+    file: Option<File>,
+    len: u64,
+}
+
+impl Spool {
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        if self.file.is_none() && self.memory.len() + data.len() <= SPOOL_IN_MEMORY {
+            self.memory.extend_from_slice(data);
+        } else {
+            let file = match &mut self.file {
+                Some(file) => file,
+                None => self.file.insert(tempfile::tempfile()?),
+            };
+            file.write_all(data)?;
+        }
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    fn send(&mut self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(&self.memory)?;
+        if let Some(file) = &mut self.file {
+            file.seek(SeekFrom::Start(0))?;
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = match file.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                out.write_all(&buf[..n])?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn status_line(status: u16) -> String {
+    let reason = http::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    format!("HTTP/1.1 {status} {reason}\r\n")
+}
+
+/// Passes a response to the browser: its status and headers, the decoded body with its length.
+fn write_answer<S: Write>(
+    conn: &mut Conn<S>,
+    mut answer: Answer,
+    is_head: bool,
+    close: bool,
+) -> io::Result<()> {
+    let mut head = status_line(answer.status).into_bytes();
+    for (name, value) in &answer.headers {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    let bodyless = is_head || matches!(answer.status, 100..=199 | 204 | 304);
+    if !bodyless {
+        head.extend_from_slice(format!("content-length: {}\r\n", answer.body.len).as_bytes());
+    }
+    if close {
+        head.extend_from_slice(b"connection: close\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    conn.io.write_all(&head)?;
+    if !bodyless {
+        answer.body.send(&mut conn.io)?;
+    }
+    conn.io.flush()
+}
+
+/// Answers with a short plain-text error.
+fn write_error<S: Write>(
+    conn: &mut Conn<S>,
+    status: u16,
+    reason: &str,
+    close: bool,
+) -> io::Result<()> {
+    let body = format!("exhibit capture proxy: {}\n", cap_string(reason, 1024));
+    let mut out = status_line(status);
+    out.push_str("content-type: text/plain; charset=utf-8\r\n");
+    out.push_str("cache-control: no-store\r\n");
+    out.push_str(&format!("content-length: {}\r\n", body.len()));
+    if close {
+        out.push_str("connection: close\r\n");
+    }
+    out.push_str("\r\n");
+    out.push_str(&body);
+    conn.io.write_all(out.as_bytes())?;
+    conn.io.flush()
+}
+
+/// Standard base64 with padding.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::path::{Path, PathBuf};
+
+    use exhibit_store::config::CaptureSettings;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{ClientConfig, ClientConnection, DigitallySignedStruct};
+
+    use crate::connector::TlsSetup;
+
+    const HELLO: &[u8] = b"<p>hello</p>";
+
+    fn limits() -> ProxyLimits {
+        ProxyLimits {
+            max_response_bytes: 1 << 20,
+            max_total_bytes: 64 << 20,
+            max_exchanges: 100,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    fn client(ca: Option<&Path>) -> HttpClient {
+        let tls = match ca {
+            Some(path) => TlsSetup::new(&[path]),
+            None => TlsSetup::new(&[] as &[&Path]),
+        }
+        .unwrap();
+        let settings = CaptureSettings {
+            timeout_secs: 10,
+            ..CaptureSettings::default()
+        };
+        crate::acquire::client(&settings, Arc::new(tls))
+    }
+
+    fn store() -> (tempfile::TempDir, Arc<ObjectStore>) {
+        let dir = tempfile::tempdir().unwrap();
+        let objects = dir.path().join("objects");
+        std::fs::create_dir_all(&objects).unwrap();
+        (dir, Arc::new(ObjectStore::new(objects)))
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(bytes).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn gz_plain() -> Vec<u8> {
+        b"compressed text ".repeat(1000)
+    }
+
+    /// Serves one request per connection on a tiny HTTP/1.1 server.
+    fn respond(stream: impl Read + Write) {
+        let mut r = BufReader::new(stream);
+        let mut line = String::new();
+        if r.read_line(&mut line).is_err() {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_owned();
+        let path = parts.next().unwrap_or("").to_owned();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                break;
+            }
+            if let Some((n, v)) = h.trim_end().split_once(':') {
+                headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
+            }
+        }
+        let get = |name: &str| {
+            headers
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let mut body = vec![0u8; get("content-length").map_or(0, |v| v.parse().unwrap())];
+        r.read_exact(&mut body).unwrap();
+        let (status, extra, payload): (u16, &str, Vec<u8>) = match path.as_str() {
+            "/x" => (
+                200,
+                "content-type: Text/HTML; charset=utf-8\r\nx-test: one\r\nx-test: two\r\nconnection: close, x-hop\r\nx-hop: 1\r\nalt-svc: h3=\":443\"\r\n",
+                HELLO.to_vec(),
+            ),
+            "/gz" => (
+                200,
+                "content-type: text/plain\r\ncontent-encoding: gzip\r\n",
+                gzip(&gz_plain()),
+            ),
+            "/page" => (
+                200,
+                "content-type: text/html\r\n",
+                b"<html><body><p id=p>page</p><script src=/script.js></script></body></html>"
+                    .to_vec(),
+            ),
+            "/script.js" => (
+                200,
+                "content-type: text/javascript\r\ncontent-encoding: gzip\r\n",
+                gzip(b"document.getElementById('p').textContent = 'script ran';"),
+            ),
+            "/empty-gz" => (200, "content-encoding: gzip\r\n", Vec::new()),
+            "/big" => (
+                200,
+                "content-type: application/octet-stream\r\n",
+                vec![b'a'; 2 << 20],
+            ),
+            "/mid" => (
+                200,
+                "content-type: application/octet-stream\r\n",
+                vec![b'm'; 600 << 10],
+            ),
+            "/echo" => {
+                let mut out = format!(
+                    "{method}|{}|{}|{}|{}|",
+                    get("accept-encoding").unwrap_or_default(),
+                    get("user-agent").unwrap_or_default(),
+                    get("proxy-connection").is_some(),
+                    get("host").unwrap_or_default(),
+                )
+                .into_bytes();
+                out.extend_from_slice(&body);
+                (200, "content-type: text/plain\r\n", out)
+            }
+            _ => (404, "", b"not here".to_vec()),
+        };
+        let mut s = r.into_inner();
+        let head = format!(
+            "HTTP/1.1 {status} X\r\n{extra}content-length: {}\r\n\r\n",
+            payload.len()
+        );
+        let _ = s.write_all(head.as_bytes());
+        let _ = s.write_all(&payload);
+        let _ = s.flush();
+    }
+
+    /// A plain HTTP upstream on 127.0.0.1.
+    fn upstream() -> SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || respond(stream));
+            }
+        });
+        addr
+    }
+
+    /// An HTTPS upstream on 127.0.0.1 whose certificate a fresh CA signed; the CA's PEM file.
+    fn tls_upstream(dir: &Path) -> (SocketAddr, PathBuf) {
+        let ca_key = rcgen::KeyPair::generate().unwrap();
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+        let leaf_key = rcgen::KeyPair::generate().unwrap();
+        let leaf = rcgen::CertificateParams::new(vec!["127.0.0.1".to_owned()])
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in base64(ca_cert.der()).as_bytes().chunks(64) {
+            pem.push_str(std::str::from_utf8(line).unwrap());
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        let ca_path = dir.join("ca.pem");
+        std::fs::write(&ca_path, pem).unwrap();
+        let config = Arc::new(
+            ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_protocol_versions(rustls::ALL_VERSIONS)
+                .unwrap()
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![leaf.der().clone()],
+                    PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+                )
+                .unwrap(),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let config = config.clone();
+                std::thread::spawn(move || {
+                    let conn = ServerConnection::new(config).unwrap();
+                    respond(StreamOwned::new(conn, stream));
+                });
+            }
+        });
+        (addr, ca_path)
+    }
+
+    /// Reads one response: status, headers (lower-cased names), body (by Content-Length).
+    fn read_response(r: &mut impl BufRead) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut line = String::new();
+        r.read_line(&mut line).unwrap();
+        let status: u16 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let mut h = String::new();
+            r.read_line(&mut h).unwrap();
+            if h == "\r\n" || h.is_empty() {
+                break;
+            }
+            let (n, v) = h.trim_end().split_once(':').unwrap();
+            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+        let length = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        let mut body = vec![0u8; length];
+        r.read_exact(&mut body).unwrap();
+        (status, headers, body)
+    }
+
+    fn header<'h>(headers: &'h [(String, String)], name: &str) -> Option<&'h str> {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Waits until the proxy has answered everything, then takes the exchanges.
+    fn settled(proxy: &Proxy) -> Vec<ProxiedExchange> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while proxy.in_flight() > 0 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        proxy.take_exchanges()
+    }
+
+    /// One request on a new browser connection to the proxy.
+    fn request(proxy: &Proxy, raw: &str) -> (u16, Vec<(String, String)>, Vec<u8>) {
+        let mut s = TcpStream::connect(proxy.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(raw.as_bytes()).unwrap();
+        read_response(&mut BufReader::new(s))
+    }
+
+    #[test]
+    fn absolute_form_get_is_forwarded_and_recorded() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(client(None), objects.clone(), limits()).unwrap();
+        let (status, headers, body) = request(
+            &proxy,
+            &format!(
+                "GET http://{up}/x HTTP/1.1\r\nHost: {up}\r\nProxy-Connection: keep-alive\r\n\r\n"
+            ),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(body, HELLO);
+        assert_eq!(header(&headers, "content-length"), Some("12"));
+        assert_eq!(
+            header(&headers, "content-type"),
+            Some("Text/HTML; charset=utf-8")
+        );
+        let tests: Vec<&str> = headers
+            .iter()
+            .filter(|(n, _)| n == "x-test")
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(tests, ["one", "two"]);
+        // Hop-by-hop (also those the Connection header names) and Alt-Svc stay behind.
+        for gone in ["x-hop", "alt-svc"] {
+            assert!(header(&headers, gone).is_none(), "{gone} passed on");
+        }
+        assert_eq!(headers.iter().filter(|(n, _)| n == "connection").count(), 0);
+
+        let exchanges = settled(&proxy);
+        assert_eq!(exchanges.len(), 1);
+        let ex = &exchanges[0];
+        assert_eq!(ex.url, format!("http://{up}/x"));
+        assert_eq!(ex.method, "GET");
+        assert_eq!(ex.status, Some(200));
+        assert_eq!(ex.error, None);
+        assert_eq!(ex.media_type.as_deref(), Some("text/html"));
+        let stored = ex.body.as_ref().unwrap();
+        assert_eq!(stored.sha256, Sha256Digest::of(HELLO));
+        assert_eq!(stored.size, HELLO.len() as u64);
+        assert_eq!(
+            objects.read_verified(&stored.sha256, 1 << 20).unwrap(),
+            HELLO
+        );
+        // The headers as received, hop-by-hop ones included.
+        assert!(ex.headers.contains(&("x-hop".into(), "1".into())));
+        assert!(ex.headers.contains(&("x-test".into(), "two".into())));
+        let connection = ex.connection.as_ref().unwrap();
+        assert_eq!(connection.remote, up.to_string());
+        assert_eq!(connection.url, ex.url);
+        assert!(connection.tls.is_none());
+        assert!(proxy.take_exchanges().is_empty());
+        assert!(proxy.take_store_error().is_none());
+    }
+
+    #[test]
+    fn keep_alive_pipelining_and_gzip() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(client(None), objects.clone(), limits()).unwrap();
+        let mut s = TcpStream::connect(proxy.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        // Two requests in one write: the second is read from what was left over.
+        s.write_all(
+            format!(
+                "GET http://{up}/x HTTP/1.1\r\nHost: {up}\r\n\r\n\
+                 GET http://{up}/gz HTTP/1.1\r\nHost: {up}\r\nAccept-Encoding: identity\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        let (status, _, body) = read_response(&mut r);
+        assert_eq!((status, body.as_slice()), (200, HELLO));
+        let (status, headers, body) = read_response(&mut r);
+        assert_eq!(status, 200);
+        assert_eq!(body, gz_plain(), "decoded for the browser");
+        assert!(header(&headers, "content-encoding").is_none());
+        // An empty body with a Content-Encoding is an empty body.
+        s.write_all(format!("GET http://{up}/empty-gz HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+            .unwrap();
+        let (status, _, body) = read_response(&mut r);
+        assert_eq!((status, body.len()), (200, 0));
+        // A third request later on the same connection.
+        s.write_all(format!("GET http://{up}/nothing HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+            .unwrap();
+        let (status, _, body) = read_response(&mut r);
+        assert_eq!((status, body.as_slice()), (404, &b"not here"[..]));
+
+        let exchanges = settled(&proxy);
+        let urls: Vec<&str> = exchanges.iter().map(|e| e.url.as_str()).collect();
+        assert_eq!(
+            urls,
+            [
+                format!("http://{up}/x"),
+                format!("http://{up}/gz"),
+                format!("http://{up}/empty-gz"),
+                format!("http://{up}/nothing")
+            ]
+        );
+        let gz = &exchanges[1];
+        assert_eq!(gz.error, None);
+        assert!(
+            gz.headers
+                .contains(&("content-encoding".into(), "gzip".into()))
+        );
+        assert_eq!(
+            gz.body.as_ref().unwrap().sha256,
+            Sha256Digest::of(&gz_plain())
+        );
+        assert_eq!(exchanges[2].error, None);
+        assert_eq!(exchanges[2].body.as_ref().unwrap().size, 0);
+        assert_eq!(exchanges[3].status, Some(404));
+        assert_eq!(
+            exchanges[3].error, None,
+            "an error status is still a response"
+        );
+        assert_eq!(
+            exchanges[3].body.as_ref().unwrap().sha256,
+            Sha256Digest::of(b"not here")
+        );
+    }
+
+    #[test]
+    fn limits_refuse_with_502_and_bounded_reads() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(
+            client(None),
+            objects,
+            ProxyLimits {
+                max_response_bytes: 1 << 20,
+                max_total_bytes: 1 << 20,
+                max_exchanges: 100,
+                timeout: Duration::from_secs(10),
+            },
+        )
+        .unwrap();
+        let get = |path: &str| {
+            request(
+                &proxy,
+                &format!("GET http://{up}{path} HTTP/1.1\r\nHost: {up}\r\n\r\n"),
+            )
+        };
+        let (status, _, body) = get("/big");
+        assert_eq!(status, 502);
+        assert!(String::from_utf8_lossy(&body).contains("limit"));
+        // The refused body's bytes no longer count against the total.
+        assert_eq!(get("/mid").0, 200);
+        let (status, _, _) = get("/mid");
+        assert_eq!(status, 502, "the second 600 KiB passes the 1 MiB total");
+        let exchanges = settled(&proxy);
+        assert_eq!(exchanges.len(), 3);
+        let big = &exchanges[0];
+        assert_eq!(big.status, Some(200));
+        assert!(big.body.is_none());
+        assert!(big.error.as_deref().unwrap().contains("1048576-byte limit"));
+        assert!(big.connection.is_some());
+        assert_eq!(exchanges[1].error, None);
+        assert!(
+            exchanges[2]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("limit for all bodies")
+        );
+    }
+
+    #[test]
+    fn large_bodies_are_spooled_to_a_file() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(
+            client(None),
+            objects.clone(),
+            ProxyLimits {
+                max_response_bytes: 4 << 20,
+                ..limits()
+            },
+        )
+        .unwrap();
+        let (status, headers, body) = request(
+            &proxy,
+            &format!("GET http://{up}/big HTTP/1.1\r\nHost: {up}\r\n\r\n"),
+        );
+        assert_eq!(status, 200);
+        assert_eq!(header(&headers, "content-length"), Some("2097152"));
+        assert!(body.len() == 2 << 20 && body.iter().all(|b| *b == b'a'));
+        let exchanges = settled(&proxy);
+        let stored = exchanges[0].body.as_ref().unwrap();
+        assert_eq!(stored.sha256, Sha256Digest::of(&body));
+        assert!(objects.contains(&stored.sha256));
+    }
+
+    #[test]
+    fn exchange_limit_is_recorded_once() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(
+            client(None),
+            objects,
+            ProxyLimits {
+                max_exchanges: 2,
+                ..limits()
+            },
+        )
+        .unwrap();
+        let statuses: Vec<u16> = (0..4)
+            .map(|_| {
+                request(
+                    &proxy,
+                    &format!("GET http://{up}/x HTTP/1.1\r\nHost: {up}\r\n\r\n"),
+                )
+                .0
+            })
+            .collect();
+        assert_eq!(statuses, [200, 200, 502, 502]);
+        let exchanges = settled(&proxy);
+        assert_eq!(exchanges.len(), 3);
+        assert!(
+            exchanges[2]
+                .error
+                .as_deref()
+                .unwrap()
+                .contains("limit of 2")
+        );
+    }
+
+    #[test]
+    fn refusals_are_answered_and_recorded() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(client(None), objects, limits()).unwrap();
+        let cases = [
+            ("GET ftp://example.com/f HTTP/1.1\r\n\r\n".to_owned(), 501),
+            ("GET /local HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(), 400),
+            (
+                format!(
+                    "GET http://{up}/ws HTTP/1.1\r\nHost: {up}\r\nConnection: Upgrade\r\n\
+                     Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                ),
+                501,
+            ),
+            (
+                format!(
+                    "POST http://{up}/echo HTTP/1.1\r\nHost: {up}\r\n\
+                     Transfer-Encoding: chunked\r\n\r\n3\r\na=1\r\n0\r\n\r\n"
+                ),
+                501,
+            ),
+            (
+                format!(
+                    "POST http://{up}/echo HTTP/1.1\r\nHost: {up}\r\nContent-Length: 99999999\r\n\r\n"
+                ),
+                413,
+            ),
+        ];
+        for (raw, want) in &cases {
+            let (status, _, body) = request(&proxy, raw);
+            assert_eq!(status, *want, "{raw}");
+            assert!(body.starts_with(b"exhibit capture proxy: "));
+        }
+        // A request to the proxy itself is not looped back into it.
+        let own = proxy.addr();
+        let (status, _, _) = request(
+            &proxy,
+            &format!("GET http://{own}/ HTTP/1.1\r\nHost: {own}\r\n\r\n"),
+        );
+        assert_eq!(status, 502);
+        let (status, _, _) = request(
+            &proxy,
+            &format!(
+                "GET http://localhost:{}/ HTTP/1.1\r\nHost: x\r\n\r\n",
+                own.port()
+            ),
+        );
+        assert_eq!(status, 502);
+        // Too large a head: answered, not recorded (there is no request to record).
+        let huge = format!(
+            "GET http://{up}/x HTTP/1.1\r\nX-Big: {}\r\n\r\n",
+            "a".repeat(70 << 10)
+        );
+        assert_eq!(request(&proxy, &huge).0, 431);
+        // Garbage: answered, not recorded.
+        assert_eq!(request(&proxy, "\x01\x02 nonsense\r\n\r\n").0, 400);
+
+        let exchanges = settled(&proxy);
+        assert_eq!(exchanges.len(), cases.len() + 2);
+        for ex in &exchanges {
+            assert!(ex.error.is_some(), "{ex:?}");
+            assert!(ex.connection.is_none(), "nothing went upstream: {ex:?}");
+        }
+        assert!(exchanges[0].error.as_deref().unwrap().contains("ftp"));
+        assert!(exchanges[2].error.as_deref().unwrap().contains("WebSocket"));
+        assert!(exchanges[3].error.as_deref().unwrap().contains("chunked"));
+    }
+
+    #[test]
+    fn request_bodies_and_headers_are_forwarded() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(client(None), objects, limits()).unwrap();
+        let mut s = TcpStream::connect(proxy.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(
+            format!(
+                "POST http://{up}/echo HTTP/1.1\r\nHost: {up}\r\nUser-Agent: TestBrowser/1\r\n\
+                 Accept-Encoding: sdch\r\nProxy-Connection: keep-alive\r\n\
+                 Expect: 100-continue\r\nContent-Length: 7\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let mut r = BufReader::new(s.try_clone().unwrap());
+        // The body is sent once the proxy asks for it.
+        assert_eq!(read_response(&mut r).0, 100);
+        s.write_all(b"a=1&b=2").unwrap();
+        let (status, _, body) = read_response(&mut r);
+        assert_eq!(status, 200);
+        assert_eq!(
+            String::from_utf8_lossy(&body),
+            format!("POST|gzip, deflate, br, zstd|TestBrowser/1|false|{up}|a=1&b=2")
+        );
+        let exchanges = settled(&proxy);
+        assert_eq!(exchanges[0].method, "POST");
+        assert_eq!(exchanges[0].error, None);
+    }
+
+    /// Accepts the proxy's certificate (by its exact bytes), as Chromium does by SPKI hash.
+    #[derive(Debug)]
+    struct PinnedCert(Vec<u8>);
+
+    impl ServerCertVerifier for PinnedCert {
+        fn verify_server_cert(
+            &self,
+            end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            if end_entity.as_ref() == self.0.as_slice() {
+                Ok(ServerCertVerified::assertion())
+            } else {
+                Err(rustls::Error::General("not the proxy's certificate".into()))
+            }
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &rustls::crypto::ring::default_provider().signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            rustls::crypto::ring::default_provider()
+                .signature_verification_algorithms
+                .supported_schemes()
+        }
+    }
+
+    /// CONNECTs through the proxy and completes TLS with it.
+    fn tunnel_to(proxy: &Proxy, target: SocketAddr) -> StreamOwned<ClientConnection, TcpStream> {
+        let mut s = TcpStream::connect(proxy.addr()).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        s.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+            .unwrap();
+        // Read the answer byte by byte: nothing of the TLS stream may be consumed.
+        let mut head = Vec::new();
+        let mut byte = [0u8; 1];
+        while !head.ends_with(b"\r\n\r\n") {
+            s.read_exact(&mut byte).unwrap();
+            head.push(byte[0]);
+        }
+        assert_eq!(head, b"HTTP/1.1 200 Connection Established\r\n\r\n");
+        let mut config =
+            ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_protocol_versions(rustls::ALL_VERSIONS)
+                .unwrap()
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(PinnedCert(proxy.cert_der.clone())))
+                .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        let name = ServerName::try_from(target.ip().to_string()).unwrap();
+        let conn = ClientConnection::new(Arc::new(config), name).unwrap();
+        let mut tls = StreamOwned::new(conn, s);
+        tls.flush().unwrap();
+        while tls.conn.is_handshaking() {
+            tls.conn.complete_io(&mut tls.sock).unwrap();
+        }
+        assert_eq!(tls.conn.alpn_protocol(), Some(&b"http/1.1"[..]));
+        tls
+    }
+
+    #[test]
+    fn connect_tunnel_terminates_tls_and_records_upstream_failure() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy =
+            Proxy::start_with_ports(client(None), objects, limits(), &[443, up.port()]).unwrap();
+        let mut tls = tunnel_to(&proxy, up);
+        tls.write_all(format!("GET /x?q=1 HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+            .unwrap();
+        let mut r = BufReader::new(tls);
+        let (status, _, body) = read_response(&mut r);
+        assert_eq!(status, 502);
+        assert!(String::from_utf8_lossy(&body).contains("TLS"), "{body:?}");
+        let exchanges = settled(&proxy);
+        assert_eq!(exchanges.len(), 1);
+        let ex = &exchanges[0];
+        assert_eq!(ex.url, format!("https://{up}/x?q=1"));
+        assert_eq!(ex.status, None);
+        assert!(ex.error.as_deref().unwrap().contains("TLS"));
+        let connection = ex.connection.as_ref().unwrap();
+        assert_eq!(connection.remote, up.to_string());
+        assert!(!connection.tls.as_ref().unwrap().trusted);
+        // A port outside an allowed list is refused.
+        drop(r);
+        let refused = Proxy::start_with_ports(client(None), store().1, limits(), &[443]).unwrap();
+        let (status, _, _) = request(
+            &refused,
+            &format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n"),
+        );
+        assert_eq!(status, 502);
+    }
+
+    #[test]
+    fn connect_tunnel_to_https_upstream() {
+        let (dir, objects) = store();
+        let (up, ca) = tls_upstream(dir.path());
+        let proxy =
+            Proxy::start_with_ports(client(Some(&ca)), objects.clone(), limits(), &[up.port()])
+                .unwrap();
+        let tls = tunnel_to(&proxy, up);
+        let mut r = BufReader::new(tls);
+        for path in ["/x", "/gz"] {
+            r.get_mut()
+                .write_all(format!("GET {path} HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
+                .unwrap();
+            let (status, _, body) = read_response(&mut r);
+            assert_eq!(status, 200);
+            let want = if path == "/x" {
+                HELLO.to_vec()
+            } else {
+                gz_plain()
+            };
+            assert_eq!(body, want);
+        }
+        let exchanges = settled(&proxy);
+        assert_eq!(exchanges.len(), 2);
+        let ex = &exchanges[0];
+        assert_eq!(ex.url, format!("https://{up}/x"));
+        assert_eq!(ex.error, None);
+        let tls = ex.connection.as_ref().unwrap().tls.as_ref().unwrap();
+        assert!(tls.trusted);
+        assert_eq!(tls.server_name, "127.0.0.1");
+        assert_eq!(tls.chain.len(), 1);
+        assert!(objects.contains(&tls.chain[0].sha256));
+    }
+
+    /// Real Chromium, when installed: it accepts the proxy's certificate by SPKI hash and
+    /// loads an HTTPS page and its subresources through the proxy.
+    #[test]
+    fn chromium_loads_https_through_the_proxy() {
+        let Some(chromium) = std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .flat_map(|d| ["chromium", "chromium-browser"].map(|n| d.join(n)))
+                .find(|p| p.is_file())
+        }) else {
+            println!("SKIP: chromium not found");
+            return;
+        };
+        let (dir, objects) = store();
+        let (up, ca) = tls_upstream(dir.path());
+        let proxy =
+            Proxy::start_with_ports(client(Some(&ca)), objects, limits(), &[443, up.port()])
+                .unwrap();
+        let profile = tempfile::tempdir().unwrap();
+        let output = std::process::Command::new(chromium)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--proxy-bypass-list=<-loopback>",
+                "--virtual-time-budget=3000",
+                "--dump-dom",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg(format!("--proxy-server=http://{}", proxy.addr()))
+            .arg(format!(
+                "--ignore-certificate-errors-spki-list={}",
+                proxy.spki_sha256_base64()
+            ))
+            .arg(format!("https://{up}/page"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let dom = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            dom.contains("script ran"),
+            "DOM: {dom}\nstderr: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let exchanges = settled(&proxy);
+        let page = exchanges
+            .iter()
+            .find(|e| e.url == format!("https://{up}/page"))
+            .unwrap();
+        assert_eq!(page.status, Some(200));
+        assert!(
+            page.connection
+                .as_ref()
+                .unwrap()
+                .tls
+                .as_ref()
+                .unwrap()
+                .trusted
+        );
+        assert!(
+            exchanges
+                .iter()
+                .any(|e| e.url == format!("https://{up}/script.js") && e.error.is_none()),
+            "{exchanges:#?}"
+        );
+    }
+
+    /// Garbage, truncated and hostile requests: each connection ends, the proxy keeps serving.
+    #[test]
+    fn garbage_does_not_break_the_proxy() {
+        let up = upstream();
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(
+            client(None),
+            objects,
+            ProxyLimits {
+                timeout: Duration::from_secs(1),
+                ..limits()
+            },
+        )
+        .unwrap();
+        let prefixes = [
+            String::new(),
+            "CONNECT ".to_owned(),
+            format!("GET http://{up}/x HTTP/1.1\r\n"),
+            format!("POST http://{up}/echo HTTP/1.1\r\nContent-Length: 10\r\n\r\n"),
+            format!("GET http://{up}/x HTTP/1.1\r\nContent-Length: 1, 2\r\n\r\n"),
+            format!("GET http://{up}/x HTTP/1.1\r\nBad\x00Name: v\r\n\r\n"),
+            format!("\u{e9}\u{e9} http://{up}/x HTTP/1.1\r\n\r\n"),
+            format!("GET http://{up}/x HTTP/9.9\r\n\r\n"),
+            "GET http://[::1/ HTTP/1.1\r\n\r\n".to_owned(),
+            "CONNECT [::1]:443 HTTP/1.1\r\n\r\n\x16\x03\x01\x00\x05hello".to_owned(),
+            "CONNECT a:443 HTTP/1.1\r\n\r\n\x16\x03\x01\x7f\x7f".to_owned(),
+            "CONNECT a:443 HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\nUpgrade: websocket\r\n\r\n".to_owned(),
+        ];
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut handles = Vec::new();
+        for i in 0..120 {
+            let mut bytes = prefixes[i % prefixes.len()].clone().into_bytes();
+            for _ in 0..(i * 7 % 300) {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                bytes.push((seed >> 24) as u8);
+            }
+            let addr = proxy.addr();
+            handles.push(std::thread::spawn(move || {
+                let Ok(mut s) = TcpStream::connect(addr) else {
+                    return;
+                };
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                let _ = s.write_all(&bytes);
+                let _ = s.shutdown(Shutdown::Write);
+                let _ = s.read_to_end(&mut Vec::new());
+            }));
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+        let (status, _, body) = request(
+            &proxy,
+            &format!("GET http://{up}/x HTTP/1.1\r\nHost: {up}\r\n\r\n"),
+        );
+        assert_eq!((status, body.as_slice()), (200, HELLO));
+        for ex in settled(&proxy) {
+            assert_ne!(
+                ex.error.as_deref(),
+                Some("the proxy failed while handling the request")
+            );
+        }
+        assert!(proxy.take_store_error().is_none());
+    }
+
+    #[test]
+    fn spki_hash_names_the_certificate_key() {
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(client(None), objects, limits()).unwrap();
+        let spki = &proxy.spki_der;
+        assert!(
+            proxy
+                .cert_der
+                .windows(spki.len())
+                .any(|w| w == spki.as_slice()),
+            "the SPKI is the certificate's"
+        );
+        assert_eq!(
+            proxy.spki_sha256_base64(),
+            base64(Sha256Digest::of(spki).as_bytes())
+        );
+        assert_eq!(proxy.spki_sha256_base64().len(), 44);
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn drop_closes_connections_promptly() {
+        let (_dir, objects) = store();
+        let proxy = Proxy::start(client(None), objects, limits()).unwrap();
+        let mut idle = TcpStream::connect(proxy.addr()).unwrap();
+        idle.set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        idle.write_all(b"GET http://127.0.0.1:9/ HT").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        let started = Instant::now();
+        drop(proxy);
+        assert!(started.elapsed() < Duration::from_secs(2));
+        let mut rest = Vec::new();
+        let _ = idle.read_to_end(&mut rest);
+        assert!(rest.is_empty());
+    }
+}

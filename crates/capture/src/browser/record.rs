@@ -1,0 +1,320 @@
+//! Recording a browser capture: the proxy, the browser and the manifest record together.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use exhibit_core::browser::{BrowserRecord, MAX_RESOURCES, RESOURCE_HEADERS, Resource, Viewport};
+use exhibit_core::connection::{Connection, ObjectRef};
+use exhibit_core::manifest::{
+    ContentInfo, HttpExchange, MAX_MANIFEST_BYTES, MAX_RECORDED_STRING, Method, Redirect,
+    cap_string,
+};
+use exhibit_store::ObjectStore;
+use exhibit_store::config::CaptureSettings;
+
+use super::{BrowserAcquired, BrowserSettings, chromium, proxy};
+use crate::CaptureError;
+use crate::acquire::Acquired;
+use crate::connector::HttpClient;
+
+/// Loads `url` in a fresh headless Chromium behind a fresh proxy and records it.
+///
+/// Chromium is started on the calling thread (its parent-death signal is tied to this thread)
+/// and stopped before this returns.
+pub(crate) fn capture(
+    url: &url::Url,
+    http: &HttpClient,
+    settings: &CaptureSettings,
+    browser: &BrowserSettings,
+    objects: &Arc<ObjectStore>,
+) -> Result<BrowserAcquired, CaptureError> {
+    let timeout = Duration::from_secs(settings.timeout_secs.max(1));
+    let proxy = proxy::Proxy::start(
+        http.clone(),
+        objects.clone(),
+        proxy::ProxyLimits {
+            max_response_bytes: browser.max_response_bytes.min(settings.max_bytes),
+            max_total_bytes: browser.max_page_bytes,
+            max_exchanges: MAX_RESOURCES,
+            timeout,
+        },
+    )?;
+    let path = chromium::Chromium::find()?;
+    let options = chromium::BrowserOptions {
+        viewport: browser.viewport,
+        ..chromium::BrowserOptions::new(proxy.addr(), proxy.spki_sha256_base64())
+    };
+    let chromium = chromium::Chromium::launch(&path, &options)?;
+    let tab = chromium.new_tab()?;
+    let in_flight = || proxy.in_flight();
+    let load = tab.load(
+        url.as_str(),
+        &chromium::PageOptions {
+            timeout,
+            idle: browser.idle,
+            wait_for: browser.wait_for.clone(),
+            in_flight: &in_flight,
+        },
+    )?;
+    let captured_at = Utc::now();
+    let mut events = load.events.clone();
+    if !chromium.parent_death_signal() {
+        events.push("setpriv not found: the browser was not tied to exhibit's life".into());
+    }
+    let dom = tab.dom(browser.max_dom_bytes)?;
+    let screenshot = match tab.screenshot(browser.max_screenshot_height) {
+        Ok(png) => Some(png),
+        Err(e) => {
+            events.push(cap_string(&format!("no screenshot: {e}"), 1024));
+            None
+        }
+    };
+    let pdf = match tab.pdf() {
+        Ok(pdf) => Some(pdf),
+        Err(e) => {
+            events.push(cap_string(&format!("no PDF: {e}"), 1024));
+            None
+        }
+    };
+    for (url, error) in &load.failed_requests {
+        events.push(cap_string(
+            &format!("request failed in the browser: {url}: {error}"),
+            1024,
+        ));
+    }
+    events.truncate(100);
+    tab.close();
+    let product = chromium.version().to_owned();
+    let user_agent = chromium.user_agent().to_owned();
+    // The real argv (Debian's wrapper script adds flags of its own), else the flags exhibit gave.
+    let flags = chromium
+        .command_line()
+        .unwrap_or_else(|| chromium.flags())
+        .iter()
+        .map(|f| cap_string(f, 1024))
+        .collect::<Vec<_>>();
+    let sandboxed = chromium.sandboxed();
+    drop(chromium);
+    let exchanges = proxy.take_exchanges();
+    if let Some(e) = proxy.take_store_error() {
+        return Err(e);
+    }
+    drop(proxy);
+
+    let store = |bytes: &[u8]| -> Result<ObjectRef, CaptureError> {
+        let o = objects.put(bytes)?;
+        Ok(ObjectRef {
+            sha256: o.sha256,
+            blake3: o.blake3,
+            size: o.size,
+        })
+    };
+    let dom_ref = store(&dom)?;
+    let screenshot = screenshot.as_deref().map(store).transpose()?;
+    let pdf = pdf.as_deref().map(store).transpose()?;
+    let mut resources: Vec<Resource> = exchanges.iter().map(resource).collect();
+    let mut omitted = resources.len().saturating_sub(MAX_RESOURCES) as u64;
+    resources.truncate(MAX_RESOURCES);
+    let main = main_document(url, &exchanges, settings.max_redirects);
+    let record = |resources: Vec<Resource>, omitted: u64| BrowserRecord {
+        product: product.clone(),
+        user_agent: cap_string(&user_agent, MAX_RECORDED_STRING),
+        flags: flags.clone(),
+        sandboxed,
+        viewport: Viewport {
+            width: browser.viewport.0,
+            height: browser.viewport.1,
+        },
+        waited_for: load.waited.clone(),
+        wait_ms: load.elapsed_ms,
+        timed_out: load.timed_out.clone(),
+        events: events.clone(),
+        dom: dom_ref,
+        screenshot,
+        pdf,
+        resources,
+        resources_omitted: omitted,
+    };
+    let exchange = HttpExchange {
+        request_url: crate::acquire::recorded(url),
+        final_url: main.final_url.clone(),
+        redirects: main.redirects.clone(),
+        status: main.answer.and_then(|i| exchanges[i].status),
+        headers: main
+            .answer
+            .map(|i| headers_of(&exchanges[i], exhibit_core::manifest::RECORDED_HEADERS))
+            .unwrap_or_default(),
+        connections: Some(main.connections.clone()),
+        trust_roots: Some(http.tls.record.clone()),
+    };
+    let answer = main.answer.map(|i| &exchanges[i]);
+    let content = answer.and_then(|e| {
+        e.body.as_ref().map(|b| ContentInfo {
+            sha256: b.sha256,
+            blake3: b.blake3,
+            size: b.size,
+            media_type: e
+                .media_type
+                .clone()
+                .unwrap_or_else(|| "application/octet-stream".into()),
+        })
+    });
+    let error = match answer {
+        None => Some(format!(
+            "the browser's request for {} was not answered: {}",
+            exchange.final_url,
+            main.problem.as_deref().unwrap_or("no response")
+        )),
+        Some(e) => match (e.status, &e.error) {
+            (_, Some(err)) => Some(err.clone()),
+            (Some(s), None) if !(200..300).contains(&s) => Some(format!("HTTP {s}")),
+            (None, None) => Some("no response".into()),
+            _ if content.is_none() => Some("the main document's body was not kept".into()),
+            _ => None,
+        },
+    }
+    .map(|e| cap_string(&e, MAX_RECORDED_STRING));
+    // Keep the manifest under its size limit: subresources past the budget are counted, not
+    // listed (their bodies stay unreferenced objects, which fsck --repair may remove).
+    let budget = MAX_MANIFEST_BYTES * 3 / 4;
+    while !resources.is_empty() && estimate(&record(resources.clone(), omitted)) > budget {
+        let cut = resources.len().div_ceil(8);
+        resources.truncate(resources.len() - cut);
+        omitted += cut as u64;
+    }
+    let record = record(resources, omitted);
+    Ok(BrowserAcquired {
+        acquired: Acquired {
+            captured_at,
+            method: Method::Browser,
+            http: Some(exchange),
+            file: None,
+            content,
+            charset: Some("UTF-8".into()),
+            retained: Vec::new(),
+            retained_all: false,
+            error,
+        },
+        record,
+        dom,
+    })
+}
+
+/// The size of a record's JSON (close to its canonical size).
+fn estimate(record: &BrowserRecord) -> usize {
+    serde_json::to_vec(record).map_or(usize::MAX, |v| v.len())
+}
+
+/// A proxied exchange as a manifest resource.
+fn resource(e: &proxy::ProxiedExchange) -> Resource {
+    Resource {
+        url: cap_string(&e.url, MAX_RECORDED_STRING),
+        method: cap_string(&e.method, 32),
+        status: e.status,
+        headers: headers_of(e, RESOURCE_HEADERS),
+        body: e.body.as_ref().map(|b| ObjectRef {
+            sha256: b.sha256,
+            blake3: b.blake3,
+            size: b.size,
+        }),
+        media_type: e.media_type.as_ref().map(|m| cap_string(m, 256)),
+        connection: e.connection.clone(),
+        error: e.error.as_ref().map(|m| cap_string(m, 1024)),
+    }
+}
+
+/// The headers of `e` named in `names`, several values joined with `, `.
+fn headers_of(
+    e: &proxy::ProxiedExchange,
+    names: &[&str],
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for name in names {
+        let values: Vec<&str> = e
+            .headers
+            .iter()
+            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        if !values.is_empty() {
+            out.insert(
+                (*name).to_owned(),
+                cap_string(&values.join(", "), MAX_RECORDED_STRING),
+            );
+        }
+    }
+    out
+}
+
+/// The main document's requests among a page load's exchanges: the navigation's first
+/// request, then each redirect it followed.
+struct MainDocument {
+    final_url: String,
+    redirects: Vec<Redirect>,
+    connections: Vec<Connection>,
+    /// The exchange that answered (not a redirect), if any.
+    answer: Option<usize>,
+    /// Why there is no answer.
+    problem: Option<String>,
+}
+
+fn main_document(
+    start: &url::Url,
+    exchanges: &[proxy::ProxiedExchange],
+    max_redirects: u32,
+) -> MainDocument {
+    let mut current = start.clone();
+    let mut doc = MainDocument {
+        final_url: crate::acquire::recorded(start),
+        redirects: Vec::new(),
+        connections: Vec::new(),
+        answer: None,
+        problem: None,
+    };
+    let mut from = 0;
+    loop {
+        let wanted = crate::acquire::recorded(&current);
+        doc.final_url = wanted.clone();
+        let Some(i) = (from..exchanges.len())
+            .find(|&i| exchanges[i].url == wanted && exchanges[i].method == "GET")
+        else {
+            doc.problem = Some("the browser made no request for it".into());
+            return doc;
+        };
+        let e = &exchanges[i];
+        from = i + 1;
+        if let Some(c) = &e.connection {
+            doc.connections.push(c.clone());
+        }
+        let location = e
+            .headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("location"))
+            .map(|(_, v)| v.trim().to_owned());
+        match (e.status, location) {
+            (Some(status @ (301 | 302 | 303 | 307 | 308)), Some(location))
+                if doc.redirects.len() < max_redirects as usize =>
+            {
+                let Ok(next) = current.join(&location) else {
+                    doc.answer = Some(i);
+                    return doc;
+                };
+                doc.redirects.push(Redirect {
+                    url: wanted,
+                    status,
+                    location: crate::acquire::recorded(&next),
+                });
+                current = next;
+            }
+            _ => {
+                if e.connection.is_none() && e.status.is_none() {
+                    // No connection was made: the failure is the request's, recorded as such.
+                    doc.problem = e.error.clone();
+                }
+                doc.answer = Some(i);
+                return doc;
+            }
+        }
+    }
+}
