@@ -454,3 +454,63 @@ fn browser_needs_urls_and_a_browser() {
     );
     assert_eq!(json_lines(&exhibit(&archive, &["--json", "list"])).len(), 0);
 }
+
+#[test]
+fn jobs_share_one_browser_with_a_tab_per_capture() {
+    if !chromium() {
+        return;
+    }
+    let server = Server::start(|path| {
+        Reply::ok(
+            "text/html",
+            format!(
+                "<!doctype html><title>{path}</title><body><div id=t></div><script>\
+                 setTimeout(function () {{ document.getElementById('t').textContent = \
+                 'Rendered clause of {path}'; }}, 200);</script>"
+            ),
+        )
+    });
+    let (dir, archive) = new_archive();
+    let list = dir.path().join("list.txt");
+    let urls: Vec<String> = (0..6).map(|i| server.url(&format!("/doc{i}"))).collect();
+    std::fs::write(&list, urls.join("\n")).unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+        .arg("--archive")
+        .arg(&archive)
+        .args(["--json", "capture", "--browser", "--jobs", "2", "--list"])
+        .arg(&list)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // However many pages are in flight, exhibit runs one Chromium.
+    let mut most = 0;
+    while child.try_wait().unwrap().is_none() {
+        most = most.max(children(child.id(), "exhibit-chromium").len());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(most, 1, "one browser for the batch");
+    assert_eq!(json_lines(&out).len(), 6);
+    for (i, url) in urls.iter().enumerate() {
+        let id = format!("EX-C-{:06}", i + 1);
+        let m = manifest(&archive, &id);
+        let doc = &m["http"]["request_url"];
+        let text = ok(&exhibit(&archive, &["cat", &id, "--text"]));
+        let path = doc.as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+        assert!(
+            text.contains(&format!("Rendered clause of /{path}")),
+            "{id}: {text}"
+        );
+        // Each capture's resources are its own page's only.
+        for r in m["browser"]["resources"].as_array().unwrap() {
+            assert!(
+                r["url"].as_str().unwrap().contains(&format!("/{path}"))
+                    || r["url"].as_str().unwrap().ends_with("/favicon.ico"),
+                "{id}: {r}"
+            );
+        }
+        assert!(urls.contains(&doc.as_str().unwrap().to_owned()), "{url}");
+    }
+}

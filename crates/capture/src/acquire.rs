@@ -315,7 +315,8 @@ pub(crate) fn decoder<'r>(
     Ok(reader)
 }
 
-fn describe_http_error(e: &ureq::Error, timeout: u64) -> String {
+/// A one-line description of a failed request: timeouts and refusals in words.
+pub(crate) fn describe_http_error(e: &ureq::Error, timeout: u64) -> String {
     match e {
         ureq::Error::Timeout(what) => format!("timed out after {timeout}s ({what})"),
         ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => {

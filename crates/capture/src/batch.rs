@@ -113,7 +113,10 @@ impl Capturer<'_> {
             .map(|_| self.archive.catalog_reader())
             .collect::<Result<Vec<_>, _>>()?;
         let http = self.http.clone();
-        let browser = self.browser.clone();
+        // One browser for the whole batch, a tab per capture in flight (started on first use,
+        // closed when the batch ends).
+        let browser = crate::browser::SharedBrowser::new(self.browser.clone().unwrap_or_default());
+        let browser_for_all = self.browser.is_some();
         let settings = self.settings.clone();
         let cwd = std::env::current_dir().ok();
         let items = Mutex::new(items);
@@ -137,7 +140,8 @@ impl Capturer<'_> {
                     objects: &objects,
                     http: &http,
                     settings: &settings,
-                    browser: browser.as_ref(),
+                    browser: &browser,
+                    browser_for_all,
                     texts: Some(&texts),
                 };
                 scope.spawn(move || {

@@ -121,11 +121,14 @@ impl<'a> Capturer<'a> {
         };
         let previous = self.archive.previous_content(&document_url)?;
         let objects = self.archive.shared_objects();
+        // Started only if this capture needs it, and closed when it is done.
+        let browser = browser::SharedBrowser::new(self.browser.clone().unwrap_or_default());
         let env = PrepareEnv {
             objects: &objects,
             http: &self.http,
             settings: &self.settings,
-            browser: self.browser.as_ref(),
+            browser: &browser,
+            browser_for_all: self.browser.is_some(),
             texts: None,
         };
         env.prepare(source, meta, document_url, &rules, previous.as_ref())
@@ -169,8 +172,11 @@ pub(crate) struct PrepareEnv<'e> {
     pub(crate) objects: &'e std::sync::Arc<exhibit_store::ObjectStore>,
     pub(crate) http: &'e connector::HttpClient,
     pub(crate) settings: &'e CaptureSettings,
-    /// For browser captures: how they run.
-    pub(crate) browser: Option<&'e BrowserSettings>,
+    /// The command's browser, started by the first capture that needs it.
+    pub(crate) browser: &'e browser::SharedBrowser,
+    /// Whether every URL is captured in the browser (`--browser`), not only the documents
+    /// exhibit.toml lists.
+    pub(crate) browser_for_all: bool,
     /// Texts this process extracted and stored, shared by a batch's workers.
     pub(crate) texts: Option<&'e TextCache>,
 }
@@ -229,16 +235,14 @@ impl PrepareEnv<'_> {
         previous: Option<&exhibit_core::Sha256Digest>,
     ) -> Result<PendingCapture, CaptureError> {
         // `--browser`, or the document's default in exhibit.toml (`[capture] browser`).
-        let by_default = BrowserSettings::default();
-        let browser = self.browser.or_else(|| {
-            let listed = self.settings.browser.iter().any(|u| {
+        let in_browser = self.browser_for_all
+            || self.settings.browser.iter().any(|u| {
                 normalize_document_url(u).is_ok_and(|u| u.as_str() == document_url.as_str())
             });
-            listed.then_some(&by_default)
-        });
-        let (acquired, browser) = match (source, browser) {
-            (Source::Http(url), Some(b)) => {
-                let got = browser::capture(url, self.http, self.settings, b, self.objects)?;
+        let (acquired, browser) = match source {
+            Source::Http(url) if in_browser => {
+                let got =
+                    browser::capture(url, self.http, self.settings, self.browser, self.objects)?;
                 (got.acquired, Some((got.record, got.dom)))
             }
             _ => (
@@ -296,17 +300,7 @@ impl PrepareEnv<'_> {
                         };
                         (stored.sha256, stored.blake3, stored.size)
                     };
-                    text = Some(TextInfo {
-                        sha256,
-                        blake3,
-                        size,
-                        charset: extracted.charset.to_owned(),
-                        extractor: Extractor {
-                            name: text::EXTRACTOR_NAME.to_owned(),
-                            version: text::EXTRACTOR_VERSION.to_owned(),
-                            rules: (!rules.is_empty()).then(|| rules.clone()),
-                        },
-                    });
+                    text = Some(text_info((sha256, blake3, size), extracted.charset, rules));
                     title_hint = extracted
                         .title
                         .map(|t| cap_string(&t, exhibit_core::manifest::MAX_RECORDED_STRING));
@@ -369,17 +363,11 @@ impl PrepareEnv<'_> {
             && let Some(extracted) = text::extract_with(&dom, "text/html", Some("UTF-8"), rules)
         {
             let stored = self.objects.put(extracted.text.as_bytes())?;
-            text = Some(TextInfo {
-                sha256: stored.sha256,
-                blake3: stored.blake3,
-                size: stored.size,
-                charset: extracted.charset.to_owned(),
-                extractor: Extractor {
-                    name: text::EXTRACTOR_NAME.to_owned(),
-                    version: text::EXTRACTOR_VERSION.to_owned(),
-                    rules: (!rules.is_empty()).then(|| rules.clone()),
-                },
-            });
+            text = Some(text_info(
+                (stored.sha256, stored.blake3, stored.size),
+                extracted.charset,
+                rules,
+            ));
             title_hint = extracted
                 .title
                 .map(|t| cap_string(&t, exhibit_core::manifest::MAX_RECORDED_STRING));
@@ -400,6 +388,26 @@ impl PrepareEnv<'_> {
             rules_change: meta.rules.clone(),
             browser: Some(record),
         })
+    }
+}
+
+/// The manifest's `text` for a stored extracted text: its digests and size, the charset the
+/// bytes were decoded from, and this build's extractor with the rules it applied.
+fn text_info(
+    (sha256, blake3, size): (exhibit_core::Sha256Digest, exhibit_core::Blake3Digest, u64),
+    charset: &str,
+    rules: &ExtractionRules,
+) -> TextInfo {
+    TextInfo {
+        sha256,
+        blake3,
+        size,
+        charset: charset.to_owned(),
+        extractor: Extractor {
+            name: text::EXTRACTOR_NAME.to_owned(),
+            version: text::EXTRACTOR_VERSION.to_owned(),
+            rules: (!rules.is_empty()).then(|| rules.clone()),
+        },
     }
 }
 

@@ -15,18 +15,11 @@ use crate::manifest::ManifestError;
 /// by the proxy and counted in [`BrowserRecord::resources_omitted`].
 pub const MAX_RESOURCES: usize = 500;
 
-/// The headers a resource records: the capture's recorded headers and `location`.
-pub const RESOURCE_HEADERS: &[&str] = &[
-    "content-type",
-    "content-length",
-    "content-encoding",
-    "content-language",
-    "last-modified",
-    "etag",
-    "date",
-    "server",
-    "location",
-];
+/// Whether a resource records the response header `name` (lower case): the capture's recorded
+/// headers ([`crate::manifest::RECORDED_HEADERS`]) and `location`.
+pub fn is_resource_header(name: &str) -> bool {
+    name == "location" || crate::manifest::RECORDED_HEADERS.contains(&name)
+}
 
 /// A viewport size in CSS pixels.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -48,7 +41,7 @@ pub struct Resource {
     pub method: String,
     /// The response status; null when none arrived.
     pub status: Option<u16>,
-    /// The response headers of [`RESOURCE_HEADERS`] that were present.
+    /// The response headers that [`is_resource_header`] names, as present.
     pub headers: std::collections::BTreeMap<String, String>,
     /// The body after undoing `Content-Encoding` (an object); null when none was kept.
     pub body: Option<ObjectRef>,

@@ -102,8 +102,6 @@ const TAB_BROWSER_EVENTS: &[&str] = &[
 /// How to launch the browser.
 #[derive(Debug, Clone)]
 pub(crate) struct BrowserOptions {
-    /// exhibit's proxy, which every request goes through.
-    pub(crate) proxy: SocketAddr,
     /// The base64 SHA-256 of the proxy certificate's SubjectPublicKeyInfo, which the browser
     /// trusts (`--ignore-certificate-errors-spki-list`).
     pub(crate) proxy_spki: String,
@@ -115,9 +113,8 @@ pub(crate) struct BrowserOptions {
 
 impl BrowserOptions {
     /// Options with the default viewport and the browser's own user agent.
-    pub(crate) fn new(proxy: SocketAddr, proxy_spki: String) -> BrowserOptions {
+    pub(crate) fn new(proxy_spki: String) -> BrowserOptions {
         BrowserOptions {
-            proxy,
             proxy_spki,
             viewport: DEFAULT_VIEWPORT,
             user_agent: None,
@@ -138,8 +135,6 @@ pub(crate) struct Chromium {
     sandboxed: bool,
     parent_death_signal: bool,
     viewport: (u32, u32),
-    /// The proxy each tab's browser context uses (exhibit's recording proxy).
-    proxy: SocketAddr,
     stderr: Arc<Mutex<VecDeque<u8>>>,
 }
 
@@ -348,7 +343,6 @@ impl Chromium {
             sandboxed,
             parent_death_signal: setpriv.is_some(),
             viewport: opts.viewport,
-            proxy: opts.proxy,
             stderr: stderr_tail,
         };
         // From here on, dropping `browser` closes and kills it.
@@ -446,8 +440,9 @@ impl Chromium {
         self.connection.call(None, method, params, CALL_TIMEOUT)
     }
 
-    /// Opens a blank tab with the browser's viewport.
-    pub(crate) fn new_tab(&self) -> Result<Tab<'_>, CaptureError> {
+    /// Opens a blank tab with the browser's viewport, in a browser context of its own whose
+    /// requests all go through the proxy at `proxy`.
+    pub(crate) fn new_tab(&self, proxy: SocketAddr) -> Result<Tab<'_>, CaptureError> {
         let browser_events = self.connection.subscribe_browser(TAB_BROWSER_EVENTS);
         // A browser context of its own (its own cookies and cache), whose requests — loopback
         // ones too — go through exhibit's proxy.
@@ -455,7 +450,7 @@ impl Chromium {
             .browser_call(
                 "Target.createBrowserContext",
                 json!({
-                    "proxyServer": format!("http://{}", self.proxy),
+                    "proxyServer": format!("http://{proxy}"),
                     "proxyBypassList": "<-loopback>",
                     "disposeOnDetach": true,
                 }),
@@ -1492,7 +1487,7 @@ mod tests {
             return;
         };
         let proxy = TestProxy::start();
-        let mut options = BrowserOptions::new(proxy.address, "AAAA".to_owned());
+        let mut options = BrowserOptions::new("AAAA".to_owned());
         options.viewport = (1024, 700);
         let started = Instant::now();
         let browser = Chromium::launch(&path, &options).unwrap();
@@ -1518,7 +1513,7 @@ mod tests {
         let in_flight = Arc::clone(&proxy.in_flight);
         let count = move || in_flight.load(Ordering::SeqCst);
         {
-            let tab = browser.new_tab().unwrap();
+            let tab = browser.new_tab(proxy.address).unwrap();
             let mut opts = page_options(&count, Duration::from_secs(20));
             opts.wait_for = Some("#late".to_owned());
             // A loopback URL: it goes through the proxy too (nothing listens on it).
@@ -1598,7 +1593,7 @@ mod tests {
 
         // A tall page, from a data: URL (which does not use the proxy).
         {
-            let tab = browser.new_tab().unwrap();
+            let tab = browser.new_tab(proxy.address).unwrap();
             let zero = || 0;
             let load = tab
                 .load(
@@ -1652,14 +1647,10 @@ mod tests {
             return;
         };
         let proxy = TestProxy::start();
-        let browser = Chromium::launch(
-            &path,
-            &BrowserOptions::new(proxy.address, "AAAA".to_owned()),
-        )
-        .unwrap();
+        let browser = Chromium::launch(&path, &BrowserOptions::new("AAAA".to_owned())).unwrap();
         let in_flight = Arc::clone(&proxy.in_flight);
         let count = move || in_flight.load(Ordering::SeqCst);
-        let tab = browser.new_tab().unwrap();
+        let tab = browser.new_tab(proxy.address).unwrap();
         let started = Instant::now();
         let load = tab
             .load(
@@ -1715,7 +1706,7 @@ mod tests {
             for n in 0..2 {
                 let browser = &browser;
                 scope.spawn(move || {
-                    let tab = browser.new_tab().unwrap();
+                    let tab = browser.new_tab(proxy.address).unwrap();
                     let zero = || 0;
                     let url = format!("data:text/html,<p>tab {n}</p>");
                     let load = tab

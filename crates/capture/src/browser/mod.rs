@@ -6,8 +6,10 @@ mod cdp;
 mod chromium;
 mod proxy;
 mod record;
+mod session;
 
 pub(crate) use record::capture;
+pub(crate) use session::SharedBrowser;
 
 /// The Chromium a browser capture would run (`EXHIBIT_CHROMIUM`, else `chromium` and its usual
 /// names on `PATH`), so that a command can refuse `--browser` before capturing anything.

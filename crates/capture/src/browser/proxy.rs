@@ -130,6 +130,71 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
+/// The certificate and key every proxy of one browser presents: generated once per browser, so
+/// that the browser can be told to accept it by its public key's hash.
+pub(crate) struct Identity {
+    tls: Arc<ServerConfig>,
+    spki_sha256: String,
+    #[cfg(test)]
+    cert_der: Vec<u8>,
+    #[cfg(test)]
+    spki_der: Vec<u8>,
+}
+
+impl Identity {
+    /// A fresh self-signed certificate (ECDSA P-256, valid from yesterday for 30 days) and the
+    /// TLS configuration that presents it.
+    pub(crate) fn generate() -> Result<Identity, CaptureError> {
+        let internal = |what: &str, e: &dyn std::fmt::Display| {
+            CaptureError::Internal(format!("capture proxy: {what}: {e}"))
+        };
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|e| internal("key generation", &e))?;
+        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
+            .map_err(|e| internal("certificate", &e))?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "exhibit capture proxy");
+        let ymd = |t: DateTime<Utc>| {
+            let d = t.date_naive();
+            rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
+        };
+        let now = Utc::now();
+        params.not_before = ymd(now - chrono::Duration::days(1));
+        params.not_after = ymd(now + chrono::Duration::days(30));
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| internal("certificate", &e))?;
+        let spki_der = key.subject_public_key_info();
+        let spki_sha256 = base64(Sha256Digest::of(&spki_der).as_bytes());
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut tls = ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(rustls::ALL_VERSIONS)
+            .map_err(|e| internal("TLS configuration", &e))?
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.der().clone()], key_der)
+            .map_err(|e| internal("TLS configuration", &e))?;
+        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
+
+        Ok(Identity {
+            tls: Arc::new(tls),
+            spki_sha256,
+            #[cfg(test)]
+            cert_der: cert.der().to_vec(),
+            #[cfg(test)]
+            spki_der,
+        })
+    }
+
+    /// Base64 (standard, padded) of the SHA-256 of the certificate's SubjectPublicKeyInfo
+    /// (DER): what Chromium's `--ignore-certificate-errors-spki-list` takes.
+    pub(crate) fn spki_sha256_base64(&self) -> String {
+        self.spki_sha256.clone()
+    }
+}
+
 /// What the proxy's threads share.
 struct Shared {
     http: HttpClient,
@@ -178,18 +243,31 @@ impl Proxy {
     /// Listens on 127.0.0.1:0 with a fresh self-signed certificate (ECDSA P-256, valid from
     /// yesterday for 30 days); the browser is told to accept it by its public key's hash
     /// ([`Proxy::spki_sha256_base64`]).
+    #[cfg(test)]
     pub(crate) fn start(
+        http: HttpClient,
+        objects: Arc<ObjectStore>,
+        limits: ProxyLimits,
+    ) -> Result<Proxy, CaptureError> {
+        Proxy::start_as(&Identity::generate()?, http, objects, limits)
+    }
+
+    /// [`Proxy::start`] with a given identity: every proxy of one browser presents the same
+    /// certificate, the one the browser was told to accept.
+    pub(crate) fn start_as(
+        identity: &Identity,
         http: HttpClient,
         objects: Arc<ObjectStore>,
         limits: ProxyLimits,
     ) -> Result<Proxy, CaptureError> {
         // Any port: the browser could reach any port without the proxy, and test servers and
         // intranet pages use others. The proxy's own port is refused separately.
-        Proxy::start_with_ports(http, objects, limits, &[])
+        Proxy::start_with_ports(identity, http, objects, limits, &[])
     }
 
     /// [`Proxy::start`], allowing `CONNECT` only to `connect_ports` (any port when empty).
     fn start_with_ports(
+        identity: &Identity,
         http: HttpClient,
         objects: Arc<ObjectStore>,
         limits: ProxyLimits,
@@ -198,36 +276,6 @@ impl Proxy {
         let internal = |what: &str, e: &dyn std::fmt::Display| {
             CaptureError::Internal(format!("capture proxy: {what}: {e}"))
         };
-        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-            .map_err(|e| internal("key generation", &e))?;
-        let mut params = rcgen::CertificateParams::new(vec!["localhost".to_owned()])
-            .map_err(|e| internal("certificate", &e))?;
-        params.distinguished_name = rcgen::DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, "exhibit capture proxy");
-        let ymd = |t: DateTime<Utc>| {
-            let d = t.date_naive();
-            rcgen::date_time_ymd(d.year(), d.month() as u8, d.day() as u8)
-        };
-        let now = Utc::now();
-        params.not_before = ymd(now - chrono::Duration::days(1));
-        params.not_after = ymd(now + chrono::Duration::days(30));
-        let cert = params
-            .self_signed(&key)
-            .map_err(|e| internal("certificate", &e))?;
-        let spki_der = key.subject_public_key_info();
-        let spki_sha256 = base64(Sha256Digest::of(&spki_der).as_bytes());
-        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut tls = ServerConfig::builder_with_provider(provider)
-            .with_protocol_versions(rustls::ALL_VERSIONS)
-            .map_err(|e| internal("TLS configuration", &e))?
-            .with_no_client_auth()
-            .with_single_cert(vec![cert.der().clone()], key_der)
-            .map_err(|e| internal("TLS configuration", &e))?;
-        tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-
         let listener = TcpListener::bind(("127.0.0.1", 0))
             .map_err(|e| internal("cannot listen on 127.0.0.1", &e))?;
         let addr = listener
@@ -237,7 +285,7 @@ impl Proxy {
             http,
             objects,
             limits,
-            tls: Arc::new(tls),
+            tls: identity.tls.clone(),
             connect_ports: connect_ports.to_vec(),
             own_port: addr.port(),
             stop: AtomicBool::new(false),
@@ -255,11 +303,11 @@ impl Proxy {
             .map_err(|e| internal("cannot start a thread", &e))?;
         Ok(Proxy {
             addr,
-            spki_sha256,
+            spki_sha256: identity.spki_sha256.clone(),
             #[cfg(test)]
-            cert_der: cert.der().to_vec(),
+            cert_der: identity.cert_der.clone(),
             #[cfg(test)]
-            spki_der,
+            spki_der: identity.spki_der.clone(),
             shared,
             accept: Some(accept),
         })
@@ -272,6 +320,7 @@ impl Proxy {
 
     /// Base64 (standard, padded) of the SHA-256 of the certificate's SubjectPublicKeyInfo
     /// (DER): what Chromium's `--ignore-certificate-errors-spki-list` takes.
+    #[cfg(test)]
     pub(crate) fn spki_sha256_base64(&self) -> String {
         self.spki_sha256.clone()
     }
@@ -1080,7 +1129,8 @@ fn forward(
     let response = match result {
         Ok(r) => r,
         Err(e) => {
-            let mut reason = describe(&e, shared.http_timeout());
+            let mut reason =
+                crate::acquire::describe_http_error(&e, shared.http_timeout().as_secs());
             let untrusted = exchange
                 .connection
                 .as_ref()
@@ -1253,20 +1303,6 @@ fn read_failure(e: &io::Error, timeout: Duration) -> String {
         )
     } else {
         format!("body could not be read: {e}")
-    }
-}
-
-fn describe(e: &ureq::Error, timeout: Duration) -> String {
-    let secs = timeout.as_secs();
-    match e {
-        ureq::Error::Timeout(what) => format!("timed out after {secs}s ({what})"),
-        ureq::Error::Io(io) if io.kind() == io::ErrorKind::TimedOut => {
-            format!("timed out after {secs}s")
-        }
-        ureq::Error::Io(io) if io.kind() == io::ErrorKind::ConnectionRefused => {
-            "connection refused".into()
-        }
-        other => other.to_string(),
     }
 }
 
@@ -2061,8 +2097,14 @@ mod tests {
     fn connect_tunnel_terminates_tls_and_records_upstream_failure() {
         let up = upstream();
         let (_dir, objects) = store();
-        let proxy =
-            Proxy::start_with_ports(client(None), objects, limits(), &[443, up.port()]).unwrap();
+        let proxy = Proxy::start_with_ports(
+            &Identity::generate().unwrap(),
+            client(None),
+            objects,
+            limits(),
+            &[443, up.port()],
+        )
+        .unwrap();
         let mut tls = tunnel_to(&proxy, up);
         tls.write_all(format!("GET /x?q=1 HTTP/1.1\r\nHost: {up}\r\n\r\n").as_bytes())
             .unwrap();
@@ -2081,7 +2123,14 @@ mod tests {
         assert!(!connection.tls.as_ref().unwrap().trusted);
         // A port outside an allowed list is refused.
         drop(r);
-        let refused = Proxy::start_with_ports(client(None), store().1, limits(), &[443]).unwrap();
+        let refused = Proxy::start_with_ports(
+            &Identity::generate().unwrap(),
+            client(None),
+            store().1,
+            limits(),
+            &[443],
+        )
+        .unwrap();
         let (status, _, _) = request(
             &refused,
             &format!("CONNECT {up} HTTP/1.1\r\nHost: {up}\r\n\r\n"),
@@ -2093,9 +2142,14 @@ mod tests {
     fn connect_tunnel_to_https_upstream() {
         let (dir, objects) = store();
         let (up, ca) = tls_upstream(dir.path());
-        let proxy =
-            Proxy::start_with_ports(client(Some(&ca)), objects.clone(), limits(), &[up.port()])
-                .unwrap();
+        let proxy = Proxy::start_with_ports(
+            &Identity::generate().unwrap(),
+            client(Some(&ca)),
+            objects.clone(),
+            limits(),
+            &[up.port()],
+        )
+        .unwrap();
         let tls = tunnel_to(&proxy, up);
         let mut r = BufReader::new(tls);
         for path in ["/x", "/gz"] {
@@ -2137,9 +2191,14 @@ mod tests {
         };
         let (dir, objects) = store();
         let (up, ca) = tls_upstream(dir.path());
-        let proxy =
-            Proxy::start_with_ports(client(Some(&ca)), objects, limits(), &[443, up.port()])
-                .unwrap();
+        let proxy = Proxy::start_with_ports(
+            &Identity::generate().unwrap(),
+            client(Some(&ca)),
+            objects,
+            limits(),
+            &[443, up.port()],
+        )
+        .unwrap();
         let profile = tempfile::tempdir().unwrap();
         let output = std::process::Command::new(chromium)
             .args([

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use exhibit_core::browser::{BrowserRecord, MAX_RESOURCES, RESOURCE_HEADERS, Resource, Viewport};
+use exhibit_core::browser::{BrowserRecord, MAX_RESOURCES, Resource, Viewport, is_resource_header};
 use exhibit_core::connection::{Connection, ObjectRef};
 use exhibit_core::manifest::{
     ContentInfo, HttpExchange, MAX_MANIFEST_BYTES, MAX_RECORDED_STRING, Method, Redirect,
@@ -13,24 +13,26 @@ use exhibit_core::manifest::{
 use exhibit_store::ObjectStore;
 use exhibit_store::config::CaptureSettings;
 
-use super::{BrowserAcquired, BrowserSettings, chromium, proxy};
+use super::session::SharedBrowser;
+use super::{BrowserAcquired, chromium, proxy};
 use crate::CaptureError;
 use crate::acquire::Acquired;
 use crate::connector::HttpClient;
 
-/// Loads `url` in a fresh headless Chromium behind a fresh proxy and records it.
-///
-/// Chromium is started on the calling thread (its parent-death signal is tied to this thread)
-/// and stopped before this returns.
+/// Loads `url` in a tab of the command's browser, behind a proxy of its own, and records it.
 pub(crate) fn capture(
     url: &url::Url,
     http: &HttpClient,
     settings: &CaptureSettings,
-    browser: &BrowserSettings,
+    shared: &SharedBrowser,
     objects: &Arc<ObjectStore>,
 ) -> Result<BrowserAcquired, CaptureError> {
+    let browser = &shared.settings;
+    let session = shared.session()?;
+    let chromium = &session.chromium;
     let timeout = Duration::from_secs(settings.timeout_secs.max(1));
-    let proxy = proxy::Proxy::start(
+    let proxy = proxy::Proxy::start_as(
+        &session.identity,
         http.clone(),
         objects.clone(),
         proxy::ProxyLimits {
@@ -40,13 +42,7 @@ pub(crate) fn capture(
             timeout,
         },
     )?;
-    let path = chromium::Chromium::find()?;
-    let options = chromium::BrowserOptions {
-        viewport: browser.viewport,
-        ..chromium::BrowserOptions::new(proxy.addr(), proxy.spki_sha256_base64())
-    };
-    let chromium = chromium::Chromium::launch(&path, &options)?;
-    let tab = chromium.new_tab()?;
+    let tab = chromium.new_tab(proxy.addr())?;
     let in_flight = || proxy.in_flight();
     let load = tab.load(
         url.as_str(),
@@ -95,7 +91,6 @@ pub(crate) fn capture(
         .map(|f| cap_string(f, 1024))
         .collect::<Vec<_>>();
     let sandboxed = chromium.sandboxed();
-    drop(chromium);
     let exchanges = proxy.take_exchanges();
     if let Some(e) = proxy.take_store_error() {
         return Err(e);
@@ -143,7 +138,11 @@ pub(crate) fn capture(
         status: main.answer.and_then(|i| exchanges[i].status),
         headers: main
             .answer
-            .map(|i| headers_of(&exchanges[i], exhibit_core::manifest::RECORDED_HEADERS))
+            .map(|i| {
+                headers_of(&exchanges[i], &|n| {
+                    exhibit_core::manifest::RECORDED_HEADERS.contains(&n)
+                })
+            })
             .unwrap_or_default(),
         connections: Some(main.connections.clone()),
         trust_roots: Some(http.tls.record.clone()),
@@ -212,7 +211,7 @@ fn resource(e: &proxy::ProxiedExchange) -> Resource {
         url: cap_string(&e.url, MAX_RECORDED_STRING),
         method: cap_string(&e.method, 32),
         status: e.status,
-        headers: headers_of(e, RESOURCE_HEADERS),
+        headers: headers_of(e, &is_resource_header),
         body: e.body.as_ref().map(|b| ObjectRef {
             sha256: b.sha256,
             blake3: b.blake3,
@@ -224,25 +223,27 @@ fn resource(e: &proxy::ProxiedExchange) -> Resource {
     }
 }
 
-/// The headers of `e` named in `names`, several values joined with `, `.
+/// The headers of `e` that `keep` names (lower case), several values joined with `, `, in name
+/// order.
 fn headers_of(
     e: &proxy::ProxiedExchange,
-    names: &[&str],
+    keep: &dyn Fn(&str) -> bool,
 ) -> std::collections::BTreeMap<String, String> {
-    let mut out = std::collections::BTreeMap::new();
-    for name in names {
-        let values: Vec<&str> = e
-            .headers
-            .iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect();
-        if !values.is_empty() {
-            out.insert(
-                (*name).to_owned(),
-                cap_string(&values.join(", "), MAX_RECORDED_STRING),
-            );
+    let mut out: std::collections::BTreeMap<String, String> = std::collections::BTreeMap::new();
+    for (name, value) in &e.headers {
+        let name = name.to_ascii_lowercase();
+        if !keep(&name) {
+            continue;
         }
+        out.entry(name)
+            .and_modify(|v| {
+                v.push_str(", ");
+                v.push_str(value);
+            })
+            .or_insert_with(|| value.clone());
+    }
+    for v in out.values_mut() {
+        *v = cap_string(v, MAX_RECORDED_STRING);
     }
     out
 }
