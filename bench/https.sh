@@ -59,7 +59,14 @@ python3 serve.py "$CORPUS" "$HTTP_PORT" plain > http.log 2>&1 & pids+=($!)
 python3 serve.py "$CORPUS" "$HTTPS_PORT" tls > https.log 2>&1 & pids+=($!)
 for _ in $(seq 50); do grep -q ready http.log && grep -q ready https.log && break; sleep 0.1; done
 
-ls "$CORPUS" | head -n "$N" > names
+# N files of the corpus (it nests them in directories), as URL paths.
+python3 - "$CORPUS" "$N" > names <<'EOF2'
+import os, sys, urllib.parse
+root, n = sys.argv[1], int(sys.argv[2])
+paths = sorted(os.path.relpath(os.path.join(d, f), root) for d, _, fs in os.walk(root) for f in fs)
+for p in paths[:n]:
+    print(urllib.parse.quote(p))
+EOF2
 sed "s|^|http://127.0.0.1:$HTTP_PORT/|" names > http.list
 sed "s|^|https://127.0.0.1:$HTTPS_PORT/|" names > https.list
 

@@ -233,9 +233,17 @@ fn wait_for_waits_for_a_late_element_and_a_timeout_is_recorded() {
     });
     let (_dir, archive) = new_archive();
     let url = server.url("/late");
+    // A fragment is the reader's, never sent: the capture still finds its main document.
+    let with_fragment = format!("{url}#section-2");
     ok(&exhibit(
         &archive,
-        &["capture", &url, "--browser", "--wait-for", "#late"],
+        &[
+            "capture",
+            &with_fragment,
+            "--browser",
+            "--wait-for",
+            "#late",
+        ],
     ));
     let text = ok(&exhibit(&archive, &["cat", "EX-C-000001", "--text"]));
     assert!(text.contains("Clause arriving late."), "{text}");
@@ -291,6 +299,8 @@ fn hostile_pages_end_within_their_limits_and_are_recorded() {
             "<!doctype html><title>Big</title><body><p>Big terms</p><img src=/huge.bin>",
         ),
         "/huge.bin" => Reply::Huge { len: 100 << 20 },
+        // What a browser downloads instead of showing.
+        "/download" => Reply::ok("application/octet-stream", "%PDF-1.4 not shown"),
         "/ping" | "/popup" | "/file.bin" => Reply::ok("text/plain", "pong"),
         _ => Reply::ok("text/plain", "pong"),
     });
@@ -334,6 +344,25 @@ fn hostile_pages_end_within_their_limits_and_are_recorded() {
         .unwrap_or_else(|| panic!("{m}"));
     assert!(huge["error"].as_str().unwrap().contains("limit"), "{huge}");
     assert_eq!(huge["body"], serde_json::Value::Null);
+
+    // A page the browser downloads instead of showing: a failed capture, not an empty version.
+    let out = exhibit(
+        &archive,
+        &["--json", "capture", &server.url("/download"), "--browser"],
+    );
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let m = manifest(&archive, "EX-C-000003");
+    assert_eq!(m["type"], "exhibit.capture-failure/v2");
+    assert!(
+        m["error"].as_str().unwrap().contains("rendered no page"),
+        "{m}"
+    );
+    assert!(m["error"].as_str().unwrap().contains("download"), "{m}");
+    assert_eq!(
+        m["content"]["sha256"],
+        sha256_hex(b"%PDF-1.4 not shown"),
+        "the bytes are kept"
+    );
 }
 
 /// The processes whose parent is `pid` and whose command line mentions `what`, with their
@@ -513,4 +542,37 @@ fn jobs_share_one_browser_with_a_tab_per_capture() {
         }
         assert!(urls.contains(&doc.as_str().unwrap().to_owned()), "{url}");
     }
+}
+
+#[test]
+fn exhibit_toml_names_documents_captured_in_the_browser_by_default() {
+    if !chromium() {
+        return;
+    }
+    let server = Server::start(|path| match path {
+        "/app" => Reply::ok(
+            "text/html",
+            "<!doctype html><body><div id=t></div><script>\
+             document.getElementById('t').textContent = 'Terms written by script.';</script>",
+        ),
+        _ => Reply::ok("text/html", "<!doctype html><p>Static terms.</p>"),
+    });
+    let (_dir, archive) = new_archive();
+    let app = server.url("/app");
+    let config = archive.join("exhibit.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let text = text.replace(
+        "[capture]\n",
+        &format!("[capture]\nbrowser = [\"{app}\"]\n"),
+    );
+    std::fs::write(&config, text).unwrap();
+    // One command, two documents: the listed one in the browser, the other plainly.
+    ok(&exhibit(
+        &archive,
+        &["capture", &app, &server.url("/static")],
+    ));
+    assert_eq!(manifest(&archive, "EX-C-000001")["method"], "browser");
+    assert_eq!(manifest(&archive, "EX-C-000002")["method"], "http");
+    let text = ok(&exhibit(&archive, &["cat", "EX-C-000001", "--text"]));
+    assert!(text.contains("Terms written by script."), "{text}");
 }

@@ -170,6 +170,16 @@ pub(crate) fn capture(
             (Some(s), None) if !(200..300).contains(&s) => Some(format!("HTTP {s}")),
             (None, None) => Some("no response".into()),
             _ if content.is_none() => Some("the main document's body was not kept".into()),
+            // Answered, but not shown: a download, an aborted navigation. The empty DOM is
+            // not the document's text, so no version may come of it.
+            _ if !rendered_page(&load.final_url) => Some(format!(
+                "the browser rendered no page (it shows {}){}",
+                load.final_url,
+                ["download", "navigation failed"]
+                    .iter()
+                    .find_map(|what| load.events.iter().find(|e| e.starts_with(what)))
+                    .map_or(String::new(), |e| format!(": {e}"))
+            )),
             _ => None,
         },
     }
@@ -198,6 +208,12 @@ pub(crate) fn capture(
         record,
         dom,
     })
+}
+
+/// Whether the tab ended on a web page (rather than `about:blank` after a refused download, or
+/// Chromium's error page).
+fn rendered_page(final_url: &str) -> bool {
+    final_url.starts_with("http://") || final_url.starts_with("https://")
 }
 
 /// The size of a record's JSON (close to its canonical size).
@@ -266,6 +282,8 @@ fn main_document(
     max_redirects: u32,
 ) -> MainDocument {
     let mut current = start.clone();
+    // Browsers never send the fragment.
+    current.set_fragment(None);
     let mut doc = MainDocument {
         final_url: crate::acquire::recorded(start),
         redirects: Vec::new(),
@@ -307,6 +325,7 @@ fn main_document(
                     location: crate::acquire::recorded(&next),
                 });
                 current = next;
+                current.set_fragment(None);
             }
             _ => {
                 if e.connection.is_none() && e.status.is_none() {
