@@ -166,7 +166,12 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
                 }
             }
             BatchEvent::Skipped { origin, error } => {
-                skipped += 1;
+                // A browser that failed is no fault of the input: exit 1, like a failed capture.
+                if error.is_bad_input() {
+                    skipped += 1;
+                } else {
+                    status = EXIT_FAILED;
+                }
                 let message = format!(
                     "exhibit: error: {}",
                     with_origin(origin, &error.to_string()).replace('\n', " ")

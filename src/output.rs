@@ -280,6 +280,7 @@ pub fn browser(
         }
     )?;
     writeln!(out, "User agent {}", Inert(&b.user_agent))?;
+    writeln!(out, "Recorder   {}", Inert(&b.recorder))?;
     writeln!(
         out,
         "Waited     {} ({} ms){}",

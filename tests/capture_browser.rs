@@ -576,3 +576,82 @@ fn exhibit_toml_names_documents_captured_in_the_browser_by_default() {
     let text = ok(&exhibit(&archive, &["cat", "EX-C-000001", "--text"]));
     assert!(text.contains("Terms written by script."), "{text}");
 }
+
+#[test]
+fn review_cases_long_urls_self_navigation_and_added_roots_in_a_fresh_archive() {
+    if !chromium() {
+        return;
+    }
+    let pki = Pki::new("Fresh");
+    let long = format!("/beacon?{}", "x".repeat(5000));
+    let page_long =
+        format!("<!doctype html><title>Long</title><p>Long terms</p><img src='{long}'>");
+    let server = TlsServer::start(&pki, move |path| match path {
+        "/long" => Reply::ok("text/html", page_long.clone()),
+        "/start" => Reply::ok(
+            "text/html",
+            "<!doctype html><title>Start</title><script>location.replace('/next')</script>",
+        ),
+        "/next" => Reply::ok(
+            "text/html",
+            "<!doctype html><title>Next</title><p>Navigated terms</p>",
+        ),
+        _ => Reply::ok("image/gif", "GIF89a"),
+    });
+    let (_dir, archive) = new_archive();
+    let root = pki.root_pem.to_str().unwrap();
+    // A subresource URL longer than a manifest records: cut, and the capture still commits.
+    let out = exhibit(
+        &archive,
+        &[
+            "capture",
+            &server.url("/long"),
+            "--browser",
+            "--ca-cert",
+            root,
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let m = manifest(&archive, "EX-C-000001");
+    let cut = m["browser"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["url"].as_str().unwrap().contains("/beacon?"))
+        .cloned()
+        .unwrap_or_else(|| panic!("{m}"));
+    assert!(
+        cut["url"].as_str().unwrap().ends_with("…[truncated]"),
+        "{cut}"
+    );
+    assert_eq!(cut["connection"]["url"], cut["url"]);
+    // The --ca-cert root is stored by a browser capture too: the fresh archive checks clean.
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+    // A page that navigates itself: the record is of the page shown.
+    let out = exhibit(
+        &archive,
+        &[
+            "capture",
+            &server.url("/start"),
+            "--browser",
+            "--ca-cert",
+            root,
+        ],
+    );
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let m = manifest(&archive, "EX-C-000002");
+    assert_eq!(m["http"]["final_url"], server.url("/next"), "{m}");
+    assert_eq!(
+        m["content"]["sha256"],
+        sha256_hex(b"<!doctype html><title>Next</title><p>Navigated terms</p>")
+    );
+    assert!(
+        m["browser"]["events"]
+            .to_string()
+            .contains("the page shown is"),
+        "{m}"
+    );
+    let text = ok(&exhibit(&archive, &["cat", "EX-C-000002", "--text"]));
+    assert!(text.contains("Navigated terms"), "{text}");
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+}

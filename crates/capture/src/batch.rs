@@ -288,14 +288,15 @@ fn fill_batch(
 /// How long the writer sleeps when no prepared capture is waiting.
 const POLL: Duration = Duration::from_micros(500);
 
-/// Reports a source that failed as bad input as skipped; any other error is returned.
+/// Reports a source that failed as bad input, or whose browser failed, as skipped (nothing is
+/// recorded for it; the others go on); any other error (the archive's) is returned.
 fn skip(
     origin: String,
     error: CaptureError,
     summary: &mut BatchSummary,
     on_event: &mut dyn FnMut(BatchEvent<'_>) -> Result<(), CaptureError>,
 ) -> Result<(), CaptureError> {
-    if !error.is_bad_input() {
+    if !error.is_bad_input() && !matches!(error, CaptureError::Browser(_)) {
         return Err(error);
     }
     summary.skipped += 1;

@@ -9,17 +9,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::connection::{Connection, ObjectRef};
-use crate::manifest::ManifestError;
 
 /// The most responses one browser capture records; a page that makes more has the rest refused
 /// by the proxy and counted in [`BrowserRecord::resources_omitted`].
 pub const MAX_RESOURCES: usize = 500;
-
-/// Whether a resource records the response header `name` (lower case): the capture's recorded
-/// headers ([`crate::manifest::RECORDED_HEADERS`]) and `location`.
-pub fn is_resource_header(name: &str) -> bool {
-    name == "location" || crate::manifest::RECORDED_HEADERS.contains(&name)
-}
 
 /// A viewport size in CSS pixels.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Debug)]
@@ -41,7 +34,7 @@ pub struct Resource {
     pub method: String,
     /// The response status; null when none arrived.
     pub status: Option<u16>,
-    /// The response headers that [`is_resource_header`] names, as present.
+    /// The response headers that `manifest::is_resource_header` names, as present.
     pub headers: std::collections::BTreeMap<String, String>,
     /// The body after undoing `Content-Encoding` (an object); null when none was kept.
     pub body: Option<ObjectRef>,
@@ -57,11 +50,13 @@ pub struct Resource {
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
 #[serde(deny_unknown_fields)]
 pub struct BrowserRecord {
+    /// The exhibit that drove the browser and ran the proxy (`exhibit/0.1.0`).
+    pub recorder: String,
     /// The browser's product string (`Chrome/156.0.8078.129`).
     pub product: String,
     /// The user agent it sent.
     pub user_agent: String,
-    /// The command-line flags it was started with (profile path elided).
+    /// Its command line as it ran (the profile directory's path included).
     pub flags: Vec<String>,
     /// Whether Chromium's sandbox was on (it is off when running as root).
     pub sandboxed: bool,
@@ -91,8 +86,8 @@ pub struct BrowserRecord {
 
 impl BrowserRecord {
     /// Checks the record's own rules (FORMAT §3.11).
-    pub(crate) fn check(&self) -> Result<(), ManifestError> {
-        let bad = |s: String| Err(ManifestError::Inconsistent(s));
+    pub(crate) fn check(&self) -> Result<(), String> {
+        let bad = |s: String| Err(s);
         if self.resources.len() > MAX_RESOURCES {
             return bad(format!(
                 "{} browser resources, more than {MAX_RESOURCES}",

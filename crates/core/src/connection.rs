@@ -8,7 +8,6 @@
 use serde::{Deserialize, Serialize};
 
 use crate::digest::{Blake3Digest, Sha256Digest};
-use crate::manifest::{HttpExchange, ManifestError, Redirect};
 
 /// The most certificates one handshake's chain records. Real chains have 2–4; rustls refuses
 /// handshake messages above 64 KiB, which bounds what a server can send, and this bounds what a
@@ -105,44 +104,37 @@ fn is_socket_address(remote: &str) -> bool {
         .is_ok_and(|a| a.to_string() == remote)
 }
 
-/// Checks the v2 fields of an HTTP exchange (FORMAT §3.10): present together, one connection per
-/// request in order, a handshake exactly for `https` URLs, and for a successful capture every
-/// request answered over a trusted connection.
+/// Checks the connection record of an HTTP exchange (FORMAT §3.10) whose requests were
+/// `requests` (each redirect's URL, then the final URL): one connection per request in order
+/// (a failure may lack the last), each well formed, and for a successful capture every one
+/// trusted. Errors say what is inconsistent.
 pub(crate) fn check_connections(
-    http: &HttpExchange,
+    requests: &[&str],
     connections: &[Connection],
     roots: &TrustRoots,
     success: bool,
-) -> Result<(), ManifestError> {
-    let bad = |s: String| Err(ManifestError::Inconsistent(s));
+) -> Result<(), String> {
     if roots.added.len() > MAX_ADDED_ROOTS {
-        return bad(format!(
+        return Err(format!(
             "{} added trust roots, more than {MAX_ADDED_ROOTS}",
             roots.added.len()
         ));
     }
-    // The requests, in order: each redirect's URL, then the final URL.
-    let requests: Vec<&str> = http
-        .redirects
-        .iter()
-        .map(|r: &Redirect| r.url.as_str())
-        .chain(std::iter::once(http.final_url.as_str()))
-        .collect();
     // The last request may have failed before a connection was made.
     let complete = connections.len() == requests.len();
     if !complete && connections.len() + 1 != requests.len() {
-        return bad(format!(
+        return Err(format!(
             "{} connections recorded for {} requests",
             connections.len(),
             requests.len()
         ));
     }
     if success && !complete {
-        return bad("a capture records a connection for every request".into());
+        return Err("a capture records a connection for every request".into());
     }
-    for (i, (c, url)) in connections.iter().zip(&requests).enumerate() {
+    for (i, (c, url)) in connections.iter().zip(requests).enumerate() {
         if c.url != *url {
-            return bad(format!(
+            return Err(format!(
                 "connection {i} is for {:?}, not the request {url:?}",
                 c.url
             ));
@@ -158,8 +150,8 @@ pub(crate) fn check_connection(
     what: &str,
     c: &Connection,
     must_be_trusted: bool,
-) -> Result<(), ManifestError> {
-    let bad = |s: String| Err(ManifestError::Inconsistent(s));
+) -> Result<(), String> {
+    let bad = |s: String| Err(s);
     if !is_socket_address(&c.remote) {
         return bad(format!(
             "{what} remote {:?} is not an IP address and port",

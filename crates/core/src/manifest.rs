@@ -115,6 +115,12 @@ pub const RECORDED_HEADERS: &[&str] = &[
     "server",
 ];
 
+/// Whether a browser capture's resource records the response header `name` (lower case):
+/// [`RECORDED_HEADERS`] and `location` (FORMAT §3.11).
+pub fn is_resource_header(name: &str) -> bool {
+    name == "location" || RECORDED_HEADERS.contains(&name)
+}
+
 /// Errors from parsing or checking a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ManifestError {
@@ -494,66 +500,92 @@ impl CaptureManifest {
     }
 
     /// Every object this manifest names, each once: the content, the text, then the
-    /// certificates of its TLS handshakes and added trust roots (FORMAT §3.10). Bundles carry
-    /// exactly these; verifiers and `fsck` check each against its digests and size.
+    /// certificates of its connections and added trust roots (FORMAT §3.10) and a browser
+    /// capture's DOM, screenshot, PDF and response bodies (§3.11), each skipped when an earlier
+    /// one has its SHA-256. Bundles carry exactly these; verifiers and `fsck` check each against
+    /// its digests and size ([`CaptureManifest::check`] makes sure one SHA-256 is never claimed
+    /// with two different BLAKE3 digests or sizes, so checking one claim checks them all).
     pub fn objects(&self) -> Vec<NamedObject<'_>> {
-        let mut out = Vec::new();
-        if let Some(c) = &self.content {
-            out.push(NamedObject {
-                role: ObjectRole::Content {
-                    media_type: &c.media_type,
-                },
-                sha256: c.sha256,
-                blake3: c.blake3,
-                size: c.size,
-            });
-        }
-        if let Some(t) = &self.text {
-            out.push(NamedObject {
-                role: ObjectRole::Text,
-                sha256: t.sha256,
-                blake3: t.blake3,
-                size: t.size,
-            });
-        }
-        let Some(http) = &self.http else { return out };
-        let resources = self.browser.iter().flat_map(|b| b.resources.iter());
-        let chains = http
-            .connections
-            .iter()
-            .flatten()
-            .chain(resources.clone().filter_map(|r| r.connection.as_ref()))
-            .filter_map(|c| c.tls.as_ref())
-            .flat_map(|t| t.chain.iter().map(|c| (ObjectRole::Certificate, c)));
-        let roots = http
-            .trust_roots
-            .iter()
-            .flat_map(|r| r.added.iter().map(|c| (ObjectRole::Certificate, c)));
-        let made = self.browser.iter().flat_map(|b| {
-            std::iter::once((ObjectRole::Dom, &b.dom))
-                .chain(b.screenshot.iter().map(|o| (ObjectRole::Screenshot, o)))
-                .chain(b.pdf.iter().map(|o| (ObjectRole::Pdf, o)))
-        });
-        let bodies = resources.filter_map(|r| {
-            let role = ObjectRole::Resource {
-                media_type: r.media_type.as_deref(),
-            };
-            r.body.as_ref().map(|o| (role, o))
-        });
-        // Each of these objects once, and none that the content or text already names.
-        let mut seen: std::collections::HashSet<Sha256Digest> =
-            out.iter().map(|o| o.sha256).collect();
-        for (role, o) in chains.chain(roots).chain(made).chain(bodies) {
-            if seen.insert(o.sha256) {
-                out.push(NamedObject {
-                    role,
-                    sha256: o.sha256,
-                    blake3: o.blake3,
-                    size: o.size,
-                });
+        let claims = self.object_claims();
+        let mut seen = std::collections::HashSet::new();
+        let mut out = Vec::with_capacity(claims.len());
+        for o in claims {
+            // The content and the text keep their own places even when they are the same bytes.
+            let own_place = matches!(o.role, ObjectRole::Content { .. } | ObjectRole::Text);
+            if seen.insert(o.sha256) || own_place {
+                out.push(o);
             }
         }
         out
+    }
+
+    /// Every object claim of the manifest, in order, repeats included.
+    fn object_claims(&self) -> Vec<NamedObject<'_>> {
+        let named = |role, sha256, blake3, size| NamedObject {
+            role,
+            sha256,
+            blake3,
+            size,
+        };
+        let by_ref =
+            |role, o: &crate::connection::ObjectRef| named(role, o.sha256, o.blake3, o.size);
+        let mut out = Vec::new();
+        if let Some(c) = &self.content {
+            let role = ObjectRole::Content {
+                media_type: &c.media_type,
+            };
+            out.push(named(role, c.sha256, c.blake3, c.size));
+        }
+        if let Some(t) = &self.text {
+            out.push(named(ObjectRole::Text, t.sha256, t.blake3, t.size));
+        }
+        let Some(http) = &self.http else { return out };
+        let resources = self.browser.iter().flat_map(|b| b.resources.iter());
+        let connections = http
+            .connections
+            .iter()
+            .flatten()
+            .chain(resources.clone().filter_map(|r| r.connection.as_ref()));
+        for t in connections.filter_map(|c| c.tls.as_ref()) {
+            out.extend(t.chain.iter().map(|o| by_ref(ObjectRole::Certificate, o)));
+        }
+        if let Some(r) = &http.trust_roots {
+            out.extend(r.added.iter().map(|o| by_ref(ObjectRole::Certificate, o)));
+        }
+        if let Some(b) = &self.browser {
+            out.push(by_ref(ObjectRole::Dom, &b.dom));
+            out.extend(
+                b.screenshot
+                    .iter()
+                    .map(|o| by_ref(ObjectRole::Screenshot, o)),
+            );
+            out.extend(b.pdf.iter().map(|o| by_ref(ObjectRole::Pdf, o)));
+        }
+        for r in resources {
+            let role = ObjectRole::Resource {
+                media_type: r.media_type.as_deref(),
+            };
+            out.extend(r.body.iter().map(|o| by_ref(role, o)));
+        }
+        out
+    }
+
+    /// One SHA-256, one object: every claim naming it gives the same BLAKE3 and size.
+    fn check_object_claims(&self) -> Result<(), ManifestError> {
+        let mut claimed: std::collections::HashMap<Sha256Digest, (Blake3Digest, u64)> =
+            std::collections::HashMap::new();
+        for o in self.object_claims() {
+            let facts = (o.blake3, o.size);
+            if let Some(earlier) = claimed.insert(o.sha256, facts)
+                && earlier != facts
+            {
+                return Err(ManifestError::Inconsistent(format!(
+                    "object {} is claimed with two different BLAKE3 digests or sizes",
+                    o.sha256
+                )));
+            }
+        }
+        Ok(())
     }
 
     /// Checks that the fields agree with each other and with the type.
@@ -603,7 +635,19 @@ impl CaptureManifest {
             Some(h) => match (&h.connections, &h.trust_roots) {
                 (None, None) if !v2 => {}
                 (Some(connections), Some(roots)) if v2 => {
-                    crate::connection::check_connections(h, connections, roots, self.is_success())?
+                    let requests: Vec<&str> = h
+                        .redirects
+                        .iter()
+                        .map(|r| r.url.as_str())
+                        .chain(std::iter::once(h.final_url.as_str()))
+                        .collect();
+                    crate::connection::check_connections(
+                        &requests,
+                        connections,
+                        roots,
+                        self.is_success(),
+                    )
+                    .map_err(ManifestError::Inconsistent)?
                 }
                 _ => {
                     return bad(format!(
@@ -616,8 +660,9 @@ impl CaptureManifest {
             None if v2 => return bad("a v2 capture manifest records an HTTP capture".into()),
             None => {}
         }
+        self.check_object_claims()?;
         match (&self.browser, self.method) {
-            (Some(b), Method::Browser) if v2 => b.check()?,
+            (Some(b), Method::Browser) if v2 => b.check().map_err(ManifestError::Inconsistent)?,
             (None, Method::Browser) => return bad("a browser capture has no browser record".into()),
             (Some(_), Method::Browser) => return bad("a browser capture is v2".into()),
             (Some(_), m) => {
@@ -952,6 +997,22 @@ mod tests {
                 m.check()
             );
         }
+        // One SHA-256 claimed with another size (a second role would go unchecked).
+        let mut m = sample_v2();
+        let h = m.http.as_mut().unwrap();
+        let mut forged = h.trust_roots.as_ref().unwrap().added[0];
+        forged.sha256 = h.connections.as_ref().unwrap()[1]
+            .tls
+            .as_ref()
+            .unwrap()
+            .chain[0]
+            .sha256;
+        h.trust_roots.as_mut().unwrap().added = vec![forged];
+        assert!(
+            matches!(m.check(), Err(ManifestError::Inconsistent(ref e)) if e.contains("two different")),
+            "{:?}",
+            m.check()
+        );
         // A failure may lack the last connection (none was made), and may be untrusted.
         let mut m = sample_v2();
         m.manifest_type = ManifestType::CaptureFailureV2;

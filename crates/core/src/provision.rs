@@ -268,7 +268,7 @@ impl std::error::Error for OpeningMismatch {}
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub enum AnyManifest {
-    /// `exhibit.capture/v1` or `exhibit.capture-failure/v1`.
+    /// `exhibit.capture/v1` or `/v2`, `exhibit.capture-failure/v1` or `/v2`.
     Capture(crate::manifest::CaptureManifest),
     /// `exhibit.provision/v1`.
     Provision(ProvisionManifest),

@@ -103,7 +103,7 @@ impl Checks {
 pub struct RecordSummary {
     /// The record id.
     pub id: String,
-    /// `exhibit.capture/v1` or `exhibit.capture-failure/v1`.
+    /// `exhibit.capture/v1` or `/v2`, `exhibit.capture-failure/v1` or `/v2`.
     pub manifest_type: String,
     /// Document URL.
     pub url: String,

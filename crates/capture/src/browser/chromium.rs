@@ -14,8 +14,6 @@
 //! at once. JavaScript dialogs are dismissed and popups closed by the client's reader thread
 //! the moment they appear, whether or not a load is being watched.
 
-// Nothing outside this module calls it yet (the capture pipeline is being wired up).
-
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Read;
 use std::net::SocketAddr;
@@ -90,6 +88,10 @@ const FIXED_FLAGS: &[&str] = &[
     "--hide-scrollbars",
     "--mute-audio",
     "--metrics-recording-only",
+    // Every byte the page uses must come through exhibit's proxy: no WebRTC over UDP around it,
+    // and no silent http→https upgrade that would make the request exhibit was asked for vanish.
+    "--force-webrtc-ip-handling-policy=disable_non_proxied_udp",
+    "--disable-features=HttpsUpgrades",
 ];
 
 /// The browser-level events a tab watches.
@@ -460,6 +462,13 @@ impl Chromium {
             .as_str()
             .ok_or_else(|| browser_error("creating a browser context", "no browserContextId"))?
             .to_owned();
+        // Downloads are refused in this context too (the launch-time setting covers only the
+        // default context).
+        self.browser_call(
+            "Browser.setDownloadBehavior",
+            json!({ "behavior": "deny", "browserContextId": context_id, "eventsEnabled": true }),
+        )
+        .map_err(|e| browser_error("denying downloads", e))?;
         let created = self
             .browser_call(
                 "Target.createTarget",
@@ -495,6 +504,7 @@ impl Chromium {
         let events = self.connection.subscribe_session(&session_id);
         let tab = Tab {
             browser: self,
+            context_id,
             target_id,
             session_id,
             events: Mutex::new(events),
@@ -643,6 +653,8 @@ pub(crate) struct PageLoad {
 /// A tab (a flattened DevTools session), closed on drop.
 pub(crate) struct Tab<'a> {
     browser: &'a Chromium,
+    /// The tab's own browser context, disposed with it.
+    context_id: String,
     target_id: String,
     session_id: String,
     events: Mutex<Receiver<Event>>,
@@ -1352,6 +1364,12 @@ impl Drop for Tab<'_> {
                 None,
                 "Target.closeTarget",
                 json!({ "targetId": self.target_id }),
+                CLOSE_TIMEOUT,
+            );
+            let _ = connection.call(
+                None,
+                "Target.disposeBrowserContext",
+                json!({ "browserContextId": self.context_id }),
                 CLOSE_TIMEOUT,
             );
         }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use exhibit_core::browser::{BrowserRecord, MAX_RESOURCES, Resource, Viewport, is_resource_header};
+use exhibit_core::browser::{BrowserRecord, MAX_RESOURCES, Resource, Viewport};
 use exhibit_core::connection::{Connection, ObjectRef};
 use exhibit_core::manifest::{
     ContentInfo, HttpExchange, MAX_MANIFEST_BYTES, MAX_RECORDED_STRING, Method, Redirect,
@@ -42,6 +42,10 @@ pub(crate) fn capture(
             timeout,
         },
     )?;
+    // The added roots are evidence of what was trusted: stored like the chains.
+    for der in &http.tls.added {
+        objects.put(der)?;
+    }
     let tab = chromium.new_tab(proxy.addr())?;
     let in_flight = || proxy.in_flight();
     let load = tab.load(
@@ -111,8 +115,29 @@ pub(crate) fn capture(
     let mut resources: Vec<Resource> = exchanges.iter().map(resource).collect();
     let mut omitted = resources.len().saturating_sub(MAX_RESOURCES) as u64;
     resources.truncate(MAX_RESOURCES);
-    let main = main_document(url, &exchanges, settings.max_redirects);
+    let mut main = main_document(url, &exchanges, settings.max_redirects);
+    // The page may have navigated itself (a script, a meta refresh, a reload after a challenge)
+    // or the browser may have upgraded http to https (HSTS): the rendered page is then another
+    // document than the one the first request answered, and its own request is the record.
+    if let Some(shown) = shown_url(&load.final_url)
+        && crate::acquire::recorded(&shown) != main.final_url
+    {
+        let other = main_document(&shown, &exchanges, settings.max_redirects);
+        if other.answer.is_some() {
+            events.push(cap_string(
+                &format!(
+                    "the page shown is {}, not {}: recorded from its own request",
+                    crate::acquire::recorded(&shown),
+                    main.final_url
+                ),
+                1024,
+            ));
+            events.truncate(100);
+            main = other;
+        }
+    }
     let record = |resources: Vec<Resource>, omitted: u64| BrowserRecord {
+        recorder: concat!("exhibit/", env!("CARGO_PKG_VERSION")).to_owned(),
         product: product.clone(),
         user_agent: cap_string(&user_agent, MAX_RECORDED_STRING),
         flags: flags.clone(),
@@ -210,6 +235,14 @@ pub(crate) fn capture(
     })
 }
 
+/// The URL the tab shows without its fragment (as a request for it is made), if it is a web
+/// page.
+fn shown_url(final_url: &str) -> Option<url::Url> {
+    let mut u = url::Url::parse(final_url).ok()?;
+    u.set_fragment(None);
+    rendered_page(u.as_str()).then_some(u)
+}
+
 /// Whether the tab ended on a web page (rather than `about:blank` after a refused download, or
 /// Chromium's error page).
 fn rendered_page(final_url: &str) -> bool {
@@ -223,18 +256,24 @@ fn estimate(record: &BrowserRecord) -> usize {
 
 /// A proxied exchange as a manifest resource.
 fn resource(e: &proxy::ProxiedExchange) -> Resource {
+    let url = cap_string(&e.url, MAX_RECORDED_STRING);
+    // The connection names the resource's URL as recorded (FORMAT §3.11), cut the same way.
+    let connection = e.connection.clone().map(|mut c| {
+        c.url = url.clone();
+        c
+    });
     Resource {
-        url: cap_string(&e.url, MAX_RECORDED_STRING),
+        url,
         method: cap_string(&e.method, 32),
         status: e.status,
-        headers: headers_of(e, &is_resource_header),
+        headers: headers_of(e, &exhibit_core::manifest::is_resource_header),
         body: e.body.as_ref().map(|b| ObjectRef {
             sha256: b.sha256,
             blake3: b.blake3,
             size: b.size,
         }),
         media_type: e.media_type.as_ref().map(|m| cap_string(m, 256)),
-        connection: e.connection.clone(),
+        connection,
         error: e.error.as_ref().map(|m| cap_string(m, 1024)),
     }
 }
@@ -312,8 +351,11 @@ fn main_document(
             .find(|(k, _)| k.eq_ignore_ascii_case("location"))
             .map(|(_, v)| v.trim().to_owned());
         match (e.status, location) {
+            // As for plain captures: a Location too long to record ends the chain (the 3xx is
+            // the answer, so the capture fails).
             (Some(status @ (301 | 302 | 303 | 307 | 308)), Some(location))
-                if doc.redirects.len() < max_redirects as usize =>
+                if doc.redirects.len() < max_redirects as usize
+                    && location.len() <= MAX_RECORDED_STRING =>
             {
                 let Ok(next) = current.join(&location) else {
                     doc.answer = Some(i);

@@ -582,7 +582,11 @@ fn fsck_provision_findings_name_the_opening_capture() {
     // An opening manifest (re-hashed into the catalog, so that it is the one in hand) that
     // states another text, version and document title than the provision quotes.
     let found = provision_findings("", |m| {
-        m.text.as_mut().unwrap().size += 1;
+        // Another text object: the same SHA-256 with another size is refused by the parser
+        // (one SHA-256, one object), and the content shares this text's bytes.
+        let text = m.text.as_mut().unwrap();
+        text.sha256 = Sha256Digest::of(b"another text");
+        text.size += 1;
         m.version.as_mut().unwrap().id = RecordId::new(
             &exhibit_core::IdPrefix::new("EX").unwrap(),
             RecordKind::Version,

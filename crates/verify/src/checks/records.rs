@@ -85,7 +85,7 @@ pub(super) fn check_records(
             Err(e) => c.fail(
                 path,
                 "is a valid, canonical exhibit manifest",
-                "exhibit.capture/v1, exhibit.capture-failure/v1 or exhibit.provision/v1",
+                "exhibit.capture/v1 or /v2, exhibit.capture-failure/v1 or /v2, or exhibit.provision/v1",
                 e.to_string(),
             ),
         }
