@@ -439,6 +439,14 @@ fn no_chromium_outlives_a_killed_exhibit() {
     };
     std::thread::sleep(Duration::from_millis(1000));
     assert!(group_alive(browser.1));
+    let cmdline = std::fs::read(format!("/proc/{}/cmdline", browser.0)).unwrap();
+    let profile = String::from_utf8_lossy(&cmdline)
+        .split('\0')
+        .find_map(|a| {
+            a.strip_prefix("--user-data-dir=")
+                .map(std::path::PathBuf::from)
+        })
+        .expect("a --user-data-dir");
     child.kill().unwrap();
     child.wait().unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -452,6 +460,14 @@ fn no_chromium_outlives_a_killed_exhibit() {
     }
     // Nothing half-written: the archive checks clean.
     ok(&exhibit(&archive, &["fsck"]));
+    // The killed run could not remove its profile (the pages' cookies and cache); the next
+    // browser capture does.
+    assert!(profile.exists(), "{}", profile.display());
+    ok(&exhibit(
+        &archive,
+        &["capture", &server.url("/"), "--browser", "--timeout", "2"],
+    ));
+    assert!(!profile.exists(), "{} was left behind", profile.display());
 }
 
 #[test]

@@ -176,6 +176,8 @@ pub fn write_bundle(
     tags.insert(TAG_MANIFEST.into(), tag_manifest.into_bytes());
     tags.insert(SEAL.into(), seal.as_bytes().to_vec());
 
+    check_readable(&payload, &tags)?;
+
     // Everything, sorted by path.
     let mut entries: BTreeMap<String, Source> = payload;
     for (path, bytes) in tags {
@@ -266,5 +268,68 @@ impl<R: Read> Read for CheckedReader<R> {
         let n = self.inner.read(buf)?;
         self.hasher.update(&buf[..n]);
         Ok(n)
+    }
+}
+
+/// Refuses, before a byte is written, a bundle that `read_bundle` would refuse for its size
+/// ([`crate::Limits`], FORMAT §11.3): too many entries, a tag file or all tag files together
+/// too large (browser captures have large manifests). Split the records over several bundles.
+fn check_readable(
+    payload: &BTreeMap<String, Source>,
+    tags: &BTreeMap<String, Vec<u8>>,
+) -> Result<(), BundleError> {
+    let limits = crate::Limits::default();
+    // Files, plus the directories an extractor creates (a generous count: one per file).
+    let entries = 2 * (payload.len() + tags.len());
+    if entries > limits.max_entries {
+        return Err(BundleError::Invalid(format!(
+            "{} files are more than a reader accepts in one bundle ({} entries): bundle fewer records",
+            payload.len() + tags.len(),
+            limits.max_entries / 2
+        )));
+    }
+    let mut total = 0u64;
+    for (path, bytes) in tags {
+        let size = bytes.len() as u64;
+        if size > limits.max_tag_file_bytes {
+            return Err(BundleError::Invalid(format!(
+                "{path} would be {size} bytes, more than the {}-byte limit a reader accepts",
+                limits.max_tag_file_bytes
+            )));
+        }
+        total += size;
+    }
+    if total > limits.max_tag_total_bytes {
+        return Err(BundleError::Invalid(format!(
+            "the manifests and tag files would be {total} bytes, more than the {} bytes a reader \
+             accepts in one bundle: bundle fewer records",
+            limits.max_tag_total_bytes
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bundle_a_reader_would_refuse_is_never_written() {
+        let payload = BTreeMap::new();
+        let mut tags: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        tags.insert(
+            "exhibit/manifests/EX-C-000001.json".into(),
+            vec![b'{'; 1 << 20],
+        );
+        check_readable(&payload, &tags).unwrap();
+        tags.insert("big".into(), vec![0; (16 << 20) + 1]);
+        let e = check_readable(&payload, &tags).unwrap_err().to_string();
+        assert!(e.contains("big would be"), "{e}");
+        tags.remove("big");
+        for i in 0..5 {
+            tags.insert(format!("m{i}"), vec![0; 13 << 20]);
+        }
+        let e = check_readable(&payload, &tags).unwrap_err().to_string();
+        assert!(e.contains("bundle fewer records"), "{e}");
     }
 }

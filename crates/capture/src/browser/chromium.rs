@@ -264,10 +264,16 @@ impl Chromium {
                 "viewport {width}x{height}: each side must be 1 to 16384 pixels"
             )));
         }
+        sweep_abandoned_profiles();
         let profile = tempfile::Builder::new()
-            .prefix("exhibit-chromium-")
+            .prefix(PROFILE_PREFIX)
             .tempdir()
             .map_err(|e| browser_error("cannot create a profile directory", e))?;
+        // Who owns it: a later run removes it if this process is killed before it can.
+        let _ = std::fs::write(
+            profile.path().join(PROFILE_OWNER),
+            std::process::id().to_string(),
+        );
         let profile_path = profile
             .path()
             .to_str()
@@ -1372,6 +1378,35 @@ impl Drop for Tab<'_> {
                 json!({ "browserContextId": self.context_id }),
                 CLOSE_TIMEOUT,
             );
+        }
+    }
+}
+
+/// The name of every profile directory exhibit makes (in the temporary directory).
+const PROFILE_PREFIX: &str = "exhibit-chromium-";
+/// The file in a profile directory naming the exhibit process that made it.
+const PROFILE_OWNER: &str = "exhibit-owner.pid";
+
+/// Removes the profile directories of exhibit processes that are gone (killed before they could
+/// remove their own: a profile holds the pages' cookies and cache). A directory without an owner
+/// file, or whose owner is alive, is left alone. Best effort.
+fn sweep_abandoned_profiles() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        if !name.to_string_lossy().starts_with(PROFILE_PREFIX)
+            || !entry.file_type().is_ok_and(|t| t.is_dir())
+        {
+            continue;
+        }
+        let owner = std::fs::read_to_string(entry.path().join(PROFILE_OWNER)).ok();
+        let Some(pid) = owner.and_then(|o| o.trim().parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
         }
     }
 }
