@@ -138,4 +138,18 @@ run exhibit_verify "$work/stamped.tar.zst" --key "$fingerprint" --tsa-ca "$work/
   && openssl ts -verify -data stamped-check/stamped/exhibit/checkpoint \
        -in stamped-check/stamped/exhibit/checkpoint.tsr -CAfile tsa/ca.pem)
 
+if command -v "${EXHIBIT_CHROMIUM:-chromium}" >/dev/null 2>&1; then
+  step "What the reader saw: the terms page in headless Chromium (every response, the DOM, a screenshot, a PDF)"
+  cp "$site/terms" "$site/terms.html"   # served as text/html, so that a browser shows it
+  printf '$ exhibit --json capture %s --browser\n' "$base/terms.html"
+  browser_id=$(exhibit --json capture "$base/terms.html" --browser \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["capture_id"])')
+  exhibit show "$browser_id" | sed -n '/^Browser/,/^Resources/p'
+  printf '$ exhibit cat %s --screenshot > terms.png\n' "$browser_id"
+  exhibit cat "$browser_id" --screenshot > "$work/terms.png"
+  python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(); print("screenshot: PNG, %dx%d pixels" % struct.unpack(">II", d[16:24]))' "$work/terms.png"
+else
+  step "Browser captures: skipped (no chromium on PATH; on Debian: apt install chromium)"
+fi
+
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'
