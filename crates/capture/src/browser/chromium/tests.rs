@@ -4,6 +4,7 @@ use super::*;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::Ordering;
 
 /// A page whose text is inserted by a script after a 300 ms timer.
 const TIMER_PAGE: &str = "<!DOCTYPE html><html><head><title>t</title></head><body>\
