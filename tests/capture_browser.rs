@@ -461,8 +461,7 @@ fn no_chromium_outlives_a_killed_exhibit() {
     // Nothing half-written: the archive checks clean.
     ok(&exhibit(&archive, &["fsck"]));
     // The killed run could not remove its profile (the pages' cookies and cache); the next
-    // browser capture does.
-    assert!(profile.exists(), "{}", profile.display());
+    // browser capture does (or another test's, running at the same time: either sweeps it).
     ok(&exhibit(
         &archive,
         &["capture", &server.url("/"), "--browser", "--timeout", "2"],
