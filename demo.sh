@@ -152,4 +152,14 @@ else
   step "Browser captures: skipped (no chromium on PATH; on Debian: apt install chromium)"
 fi
 
+step "A report a court can read: PDF and HTML, signed, rebuilt and checked by exhibit-verify"
+report_records="EX-D-000001 EX-P-000001 ${browser_id:-}"
+run exhibit report $report_records --out "$work/report.pdf" --html "$work/report.html"
+if command -v pdfinfo >/dev/null 2>&1; then
+  pdfinfo "$work/report.pdf" | grep -E '^(Title|Pages|Page size):'
+  pdftotext -layout -f 2 -l 2 "$work/report.pdf" - | sed -n '1,14p'
+fi
+run exhibit bundle $report_records --out "$work/reported.tar.zst"
+run exhibit_verify "$work/reported.tar.zst" --key "$fingerprint" --tsa-ca "$work/tsa/ca.pem"
+
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'

@@ -1,12 +1,13 @@
-//! `exhibit bundle RECORD… --out FILE`: what goes in is chosen and written by
-//! `exhibit_ops::bundle`; this module reads the arguments and prints the outcome.
+//! `exhibit bundle RECORD… --out FILE` and `exhibit report RECORD… --out FILE.pdf`: what goes
+//! in is chosen and written by `exhibit_ops::bundle` (the report by `exhibit-report`); this
+//! module reads the arguments and prints the outcome.
 
 use std::io::Write;
 
 use exhibit_store::Archive;
 use serde_json::json;
 
-use crate::cli::BundleArgs;
+use crate::cli::{BundleArgs, ReportArgs};
 use crate::output::{self, json_line};
 use crate::{EXIT_OK, Failure};
 
@@ -63,6 +64,7 @@ pub fn bundle(root: &std::path::Path, args: BundleArgs, json: bool) -> Result<u8
             "payload_files": summary.payload_files,
             "payload_bytes": summary.payload_bytes,
             "sealed_by": summary.sealed_by,
+            "report": written.report_id,
         }))?;
     } else {
         let mut o = output::text_stdout();
@@ -77,10 +79,105 @@ pub fn bundle(root: &std::path::Path, args: BundleArgs, json: bool) -> Result<u8
         )?;
         writeln!(
             o,
+            "It carries report {} (exhibit/report.pdf, exhibit/report.html)",
+            written.report_id
+        )?;
+        writeln!(
+            o,
             "Check it: exhibit-verify {} --key {}",
             exhibit_bundle::layout::shell_quote(&args.out.display().to_string()),
             summary.sealed_by
         )?;
     }
     Ok(EXIT_OK)
+}
+
+/// `exhibit report`: the report the bundle of the same records carries (named after `--out`:
+/// `report.pdf` describes the bag `report`, as `exhibit bundle … --out report.tar.zst` would
+/// write it), as PDF and optionally HTML, each with a detached signature by the archive key.
+pub fn report(root: &std::path::Path, args: ReportArgs, json: bool) -> Result<u8, Failure> {
+    let created = bundle_time()?;
+    let stem = args
+        .out
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| {
+            Failure::bad_input(format!("--out {}: not a file name", args.out.display()))
+        })?;
+    let mut targets = vec![args.out.clone()];
+    targets.extend(args.html.iter().cloned());
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    for t in &targets {
+        files.push(t.clone());
+        files.push(signature_path(t));
+    }
+    for f in &files {
+        if f.exists() {
+            return Err(Failure::bad_input(format!(
+                "{}: already exists; not replacing it",
+                f.display()
+            )));
+        }
+    }
+    let mut archive = Archive::open(root)?;
+    let plan = exhibit_ops::bundle::plan(&mut archive, &args.records)?;
+    let report = exhibit_ops::bundle::report(&archive, &plan, format!("{stem}.tar.zst"), created)?;
+    let mut outputs = vec![(args.out.clone(), report.pdf.as_slice())];
+    if let Some(html) = &args.html {
+        outputs.push((html.clone(), report.html.as_slice()));
+    }
+    for (path, bytes) in &outputs {
+        let signature = exhibit_ops::bundle::sign_detached(&plan, bytes);
+        exhibit_store::fsutil::create_file_with(path, |w| {
+            w.write_all(bytes)
+                .map_err(|e| exhibit_store::StoreError::io(path, e))
+        })?;
+        let sig = signature_path(path);
+        exhibit_store::fsutil::create_file_with(&sig, |w| {
+            w.write_all(&signature)
+                .map_err(|e| exhibit_store::StoreError::io(&sig, e))
+        })?;
+    }
+    let key = plan.checkpoint_signer();
+    if json {
+        json_line(&json!({
+            "report": report.facts.id,
+            "pdf": args.out,
+            "html": args.html,
+            "records": report.facts.records.len(),
+            "signed_by": key,
+        }))?;
+    } else {
+        let mut o = output::text_stdout();
+        writeln!(
+            o,
+            "Wrote report {} of {} record(s): {}{}, each signed by {key} (FILE.sig)",
+            report.facts.id,
+            report.facts.records.len(),
+            args.out.display(),
+            args.html
+                .as_ref()
+                .map(|h| format!(" and {}", h.display()))
+                .unwrap_or_default()
+        )?;
+        writeln!(
+            o,
+            "Check a signature: openssl pkeyutl -verify -pubin -inkey KEY.pem -rawin -in {} -sigfile {}",
+            exhibit_bundle::layout::shell_quote(&args.out.display().to_string()),
+            exhibit_bundle::layout::shell_quote(&signature_path(&args.out).display().to_string())
+        )?;
+        writeln!(
+            o,
+            "The bundle of the same records carries this report and lets anyone check it: \
+             exhibit bundle … --out {stem}.tar.zst (with the same SOURCE_DATE_EPOCH)"
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `FILE.sig` beside `FILE`.
+fn signature_path(path: &std::path::Path) -> std::path::PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".sig");
+    name.into()
 }

@@ -60,6 +60,9 @@ pub enum Command {
     Cite(CiteArgs),
     /// Write a signed evidence bundle (.tar.zst, a BagIt bag) of captures for a third party.
     Bundle(BundleArgs),
+    /// Write the evidence report of records, a PDF (and with --html an HTML page) a court can
+    /// read, each signed by the archive key (FILE.sig beside it); bundles carry the same report.
+    Report(ReportArgs),
     /// Verify a citation from a filing, a hash, a local file or an evidence bundle.
     Verify(VerifyArgs),
     /// The tamper-evident log: checkpoints, inclusion and consistency proofs, timestamps.
@@ -146,6 +149,21 @@ pub struct BundleArgs {
     /// The bundle file to create (e.g. evidence.tar.zst); an existing file is not replaced.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+/// `exhibit report`.
+#[derive(Args, Debug)]
+pub struct ReportArgs {
+    /// Captures, versions, documents, provisions or hash prefixes, as for `exhibit bundle`.
+    #[arg(required = true)]
+    pub records: Vec<String>,
+    /// The PDF to create (e.g. report.pdf), with its signature as report.pdf.sig; existing
+    /// files are not replaced.
+    #[arg(long, value_name = "FILE.pdf")]
+    pub out: PathBuf,
+    /// Also write the report as one self-contained HTML page (and FILE.html.sig).
+    #[arg(long, value_name = "FILE.html")]
+    pub html: Option<PathBuf>,
 }
 
 /// `exhibit cite`.

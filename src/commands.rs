@@ -33,6 +33,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Reextract(args) => rules::reextract(&cli.archive, args, json),
         Command::Cite(args) => cite_cmd(&cli.archive, args, json),
         Command::Bundle(args) => bundle::bundle(&cli.archive, args, json),
+        Command::Report(args) => bundle::report(&cli.archive, args, json),
         Command::Verify(args) => verify(&cli.archive, args, json),
         Command::Log(cmd) => log::log(&cli.archive, cmd, json),
         Command::Tsa(cmd) => tsa::tsa(&cli.archive, cmd, json),

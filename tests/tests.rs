@@ -50,6 +50,8 @@ mod init_and_keys;
 mod log;
 // `exhibit reindex`: the catalog rebuilt from the signed records.
 mod reindex;
+// `exhibit report` and the report in every bundle: readable, reproducible, checked.
+mod report;
 // Extraction rules per document and re-extraction.
 mod rules;
 // RFC 3161 timestamps against a real TSA on loopback.

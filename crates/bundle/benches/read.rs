@@ -92,6 +92,7 @@ fn bundle_bytes(key: &SigningKey, body: &[u8]) -> Vec<u8> {
         file_name: "bench.tar.zst".into(),
         checkpoint: None,
         timestamps: Vec::new(),
+        report: None,
     };
     let body = body.to_vec();
     let open = move |_: &Sha256Digest| -> std::io::Result<Box<dyn Read>> {

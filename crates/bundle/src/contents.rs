@@ -57,6 +57,11 @@ pub struct Bundle<'a> {
     pub checkpoint: Option<String>,
     /// RFC 3161 tokens over that checkpoint note (see [`crate::layout::timestamp_paths`]).
     pub timestamps: Vec<BundleTimestamp>,
+    /// The evidence report: `None` for a bag without one; `Some` of its files
+    /// ([`crate::layout::REPORT_PDF`], [`crate::layout::REPORT_HTML`]) for a bag with one —
+    /// `Some` of nothing while it is being made from [`crate::view`] (VERIFY.txt, which the
+    /// report quotes, already says the bag has one).
+    pub report: Option<Vec<(String, Vec<u8>)>>,
 }
 
 /// An RFC 3161 token over the bundle's checkpoint.

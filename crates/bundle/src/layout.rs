@@ -17,6 +17,10 @@ pub const SEAL: &str = "tagmanifest-sha256.txt.sig";
 pub const VERIFY_TXT: &str = "VERIFY.txt";
 /// The citation records.
 pub const CITATION_TXT: &str = "exhibit/citation.txt";
+/// The evidence report, as PDF (docs/FORMAT.md §16): rebuilt and compared by the verifier.
+pub const REPORT_PDF: &str = "exhibit/report.pdf";
+/// The evidence report, as HTML.
+pub const REPORT_HTML: &str = "exhibit/report.html";
 /// The signed checkpoint note that every record's log proof refers to (stamped by the tokens).
 pub const CHECKPOINT: &str = "exhibit/checkpoint";
 /// The directory of the checkpoint's copies stamped by further TSAs.
@@ -85,6 +89,15 @@ pub fn is_timestamp_path(path: &str) -> bool {
                     && (file == "checkpoint" || file == "checkpoint.tsr")
             })
         })
+}
+
+/// Whether a payload file is one a reader keeps in memory (within
+/// [`crate::Limits::max_payload_kept_bytes`]): an extracted text, a browser screenshot or a
+/// certificate — what a verifier reads to check a provision or rebuild the report.
+pub fn is_kept_payload(path: &str) -> bool {
+    path.starts_with("data/text/")
+        || (path.starts_with("data/browser/") && path.ends_with(".png"))
+        || path.starts_with("data/certificates/")
 }
 
 /// `data/content/<sha256>.<ext>`.

@@ -11,6 +11,7 @@
 //!   exhibit/manifests/<id>.json.sig
 //!   exhibit/keys/<fingerprint>.pem  signer public keys
 //!   exhibit/citation.txt            citation records
+//!   exhibit/report.pdf  report.html the evidence report (rebuilt from the records by the verifier)
 //!   exhibit/proofs/<id>.tlog-proof  log inclusion proofs (C2SP tlog-proof)
 //!   exhibit/checkpoint              the signed checkpoint the proofs refer to
 //!   exhibit/checkpoint.tsr          an RFC 3161 token over it (more in exhibit/timestamps/<tsa>/)
@@ -33,4 +34,4 @@ mod write;
 pub use contents::{Bundle, BundleRecord, BundleTimestamp};
 pub use error::{BundleError, ReadError};
 pub use read::{BagFile, Limits, ReadBag, read_bundle, read_tar_stream};
-pub use write::{WriteSummary, write_bundle};
+pub use write::{WriteSummary, view, write_bundle};

@@ -22,9 +22,11 @@ pub struct Limits {
     /// Total bytes of the uncompressed tar stream: every header block, file's data and padding
     /// (payload files are hashed, not kept).
     pub max_total_bytes: u64,
-    /// Extracted texts (`data/text/*.txt`) are kept in memory, for checking quoted provisions
-    /// and excerpts, while their total stays within this; later ones are only hashed.
-    pub max_text_kept_bytes: u64,
+    /// The payload files a verifier reads — extracted texts (`data/text/*.txt`, for quoted
+    /// provisions and excerpts), screenshots and certificates (for rebuilding the report; see
+    /// [`crate::layout::is_kept_payload`]) — are kept in memory while their total stays within
+    /// this; later ones are only hashed.
+    pub max_payload_kept_bytes: u64,
     /// zstd window log: bounds the decoder's memory to 2^N bytes.
     pub zstd_window_log_max: u32,
 }
@@ -37,7 +39,7 @@ impl Default for Limits {
             max_tag_file_bytes: 16 << 20,
             max_tag_total_bytes: 64 << 20,
             max_total_bytes: 64 << 30,
-            max_text_kept_bytes: 64 << 20,
+            max_payload_kept_bytes: 64 << 20,
             zstd_window_log_max: 27,
         }
     }
@@ -55,7 +57,7 @@ pub struct BagFile {
     /// The bytes of the tag files a verifier parses (the BagIt files, `exhibit/manifests/`,
     /// `exhibit/keys/`, `exhibit/proofs/`, `exhibit/citation.txt`, the checkpoint and its
     /// time-stamp tokens) and of extracted texts up to
-    /// [`Limits::max_text_kept_bytes`]; `None` for other files, which are only hashed.
+    /// [`Limits::max_payload_kept_bytes`]; `None` for other files, which are only hashed.
     pub bytes: Option<Vec<u8>>,
 }
 
@@ -77,9 +79,10 @@ impl ReadBag {
         self.files.get(path).and_then(|f| f.bytes.as_deref())
     }
 
-    /// The bytes of an extracted text (`data/text/….txt`), if present and kept in memory.
-    pub fn text(&self, path: &str) -> Option<&[u8]> {
-        if !path.starts_with("data/text/") {
+    /// The bytes of a payload file a reader keeps (an extracted text, a screenshot, a
+    /// certificate: [`crate::layout::is_kept_payload`]), if present and kept in memory.
+    pub fn payload(&self, path: &str) -> Option<&[u8]> {
+        if !crate::layout::is_kept_payload(path) {
             return None;
         }
         self.files.get(path).and_then(|f| f.bytes.as_deref())
@@ -350,8 +353,8 @@ fn read_tar(mut input: impl Read, limits: &Limits) -> Result<ReadBag, ReadError>
             return Err(over_total(&shown));
         }
         let is_tag = !rel.starts_with("data/");
-        let keep_text = rel.starts_with("data/text/")
-            && text_kept.saturating_add(size) <= limits.max_text_kept_bytes;
+        let keep_text = crate::layout::is_kept_payload(&rel)
+            && text_kept.saturating_add(size) <= limits.max_payload_kept_bytes;
         if keep_text {
             text_kept += size;
         }
@@ -443,7 +446,10 @@ fn ancestors(rel: &str) -> impl Iterator<Item = &str> {
 
 /// Whether a tag file is one a verifier parses, and so is kept in memory.
 fn is_parsed_tag_file(rel: &str) -> bool {
-    use crate::layout::{BAG_INFO_TXT, BAGIT_TXT, CITATION_TXT, MANIFEST, SEAL, TAG_MANIFEST};
+    use crate::layout::{
+        BAG_INFO_TXT, BAGIT_TXT, CITATION_TXT, MANIFEST, REPORT_HTML, REPORT_PDF, SEAL,
+        TAG_MANIFEST, VERIFY_TXT,
+    };
     [
         BAGIT_TXT,
         BAG_INFO_TXT,
@@ -451,6 +457,9 @@ fn is_parsed_tag_file(rel: &str) -> bool {
         TAG_MANIFEST,
         SEAL,
         CITATION_TXT,
+        VERIFY_TXT,
+        REPORT_PDF,
+        REPORT_HTML,
     ]
     .contains(&rel)
         || ["exhibit/manifests/", "exhibit/keys/", "exhibit/proofs/"]

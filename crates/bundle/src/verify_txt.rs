@@ -241,6 +241,20 @@ $ cat ../checkpoint.txt
             );
         }
     }
+    if bundle.report.is_some() {
+        let _ = write!(
+            s,
+            "
+8. The evidence report, {pdf} and {html}, is a tag file: step 2 checked its
+   SHA-256 and step 4 its seal. It is a reading aid made from the records above; a person
+   checks each hash it prints against them with the commands of step 6. exhibit-verify also
+   rebuilds the report from the records and compares it byte for byte, so it says nothing the
+   records do not (docs/VERIFYING.md, \"Checking a printed report\").
+",
+            pdf = layout::REPORT_PDF,
+            html = layout::REPORT_HTML,
+        );
+    }
     let _ = write!(
         s,
         "

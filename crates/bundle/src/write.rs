@@ -41,15 +41,17 @@ enum Source {
     },
 }
 
-/// Writes a bundle to `out`, streaming payload bytes from `open_object` (which opens an
-/// archive object by SHA-256). Each object is checked against the size, SHA-256 and BLAKE3 its
-/// manifest records while it is copied; a mismatch aborts with [`BundleError::Damaged`] (the
-/// caller discards the partial output).
-pub fn write_bundle(
-    out: &mut dyn Write,
-    bundle: &Bundle<'_>,
-    open_object: &dyn Fn(&Sha256Digest) -> io::Result<Box<dyn Read>>,
-) -> Result<WriteSummary, BundleError> {
+/// A bag before its tag manifest and seal: the payload by path (described, not read) and every
+/// tag file but the report, the tag manifest and the seal.
+struct Assembled {
+    payload: BTreeMap<String, Source>,
+    tags: BTreeMap<String, Vec<u8>>,
+    oxum_bytes: u64,
+    seal_fp: String,
+}
+
+/// Lays out a bag's payload and tag files (everything the seal will cover but the report).
+fn assemble(bundle: &Bundle<'_>) -> Result<Assembled, BundleError> {
     if bundle.records.is_empty() {
         return Err(BundleError::Invalid(
             "a bundle needs at least one record".into(),
@@ -168,6 +170,100 @@ pub fn write_bundle(
     }
     let verify_txt = crate::verify_txt::render(bundle, &records, &seal_fp);
     tags.insert(layout::VERIFY_TXT.into(), verify_txt.into_bytes());
+    Ok(Assembled {
+        payload,
+        tags,
+        oxum_bytes,
+        seal_fp,
+    })
+}
+
+/// The bag `bundle` describes as a reader would see it before the report is added: every tag
+/// file with its bytes, every payload file with its digests, and the bytes of the payload
+/// files a reader keeps ([`layout::is_kept_payload`]), read through `open_object` and checked
+/// against their manifests. What the report is made from (`exhibit-report`), so that the
+/// verifier, holding the finished bag, makes the same report.
+pub fn view(
+    bundle: &Bundle<'_>,
+    open_object: &dyn Fn(&Sha256Digest) -> io::Result<Box<dyn Read>>,
+) -> Result<crate::ReadBag, BundleError> {
+    let assembled = assemble(bundle)?;
+    let mut files = BTreeMap::new();
+    for (path, bytes) in assembled.tags {
+        let mut hasher = DualHasher::new();
+        hasher.update(&bytes);
+        let (sha256, blake3, size) = hasher.finish();
+        files.insert(
+            path,
+            crate::BagFile {
+                size,
+                sha256,
+                blake3,
+                bytes: Some(bytes),
+            },
+        );
+    }
+    let limits = crate::Limits::default();
+    let mut kept_total = 0u64;
+    for (path, source) in assembled.payload {
+        let Source::Object {
+            sha256,
+            blake3,
+            size,
+        } = source
+        else {
+            continue;
+        };
+        let keep = layout::is_kept_payload(&path)
+            && kept_total.saturating_add(size) <= limits.max_payload_kept_bytes;
+        let bytes = if keep {
+            kept_total += size;
+            let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+            copy_checked(open_object, &sha256, &blake3, size, &mut bytes)?;
+            Some(bytes)
+        } else {
+            None
+        };
+        files.insert(
+            path,
+            crate::BagFile {
+                size,
+                sha256,
+                blake3,
+                bytes,
+            },
+        );
+    }
+    Ok(crate::ReadBag {
+        name: bundle.name.clone(),
+        files,
+    })
+}
+
+/// Writes a bundle to `out`, streaming payload bytes from `open_object` (which opens an
+/// archive object by SHA-256). Each object is checked against the size, SHA-256 and BLAKE3 its
+/// manifest records while it is copied; a mismatch aborts with [`BundleError::Damaged`] (the
+/// caller discards the partial output).
+pub fn write_bundle(
+    out: &mut dyn Write,
+    bundle: &Bundle<'_>,
+    open_object: &dyn Fn(&Sha256Digest) -> io::Result<Box<dyn Read>>,
+) -> Result<WriteSummary, BundleError> {
+    let Assembled {
+        payload,
+        mut tags,
+        oxum_bytes,
+        seal_fp,
+    } = assemble(bundle)?;
+    for (path, bytes) in bundle.report.iter().flatten() {
+        if ![layout::REPORT_PDF, layout::REPORT_HTML].contains(&path.as_str()) {
+            return Err(BundleError::Invalid(format!(
+                "{path} is not a report file name"
+            )));
+        }
+        tags.insert(path.clone(), bytes.clone());
+    }
+
     let mut tag_manifest = String::new();
     for (path, bytes) in &tags {
         tag_manifest.push_str(&format!("{}  {path}\n", Sha256Digest::of(bytes)));
@@ -213,25 +309,8 @@ pub fn write_bundle(
                 payload_files += 1;
                 let header =
                     ustar::file_header(&full, size, mtime).map_err(BundleError::Invalid)?;
-                let reader = open_object(&sha256).map_err(|source| BundleError::Object {
-                    sha256: sha256.to_hex(),
-                    source,
-                })?;
-                let mut checked = CheckedReader {
-                    inner: reader.take(size + 1),
-                    hasher: DualHasher::new(),
-                };
                 encoder.write_all(&header)?;
-                io::copy(&mut checked, &mut encoder)?;
-                let (s, b, n) = checked.hasher.finish();
-                if n != size || s != sha256 || b != blake3 {
-                    return Err(BundleError::Damaged {
-                        sha256: sha256.to_hex(),
-                        message: format!(
-                            "read {n} bytes hashing to sha256 {s}, expected {size} bytes"
-                        ),
-                    });
-                }
+                copy_checked(open_object, &sha256, &blake3, size, &mut encoder)?;
                 write_padding(&mut encoder, size)?;
             }
         }
@@ -255,6 +334,34 @@ fn one_line(s: &str) -> String {
 fn write_padding(out: &mut impl Write, size: u64) -> io::Result<()> {
     let pad = ustar::padding(size) as usize;
     out.write_all(&[0u8; ustar::BLOCK][..pad])
+}
+
+/// Copies the object `sha256` to `out`, checking its size and both digests on the way (one
+/// pass); a mismatch is [`BundleError::Damaged`].
+fn copy_checked(
+    open_object: &dyn Fn(&Sha256Digest) -> io::Result<Box<dyn Read>>,
+    sha256: &Sha256Digest,
+    blake3: &Blake3Digest,
+    size: u64,
+    out: &mut dyn Write,
+) -> Result<(), BundleError> {
+    let reader = open_object(sha256).map_err(|source| BundleError::Object {
+        sha256: sha256.to_hex(),
+        source,
+    })?;
+    let mut checked = CheckedReader {
+        inner: reader.take(size + 1),
+        hasher: DualHasher::new(),
+    };
+    io::copy(&mut checked, out)?;
+    let (s, b, n) = checked.hasher.finish();
+    if n != size || s != *sha256 || b != *blake3 {
+        return Err(BundleError::Damaged {
+            sha256: sha256.to_hex(),
+            message: format!("read {n} bytes hashing to sha256 {s}, expected {size} bytes"),
+        });
+    }
+    Ok(())
 }
 
 /// Hashes what passes through, so the copy and the check are one pass.

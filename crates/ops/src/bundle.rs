@@ -47,6 +47,8 @@ pub struct Written {
     /// The records it holds, in the order they were given to the writer (captures, then
     /// provisions, each by id).
     pub records: Vec<RecordId>,
+    /// The id of the report it carries.
+    pub report_id: String,
     /// What the writer reports.
     pub summary: WriteSummary,
 }
@@ -152,16 +154,14 @@ fn proof_text(
     Ok(proof.to_text())
 }
 
-/// Reads every planned record's signed manifest, proves it against the plan's checkpoint and
-/// writes the bundle to `out` (a new file, never replacing one). `file_name` is how VERIFY.txt
-/// names the bundle; `created` dates the bag and its entries.
-pub fn write(
+/// Reads every planned record's signed manifest and proves it against the plan's checkpoint:
+/// the bundle as it will be written, with its report still to be made (`report: Some(empty)`).
+fn spec<'a>(
     archive: &Archive,
-    plan: &Plan,
-    out: &Path,
+    plan: &'a Plan,
     file_name: String,
     created: chrono::DateTime<chrono::Utc>,
-) -> Result<Written, OpsError> {
+) -> Result<exhibit_bundle::Bundle<'a>, OpsError> {
     let public = &plan.public;
     let checkpoint = &plan.checkpoint;
     let mut records = Vec::with_capacity(plan.captures.len() + plan.provisions.len());
@@ -199,7 +199,7 @@ pub fn write(
             log_index: Some(row.log_index),
         });
     }
-    let spec = exhibit_bundle::Bundle {
+    Ok(exhibit_bundle::Bundle {
         name: exhibit_bundle::layout::bag_name_for(&file_name),
         origin: archive.config().origin.clone(),
         created,
@@ -209,21 +209,82 @@ pub fn write(
         file_name,
         checkpoint: Some(checkpoint.note.clone()),
         timestamps: plan.timestamps.clone(),
-    };
-    // The bundle writer checks the size, SHA-256 and BLAKE3 of what it reads against the signed
-    // manifest, so a damaged object is caught there, with the writer's own message.
+        report: Some(Vec::new()),
+    })
+}
+
+/// Opens archive objects for the bundle writer, which checks the size, SHA-256 and BLAKE3 of
+/// what it reads against the signed manifest, so a damaged object is caught there, with the
+/// writer's own message.
+fn opener(
+    archive: &Archive,
+) -> impl Fn(&exhibit_core::Sha256Digest) -> std::io::Result<Box<dyn std::io::Read>> + '_ {
     let objects = archive.objects();
-    let open = |sha: &exhibit_core::Sha256Digest| -> std::io::Result<Box<dyn std::io::Read>> {
+    move |sha| {
         objects
             .open(sha)
             .map(|r| Box::new(r) as Box<dyn std::io::Read>)
             .map_err(std::io::Error::other)
-    };
+    }
+}
+
+/// The report of the bundle `spec` describes, generated at `created`.
+fn make_report(
+    spec: &exhibit_bundle::Bundle<'_>,
+    archive: &Archive,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<exhibit_report::Report, OpsError> {
+    let open = opener(archive);
+    let view = exhibit_bundle::view(spec, &open).map_err(|e| OpsError::failed(e.to_string()))?;
+    exhibit_report::build(&view, &exhibit_core::time::format_rfc3339_seconds(created))
+        .map_err(|e| OpsError::failed(format!("the report: {e}")))
+}
+
+/// Writes the bundle of `plan` to `out` (a new file, never replacing one), with its report.
+/// `file_name` is how VERIFY.txt names the bundle; `created` dates the bag, its entries and the
+/// report.
+pub fn write(
+    archive: &Archive,
+    plan: &Plan,
+    out: &Path,
+    file_name: String,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<Written, OpsError> {
+    let mut spec = spec(archive, plan, file_name, created)?;
+    let report = make_report(&spec, archive, created)?;
+    spec.report = Some(report.bag_files());
+    let open = opener(archive);
     let summary = exhibit_store::fsutil::create_file_with(out, |w| {
         exhibit_bundle::write_bundle(w, &spec, &open).map_err(|e| OpsError::failed(e.to_string()))
     })?;
     Ok(Written {
         records: spec.records.iter().map(|r| r.id.clone()).collect(),
+        report_id: report.facts.id,
         summary,
     })
+}
+
+/// The report the bundle of `plan` named `file_name` and dated `created` carries, without
+/// writing the bundle (`exhibit report`).
+pub fn report(
+    archive: &Archive,
+    plan: &Plan,
+    file_name: String,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<exhibit_report::Report, OpsError> {
+    let spec = spec(archive, plan, file_name, created)?;
+    make_report(&spec, archive, created)
+}
+
+impl Plan {
+    /// The fingerprint of the archive key that signs the bundle and its report.
+    pub fn checkpoint_signer(&self) -> String {
+        self.public.fingerprint().to_string()
+    }
+}
+
+/// Signs `bytes` with the plan's key: the detached raw Ed25519 signature a standalone report
+/// file carries beside it (`report.pdf.sig`, checked with `openssl pkeyutl -verify -rawin`).
+pub fn sign_detached(plan: &Plan, bytes: &[u8]) -> Vec<u8> {
+    plan.key.sign(bytes).as_bytes().to_vec()
 }

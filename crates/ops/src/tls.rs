@@ -8,58 +8,13 @@
 
 use base64::Engine;
 use exhibit_core::connection::ObjectRef;
-use exhibit_core::{Sha256Digest, inert};
 use exhibit_sign::PublicKey;
 use exhibit_store::Archive;
-use serde::Serialize;
-use x509_cert::Certificate;
-use x509_cert::der::Decode;
 
 use crate::OpsError;
 use crate::records::tls_chain_for;
 
-/// What a certificate says of itself, for display. Every string is made inert.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct CertificateFacts {
-    /// SHA-256 of the DER: the object name, and the fingerprint `openssl x509 -fingerprint
-    /// -sha256` prints (without colons).
-    pub sha256: Sha256Digest,
-    /// The subject distinguished name (RFC 4514), or why it could not be read.
-    pub subject: String,
-    /// The issuer distinguished name.
-    pub issuer: String,
-    /// notBefore, as the certificate encodes it.
-    pub not_before: String,
-    /// notAfter.
-    pub not_after: String,
-}
-
-/// Describes a DER certificate; bytes that do not parse as one are described as such.
-pub fn certificate_facts(der: &[u8]) -> CertificateFacts {
-    let sha256 = Sha256Digest::of(der);
-    match Certificate::from_der(der) {
-        Ok(cert) => {
-            let tbs = cert.tbs_certificate();
-            CertificateFacts {
-                sha256,
-                subject: inert(&tbs.subject().to_string()).into_owned(),
-                issuer: inert(&tbs.issuer().to_string()).into_owned(),
-                not_before: tbs.validity().not_before.to_string(),
-                not_after: tbs.validity().not_after.to_string(),
-            }
-        }
-        Err(e) => {
-            let why = format!("(not an X.509 certificate: {e})");
-            CertificateFacts {
-                sha256,
-                subject: why.clone(),
-                issuer: why,
-                not_before: String::new(),
-                not_after: String::new(),
-            }
-        }
-    }
-}
+pub use exhibit_report::certs::{CertificateFacts, certificate_facts};
 
 /// Reads certificate objects, each checked against the digests and size the manifest signs.
 pub fn read_certificates(archive: &Archive, refs: &[ObjectRef]) -> Result<Vec<Vec<u8>>, OpsError> {
@@ -81,16 +36,7 @@ pub fn describe_certificates(archive: &Archive, refs: &[ObjectRef]) -> Vec<Certi
         .map(
             |r| match read_certificates(archive, std::slice::from_ref(r)) {
                 Ok(mut ders) => certificate_facts(&ders.pop().unwrap_or_default()),
-                Err(e) => {
-                    let why = inert(&format!("(unreadable: {e})")).into_owned();
-                    CertificateFacts {
-                        sha256: r.sha256,
-                        subject: why.clone(),
-                        issuer: why,
-                        not_before: String::new(),
-                        not_after: String::new(),
-                    }
-                }
+                Err(e) => CertificateFacts::unreadable(r.sha256, &format!("(unreadable: {e})")),
             },
         )
         .collect()

@@ -17,6 +17,7 @@
 //! | 11 | no stray proof | `checks/records.rs` |
 //! | 12 | no stray payload | `checks/records.rs` |
 //! | 13 | trust: every signer pinned | here |
+//! | 14 | the report: rebuilt from the records, byte for byte | here (`exhibit_report::check`) |
 //!
 //! Then what the checks prove and do not ([`Report::proven`], [`Report::not_proven`]).
 //! Not for reading the bundle (`exhibit_bundle::read_bundle`) nor for printing the report
@@ -58,6 +59,7 @@ pub fn verify_bag(
     records::check_proofs_belong(&mut c, bag, &found);
     records::check_payload_described(&mut c, bag, &found);
     let pinned = check_trust(&mut c, trusted, &found.signers);
+    let report = check_report(&mut c, bag);
 
     let verdict = if c.any_failed() {
         Verdict::Mismatch
@@ -72,6 +74,7 @@ pub fn verify_bag(
         bundle: String::new(),
         bag: bag.name.clone(),
         verdict,
+        report,
         checks: c.into_vec(),
         records: found.records,
         signers,
@@ -120,8 +123,28 @@ fn check_trust(
     pinned
 }
 
-/// What the checks prove, and what they do not, given the verdict, the signers, the pinned keys
-/// and the timestamps found: the report's "Proven" and "Not proven" lists.
+/// Check 14, the report: it proves that `exhibit/report.pdf` and `exhibit/report.html`, when
+/// the bag has them, are byte for byte the report this bag's records make (rebuilt here from
+/// the records, with the generation time the report states), so that what a person reads in
+/// them is what the records say. Returns the report's id when it matches.
+fn check_report(c: &mut Checks, bag: &ReadBag) -> Option<String> {
+    use exhibit_bundle::layout::{REPORT_HTML, REPORT_PDF};
+    let subject = format!("{REPORT_PDF}, {REPORT_HTML}");
+    let what = "are the report the records make (rebuilt and compared byte for byte)";
+    match exhibit_report::check(bag) {
+        exhibit_report::Checked::Absent => None,
+        exhibit_report::Checked::Matches { id } => {
+            c.pass(&subject, what);
+            Some(id)
+        }
+        exhibit_report::Checked::Differs(why) => {
+            c.fail(&subject, what, "the report rebuilt from the records", why);
+            None
+        }
+    }
+}
+
+/// What the checks prove and do not (the one list, `exhibit_report::limits`).
 fn conclusions(
     verdict: Verdict,
     signers: &[String],
@@ -129,51 +152,22 @@ fn conclusions(
     timestamps: &[TimestampSummary],
     tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
 ) -> (Vec<String>, Vec<String>) {
-    let mut proven = vec![
-        "the bag is complete and every file is byte for byte what its manifests list".to_owned(),
-        format!(
-            "each record's manifest is signed by {} and describes exactly the bytes in data/",
-            signers.join(", ")
-        ),
-        "each manifest is a leaf, at the position its proof gives, of the log tree that one checkpoint signed by the same key describes".to_owned(),
-    ];
-    if verdict == Verdict::Verified {
-        proven.push("every signing key is one you pinned".into());
-    }
-    let trusted_stamps: Vec<_> = timestamps
+    let trusted_stamp = timestamps
         .iter()
-        .filter(|t| t.trusted_by.is_some())
-        .collect();
-    if let Some(first) = trusted_stamps.iter().min_by_key(|t| t.no_later_than_unix) {
-        proven.push(format!(
-            "every record in this bundle existed no later than {} (the RFC 3161 timestamp of {} over its checkpoint, by {}, whose certificate chains to the CA you trust, {}; the TSA's time plus its stated accuracy)",
-            first.no_later_than,
-            first.file,
-            first.tsa,
-            first.trusted_by.as_deref().unwrap_or_default()
-        ));
-    }
-    let mut not_proven = vec![
-        if trusted_stamps.is_empty() {
-            "the capture times: they are the signer's claim (no trusted independent timestamp checked)".to_owned()
-        } else {
-            "the capture times themselves: they are the signer's claim; the timestamp only bounds them from above".to_owned()
-        },
-        "that others were shown the same log: compare the checkpoint with one kept independently (exhibit log consistency)"
-            .to_owned(),
-        "that the server sent the same bytes to everyone who asked".to_owned(),
-    ];
-    if !timestamps.is_empty() && tsa_anchors.is_none() {
-        not_proven.push(format!(
-            "the timestamp{}: present, but not checked against a TSA CA you trust (--tsa-ca PEM)",
-            if timestamps.len() > 1 { "s" } else { "" }
-        ));
-    }
-    if pinned.is_empty() {
-        not_proven.insert(
-            0,
-            "who the signer is: no trusted key was given (--key)".into(),
-        );
-    }
-    (proven, not_proven)
+        .filter_map(|t| Some((t, t.trusted_by.as_deref()?)))
+        .min_by_key(|(t, _)| t.no_later_than_unix)
+        .map(|(t, ca)| exhibit_report::limits::StampBound {
+            no_later_than: &t.no_later_than,
+            file: &t.file,
+            tsa: &t.tsa,
+            trusted_by: ca,
+        });
+    exhibit_report::limits::conclusions(&exhibit_report::limits::Established {
+        signers,
+        all_pinned: verdict == Verdict::Verified,
+        keys_given: !pinned.is_empty(),
+        trusted_stamp,
+        stamps: timestamps.len(),
+        tsa_anchors_given: tsa_anchors.is_some(),
+    })
 }

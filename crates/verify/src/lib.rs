@@ -101,7 +101,7 @@ pub fn bundle_candidates(
         texts
             .entry(sha)
             .or_insert_with(|| {
-                let bytes = bag.text(&exhibit_bundle::layout::text_path(&sha))?;
+                let bytes = bag.payload(&exhibit_bundle::layout::text_path(&sha))?;
                 std::str::from_utf8(bytes).ok().map(std::sync::Arc::from)
             })
             .clone()

@@ -196,6 +196,9 @@ pub struct Report {
     pub bag: String,
     /// The verdict.
     pub verdict: Verdict,
+    /// The id of the evidence report the bag carries, when check 14 found it to be exactly
+    /// what the records make.
+    pub report: Option<String>,
     /// Every check, in the order run.
     pub checks: Vec<Check>,
     /// The records.
@@ -336,6 +339,13 @@ impl Report {
                     );
                 }
             }
+        }
+        if let Some(id) = &self.report {
+            let _ = writeln!(
+                s,
+                "Report  {}  (exhibit/report.pdf, exhibit/report.html): rebuilt from the records, identical",
+                Inert(id)
+            );
         }
         let _ = writeln!(s);
         if self.verdict != Verdict::Mismatch {

@@ -97,6 +97,7 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
         file_name: "cli.tar.zst".into(),
         checkpoint: Some(proof.checkpoint.clone()),
         timestamps: Vec::new(),
+        report: None,
     };
     let path = dir.join("cli.tar.zst");
     let mut out = std::fs::File::create(&path).unwrap();

@@ -339,7 +339,7 @@ fn check_provision(
         return;
     }
     let text_path = layout::text_path(&p.text.sha256);
-    match bag.text(&text_path) {
+    match bag.payload(&text_path) {
         Some(text) => {
             let verdict = p.check_against(text);
             c.check(
