@@ -388,10 +388,15 @@ fn provision(b: &mut Vec<Block>, pr: &ProvisionFacts, facts: &Facts, bag: &ReadB
         ),
     ]));
     b.push(h(2, "The quoted provision"));
-    b.push(Block::Paragraph(vec![Span::regular(format!(
-        "“{}”",
-        pr.quote
-    ))]));
+    // As signed, a paragraph per line, between quotation marks.
+    let lines: Vec<&str> = pr.quote.lines().filter(|l| !l.trim().is_empty()).collect();
+    for (i, line) in lines.iter().enumerate() {
+        let open = if i == 0 { "“" } else { "" };
+        let close = if i + 1 == lines.len() { "”" } else { "" };
+        b.push(Block::Paragraph(vec![Span::bold(format!(
+            "{open}{line}{close}"
+        ))]));
+    }
     b.push(Block::Fields(vec![
         Field::text(
             "Place in the version",
@@ -416,20 +421,17 @@ fn provision(b: &mut Vec<Block>, pr: &ProvisionFacts, facts: &Facts, bag: &ReadB
         && let (Some(before), Some(passage), Some(after)) =
             (text.get(..start), text.get(start..end), text.get(end..))
     {
-        let before: String = before
-            .chars()
-            .rev()
-            .take(300)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        let after: String = after.chars().take(300).collect();
+        // Whitespace collapsed, as one reads it: the exact passage is above.
+        let flat = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let before: Vec<char> = before.chars().rev().take(300).collect();
+        let before = flat(&before.into_iter().rev().collect::<String>());
+        let after = flat(&after.chars().take(300).collect::<String>());
+        let passage = flat(passage);
         b.push(h(3, "In context"));
         b.push(Block::Paragraph(vec![
-            Span::regular(format!("…{before}")),
+            Span::regular(format!("…{before} ")),
             Span::bold(passage),
-            Span::regular(format!("{after}…")),
+            Span::regular(format!(" {after}…")),
         ]));
     }
 }

@@ -165,3 +165,81 @@ fn first_difference(made: &[u8], held: &[u8]) -> String {
     }
     "they differ in length".into()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::doc::{Attachment, Block, Document, Field, Line, Mark, Span};
+
+    /// A fixed document exercising every block.
+    fn fixed() -> Document {
+        Document {
+            title: "Evidence report".into(),
+            report_id: "R-00000000000000000000".into(),
+            generated_unix: 1_777_529_721,
+            attachment: Attachment {
+                name: "exhibit-report.json".into(),
+                media_type: "application/json".into(),
+                description: "facts".into(),
+                bytes: b"{}\n".to_vec(),
+            },
+            blocks: vec![
+                Block::Paragraph(vec![Span::regular("A paragraph "), Span::bold("in bold")]),
+                Block::Heading {
+                    level: 1,
+                    text: "Record EX-C-000001".into(),
+                },
+                Block::Fields(vec![
+                    Field::mono("SHA-256", "a".repeat(64)),
+                    Field::text(
+                        "Captured at",
+                        "2026-04-30 06:15:21 UTC (claimed by the signer)",
+                    ),
+                ]),
+                Block::List(vec![vec![Span::regular("one")], vec![Span::mono("two")]]),
+                Block::Preformatted(vec![
+                    Line {
+                        text: "same".into(),
+                        mark: Mark::Plain,
+                    },
+                    Line {
+                        text: "new".into(),
+                        mark: Mark::Added,
+                    },
+                    Line {
+                        text: "old".into(),
+                        mark: Mark::Removed,
+                    },
+                    Line {
+                        text: "… 3 unchanged lines …".into(),
+                        mark: Mark::Elided,
+                    },
+                ]),
+                Block::Blank("Signature".into()),
+            ],
+        }
+    }
+
+    /// The bytes a layout gives are part of the format: a verifier rebuilds reports made by
+    /// earlier builds and compares them byte for byte (FORMAT §16.4). When this test fails, the
+    /// typesetting changed: give the change a new [`super::facts::LAYOUT`] and keep setting the
+    /// old one for reports that name it — or undo the change. (Pins the renderers; `compose`
+    /// and `texts` changes are caught by the same rule, in review.)
+    #[test]
+    fn the_layout_is_pinned() {
+        let doc = fixed();
+        let pdf = super::pdf::render(&doc).unwrap();
+        let html = super::html::render(&doc);
+        assert_eq!(super::facts::LAYOUT, "exhibit-report-layout/1");
+        assert_eq!(
+            (
+                exhibit_core::Sha256Digest::of(&pdf).to_hex(),
+                exhibit_core::Sha256Digest::of(&html).to_hex()
+            ),
+            (
+                "5796f164572c2f544147916632ad3d7bab644bdb38f789eac84d4761beef8dd0".to_owned(),
+                "dc5c5ce5472f76f23a2a0ddd49e5d5d50e9252f18ef2ed4003a43fb2e40d9d6d".to_owned()
+            ),
+            "the report layout changed"
+        );
+    }
+}

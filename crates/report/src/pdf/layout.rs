@@ -197,6 +197,25 @@ fn elements(doc: &Document, fonts: &Fonts, images: &[ImageSlot]) -> Vec<Element>
 }
 
 /// A horizontal rule `w` wide at `y`.
+/// A hairline rectangle around `x, y, w, h` (four thin filled rectangles).
+fn frame(x: f32, y: f32, w: f32, h: f32) -> [Op; 4] {
+    const T: f32 = 0.5;
+    const C: Rgb = Rgb(150, 150, 150);
+    let side = |x, y, w, h| Op::Rect {
+        x,
+        y,
+        w,
+        h,
+        color: C,
+    };
+    [
+        side(x, y, w, T),
+        side(x, y + h - T, w, T),
+        side(x, y, T, h),
+        side(x + w - T, y, T, h),
+    ]
+}
+
 fn rule(y: f32, w: f32, color: Rgb) -> Op {
     Op::Rect {
         x: LEFT,
@@ -332,6 +351,9 @@ fn image(pager: &mut Pager, fonts: &Fonts, index: usize, w: f32, h: f32, px: u32
             h,
             clip: [LEFT, y, w, slice],
         });
+        // A hairline frame, so that a white page reads as a picture and not as the report's
+        // own white space.
+        pager.page().extend(frame(LEFT, y, w, slice));
         shown += slice;
         pager.y += slice;
         if shown >= h - 0.01 {
