@@ -370,8 +370,11 @@ fn records_are_selected_by_document_version_url_and_hash_prefix() {
     for (i, (query, want)) in [
         ("EX-D-000001", vec!["EX-C-000001", "EX-C-000002"]),
         (PRIVACY, vec!["EX-C-000001", "EX-C-000002"]),
-        ("EX-V-000002", vec!["EX-C-000002"]),
-        (&sha[..16], vec!["EX-C-000002"]),
+        // A capture that opened a version brings the one that opened the version before it,
+        // so that the report shows the change.
+        ("EX-V-000002", vec!["EX-C-000001", "EX-C-000002"]),
+        (&sha[..16], vec!["EX-C-000001", "EX-C-000002"]),
+        ("EX-V-000001", vec!["EX-C-000001"]),
         ("EX-C-000003", vec!["EX-C-000003"]),
     ]
     .into_iter()

@@ -201,6 +201,21 @@ fn a_report_states_every_id_and_hash_is_reproducible_signed_and_checked() {
     );
     assert_eq!(code(&again), 2, "{}", all_output(&again));
 
+    // The report of the second capture alone shows what changed: the capture that opened the
+    // previous version comes with it.
+    let single = dir.path().join("single.pdf");
+    ok(&exhibit_at(
+        &archive,
+        &["report", "EX-C-000002", "--out", single.to_str().unwrap()],
+    ));
+    let single = pdftotext(&single);
+    assert!(
+        single.contains("Compared with version EX-V-000001"),
+        "{single}"
+    );
+    assert!(single.contains("+ By using the Services"), "{single}");
+    assert!(single.contains("- We do not use your content"), "{single}");
+
     // qpdf finds nothing wrong; pdfinfo sees our title and embedded fonts only.
     let check = Command::new("qpdf")
         .arg("--check")
@@ -485,6 +500,24 @@ fn a_browser_capture_report_shows_its_screenshot_scaled_to_the_page() {
     let text = pdftotext(&pdf);
     assert!(text.contains("Screenshot of"), "{text}");
     assert!(text.contains("User agent"), "{text}");
+    let m: serde_json::Value =
+        serde_json::from_str(&ok(&exhibit(&archive, &["--json", "show", "EX-C-000001"]))).unwrap();
+    let manifest = &m["manifest"];
+    for wanted in [
+        "EX-C-000001".to_owned(),
+        fingerprint(&archive),
+        manifest["content"]["sha256"].as_str().unwrap().to_owned(),
+        manifest["browser"]["screenshot"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+        manifest["browser"]["dom"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    ] {
+        assert!(text.contains(&wanted), "pdftotext lacks {wanted}");
+    }
     // The screenshot is in the PDF once, scaled into the page (pdfimages lists it).
     let list = Command::new("pdfimages")
         .arg("-list")

@@ -55,7 +55,9 @@ pub struct Written {
 
 /// Chooses what a bundle of `queries` holds: captures, versions (all their captures),
 /// documents (all their captures, by id or URL) or hash prefixes; a provision brings itself
-/// and the capture whose text it quotes. Signs a checkpoint if the log grew since the last.
+/// and the capture whose text it quotes; a capture that opened a version brings the capture
+/// that opened the version before it, so that the report can show what changed. Signs a
+/// checkpoint if the log grew since the last.
 pub fn plan(archive: &mut Archive, queries: &[String]) -> Result<Plan, OpsError> {
     let key = archive.signing_key()?;
     let public = archive.public_key()?;
@@ -72,6 +74,8 @@ pub fn plan(archive: &mut Archive, queries: &[String]) -> Result<Plan, OpsError>
         }
         rows.extend(archive.select_captures(query)?);
     }
+    let previous = openers_of_previous_versions(archive, &rows)?;
+    rows.extend(previous);
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     rows.dedup_by(|a, b| a.id == b.id);
     provisions.sort_by(|a, b| a.id.cmp(&b.id));
@@ -109,6 +113,34 @@ pub fn plan(archive: &mut Archive, queries: &[String]) -> Result<Plan, OpsError>
         skipped_tokens,
         awaiting_timestamp,
     })
+}
+
+/// For each capture of `rows` that opened a version, the capture that opened the document's
+/// version before it (the catalog only chooses: the report shows a change only when this
+/// capture's signed manifest is the one the newer manifest pins).
+fn openers_of_previous_versions(
+    archive: &Archive,
+    rows: &[CaptureRow],
+) -> Result<Vec<CaptureRow>, OpsError> {
+    let mut out = Vec::new();
+    let mut versions_of = std::collections::BTreeMap::new();
+    for row in rows {
+        let Some(version) = &row.version_id else {
+            continue;
+        };
+        if !versions_of.contains_key(&row.document_id) {
+            versions_of.insert(row.document_id.clone(), archive.versions(&row.document_id)?);
+        }
+        let versions = &versions_of[&row.document_id];
+        let Some(at) = versions.iter().position(|v| &v.id == version) else {
+            continue;
+        };
+        if at == 0 || versions[at].opened_by != row.id {
+            continue;
+        }
+        out.push(archive.capture(versions[at - 1].opened_by.number())?);
+    }
+    Ok(out)
 }
 
 /// The tokens the archive holds over `checkpoint` from the TSAs in `tsas` (all when empty), each

@@ -632,7 +632,7 @@ fn provenance(b: &mut Vec<Block>, facts: &Facts) {
         }
     }
     b.push(Block::Fields(vec![
-        Field::text("Report made by", "exhibit"),
+        Field::text("Report made by", &facts.generator),
         Field::text("Report layout", &facts.layout),
     ]));
 }

@@ -60,9 +60,15 @@ impl Report {
     }
 }
 
-/// Makes the report of `bag`, generated at `generated_at` (RFC 3339, seconds, UTC).
+/// Makes the report of `bag`, generated now by this build at `generated_at` (RFC 3339,
+/// seconds, UTC).
 pub fn build(bag: &ReadBag, generated_at: &str) -> Result<Report, ReportError> {
-    let facts = facts::from_bag(bag, generated_at)?;
+    make(bag, generated_at, facts::GENERATOR)
+}
+
+/// Makes the report of `bag` as `generator` did at `generated_at`.
+fn make(bag: &ReadBag, generated_at: &str, generator: &str) -> Result<Report, ReportError> {
+    let facts = facts::from_bag(bag, generated_at, generator)?;
     let json = facts.to_json()?;
     let mut doc = compose::compose(&facts, bag, json);
     doc.make_inert();
@@ -87,8 +93,8 @@ pub enum Checked {
 
 /// Rebuilds the report a bag carries from the bag itself and compares it, byte for byte, with
 /// the report files: the check that a report says what the records say, no more and no less.
-/// The generation time is the one thing taken from the report (its facts block); everything
-/// else is made from the records.
+/// The generation time and the generator's name are the things taken from the report (its
+/// facts block); everything else is made from the records.
 pub fn check(bag: &ReadBag) -> Checked {
     let pdf = bag.tag(REPORT_PDF);
     let html = bag.tag(REPORT_HTML);
@@ -118,7 +124,19 @@ pub fn check(bag: &ReadBag) -> Checked {
             embedded.generated_at
         ));
     }
-    let rebuilt = match build(bag, &embedded.generated_at) {
+    if embedded.generator.is_empty()
+        || embedded.generator.len() > 64
+        || embedded
+            .generator
+            .chars()
+            .any(exhibit_core::inert::is_unsafe)
+    {
+        return Checked::Differs(format!(
+            "{REPORT_HTML}: generator {:?} is not a short line of text",
+            embedded.generator
+        ));
+    }
+    let rebuilt = match make(bag, &embedded.generated_at, &embedded.generator) {
         Ok(r) => r,
         Err(e) => return Checked::Differs(format!("the report cannot be rebuilt: {e}")),
     };
