@@ -104,6 +104,12 @@ pub fn report(root: &std::path::Path, args: ReportArgs, json: bool) -> Result<u8
         .ok_or_else(|| {
             Failure::bad_input(format!("--out {}: not a file name", args.out.display()))
         })?;
+    if args.html.as_ref() == Some(&args.out) {
+        return Err(Failure::bad_input(format!(
+            "--out and --html are both {}: give the PDF and the HTML a file each",
+            args.out.display()
+        )));
+    }
     let mut targets = vec![args.out.clone()];
     targets.extend(args.html.iter().cloned());
     let mut files: Vec<std::path::PathBuf> = Vec::new();
@@ -126,17 +132,29 @@ pub fn report(root: &std::path::Path, args: ReportArgs, json: bool) -> Result<u8
     if let Some(html) = &args.html {
         outputs.push((html.clone(), report.html.as_slice()));
     }
-    for (path, bytes) in &outputs {
-        let signature = exhibit_ops::bundle::sign_detached(&plan, bytes);
-        exhibit_store::fsutil::create_file_with(path, |w| {
-            w.write_all(bytes)
-                .map_err(|e| exhibit_store::StoreError::io(path, e))
-        })?;
-        let sig = signature_path(path);
-        exhibit_store::fsutil::create_file_with(&sig, |w| {
-            w.write_all(&signature)
-                .map_err(|e| exhibit_store::StoreError::io(&sig, e))
-        })?;
+    // All the files or none: a failure part-way removes what this run wrote.
+    let mut written: Vec<std::path::PathBuf> = Vec::new();
+    let mut write_all = || -> Result<(), Failure> {
+        for (path, bytes) in &outputs {
+            let signature = exhibit_ops::bundle::sign_detached(&plan, bytes);
+            for (file, data) in [
+                (path.clone(), *bytes),
+                (signature_path(path), &signature[..]),
+            ] {
+                exhibit_store::fsutil::create_file_with(&file, |w| {
+                    w.write_all(data)
+                        .map_err(|e| exhibit_store::StoreError::io(&file, e))
+                })?;
+                written.push(file);
+            }
+        }
+        Ok(())
+    };
+    if let Err(e) = write_all() {
+        for f in &written {
+            let _ = std::fs::remove_file(f);
+        }
+        return Err(e);
     }
     let key = plan.checkpoint_signer();
     if json {

@@ -200,6 +200,15 @@ fn a_report_states_every_id_and_hash_is_reproducible_signed_and_checked() {
         &["report", "EX-C-000001", "--out", pdf.to_str().unwrap()],
     );
     assert_eq!(code(&again), 2, "{}", all_output(&again));
+    // One file for both formats is refused before anything is written.
+    let same = dir.path().join("same.pdf");
+    let s = same.to_str().unwrap();
+    let both = exhibit_at(
+        &archive,
+        &["report", "EX-C-000001", "--out", s, "--html", s],
+    );
+    assert_eq!(code(&both), 2, "{}", all_output(&both));
+    assert!(!same.exists());
 
     // The report of the second capture alone shows what changed: the capture that opened the
     // previous version comes with it.
