@@ -555,3 +555,90 @@ fn a_browser_capture_report_shows_its_screenshot_scaled_to_the_page() {
     let v = exhibit_verify(&[bundle.to_str().unwrap(), "--key", &fp]);
     assert!(ok(&v).contains("rebuilt from the records, identical"));
 }
+
+/// The bag of an extracted bundle (its one top directory).
+fn the_bag(dir: &Path) -> PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path()
+}
+
+#[test]
+fn the_report_reads_only_signed_records_so_unsigned_names_and_files_do_not_change_it() {
+    if !have("pdftotext") {
+        return;
+    }
+    let (dir, archive, _server, _pki) = two_versions_and_a_provision();
+    let fp = fingerprint(&archive);
+    let bundle = dir.path().join("evidence.tar.zst");
+    ok(&exhibit_at(
+        &archive,
+        &["bundle", "EX-D-000001", "--out", bundle.to_str().unwrap()],
+    ));
+
+    // The bag's directory is named by no signature: renamed, the bundle still verifies.
+    let t = tempfile::tempdir().unwrap();
+    untar(&bundle, t.path());
+    std::fs::rename(the_bag(t.path()), t.path().join("renamed")).unwrap();
+    let renamed = t.path().join("renamed.tar.zst");
+    tar_up(t.path(), "renamed", &renamed);
+    let v = exhibit_verify(&[renamed.to_str().unwrap(), "--key", &fp]);
+    assert_eq!(code(&v), 0, "{}", all_output(&v));
+
+    // VERIFY.txt (sealed, but written by the bundler, not signed record by record) rewritten by
+    // the key holder: the report, made from the records alone, does not carry the words.
+    let t = tempfile::tempdir().unwrap();
+    untar(&bundle, t.path());
+    let bag = the_bag(t.path());
+    let name = bag.file_name().unwrap().to_str().unwrap().to_owned();
+    let planted = "INDEPENDENT EXPERT CONCLUSION: the true SHA-256 is 000";
+    let mut verify_txt = std::fs::read_to_string(bag.join("VERIFY.txt")).unwrap();
+    verify_txt.push_str(planted);
+    std::fs::write(bag.join("VERIFY.txt"), verify_txt).unwrap();
+    reseal(&bag, &archive);
+    let edited = t.path().join("edited.tar.zst");
+    tar_up(t.path(), &name, &edited);
+    let v = exhibit_verify(&[edited.to_str().unwrap(), "--key", &fp]);
+    assert_eq!(code(&v), 0, "{}", all_output(&v));
+    let text = pdftotext(&bag.join("exhibit/report.pdf"));
+    assert!(!text.contains(planted));
+    assert!(text.contains("sha256sum -c manifest-sha256.txt"), "{text}");
+}
+
+#[test]
+fn a_timestamp_is_not_called_proven_until_its_tsa_is_checked() {
+    if !have("pdftotext") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(tsa) = crate::common::tsa::LocalTsa::start(&dir.path().join("tsa")) else {
+        return;
+    };
+    let archive = dir.path().join("archive");
+    ok(&exhibit(
+        &archive,
+        &["init", "--origin", "test.example", "--tsa", &tsa.url()],
+    ));
+    let f = dir.path().join("terms.txt");
+    std::fs::write(&f, "Terms of service.\n").unwrap();
+    ok(&exhibit(&archive, &["capture", f.to_str().unwrap()]));
+    ok(&exhibit(&archive, &["log", "timestamp"]));
+    let pdf = dir.path().join("r.pdf");
+    ok(&exhibit_at(
+        &archive,
+        &["report", "EX-C-000001", "--out", pdf.to_str().unwrap()],
+    ));
+    let text = pdftotext(&pdf);
+    let limitations = &text[text.rfind("Limitations").unwrap()..];
+    let proven = &limitations[..limitations.find("Not proven by them").unwrap()];
+    assert!(!proven.contains("existed no later than"), "{proven}");
+    assert!(
+        limitations.contains("not checked against a TSA CA you trust"),
+        "{limitations}"
+    );
+    assert!(text.contains("TSA (as it names"), "{text}");
+    assert!(text.contains("CN=Exhibit Test TSA"), "{text}");
+}

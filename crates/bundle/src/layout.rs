@@ -91,13 +91,69 @@ pub fn is_timestamp_path(path: &str) -> bool {
         })
 }
 
-/// Whether a payload file is one a reader keeps in memory (within
-/// [`crate::Limits::max_payload_kept_bytes`]): an extracted text, a browser screenshot or a
-/// certificate — what a verifier reads to check a provision or rebuild the report.
-pub fn is_kept_payload(path: &str) -> bool {
-    path.starts_with("data/text/")
-        || (path.starts_with("data/browser/") && path.ends_with(".png"))
-        || path.starts_with("data/certificates/")
+/// The payload files a reader keeps in memory, by kind (FORMAT §11.3): what a verifier reads to
+/// check a provision or rebuild the report. Each kind has a budget of its own, filled in path
+/// order, so that no kind starves another; past its budget a file is only hashed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kept {
+    /// An extracted text (`data/text/`).
+    Text,
+    /// A certificate (`data/certificates/`).
+    Certificate,
+    /// A browser screenshot (`data/browser/*.png`).
+    Screenshot,
+}
+
+impl Kept {
+    /// The kind of a payload path a reader keeps, if it keeps it.
+    pub fn of(path: &str) -> Option<Kept> {
+        if path.starts_with("data/text/") {
+            Some(Kept::Text)
+        } else if path.starts_with("data/certificates/") {
+            Some(Kept::Certificate)
+        } else if path.starts_with("data/browser/") && path.ends_with(".png") {
+            Some(Kept::Screenshot)
+        } else {
+            None
+        }
+    }
+
+    /// The most bytes of this kind a reader keeps: 64 MiB of texts, 4 MiB of certificates,
+    /// 8 MiB of screenshots.
+    pub const fn budget(self) -> u64 {
+        match self {
+            Kept::Text => 64 << 20,
+            Kept::Certificate => 4 << 20,
+            Kept::Screenshot => 8 << 20,
+        }
+    }
+}
+
+/// What a reader has kept so far: the one rule `read_bundle` and `view` both follow.
+#[derive(Clone, Debug, Default)]
+pub struct KeptSoFar {
+    text: u64,
+    certificates: u64,
+    screenshots: u64,
+}
+
+impl KeptSoFar {
+    /// Whether the file at `path` of `size` bytes is kept, counting it if it is.
+    pub fn admit(&mut self, path: &str, size: u64) -> bool {
+        let Some(kind) = Kept::of(path) else {
+            return false;
+        };
+        let used = match kind {
+            Kept::Text => &mut self.text,
+            Kept::Certificate => &mut self.certificates,
+            Kept::Screenshot => &mut self.screenshots,
+        };
+        if used.saturating_add(size) > kind.budget() {
+            return false;
+        }
+        *used += size;
+        true
+    }
 }
 
 /// `data/content/<sha256>.<ext>`.

@@ -22,11 +22,6 @@ pub struct Limits {
     /// Total bytes of the uncompressed tar stream: every header block, file's data and padding
     /// (payload files are hashed, not kept).
     pub max_total_bytes: u64,
-    /// The payload files a verifier reads — extracted texts (`data/text/*.txt`, for quoted
-    /// provisions and excerpts), screenshots and certificates (for rebuilding the report; see
-    /// [`crate::layout::is_kept_payload`]) — are kept in memory while their total stays within
-    /// this; later ones are only hashed.
-    pub max_payload_kept_bytes: u64,
     /// zstd window log: bounds the decoder's memory to 2^N bytes.
     pub zstd_window_log_max: u32,
 }
@@ -39,7 +34,6 @@ impl Default for Limits {
             max_tag_file_bytes: 16 << 20,
             max_tag_total_bytes: 64 << 20,
             max_total_bytes: 64 << 30,
-            max_payload_kept_bytes: 64 << 20,
             zstd_window_log_max: 27,
         }
     }
@@ -57,7 +51,7 @@ pub struct BagFile {
     /// The bytes of the tag files a verifier parses (the BagIt files, `exhibit/manifests/`,
     /// `exhibit/keys/`, `exhibit/proofs/`, `exhibit/citation.txt`, the checkpoint and its
     /// time-stamp tokens) and of extracted texts up to
-    /// [`Limits::max_payload_kept_bytes`]; `None` for other files, which are only hashed.
+    /// each kind's budget ([`crate::layout::Kept`]); `None` for other files, which are only hashed.
     pub bytes: Option<Vec<u8>>,
 }
 
@@ -80,11 +74,9 @@ impl ReadBag {
     }
 
     /// The bytes of a payload file a reader keeps (an extracted text, a screenshot, a
-    /// certificate: [`crate::layout::is_kept_payload`]), if present and kept in memory.
+    /// certificate: [`crate::layout::Kept`]), if present and kept in memory.
     pub fn payload(&self, path: &str) -> Option<&[u8]> {
-        if !crate::layout::is_kept_payload(path) {
-            return None;
-        }
+        crate::layout::Kept::of(path)?;
         self.files.get(path).and_then(|f| f.bytes.as_deref())
     }
 }
@@ -265,7 +257,7 @@ fn read_tar(mut input: impl Read, limits: &Limits) -> Result<ReadBag, ReadError>
     // Every byte of the tar stream read so far: headers, data, padding.
     let mut consumed = 0u64;
     let mut tag_total = 0u64;
-    let mut text_kept = 0u64;
+    let mut kept_so_far = crate::layout::KeptSoFar::default();
     let mut block = [0u8; ustar::BLOCK];
     let mut buf = vec![0u8; 1 << 16];
     let over_total = |what: &str| {
@@ -353,12 +345,8 @@ fn read_tar(mut input: impl Read, limits: &Limits) -> Result<ReadBag, ReadError>
             return Err(over_total(&shown));
         }
         let is_tag = !rel.starts_with("data/");
-        let keep_text = crate::layout::is_kept_payload(&rel)
-            && text_kept.saturating_add(size) <= limits.max_payload_kept_bytes;
-        if keep_text {
-            text_kept += size;
-        }
-        let keep = (is_tag && is_parsed_tag_file(&rel)) || keep_text;
+        let keep_payload = !is_tag && kept_so_far.admit(&rel, size);
+        let keep = (is_tag && is_parsed_tag_file(&rel)) || keep_payload;
         let mut kept = Vec::new();
         if is_tag && size > limits.max_tag_file_bytes {
             return Err(ReadError::Limit(format!(
@@ -366,7 +354,7 @@ fn read_tar(mut input: impl Read, limits: &Limits) -> Result<ReadBag, ReadError>
                 limits.max_tag_file_bytes
             )));
         }
-        if keep && !keep_text {
+        if keep && !keep_payload {
             tag_total += size;
             if tag_total > limits.max_tag_total_bytes {
                 return Err(ReadError::Limit(format!(
@@ -448,7 +436,7 @@ fn ancestors(rel: &str) -> impl Iterator<Item = &str> {
 fn is_parsed_tag_file(rel: &str) -> bool {
     use crate::layout::{
         BAG_INFO_TXT, BAGIT_TXT, CITATION_TXT, MANIFEST, REPORT_HTML, REPORT_PDF, SEAL,
-        TAG_MANIFEST, VERIFY_TXT,
+        TAG_MANIFEST,
     };
     [
         BAGIT_TXT,
@@ -457,7 +445,6 @@ fn is_parsed_tag_file(rel: &str) -> bool {
         TAG_MANIFEST,
         SEAL,
         CITATION_TXT,
-        VERIFY_TXT,
         REPORT_PDF,
         REPORT_HTML,
     ]

@@ -180,7 +180,7 @@ fn assemble(bundle: &Bundle<'_>) -> Result<Assembled, BundleError> {
 
 /// The bag `bundle` describes as a reader would see it before the report is added: every tag
 /// file with its bytes, every payload file with its digests, and the bytes of the payload
-/// files a reader keeps ([`layout::is_kept_payload`]), read through `open_object` and checked
+/// files a reader keeps ([`layout::Kept`]), read through `open_object` and checked
 /// against their manifests. What the report is made from (`exhibit-report`), so that the
 /// verifier, holding the finished bag, makes the same report.
 pub fn view(
@@ -203,8 +203,7 @@ pub fn view(
             },
         );
     }
-    let limits = crate::Limits::default();
-    let mut kept_total = 0u64;
+    let mut kept = layout::KeptSoFar::default();
     for (path, source) in assembled.payload {
         let Source::Object {
             sha256,
@@ -214,10 +213,7 @@ pub fn view(
         else {
             continue;
         };
-        let keep = layout::is_kept_payload(&path)
-            && kept_total.saturating_add(size) <= limits.max_payload_kept_bytes;
-        let bytes = if keep {
-            kept_total += size;
+        let bytes = if kept.admit(&path, size) {
             let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
             copy_checked(open_object, &sha256, &blake3, size, &mut bytes)?;
             Some(bytes)

@@ -8,7 +8,7 @@ use exhibit_bundle::ReadBag;
 use exhibit_bundle::layout;
 use exhibit_core::Sha256Digest;
 
-use crate::doc::{Attachment, Block, Document, Field, Line, Mark, Span};
+use crate::doc::{Attachment, Block, Document, Field, Line, MAX_IMAGE_PIXELS, Mark, Span};
 use crate::facts::{CaptureFacts, Facts, ProvisionFacts, RecordFacts, SealFacts, bag_bytes};
 use crate::texts;
 
@@ -20,9 +20,9 @@ pub const MAX_TEXT_CHARS: usize = 300_000;
 /// their bag path instead.
 pub const MAX_TOTAL_TEXT_CHARS: usize = 1_500_000;
 
-/// The most screenshot bytes the report carries, all records together; later screenshots are
-/// named by their bag path instead.
-pub const MAX_IMAGE_BYTES: u64 = 8 << 20;
+/// The most screenshot bytes the report carries, all records together (what a reader keeps of
+/// screenshots); later screenshots are named by their bag path instead.
+pub const MAX_IMAGE_BYTES: u64 = layout::Kept::Screenshot.budget();
 
 /// The document for `facts`, with `facts_json` attached.
 pub fn compose(facts: &Facts, bag: &ReadBag, facts_json: Vec<u8>) -> Document {
@@ -41,7 +41,7 @@ pub fn compose(facts: &Facts, bag: &ReadBag, facts_json: Vec<u8>) -> Document {
     integrity(&mut b, facts);
     provenance(&mut b, facts);
     custody(&mut b, facts);
-    how_to_verify(&mut b, facts, bag);
+    how_to_verify(&mut b, facts);
     limitations(&mut b, facts);
     texts::declarations(&mut b, facts);
     Document {
@@ -92,7 +92,6 @@ fn cover(b: &mut Vec<Block>, facts: &Facts) {
     for s in &facts.signers {
         fields.push(Field::mono("Archive key", s));
     }
-    fields.push(Field::mono("Bundle (bag)", &facts.bag));
     if let Some(c) = &facts.checkpoint {
         fields.push(Field::text(
             "Log checkpoint",
@@ -221,10 +220,13 @@ fn capture(
         match &browser.screenshot {
             Some(shot) => match bag_bytes(bag, &shot.file)
                 .filter(|bytes| Sha256Digest::of(bytes).to_hex() == shot.sha256)
+                .map(|png| (png, png_size(png)))
             {
-                Some(png) if shot.size <= budget.image_bytes => {
+                Some((png, Some((width, height))))
+                    if shot.size <= budget.image_bytes
+                        && u64::from(width) * u64::from(height) <= MAX_IMAGE_PIXELS =>
+                {
                     budget.image_bytes -= shot.size;
-                    let (width, height) = png_size(png).unwrap_or((0, 0));
                     b.push(Block::Image {
                         png: png.to_vec(),
                         width,
@@ -239,10 +241,20 @@ fn capture(
                         ),
                     });
                 }
-                _ => b.push(p(format!(
-                    "The screenshot is not reproduced here; it is {} in the bundle (SHA-256 {}).",
+                Some((_, None)) => b.push(p(format!(
+                    "The screenshot is not reproduced here: its file is not a PNG image a report \
+                     can show. It is {} in the bundle (SHA-256 {}).",
                     shot.file, shot.sha256
                 ))),
+                Some(_) => b.push(p(format!(
+                    "The screenshot is not reproduced here (a report shows at most {} MiB of \
+                     screenshots and {} megapixels each); it is {} in the bundle (SHA-256 {}).",
+                    MAX_IMAGE_BYTES >> 20,
+                    MAX_IMAGE_PIXELS / 1_000_000,
+                    shot.file,
+                    shot.sha256
+                ))),
+                None => b.push(p(missing(bag, &shot.file, &shot.sha256, "screenshot"))),
             },
             None => b.push(p("The browser made no screenshot.")),
         }
@@ -250,10 +262,7 @@ fn capture(
 
     b.push(h(2, "Extracted text"));
     match &c.text {
-        Some(t) => match bag_bytes(bag, &t.object.file)
-            .filter(|bytes| Sha256Digest::of(bytes).to_hex() == t.object.sha256)
-            .and_then(|bytes| std::str::from_utf8(bytes).ok())
-        {
+        Some(t) => match checked_text(bag, &t.object.file, &t.object.sha256) {
             Some(_) if budget.text_chars == 0 => b.push(p(format!(
                 "The text is not reproduced here (a report prints at most {MAX_TOTAL_TEXT_CHARS} \
                  characters of text in all); it is {} in the bundle, SHA-256 {}.",
@@ -261,21 +270,19 @@ fn capture(
             ))),
             Some(text) => {
                 b.push(p(format!(
-                    "The text exhibit extracted from the captured bytes ({} {}, decoded as {}), \
-                     exactly; SHA-256 {}.",
+                    "The text exhibit extracted from the captured bytes ({} {}, decoded as {}; \
+                     SHA-256 {}), line for line (a character the report's font lacks shows as U+FFFD, a control \
+                     character as an escape such as \\u{{7}}).",
                     t.object.size,
                     if t.object.size == 1 { "byte" } else { "bytes" },
                     t.charset,
                     t.object.sha256
                 )));
-                let lines = text_lines(text, MAX_TEXT_CHARS.min(budget.text_chars));
-                budget.text_chars = budget.text_chars.saturating_sub(text.chars().count());
+                let (lines, printed) = text_lines(text, MAX_TEXT_CHARS.min(budget.text_chars));
+                budget.text_chars = budget.text_chars.saturating_sub(printed);
                 b.push(Block::Preformatted(lines));
             }
-            None => b.push(p(format!(
-                "The text is not in this bundle ({}).",
-                t.object.file
-            ))),
+            None => b.push(p(missing(bag, &t.object.file, &t.object.sha256, "text"))),
         },
         None => b.push(p(match &c.text_omitted {
             Some(why) => format!("No text was extracted: {why}."),
@@ -296,13 +303,22 @@ fn capture(
                 "The previous version, {prev}, is not in this bundle; bundle it with this record to \
                  show the change."
             ))),
-            (Some(prev), Some(prev_capture), _) => {
-                diff_section(b, bag, facts, prev, prev_capture, c);
-            }
+            (Some(prev), Some(prev_capture), _) => match v.lines_changed {
+                Some((added, removed)) => {
+                    diff_section(b, bag, facts, prev, prev_capture, c, (added, removed));
+                }
+                None => b.push(p(format!(
+                    "Not compared here: the texts of {prev} and of this version are too large for \
+                     a report, or were not read from the bundle; `exhibit diff {prev_capture} {}` \
+                     compares them.",
+                    c.id
+                ))),
+            },
         }
     }
 }
 
+/// The comparison the facts counted (`lines_changed`), printed.
 fn diff_section(
     b: &mut Vec<Block>,
     bag: &ReadBag,
@@ -310,6 +326,7 @@ fn diff_section(
     prev: &str,
     prev_capture: &str,
     c: &CaptureFacts,
+    (added, removed): (u64, u64),
 ) {
     let old = facts
         .captures()
@@ -320,27 +337,29 @@ fn diff_section(
         .text
         .as_ref()
         .and_then(|t| checked_text(bag, &t.object.file, &t.object.sha256));
-    let (Some(old), Some(new)) = (old, new) else {
-        b.push(p(format!(
-            "The texts of {prev} and of this version are not both in this bundle."
-        )));
+    let Some(lines) = old
+        .zip(new)
+        .and_then(|(old, new)| crate::diff::lines(old, new))
+    else {
         return;
     };
-    match crate::diff::lines(old, new) {
-        Some(lines) => {
-            let (added, removed) = crate::diff::count(old, new).unwrap_or((0, 0));
-            b.push(p(format!(
-                "Compared with version {prev} (captured as {prev_capture}), line by line: \
-                 {added} line(s) added (+), {removed} removed (−), with two lines of context."
-            )));
-            b.push(Block::Preformatted(lines));
-        }
-        None => b.push(p(format!(
-            "The texts are too large to compare here (more than {} lines together); \
-             `exhibit diff {prev_capture} {}` compares them.",
-            crate::diff::MAX_LINES,
-            c.id
-        ))),
+    b.push(p(format!(
+        "Compared with version {prev} (captured as {prev_capture}), line by line: {added} line(s) \
+         added (+), {removed} removed (−), with two lines of context."
+    )));
+    b.push(Block::Preformatted(lines));
+}
+
+/// Why a file a record names is not reproduced: not in the bundle at all, or in it but beyond
+/// what a reader keeps of its kind (`exhibit_bundle::layout::Kept`).
+fn missing(bag: &ReadBag, file: &str, sha256: &str, what: &str) -> String {
+    if bag.files.contains_key(file) {
+        format!(
+            "The {what} is not reproduced here: the bundle holds it ({file}, SHA-256 {sha256}), \
+             beyond what a report reads of its kind."
+        )
+    } else {
+        format!("The {what} is not in this bundle ({file}, SHA-256 {sha256}).")
     }
 }
 
@@ -351,13 +370,13 @@ fn checked_text<'a>(bag: &'a ReadBag, file: &str, sha256: &str) -> Option<&'a st
         .flatten()
 }
 
-/// The lines of `text`, up to `max` characters.
-fn text_lines(text: &str, max: usize) -> Vec<Line> {
+/// The lines of `text`, up to `max` characters, and how many characters they hold.
+fn text_lines(text: &str, max: usize) -> (Vec<Line>, usize) {
     let mut out = Vec::new();
     let mut chars = 0usize;
     for line in text.lines() {
-        chars += line.chars().count() + 1;
-        if chars > max {
+        let n = line.chars().count() + 1;
+        if chars + n > max {
             out.push(Line {
                 text: format!(
                     "… the text continues beyond the {max} characters printed here; the bundle \
@@ -367,12 +386,13 @@ fn text_lines(text: &str, max: usize) -> Vec<Line> {
             });
             break;
         }
+        chars += n;
         out.push(Line {
             text: line.to_owned(),
             mark: Mark::Plain,
         });
     }
-    out
+    (out, chars)
 }
 
 fn provision(b: &mut Vec<Block>, pr: &ProvisionFacts, facts: &Facts, bag: &ReadBag) {
@@ -513,7 +533,10 @@ fn integrity(b: &mut Vec<Block>, facts: &Facts) {
     }
     for t in &facts.timestamps {
         f.push(Field::mono("Timestamp token", &t.file));
-        f.push(Field::text("TSA", &t.tsa));
+        f.push(Field::text("TSA (as it names itself)", &t.tsa));
+        if let Some(sha) = &t.tsa_certificate_sha256 {
+            f.push(Field::mono("TSA certificate SHA-256", sha));
+        }
         f.push(Field::text(
             "TSA time",
             format!(
@@ -528,8 +551,9 @@ fn integrity(b: &mut Vec<Block>, facts: &Facts) {
         f.push(Field::text(
             "Proves",
             format!(
-                "every record above existed no later than {}, once the token is checked against \
-                 the TSA's certificate",
+                "once the token is checked against the TSA's CA certificate, obtained from the \
+                 TSA itself (exhibit-verify --tsa-ca): every record above existed no later than \
+                 {}. Before that check, nothing",
                 human(&t.no_later_than)
             ),
         ));
@@ -672,9 +696,11 @@ fn custody(b: &mut Vec<Block>, facts: &Facts) {
             f.push(Field::text(
                 "Timestamped",
                 format!(
-                    "no later than {} by {}; evidence: the RFC 3161 token {}",
-                    human(&t.no_later_than),
+                    "by a TSA naming itself {}, at {}: no later than {} once checked against that \
+                     TSA's CA certificate; evidence: the RFC 3161 token {}",
                     t.tsa,
+                    human(&t.gen_time),
+                    human(&t.no_later_than),
                     t.file
                 ),
             ));
@@ -682,8 +708,8 @@ fn custody(b: &mut Vec<Block>, facts: &Facts) {
         f.push(Field::text(
             "Bundled",
             format!(
-                "in the bag \"{}\", sealed by {}; evidence: tagmanifest-sha256.txt.sig",
-                facts.bag,
+                "sealed by {}; evidence: tagmanifest-sha256.txt.sig, the signature over the list \
+                 of every file's SHA-256",
                 facts.signers.join(", ")
             ),
         ));
@@ -699,65 +725,89 @@ fn custody(b: &mut Vec<Block>, facts: &Facts) {
     }
 }
 
-fn how_to_verify(b: &mut Vec<Block>, facts: &Facts, bag: &ReadBag) {
+/// The verification commands, written from the facts alone (never from a bag file the report
+/// would then vouch for): the verifier, then the stock-tool steps for these very records.
+fn how_to_verify(b: &mut Vec<Block>, facts: &Facts) {
     b.push(h(1, "How to verify this independently"));
     b.push(p(texts::VERIFY_INTRO));
     let key = facts.signers.first().cloned().unwrap_or_default();
-    b.push(Block::Preformatted(vec![Line {
-        text: format!("$ exhibit-verify {}.tar.zst --key {key}", facts.bag),
+    let cmd = |text: String| Line {
+        text,
         mark: Mark::Plain,
-    }]));
-    b.push(p(format!(
-        "Or by hand, with stock tools only: the bundle's own {} says how, step by step. It reads:",
-        layout::VERIFY_TXT
-    )));
-    match bag
-        .tag(layout::VERIFY_TXT)
-        .and_then(|v| std::str::from_utf8(v).ok())
-    {
-        Some(text) => b.push(Block::Preformatted(
-            text.lines()
-                .map(|l| Line {
-                    text: l.to_owned(),
-                    mark: Mark::Plain,
-                })
-                .collect(),
+    };
+    b.push(Block::Preformatted(vec![cmd(format!(
+        "$ exhibit-verify BUNDLE.tar.zst --key {key}"
+    ))]));
+    b.push(p(texts::VERIFY_BY_HAND));
+    let key_file = |fp: &str| layout::key_path(fp);
+    let mut lines = vec![
+        cmd("$ mkdir check && tar --zstd -xf BUNDLE.tar.zst -C check && cd check/*/".into()),
+        cmd("$ sha256sum -c manifest-sha256.txt && sha256sum -c tagmanifest-sha256.txt".into()),
+        cmd("$ bagit.py --validate .".into()),
+        cmd(format!(
+            "$ openssl pkeyutl -verify -pubin -inkey {} -rawin -in tagmanifest-sha256.txt -sigfile tagmanifest-sha256.txt.sig",
+            key_file(&key)
         )),
-        None => b.push(p(format!("(this bag has no {})", layout::VERIFY_TXT))),
+    ];
+    for r in &facts.records {
+        let seal = match r {
+            RecordFacts::Capture(c) => &c.seal,
+            RecordFacts::Provision(p) => &p.seal,
+        };
+        lines.push(cmd(format!(
+            "$ openssl pkeyutl -verify -pubin -inkey {} -rawin -in {m} -sigfile {m}.sig",
+            key_file(&seal.signer),
+            m = seal.manifest_file
+        )));
+        lines.push(cmd(format!(
+            "$ echo '{}  {}' | sha256sum -c -",
+            seal.manifest_sha256, seal.manifest_file
+        )));
+        if let RecordFacts::Capture(c) = r {
+            for object in c.content.iter().chain(c.text.as_ref().map(|t| &t.object)) {
+                lines.push(cmd(format!(
+                    "$ echo '{}  {}' | sha256sum -c -",
+                    object.sha256, object.file
+                )));
+            }
+        }
     }
+    for t in &facts.timestamps {
+        let stamped = t.file.strip_suffix(".tsr").unwrap_or(&t.file);
+        lines.push(cmd(format!(
+            "$ openssl ts -verify -data {stamped} -in {} -CAfile ../../tsa-ca.pem",
+            t.file
+        )));
+    }
+    b.push(Block::Preformatted(lines));
+    b.push(p(texts::VERIFY_MORE));
 }
 
+/// What is and is not proven: the list `exhibit-verify` prints for a reader who has pinned
+/// nothing yet (the report cannot know what its reader checked), then what pinning adds.
 fn limitations(b: &mut Vec<Block>, facts: &Facts) {
     b.push(h(1, "Limitations"));
     b.push(p(texts::LIMITATIONS_INTRO));
-    let first = facts
-        .timestamps
-        .iter()
-        .min_by(|a, b| a.no_later_than.cmp(&b.no_later_than));
     let (proven, not_proven) = crate::limits::conclusions(&crate::limits::Established {
         signers: &facts.signers,
-        all_pinned: true,
-        keys_given: true,
-        trusted_stamp: first.map(|t| crate::limits::StampBound {
-            no_later_than: &t.no_later_than,
-            file: &t.file,
-            tsa: &t.tsa,
-            trusted_by: "the TSA's CA certificate, obtained from the TSA itself",
-        }),
+        all_pinned: false,
+        keys_given: false,
+        trusted_stamp: None,
         stamps: facts.timestamps.len(),
-        tsa_anchors_given: true,
+        tsa_anchors_given: false,
     });
-    b.push(h(2, "Proven, once the checks pass"));
+    b.push(h(2, "Proven by the checks"));
     b.push(Block::List(
         proven.into_iter().map(|s| vec![Span::regular(s)]).collect(),
     ));
-    b.push(h(2, "Not proven"));
+    b.push(h(2, "Not proven by them"));
     b.push(Block::List(
         not_proven
             .into_iter()
             .map(|s| vec![Span::regular(s)])
             .collect(),
     ));
+    b.push(p(texts::LIMITATIONS_PINNING));
     b.push(p(texts::LIMITATIONS_REPORT));
 }
 

@@ -15,6 +15,14 @@ pub const MAX_LINES: usize = 20_000;
 /// The most lines of a comparison printed; the rest is summarised.
 pub const MAX_SHOWN: usize = 1_500;
 
+/// The most characters of a printed comparison line; longer lines end in `…`.
+pub const MAX_LINE_CHARS: usize = 2_000;
+
+/// The most bytes of text (old and new together) one report compares, all records together:
+/// with [`MAX_LINES`] this bounds the work of rebuilding a report from a hostile bag, however
+/// many records pin the same previous version.
+pub const MAX_COMPARED_CHARS: usize = 8 << 20;
+
 /// Lines of context around each change.
 const CONTEXT: usize = 2;
 
@@ -71,7 +79,11 @@ pub fn lines(old: &str, new: &str) -> Option<Vec<Line>> {
                     });
                     return Some(out);
                 }
-                let text = change.value().trim_end_matches(['\n', '\r']).to_owned();
+                let value = change.value().trim_end_matches(['\n', '\r']);
+                let text = match value.char_indices().nth(MAX_LINE_CHARS) {
+                    Some((cut, _)) => format!("{}…", &value[..cut]),
+                    None => value.to_owned(),
+                };
                 let mark = match change.tag() {
                     ChangeTag::Insert => Mark::Added,
                     ChangeTag::Delete => Mark::Removed,

@@ -5,6 +5,10 @@
 //! Every string is plain text as it should be read (no markup, no escapes): each renderer
 //! escapes for its medium.
 
+/// The most pixels of an [`Block::Image`]: a renderer refuses a larger image (with a note in
+/// its place), so that a small file claiming huge dimensions cannot exhaust memory.
+pub const MAX_IMAGE_PIXELS: u64 = 40_000_000;
+
 /// A whole report, ready to typeset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Document {

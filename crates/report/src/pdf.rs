@@ -44,7 +44,7 @@ pub enum PdfError {
 
 /// The most pixels an image may have (a 1280 × 31250 screenshot); larger ones are not
 /// decoded (that would take gigabytes) and the report says so instead.
-const MAX_PIXELS: u64 = 40_000_000;
+const MAX_PIXELS: u64 = crate::doc::MAX_IMAGE_PIXELS;
 
 /// Typesets `doc` as a PDF: A4, fonts embedded, byte-identical for the same document.
 pub fn render(doc: &Document) -> Result<Vec<u8>, PdfError> {

@@ -58,8 +58,10 @@ pub const WHAT_PROVES: &[(&str, &str)] = &[
     ),
     (
         "Timestamp",
-        "an independent Time-Stamp Authority signed the checkpoint's hash with its own clock: \
-         every record in the checkpoint existed no later than that time",
+        "an RFC 3161 token in which a Time-Stamp Authority signed the checkpoint's hash with its \
+         own clock. Once the token is checked against the TSA's CA certificate, obtained from \
+         the TSA itself (exhibit-verify --tsa-ca), every record in the checkpoint existed no \
+         later than that time; before, the token's signer is only what it calls itself",
     ),
 ];
 
@@ -75,14 +77,35 @@ in the bundle that evidences it. A time \"claimed by the signer\" is the archive
 timestamp is an independent authority's.";
 
 /// Opens the verification section.
-pub const VERIFY_INTRO: &str = "Anyone holding the bundle can check every statement in this \
-report without trusting exhibit or the archive operator. The standalone verifier does it in one \
-step (pin the key with a fingerprint obtained independently):";
+pub const VERIFY_INTRO: &str = "Anyone holding the bundle this report came in (called \
+BUNDLE.tar.zst below) can check every statement in this report without trusting exhibit or the \
+archive operator. The standalone verifier does it in one step, and also rebuilds this report \
+from the records and compares it byte for byte (pin the key with a fingerprint obtained \
+independently):";
+
+/// Introduces the stock-tool commands.
+pub const VERIFY_BY_HAND: &str = "Or by hand, with stock tools only (tar, zstd, sha256sum, \
+OpenSSL 3, bagit.py). Each command must succeed; any failure means the bundle is not what it \
+claims to be. The files the report names, and their hashes, are checked here:";
+
+/// Closes the verification section.
+pub const VERIFY_MORE: &str = "The timestamp commands need the TSA's CA certificate, obtained \
+from the TSA, saved as tsa-ca.pem beside the bundle. The bundle's VERIFY.txt gives these steps \
+and more (computing the key's fingerprint, checking the log checkpoint and the quoted \
+provisions), each explained; docs/VERIFYING.md in exhibit's source explains every check.";
 
 /// Opens the limitations section.
-pub const LIMITATIONS_INTRO: &str = "What the checks prove and what they do not, in the words \
-exhibit-verify prints, for a reader who pinned the archive key and checked the timestamps \
-against the TSA's certificate:";
+pub const LIMITATIONS_INTRO: &str = "What the checks of exhibit-verify prove and what they do \
+not, in the words it prints, for a reader who has not yet pinned anything:";
+
+/// What pinning the key and trusting the TSA add.
+pub const LIMITATIONS_PINNING: &str = "Two steps turn the first of these limitations into \
+proofs. Obtain the archive key's fingerprint from an independent channel (the filing that cites \
+these records, or the archive operator) and give it to exhibit-verify with --key: then the \
+signer is the key you expect. Obtain the Time-Stamp Authority's CA certificate from the TSA \
+itself and give it with --tsa-ca: then each timestamp proves that every record existed no \
+later than its time. A timestamp in this report names its TSA only as the TSA's own \
+certificate does; until that check, it proves nothing about time.";
 
 /// Closes the limitations section: what the report itself is.
 pub const LIMITATIONS_REPORT: &str = "This report is a reading aid. It is made from the records \

@@ -61,7 +61,7 @@ enum Element {
 pub(crate) type ImageSlot = Result<(usize, u32, u32), String>;
 
 /// Lays out `doc` in pages of drawing operations. `images` holds, for each image block in
-/// order, what [`super::images`] made of it.
+/// order, what `pdf.rs` made of it (its index among the decoded images, or why it is not shown).
 pub(crate) fn layout(doc: &Document, fonts: &Fonts, images: &[ImageSlot]) -> Vec<Vec<Op>> {
     let elements = elements(doc, fonts, images);
     paginate(&elements, fonts)
@@ -196,7 +196,6 @@ fn elements(doc: &Document, fonts: &Fonts, images: &[ImageSlot]) -> Vec<Element>
     out
 }
 
-/// A horizontal rule `w` wide at `y`.
 /// A hairline rectangle around `x, y, w, h` (four thin filled rectangles).
 fn frame(x: f32, y: f32, w: f32, h: f32) -> [Op; 4] {
     const T: f32 = 0.5;
@@ -216,6 +215,7 @@ fn frame(x: f32, y: f32, w: f32, h: f32) -> [Op; 4] {
     ]
 }
 
+/// A horizontal rule `w` wide at `y`.
 fn rule(y: f32, w: f32, color: Rgb) -> Op {
     Op::Rect {
         x: LEFT,
