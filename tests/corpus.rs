@@ -39,7 +39,7 @@ fn real_snapshots_version_by_text_and_verify() {
         "expected the 26 html documents, found {}",
         docs.len()
     );
-    let (_dir, archive) = new_archive();
+    let (dir, archive) = new_archive();
     let mut captures = 0;
     let mut versions = 0;
     for (url, files) in &docs {
@@ -83,5 +83,39 @@ fn real_snapshots_version_by_text_and_verify() {
         let id = format!("EX-C-{n:06}");
         let j = &json_lines(&exhibit(&archive, &["--json", "show", &id]))[0];
         assert_eq!(j["signature_valid"], true, "{id}");
+    }
+
+    // The report of the document with the most versions, from its real pages: every capture's
+    // hash on a page, and the bundle that carries it verifies, report rebuilt and identical.
+    let (url, _) = docs.iter().max_by_key(|(_, files)| files.len()).unwrap();
+    let bundle = dir.path().join("corpus.tar.zst");
+    ok(&exhibit(
+        &archive,
+        &["bundle", url, "--out", bundle.to_str().unwrap()],
+    ));
+    let v = exhibit_verify(&[bundle.to_str().unwrap(), "--key", &fingerprint(&archive)]);
+    assert!(ok(&v).contains("rebuilt from the records, identical"));
+    if have("pdftotext") {
+        let x = dir.path().join("corpus-x");
+        std::fs::create_dir(&x).unwrap();
+        untar(&bundle, &x);
+        let bag = std::fs::read_dir(&x)
+            .unwrap()
+            .flatten()
+            .next()
+            .unwrap()
+            .path();
+        let text = std::process::Command::new("pdftotext")
+            .arg("-layout")
+            .arg(bag.join("exhibit/report.pdf"))
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        let listed = json_lines(&exhibit(&archive, &["--json", "list", "--limit", "1000"]));
+        for c in listed.iter().filter(|c| c["url"] == url.as_str()) {
+            let sha = c["sha256"].as_str().unwrap();
+            assert!(text.contains(sha), "{url}: the report lacks {sha}");
+        }
     }
 }

@@ -10,7 +10,7 @@ pub const TITLE: &str = "Evidence report";
 /// Under the title on the cover.
 pub const COVER_INTRO: &str = "This report describes web and document captures kept by an \
 exhibit archive, and everything needed to check them. Every fact in it is read from the signed \
-records of the evidence bundle named below; the report itself is evidence of nothing the \
+records of the evidence bundle it comes with; the report itself is evidence of nothing the \
 records do not prove, and exhibit-verify rebuilds it from those records and checks that it says \
 exactly what they say. Times are UTC. Hashes are printed in full, in hexadecimal, each on one \
 line.";
