@@ -1,13 +1,14 @@
-//! `exhibit bundle RECORD… --out FILE` and `exhibit report RECORD… --out FILE.pdf`: what goes
-//! in is chosen and written by `exhibit_ops::bundle` (the report by `exhibit-report`); this
-//! module reads the arguments and prints the outcome.
+//! `exhibit bundle RECORD… --out FILE`, `exhibit report RECORD… --out FILE.pdf` and `exhibit
+//! export --warc FILE RECORD…`: what goes in is chosen and written by `exhibit_ops::bundle`
+//! (the report by `exhibit-report`, the WARC by `exhibit_ops::export`); this module reads the
+//! arguments and prints the outcome.
 
 use std::io::Write;
 
 use exhibit_store::Archive;
 use serde_json::json;
 
-use crate::cli::{BundleArgs, ReportArgs};
+use crate::cli::{BundleArgs, ExportArgs, ReportArgs};
 use crate::output::{self, json_line};
 use crate::{EXIT_OK, Failure};
 
@@ -198,4 +199,43 @@ fn signature_path(path: &std::path::Path) -> std::path::PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".sig");
     name.into()
+}
+
+/// `exhibit export --warc`: the records as a WARC file.
+pub fn export(root: &std::path::Path, args: ExportArgs, json: bool) -> Result<u8, Failure> {
+    let created = bundle_time()?;
+    if args.warc.exists() {
+        return Err(Failure::bad_input(format!(
+            "{}: already exists; not replacing it",
+            args.warc.display()
+        )));
+    }
+    let mut archive = Archive::open(root)?;
+    let queries = if args.all {
+        let ids = exhibit_ops::export::all_records(&archive)?;
+        if ids.is_empty() {
+            return Err(Failure::bad_input("the archive has no records to export"));
+        }
+        ids
+    } else {
+        args.records.clone()
+    };
+    let plan = exhibit_ops::bundle::plan_exact(&mut archive, &queries)?;
+    let done = exhibit_ops::export::warc(&archive, &plan, &args.warc, created)?;
+    if json {
+        json_line(&json!({
+            "warc": args.warc,
+            "warc_records": done.records,
+            "records": done.exhibit_records,
+        }))?;
+    } else {
+        writeln!(
+            output::text_stdout(),
+            "Wrote {} ({} WARC records for {} exhibit record(s))",
+            args.warc.display(),
+            done.records,
+            done.exhibit_records
+        )?;
+    }
+    Ok(EXIT_OK)
 }

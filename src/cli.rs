@@ -63,6 +63,9 @@ pub enum Command {
     /// Write the evidence report of records, a PDF (and with --html an HTML page) a court can
     /// read, each signed by the archive key (FILE.sig beside it); bundles carry the same report.
     Report(ReportArgs),
+    /// Write records as a web archive: a WARC 1.1 file (FILE.warc.gz: one gzip member per
+    /// record) with each capture's bytes and its signed manifest, signature and log proof.
+    Export(ExportArgs),
     /// Verify a citation from a filing, a hash, a local file or an evidence bundle.
     Verify(VerifyArgs),
     /// The tamper-evident log: checkpoints, inclusion and consistency proofs, timestamps.
@@ -164,6 +167,21 @@ pub struct ReportArgs {
     /// Also write the report as one self-contained HTML page (and FILE.html.sig).
     #[arg(long, value_name = "FILE.html")]
     pub html: Option<PathBuf>,
+}
+
+/// `exhibit export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// Captures, versions, documents, provisions or hash prefixes, as for `exhibit bundle`.
+    #[arg(required_unless_present = "all", conflicts_with = "all")]
+    pub records: Vec<String>,
+    /// Every document of the archive.
+    #[arg(long)]
+    pub all: bool,
+    /// The WARC file to create (FILE.warc, or FILE.warc.gz compressed); an existing file is not
+    /// replaced.
+    #[arg(long, value_name = "FILE")]
+    pub warc: PathBuf,
 }
 
 /// `exhibit cite`.

@@ -34,6 +34,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Cite(args) => cite_cmd(&cli.archive, args, json),
         Command::Bundle(args) => bundle::bundle(&cli.archive, args, json),
         Command::Report(args) => bundle::report(&cli.archive, args, json),
+        Command::Export(args) => bundle::export(&cli.archive, args, json),
         Command::Verify(args) => verify(&cli.archive, args, json),
         Command::Log(cmd) => log::log(&cli.archive, cmd, json),
         Command::Tsa(cmd) => tsa::tsa(&cli.archive, cmd, json),

@@ -56,3 +56,5 @@ mod report;
 mod rules;
 // RFC 3161 timestamps against a real TSA on loopback.
 mod timestamp;
+// `exhibit export --warc`, checked by warcio.
+mod warc;

@@ -29,8 +29,8 @@ pub struct SkippedToken {
 pub struct Plan {
     key: SigningKey,
     public: PublicKey,
-    captures: Vec<CaptureRow>,
-    provisions: Vec<ProvisionRow>,
+    pub(crate) captures: Vec<CaptureRow>,
+    pub(crate) provisions: Vec<ProvisionRow>,
     /// The checkpoint every record's inclusion proof refers to.
     pub checkpoint: SignedCheckpoint,
     /// The tokens over that checkpoint that go into the bundle.
@@ -59,6 +59,20 @@ pub struct Written {
 /// that opened the version before it, so that the report can show what changed. Signs a
 /// checkpoint if the log grew since the last.
 pub fn plan(archive: &mut Archive, queries: &[String]) -> Result<Plan, OpsError> {
+    plan_with(archive, queries, true)
+}
+
+/// [`plan`] without the captures of previous versions: exactly the records the queries name
+/// (and the captures provisions quote), for exports that carry no report.
+pub fn plan_exact(archive: &mut Archive, queries: &[String]) -> Result<Plan, OpsError> {
+    plan_with(archive, queries, false)
+}
+
+fn plan_with(
+    archive: &mut Archive,
+    queries: &[String],
+    previous_versions: bool,
+) -> Result<Plan, OpsError> {
     let key = archive.signing_key()?;
     let public = archive.public_key()?;
     let mut rows = Vec::new();
@@ -74,8 +88,10 @@ pub fn plan(archive: &mut Archive, queries: &[String]) -> Result<Plan, OpsError>
         }
         rows.extend(archive.select_captures(query)?);
     }
-    let previous = openers_of_previous_versions(archive, &rows)?;
-    rows.extend(previous);
+    if previous_versions {
+        let previous = openers_of_previous_versions(archive, &rows)?;
+        rows.extend(previous);
+    }
     rows.sort_by(|a, b| a.id.cmp(&b.id));
     rows.dedup_by(|a, b| a.id == b.id);
     provisions.sort_by(|a, b| a.id.cmp(&b.id));
@@ -172,7 +188,7 @@ fn tokens_over(
 }
 
 /// An inclusion proof of leaf `index` under `checkpoint`, as a C2SP tlog-proof.
-fn proof_text(
+pub(crate) fn proof_text(
     archive: &Archive,
     index: u64,
     checkpoint: &SignedCheckpoint,

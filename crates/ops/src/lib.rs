@@ -28,6 +28,7 @@ pub mod bundle;
 pub mod citation;
 pub mod clause;
 mod error;
+pub mod export;
 pub mod fsck;
 pub mod history;
 pub mod log;

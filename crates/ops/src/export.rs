@@ -1,0 +1,155 @@
+//! `exhibit export --warc`: the planned records as a WARC 1.1 file (FORMAT §17) — a `warcinfo`
+//! record, then per record its `resource` and `metadata` records (`exhibit_warc::map`), then the
+//! checkpoint every proof refers to and its time-stamp tokens. Written to a new file, never
+//! replacing one; an object that does not match its manifest aborts the export.
+//!
+//! Not for the record format (that is `exhibit-warc`) nor for choosing records (`bundle::plan`).
+
+use std::io::Read;
+use std::path::Path;
+
+use exhibit_core::{CaptureManifest, time};
+use exhibit_store::Archive;
+use exhibit_warc::map::{self, Block, Planned, SignedRecord};
+use exhibit_warc::{Compression, WarcWriter};
+
+use crate::OpsError;
+use crate::bundle::{Plan, proof_text};
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct Exported {
+    /// WARC records written.
+    pub records: usize,
+    /// Archive records (captures and provisions) exported.
+    pub exhibit_records: usize,
+}
+
+/// Every record of the archive as queries for [`crate::bundle::plan_exact`]: each document (all
+/// its captures) and each provision of each of its versions. Empty for an empty archive.
+pub fn all_records(archive: &Archive) -> Result<Vec<String>, OpsError> {
+    let mut out = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = archive.documents(1000, after)?;
+        let Some(last) = page.last() else { break };
+        after = last.id.number();
+        for d in &page {
+            out.push(d.id.to_string());
+            for v in archive.versions(&d.id)? {
+                for p in archive.provisions_of_version(&v.id)? {
+                    out.push(p.id.to_string());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the records of `plan` as a WARC to `out` (`.gz`: one gzip member per record),
+/// dated `created` (the `warcinfo` record's date; every other record carries its own time).
+pub fn warc(
+    archive: &Archive,
+    plan: &Plan,
+    out: &Path,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<Exported, OpsError> {
+    let origin = archive.config().origin.clone();
+    let signer = plan.checkpoint_signer();
+    let date = time::format_rfc3339_seconds(created);
+    let software = concat!("exhibit ", env!("CARGO_PKG_VERSION"));
+    let info = map::warcinfo(&origin, &signer, &date, software);
+    let info_id = info.record.id.clone();
+    let mut planned = vec![info];
+    for row in &plan.captures {
+        let (manifest, signature) = archive.read_manifest(row)?;
+        let parsed = CaptureManifest::parse(&manifest)
+            .map_err(|e| OpsError::failed(format!("{}: {e}", row.manifest_path)))?;
+        let proof = proof_text(archive, row.log_index, &plan.checkpoint)?;
+        let id = row.id.to_string();
+        planned.extend(map::records_of(
+            &origin,
+            &info_id,
+            &SignedRecord {
+                id: &id,
+                capture: Some(&parsed),
+                date: &parsed.captured_at,
+                manifest: &manifest,
+                signature: &signature,
+                proof: Some(&proof),
+            },
+        ));
+    }
+    for row in &plan.provisions {
+        let (manifest, signature) = archive.read_provision_manifest(row)?;
+        let proof = proof_text(archive, row.log_index, &plan.checkpoint)?;
+        let id = row.id.to_string();
+        planned.extend(map::records_of(
+            &origin,
+            &info_id,
+            &SignedRecord {
+                id: &id,
+                capture: None,
+                date: &row.created_at,
+                manifest: &manifest,
+                signature: &signature,
+                proof: Some(&proof),
+            },
+        ));
+    }
+    let note = plan.checkpoint.note.clone().into_bytes();
+    planned.push(map::log_record(
+        &origin,
+        &info_id,
+        &date,
+        "checkpoint",
+        "text/plain",
+        note,
+    ));
+    for t in &plan.timestamps {
+        planned.push(map::log_record(
+            &origin,
+            &info_id,
+            &date,
+            &format!("checkpoint.tsr:{}", t.tsa),
+            "application/timestamp-reply",
+            t.response.clone(),
+        ));
+    }
+    write(archive, &planned, out)?;
+    Ok(Exported {
+        records: planned.len(),
+        exhibit_records: plan.captures.len() + plan.provisions.len(),
+    })
+}
+
+/// Streams `planned` into a new file at `out`; archive objects are read through the object
+/// store, and the writer checks each block against its digest.
+fn write(archive: &Archive, planned: &[Planned], out: &Path) -> Result<(), OpsError> {
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let compression = Compression::for_file_name(&name);
+    let objects = archive.objects();
+    exhibit_store::fsutil::create_file_with(out, |w| {
+        let mut writer = WarcWriter::new(w, compression);
+        for p in planned {
+            let mut reader: Box<dyn Read> = match &p.block {
+                Block::Bytes(bytes) => Box::new(&bytes[..]),
+                Block::Object { sha256, .. } => Box::new(
+                    objects
+                        .open(sha256)
+                        .map_err(|e| OpsError::failed(format!("object {sha256}: {e}")))?,
+                ),
+            };
+            writer
+                .write(&p.record, &mut reader)
+                .map_err(|e| OpsError::failed(format!("{}: {e}", out.display())))?;
+        }
+        writer
+            .finish()
+            .map_err(|e| OpsError::failed(format!("{}: {e}", out.display())))?;
+        Ok::<(), OpsError>(())
+    })
+}

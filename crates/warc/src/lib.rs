@@ -1,0 +1,13 @@
+//! WARC 1.1 (ISO 28500:2017) for exhibit (docs/FORMAT.md §17): the record format (`record`) and
+//! how a capture and its signed record map onto WARC records (`map`).
+//!
+//! Hand-written because the record format is small and exactly specified, and because the
+//! output must be byte-for-byte deterministic (record ids derived from content, fixed header
+//! order, gzip members without timestamps); no Rust WARC crate promises that.
+//!
+//! Not for choosing records or reading the archive (`exhibit-ops`).
+
+pub mod map;
+pub mod record;
+
+pub use record::{Compression, Record, RecordType, WarcWriter};
