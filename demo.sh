@@ -162,4 +162,10 @@ fi
 run exhibit bundle $report_records --out "$work/reported.tar.zst"
 run exhibit_verify "$work/reported.tar.zst" --key "$fingerprint" --tsa-ca "$work/tsa/ca.pem"
 
+step "The same records as a web archive: WARC 1.1 with the signed manifests as metadata records"
+run exhibit export --warc "$work/evidence.warc.gz" EX-D-000001 EX-P-000001
+if command -v warcio >/dev/null 2>&1; then
+  warcio check -v "$work/evidence.warc.gz" | head -n 8
+fi
+
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'
