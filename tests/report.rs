@@ -433,6 +433,27 @@ fn a_report_states_every_id_and_hash_is_reproducible_signed_and_checked() {
             }),
         ),
         (
+            "another maker named in the facts",
+            Box::new(|bag: &Path| {
+                let p = bag.join("exhibit/report.html");
+                let h = std::fs::read_to_string(&p).unwrap();
+                let named = format!(
+                    "&quot;generator&quot;: &quot;exhibit {}&quot;",
+                    env!("CARGO_PKG_VERSION")
+                );
+                assert!(h.contains(&named), "no generator in the facts");
+                std::fs::write(
+                    &p,
+                    h.replacen(
+                        &named,
+                        "&quot;generator&quot;: &quot;FBI Digital Evidence Laboratory&quot;",
+                        1,
+                    ),
+                )
+                .unwrap();
+            }),
+        ),
+        (
             "an edited byte in the PDF",
             Box::new(|bag: &Path| {
                 let p = bag.join("exhibit/report.pdf");

@@ -14,7 +14,7 @@ fn page(path: &str) -> Reply {
             "text/html; charset=utf-8",
             std::fs::read(fixture("policy-v1.html")).unwrap(),
         ),
-        _ => Reply::status(404, "not here"),
+        _ => Reply::status(404, "<h1>Not here</h1>"),
     }
 }
 
@@ -58,6 +58,10 @@ fn a_warc_export_passes_warcio_and_holds_the_exact_bytes_and_the_signed_records(
             "We do not use your content to train our models.",
         ],
     ));
+
+    // A failed capture (404): its error page goes under exhibit's own URI, never its URL.
+    let gone = server.url("/gone");
+    assert_eq!(code(&exhibit(&archive, &["capture", &gone, "--ca-cert", root])), 1);
 
     let gz = dir.path().join("out.warc.gz");
     ok(&export(
@@ -121,7 +125,13 @@ fn a_warc_export_passes_warcio_and_holds_the_exact_bytes_and_the_signed_records(
     );
     let tls = &m["http"]["connections"][0]["tls"];
     assert_eq!(page_row["warc-cipher-suite"], tls["cipher_suite"]);
+    assert!(
+        !rows.iter().any(|r| r["warc-target-uri"] == gone.as_str()),
+        "a failure's error page is exported as the page"
+    );
     for what in [
+        "EX-C-000003:error-body",
+        "EX-C-000003:manifest",
         "EX-C-000001:manifest",
         "EX-C-000001:signature",
         "EX-C-000001:tlog-proof",
@@ -134,7 +144,12 @@ fn a_warc_export_passes_warcio_and_holds_the_exact_bytes_and_the_signed_records(
             .iter()
             .find(|r| r["warc-target-uri"] == uri.as_str())
             .unwrap_or_else(|| panic!("no record for {uri}"));
-        assert_eq!(row["warc-type"], "metadata");
+        let kind = if what.ends_with("error-body") {
+            "resource"
+        } else {
+            "metadata"
+        };
+        assert_eq!(row["warc-type"], kind, "{uri}");
     }
 
     // The exact bytes: warcio extracts the payload, which hashes to the manifest's SHA-256;
@@ -209,4 +224,75 @@ fn a_warc_export_passes_warcio_and_holds_the_exact_bytes_and_the_signed_records(
     std::fs::write(&tampered, bytes).unwrap();
     let check = warcio(&["check", tampered.to_str().unwrap()]);
     assert!(!check.status.success(), "warcio accepted a tampered WARC");
+}
+
+#[test]
+fn a_browser_capture_exports_every_response_and_its_renderings() {
+    if !have("warcio") {
+        return;
+    }
+    if Command::new("sh")
+        .arg("-c")
+        .arg("command -v chromium || command -v chromium-browser || command -v google-chrome")
+        .output()
+        .map(|o| !o.status.success())
+        .unwrap_or(true)
+    {
+        assert!(
+            std::env::var_os("EXHIBIT_REQUIRE_TOOLS").is_none(),
+            "Chromium is not installed, and EXHIBIT_REQUIRE_TOOLS is set"
+        );
+        eprintln!("SKIP: Chromium is not installed");
+        return;
+    }
+    let server = Server::start(|path| match path {
+        "/page" => Reply::ok(
+            "text/html; charset=utf-8",
+            "<!doctype html><link rel=stylesheet href=/style.css><h1>Terms</h1><p>Be nice.</p>",
+        ),
+        "/style.css" => Reply::ok("text/css", "h1 { color: #333 }"),
+        _ => Reply::status(404, "not here"),
+    });
+    let (dir, archive) = new_archive();
+    let url = server.url("/page");
+    ok(&exhibit(&archive, &["capture", &url, "--browser"]));
+    let gz = dir.path().join("b.warc.gz");
+    ok(&export(
+        &archive,
+        &["EX-C-000001", "--warc", gz.to_str().unwrap()],
+    ));
+    let check = warcio(&["check", "-v", gz.to_str().unwrap()]);
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let index = warcio(&[
+        "index",
+        "-f",
+        "warc-type,warc-target-uri,content-type",
+        gz.to_str().unwrap(),
+    ]);
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&index.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let uris: Vec<&str> = rows
+        .iter()
+        .filter_map(|r| r["warc-target-uri"].as_str())
+        .collect();
+    // The page once (as the content), its stylesheet, and the renderings under urn:exhibit:.
+    assert_eq!(
+        uris.iter().filter(|u| **u == url.as_str()).count(),
+        1,
+        "{uris:?}"
+    );
+    assert!(
+        uris.contains(&server.url("/style.css").as_str()),
+        "{uris:?}"
+    );
+    for what in ["screenshot", "dom", "pdf", "manifest"] {
+        let uri = format!("urn:exhibit:test.example:EX-C-000001:{what}");
+        assert!(uris.contains(&uri.as_str()), "no {uri}: {uris:?}");
+    }
 }

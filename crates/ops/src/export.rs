@@ -77,6 +77,7 @@ pub fn warc(
                 manifest: &manifest,
                 signature: &signature,
                 proof: Some(&proof),
+                exported: &date,
             },
         ));
     }
@@ -94,6 +95,7 @@ pub fn warc(
                 manifest: &manifest,
                 signature: &signature,
                 proof: Some(&proof),
+                exported: &date,
             },
         ));
     }

@@ -6,14 +6,20 @@
 
 use exhibit_bundle::ReadBag;
 use exhibit_bundle::layout;
-use exhibit_core::Sha256Digest;
 
 use crate::doc::{Attachment, Block, Document, Field, Line, MAX_IMAGE_PIXELS, Mark, Span};
-use crate::facts::{CaptureFacts, Facts, ProvisionFacts, RecordFacts, SealFacts, bag_bytes};
+use crate::facts::{CaptureFacts, Facts, ProvisionFacts, RecordFacts, SealFacts, payload_hex};
 use crate::texts;
 
 /// The most characters of one record's extracted text the report prints.
 pub const MAX_TEXT_CHARS: usize = 300_000;
+
+/// Below this many characters left of [`MAX_TOTAL_TEXT_CHARS`], no further text is printed.
+pub const MIN_TEXT_CHARS: usize = 1_000;
+
+/// The most bytes of a version's text a provision's context is read from (the passage itself is
+/// in the signed manifest whatever the size).
+pub const MAX_CONTEXT_TEXT_BYTES: u64 = 4 << 20;
 
 /// The most characters of extracted text the report prints, all records together (which
 /// bounds the work of rebuilding a report from a hostile bundle); later texts are named by
@@ -218,8 +224,7 @@ fn capture(
     if let Some(browser) = &c.browser {
         b.push(h(2, "What the browser showed"));
         match &browser.screenshot {
-            Some(shot) => match bag_bytes(bag, &shot.file)
-                .filter(|bytes| Sha256Digest::of(bytes).to_hex() == shot.sha256)
+            Some(shot) => match payload_hex(bag, &shot.file, &shot.sha256)
                 .map(|png| (png, png_size(png)))
             {
                 Some((png, Some((width, height))))
@@ -262,6 +267,11 @@ fn capture(
 
     b.push(h(2, "Extracted text"));
     match &c.text {
+        Some(t) if budget.text_chars < MIN_TEXT_CHARS => b.push(p(format!(
+            "The text is not reproduced here (a report prints at most {MAX_TOTAL_TEXT_CHARS} \
+             characters of text in all); it is {} in the bundle, SHA-256 {}.",
+            t.object.file, t.object.sha256
+        ))),
         Some(t) => match checked_text(bag, &t.object.file, &t.object.sha256) {
             Some(_) if budget.text_chars == 0 => b.push(p(format!(
                 "The text is not reproduced here (a report prints at most {MAX_TOTAL_TEXT_CHARS} \
@@ -363,23 +373,31 @@ fn missing(bag: &ReadBag, file: &str, sha256: &str, what: &str) -> String {
     }
 }
 
+/// A text the bag holds, kept and matching its SHA-256 (as the reader computed it), if UTF-8.
 fn checked_text<'a>(bag: &'a ReadBag, file: &str, sha256: &str) -> Option<&'a str> {
-    let bytes = bag_bytes(bag, file)?;
-    (Sha256Digest::of(bytes).to_hex() == sha256)
-        .then(|| std::str::from_utf8(bytes).ok())
-        .flatten()
+    std::str::from_utf8(payload_hex(bag, file, sha256)?).ok()
 }
 
-/// The lines of `text`, up to `max` characters, and how many characters they hold.
+/// The lines of `text`, up to `max` characters (the last one cut there if need be), and how
+/// many characters they hold.
 fn text_lines(text: &str, max: usize) -> (Vec<Line>, usize) {
     let mut out = Vec::new();
     let mut chars = 0usize;
     for line in text.lines() {
         let n = line.chars().count() + 1;
         if chars + n > max {
+            let room = max.saturating_sub(chars);
+            if room > 0 {
+                let cut: String = line.chars().take(room).collect();
+                chars += room;
+                out.push(Line {
+                    text: format!("{cut}…"),
+                    mark: Mark::Plain,
+                });
+            }
             out.push(Line {
                 text: format!(
-                    "… the text continues beyond the {max} characters printed here; the bundle \
+                    "… the text continues beyond the {chars} characters printed here; the bundle \
                      holds it whole"
                 ),
                 mark: Mark::Elided,
@@ -434,6 +452,7 @@ fn provision(b: &mut Vec<Block>, pr: &ProvisionFacts, facts: &Facts, bag: &ReadB
         .captures()
         .find(|c| c.id == pr.capture)
         .and_then(|c| c.text.as_ref())
+        .filter(|t| t.object.size <= MAX_CONTEXT_TEXT_BYTES)
         .and_then(|t| checked_text(bag, &t.object.file, &pr.text_sha256));
     let start = usize::try_from(pr.bytes.0).unwrap_or(usize::MAX);
     let end = usize::try_from(pr.bytes.1).unwrap_or(usize::MAX);
@@ -707,11 +726,9 @@ fn custody(b: &mut Vec<Block>, facts: &Facts) {
         }
         f.push(Field::text(
             "Bundled",
-            format!(
-                "sealed by {}; evidence: tagmanifest-sha256.txt.sig, the signature over the list \
-                 of every file's SHA-256",
-                facts.signers.join(", ")
-            ),
+            "sealed with the signature tagmanifest-sha256.txt.sig over the list of every \
+             file's SHA-256 (exhibit-verify names the sealing key)"
+                .to_owned(),
         ));
         f.push(Field::text(
             "Reported",
@@ -735,8 +752,13 @@ fn how_to_verify(b: &mut Vec<Block>, facts: &Facts) {
         text,
         mark: Mark::Plain,
     };
+    let keys: String = facts
+        .signers
+        .iter()
+        .map(|k| format!(" --key {k}"))
+        .collect();
     b.push(Block::Preformatted(vec![cmd(format!(
-        "$ exhibit-verify BUNDLE.tar.zst --key {key}"
+        "$ exhibit-verify BUNDLE.tar.zst{keys}"
     ))]));
     b.push(p(texts::VERIFY_BY_HAND));
     let key_file = |fp: &str| layout::key_path(fp);
@@ -808,6 +830,9 @@ fn limitations(b: &mut Vec<Block>, facts: &Facts) {
             .collect(),
     ));
     b.push(p(texts::LIMITATIONS_PINNING));
+    if !facts.timestamps.is_empty() {
+        b.push(p(texts::LIMITATIONS_TSA));
+    }
     b.push(p(texts::LIMITATIONS_REPORT));
 }
 

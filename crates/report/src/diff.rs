@@ -21,12 +21,13 @@ pub const MAX_LINE_CHARS: usize = 2_000;
 /// The most bytes of text (old and new together) one report compares, all records together:
 /// with [`MAX_LINES`] this bounds the work of rebuilding a report from a hostile bag, however
 /// many records pin the same previous version.
-pub const MAX_COMPARED_CHARS: usize = 8 << 20;
+pub const MAX_COMPARED_BYTES: usize = 8 << 20;
 
 /// Lines of context around each change.
 const CONTEXT: usize = 2;
 
-fn too_large(old: &str, new: &str) -> bool {
+/// Whether two texts have more than [`MAX_LINES`] lines together.
+pub fn too_large(old: &str, new: &str) -> bool {
     old.lines().count() + new.lines().count() > MAX_LINES
 }
 

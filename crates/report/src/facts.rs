@@ -219,7 +219,7 @@ pub struct VersionFacts {
     pub opened_by: Option<String>,
     /// Lines added and removed since the previous version, when the two texts were compared:
     /// both are in the bag (and were read) and fit what is left of the report's comparison
-    /// budget (`diff::MAX_COMPARED_CHARS`, spent in record order) and `diff::MAX_LINES`.
+    /// budget (`diff::MAX_COMPARED_BYTES`, spent in record order) and `diff::MAX_LINES`.
     pub lines_changed: Option<(u64, u64)>,
 }
 
@@ -400,7 +400,8 @@ pub fn from_bag(bag: &ReadBag, generated_at: &str, generator: &str) -> Result<Fa
 
     let mut records = Vec::new();
     let mut signers = Vec::new();
-    let mut diff_budget = crate::diff::MAX_COMPARED_CHARS;
+    check_kept_in_path_order(bag)?;
+    let mut diff_budget = crate::diff::MAX_COMPARED_BYTES;
     let mut checkpoints = Vec::new();
     for (path, bytes, manifest) in &manifests {
         let (log_index, note) = proof_of(bag, manifest.id())?;
@@ -532,7 +533,7 @@ fn object_facts(
 }
 
 /// The facts of capture `m`. `diff_budget` is what is left of the characters the whole report
-/// may compare (`diff::MAX_COMPARED_CHARS`): a comparison that does not fit is not made.
+/// may compare (`diff::MAX_COMPARED_BYTES`): a comparison that does not fit is not made.
 fn capture_facts(
     bag: &ReadBag,
     m: &CaptureManifest,
@@ -567,10 +568,19 @@ fn capture_facts(
             .and_then(|p| by_manifest_sha.get(&p.manifest_sha256.to_hex()))
             .copied();
         let lines_changed = previous_capture.and_then(|prev| {
+            // The budget is checked on the signed sizes before a byte is read.
+            let cost = prev
+                .text
+                .as_ref()?
+                .size
+                .saturating_add(m.text.as_ref()?.size);
+            let cost = usize::try_from(cost).unwrap_or(usize::MAX);
+            if cost > *diff_budget {
+                return None;
+            }
             let old = text_of(bag, prev)?;
             let new = text_of(bag, m)?;
-            let cost = old.len() + new.len();
-            if cost > *diff_budget {
+            if crate::diff::too_large(old, new) {
                 return None;
             }
             *diff_budget -= cost;
@@ -707,9 +717,9 @@ fn provision_facts(p: &ProvisionManifest, seal: SealFacts) -> ProvisionFacts {
 /// reader kept) one matching that digest.
 fn certificate_in(bag: &ReadBag, sha256: &Sha256Digest) -> CertificateFacts {
     let path = layout::certificate_path(sha256);
-    match bag_bytes(bag, &path) {
-        Some(der) if Sha256Digest::of(der) == *sha256 => certificate_facts(der),
-        Some(_) => {
+    match payload(bag, &path, sha256) {
+        Some(der) => certificate_facts(der),
+        None if bag.files.get(&path).is_some_and(|f| f.sha256 != *sha256) => {
             CertificateFacts::unreadable(*sha256, "(the bundle's file does not match its digest)")
         }
         None if bag.files.contains_key(&path) => CertificateFacts::unreadable(
@@ -720,17 +730,47 @@ fn certificate_in(bag: &ReadBag, sha256: &Sha256Digest) -> CertificateFacts {
     }
 }
 
-/// The bytes of a payload file the reader kept.
-pub(crate) fn bag_bytes<'a>(bag: &'a ReadBag, path: &str) -> Option<&'a [u8]> {
+/// The bytes of the payload file at `path` when a reader keeps it and its SHA-256 (as the
+/// reader computed it while reading, so nothing is hashed again here) is `sha256`.
+pub(crate) fn payload<'a>(bag: &'a ReadBag, path: &str, sha256: &Sha256Digest) -> Option<&'a [u8]> {
+    let file = bag.files.get(path)?;
+    if file.sha256 != *sha256 {
+        return None;
+    }
     bag.payload(path)
 }
 
-/// A capture's extracted text, when the bag holds it, is UTF-8 and matches its SHA-256.
-pub(crate) fn text_of<'a>(bag: &'a ReadBag, m: &CaptureManifest) -> Option<&'a str> {
-    let t = m.text.as_ref()?;
-    let bytes = bag_bytes(bag, &layout::text_path(&t.sha256))?;
-    if Sha256Digest::of(bytes) != t.sha256 {
+/// [`payload`] for a hex digest (as the facts carry them).
+pub(crate) fn payload_hex<'a>(bag: &'a ReadBag, path: &str, sha256: &str) -> Option<&'a [u8]> {
+    let file = bag.files.get(path)?;
+    if file.sha256.to_hex() != sha256 {
         return None;
     }
+    bag.payload(path)
+}
+
+/// Checks that the payload files a reader kept are those it keeps reading the bag in path order
+/// (`layout::KeptSoFar`): the order the bundle writer writes and `view` reads. A bag re-packed in
+/// another order, with more of a kind than its budget, has other files kept, and its report
+/// cannot be made again from it.
+fn check_kept_in_path_order(bag: &ReadBag) -> Result<(), ReportError> {
+    let mut kept = layout::KeptSoFar::default();
+    for (path, file) in &bag.files {
+        let by_rule = path.starts_with("data/") && kept.admit(path, file.size);
+        if layout::Kept::of(path).is_some() && by_rule != file.bytes.is_some() {
+            return Err(ReportError::Bag(format!(
+                "{path}: the bag's files are not in path order and exceed what a reader keeps, \
+                 so the report cannot be made from it again (re-pack it sorted by path)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A capture's extracted text, when the bag holds it (kept, matching its SHA-256) and it is
+/// UTF-8.
+pub(crate) fn text_of<'a>(bag: &'a ReadBag, m: &CaptureManifest) -> Option<&'a str> {
+    let t = m.text.as_ref()?;
+    let bytes = payload(bag, &layout::text_path(&t.sha256), &t.sha256)?;
     std::str::from_utf8(bytes).ok()
 }

@@ -124,16 +124,10 @@ pub fn check(bag: &ReadBag) -> Checked {
             embedded.generated_at
         ));
     }
-    if embedded.generator.is_empty()
-        || embedded.generator.len() > 64
-        || embedded
-            .generator
-            .chars()
-            .any(exhibit_core::inert::is_unsafe)
-    {
+    if !facts::is_generator(&embedded.generator) {
         return Checked::Differs(format!(
-            "{REPORT_HTML}: generator {:?} is not a short line of text",
-            embedded.generator
+            "{REPORT_HTML}: generator {:?} is not `exhibit VERSION`",
+            exhibit_core::inert(&embedded.generator)
         ));
     }
     let rebuilt = match make(bag, &embedded.generated_at, &embedded.generator) {

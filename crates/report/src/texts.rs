@@ -98,14 +98,18 @@ provisions), each explained; docs/VERIFYING.md in exhibit's source explains ever
 pub const LIMITATIONS_INTRO: &str = "What the checks of exhibit-verify prove and what they do \
 not, in the words it prints, for a reader who has not yet pinned anything:";
 
-/// What pinning the key and trusting the TSA add.
-pub const LIMITATIONS_PINNING: &str = "Two steps turn the first of these limitations into \
-proofs. Obtain the archive key's fingerprint from an independent channel (the filing that cites \
-these records, or the archive operator) and give it to exhibit-verify with --key: then the \
-signer is the key you expect. Obtain the Time-Stamp Authority's CA certificate from the TSA \
-itself and give it with --tsa-ca: then each timestamp proves that every record existed no \
-later than its time. A timestamp in this report names its TSA only as the TSA's own \
-certificate does; until that check, it proves nothing about time.";
+/// What pinning the key adds.
+pub const LIMITATIONS_PINNING: &str = "Pinning the key turns the first of these limitations into \
+a proof: obtain the archive key's fingerprint from an independent channel (the filing that cites \
+these records, or the archive operator) and give it to exhibit-verify with --key; then every \
+signer is the key you expect.";
+
+/// What trusting the TSA adds, when the records are timestamped.
+pub const LIMITATIONS_TSA: &str = "Trusting the Time-Stamp Authority bounds the capture times: \
+obtain the TSA's CA certificate from the TSA itself and give it to exhibit-verify with \
+--tsa-ca; then each timestamp proves that every record existed no later than its time. A \
+timestamp in this report names its TSA only as the TSA's own certificate does; until that \
+check, it proves nothing about time.";
 
 /// Closes the limitations section: what the report itself is.
 pub const LIMITATIONS_REPORT: &str = "This report is a reading aid. It is made from the records \

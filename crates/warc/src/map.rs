@@ -1,13 +1,14 @@
 //! How exhibit's records become WARC records (docs/FORMAT.md §17): what each capture stored is
-//! described honestly — a `resource` record for the captured bytes (exhibit keeps the body of
-//! an HTTP response, not its raw status line and headers, so it never writes a `response`
-//! record), and `metadata` records, under `urn:exhibit:` URIs that no replay tool mistakes for
+//! described honestly — `resource` records for the captured bytes and a browser capture's
+//! other responses and renderings (exhibit keeps the body of an HTTP response, not its raw
+//! status line and headers, so it never writes a `response` record), and `metadata` records, under `urn:exhibit:` URIs that no replay tool mistakes for
 //! the page, for each signed manifest, its signature and its log proof, the checkpoint and its
 //! time-stamp tokens.
 //!
 //! Pure: the blocks are named (bytes in hand, or an archive object by digest) and the caller
 //! streams them.
 
+use exhibit_core::connection::Connection;
 use exhibit_core::{CaptureManifest, Sha256Digest};
 use sha2::{Digest, Sha256};
 
@@ -48,8 +49,10 @@ pub struct SignedRecord<'a> {
     pub manifest: &'a [u8],
     /// The raw Ed25519 signature.
     pub signature: &'a [u8],
-    /// Its C2SP tlog-proof, if any.
+    /// Its C2SP tlog-proof, if any: made at export time, against the export's checkpoint.
     pub proof: Option<&'a str>,
+    /// When the export was made (RFC 3339 seconds): the date of the proof's record.
+    pub exported: &'a str,
 }
 
 /// `urn:exhibit:<origin>:<what>`: the URI of exhibit's own metadata, with every character of
@@ -66,6 +69,13 @@ pub fn urn(origin: &str, what: &str) -> String {
     format!("urn:exhibit:{o}:{what}")
 }
 
+/// A record id unique to what the record is (`key`: origin, record, role and the export's
+/// warcinfo id) and to its block's digest, so that two exports never give different records
+/// one id, and the same export always gives the same ids.
+fn unique_id(key: &str, block_sha256: &[u8; 32]) -> String {
+    record_id(&format!("{key} {}", sha256_label(block_sha256)))
+}
+
 fn bytes_record(
     kind: RecordType,
     key: &str,
@@ -74,15 +84,16 @@ fn bytes_record(
     fields: Vec<(String, String)>,
     bytes: Vec<u8>,
 ) -> Planned {
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
     Planned {
         record: Record {
             kind,
-            id: record_id(key),
+            id: unique_id(key, &digest),
             date: date.to_owned(),
             content_type: content_type.to_owned(),
             fields,
             length: bytes.len() as u64,
-            block_sha256: Sha256::digest(&bytes).into(),
+            block_sha256: digest,
         },
         block: Block::Bytes(bytes),
     }
@@ -96,7 +107,7 @@ pub fn warcinfo(origin: &str, signer: &str, date: &str, software: &str) -> Plann
     );
     bytes_record(
         RecordType::Warcinfo,
-        &format!("warcinfo {origin} {date}"),
+        &format!("warcinfo {origin} {date} {software}"),
         date,
         "application/warc-fields",
         Vec::new(),
@@ -105,46 +116,17 @@ pub fn warcinfo(origin: &str, signer: &str, date: &str, software: &str) -> Plann
 }
 
 /// The records of one signed record: for a capture with content, a `resource` record of the
-/// captured bytes at the URL they came from; then `metadata` records of its manifest,
-/// signature and proof, referring to the resource when there is one.
+/// captured bytes at the URL they came from; for a browser capture, a `resource` record of each
+/// other response body the page used (at its own URL) and of the screenshot, rendered DOM and
+/// print (at `urn:exhibit:` URIs); then `metadata` records of its manifest, signature and
+/// proof, referring to the first resource when there is one.
 pub fn records_of(origin: &str, warcinfo_id: &str, r: &SignedRecord<'_>) -> Vec<Planned> {
     let mut out = Vec::new();
-    let mut refers_to = None;
-    if let Some(m) = r.capture
-        && let Some(content) = &m.content
-    {
-        let target = m
-            .http
-            .as_ref()
-            .map_or(m.document.url.as_str(), |h| h.final_url.as_str());
-        let mut fields = vec![
-            ("WARC-Target-URI".to_owned(), target.to_owned()),
-            ("WARC-Warcinfo-ID".to_owned(), warcinfo_id.to_owned()),
-            (
-                "WARC-Payload-Digest".to_owned(),
-                sha256_label(content.sha256.as_bytes()),
-            ),
-        ];
-        fields.extend(connection_fields(m));
-        let id = record_id(&format!("{origin} {} content", r.id));
-        refers_to = Some(id.clone());
-        out.push(Planned {
-            record: Record {
-                kind: RecordType::Resource,
-                id,
-                date: r.date.to_owned(),
-                content_type: content.media_type.clone(),
-                fields,
-                length: content.size,
-                block_sha256: *content.sha256.as_bytes(),
-            },
-            block: Block::Object {
-                sha256: content.sha256,
-                size: content.size,
-            },
-        });
+    if let Some(m) = r.capture {
+        out.extend(resources_of(origin, warcinfo_id, r, m));
     }
-    let meta = |what: &str, content_type: &str, bytes: Vec<u8>| {
+    let refers_to = out.first().map(|p: &Planned| p.record.id.clone());
+    let meta = |what: &str, date: &str, content_type: &str, bytes: Vec<u8>| {
         let mut fields = vec![
             (
                 "WARC-Target-URI".to_owned(),
@@ -157,21 +139,151 @@ pub fn records_of(origin: &str, warcinfo_id: &str, r: &SignedRecord<'_>) -> Vec<
         }
         bytes_record(
             RecordType::Metadata,
-            &format!("{origin} {} {what}", r.id),
-            r.date,
+            &format!("{warcinfo_id} {origin} {} {what}", r.id),
+            date,
             content_type,
             fields,
             bytes,
         )
     };
-    out.push(meta("manifest", "application/json", r.manifest.to_vec()));
+    out.push(meta(
+        "manifest",
+        r.date,
+        "application/json",
+        r.manifest.to_vec(),
+    ));
     out.push(meta(
         "signature",
+        r.date,
         "application/octet-stream",
         r.signature.to_vec(),
     ));
     if let Some(proof) = r.proof {
-        out.push(meta("tlog-proof", "text/plain", proof.as_bytes().to_vec()));
+        out.push(meta(
+            "tlog-proof",
+            r.exported,
+            "text/plain",
+            proof.as_bytes().to_vec(),
+        ));
+    }
+    out
+}
+
+/// A `resource` record of the archive object `object` at `target`.
+#[allow(clippy::too_many_arguments)]
+fn object_resource(
+    key: String,
+    date: &str,
+    target: &str,
+    warcinfo_id: &str,
+    content_type: &str,
+    sha256: Sha256Digest,
+    size: u64,
+    connection: Option<&Connection>,
+) -> Planned {
+    let mut fields = vec![
+        ("WARC-Target-URI".to_owned(), target.to_owned()),
+        ("WARC-Warcinfo-ID".to_owned(), warcinfo_id.to_owned()),
+        (
+            "WARC-Payload-Digest".to_owned(),
+            sha256_label(sha256.as_bytes()),
+        ),
+    ];
+    fields.extend(connection.map(connection_fields).unwrap_or_default());
+    Planned {
+        record: Record {
+            kind: RecordType::Resource,
+            id: unique_id(&key, sha256.as_bytes()),
+            date: date.to_owned(),
+            content_type: content_type.to_owned(),
+            fields,
+            length: size,
+            block_sha256: *sha256.as_bytes(),
+        },
+        block: Block::Object { sha256, size },
+    }
+}
+
+/// The `resource` records of capture `m`: its content, then a browser capture's other
+/// response bodies (each URL once, the page's own URL only as the content), screenshot, DOM
+/// and print.
+fn resources_of(
+    origin: &str,
+    warcinfo_id: &str,
+    r: &SignedRecord<'_>,
+    m: &CaptureManifest,
+) -> Vec<Planned> {
+    let mut out = Vec::new();
+    let target = m
+        .http
+        .as_ref()
+        .map_or(m.document.url.as_str(), |h| h.final_url.as_str());
+    let mut seen = std::collections::BTreeSet::new();
+    if let Some(content) = &m.content {
+        // A failure's body (an error page, or a page from a server whose certificate was
+        // refused) is not the document: it goes under exhibit's own URI, never the page's.
+        let (target, role) = if m.is_success() {
+            (target.to_owned(), "content")
+        } else {
+            (urn(origin, &format!("{}:error-body", r.id)), "error-body")
+        };
+        seen.insert(target.clone());
+        // The connection facts only of the request that fetched these bytes.
+        let last = m.http.as_ref().and_then(|h| {
+            h.connections
+                .as_ref()
+                .and_then(|c| c.last())
+                .filter(|c| c.url == h.final_url)
+        });
+        out.push(object_resource(
+            format!("{warcinfo_id} {origin} {} {role}", r.id),
+            r.date,
+            &target,
+            warcinfo_id,
+            &content.media_type,
+            content.sha256,
+            content.size,
+            last,
+        ));
+    }
+    let Some(b) = &m.browser else {
+        return out;
+    };
+    for (i, res) in b.resources.iter().enumerate() {
+        let Some(body) = &res.body else { continue };
+        if res.method != "GET" || !seen.insert(res.url.clone()) {
+            continue;
+        }
+        out.push(object_resource(
+            format!("{warcinfo_id} {origin} {} resource {i}", r.id),
+            r.date,
+            &res.url,
+            warcinfo_id,
+            res.media_type
+                .as_deref()
+                .unwrap_or("application/octet-stream"),
+            body.sha256,
+            body.size,
+            res.connection.as_ref(),
+        ));
+    }
+    let made = [
+        ("screenshot", "image/png", b.screenshot.as_ref()),
+        ("dom", "text/html", Some(&b.dom)),
+        ("pdf", "application/pdf", b.pdf.as_ref()),
+    ];
+    for (what, content_type, object) in made {
+        let Some(o) = object else { continue };
+        out.push(object_resource(
+            format!("{warcinfo_id} {origin} {} {what}", r.id),
+            r.date,
+            &urn(origin, &format!("{}:{what}", r.id)),
+            warcinfo_id,
+            content_type,
+            o.sha256,
+            o.size,
+            None,
+        ));
     }
     out
 }
@@ -187,7 +299,7 @@ pub fn log_record(
 ) -> Planned {
     bytes_record(
         RecordType::Metadata,
-        &format!("{origin} log {what}"),
+        &format!("{warcinfo_id} {origin} log {what}"),
         date,
         content_type,
         vec![
@@ -198,18 +310,10 @@ pub fn log_record(
     )
 }
 
-/// The connection facts of the request that fetched the content (its last connection):
-/// `WARC-IP-Address`, `WARC-Protocol` (the TLS version as `tls/1.3`, and the HTTP version)
-/// and `WARC-Cipher-Suite` (IANA name), as proposed in the IIPC WARC specifications.
-fn connection_fields(m: &CaptureManifest) -> Vec<(String, String)> {
-    let Some(c) = m
-        .http
-        .as_ref()
-        .and_then(|h| h.connections.as_ref())
-        .and_then(|c| c.last())
-    else {
-        return Vec::new();
-    };
+/// The facts of the connection that carried a response: `WARC-IP-Address`, `WARC-Protocol`
+/// (the TLS version as `tls/1.3`, then the HTTP version) and `WARC-Cipher-Suite` (IANA name),
+/// as proposed in the IIPC WARC specifications.
+fn connection_fields(c: &Connection) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if let Some(ip) = ip_of(&c.remote) {
         out.push(("WARC-IP-Address".to_owned(), ip));
