@@ -42,7 +42,7 @@ fn policy_page(path: &str) -> Reply {
 }
 
 /// Whether Chromium is there to run (exhibit finds it the same way).
-fn chromium() -> bool {
+pub(crate) fn chromium() -> bool {
     std::env::var_os("EXHIBIT_CHROMIUM").is_some() || have("chromium")
 }
 

@@ -504,18 +504,7 @@ fn a_browser_capture_report_shows_its_screenshot_scaled_to_the_page() {
     if !(have("pdftotext") && have("pdfimages") && have("pdftoppm")) {
         return;
     }
-    if std::process::Command::new("sh")
-        .arg("-c")
-        .arg("command -v chromium || command -v chromium-browser || command -v google-chrome")
-        .output()
-        .map(|o| !o.status.success())
-        .unwrap_or(true)
-    {
-        assert!(
-            std::env::var_os("EXHIBIT_REQUIRE_TOOLS").is_none(),
-            "Chromium is not installed, and EXHIBIT_REQUIRE_TOOLS is set"
-        );
-        eprintln!("SKIP: Chromium is not installed");
+    if !crate::capture_browser::chromium() {
         return;
     }
     let server = Server::start(policy);

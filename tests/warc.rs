@@ -61,7 +61,10 @@ fn a_warc_export_passes_warcio_and_holds_the_exact_bytes_and_the_signed_records(
 
     // A failed capture (404): its error page goes under exhibit's own URI, never its URL.
     let gone = server.url("/gone");
-    assert_eq!(code(&exhibit(&archive, &["capture", &gone, "--ca-cert", root])), 1);
+    assert_eq!(
+        code(&exhibit(&archive, &["capture", &gone, "--ca-cert", root])),
+        1
+    );
 
     let gz = dir.path().join("out.warc.gz");
     ok(&export(
@@ -231,18 +234,7 @@ fn a_browser_capture_exports_every_response_and_its_renderings() {
     if !have("warcio") {
         return;
     }
-    if Command::new("sh")
-        .arg("-c")
-        .arg("command -v chromium || command -v chromium-browser || command -v google-chrome")
-        .output()
-        .map(|o| !o.status.success())
-        .unwrap_or(true)
-    {
-        assert!(
-            std::env::var_os("EXHIBIT_REQUIRE_TOOLS").is_none(),
-            "Chromium is not installed, and EXHIBIT_REQUIRE_TOOLS is set"
-        );
-        eprintln!("SKIP: Chromium is not installed");
+    if !crate::capture_browser::chromium() {
         return;
     }
     let server = Server::start(|path| match path {
