@@ -2436,10 +2436,12 @@ fn mutate(tar: &mut Vec<u8>, rng: &mut Rng) -> String {
         return "nothing to mutate".into();
     }
     let at = offsets[rng.below(offsets.len())];
+    // The end of the last entry's data, or of the stream when an earlier mutation cut it.
     let end = offsets
         .last()
         .map(|&o| o + 512 + size_at(tar, o).div_ceil(512) * 512)
-        .unwrap_or(0);
+        .unwrap_or(0)
+        .min(tar.len());
     let boundary = |rng: &mut Rng| -> usize {
         let mut b = offsets.clone();
         b.push(end);
