@@ -165,7 +165,10 @@ run exhibit_verify "$work/reported.tar.zst" --key "$fingerprint" --tsa-ca "$work
 step "The same records as a web archive: WARC 1.1 with the signed manifests as metadata records"
 run exhibit export --warc "$work/evidence.warc.gz" EX-D-000001 EX-P-000001
 if command -v warcio >/dev/null 2>&1; then
-  warcio check -v "$work/evidence.warc.gz" | head -n 8
+  printf '$ warcio check -v %s\n' "$work/evidence.warc.gz"
+  warcio check -v "$work/evidence.warc.gz" > "$work/warcio-check.txt"
+  printf 'warcio: %s records, %s with "digest pass"\n' \
+    "$(grep -c 'WARC-Record-ID' "$work/warcio-check.txt")" "$(grep -c 'digest pass' "$work/warcio-check.txt")"
 fi
 
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'
