@@ -61,39 +61,45 @@ pub fn warc(
     let info = map::warcinfo(&origin, &signer, &date, software);
     let info_id = info.record.id.clone();
     let mut planned = vec![info];
+    // Each signed record once: (id, parsed capture, claimed time, manifest, signature, leaf).
+    let mut signed = Vec::with_capacity(plan.captures.len() + plan.provisions.len());
     for row in &plan.captures {
         let (manifest, signature) = archive.read_manifest(row)?;
         let parsed = CaptureManifest::parse(&manifest)
             .map_err(|e| OpsError::failed(format!("{}: {e}", row.manifest_path)))?;
-        let proof = proof_text(archive, row.log_index, &plan.checkpoint)?;
-        let id = row.id.to_string();
-        planned.extend(map::records_of(
-            &origin,
-            &info_id,
-            &SignedRecord {
-                id: &id,
-                capture: Some(&parsed),
-                date: &parsed.captured_at,
-                manifest: &manifest,
-                signature: &signature,
-                proof: Some(&proof),
-                exported: &date,
-            },
+        let date = parsed.captured_at.clone();
+        signed.push((
+            row.id.to_string(),
+            Some(parsed),
+            date,
+            manifest,
+            signature,
+            row.log_index,
         ));
     }
     for row in &plan.provisions {
         let (manifest, signature) = archive.read_provision_manifest(row)?;
-        let proof = proof_text(archive, row.log_index, &plan.checkpoint)?;
-        let id = row.id.to_string();
+        let date = row.created_at.clone();
+        signed.push((
+            row.id.to_string(),
+            None,
+            date,
+            manifest,
+            signature,
+            row.log_index,
+        ));
+    }
+    for (id, capture, record_date, manifest, signature, log_index) in &signed {
+        let proof = proof_text(archive, *log_index, &plan.checkpoint)?;
         planned.extend(map::records_of(
             &origin,
             &info_id,
             &SignedRecord {
-                id: &id,
-                capture: None,
-                date: &row.created_at,
-                manifest: &manifest,
-                signature: &signature,
+                id,
+                capture: capture.as_ref(),
+                date: record_date,
+                manifest,
+                signature,
                 proof: Some(&proof),
                 exported: &date,
             },
