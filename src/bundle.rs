@@ -201,13 +201,18 @@ fn signature_path(path: &std::path::Path) -> std::path::PathBuf {
     name.into()
 }
 
-/// `exhibit export --warc`: the records as a WARC file.
+/// `exhibit export --warc | --wacz`: the records as a WARC file, or as a WACZ package.
 pub fn export(root: &std::path::Path, args: ExportArgs, json: bool) -> Result<u8, Failure> {
     let created = bundle_time()?;
-    if args.warc.exists() {
+    let (out, wacz) = match (&args.warc, &args.wacz) {
+        (Some(w), None) => (w.clone(), false),
+        (None, Some(z)) => (z.clone(), true),
+        _ => return Err(Failure::bad_input("give one of --warc FILE or --wacz FILE")),
+    };
+    if out.exists() {
         return Err(Failure::bad_input(format!(
             "{}: already exists; not replacing it",
-            args.warc.display()
+            out.display()
         )));
     }
     let mut archive = Archive::open(root)?;
@@ -220,11 +225,18 @@ pub fn export(root: &std::path::Path, args: ExportArgs, json: bool) -> Result<u8
     } else {
         args.records.clone()
     };
-    let plan = exhibit_ops::bundle::plan_exact(&mut archive, &queries)?;
-    let done = exhibit_ops::export::warc(&archive, &plan, &args.warc, created)?;
+    let done = if wacz {
+        // The package carries the bundle of these records: chosen as `exhibit bundle` does.
+        let plan = exhibit_ops::bundle::plan(&mut archive, &queries)?;
+        exhibit_ops::wacz::wacz(&archive, &plan, &out, created)?
+    } else {
+        let plan = exhibit_ops::bundle::plan_exact(&mut archive, &queries)?;
+        exhibit_ops::export::warc(&archive, &plan, &out, created)?
+    };
+    let kind = if wacz { "wacz" } else { "warc" };
     if json {
         json_line(&json!({
-            "warc": args.warc,
+            kind: out,
             "warc_records": done.records,
             "records": done.exhibit_records,
         }))?;
@@ -232,7 +244,7 @@ pub fn export(root: &std::path::Path, args: ExportArgs, json: bool) -> Result<u8
         writeln!(
             output::text_stdout(),
             "Wrote {} ({} WARC records for {} exhibit record(s))",
-            args.warc.display(),
+            out.display(),
             done.records,
             done.exhibit_records
         )?;

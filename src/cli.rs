@@ -171,6 +171,7 @@ pub struct ReportArgs {
 
 /// `exhibit export`.
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("format").required(true).args(["warc", "wacz"])))]
 pub struct ExportArgs {
     /// Captures, versions, documents, provisions or hash prefixes, as for `exhibit bundle`.
     #[arg(required_unless_present = "all", conflicts_with = "all")]
@@ -181,7 +182,11 @@ pub struct ExportArgs {
     /// The WARC file to create (FILE.warc, or FILE.warc.gz compressed); an existing file is not
     /// replaced.
     #[arg(long, value_name = "FILE")]
-    pub warc: PathBuf,
+    pub warc: Option<PathBuf>,
+    /// The WACZ package to create (FILE.wacz): the WARC, its index and pages, and the evidence
+    /// bundle of the same records, signed; an existing file is not replaced.
+    #[arg(long, value_name = "FILE.wacz", conflicts_with = "warc")]
+    pub wacz: Option<PathBuf>,
 }
 
 /// `exhibit cite`.

@@ -56,5 +56,8 @@ mod report;
 mod rules;
 // RFC 3161 timestamps against a real TSA on loopback.
 mod timestamp;
-// `exhibit export --warc`, checked by warcio.
+// `exhibit export --warc`, checked by warcio, indexed by cdxj-indexer, replayed by pywb.
 mod warc;
+// `exhibit export --wacz`: packages checked by wacz validate, Python cryptography, openssl and
+// exhibit-verify, and changed ones refused.
+mod wacz;

@@ -1,9 +1,15 @@
 //! `exhibit export --warc`: WARC 1.1 files that the web-archiving tools read (warcio checks
-//! every record's digests and indexes it), holding the exact captured bytes under their URL and
-//! the signed records as metadata; reproducible; a tampered copy fails warcio's check.
+//! every record's digests and indexes it, cdxj-indexer's offsets land on whole records, pywb
+//! replays the page), holding the exact captured bytes under their URL and the signed records as
+//! metadata; reproducible; a tampered copy fails warcio's check.
+//!
+//! pywb and cdxj-indexer come from the virtualenvs `.ci/run` makes (`EXHIBIT_PYWB_VENV`,
+//! `EXHIBIT_WEBARCHIVE_VENV`), else from PATH; without them those checks skip, or fail under
+//! `EXHIBIT_REQUIRE_TOOLS`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::{Duration, Instant};
 
 use crate::common::tls::{Pki, TlsServer};
 use crate::common::*;
@@ -23,17 +29,6 @@ fn warcio(args: &[&str]) -> std::process::Output {
         .args(args)
         .output()
         .expect("run warcio")
-}
-
-fn export(archive: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
-        .env("SOURCE_DATE_EPOCH", "1777529721")
-        .arg("--archive")
-        .arg(archive)
-        .arg("export")
-        .args(args)
-        .output()
-        .expect("run exhibit")
 }
 
 #[test]
@@ -287,4 +282,432 @@ fn a_browser_capture_exports_every_response_and_its_renderings() {
         let uri = format!("urn:exhibit:test.example:EX-C-000001:{what}");
         assert!(uris.contains(&uri.as_str()), "no {uri}: {uris:?}");
     }
+}
+
+/// Runs `tool args…` in `dir`, asserting success; returns stdout.
+fn run_in(dir: &Path, tool: &Path, args: &[&str]) -> String {
+    let out = Command::new(tool)
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", tool.display()));
+    assert!(
+        out.status.success(),
+        "{} {args:?} failed ({:?}):\nstdout: {}\nstderr: {}",
+        tool.display(),
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A page captured over HTTPS from loopback (and a failed capture of a 404 beside it),
+/// exported with `--all` to `out.warc.gz`.
+struct Exported {
+    dir: tempfile::TempDir,
+    archive: PathBuf,
+    gz: PathBuf,
+    /// The page's URL (`https://127.0.0.1:PORT/privacy`).
+    url: String,
+    /// The URL whose capture failed (404): its error page must never be served as it.
+    gone: String,
+    /// The captured SHA-256 (hex), as the signed manifest claims.
+    sha256: String,
+    /// The capture time the signed manifest claims (`captured_at`).
+    captured_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl Exported {
+    fn new(name: &str) -> Exported {
+        let pki = Pki::new(name);
+        let server = TlsServer::start(&pki, page);
+        let (dir, archive) = new_archive();
+        let url = server.url("/privacy");
+        let gone = server.url("/gone");
+        let root = pki.root_pem.to_str().unwrap();
+        ok(&exhibit(&archive, &["capture", &url, "--ca-cert", root]));
+        assert_eq!(
+            code(&exhibit(&archive, &["capture", &gone, "--ca-cert", root])),
+            1
+        );
+        drop(server);
+        let m = &json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000001"]))[0]["manifest"];
+        let sha256 = m["content"]["sha256"].as_str().unwrap().to_owned();
+        let served = std::fs::read(fixture("policy-v1.html")).unwrap();
+        assert_eq!(
+            sha256,
+            sha256_hex(&served),
+            "the capture is not what was served"
+        );
+        let captured_at = chrono::DateTime::parse_from_rfc3339(m["captured_at"].as_str().unwrap())
+            .unwrap()
+            .to_utc();
+        let gz = dir.path().join("out.warc.gz");
+        ok(&export(
+            &archive,
+            &["--all", "--warc", gz.to_str().unwrap()],
+        ));
+        Exported {
+            dir,
+            archive,
+            gz,
+            url,
+            gone,
+            sha256,
+            captured_at,
+        }
+    }
+
+    /// The capture time as a 14-digit WARC/CDX timestamp.
+    fn timestamp(&self) -> String {
+        self.captured_at.format("%Y%m%d%H%M%S").to_string()
+    }
+
+    /// The signed manifest of EX-C-000001, byte for byte as stored.
+    fn manifest(&self) -> Vec<u8> {
+        std::fs::read(self.archive.join("manifests/C/000/EX-C-000001.json")).unwrap()
+    }
+}
+
+/// One CDXJ line: `SURT TIMESTAMP {json}`.
+fn cdxj_lines(index: &str) -> Vec<(String, String, serde_json::Value)> {
+    index
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut parts = l.splitn(3, ' ');
+            let (key, ts, json) = (parts.next(), parts.next(), parts.next());
+            let json = json.unwrap_or_else(|| panic!("not a CDXJ line: {l:?}"));
+            let json = serde_json::from_str(json).unwrap_or_else(|e| panic!("{l:?}: {e}"));
+            (key.unwrap().to_owned(), ts.unwrap().to_owned(), json)
+        })
+        .collect()
+}
+
+/// A CDXJ line's `offset` and `length` (strings in cdxj-indexer's JSON).
+fn span(json: &serde_json::Value) -> (usize, usize) {
+    let n = |k: &str| -> usize {
+        json[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {k} in {json}"))
+            .parse()
+            .unwrap()
+    };
+    (n("offset"), n("length"))
+}
+
+/// The bytes of exactly one gzip member, decompressed: panics if `member` is not one whole
+/// member (trailing bytes after it, or a truncated one).
+fn one_gzip_member(member: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut decoder = flate2::bufread::GzDecoder::new(member);
+    let mut out = Vec::new();
+    decoder
+        .read_to_end(&mut out)
+        .expect("the span is a whole gzip member");
+    let rest = decoder.into_inner();
+    assert!(
+        rest.is_empty(),
+        "{} bytes after the gzip member inside the span",
+        rest.len()
+    );
+    out
+}
+
+/// Header fields (WARC or HTTP), in order: (name, value).
+type Fields = Vec<(String, String)>;
+
+/// An HTTP response: status, headers (lowercase names), body.
+type Response = (u16, Fields, Vec<u8>);
+
+/// One whole WARC record: its header fields and its block; panics unless `bytes` is exactly
+/// `WARC/1.1`, fields, an empty line, `Content-Length` bytes of block and two CRLFs.
+fn one_warc_record(bytes: &[u8]) -> (Fields, Vec<u8>) {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a WARC header");
+    let head = std::str::from_utf8(&bytes[..end]).expect("a UTF-8 WARC header");
+    let mut lines = head.split("\r\n");
+    assert_eq!(lines.next(), Some("WARC/1.1"));
+    let fields: Fields = lines
+        .map(|l| {
+            let (k, v) = l
+                .split_once(':')
+                .unwrap_or_else(|| panic!("bad field {l:?}"));
+            (k.to_owned(), v.trim().to_owned())
+        })
+        .collect();
+    let len: usize = field(&fields, "Content-Length").parse().unwrap();
+    let block = &bytes[end + 4..];
+    assert!(block.len() >= len, "the record is cut short");
+    assert_eq!(
+        &block[len..],
+        b"\r\n\r\n",
+        "not one record: bytes after the block"
+    );
+    (fields, block[..len].to_vec())
+}
+
+fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {fields:?}"))
+}
+
+#[test]
+fn cdxj_indexer_points_at_one_gzip_member_holding_the_exact_captured_bytes() {
+    let Some(indexer) = venv_tool("EXHIBIT_WEBARCHIVE_VENV", "cdxj-indexer") else {
+        return;
+    };
+    let e = Exported::new("Cdxj");
+    let file = std::fs::read(&e.gz).unwrap();
+    let gz = e.gz.to_str().unwrap();
+
+    // The default index (what pywb and wacz build): the page under its own URL, once, at the
+    // capture time, with the captured digest; the failed capture's URL not at all.
+    let rows = cdxj_lines(&run_in(e.dir.path(), &indexer, &[gz]));
+    let pages: Vec<_> = rows
+        .iter()
+        .filter(|r| r.2["url"] == e.url.as_str())
+        .collect();
+    assert_eq!(pages.len(), 1, "{rows:#?}");
+    let (key, ts, json) = pages[0];
+    assert!(key.ends_with(")/privacy"), "SURT key {key:?}");
+    assert_eq!(*ts, e.timestamp());
+    assert_eq!(json["mime"], "text/html");
+    assert_eq!(json["digest"], format!("sha256:{}", e.sha256));
+    assert_eq!(json["filename"], "out.warc.gz");
+    assert!(
+        !rows.iter().any(|r| r.2["url"] == e.gone.as_str()),
+        "the failure's error page is indexed as its URL: {rows:#?}"
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r.2["url"] != e.url.as_str())
+            .all(|r| r.2["url"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:exhibit:test.example:")),
+        "a record other than the page is indexed under a web URL: {rows:#?}"
+    );
+
+    // The bytes at offset/length are one gzip member holding one WARC record: the resource
+    // record of the page, whose block is the captured bytes (block digest and SHA-256 alike).
+    let (offset, length) = span(json);
+    let record = one_gzip_member(&file[offset..offset + length]);
+    let (fields, block) = one_warc_record(&record);
+    assert_eq!(field(&fields, "WARC-Type"), "resource");
+    assert_eq!(field(&fields, "WARC-Target-URI"), e.url);
+    assert_eq!(
+        field(&fields, "WARC-Block-Digest"),
+        format!("sha256:{}", e.sha256)
+    );
+    assert_eq!(sha256_hex(&block), e.sha256);
+    assert!(block == std::fs::read(fixture("policy-v1.html")).unwrap());
+
+    // `--records all` (the warcinfo record too): the spans tile the file from its first byte
+    // to its last, each one gzip member of one WARC record.
+    let all = cdxj_lines(&run_in(e.dir.path(), &indexer, &["--records", "all", gz]));
+    let mut spans: Vec<(usize, usize)> = all.iter().map(|r| span(&r.2)).collect();
+    spans.sort();
+    assert_eq!(spans.len(), rows.len() + 1, "{all:#?}");
+    let mut at = 0;
+    for (offset, length) in spans {
+        assert_eq!(offset, at, "a gap or overlap before offset {offset}");
+        one_warc_record(&one_gzip_member(&file[offset..offset + length]));
+        at = offset + length;
+    }
+    assert_eq!(at, file.len(), "bytes after the last indexed record");
+}
+
+/// A `wayback` server (pywb) on 127.0.0.1; killed when dropped, on panic too.
+struct Wayback {
+    child: std::process::Child,
+    port: u16,
+    log: PathBuf,
+}
+
+impl Wayback {
+    /// Starts `wayback` in `dir` (which holds `collections/`) on a free loopback port and
+    /// waits (at most 30 s) until it answers.
+    fn start(wayback: &Path, dir: &Path) -> Wayback {
+        let log = dir.join("wayback.log");
+        // A port found free can be taken before wayback binds it: then it exits; try again.
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free loopback port")
+                .port();
+            let out = std::fs::File::create(&log).unwrap();
+            let child = Command::new(wayback)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .arg("--directory")
+                .arg(dir)
+                .current_dir(dir)
+                .stdin(std::process::Stdio::null())
+                .stdout(out.try_clone().unwrap())
+                .stderr(out)
+                .spawn()
+                .unwrap_or_else(|e| panic!("run {}: {e}", wayback.display()));
+            let mut server = Wayback {
+                child,
+                port,
+                log: log.clone(),
+            };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if let Ok((200, _, _)) = http_get(port, "/") {
+                    return server;
+                }
+                if server.child.try_wait().unwrap().is_some() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert!(
+                server.child.try_wait().unwrap().is_some(),
+                "wayback did not answer within 30 s:\n{}",
+                server.log()
+            );
+        }
+        panic!(
+            "wayback exited three times:\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+    }
+
+    /// What it printed so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `GET path`, asserting an answer: (status, headers with lowercase names, body).
+    fn get(&self, path: &str) -> Response {
+        http_get(self.port, path)
+            .unwrap_or_else(|e| panic!("GET {path}: {e}\nwayback's log:\n{}", self.log()))
+    }
+}
+
+impl Drop for Wayback {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `GET path` from 127.0.0.1:port over HTTP/1.0 (the server closes the connection after the
+/// response): (status, headers with lowercase names, body).
+fn http_get(port: u16, path: &str) -> std::io::Result<Response> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let bad = || std::io::Error::other(format!("not an HTTP response: {raw:?}"));
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(bad)?;
+    let head = std::str::from_utf8(&raw[..end]).map_err(|_| bad())?;
+    let mut lines = head.split("\r\n");
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(bad)?;
+    let headers: Fields = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let body = raw[end + 4..].to_vec();
+    if let Some((_, len)) = headers.iter().find(|(k, _)| k == "content-length") {
+        assert_eq!(
+            len.parse::<usize>().ok(),
+            Some(body.len()),
+            "GET {path}: Content-Length"
+        );
+    }
+    assert!(
+        !headers.iter().any(|(k, _)| k == "transfer-encoding"),
+        "GET {path}: a transfer coding in a reply to HTTP/1.0: {headers:?}"
+    );
+    Ok((status, headers, body))
+}
+
+#[test]
+fn pywb_replays_the_exact_captured_bytes_at_the_page_url_and_never_exhibits_metadata() {
+    let Some(manager) = venv_tool("EXHIBIT_PYWB_VENV", "wb-manager") else {
+        return;
+    };
+    let Some(wayback) = venv_tool("EXHIBIT_PYWB_VENV", "wayback") else {
+        return;
+    };
+    let e = Exported::new("Pywb");
+    let served = std::fs::read(fixture("policy-v1.html")).unwrap();
+    let site = e.dir.path().join("pywb");
+    std::fs::create_dir(&site).unwrap();
+    run_in(&site, &manager, &["init", "c"]);
+    run_in(&site, &manager, &["add", "c", e.gz.to_str().unwrap()]);
+    let server = Wayback::start(&wayback, &site);
+    let ts = e.timestamp();
+
+    // id_ (the original bytes, unrewritten) at the capture time: exactly what the server sent.
+    let (status, headers, body) = server.get(&format!("/c/{ts}id_/{}", e.url));
+    assert_eq!(status, 200, "{}", server.log());
+    assert!(
+        body == served,
+        "pywb replayed other bytes than were captured:\n{}",
+        String::from_utf8_lossy(&body)
+    );
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_else(|| panic!("no {name}: {headers:?}"))
+    };
+    assert_eq!(header("content-type"), "text/html");
+    // The memento is dated at the capture time the signed manifest claims.
+    assert_eq!(
+        header("memento-datetime"),
+        e.captured_at
+            .format("%a, %d %b %Y %H:%M:%S GMT")
+            .to_string()
+    );
+
+    // pywb's own index of the URL: the page's resource record alone, none of exhibit's
+    // metadata records (which are in the collection: see below).
+    let (status, _, index) = server.get(&format!("/c/cdx?output=json&url={}", e.url));
+    assert_eq!(status, 200);
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&index)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1, "{rows:#?}");
+    assert_eq!(rows[0]["timestamp"], ts.as_str());
+    assert_eq!(rows[0]["mime"], "text/html");
+    assert_eq!(rows[0]["digest"], format!("sha256:{}", e.sha256));
+    assert!(!String::from_utf8_lossy(&body).contains("urn:exhibit:"));
+
+    // The signed manifest is in the collection, but only under its urn:exhibit: URI.
+    let manifest = e.manifest();
+    let (status, _, got) = server.get(&format!(
+        "/c/{ts}id_/urn:exhibit:test.example:EX-C-000001:manifest"
+    ));
+    assert_eq!(status, 200);
+    assert!(got == manifest, "the manifest record replays other bytes");
+    assert!(body != manifest);
+
+    // The failed capture's error page is not replayed at its URL.
+    let (status, _, body) = server.get(&format!("/c/{ts}id_/{}", e.gone));
+    assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
+    assert!(!String::from_utf8_lossy(&body).contains("Not here"));
 }

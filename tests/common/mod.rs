@@ -411,3 +411,39 @@ pub fn openssl(dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A Python tool from a virtualenv: `$var/bin/name` when `var` names a virtualenv that has it
+/// (`.ci/run` makes them and sets `EXHIBIT_PYWB_VENV` and `EXHIBIT_WEBARCHIVE_VENV`), else
+/// `name` on PATH; else None with a skip message, like [`have`] (a failure under
+/// `EXHIBIT_REQUIRE_TOOLS`).
+pub fn venv_tool(var: &str, name: &str) -> Option<PathBuf> {
+    let in_venv = std::env::var_os(var).map(|dir| PathBuf::from(dir).join("bin").join(name));
+    let on_path = || {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    };
+    let found = in_venv.filter(|p| p.is_file()).or_else(on_path);
+    if found.is_none() {
+        assert!(
+            std::env::var_os("EXHIBIT_REQUIRE_TOOLS").is_none(),
+            "`{name}` is in neither ${var}/bin nor PATH, and EXHIBIT_REQUIRE_TOOLS is set \
+             (CI runs every check; .ci/run installs it)"
+        );
+        eprintln!("SKIP: `{name}` is in neither ${var}/bin nor PATH; this check needs it");
+    }
+    found
+}
+
+/// `exhibit --archive ARCHIVE export ARGS…` with `SOURCE_DATE_EPOCH` fixed, so that exports
+/// can be compared byte for byte.
+pub fn export(archive: &Path, args: &[&str]) -> Output {
+    std::process::Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+        .env("SOURCE_DATE_EPOCH", "1777529721")
+        .arg("--archive")
+        .arg(archive)
+        .arg("export")
+        .args(args)
+        .output()
+        .expect("run exhibit")
+}

@@ -329,6 +329,11 @@ impl Plan {
     pub fn checkpoint_signer(&self) -> String {
         self.public.fingerprint().to_string()
     }
+
+    /// The archive key that signs the bundle (and a WACZ package's digest).
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
 }
 
 /// Signs `bytes` with the plan's key: the detached raw Ed25519 signature a standalone report

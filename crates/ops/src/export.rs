@@ -54,6 +54,28 @@ pub fn warc(
     out: &Path,
     created: chrono::DateTime<chrono::Utc>,
 ) -> Result<Exported, OpsError> {
+    let planned = planned(archive, plan, created)?;
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    exhibit_store::fsutil::create_file_with(out, |w| {
+        write(archive, &planned, w, Compression::for_file_name(&name))
+            .map_err(|e| OpsError::failed(format!("{}: {e}", out.display())))
+    })?;
+    Ok(Exported {
+        records: planned.len(),
+        exhibit_records: plan.captures.len() + plan.provisions.len(),
+    })
+}
+
+/// The WARC records of `plan`, in file order: the `warcinfo` record dated `created`, each
+/// signed record's records, then the checkpoint and its tokens.
+pub(crate) fn planned(
+    archive: &Archive,
+    plan: &Plan,
+    created: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Planned>, OpsError> {
     let origin = archive.config().origin.clone();
     let signer = plan.checkpoint_signer();
     let date = time::format_rfc3339_seconds(created);
@@ -124,40 +146,38 @@ pub fn warc(
             t.response.clone(),
         ));
     }
-    write(archive, &planned, out)?;
-    Ok(Exported {
-        records: planned.len(),
-        exhibit_records: plan.captures.len() + plan.provisions.len(),
-    })
+    Ok(planned)
 }
 
-/// Streams `planned` into a new file at `out`; archive objects are read through the object
-/// store, and the writer checks each block against its digest.
-fn write(archive: &Archive, planned: &[Planned], out: &Path) -> Result<(), OpsError> {
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let compression = Compression::for_file_name(&name);
+/// Streams `planned` into `w`, archive objects read through the object store (the writer
+/// checks each block against its digest); returns where each record starts and how many bytes
+/// it takes.
+pub(crate) fn write(
+    archive: &Archive,
+    planned: &[Planned],
+    w: &mut dyn std::io::Write,
+    compression: Compression,
+) -> Result<Vec<(u64, u64)>, OpsError> {
     let objects = archive.objects();
-    exhibit_store::fsutil::create_file_with(out, |w| {
-        let mut writer = WarcWriter::new(w, compression);
-        for p in planned {
-            let mut reader: Box<dyn Read> = match &p.block {
-                Block::Bytes(bytes) => Box::new(&bytes[..]),
-                Block::Object { sha256, .. } => Box::new(
-                    objects
-                        .open(sha256)
-                        .map_err(|e| OpsError::failed(format!("object {sha256}: {e}")))?,
-                ),
-            };
-            writer
-                .write(&p.record, &mut reader)
-                .map_err(|e| OpsError::failed(format!("{}: {e}", out.display())))?;
-        }
+    let mut writer = WarcWriter::new(w, compression);
+    let mut placed = Vec::with_capacity(planned.len());
+    for p in planned {
+        let mut reader: Box<dyn Read> = match &p.block {
+            Block::Bytes(bytes) => Box::new(&bytes[..]),
+            Block::Object { sha256, .. } => Box::new(
+                objects
+                    .open(sha256)
+                    .map_err(|e| OpsError::failed(format!("object {sha256}: {e}")))?,
+            ),
+        };
+        let start = writer.offset();
         writer
-            .finish()
-            .map_err(|e| OpsError::failed(format!("{}: {e}", out.display())))?;
-        Ok::<(), OpsError>(())
-    })
+            .write(&p.record, &mut reader)
+            .map_err(|e| OpsError::failed(e.to_string()))?;
+        placed.push((start, writer.offset() - start));
+    }
+    writer
+        .finish()
+        .map_err(|e| OpsError::failed(e.to_string()))?;
+    Ok(placed)
 }

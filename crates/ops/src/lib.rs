@@ -37,5 +37,6 @@ pub mod records;
 pub mod rules;
 pub mod timestamps;
 pub mod tls;
+pub mod wacz;
 
 pub use error::OpsError;

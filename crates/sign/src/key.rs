@@ -38,6 +38,12 @@ pub struct SigningKey {
 }
 
 impl SigningKey {
+    /// The ECDSA P-384 key derived from this key for WACZ's anonymous signature
+    /// ([`crate::ReplayKey`]).
+    pub fn replay_key(&self) -> crate::ReplayKey {
+        crate::ReplayKey::derive(&Zeroizing::new(self.inner.to_bytes()))
+    }
+
     /// Generate a new key from 32 bytes of operating-system randomness.
     pub fn generate() -> Result<SigningKey, KeyError> {
         let mut seed = Zeroizing::new([0u8; 32]);

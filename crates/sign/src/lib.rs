@@ -29,10 +29,12 @@ mod error;
 mod fingerprint;
 mod key;
 pub mod note;
+mod replay;
 
 pub use error::{FingerprintError, KeyError, SignatureError};
 pub use fingerprint::Fingerprint;
 pub use key::{MAX_KEY_FILE_SIZE, PublicKey, Signature, SigningKey};
 pub use note::{NoteError, NoteSignature, SignedNote, VerifierKey};
+pub use replay::{REPLAY_SIGNATURE_LEN, ReplayKey, verify_replay_signature};
 /// Re-exported so callers can name the return type of [`SigningKey::to_pkcs8_pem`].
 pub use zeroize::Zeroizing;

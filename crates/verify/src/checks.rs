@@ -18,6 +18,7 @@
 //! | 12 | no stray payload | `checks/records.rs` |
 //! | 13 | trust: every signer pinned | here |
 //! | 14 | the report: rebuilt from the records, byte for byte | here (`exhibit_report::check`) |
+//! | 15 | a WACZ package around the bag: every file, the signatures, the WARC, index and pages | `wacz.rs` (only for a package) |
 //!
 //! Then what the checks prove and do not ([`Report::proven`], [`Report::not_proven`]).
 //! Not for reading the bundle (`exhibit_bundle::read_bundle`) nor for printing the report
@@ -41,6 +42,21 @@ pub fn verify_bag(
     trusted: &[TrustedKey],
     tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
 ) -> Result<Report, VerifyError> {
+    verify_bag_with(bag, trusted, tsa_anchors, &mut |_, _| {})
+}
+
+/// The checks of what surrounds a bag (a WACZ package), run last as check 15, given the key
+/// that sealed the bag and its fingerprint, if one did.
+pub(crate) type Surrounding<'a> =
+    &'a mut dyn FnMut(&mut Checks, Option<(&str, &exhibit_sign::PublicKey)>);
+
+/// [`verify_bag`], then `surrounding` as check 15; its failures fail the verdict like any other.
+pub(crate) fn verify_bag_with(
+    bag: &ReadBag,
+    trusted: &[TrustedKey],
+    tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
+    surrounding: Surrounding<'_>,
+) -> Result<Report, VerifyError> {
     let bagit = require(bag, BAGIT_TXT)?;
     let manifest_txt = require(bag, MANIFEST)?;
     let tag_manifest = require(bag, TAG_MANIFEST)?;
@@ -60,6 +76,10 @@ pub fn verify_bag(
     records::check_payload_described(&mut c, bag, &found);
     let pinned = check_trust(&mut c, trusted, &found.signers);
     let report = check_report(&mut c, bag);
+    let sealer = sealed_by
+        .as_deref()
+        .and_then(|fp| keys.get(fp).map(|k| (fp, k)));
+    surrounding(&mut c, sealer);
 
     let verdict = if c.any_failed() {
         Verdict::Mismatch

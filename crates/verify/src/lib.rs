@@ -26,6 +26,7 @@ pub mod citation;
 mod error;
 mod options;
 mod report;
+mod wacz;
 
 use std::path::Path;
 
@@ -39,7 +40,9 @@ pub fn verify_bundle(path: &Path, options: &Options) -> Result<Report, VerifyErr
     Ok(verify_bundle_keeping(path, options)?.0)
 }
 
-/// Reads and verifies the bundle at `path`, and returns the bag too (for citation checks).
+/// Reads and verifies the bundle at `path`, and returns the bag too (for citation checks). A
+/// WACZ package made by `exhibit export --wacz` (a zip file) is verified through the bundle it
+/// carries, then as a package (check 15).
 pub fn verify_bundle_keeping(
     path: &Path,
     options: &Options,
@@ -58,6 +61,13 @@ pub fn verify_bundle_keeping(
             reason: "is a directory, not a bundle file".into(),
         });
     }
+    let mut file = file;
+    if starts_with(&mut file, wacz::ZIP_MAGIC).map_err(|e| VerifyError::Open {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })? {
+        return wacz::verify_wacz(&shown, file, options);
+    }
     let bag = exhibit_bundle::read_bundle(std::io::BufReader::new(file), &options.limits).map_err(
         |source| VerifyError::Read {
             path: shown.clone(),
@@ -67,6 +77,22 @@ pub fn verify_bundle_keeping(
     let mut report = verify_bag(&bag, &options.trusted, options.tsa_anchors.as_ref())?;
     report.bundle = shown;
     Ok((report, bag))
+}
+
+/// Whether `file` starts with `magic`; leaves it at its start.
+fn starts_with(file: &mut std::fs::File, magic: &[u8]) -> std::io::Result<bool> {
+    use std::io::{Read as _, Seek as _};
+    let mut head = vec![0u8; magic.len()];
+    let mut got = 0;
+    while got < head.len() {
+        let n = file.read(&mut head[got..])?;
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    file.rewind()?;
+    Ok(got == magic.len() && head == magic)
 }
 
 /// The records of a verified bag as citation candidates: every capture, every version a

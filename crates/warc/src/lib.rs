@@ -8,6 +8,8 @@
 //! Not for choosing records or reading the archive (`exhibit-ops`).
 
 pub mod map;
+pub mod read;
 pub mod record;
+pub mod wacz;
 
 pub use record::{Compression, Record, RecordType, WarcWriter};

@@ -99,14 +99,44 @@ pub fn sha256_label(digest: &[u8; 32]) -> String {
 
 /// Writes records to a stream.
 pub struct WarcWriter<W: Write> {
-    out: W,
+    out: Counted<W>,
     compression: Compression,
+}
+
+/// A stream that counts what goes through it.
+struct Counted<W> {
+    inner: W,
+    written: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl<W: Write> WarcWriter<W> {
     /// A writer onto `out`.
     pub fn new(out: W, compression: Compression) -> WarcWriter<W> {
-        WarcWriter { out, compression }
+        WarcWriter {
+            out: Counted {
+                inner: out,
+                written: 0,
+            },
+            compression,
+        }
+    }
+
+    /// How many bytes have been written: where the next record starts (for `.warc.gz`, its
+    /// gzip member), as a CDXJ index's `offset` gives it.
+    pub fn offset(&self) -> u64 {
+        self.out.written
     }
 
     /// Writes `record` with its block read from `block`, which must yield exactly
@@ -131,7 +161,7 @@ impl<W: Write> WarcWriter<W> {
     /// The underlying stream, flushed.
     pub fn finish(mut self) -> io::Result<W> {
         self.out.flush()?;
-        Ok(self.out)
+        Ok(self.out.inner)
     }
 }
 
