@@ -60,7 +60,7 @@ ex capture "http://127.0.0.1:$port/missing" >/dev/null 2>&1 || true
 ex cite EX-V-000002 --quote "By using the Services, you agree" >/dev/null
 
 rm -rf "$seeds"
-mkdir -p "$seeds"/{bundle_read,bundle_tar_differential,citation_parse,checkpoint_parse,tlog_proof_parse,manifest_parse,timestamp_token,text_extract}
+mkdir -p "$seeds"/{bundle_read,bundle_tar_differential,citation_parse,checkpoint_parse,tlog_proof_parse,manifest_parse,timestamp_token,text_extract,warc_read}
 
 # manifest_parse: every manifest of the archive (capture, unchanged, failure, provision).
 find "$work/archive/manifests" -name '*.json' | sort | while read -r m; do
@@ -103,6 +103,10 @@ done
 # bundle_read: a bundle with a provision and its capture, as .tar.zst and as raw tar.
 SOURCE_DATE_EPOCH=1777529721 ex bundle EX-P-000001 --out "$work/evidence.tar.zst" >/dev/null
 cp "$work/evidence.tar.zst" "$seeds/bundle_read/evidence.tar.zst"
+# WARC files: exhibit's own export (plain, so that mutations reach the record syntax), and
+# warcio's (chunked responses, SHA-1 digests in base32).
+ex export --all --warc "$seeds/warc_read/export.warc" >/dev/null
+cp "$root/crates/warc/tests-data/warcio-sample.warc.gz" "$seeds/warc_read/"
 zstd -q -dc "$work/evidence.tar.zst" > "$seeds/bundle_read/evidence.tar"
 
 # bundle_tar_differential: the same tar; GNU tar's repacks of the bag in its gnu, ustar and

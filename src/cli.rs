@@ -66,6 +66,12 @@ pub enum Command {
     /// Write records as a web archive: a WARC 1.1 file (FILE.warc.gz: one gzip member per
     /// record) with each capture's bytes and its signed manifest, signature and log proof.
     Export(ExportArgs),
+    /// Import the captures of a WARC file (from wget, Browsertrix, ArchiveWeb.page, the Wayback
+    /// Machine or exhibit): each HTTP 200 response and resource record becomes a signed capture
+    /// (method warc-import) citing the file's SHA-256 and the record; digests are checked, a
+    /// record that fails them is recorded as refused (exit 1); a malformed file imports nothing
+    /// (exit 2).
+    Import(ImportArgs),
     /// Verify a citation from a filing, a hash, a local file or an evidence bundle.
     Verify(VerifyArgs),
     /// The tamper-evident log: checkpoints, inclusion and consistency proofs, timestamps.
@@ -187,6 +193,20 @@ pub struct ExportArgs {
     /// bundle of the same records, signed; an existing file is not replaced.
     #[arg(long, value_name = "FILE.wacz", conflicts_with = "warc")]
     pub wacz: Option<PathBuf>,
+}
+
+/// `exhibit import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The WARC file (FILE.warc, or FILE.warc.gz).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The publishing entity of every document imported.
+    #[arg(long)]
+    pub entity: Option<String>,
+    /// The largest payload imported, in bytes (default: the archive's capture limit).
+    #[arg(long, value_name = "BYTES")]
+    pub max_size: Option<u64>,
 }
 
 /// `exhibit cite`.

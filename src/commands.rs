@@ -35,6 +35,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Bundle(args) => bundle::bundle(&cli.archive, args, json),
         Command::Report(args) => bundle::report(&cli.archive, args, json),
         Command::Export(args) => bundle::export(&cli.archive, args, json),
+        Command::Import(args) => crate::import::import(&cli.archive, args, json),
         Command::Verify(args) => verify(&cli.archive, args, json),
         Command::Log(cmd) => log::log(&cli.archive, cmd, json),
         Command::Tsa(cmd) => tsa::tsa(&cli.archive, cmd, json),
@@ -367,6 +368,28 @@ fn show_capture(
         output::human_time(&manifest.captured_at)
     )?;
     writeln!(o, "Method     {}", manifest.method.as_str())?;
+    if let Some(w) = &manifest.warc {
+        writeln!(
+            o,
+            "From       {} (SHA-256 {}, {} bytes)",
+            Inert(&w.file_name),
+            w.file_sha256,
+            w.file_size
+        )?;
+        writeln!(
+            o,
+            "Record     {} {} at byte {}",
+            Inert(&w.record_type),
+            Inert(&w.record_id),
+            w.offset
+        )?;
+        writeln!(o, "Target     {}", Inert(&w.target_uri))?;
+        writeln!(
+            o,
+            "WARC date  {} (the WARC writer's claim, not exhibit's)",
+            Inert(&w.warc_date)
+        )?;
+    }
     if let Some(h) = &manifest.http {
         writeln!(o, "Requested  {}", Inert(&h.request_url))?;
         for r in &h.redirects {

@@ -9,6 +9,7 @@ mod cli;
 mod commands;
 mod conventions;
 mod fsck;
+mod import;
 mod log;
 mod output;
 mod reindex;

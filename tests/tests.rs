@@ -61,3 +61,5 @@ mod warc;
 // `exhibit export --wacz`: packages checked by wacz validate, Python cryptography, openssl and
 // exhibit-verify, and changed ones refused.
 mod wacz;
+// `exhibit import FILE.warc[.gz]`: wget's WARCs, round trips, codings undone, refusals, hostile files.
+mod warc_import;

@@ -72,6 +72,7 @@ fn bundle_bytes(key: &SigningKey, body: &[u8]) -> Vec<u8> {
         error: None,
         signer: key.public_key().fingerprint().to_string(),
         browser: None,
+        warc: None,
     };
     let bytes = manifest.to_canonical_bytes().expect("manifest");
     let record = BundleRecord {

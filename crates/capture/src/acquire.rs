@@ -57,6 +57,8 @@ pub struct Acquired {
     pub retained_all: bool,
     /// `Some` when the capture failed (non-2xx, network error, undecodable body).
     pub error: Option<String>,
+    /// For a record imported from a WARC file: the file and the record.
+    pub warc: Option<exhibit_core::warc_source::WarcSource>,
 }
 
 /// The HTTP client with the archive's timeouts and trust roots. Redirects are followed by hand
@@ -169,16 +171,17 @@ fn finish_local(
         retained: stored.retained,
         retained_all: stored.retained_all,
         error: None,
+        warc: None,
     }
 }
 
-struct Streamed {
-    object: exhibit_store::StoredObject,
-    retained: Vec<u8>,
-    retained_all: bool,
+pub(crate) struct Streamed {
+    pub(crate) object: exhibit_store::StoredObject,
+    pub(crate) retained: Vec<u8>,
+    pub(crate) retained_all: bool,
 }
 
-enum StreamError {
+pub(crate) enum StreamError {
     /// Reading the source failed (the source's fault: a file error, a network timeout).
     Read(io::Error),
     /// Anything else (too large, the archive failed).
@@ -194,7 +197,7 @@ impl From<StoreError> for StreamError {
 /// Streams `reader` into a new object, keeping up to the text limit in memory. `previous` is
 /// the document's previous content, which a changed version is likely to resemble (a hint for
 /// delta compression, docs/FORMAT.md §6).
-fn store_stream(
+pub(crate) fn store_stream(
     mut reader: impl Read,
     objects: &ObjectStore,
     previous: Option<&Sha256Digest>,
@@ -345,6 +348,7 @@ fn failure(
         retained: Vec::new(),
         retained_all: false,
         error: Some(cap_string(&error, MAX_RECORDED_STRING)),
+        warc: None,
     }
 }
 
@@ -534,17 +538,8 @@ fn fetch(
             }
             Err(StreamError::Other(e)) => return Err(e),
         };
-        let (essence, charset) = split_content_type(content_type.as_deref());
-        // A missing or generic type says nothing about the bytes: sniff them instead. The
-        // header as sent stays recorded in the manifest either way.
-        let essence = essence.filter(|e| !GENERIC_MEDIA_TYPES.contains(&e.as_str()));
-        let media_type = essence.unwrap_or_else(|| {
-            let file_name = current
-                .path_segments()
-                .and_then(|mut s| s.next_back())
-                .filter(|s| !s.is_empty());
-            text::sniff_media_type(&stored.retained, file_name)
-        });
+        let (media_type, charset) =
+            media_type_of(content_type.as_deref(), &stored.retained, Some(&current));
         let content = ContentInfo {
             sha256: stored.object.sha256,
             blake3: stored.object.blake3,
@@ -570,8 +565,30 @@ fn fetch(
             retained: stored.retained,
             retained_all: stored.retained_all,
             error: None,
+            warc: None,
         });
     }
+}
+
+/// The media type and charset of bytes served with `content_type` from `url`: the header's
+/// essence, unless it is missing or generic — then it says nothing about the bytes, which are
+/// sniffed (with the URL's last path segment as a file name). The header as sent stays recorded
+/// in the manifest either way.
+pub(crate) fn media_type_of(
+    content_type: Option<&str>,
+    retained: &[u8],
+    url: Option<&url::Url>,
+) -> (String, Option<String>) {
+    let (essence, charset) = split_content_type(content_type);
+    let essence = essence.filter(|e| !GENERIC_MEDIA_TYPES.contains(&e.as_str()));
+    let media_type = essence.unwrap_or_else(|| {
+        let file_name = url
+            .and_then(|u| u.path_segments())
+            .and_then(|mut s| s.next_back())
+            .filter(|s| !s.is_empty());
+        text::sniff_media_type(retained, file_name)
+    });
+    (media_type, charset)
 }
 
 /// Splits a Content-Type into its lower-cased essence and charset parameter.

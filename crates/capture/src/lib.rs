@@ -18,6 +18,7 @@ pub mod batch;
 mod browser;
 mod connector;
 mod error;
+mod import;
 mod reextract;
 mod source;
 pub mod tsa;
@@ -32,6 +33,7 @@ use exhibit_text as text;
 pub use acquire::Acquired;
 pub use browser::{BrowserSettings, find_browser};
 pub use error::CaptureError;
+pub use import::ImportSummary;
 pub use source::Source;
 
 /// What the user says about the document a source holds.
@@ -253,6 +255,18 @@ impl PrepareEnv<'_> {
         if let Some((record, dom)) = browser {
             return self.prepare_browser(meta, document_url, rules, acquired, record, dom);
         }
+        self.prepare_acquired(meta, document_url, rules, acquired)
+    }
+
+    /// Extracts and stores the text of bytes already acquired and stored, and makes the
+    /// pending record (any method but the browser's).
+    pub(crate) fn prepare_acquired(
+        &self,
+        meta: &DocumentMeta,
+        document_url: String,
+        rules: &ExtractionRules,
+        acquired: Acquired,
+    ) -> Result<PendingCapture, CaptureError> {
         let mut text = None;
         let mut text_omitted = None;
         let mut title_hint = None;
@@ -341,6 +355,7 @@ impl PrepareEnv<'_> {
             error: acquired.error,
             rules_change: meta.rules.clone(),
             browser: None,
+            warc: acquired.warc,
         })
     }
 }
@@ -387,6 +402,7 @@ impl PrepareEnv<'_> {
             error: acquired.error,
             rules_change: meta.rules.clone(),
             browser: Some(record),
+            warc: None,
         })
     }
 }

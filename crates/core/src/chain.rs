@@ -337,6 +337,7 @@ mod tests {
             error: text_byte.is_none().then(|| "refused".into()),
             signer: "s".into(),
             browser: None,
+            warc: None,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod quote;
 pub mod reextraction;
 pub mod time;
 pub mod url;
+pub mod warc_source;
 
 pub use digest::{Blake3Digest, DualHasher, HashPrefix, Sha256Digest};
 pub use id::{IdPrefix, RecordId, RecordKind};

@@ -12,6 +12,7 @@ use crate::browser::BrowserRecord;
 use crate::connection::{Connection, TrustRoots};
 use crate::digest::{Blake3Digest, Sha256Digest};
 use crate::id::{RecordId, RecordKind};
+use crate::warc_source::WarcSource;
 
 /// The largest manifest [`CaptureManifest::parse`] accepts. Real ones are 1–3 KiB.
 pub const MAX_MANIFEST_BYTES: usize = 1 << 20;
@@ -207,6 +208,10 @@ pub enum Method {
     Stdin,
     /// Loaded and rendered by a browser through exhibit's proxy (v2, FORMAT §3.11).
     Browser,
+    /// Imported from a record of a WARC file (FORMAT §3.12): exhibit claims only that the
+    /// bytes were in that record, not that it fetched them.
+    #[serde(rename = "warc-import")]
+    WarcImport,
 }
 
 impl Method {
@@ -217,6 +222,7 @@ impl Method {
             Method::File => "file",
             Method::Stdin => "stdin",
             Method::Browser => "browser",
+            Method::WarcImport => "warc-import",
         }
     }
 }
@@ -473,6 +479,10 @@ pub struct CaptureManifest {
     /// for every other method.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub browser: Option<BrowserRecord>,
+    /// For captures imported from a WARC file: the file and the record. Absent (the key is
+    /// omitted) for every other method.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc: Option<WarcSource>,
 }
 
 impl CaptureManifest {
@@ -615,7 +625,7 @@ impl CaptureManifest {
         )?;
         match (self.method, &self.http, &self.file) {
             (Method::Http | Method::Browser, Some(_), None) | (Method::File, None, Some(_)) => {}
-            (Method::Stdin, None, None) => {}
+            (Method::Stdin | Method::WarcImport, None, None) => {}
             (m, _, _) => {
                 return bad(format!(
                     "method {} does not match the http/file fields",
@@ -668,6 +678,15 @@ impl CaptureManifest {
             (Some(_), m) => {
                 return bad(format!("method {} has a browser record", m.as_str()));
             }
+            (None, _) => {}
+        }
+        match (&self.warc, self.method) {
+            (Some(w), Method::WarcImport) if !v2 => {
+                w.check().map_err(ManifestError::Inconsistent)?
+            }
+            (None, Method::WarcImport) => return bad("a WARC import has no warc record".into()),
+            (Some(_), Method::WarcImport) => return bad("a WARC import is v1".into()),
+            (Some(_), m) => return bad(format!("method {} has a warc record", m.as_str())),
             (None, _) => {}
         }
         if let Some(v) = &self.version {
@@ -749,6 +768,7 @@ mod tests {
             error: None,
             signer: "SHA256:abc".into(),
             browser: None,
+            warc: None,
         }
     }
 

@@ -448,6 +448,7 @@ mod tests {
             error: None,
             signer: m.signer.clone(),
             browser: None,
+            warc: None,
         }
     }
 

@@ -29,6 +29,8 @@ pub struct Established<'a> {
     pub stamps: usize,
     /// Whether trusted TSA CA certificates were given to check them against.
     pub tsa_anchors_given: bool,
+    /// Whether any record was imported from a WARC file (method `warc-import`).
+    pub imported: bool,
 }
 
 /// (proven, not proven).
@@ -60,6 +62,12 @@ pub fn conclusions(e: &Established<'_>) -> (Vec<String>, Vec<String>) {
             .to_owned(),
         "that the server sent the same bytes to everyone who asked".to_owned(),
     ];
+    if e.imported {
+        not_proven.push(
+            "for records imported from a WARC file: that its writer fetched those bytes from the URL at the date the WARC states (exhibit vouches only that they were the payload of the record it cites, in the file whose SHA-256 it gives)"
+                .to_owned(),
+        );
+    }
     if e.stamps > 0 && !e.tsa_anchors_given {
         not_proven.push(format!(
             "the timestamp{}: present, but not checked against a TSA CA you trust (--tsa-ca PEM)",

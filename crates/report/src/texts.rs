@@ -26,6 +26,16 @@ pub const CONTENTS: &[&str] = &[
     "Declarations: templates for a person to complete and sign",
 ];
 
+/// The label of an imported capture's time: when exhibit imported it, not when it was captured.
+pub const IMPORTED_AT: &str = "Imported at";
+/// What an imported capture's WARC date is.
+pub const WARC_DATE_CLAIM: &str = "claimed by the WARC file's writer, not by exhibit";
+/// What an imported capture proves about its origin.
+pub const IMPORTED_NOTE: &str = "This capture was imported from a WARC file: exhibit vouches that \
+    these bytes were the payload of the record named here, in the file with the SHA-256 given, \
+    with the record's digests checked. It does not vouch that the record's writer fetched them \
+    from the URL, nor at the date, the WARC states.";
+
 /// Opens the integrity section.
 pub const INTEGRITY_INTRO: &str = "Each value below can be recomputed from the bundle with stock \
 tools (see \"How to verify this independently\"). What each kind of value proves:";

@@ -72,6 +72,8 @@ pub struct PendingCapture {
     pub rules_change: Option<exhibit_core::manifest::ExtractionRules>,
     /// For browser captures: what the browser did and made (its objects already stored).
     pub browser: Option<exhibit_core::browser::BrowserRecord>,
+    /// For captures imported from a WARC file: the file and the record.
+    pub warc: Option<exhibit_core::warc_source::WarcSource>,
 }
 
 /// A capture that is part of a committed (or committing) batch.
@@ -508,6 +510,7 @@ impl Batch<'_> {
             error: p.error.clone(),
             signer: self.signer.clone(),
             browser: p.browser.clone(),
+            warc: p.warc.clone(),
         };
         let (capture_id, manifest_sha256, rel, log_index) = loop {
             let id = manifest.id.clone();
@@ -654,6 +657,7 @@ mod tests {
             error: Some("connection refused".into()),
             rules_change: None,
             browser: None,
+            warc: None,
         }
     }
 

@@ -89,7 +89,15 @@ pub(crate) fn verify_bag_with(
         Verdict::Verified
     };
     let signers: Vec<String> = found.signers.into_iter().collect();
-    let (proven, not_proven) = conclusions(verdict, &signers, &pinned, &timestamps, tsa_anchors);
+    let imported = found.records.iter().any(|r| r.imported_from.is_some());
+    let (proven, not_proven) = conclusions(
+        verdict,
+        &signers,
+        &pinned,
+        &timestamps,
+        tsa_anchors,
+        imported,
+    );
     Ok(Report {
         bundle: String::new(),
         bag: bag.name.clone(),
@@ -178,6 +186,7 @@ fn conclusions(
     pinned: &[String],
     timestamps: &[TimestampSummary],
     tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
+    imported: bool,
 ) -> (Vec<String>, Vec<String>) {
     let trusted_stamp = timestamps
         .iter()
@@ -196,5 +205,6 @@ fn conclusions(
         trusted_stamp,
         stamps: timestamps.len(),
         tsa_anchors_given: tsa_anchors.is_some(),
+        imported,
     })
 }

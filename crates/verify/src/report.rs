@@ -135,6 +135,9 @@ pub struct RecordSummary {
     pub excerpt: Option<String>,
     /// For a provision: where the passage is.
     pub quotes: Option<String>,
+    /// For a capture imported from a WARC file: the file, the record and the WARC's date.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub imported_from: Option<String>,
 }
 
 /// One time-stamp token in the bundle, as checked.
@@ -267,9 +270,17 @@ impl Report {
                 .map_or_else(|| r.captured_at.clone(), exhibit_core::time::format_human);
             let _ = writeln!(
                 s,
-                "  Captured  {} (as claimed by the signer)",
+                "  {}  {} (as claimed by the signer)",
+                if r.imported_from.is_some() {
+                    "Imported"
+                } else {
+                    "Captured"
+                },
                 Inert(&captured)
             );
+            if let Some(from) = &r.imported_from {
+                let _ = writeln!(s, "  From      {}", Inert(from));
+            }
             match (&r.sha256, r.size, &r.media_type) {
                 (Some(h), Some(n), Some(t)) => {
                     let _ = writeln!(s, "  SHA-256   {}  ({n} bytes, {})", Inert(h), Inert(t));

@@ -61,6 +61,7 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
         error: None,
         signer,
         browser: None,
+        warc: None,
     };
     let bytes = manifest.to_canonical_bytes().unwrap();
     // A one-leaf log: the leaf hash is the root, the audit path is empty.

@@ -214,10 +214,13 @@ fn resources_of(
     m: &CaptureManifest,
 ) -> Vec<Planned> {
     let mut out = Vec::new();
+    // The URL the bytes came from: an HTTP capture's final URL, an imported record's target.
     let target = m
         .http
         .as_ref()
-        .map_or(m.document.url.as_str(), |h| h.final_url.as_str());
+        .map(|h| h.final_url.as_str())
+        .or(m.warc.as_ref().map(|w| w.target_uri.as_str()))
+        .unwrap_or(m.document.url.as_str());
     let mut seen = std::collections::BTreeSet::new();
     if let Some(content) = &m.content {
         // A failure's body (an error page, or a page from a server whose certificate was

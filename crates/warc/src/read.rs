@@ -28,7 +28,8 @@ use sha2::{Digest as _, Sha256};
 pub mod http;
 
 pub use http::{
-    Dechunk, HttpHead, PayloadCheck, PayloadForm, check_payload_digest, parse_http_head,
+    Dechunk, HttpHead, PayloadCheck, PayloadDigest, PayloadForm, Tap, TapRead,
+    check_payload_digest, parse_http_head,
 };
 
 /// The longest `WARC-Record-ID` accepted, in bytes.

@@ -229,6 +229,7 @@ pub(crate) fn capture(
             retained: Vec::new(),
             retained_all: false,
             error,
+            warc: None,
         },
         record,
         dom,

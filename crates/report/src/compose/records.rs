@@ -5,6 +5,7 @@ use exhibit_bundle::ReadBag;
 
 use crate::doc::{Block, Field, Line, MAX_IMAGE_PIXELS, Mark, Span};
 use crate::facts::{CaptureFacts, Facts, ProvisionFacts, payload_hex};
+use crate::texts;
 
 use super::{
     MAX_CONTEXT_TEXT_BYTES, MAX_IMAGE_BYTES, MAX_TEXT_CHARS, MAX_TOTAL_TEXT_CHARS, MIN_TEXT_CHARS,
@@ -30,11 +31,51 @@ pub(super) fn capture(
         Field::mono("Document id", c.document.id.to_string()),
         Field::mono("Document URL", &c.document.url),
         Field::text(
-            "Captured at",
+            if c.warc.is_some() {
+                texts::IMPORTED_AT
+            } else {
+                "Captured at"
+            },
             format!("{} (claimed by the signer)", human(&c.captured_at)),
         ),
         Field::text("Method", &c.method),
     ];
+    if let Some(w) = &c.warc {
+        f.push(Field::mono("WARC file", &w.file_name));
+        f.push(Field::mono("WARC file SHA-256", w.file_sha256.to_string()));
+        f.push(Field::text(
+            "WARC record",
+            format!("{} record at byte {}", w.record_type, w.offset),
+        ));
+        f.push(Field::mono("WARC record id", &w.record_id));
+        f.push(Field::mono("WARC target URI", &w.target_uri));
+        f.push(Field::text(
+            "WARC date",
+            format!("{} ({})", w.warc_date, texts::WARC_DATE_CLAIM),
+        ));
+        if let Some(status) = w.status {
+            f.push(Field::text("HTTP status", status.to_string()));
+        }
+        if !w.decoded.is_empty() {
+            f.push(Field::text("Codings undone", w.decoded.join(", ")));
+        }
+        let digests: Vec<String> = w
+            .block_digest
+            .iter()
+            .map(|d| format!("block {d}"))
+            .chain(w.payload_digest.iter().map(|d| {
+                format!(
+                    "payload {d}{}",
+                    w.payload_digest_over
+                        .as_deref()
+                        .map_or(String::new(), |o| format!(" ({o})"))
+                )
+            }))
+            .collect();
+        if !digests.is_empty() {
+            f.push(Field::mono("WARC digests checked", digests.join("; ")));
+        }
+    }
     if let Some(http) = &c.http {
         f.push(Field::mono("Requested URL", &http.request_url));
         for (status, from, to) in &http.redirects {
@@ -80,6 +121,9 @@ pub(super) fn capture(
         f.push(Field::text("Capture failed", e));
     }
     b.push(Block::Fields(f));
+    if c.warc.is_some() {
+        b.push(p(texts::IMPORTED_NOTE));
+    }
 
     if let Some(browser) = &c.browser {
         b.push(h(2, "What the browser showed"));

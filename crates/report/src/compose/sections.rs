@@ -351,6 +351,10 @@ pub(super) fn limitations(b: &mut Vec<Block>, facts: &Facts) {
         trusted_stamp: None,
         stamps: facts.timestamps.len(),
         tsa_anchors_given: false,
+        imported: facts
+            .records
+            .iter()
+            .any(|r| matches!(r, crate::facts::RecordFacts::Capture(c) if c.warc.is_some())),
     });
     b.push(h(2, "Proven by the checks"));
     b.push(Block::List(

@@ -133,7 +133,7 @@ pub struct CaptureFacts {
     pub document: exhibit_core::manifest::DocumentRef,
     /// The capture time the signer claims.
     pub captured_at: String,
-    /// `http`, `file` or `browser`.
+    /// `http`, `file`, `stdin`, `browser` or `warc-import`.
     pub method: String,
     /// The HTTP exchange (URLs, redirects, status, headers), if any.
     pub http: Option<HttpFacts>,
@@ -157,6 +157,9 @@ pub struct CaptureFacts {
     pub trust_roots: Option<String>,
     /// What the browser did, for a browser capture.
     pub browser: Option<BrowserFacts>,
+    /// The WARC file and record, for a capture imported from one (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub warc: Option<exhibit_core::warc_source::WarcSource>,
     /// The signature and log position.
     pub seal: SealFacts,
 }

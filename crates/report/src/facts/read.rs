@@ -330,6 +330,7 @@ fn capture_facts(
         connections,
         trust_roots,
         browser,
+        warc: m.warc.clone(),
         seal,
     }
 }

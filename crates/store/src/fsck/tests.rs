@@ -56,6 +56,7 @@ fn commit_file_capture(
         error: None,
         rules_change: None,
         browser: None,
+        warc: None,
     };
     let mut batch = archive.begin(key).unwrap();
     batch.add(p).unwrap();
@@ -506,6 +507,7 @@ fn provision_findings(sql: &str, edit: impl FnOnce(&mut CaptureManifest)) -> Vec
             error: None,
             rules_change: None,
             browser: None,
+            warc: None,
         })
         .unwrap();
     batch.commit().unwrap();

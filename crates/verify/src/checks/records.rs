@@ -478,7 +478,16 @@ fn summary(m: &CaptureManifest) -> RecordSummary {
         version_id: m.version.as_ref().map(|v| v.id.to_string()),
         excerpt: None,
         quotes: None,
+        imported_from: m.warc.as_ref().map(imported_from),
     }
+}
+
+/// One line on where an imported capture came from.
+pub(crate) fn imported_from(w: &exhibit_core::warc_source::WarcSource) -> String {
+    format!(
+        "WARC {} (SHA-256 {}), {} record {} at byte {}, dated {} by the WARC's writer",
+        w.file_name, w.file_sha256, w.record_type, w.record_id, w.offset, w.warc_date
+    )
 }
 
 /// The report's summary of a provision (with its opening capture's time and hash, when that
@@ -505,5 +514,6 @@ fn provision_summary(p: &ProvisionManifest, opening: Option<&CaptureManifest>) -
             "characters {}..{} of the text of {} (captured by {})",
             p.quote.char_start, p.quote.char_end, p.version, p.capture.id
         )),
+        imported_from: None,
     }
 }

@@ -274,6 +274,82 @@ pub enum PayloadCheck {
     NotChecked,
 }
 
+/// A record's `WARC-Payload-Digest`, checked as the payload streams past: feed it the payload
+/// as transmitted ([`PayloadDigest::transmitted`]) and, when the body is chunked, the
+/// de-chunked bytes too ([`PayloadDigest::dechunked`]), then [`PayloadDigest::finish`].
+pub struct PayloadDigest {
+    expected: super::Expected,
+    label: String,
+    raw: Hasher,
+    dechunked: Option<Hasher>,
+}
+
+impl PayloadDigest {
+    /// The check of `head`'s payload digest, or what to report instead: `Absent`, `Unknown`,
+    /// or `NotChecked` (a record type whose payload this reader does not delimit: only
+    /// `response` and `resource` are checked). `chunked`: whether de-chunked bytes will be fed
+    /// too. An error names a digest field that cannot be read.
+    pub fn for_record(head: &Head, chunked: bool) -> Result<Result<Self, PayloadCheck>, String> {
+        let Some(label) = head.get("WARC-Payload-Digest") else {
+            return Ok(Err(PayloadCheck::Absent));
+        };
+        let kind = head.kind().unwrap_or_default();
+        if !kind.eq_ignore_ascii_case("response") && !kind.eq_ignore_ascii_case("resource") {
+            return Ok(Err(PayloadCheck::NotChecked));
+        }
+        Ok(match parse_digest("WARC-Payload-Digest", label)? {
+            Parsed::Known(expected) => Ok(PayloadDigest {
+                raw: expected.hasher(),
+                dechunked: chunked.then(|| expected.hasher()),
+                label: label.to_owned(),
+                expected,
+            }),
+            Parsed::Unknown(algorithm) => Err(PayloadCheck::Unknown(algorithm)),
+        })
+    }
+
+    /// Feeds payload bytes as the block holds them.
+    pub fn transmitted(&mut self, bytes: &[u8]) {
+        self.raw.update(bytes);
+    }
+
+    /// Feeds de-chunked payload bytes.
+    pub fn dechunked(&mut self, bytes: &[u8]) {
+        if let Some(h) = &mut self.dechunked {
+            h.update(bytes);
+        }
+    }
+
+    /// Whether the digest matched the bytes as transmitted or de-chunked (`dechunked_ok`:
+    /// whether the chunked coding read to its end); an error says what did not match.
+    pub fn finish(self, dechunked_ok: bool) -> Result<PayloadCheck, String> {
+        let matched = |over| PayloadCheck::Matched {
+            algorithm: self.expected.algorithm,
+            over,
+        };
+        let chunked = self.dechunked.is_some();
+        let as_sent = self.raw.finish();
+        let dechunked = self.dechunked.filter(|_| dechunked_ok).map(Hasher::finish);
+        if as_sent == self.expected.value {
+            return Ok(matched(PayloadForm::AsTransmitted));
+        }
+        if dechunked.as_ref() == Some(&self.expected.value) {
+            return Ok(matched(PayloadForm::Dechunked));
+        }
+        let label = shown(self.label.as_bytes(), 120);
+        let as_sent = self.expected.show(&as_sent);
+        Err(if chunked {
+            format!(
+                "WARC-Payload-Digest {label} matches neither the payload as transmitted ({as_sent}) \
+                 nor de-chunked ({})",
+                dechunked.map_or("not validly chunked".into(), |d| self.expected.show(&d))
+            )
+        } else {
+            format!("WARC-Payload-Digest {label} does not match the payload ({as_sent} computed)")
+        })
+    }
+}
+
 /// Checks the `WARC-Payload-Digest` of the record `head` against its block, read from
 /// `block` (from its first byte; read to the end). The payload of a `response` record of
 /// type `application/http` is the body after the HTTP head, matched either as transmitted
@@ -284,68 +360,50 @@ pub fn check_payload_digest(
     block: &mut dyn BufRead,
     limits: &Limits,
 ) -> Result<PayloadCheck, String> {
-    let Some(label) = head.get("WARC-Payload-Digest") else {
-        return Ok(PayloadCheck::Absent);
-    };
-    let kind = head.kind().unwrap_or_default();
-    let response = kind.eq_ignore_ascii_case("response");
-    if !response && !kind.eq_ignore_ascii_case("resource") {
-        return Ok(PayloadCheck::NotChecked);
-    }
-    let expected = match parse_digest("WARC-Payload-Digest", label)? {
-        Parsed::Known(e) => e,
-        Parsed::Unknown(algorithm) => return Ok(PayloadCheck::Unknown(algorithm)),
-    };
-    let http = response
+    let http = head
+        .kind()
+        .is_some_and(|k| k.eq_ignore_ascii_case("response"))
         && head
             .get("Content-Type")
             .is_some_and(|t| t.to_ascii_lowercase().starts_with("application/http"));
+    // Only a record with a digest to check has its head parsed.
+    if head.get("WARC-Payload-Digest").is_none() {
+        return Ok(PayloadCheck::Absent);
+    }
     let chunked = http && parse_http_head(&mut &mut *block, limits)?.is_chunked();
-    let mut raw = Hashing {
-        inner: block,
-        hasher: expected.hasher(),
+    let digest = match PayloadDigest::for_record(head, chunked)? {
+        Ok(d) => std::cell::RefCell::new(d),
+        Err(report) => return Ok(report),
     };
-    let dechunked = if chunked {
+    let mut raw = Tap {
+        inner: block,
+        feed: &|b: &[u8]| digest.borrow_mut().transmitted(b),
+    };
+    let dechunked_ok = chunked && {
         let mut body = Dechunk::new(&mut raw);
-        let mut sink = HashSink(expected.hasher());
-        let copied = io::copy(&mut body, &mut sink);
-        copied.ok().map(|_| sink.0.finish())
-    } else {
-        None
+        let copied = io::copy(
+            &mut TapRead {
+                inner: &mut body,
+                feed: &|b: &[u8]| digest.borrow_mut().dechunked(b),
+            },
+            &mut io::sink(),
+        );
+        copied.is_ok()
     };
     io::copy(&mut raw, &mut io::sink()).map_err(|e| e.to_string())?;
-    let as_sent = raw.hasher.finish();
-    let matched = |over| PayloadCheck::Matched {
-        algorithm: expected.algorithm,
-        over,
-    };
-    if as_sent == expected.value {
-        return Ok(matched(PayloadForm::AsTransmitted));
-    }
-    if dechunked.as_ref() == Some(&expected.value) {
-        return Ok(matched(PayloadForm::Dechunked));
-    }
-    let label = shown(label.as_bytes(), 120);
-    let as_sent = expected.show(&as_sent);
-    Err(match (chunked, dechunked) {
-        (false, _) => {
-            format!("WARC-Payload-Digest {label} does not match the payload ({as_sent} computed)")
-        }
-        (true, dechunked) => format!(
-            "WARC-Payload-Digest {label} matches neither the payload as transmitted ({as_sent}) \
-             nor de-chunked ({})",
-            dechunked.map_or("not validly chunked".into(), |d| expected.show(&d))
-        ),
-    })
+    digest.into_inner().finish(dechunked_ok)
 }
 
-/// Hashes what is read through it.
-struct Hashing<'a> {
-    inner: &'a mut dyn BufRead,
-    hasher: Hasher,
+/// A buffered reader that shows `feed` every byte consumed from it: how a payload is hashed as
+/// it streams past whoever reads it.
+pub struct Tap<'a> {
+    /// What is read.
+    pub inner: &'a mut dyn BufRead,
+    /// Shown each run of bytes as it is consumed.
+    pub feed: &'a dyn Fn(&[u8]),
 }
 
-impl BufRead for Hashing<'_> {
+impl BufRead for Tap<'_> {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         self.inner.fill_buf()
     }
@@ -353,13 +411,13 @@ impl BufRead for Hashing<'_> {
     fn consume(&mut self, amount: usize) {
         if let Ok(buf) = self.inner.fill_buf() {
             let n = amount.min(buf.len());
-            self.hasher.update(&buf[..n]);
+            (self.feed)(&buf[..n]);
             self.inner.consume(n);
         }
     }
 }
 
-impl Read for Hashing<'_> {
+impl Read for Tap<'_> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         let buf = self.fill_buf()?;
         let n = buf.len().min(out.len());
@@ -369,17 +427,19 @@ impl Read for Hashing<'_> {
     }
 }
 
-/// Hashes what is written to it.
-struct HashSink(Hasher);
+/// A reader that shows `feed` every byte read from it.
+pub struct TapRead<'a> {
+    /// What is read.
+    pub inner: &'a mut dyn Read,
+    /// Shown each run of bytes as it is read.
+    pub feed: &'a dyn Fn(&[u8]),
+}
 
-impl io::Write for HashSink {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.update(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+impl Read for TapRead<'_> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(out)?;
+        (self.feed)(&out[..n]);
+        Ok(n)
     }
 }
 
