@@ -681,9 +681,9 @@ impl CaptureManifest {
             (None, _) => {}
         }
         match (&self.warc, self.method) {
-            (Some(w), Method::WarcImport) if !v2 => {
-                w.check().map_err(ManifestError::Inconsistent)?
-            }
+            (Some(w), Method::WarcImport) if !v2 => w
+                .check(MAX_RECORDED_STRING)
+                .map_err(ManifestError::Inconsistent)?,
             (None, Method::WarcImport) => return bad("a WARC import has no warc record".into()),
             (Some(_), Method::WarcImport) => return bad("a WARC import is v1".into()),
             (Some(_), m) => return bad(format!("method {} has a warc record", m.as_str())),

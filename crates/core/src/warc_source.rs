@@ -8,7 +8,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256Digest;
-use crate::manifest::MAX_RECORDED_STRING;
 
 /// The WARC record a capture was imported from.
 #[derive(Serialize, Deserialize, Clone, PartialEq, Eq, Debug)]
@@ -50,8 +49,9 @@ pub struct WarcSource {
 
 impl WarcSource {
     /// Checks the fields a reader relies on: the record type, the status, every string within
-    /// [`MAX_RECORDED_STRING`] (plus the cut marker), and the digest form.
-    pub fn check(&self) -> Result<(), String> {
+    /// `max_recorded` bytes (the manifest's recording limit) plus the cut marker, and the
+    /// digest form.
+    pub fn check(&self, max_recorded: usize) -> Result<(), String> {
         match (self.record_type.as_str(), self.status) {
             ("response", Some(200) | None) | ("resource", None) => {}
             (t, s) => {
@@ -63,7 +63,7 @@ impl WarcSource {
         if self.record_type == "resource" && !self.headers.is_empty() {
             return Err("warc: a resource record has no HTTP headers".into());
         }
-        let cap = MAX_RECORDED_STRING + "…[truncated]".len();
+        let cap = max_recorded + "…[truncated]".len();
         let strings = [
             &self.file_name,
             &self.record_id,
@@ -99,6 +99,8 @@ impl WarcSource {
 mod tests {
     use super::*;
 
+    const LIMIT: usize = 4096;
+
     fn source() -> WarcSource {
         WarcSource {
             file_name: "crawl.warc.gz".into(),
@@ -120,7 +122,7 @@ mod tests {
 
     #[test]
     fn only_what_an_import_makes_passes() {
-        assert_eq!(source().check(), Ok(()));
+        assert_eq!(source().check(LIMIT), Ok(()));
         let bad: [fn(&mut WarcSource); 7] = [
             |w| w.status = Some(404),
             |w| w.record_type = "request".into(),
@@ -131,12 +133,12 @@ mod tests {
             |w| w.payload_digest_over = Some("somehow".into()),
             |w| w.payload_digest = None,
             |w| w.decoded.push("compress".into()),
-            |w| w.target_uri = "x".repeat(MAX_RECORDED_STRING + 100),
+            |w| w.target_uri = "x".repeat(LIMIT + 100),
         ];
         for change in bad {
             let mut w = source();
             change(&mut w);
-            assert!(w.check().is_err(), "{w:?}");
+            assert!(w.check(LIMIT).is_err(), "{w:?}");
         }
     }
 }
