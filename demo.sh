@@ -171,4 +171,12 @@ if command -v warcio >/dev/null 2>&1; then
     "$(grep -c 'WARC-Record-ID' "$work/warcio-check.txt")" "$(grep -c 'digest pass' "$work/warcio-check.txt")"
 fi
 
+step "A WACZ package for ReplayWeb.page and pywb that carries the bundle; a WARC imported elsewhere"
+run exhibit export --wacz "$work/evidence.wacz" EX-D-000001 EX-P-000001
+printf '$ exhibit-verify %s --key %s | grep …\n' "$work/evidence.wacz" "$fingerprint"
+exhibit_verify "$work/evidence.wacz" --key "$fingerprint" > "$work/wacz-verify.txt"
+grep -E '^(Checks|Report)|WACZ package' "$work/wacz-verify.txt"
+run exhibit --archive "$work/second" init --origin second.exhibit.example
+run exhibit --archive "$work/second" import "$work/evidence.warc.gz"
+
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'

@@ -230,7 +230,8 @@ pub struct CiteArgs {
 /// `exhibit verify`.
 #[derive(Args, Debug)]
 pub struct VerifyArgs {
-    /// An evidence bundle to verify (alone, or against --citation or --hash).
+    /// An evidence bundle (.tar.zst) or a WACZ package made by `export --wacz` to verify
+    /// (alone, or against --citation or --hash).
     pub bundle: Option<PathBuf>,
     /// A citation record from a filing (a file, or - for stdin): find the record and check
     /// every field it states. Its Signed-By line pins the signer.

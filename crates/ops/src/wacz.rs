@@ -9,7 +9,7 @@
 //! replaces a file. Not for the package's names and derived files (`exhibit_warc::wacz`).
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Read, Seek, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
@@ -250,9 +250,8 @@ fn zip_up(
             .map_err(|e| io(out, e))?;
         std::io::copy(&mut r, &mut zip).map_err(|e| io(out, e))?;
     }
-    let mut w = zip.finish().map_err(|e| io(out, e))?;
-    w.flush().map_err(|e| io(out, e))?;
-    w.get_mut().sync_all().map_err(|e| io(out, e))?;
-    w.rewind().map_err(|e| io(out, e))?;
-    Ok(())
+    // A scratch file: the package is made durable when it is copied into place.
+    zip.finish()
+        .and_then(|mut w| w.flush().map_err(Into::into))
+        .map_err(|e| io(out, e))
 }

@@ -15,7 +15,8 @@ use clap::{CommandFactory, Parser, Subcommand};
 use exhibit_verify::citation::read_citations;
 use exhibit_verify::{Options, TrustedKey, answer_bundle};
 
-/// Verify an exhibit evidence bundle (.tar.zst) offline, trusting only the keys you pin.
+/// Verify an exhibit evidence bundle (.tar.zst), or a WACZ package that carries one, offline,
+/// trusting only the keys you pin.
 #[derive(Parser, Debug)]
 #[command(
     name = "exhibit-verify",
@@ -30,7 +31,7 @@ struct Cli {
     /// Generate a completion script or the man page instead of verifying.
     #[command(subcommand)]
     command: Option<Command>,
-    /// The bundle file.
+    /// The bundle file (.tar.zst), or a WACZ package made by `exhibit export --wacz`.
     #[arg(required = true)]
     bundle: Option<PathBuf>,
     /// A trusted signer: an SPKI PEM public key file, or a fingerprint (SHA256:…). Repeatable.

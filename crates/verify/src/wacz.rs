@@ -183,7 +183,7 @@ fn declared_entries(file: &mut File) -> Result<u64, String> {
     Ok(u64::from_le_bytes(n))
 }
 
-/// Reads at most `limit` bytes of entry `name`; `None` if it is larger or unreadable.
+/// Reads entry `name`, refusing one larger than `limit` bytes.
 fn read_entry(zip: &mut Zip, name: &str, limit: u64) -> Result<Vec<u8>, String> {
     let entry = zip.by_name(name).map_err(|e| e.to_string())?;
     if entry.size() > limit {
