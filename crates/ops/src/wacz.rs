@@ -97,6 +97,8 @@ pub fn wacz(
             Source::Bytes(wacz::pages(&indexed)),
         ),
     ];
+    let mut taken: std::collections::HashSet<String> =
+        files.iter().map(|(p, _)| p.clone()).collect();
     for (path, file) in &bag.files {
         let Some(flat) = wacz::flat_name(path) else {
             continue;
@@ -105,7 +107,7 @@ pub fn wacz(
             .bytes
             .clone()
             .ok_or_else(|| OpsError::failed(format!("bundle file {path}: not read")))?;
-        if files.iter().any(|(p, _)| *p == flat) {
+        if !taken.insert(flat.clone()) || flat == wacz::BUNDLE_PATH {
             return Err(OpsError::failed(format!(
                 "bundle file {path}: {flat} is taken in the package"
             )));
