@@ -235,7 +235,8 @@ fn a_browser_capture_exports_every_response_and_its_renderings() {
     let server = Server::start(|path| match path {
         "/page" => Reply::ok(
             "text/html; charset=utf-8",
-            "<!doctype html><link rel=stylesheet href=/style.css><h1>Terms</h1><p>Be nice.</p>",
+            "<!doctype html><link rel=stylesheet href=/style.css><h1>Terms</h1><p>Be nice.</p>\
+             <img src=/missing.png alt=gone>",
         ),
         "/style.css" => Reply::ok("text/css", "h1 { color: #333 }"),
         _ => Reply::status(404, "not here"),
@@ -277,6 +278,21 @@ fn a_browser_capture_exports_every_response_and_its_renderings() {
     assert!(
         uris.contains(&server.url("/style.css").as_str()),
         "{uris:?}"
+    );
+    // The image answered 404: its error page is not exported as the image.
+    let m = &json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000001"]))[0]["manifest"];
+    let missing = server.url("/missing.png");
+    assert!(
+        m["browser"]["resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["url"] == missing.as_str() && r["status"] == 404),
+        "the browser asked for the image: {m}"
+    );
+    assert!(
+        !uris.contains(&missing.as_str()),
+        "an error page exported as the resource it answered for: {uris:?}"
     );
     for what in ["screenshot", "dom", "pdf", "manifest"] {
         let uri = format!("urn:exhibit:test.example:EX-C-000001:{what}");

@@ -205,7 +205,7 @@ fn object_resource(
 }
 
 /// The `resource` records of capture `m`: its content, then a browser capture's other
-/// response bodies (each URL once, the page's own URL only as the content), screenshot, DOM
+/// 2xx response bodies (each URL once, the page's own URL only as the content), screenshot, DOM
 /// and print.
 fn resources_of(
     origin: &str,
@@ -254,7 +254,10 @@ fn resources_of(
     };
     for (i, res) in b.resources.iter().enumerate() {
         let Some(body) = &res.body else { continue };
-        if res.method != "GET" || !seen.insert(res.url.clone()) {
+        // Only what the server served as the resource: an error page (a 404 for the favicon)
+        // is not the resource, and a replay tool would serve it as one.
+        let served = res.status.is_some_and(|s| (200..300).contains(&s));
+        if res.method != "GET" || !served || !seen.insert(res.url.clone()) {
             continue;
         }
         out.push(object_resource(
