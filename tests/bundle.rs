@@ -131,6 +131,11 @@ fn one_changed_content_byte_is_named() {
     let name = content.file_name().unwrap().to_str().unwrap();
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(report.contains(name) && report.contains("FAIL"), "{report}");
+    // The bag's report is not rebuilt from records that failed, and the output says so.
+    assert!(
+        report.contains("Report  not rebuilt: an earlier check failed"),
+        "{report}"
+    );
 }
 
 #[test]

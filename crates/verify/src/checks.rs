@@ -75,7 +75,7 @@ pub(crate) fn verify_bag_with(
     records::check_proofs_belong(&mut c, bag, &found);
     records::check_payload_described(&mut c, bag, &found);
     let pinned = check_trust(&mut c, trusted, &found.signers);
-    let report = check_report(&mut c, bag);
+    let (report, report_not_rebuilt) = check_report(&mut c, bag);
     let sealer = sealed_by
         .as_deref()
         .and_then(|fp| keys.get(fp).map(|k| (fp, k)));
@@ -103,6 +103,7 @@ pub(crate) fn verify_bag_with(
         bag: bag.name.clone(),
         verdict,
         report,
+        report_not_rebuilt,
         checks: c.into_vec(),
         records: found.records,
         signers,
@@ -154,27 +155,29 @@ fn check_trust(
 /// Check 14, the report: it proves that `exhibit/report.pdf` and `exhibit/report.html`, when
 /// the bag has them, are byte for byte the report this bag's records make (rebuilt here from
 /// the records, with the generation time the report states), so that what a person reads in
-/// them is what the records say. Returns the report's id when it matches.
+/// them is what the records say.
 ///
 /// Runs only when every check before it passed: a report is made from verified records, and
 /// a bag that already failed is not worth the work of typesetting one (nor a way to make the
-/// verifier do that work for unsigned records).
-fn check_report(c: &mut Checks, bag: &ReadBag) -> Option<String> {
+/// verifier do that work for unsigned records). Returns the report's id when it matches, and
+/// whether the bag carries a report this check did not rebuild for that reason.
+fn check_report(c: &mut Checks, bag: &ReadBag) -> (Option<String>, bool) {
     use exhibit_bundle::layout::{REPORT_HTML, REPORT_PDF};
     let subject = format!("{REPORT_PDF}, {REPORT_HTML}");
     let what = "are the report the records make (rebuilt and compared byte for byte)";
     if c.any_failed() {
-        return None;
+        let carried = bag.files.contains_key(REPORT_PDF) || bag.files.contains_key(REPORT_HTML);
+        return (None, carried);
     }
     match exhibit_report::check(bag) {
-        exhibit_report::Checked::Absent => None,
+        exhibit_report::Checked::Absent => (None, false),
         exhibit_report::Checked::Matches { id } => {
             c.pass(&subject, what);
-            Some(id)
+            (Some(id), false)
         }
         exhibit_report::Checked::Differs(why) => {
             c.fail(&subject, what, "the report rebuilt from the records", why);
-            None
+            (None, false)
         }
     }
 }

@@ -202,6 +202,10 @@ pub struct Report {
     /// The id of the evidence report the bag carries, when check 14 found it to be exactly
     /// what the records make.
     pub report: Option<String>,
+    /// Whether the bag carries a report that check 14 did not rebuild, because an earlier check
+    /// failed (a report is made only from records that verify).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub report_not_rebuilt: bool,
     /// Every check, in the order run.
     pub checks: Vec<Check>,
     /// The records.
@@ -356,6 +360,11 @@ impl Report {
                 s,
                 "Report  {}  (exhibit/report.pdf, exhibit/report.html): rebuilt from the records, identical",
                 Inert(id)
+            );
+        } else if self.report_not_rebuilt {
+            let _ = writeln!(
+                s,
+                "Report  not rebuilt: an earlier check failed (a report is made only from records that verify)"
             );
         }
         let _ = writeln!(s);
