@@ -448,7 +448,7 @@ mod tests {
     use sha1::{Digest as _, Sha1};
 
     use super::*;
-    use crate::read::base32_encode;
+    use crate::read::digest::base32_encode;
 
     fn dechunk(body: &[u8]) -> io::Result<Vec<u8>> {
         let mut out = Vec::new();
