@@ -10,16 +10,6 @@ use std::process::Command;
 use crate::common::tls::{Pki, TlsServer};
 use crate::common::*;
 
-fn page(path: &str) -> Reply {
-    match path {
-        "/privacy" => Reply::ok(
-            "text/html; charset=utf-8",
-            std::fs::read(fixture("policy-v1.html")).unwrap(),
-        ),
-        _ => Reply::status(404, "<h1>Not here</h1>"),
-    }
-}
-
 /// `wacz` and the Python beside it, with `cryptography` (the venv `.ci/run` makes and names
 /// `EXHIBIT_WEBARCHIVE_VENV`; else `wacz` on PATH and `python3`), or `None` with a skip message.
 fn webarchive_tools() -> Option<(PathBuf, PathBuf)> {
@@ -45,7 +35,7 @@ fn python(python: &Path, script: &str, args: &[&str]) -> std::process::Output {
 /// A capture over HTTPS and a file capture, exported as a WACZ: (dir, archive, package, url).
 fn exported() -> (tempfile::TempDir, PathBuf, PathBuf, String, TlsServer) {
     let pki = Pki::new("Wacz");
-    let server = TlsServer::start(&pki, page);
+    let server = TlsServer::start(&pki, policy_site);
     let (dir, archive) = new_archive();
     let url = server.url("/privacy");
     let root = pki.root_pem.to_str().unwrap();
@@ -289,8 +279,6 @@ fn a_changed_package_fails_whatever_was_changed() {
             format!(
                 r#"import gzip, io
 w = files["archive/data.warc.gz"]
-members = []
-d = zipfile._EndRecData  # (unused; the WARC is a series of gzip members)
 out = io.BytesIO()
 raw = gzip.decompress(w)
 raw = raw.replace(b"WARC-Target-URI: {url}", b"WARC-Target-URI: {url}-other")

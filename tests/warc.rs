@@ -14,16 +14,6 @@ use std::time::{Duration, Instant};
 use crate::common::tls::{Pki, TlsServer};
 use crate::common::*;
 
-fn page(path: &str) -> Reply {
-    match path {
-        "/privacy" => Reply::ok(
-            "text/html; charset=utf-8",
-            std::fs::read(fixture("policy-v1.html")).unwrap(),
-        ),
-        _ => Reply::status(404, "<h1>Not here</h1>"),
-    }
-}
-
 fn warcio(args: &[&str]) -> std::process::Output {
     Command::new("warcio")
         .args(args)
@@ -37,7 +27,7 @@ fn a_warc_export_passes_warcio_and_holds_the_exact_bytes_and_the_signed_records(
         return;
     }
     let pki = Pki::new("Warc");
-    let server = TlsServer::start(&pki, page);
+    let server = TlsServer::start(&pki, policy_site);
     let (dir, archive) = new_archive();
     let url = server.url("/privacy");
     let root = pki.root_pem.to_str().unwrap();
@@ -337,7 +327,7 @@ struct Exported {
 impl Exported {
     fn new(name: &str) -> Exported {
         let pki = Pki::new(name);
-        let server = TlsServer::start(&pki, page);
+        let server = TlsServer::start(&pki, policy_site);
         let (dir, archive) = new_archive();
         let url = server.url("/privacy");
         let gone = server.url("/gone");

@@ -8,17 +8,6 @@ use std::process::Command;
 
 use crate::common::*;
 
-fn site(path: &str) -> Reply {
-    match path {
-        "/privacy" => Reply::ok(
-            "text/html; charset=utf-8",
-            std::fs::read(fixture("policy-v1.html")).unwrap(),
-        ),
-        "/terms.txt" => Reply::ok("text/plain", std::fs::read(fixture("terms.txt")).unwrap()),
-        _ => Reply::status(404, "<h1>Not here</h1>"),
-    }
-}
-
 /// The imported captures, as `exhibit --json show` gives their manifests, by URL.
 fn manifest_of(archive: &Path, id: &str) -> serde_json::Value {
     json_lines(&exhibit(archive, &["--json", "show", id]))[0]["manifest"].clone()
@@ -51,7 +40,7 @@ fn wget_warc(dir: &Path, urls: &[String]) -> Option<PathBuf> {
 
 #[test]
 fn a_wget_warc_imports_the_exact_served_bytes_and_cites_the_file() {
-    let server = Server::start(site);
+    let server = Server::start(policy_site);
     let (dir, archive) = new_archive();
     let urls = [
         server.url("/privacy"),
@@ -125,7 +114,7 @@ fn a_wget_warc_imports_the_exact_served_bytes_and_cites_the_file() {
 
 #[test]
 fn an_export_imports_into_another_archive_with_the_same_content_hashes() {
-    let server = Server::start(site);
+    let server = Server::start(policy_site);
     let (dir, first) = new_archive();
     ok(&exhibit(&first, &["capture", &server.url("/privacy")]));
     ok(&exhibit(&first, &["capture", &server.url("/terms.txt")]));

@@ -447,3 +447,16 @@ pub fn export(archive: &Path, args: &[&str]) -> Output {
         .output()
         .expect("run exhibit")
 }
+
+/// A small policy site: `/privacy` (the fixture policy-v1.html, as HTML with a charset),
+/// `/terms.txt` (the fixture terms.txt), anything else a 404 page.
+pub fn policy_site(path: &str) -> Reply {
+    match path {
+        "/privacy" => Reply::ok(
+            "text/html; charset=utf-8",
+            std::fs::read(fixture("policy-v1.html")).unwrap(),
+        ),
+        "/terms.txt" => Reply::ok("text/plain", std::fs::read(fixture("terms.txt")).unwrap()),
+        _ => Reply::status(404, "<h1>Not here</h1>"),
+    }
+}

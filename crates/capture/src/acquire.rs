@@ -270,13 +270,24 @@ fn looks_binary(first: &[u8]) -> bool {
 }
 
 pub(crate) fn record_headers(headers: &ureq::http::HeaderMap) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for name in RECORDED_HEADERS {
-        let values: Vec<String> = headers
-            .get_all(*name)
+    recorded_headers(|name| {
+        headers
+            .get_all(name)
             .iter()
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
+            .collect()
+    })
+}
+
+/// The headers a manifest records ([`RECORDED_HEADERS`]), each name's values (from
+/// `values_of`) joined with `, ` and capped: the one rule for HTTP captures and imported
+/// responses.
+pub(crate) fn recorded_headers(
+    values_of: impl Fn(&str) -> Vec<String>,
+) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for name in RECORDED_HEADERS {
+        let values = values_of(name);
         if values.is_empty() {
             continue;
         }

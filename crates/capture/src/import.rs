@@ -23,9 +23,7 @@ use std::path::Path;
 
 use chrono::Utc;
 use exhibit_core::Sha256Digest;
-use exhibit_core::manifest::{
-    ContentInfo, MAX_RECORDED_STRING, Method, RECORDED_HEADERS, cap_string, shorten,
-};
+use exhibit_core::manifest::{ContentInfo, MAX_RECORDED_STRING, Method, cap_string, shorten};
 use exhibit_core::url::normalize_document_url;
 use exhibit_core::warc_source::WarcSource;
 use exhibit_store::{CommittedCapture, PendingCapture};
@@ -35,7 +33,9 @@ use exhibit_warc::read::{
 };
 use sha2::{Digest as _, Sha256};
 
-use crate::acquire::{Acquired, StreamError, decoder, media_type_of, store_stream};
+use crate::acquire::{
+    Acquired, StreamError, decoder, media_type_of, recorded_headers, store_stream,
+};
 use crate::{CaptureError, Capturer, DocumentMeta, PrepareEnv};
 
 /// The most captures committed in one transaction (and document locks held at once).
@@ -263,20 +263,13 @@ impl Capturer<'_> {
                 return Ok(Outcome::Skipped(format!("HTTP {} responses", http.status)));
             }
             source.status = Some(200);
-            for name in RECORDED_HEADERS {
-                let values: Vec<&str> = http
-                    .headers
+            source.headers = recorded_headers(|name| {
+                http.headers
                     .iter()
                     .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.as_str())
-                    .collect();
-                if !values.is_empty() {
-                    source.headers.insert(
-                        (*name).to_owned(),
-                        cap_string(&values.join(", "), MAX_RECORDED_STRING),
-                    );
-                }
-            }
+                    .map(|(_, v)| v.clone())
+                    .collect()
+            });
             let encodings: Vec<&str> = http
                 .headers
                 .iter()

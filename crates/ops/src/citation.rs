@@ -295,10 +295,13 @@ pub fn find_by_hash(
     })
 }
 
-/// The SHA-256 and size of everything `r` yields (a local file to look up).
+/// The SHA-256 and size of everything `r` yields (a local file to look up, a file of a WACZ
+/// package).
 pub fn hash_reader(r: &mut dyn Read) -> std::io::Result<(Sha256Digest, u64)> {
-    let mut hasher = exhibit_core::DualHasher::new();
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
     let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
     loop {
         let n = match r.read(&mut buf) {
             Ok(0) => break,
@@ -307,9 +310,9 @@ pub fn hash_reader(r: &mut dyn Read) -> std::io::Result<(Sha256Digest, u64)> {
             Err(e) => return Err(e),
         };
         hasher.update(&buf[..n]);
+        size += n as u64;
     }
-    let (sha, _, size) = hasher.finish();
-    Ok((sha, size))
+    Ok((Sha256Digest(hasher.finalize().into()), size))
 }
 
 /// The captures a local file with SHA-256 `sha` is (its exact bytes, its signed manifest, or

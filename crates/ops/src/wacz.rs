@@ -189,19 +189,8 @@ fn indexed(r: &exhibit_warc::Record, offset: u64, length: u64) -> Indexed {
 }
 
 fn hash(source: &Source) -> std::io::Result<(u64, [u8; 32])> {
-    let mut r = source.open()?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut n = 0u64;
-    loop {
-        let k = r.read(&mut buf)?;
-        if k == 0 {
-            break;
-        }
-        h.update(&buf[..k]);
-        n += k as u64;
-    }
-    Ok((n, h.finalize().into()))
+    let (sha256, size) = crate::citation::hash_reader(&mut source.open()?)?;
+    Ok((size, sha256.0))
 }
 
 /// The zip entries' time: `created` in the zip's local-time fields (UTC), no earlier than

@@ -191,15 +191,21 @@ pub fn pages(records: &[Indexed]) -> Vec<u8> {
     let mut out = String::from(
         "{\"format\": \"json-pages-1.0\", \"id\": \"pages\", \"title\": \"Captured documents\"}\n",
     );
+    // The exhibit id each manifest record names, by the record it refers to (the first wins).
+    let mut manifests: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    for m in records.iter().filter(|m| m.kind == "metadata") {
+        let id = m
+            .target
+            .as_deref()
+            .and_then(|t| t.strip_suffix(":manifest"))
+            .and_then(|t| t.rsplit(':').next());
+        if let (Some(to), Some(id)) = (m.refers_to.as_deref(), id) {
+            manifests.entry(to).or_insert(id);
+        }
+    }
     for r in records {
         let Some(url) = r.replayable() else { continue };
-        let Some(exhibit_id) = records.iter().find_map(|m| {
-            let t = m.target.as_deref()?;
-            (m.kind == "metadata" && m.refers_to.as_deref() == Some(&r.id))
-                .then(|| t.strip_suffix(":manifest"))
-                .flatten()
-                .and_then(|t| t.rsplit(':').next())
-        }) else {
+        let Some(exhibit_id) = manifests.get(r.id.as_str()) else {
             continue;
         };
         out.push_str(&format!(
