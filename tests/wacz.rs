@@ -289,6 +289,19 @@ files["archive/data.warc.gz"] = out.getvalue()"#
             "exhibitSignature",
         ),
         (
+            "the page's response record claiming another payload",
+            r#"import gzip, io, re
+raw = gzip.decompress(files["archive/data.warc.gz"])
+raw, n = re.subn(rb"(WARC-Type: response\r\n(?:[^\r\n]*\r\n)*?WARC-Payload-Digest: sha256:)[0-9a-f]{64}", lambda m: m.group(1) + b"0" * 64, raw, count=1)
+assert n == 1
+out = io.BytesIO()
+with gzip.GzipFile(fileobj=out, mode="wb", mtime=0) as g:
+    g.write(raw)
+files["archive/data.warc.gz"] = out.getvalue()"#
+                .to_owned(),
+            "WARC-Payload-Digest is the SHA-256 of the HTTP body",
+        ),
+        (
             "the WARC's page replaced by other bytes",
             r#"import gzip, hashlib, io, re
 raw = gzip.decompress(files["archive/data.warc.gz"])

@@ -103,9 +103,13 @@ fn a_warc_export_passes_warcio_and_holds_the_exact_bytes_and_the_signed_records(
     let page_row = rows
         .iter()
         .find(|r| r["warc-target-uri"] == url.as_str())
-        .expect("the page's resource record");
-    assert_eq!(page_row["warc-type"], "resource");
-    assert_eq!(page_row["content-type"], "text/html");
+        .expect("the page's response record");
+    // The connection kept the whole response: it is exported as received.
+    assert_eq!(page_row["warc-type"], "response");
+    assert_eq!(
+        page_row["content-type"],
+        "application/http; msgtype=response"
+    );
     assert_eq!(page_row["warc-ip-address"], "127.0.0.1");
     assert_eq!(
         page_row["warc-payload-digest"],
@@ -269,6 +273,12 @@ fn a_browser_capture_exports_every_response_and_its_renderings() {
         uris.contains(&server.url("/style.css").as_str()),
         "{uris:?}"
     );
+    // The proxy's connections kept each response whole: they travel as `response` records.
+    let css = server.url("/style.css");
+    for u in [url.as_str(), css.as_str()] {
+        let r = rows.iter().find(|r| r["warc-target-uri"] == u).unwrap();
+        assert_eq!(r["warc-type"], "response", "{u}: {rows:#?}");
+    }
     // The image answered 404: its error page is not exported as the image.
     let m = &json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000001"]))[0]["manifest"];
     let missing = server.url("/missing.png");
@@ -320,6 +330,8 @@ struct Exported {
     gone: String,
     /// The captured SHA-256 (hex), as the signed manifest claims.
     sha256: String,
+    /// The SHA-256 (hex) of the response as received, as the signed manifest claims.
+    response: String,
     /// The capture time the signed manifest claims (`captured_at`).
     captured_at: chrono::DateTime<chrono::Utc>,
 }
@@ -340,6 +352,10 @@ impl Exported {
         drop(server);
         let m = &json_lines(&exhibit(&archive, &["--json", "show", "EX-C-000001"]))[0]["manifest"];
         let sha256 = m["content"]["sha256"].as_str().unwrap().to_owned();
+        let response = m["http"]["connections"][0]["response"]["sha256"]
+            .as_str()
+            .expect("the response kept as received")
+            .to_owned();
         let served = std::fs::read(fixture("policy-v1.html")).unwrap();
         assert_eq!(
             sha256,
@@ -361,6 +377,7 @@ impl Exported {
             url,
             gone,
             sha256,
+            response,
             captured_at,
         }
     }
@@ -501,19 +518,21 @@ fn cdxj_indexer_points_at_one_gzip_member_holding_the_exact_captured_bytes() {
         "a record other than the page is indexed under a web URL: {rows:#?}"
     );
 
-    // The bytes at offset/length are one gzip member holding one WARC record: the resource
-    // record of the page, whose block is the captured bytes (block digest and SHA-256 alike).
+    // The bytes at offset/length are one gzip member holding one WARC record: the response
+    // record of the page, whose block is the response the signed manifest names (block digest
+    // and SHA-256 alike), ending in the captured bytes.
     let (offset, length) = span(json);
     let record = one_gzip_member(&file[offset..offset + length]);
     let (fields, block) = one_warc_record(&record);
-    assert_eq!(field(&fields, "WARC-Type"), "resource");
+    assert_eq!(field(&fields, "WARC-Type"), "response");
     assert_eq!(field(&fields, "WARC-Target-URI"), e.url);
     assert_eq!(
         field(&fields, "WARC-Block-Digest"),
-        format!("sha256:{}", e.sha256)
+        format!("sha256:{}", e.response)
     );
-    assert_eq!(sha256_hex(&block), e.sha256);
-    assert!(block == std::fs::read(fixture("policy-v1.html")).unwrap());
+    assert_eq!(sha256_hex(&block), e.response);
+    assert!(block.starts_with(b"HTTP/1.1 200 "));
+    assert!(block.ends_with(&std::fs::read(fixture("policy-v1.html")).unwrap()));
 
     // `--records all` (the warcinfo record too): the spans tile the file from its first byte
     // to its last, each one gzip member of one WARC record.
@@ -680,7 +699,8 @@ fn pywb_replays_the_exact_captured_bytes_at_the_page_url_and_never_exhibits_meta
             .map(|(_, v)| v.as_str())
             .unwrap_or_else(|| panic!("no {name}: {headers:?}"))
     };
-    assert_eq!(header("content-type"), "text/html");
+    // A response record replays with the headers the server sent.
+    assert_eq!(header("content-type"), "text/html; charset=utf-8");
     // The memento is dated at the capture time the signed manifest claims.
     assert_eq!(
         header("memento-datetime"),
@@ -716,4 +736,165 @@ fn pywb_replays_the_exact_captured_bytes_at_the_page_url_and_never_exhibits_meta
     let (status, _, body) = server.get(&format!("/c/{ts}id_/{}", e.gone));
     assert_eq!(status, 404, "{}", String::from_utf8_lossy(&body));
     assert!(!String::from_utf8_lossy(&body).contains("Not here"));
+}
+
+/// `body` in chunked transfer-coding, in chunks of at most 100 bytes.
+fn chunked(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for c in body.chunks(100) {
+        out.extend_from_slice(format!("{:x}\r\n", c.len()).as_bytes());
+        out.extend_from_slice(c);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(b"0\r\n\r\n");
+    out
+}
+
+#[test]
+fn a_response_is_kept_exactly_as_sent_and_exported_as_a_response_record() {
+    use std::io::Write as _;
+    if !have("warcio") {
+        return;
+    }
+    let page = std::fs::read(fixture("policy-v1.html")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&page).unwrap();
+    let gzipped = gz.finish().unwrap();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(b"Deflated terms.").unwrap();
+    let deflated = z.finish().unwrap();
+    // What the server sends, byte for byte: gzip inside chunked (as nginx serves), a redirect
+    // to it, a zlib body framed by its length, and a response with bytes after its body.
+    let mut chunked_gzip = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\
+        Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        .to_vec();
+    chunked_gzip.extend(chunked(&gzipped));
+    let redirect = b"HTTP/1.1 301 Moved Permanently\r\nLocation: /policy\r\nContent-Length: 0\r\n\
+        Connection: close\r\n\r\n"
+        .to_vec();
+    let mut deflate = format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Encoding: deflate\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n",
+        deflated.len()
+    )
+    .into_bytes();
+    deflate.extend(&deflated);
+    let trailing =
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhelloEXTRA"
+            .to_vec();
+    let sent = [
+        ("/policy", chunked_gzip.clone()),
+        ("/old", redirect.clone()),
+        ("/deflate", deflate.clone()),
+        ("/trailing", trailing),
+    ];
+    let served = sent.clone();
+    let server = Server::start(move |path| {
+        let bytes = served
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, b)| b.clone());
+        bytes.map_or_else(|| Reply::status(404, "no"), Reply::Raw)
+    });
+    let (dir, archive) = new_archive();
+    let manifest =
+        |id: &str| json_lines(&exhibit(&archive, &["--json", "show", id]))[0]["manifest"].clone();
+    ok(&exhibit(&archive, &["capture", &server.url("/old")]));
+    ok(&exhibit(&archive, &["capture", &server.url("/deflate")]));
+    ok(&exhibit(&archive, &["capture", &server.url("/trailing")]));
+
+    // Each connection names exactly the bytes its server sent; the content is the decoded body.
+    let m = manifest("EX-C-000001");
+    assert_eq!(m["content"]["sha256"], sha256_hex(&page));
+    let connections = m["http"]["connections"].as_array().unwrap();
+    assert_eq!(connections[0]["response"]["sha256"], sha256_hex(&redirect));
+    assert_eq!(
+        connections[1]["response"]["sha256"],
+        sha256_hex(&chunked_gzip)
+    );
+    assert_eq!(
+        manifest("EX-C-000002")["http"]["connections"][0]["response"]["sha256"],
+        sha256_hex(&deflate)
+    );
+    // Bytes after the body: not one response, so not kept (the capture stands on its body).
+    let t = manifest("EX-C-000003");
+    assert_eq!(t["content"]["sha256"], sha256_hex(b"hello"));
+    assert!(t["http"]["connections"][0].get("response").is_none(), "{t}");
+
+    // The bundle carries them, checked like every object.
+    let bundle = dir.path().join("b.tar.zst");
+    make_bundle(&archive, &bundle, &["EX-C-000001", "EX-C-000002"]);
+    let out = exhibit_verify(&[bundle.to_str().unwrap(), "--key", &fingerprint(&archive)]);
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    let bag = dir.path().join("bag");
+    std::fs::create_dir(&bag).unwrap();
+    untar(&bundle, &bag);
+    let kept = bag
+        .join("b/data/responses")
+        .join(format!("{}.http", sha256_hex(&chunked_gzip)));
+    assert!(std::fs::read(&kept).unwrap() == chunked_gzip);
+
+    // Exported as `response` records, which warcio checks (block and payload digests).
+    let warc = dir.path().join("out.warc.gz");
+    ok(&export(
+        &archive,
+        &["--all", "--warc", warc.to_str().unwrap()],
+    ));
+    let check = warcio(&["check", "-v", warc.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&check.stdout).into_owned();
+    assert!(check.status.success(), "{said}");
+    assert!(!said.contains("digest failed"), "{said}");
+    let index = warcio(&[
+        "index",
+        "-f",
+        "warc-type,warc-target-uri,http:status,warc-block-digest",
+        warc.to_str().unwrap(),
+    ]);
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&index.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let row = |url: &str| {
+        rows.iter()
+            .find(|r| r["warc-target-uri"] == url)
+            .unwrap_or_else(|| panic!("no record for {url}: {rows:#?}"))
+    };
+    for (path, bytes, status) in [
+        ("/policy", &chunked_gzip, "200"),
+        ("/old", &redirect, "301"),
+        ("/deflate", &deflate, "200"),
+    ] {
+        let r = row(&server.url(path));
+        assert_eq!(r["warc-type"], "response", "{path}");
+        assert_eq!(r["http:status"], status, "{path}");
+        assert_eq!(
+            r["warc-block-digest"],
+            format!("sha256:{}", sha256_hex(bytes)),
+            "{path}"
+        );
+    }
+    assert_eq!(row(&server.url("/trailing"))["warc-type"], "resource");
+
+    // Imported back, the responses give the same content hashes.
+    let second = dir.path().join("second");
+    ok(&exhibit(&second, &["init"]));
+    ok(&exhibit(&second, &["import", warc.to_str().unwrap()]));
+    let imported: Vec<String> = (1..=3)
+        .map(|i| {
+            let out = exhibit(&second, &["--json", "show", &format!("EX-C-{i:06}")]);
+            json_lines(&out)[0]["manifest"]["content"]["sha256"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let mut want = vec![
+        sha256_hex(&page),
+        sha256_hex(b"Deflated terms."),
+        sha256_hex(b"hello"),
+    ];
+    let mut got = imported.clone();
+    want.sort();
+    got.sort();
+    assert_eq!(got, want);
 }

@@ -33,6 +33,8 @@ pub enum Reply {
     },
     /// `len` bytes of body, streamed without holding them in memory.
     Huge { len: u64 },
+    /// Exactly these bytes (status line, headers, body), then the connection closes.
+    Raw(Vec<u8>),
     /// A complete 200 response whose body trickles out over `over`.
     Slow {
         content_type: String,
@@ -167,6 +169,9 @@ fn serve<S: Read + Write>(mut stream: S, handler: &Handler) {
         } => {
             let _ = out.write_all(head(status, &headers, Some(body.len() as u64)).as_bytes());
             let _ = out.write_all(&body);
+        }
+        Reply::Raw(bytes) => {
+            let _ = out.write_all(&bytes);
         }
         Reply::Stall {
             headers,

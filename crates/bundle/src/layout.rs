@@ -187,6 +187,7 @@ pub fn object_path(object: &NamedObject<'_>) -> String {
             object.sha256,
             extension(media_type.unwrap_or("application/octet-stream"))
         ),
+        ObjectRole::Response => format!("data/responses/{}.http", object.sha256),
     }
 }
 

@@ -20,7 +20,7 @@ use exhibit_store::{ObjectStore, StoreError};
 use exhibit_text as text;
 
 use crate::CaptureError;
-use crate::connector::{ConnectionLog, HttpClient, TlsSetup};
+use crate::connector::{ConnectionLog, HttpClient, Received, TlsSetup};
 use crate::source::Source;
 
 /// Bytes kept for sniffing the media type when the document is too large to keep whole.
@@ -383,7 +383,7 @@ pub(crate) fn take_connection(
     log: &ConnectionLog,
     url: &url::Url,
     objects: &ObjectStore,
-) -> Result<Option<Connection>, CaptureError> {
+) -> Result<Option<(Connection, Received)>, CaptureError> {
     let Some(made) = log
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
@@ -415,12 +415,47 @@ pub(crate) fn take_connection(
             })
         }
     };
-    Ok(Some(Connection {
+    let connection = Connection {
         url: recorded(url),
         remote: made.remote.to_string(),
         connected_at: exhibit_core::time::format_rfc3339_seconds(made.connected_at),
         tls,
-    }))
+        response: None,
+    };
+    Ok(Some((connection, made.received)))
+}
+
+/// Keeps what `connection` received as its [`Connection::response`] when it is one complete
+/// HTTP response (`exhibit_warc::response`) within the size limit, and `admit` agrees to its
+/// length; else leaves it absent. Called once the response has been read as far as it will be.
+pub(crate) fn keep_response(
+    connection: &mut Connection,
+    received: &Received,
+    objects: &ObjectStore,
+    admit: impl FnOnce(u64) -> bool,
+) -> Result<(), CaptureError> {
+    let Some(bytes) = received.take() else {
+        return Ok(());
+    };
+    if exhibit_warc::response::read_response(&mut &bytes[..]).is_err() || !admit(bytes.len() as u64)
+    {
+        return Ok(());
+    }
+    let stored = objects.put(&bytes)?;
+    connection.response = Some(ObjectRef {
+        sha256: stored.sha256,
+        blake3: stored.blake3,
+        size: stored.size,
+    });
+    Ok(())
+}
+
+/// Reads what is left of a response body whose decoded bytes have all been taken (a
+/// decoder may stop at the end of its stream before the chunked framing's last chunk), so
+/// that the connection's record of it is whole. Bounded: a body with more after that is not
+/// one response, and is not kept.
+pub(crate) fn finish_body(body: &mut impl Read) {
+    let _ = io::copy(&mut body.take(64 << 10), &mut io::sink());
 }
 
 fn fetch(
@@ -441,7 +476,9 @@ fn fetch(
     loop {
         let response = agent.get(current.as_str()).call();
         let captured_at = Utc::now();
-        connections.extend(take_connection(&log, &current, objects)?);
+        let taken = take_connection(&log, &current, objects)?;
+        let received = taken.as_ref().map(|(_, r)| r.clone());
+        connections.extend(taken.map(|(c, _)| c));
         let mut exchange = HttpExchange {
             request_url: recorded(start),
             final_url: recorded(&current),
@@ -499,6 +536,10 @@ fn fetch(
                 status,
                 location: recorded(&next),
             });
+            // What arrived of the redirect with its head (often all of it) is kept if whole.
+            if let (Some(c), Some(r)) = (connections.last_mut(), &received) {
+                keep_response(c, r, objects, |_| true)?;
+            }
             current = next;
             continue;
         }
@@ -522,7 +563,7 @@ fn fetch(
         } else {
             content_encoding.as_deref()
         };
-        let reader = match decoder(Box::new(body), encoding) {
+        let reader = match decoder(Box::new(&mut body), encoding) {
             Ok(r) => r,
             Err(error) => return Ok(failure(captured_at, exchange, error, None)),
         };
@@ -549,6 +590,11 @@ fn fetch(
             }
             Err(StreamError::Other(e)) => return Err(e),
         };
+        finish_body(&mut body);
+        if let (Some(c), Some(r)) = (connections.last_mut(), &received) {
+            keep_response(c, r, objects, |_| true)?;
+            exchange.connections = Some(connections.clone());
+        }
         let (media_type, charset) =
             media_type_of(content_type.as_deref(), &stored.retained, Some(&current));
         let content = ContentInfo {

@@ -10,7 +10,8 @@
 //! Each connection gets a fresh rustls configuration (no session resumption: every handshake
 //! presents the full chain) with a verifier that records the chain before checking it, so a
 //! chain the roots refuse is recorded too. Agents are made per capture with connection pooling
-//! off ([`HttpClient::agent`]): one connection per request, one record per connection.
+//! off ([`HttpClient::agent`]): one connection per request, one record per connection — so
+//! the bytes a connection received ([`Received`]) are the one response it carried.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -21,7 +22,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use exhibit_core::Sha256Digest;
-use exhibit_core::connection::{MAX_ADDED_ROOTS, MAX_CHAIN_CERTIFICATES, ObjectRef, TrustRoots};
+use exhibit_core::connection::{
+    MAX_ADDED_ROOTS, MAX_CHAIN_CERTIFICATES, MAX_RECORDED_RESPONSE, ObjectRef, TrustRoots,
+};
 use rustls::client::WebPkiServerVerifier;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
@@ -51,6 +54,36 @@ pub(crate) struct Recorded {
     pub(crate) connected_at: DateTime<Utc>,
     /// The handshake, for HTTPS.
     pub(crate) tls: Option<RecordedTls>,
+    /// Every byte the server sent after the handshake, as received so far.
+    pub(crate) received: Received,
+}
+
+/// The bytes one connection received (after TLS), shared between its transport, which
+/// appends, and the capture, which takes them once the response has been read. Past
+/// [`MAX_RECORDED_RESPONSE`] bytes they are dropped and nothing is kept.
+#[derive(Debug, Clone)]
+pub(crate) struct Received(Arc<Mutex<Option<Vec<u8>>>>);
+
+impl Received {
+    fn new() -> Received {
+        Received(Arc::new(Mutex::new(Some(Vec::new()))))
+    }
+
+    fn append(&self, bytes: &[u8]) {
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(v) = kept.as_mut() {
+            if (v.len() + bytes.len()) as u64 > MAX_RECORDED_RESPONSE {
+                *kept = None;
+            } else {
+                v.extend_from_slice(bytes);
+            }
+        }
+    }
+
+    /// The bytes received so far, or `None` when they went over the limit (or were taken).
+    pub(crate) fn take(&self) -> Option<Vec<u8>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
 }
 
 /// A handshake as the connector saw it.
@@ -230,15 +263,20 @@ impl Connector<()> for RecordingConnector {
         let connected_at = Utc::now();
         let config = details.config;
         let buffers = || LazyBuffers::new(config.input_buffer_size(), config.output_buffer_size());
-        let tcp = PlainTransport {
+        let received = Received::new();
+        // Under TLS the socket's bytes are TLS records: the plaintext is recorded above them.
+        let mut tcp = PlainTransport {
             stream,
             buffers: buffers(),
+            received: None,
         };
         if !details.needs_tls() {
+            tcp.received = Some(received.clone());
             self.record(Recorded {
                 remote,
                 connected_at,
                 tls: None,
+                received,
             });
             return Ok(Some(Either::A(tcp)));
         }
@@ -291,6 +329,7 @@ impl Connector<()> for RecordingConnector {
                     .alpn_protocol()
                     .map(|p| String::from_utf8_lossy(p).into_owned()),
             }),
+            received: received.clone(),
         });
         outcome?;
         if !trusted {
@@ -299,6 +338,7 @@ impl Connector<()> for RecordingConnector {
         let transport = TlsTransport {
             buffers: buffers(),
             stream: StreamOwned { conn, sock },
+            received,
         };
         Ok(Some(Either::B(transport)))
     }
@@ -428,6 +468,8 @@ fn group_name(g: rustls::NamedGroup) -> String {
 struct PlainTransport {
     stream: TcpStream,
     buffers: LazyBuffers,
+    /// Where the bytes read are recorded; `None` under TLS.
+    received: Option<Received>,
 }
 
 impl fmt::Debug for PlainTransport {
@@ -478,6 +520,9 @@ impl Transport for PlainTransport {
                 other => break other.map_err(|e| timed_out(e, timeout))?,
             }
         };
+        if let Some(r) = &self.received {
+            r.append(&input[..amount]);
+        }
         self.buffers.input_appended(amount);
         Ok(amount > 0)
     }
@@ -492,6 +537,8 @@ impl Transport for PlainTransport {
 struct TlsTransport {
     buffers: LazyBuffers,
     stream: StreamOwned<ClientConnection, TransportAdapter>,
+    /// Where the plaintext read is recorded.
+    received: Received,
 }
 
 impl fmt::Debug for TlsTransport {
@@ -516,6 +563,7 @@ impl Transport for TlsTransport {
         self.stream.get_mut().set_timeout(timeout);
         let input = self.buffers.input_append_buf();
         let amount = self.stream.read(input)?;
+        self.received.append(&input[..amount]);
         self.buffers.input_appended(amount);
         Ok(amount > 0)
     }

@@ -270,12 +270,7 @@ impl Capturer<'_> {
                     .map(|(_, v)| v.clone())
                     .collect()
             });
-            let encodings: Vec<&str> = http
-                .headers
-                .iter()
-                .filter(|(n, _)| n.eq_ignore_ascii_case("Content-Encoding"))
-                .map(|(_, v)| v.as_str())
-                .collect();
+            let encodings: Vec<&str> = http.values("Content-Encoding").collect();
             (
                 http.get("Content-Type").map(str::to_owned),
                 http.is_chunked(),

@@ -17,6 +17,10 @@ pub const MAX_CHAIN_CERTIFICATES: usize = 16;
 /// The most trust roots a capture may add to the bundled set (`--ca-cert`).
 pub const MAX_ADDED_ROOTS: usize = 64;
 
+/// The largest response a connection record keeps as received ([`Connection::response`]):
+/// 16 MiB. A larger response keeps only its decoded body.
+pub const MAX_RECORDED_RESPONSE: u64 = 16 << 20;
+
 /// An object a manifest names that is not the content or the text: a certificate.
 #[derive(Serialize, Deserialize, Clone, Copy, PartialEq, Eq, Hash, Debug)]
 #[serde(deny_unknown_fields)]
@@ -54,6 +58,13 @@ pub struct Connection {
     pub connected_at: String,
     /// For `https` URLs, the handshake; null for `http`.
     pub tls: Option<TlsSession>,
+    /// The response exactly as the server sent it on this connection (after TLS): status line,
+    /// header fields and body still in its transfer and content codings, as an object of at
+    /// most [`MAX_RECORDED_RESPONSE`] bytes that is one complete HTTP/1.x response (FORMAT
+    /// §3.10). Absent (the key is omitted) when not kept: the response was larger, did not
+    /// arrive whole, or the manifest predates the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response: Option<ObjectRef>,
 }
 
 /// A TLS handshake as the client saw it.
@@ -162,6 +173,14 @@ pub(crate) fn check_connection(
         return bad(format!(
             "{what} connected_at {:?} is not RFC 3339 UTC with whole seconds",
             c.connected_at
+        ));
+    }
+    if let Some(r) = &c.response
+        && r.size > MAX_RECORDED_RESPONSE
+    {
+        return bad(format!(
+            "{what} response of {} bytes is over the {MAX_RECORDED_RESPONSE}-byte limit",
+            r.size
         ));
     }
     let https = c.url.starts_with("https://");

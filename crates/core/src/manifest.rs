@@ -407,6 +407,10 @@ pub enum ObjectRole<'a> {
         /// [`crate::browser::Resource::media_type`].
         media_type: Option<&'a str>,
     },
+    /// An HTTP response exactly as received on a connection ([`Connection::response`]).
+    ///
+    /// [`Connection::response`]: crate::connection::Connection::response
+    Response,
 }
 
 impl ObjectRole<'_> {
@@ -420,6 +424,7 @@ impl ObjectRole<'_> {
             ObjectRole::Screenshot => "screenshot",
             ObjectRole::Pdf => "pdf",
             ObjectRole::Resource { .. } => "resource",
+            ObjectRole::Response => "response",
         }
     }
 }
@@ -511,7 +516,8 @@ impl CaptureManifest {
 
     /// Every object this manifest names, each once: the content, the text, then the
     /// certificates of its connections and added trust roots (FORMAT §3.10) and a browser
-    /// capture's DOM, screenshot, PDF and response bodies (§3.11), each skipped when an earlier
+    /// capture's DOM, screenshot, PDF and response bodies (§3.11), then every connection's
+    /// response as received (§3.10), each skipped when an earlier
     /// one has its SHA-256. Bundles carry exactly these; verifiers and `fsck` check each against
     /// its digests and size ([`CaptureManifest::check`] makes sure one SHA-256 is never claimed
     /// with two different BLAKE3 digests or sizes, so checking one claim checks them all).
@@ -556,8 +562,10 @@ impl CaptureManifest {
             .iter()
             .flatten()
             .chain(resources.clone().filter_map(|r| r.connection.as_ref()));
-        for t in connections.filter_map(|c| c.tls.as_ref()) {
-            out.extend(t.chain.iter().map(|o| by_ref(ObjectRole::Certificate, o)));
+        for c in connections {
+            if let Some(t) = &c.tls {
+                out.extend(t.chain.iter().map(|o| by_ref(ObjectRole::Certificate, o)));
+            }
         }
         if let Some(r) = &http.trust_roots {
             out.extend(r.added.iter().map(|o| by_ref(ObjectRole::Certificate, o)));
@@ -571,12 +579,21 @@ impl CaptureManifest {
             );
             out.extend(b.pdf.iter().map(|o| by_ref(ObjectRole::Pdf, o)));
         }
-        for r in resources {
+        for r in resources.clone() {
             let role = ObjectRole::Resource {
                 media_type: r.media_type.as_deref(),
             };
             out.extend(r.body.iter().map(|o| by_ref(role, o)));
         }
+        let connections = http
+            .connections
+            .iter()
+            .flatten()
+            .chain(resources.filter_map(|r| r.connection.as_ref()));
+        out.extend(
+            connections
+                .filter_map(|c| c.response.as_ref().map(|o| by_ref(ObjectRole::Response, o))),
+        );
         out
     }
 
@@ -853,6 +870,7 @@ mod tests {
                 group: Some("x25519".into()),
                 alpn: Some("http/1.1".into()),
             }),
+            response: None,
         };
         h.connections = Some(vec![
             connection("http://ai21.com/privacy-policy"),
@@ -863,6 +881,33 @@ mod tests {
             added: vec![ObjectRef::of(b"root")],
         });
         m
+    }
+
+    #[test]
+    fn a_kept_response_is_named_bounded_and_absent_when_not_kept() {
+        use crate::connection::{MAX_RECORDED_RESPONSE, ObjectRef};
+        let m = sample_v2();
+        let text = String::from_utf8(m.to_canonical_bytes().unwrap()).unwrap();
+        assert!(!text.contains("\"response\""), "absent, not null: {text}");
+        let mut m = sample_v2();
+        let raw = ObjectRef::of(b"HTTP/1.1 200 OK\r\n\r\n");
+        m.http.as_mut().unwrap().connections.as_mut().unwrap()[1].response = Some(raw);
+        let bytes = m.to_canonical_bytes().unwrap();
+        assert_eq!(CaptureManifest::parse(&bytes).unwrap(), m);
+        let named: Vec<_> = m
+            .objects()
+            .into_iter()
+            .filter(|o| o.role == ObjectRole::Response)
+            .map(|o| o.sha256)
+            .collect();
+        assert_eq!(named, [raw.sha256]);
+        let over = ObjectRef {
+            size: MAX_RECORDED_RESPONSE + 1,
+            ..raw
+        };
+        m.http.as_mut().unwrap().connections.as_mut().unwrap()[1].response = Some(over);
+        let e = m.check().unwrap_err().to_string();
+        assert!(e.contains("over the 16777216-byte limit"), "{e}");
     }
 
     #[test]

@@ -1,16 +1,18 @@
 //! `exhibit export --warc`: the planned records as a WARC 1.1 file (FORMAT §17) — a `warcinfo`
-//! record, then per record its `resource` and `metadata` records (`exhibit_warc::map`), then the
+//! record, then per record its `response`, `resource` and `metadata` records
+//! (`exhibit_warc::map`), then the
 //! checkpoint every proof refers to and its time-stamp tokens. Written to a new file, never
 //! replacing one; an object that does not match its manifest aborts the export.
 //!
 //! Not for the record format (that is `exhibit-warc`) nor for choosing records (`bundle::plan`).
 
-use std::io::Read;
+use std::io::{BufReader, Read};
 use std::path::Path;
 
+use exhibit_core::manifest::ObjectRole;
 use exhibit_core::{CaptureManifest, time};
 use exhibit_store::Archive;
-use exhibit_warc::map::{self, Block, Planned, SignedRecord};
+use exhibit_warc::map::{self, Block, Planned, Responses, SignedRecord};
 use exhibit_warc::{Compression, WarcWriter};
 
 use crate::OpsError;
@@ -54,7 +56,7 @@ pub fn warc(
     out: &Path,
     created: chrono::DateTime<chrono::Utc>,
 ) -> Result<Exported, OpsError> {
-    let planned = planned(archive, plan, created)?;
+    let (planned, _) = planned(archive, plan, created)?;
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -70,12 +72,13 @@ pub fn warc(
 }
 
 /// The WARC records of `plan`, in file order: the `warcinfo` record dated `created`, each
-/// signed record's records, then the checkpoint and its tokens.
+/// signed record's records, then the checkpoint and its tokens; and the recorded responses
+/// they carry, read.
 pub(crate) fn planned(
     archive: &Archive,
     plan: &Plan,
     created: chrono::DateTime<chrono::Utc>,
-) -> Result<Vec<Planned>, OpsError> {
+) -> Result<(Vec<Planned>, Responses), OpsError> {
     let origin = archive.config().origin.clone();
     let signer = plan.checkpoint_signer();
     let date = time::format_rfc3339_seconds(created);
@@ -111,6 +114,23 @@ pub(crate) fn planned(
             row.log_index,
         ));
     }
+    let mut responses = Responses::new();
+    for m in signed.iter().filter_map(|s| s.1.as_ref()) {
+        for o in m.objects() {
+            if o.role == ObjectRole::Response && !responses.contains_key(&o.sha256) {
+                let mut reader = BufReader::new(
+                    archive
+                        .objects()
+                        .open(&o.sha256)
+                        .map_err(|e| OpsError::failed(format!("object {}: {e}", o.sha256)))?,
+                );
+                // One that is not a complete response is exported as its body alone.
+                if let Ok(facts) = exhibit_warc::response::read_response(&mut reader) {
+                    responses.insert(o.sha256, facts);
+                }
+            }
+        }
+    }
     for (id, capture, record_date, manifest, signature, log_index) in &signed {
         let proof = proof_text(archive, *log_index, &plan.checkpoint)?;
         planned.extend(map::records_of(
@@ -124,6 +144,7 @@ pub(crate) fn planned(
                 signature,
                 proof: Some(&proof),
                 exported: &date,
+                responses: &responses,
             },
         ));
     }
@@ -146,7 +167,7 @@ pub(crate) fn planned(
             t.response.clone(),
         ));
     }
-    Ok(planned)
+    Ok((planned, responses))
 }
 
 /// Streams `planned` into `w`, archive objects read through the object store (the writer

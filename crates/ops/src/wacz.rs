@@ -17,7 +17,7 @@ use base64::engine::general_purpose::STANDARD;
 use exhibit_core::time;
 use exhibit_warc::Compression;
 use exhibit_warc::record::sha256_label;
-use exhibit_warc::wacz::{self, Description, Indexed, Resource, Signatures};
+use exhibit_warc::wacz::{self, Description, Indexed, Replay, Resource, Signatures};
 use sha2::{Digest as _, Sha256};
 
 use crate::OpsError;
@@ -71,7 +71,7 @@ pub fn wacz(
     .map_err(|e| io(&bundle, e))?;
 
     // The WARC, and where each record landed.
-    let planned = export::planned(archive, plan, created)?;
+    let (planned, responses) = export::planned(archive, plan, created)?;
     let warc = tmp.path().join(wacz::WARC_NAME);
     let placed = {
         let mut w = BufWriter::new(File::create(&warc).map_err(|e| io(&warc, e))?);
@@ -83,7 +83,7 @@ pub fn wacz(
     let indexed: Vec<Indexed> = planned
         .iter()
         .zip(&placed)
-        .map(|(p, &(offset, length))| indexed(&p.record, offset, length))
+        .map(|(p, &(offset, length))| indexed(&p.record, offset, length, &responses))
         .collect();
 
     let mut files: Vec<(String, Source)> = vec![
@@ -168,7 +168,13 @@ pub fn wacz(
 }
 
 /// How the index and the page list see a record just written.
-fn indexed(r: &exhibit_warc::Record, offset: u64, length: u64) -> Indexed {
+fn indexed(
+    r: &exhibit_warc::Record,
+    offset: u64,
+    length: u64,
+    responses: &exhibit_warc::map::Responses,
+) -> Indexed {
+    let response = responses.get(&exhibit_core::Sha256Digest(r.block_sha256));
     let field = |name: &str| {
         r.fields
             .iter()
@@ -185,6 +191,7 @@ fn indexed(r: &exhibit_warc::Record, offset: u64, length: u64) -> Indexed {
         content_type: r.content_type.clone(),
         refers_to: field("WARC-Refers-To"),
         block_sha256: r.block_sha256,
+        replay: Replay::of(r.kind.as_str(), &r.content_type, r.block_sha256, response),
     }
 }
 

@@ -24,7 +24,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use exhibit_bundle::ReadBag;
 use exhibit_warc::record::sha256_label;
-use exhibit_warc::wacz::{self, Indexed};
+use exhibit_warc::response::ResponseFacts;
+use exhibit_warc::wacz::{self, Indexed, Replay};
 use sha2::{Digest as _, Sha256};
 
 use crate::checks::verify_bag_with;
@@ -460,10 +461,17 @@ fn check_warc(c: &mut Checks, zip: &mut Zip, sealed: &BTreeSet<[u8; 32]>) -> Opt
     };
     let mut records: Vec<Indexed> = Vec::new();
     let mut failures: Vec<(String, String, String)> = Vec::new();
+    // A response record's block, read as an HTTP response while it streams past.
+    let response: std::cell::RefCell<Option<Result<ResponseFacts, String>>> = Default::default();
     let read = exhibit_warc::read::read_records(
         entry,
         exhibit_warc::read::Limits::default(),
-        |_, _| Ok::<(), exhibit_warc::read::ReadError>(()),
+        |head, block| {
+            let facts = (head.kind() == Some("response"))
+                .then(|| exhibit_warc::response::read_response(block));
+            *response.borrow_mut() = facts;
+            Ok::<(), exhibit_warc::read::ReadError>(())
+        },
         |done| {
             if records.len() >= MAX_RECORDS {
                 return Err(exhibit_warc::read::ReadError {
@@ -501,15 +509,47 @@ fn check_warc(c: &mut Checks, zip: &mut Zip, sealed: &BTreeSet<[u8; 32]>) -> Opt
                     "none".into(),
                 ));
             }
-            if kind == "resource"
-                && h.get("WARC-Payload-Digest") != Some(sha256_label(&done.block_sha256).as_str())
-            {
-                failures.push((
+            let content_type = h.get("Content-Type").unwrap_or("");
+            let facts = response.borrow_mut().take();
+            let payload_digest =
+                exhibit_core::Inert(h.get("WARC-Payload-Digest").unwrap_or("none"));
+            match (kind.as_str(), &facts) {
+                ("resource", _) if payload_digest.0 != sha256_label(&done.block_sha256) => {
+                    failures.push((
+                        at.clone(),
+                        "WARC-Payload-Digest is the block's SHA-256".into(),
+                        payload_digest.to_string(),
+                    ));
+                }
+                ("response", Some(Err(e))) => failures.push((
                     at.clone(),
-                    "WARC-Payload-Digest is the block's SHA-256".into(),
-                    exhibit_core::Inert(h.get("WARC-Payload-Digest").unwrap_or("none")).to_string(),
-                ));
+                    "is one complete HTTP response".into(),
+                    exhibit_core::Inert(e).to_string(),
+                )),
+                ("response", Some(Ok(f))) => {
+                    if content_type != exhibit_warc::map::HTTP_RESPONSE_TYPE {
+                        failures.push((
+                            at.clone(),
+                            format!("has Content-Type {}", exhibit_warc::map::HTTP_RESPONSE_TYPE),
+                            exhibit_core::Inert(content_type).to_string(),
+                        ));
+                    }
+                    if payload_digest.0 != sha256_label(&f.transmitted_sha256) {
+                        failures.push((
+                            at.clone(),
+                            "WARC-Payload-Digest is the SHA-256 of the HTTP body".into(),
+                            payload_digest.to_string(),
+                        ));
+                    }
+                }
+                _ => {}
             }
+            let replay = Replay::of(
+                &kind,
+                content_type,
+                done.block_sha256,
+                facts.as_ref().and_then(|f| f.as_ref().ok()),
+            );
             records.push(Indexed {
                 offset: h.offset,
                 length: done.length,
@@ -520,6 +560,7 @@ fn check_warc(c: &mut Checks, zip: &mut Zip, sealed: &BTreeSet<[u8; 32]>) -> Opt
                 content_type: h.get("Content-Type").unwrap_or("").to_owned(),
                 refers_to: h.get("WARC-Refers-To").map(str::to_owned),
                 block_sha256: done.block_sha256,
+                replay,
             });
             Ok(())
         },

@@ -1,18 +1,30 @@
 //! How exhibit's records become WARC records (docs/FORMAT.md §17): what each capture stored is
-//! described honestly — `resource` records for the captured bytes and a browser capture's
-//! other responses and renderings (exhibit keeps the body of an HTTP response, not its raw
-//! status line and headers, so it never writes a `response` record), and `metadata` records, under `urn:exhibit:` URIs that no replay tool mistakes for
-//! the page, for each signed manifest, its signature and its log proof, the checkpoint and its
-//! time-stamp tokens.
+//! described honestly — a `response` record where a connection kept the whole response as
+//! received (`Connection::response`), a `resource` record where only the decoded body was kept
+//! (and for a browser capture's renderings), and `metadata` records, under `urn:exhibit:` URIs
+//! that no replay tool mistakes for the page, for each signed manifest, its signature and its
+//! log proof, the checkpoint and its time-stamp tokens.
 //!
 //! Pure: the blocks are named (bytes in hand, or an archive object by digest) and the caller
 //! streams them.
 
-use exhibit_core::connection::Connection;
+use std::collections::HashMap;
+
+use exhibit_core::connection::{Connection, ObjectRef};
 use exhibit_core::{CaptureManifest, Sha256Digest};
 use sha2::{Digest, Sha256};
 
 use crate::record::{Record, RecordType, record_id, sha256_label};
+use crate::response::ResponseFacts;
+
+/// The `Content-Type` of a `response` record's block.
+pub const HTTP_RESPONSE_TYPE: &str = "application/http; msgtype=response";
+
+/// What the caller read from each recorded response object a manifest names
+/// ([`crate::response::read_response`]), by its SHA-256. A response missing here (unreadable,
+/// or not one complete response) is written as before there were responses: its body as a
+/// `resource` record.
+pub type Responses = HashMap<Sha256Digest, ResponseFacts>;
 
 /// A record's block: bytes in hand, or an archive object the caller opens (and checks).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,6 +65,8 @@ pub struct SignedRecord<'a> {
     pub proof: Option<&'a str>,
     /// When the export was made (RFC 3339 seconds): the date of the proof's record.
     pub exported: &'a str,
+    /// The recorded responses its manifest names, read.
+    pub responses: &'a Responses,
 }
 
 /// `urn:exhibit:<origin>:<what>`: the URI of exhibit's own metadata, with every character of
@@ -169,6 +183,53 @@ pub fn records_of(origin: &str, warcinfo_id: &str, r: &SignedRecord<'_>) -> Vec<
     out
 }
 
+/// A `response` record at `target` of the recorded response `object`, read as `facts`: its
+/// payload digest is of the body as transmitted, as `warcio` writes and checks it.
+fn object_response(
+    key: String,
+    date: &str,
+    target: &str,
+    warcinfo_id: &str,
+    object: &ObjectRef,
+    facts: &ResponseFacts,
+    connection: &Connection,
+) -> Planned {
+    let mut fields = vec![
+        ("WARC-Target-URI".to_owned(), target.to_owned()),
+        ("WARC-Warcinfo-ID".to_owned(), warcinfo_id.to_owned()),
+        (
+            "WARC-Payload-Digest".to_owned(),
+            sha256_label(&facts.transmitted_sha256),
+        ),
+    ];
+    fields.extend(connection_fields(connection));
+    Planned {
+        record: Record {
+            kind: RecordType::Response,
+            id: unique_id(&key, object.sha256.as_bytes()),
+            date: date.to_owned(),
+            content_type: HTTP_RESPONSE_TYPE.to_owned(),
+            fields,
+            length: object.size,
+            block_sha256: *object.sha256.as_bytes(),
+        },
+        block: Block::Object {
+            sha256: object.sha256,
+            size: object.size,
+        },
+    }
+}
+
+/// The connection's recorded response and what was read from it, when both are there.
+fn recorded_response<'a>(
+    r: &'a SignedRecord<'_>,
+    c: Option<&'a Connection>,
+) -> Option<(&'a Connection, &'a ObjectRef, &'a ResponseFacts)> {
+    let c = c?;
+    let o = c.response.as_ref()?;
+    Some((c, o, r.responses.get(&o.sha256)?))
+}
+
 /// A `resource` record of the archive object `object` at `target`.
 #[allow(clippy::too_many_arguments)]
 fn object_resource(
@@ -204,9 +265,11 @@ fn object_resource(
     }
 }
 
-/// The `resource` records of capture `m`: its content, then a browser capture's other
-/// 2xx response bodies (each URL once, the page's own URL only as the content), screenshot, DOM
-/// and print.
+/// The records of what capture `m` fetched: its content, as a `response` record where the
+/// connection kept the whole response, else a `resource` record of the body; the redirects
+/// that led a successful capture to it, as `response` records where kept whole; then a browser
+/// capture's other responses the same way (each URL once, the page's own URL only as the
+/// content; 2xx, and 3xx where kept whole), screenshot, DOM and print.
 fn resources_of(
     origin: &str,
     warcinfo_id: &str,
@@ -221,7 +284,18 @@ fn resources_of(
         .map(|h| h.final_url.as_str())
         .or(m.warc.as_ref().map(|w| w.target_uri.as_str()))
         .unwrap_or(m.document.url.as_str());
+    let key = |what: &str| format!("{warcinfo_id} {origin} {} {what}", r.id);
     let mut seen = std::collections::BTreeSet::new();
+    let connections: &[Connection] = m
+        .http
+        .as_ref()
+        .and_then(|h| h.connections.as_deref())
+        .unwrap_or(&[]);
+    // The connection of the request that fetched the content, if it was the last made.
+    let last = m
+        .http
+        .as_ref()
+        .and_then(|h| connections.last().filter(|c| c.url == h.final_url));
     if let Some(content) = &m.content {
         // A failure's body (an error page, or a page from a server whose certificate was
         // refused) is not the document: it goes under exhibit's own URI, never the page's.
@@ -231,47 +305,88 @@ fn resources_of(
             (urn(origin, &format!("{}:error-body", r.id)), "error-body")
         };
         seen.insert(target.clone());
-        // The connection facts only of the request that fetched these bytes.
-        let last = m.http.as_ref().and_then(|h| {
-            h.connections
-                .as_ref()
-                .and_then(|c| c.last())
-                .filter(|c| c.url == h.final_url)
-        });
-        out.push(object_resource(
-            format!("{warcinfo_id} {origin} {} {role}", r.id),
-            r.date,
-            &target,
-            warcinfo_id,
-            &content.media_type,
-            content.sha256,
-            content.size,
-            last,
-        ));
+        match recorded_response(r, last).filter(|_| m.is_success()) {
+            Some((c, o, facts)) => {
+                out.push(object_response(
+                    key(role),
+                    r.date,
+                    &target,
+                    warcinfo_id,
+                    o,
+                    facts,
+                    c,
+                ));
+            }
+            None => out.push(object_resource(
+                key(role),
+                r.date,
+                &target,
+                warcinfo_id,
+                &content.media_type,
+                content.sha256,
+                content.size,
+                last,
+            )),
+        }
+    }
+    // The redirects that led a successful capture to it, after it (the first record is the
+    // one its manifest refers to).
+    let redirects = match &m.http {
+        Some(h) if m.is_success() => h.redirects.len(),
+        _ => 0,
+    };
+    for (i, c) in connections.iter().enumerate().take(redirects) {
+        let Some((c, o, facts)) = recorded_response(r, Some(c)) else {
+            continue;
+        };
+        if is_redirect(facts.head.status) && seen.insert(c.url.clone()) {
+            let k = key(&format!("redirect {i}"));
+            out.push(object_response(k, r.date, &c.url, warcinfo_id, o, facts, c));
+        }
     }
     let Some(b) = &m.browser else {
         return out;
     };
     for (i, res) in b.resources.iter().enumerate() {
-        let Some(body) = &res.body else { continue };
-        // Only what the server served as the resource: an error page (a 404 for the favicon)
-        // is not the resource, and a replay tool would serve it as one.
-        let served = res.status.is_some_and(|s| (200..300).contains(&s));
-        if res.method != "GET" || !served || !seen.insert(res.url.clone()) {
+        if res.method != "GET" || seen.contains(&res.url) {
             continue;
         }
-        out.push(object_resource(
-            format!("{warcinfo_id} {origin} {} resource {i}", r.id),
-            r.date,
-            &res.url,
-            warcinfo_id,
-            res.media_type
-                .as_deref()
-                .unwrap_or("application/octet-stream"),
-            body.sha256,
-            body.size,
-            res.connection.as_ref(),
-        ));
+        let k = key(&format!("resource {i}"));
+        // Only what the server served as the resource: an error page (a 404 for the favicon)
+        // is not the resource, and a replay tool would serve it as one.
+        match recorded_response(r, res.connection.as_ref()) {
+            Some((c, o, facts)) if is_served(facts.head.status) => {
+                seen.insert(res.url.clone());
+                out.push(object_response(
+                    k,
+                    r.date,
+                    &res.url,
+                    warcinfo_id,
+                    o,
+                    facts,
+                    c,
+                ));
+            }
+            _ => {
+                let Some(body) = &res.body else { continue };
+                if !res.status.is_some_and(|s| (200..300).contains(&s)) {
+                    continue;
+                }
+                seen.insert(res.url.clone());
+                out.push(object_resource(
+                    k,
+                    r.date,
+                    &res.url,
+                    warcinfo_id,
+                    res.media_type
+                        .as_deref()
+                        .unwrap_or("application/octet-stream"),
+                    body.sha256,
+                    body.size,
+                    res.connection.as_ref(),
+                ));
+            }
+        }
     }
     let made = [
         ("screenshot", "image/png", b.screenshot.as_ref()),
@@ -281,7 +396,7 @@ fn resources_of(
     for (what, content_type, object) in made {
         let Some(o) = object else { continue };
         out.push(object_resource(
-            format!("{warcinfo_id} {origin} {} {what}", r.id),
+            key(what),
             r.date,
             &urn(origin, &format!("{}:{what}", r.id)),
             warcinfo_id,
@@ -292,6 +407,17 @@ fn resources_of(
         ));
     }
     out
+}
+
+/// The statuses of redirects a replay tool follows.
+fn is_redirect(status: u16) -> bool {
+    matches!(status, 301 | 302 | 303 | 307 | 308)
+}
+
+/// Whether a response with `status` was the resource (or a redirect to it) as the server
+/// served it, and so belongs at its URL.
+fn is_served(status: u16) -> bool {
+    (200..300).contains(&status) || is_redirect(status)
 }
 
 /// A `metadata` record of a log file (the checkpoint note, a time-stamp token) named `what`.

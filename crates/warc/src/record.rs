@@ -15,6 +15,8 @@ pub enum RecordType {
     Warcinfo,
     /// `resource`: a body, without the protocol's headers.
     Resource,
+    /// `response`: a whole HTTP response as received (`application/http; msgtype=response`).
+    Response,
     /// `metadata`: about another record.
     Metadata,
 }
@@ -25,6 +27,7 @@ impl RecordType {
         match self {
             RecordType::Warcinfo => "warcinfo",
             RecordType::Resource => "resource",
+            RecordType::Response => "response",
             RecordType::Metadata => "metadata",
         }
     }

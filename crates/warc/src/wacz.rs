@@ -68,13 +68,51 @@ pub struct Indexed {
     pub refers_to: Option<String>,
     /// The block's SHA-256.
     pub block_sha256: [u8; 32],
+    /// What it replays as ([`Replay::of`]).
+    pub replay: Replay,
+}
+
+/// What a record replays as, as the index lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    /// The HTTP status.
+    pub status: u16,
+    /// The media type.
+    pub mime: String,
+    /// The payload's SHA-256.
+    pub digest: [u8; 32],
 }
 
 impl Indexed {
     fn replayable(&self) -> Option<&str> {
         let t = self.target.as_deref()?;
-        (self.kind == "resource" && (t.starts_with("http://") || t.starts_with("https://")))
-            .then_some(t)
+        let kind = self.kind == "resource" || self.kind == "response";
+        (kind && (t.starts_with("http://") || t.starts_with("https://"))).then_some(t)
+    }
+}
+
+impl Replay {
+    /// What a record replays as: a `response` record's status and media type from its HTTP
+    /// head (`unk` without a `Content-Type`, as pywb writes) and its payload digest as
+    /// transmitted; any other record's 200, its `Content-Type` essence and its block digest.
+    pub fn of(
+        kind: &str,
+        content_type: &str,
+        block_sha256: [u8; 32],
+        response: Option<&crate::response::ResponseFacts>,
+    ) -> Replay {
+        match response {
+            Some(f) if kind == "response" => Replay {
+                status: f.head.status,
+                mime: f.mime.clone().unwrap_or_else(|| "unk".to_owned()),
+                digest: f.transmitted_sha256,
+            },
+            _ => Replay {
+                status: 200,
+                mime: essence(content_type),
+                digest: block_sha256,
+            },
+        }
     }
 }
 
@@ -160,7 +198,8 @@ pub fn surt(url: &str) -> String {
     out
 }
 
-/// The CDXJ index of the replayable records (`resource` records at `http(s)` URLs): one line
+/// The CDXJ index of the replayable records (`response` and `resource` records at `http(s)`
+/// URLs): one line
 /// each, `SURT TIMESTAMP JSON`, sorted bytewise, the JSON's keys in the order web-archive
 /// tools write them.
 pub fn index(records: &[Indexed]) -> Vec<u8> {
@@ -169,12 +208,13 @@ pub fn index(records: &[Indexed]) -> Vec<u8> {
         .filter_map(|r| {
             let url = r.replayable()?;
             Some(format!(
-                "{} {} {{\"url\": {}, \"mime\": {}, \"status\": \"200\", \"digest\": \"{}\", \"length\": \"{}\", \"offset\": \"{}\", \"filename\": \"{WARC_NAME}\"}}\n",
+                "{} {} {{\"url\": {}, \"mime\": {}, \"status\": \"{}\", \"digest\": \"{}\", \"length\": \"{}\", \"offset\": \"{}\", \"filename\": \"{WARC_NAME}\"}}\n",
                 surt(url),
                 timestamp14(&r.date),
                 json_string(url),
-                json_string(&essence(&r.content_type)),
-                sha256_label(&r.block_sha256),
+                json_string(&r.replay.mime),
+                r.replay.status,
+                sha256_label(&r.replay.digest),
                 r.length,
                 r.offset,
             ))
@@ -425,6 +465,7 @@ mod tests {
             content_type: "text/html; charset=utf-8".into(),
             refers_to: refers.map(str::to_owned),
             block_sha256: [1; 32],
+            replay: Replay::of(kind, "text/html; charset=utf-8", [1; 32], None),
         }
     }
 

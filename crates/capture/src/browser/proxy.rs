@@ -44,7 +44,9 @@ use ureq::http;
 use url::Url;
 
 use crate::CaptureError;
-use crate::acquire::{decoder, recorded, split_content_type, take_connection};
+use crate::acquire::{
+    decoder, finish_body, keep_response, recorded, split_content_type, take_connection,
+};
 use crate::connector::HttpClient;
 
 /// The largest request head (request line and headers) read from the browser.

@@ -38,6 +38,14 @@ impl HttpHead {
         super::first_field(&self.headers, name)
     }
 
+    /// The values of every header called `name` (case-insensitive), in order.
+    pub fn values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Whether the body's last transfer-coding is `chunked`.
     pub fn is_chunked(&self) -> bool {
         let last = self

@@ -71,10 +71,14 @@ pub(super) fn forward(
         ),
         None => agent.run(builder.body(()).map_err(|e| bad_request(&e))?),
     };
-    match take_connection(&log, url, &shared.objects) {
-        Ok(connection) => exchange.connection = connection,
+    let received = match take_connection(&log, url, &shared.objects) {
+        Ok(taken) => {
+            let (connection, received) = taken.unzip();
+            exchange.connection = connection;
+            received
+        }
         Err(e) => return Err((502, shared.store_failed(e))),
-    }
+    };
     let response = match result {
         Ok(r) => r,
         Err(e) => {
@@ -146,10 +150,23 @@ pub(super) fn forward(
     let (stored, spool) = if n == 0 {
         store_body(shared, io::empty())?
     } else {
-        let raw: Box<dyn Read> = Box::new(io::Cursor::new(first).chain(raw));
-        let reader = decoder(raw, content_encoding.as_deref()).map_err(|e| (502, e))?;
+        let chained: Box<dyn Read> = Box::new(io::Cursor::new(first).chain(&mut raw));
+        let reader = decoder(chained, content_encoding.as_deref()).map_err(|e| (502, e))?;
         store_body(shared, reader)?
     };
+    finish_body(&mut raw);
+    if let (Some(c), Some(r)) = (exchange.connection.as_mut(), &received) {
+        // Kept whole only within the capture's limit for all bodies, which it counts against.
+        let admit = |n: u64| {
+            let before = shared.total_bytes.fetch_add(n, Ordering::SeqCst);
+            let fits = before + n <= shared.limits.max_total_bytes;
+            if !fits {
+                shared.total_bytes.fetch_sub(n, Ordering::SeqCst);
+            }
+            fits
+        };
+        keep_response(c, r, &shared.objects, admit).map_err(|e| (502, shared.store_failed(e)))?;
+    }
     exchange.body = Some(stored);
     Ok(Answer {
         status,
