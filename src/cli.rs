@@ -80,6 +80,9 @@ pub enum Command {
     /// The RFC 3161 Time-Stamp Authorities that timestamp the log's checkpoints.
     #[command(subcommand)]
     Tsa(TsaCommand),
+    /// Witnesses (C2SP tlog-witness) that cosign the log's checkpoints; or be one.
+    #[command(subcommand)]
+    Witness(WitnessCommand),
     /// Check the archive: the catalog against the signed manifests and the log; with --full
     /// also every object's bytes, every signature and the log's root (exit 1 on any problem).
     Fsck(FsckArgs),
@@ -146,6 +149,9 @@ pub enum LogCommand {
     /// Ask every configured TSA that has not stamped the latest checkpoint for a token
     /// (retrying after an outage); exit 1 if one still fails.
     Timestamp,
+    /// Send the latest checkpoint, with a consistency proof, to every configured witness that
+    /// has not cosigned it (retrying after an outage); exit 1 if one still fails.
+    Witness,
 }
 
 /// `exhibit bundle`.
@@ -252,6 +258,13 @@ pub struct VerifyArgs {
     /// bundle; repeatable). Without it, timestamps are reported but not checked.
     #[arg(long = "tsa-ca", value_name = "PEM")]
     pub tsa_ca: Vec<PathBuf>,
+    /// A witness whose cosignature on the bundle's checkpoint is required: its vkey
+    /// (`name+id+base64`, as `exhibit witness key` prints it). Repeatable.
+    #[arg(long = "witness", value_name = "VKEY")]
+    pub witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned (default: all of them).
+    #[arg(long = "witness-quorum", value_name = "K", requires = "witnesses")]
+    pub witness_quorum: Option<usize>,
 }
 
 /// `exhibit init`.
@@ -298,6 +311,63 @@ pub enum TsaCommand {
     },
     /// List the configured TSAs and whether each has stamped the latest checkpoint.
     List,
+}
+
+/// `exhibit witness …`.
+#[derive(Subcommand, Debug)]
+pub enum WitnessCommand {
+    /// Add a witness; later checkpoints are sent to it too.
+    Add {
+        /// The witness's submission prefix (http or https; `/add-checkpoint` is appended).
+        url: String,
+        /// Its cosigner key (`name+id+base64`, signature type 0x04), as its operator publishes it.
+        #[arg(long)]
+        vkey: String,
+        /// A short name for it (default: made from the URL); names its cosignature files.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Stop asking a witness (by name or URL); cosignatures it made are kept.
+    Remove {
+        /// The witness's name or URL.
+        witness: String,
+    },
+    /// List the configured witnesses and whether each has cosigned the latest checkpoint.
+    List,
+    /// Run a witness (C2SP tlog-witness): cosign the checkpoints of the logs given, refusing
+    /// any that is not consistent with what it cosigned before. Its key and state live in
+    /// --dir; it runs until interrupted.
+    Serve(WitnessServeArgs),
+    /// Print the cosigner key (vkey) of the witness in --dir, making its key if it has none.
+    Key {
+        /// The witness's directory.
+        #[arg(long)]
+        dir: PathBuf,
+        /// The witness's name (default: the name it was first given, else `exhibit-witness`).
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+/// `exhibit witness serve`.
+#[derive(Args, Debug)]
+pub struct WitnessServeArgs {
+    /// The address to listen on (loopback by default; any other needs --public).
+    #[arg(long, default_value = "127.0.0.1:7380")]
+    pub listen: String,
+    /// Allow listening on an address that is not loopback.
+    #[arg(long)]
+    pub public: bool,
+    /// The witness's directory: its key, its name and the latest cosigned size and root of
+    /// each log.
+    #[arg(long)]
+    pub dir: PathBuf,
+    /// The note verifier key (`exhibit log key`) of each log to witness.
+    #[arg(long = "log", value_name = "VKEY", required = true)]
+    pub logs: Vec<String>,
+    /// The witness's name (default: the name it was first given, else `exhibit-witness`).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// `exhibit key …`.

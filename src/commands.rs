@@ -13,7 +13,7 @@ use crate::cli::{
 };
 use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
-use crate::{bundle, capture, changes, cite, conventions, fsck, log, reindex, rules, tsa};
+use crate::{bundle, capture, changes, cite, conventions, fsck, log, reindex, rules, tsa, witness};
 
 /// Runs the parsed command; returns the exit status.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Verify(args) => verify(&cli.archive, args, json),
         Command::Log(cmd) => log::log(&cli.archive, cmd, json),
         Command::Tsa(cmd) => tsa::tsa(&cli.archive, cmd, json),
+        Command::Witness(cmd) => witness::witness(&cli.archive, cmd, json),
         Command::Fsck(args) => fsck::fsck(&cli.archive, args, json),
         Command::Reindex => reindex::reindex(&cli.archive, json),
         Command::Completions(args) => conventions::completions(args),
@@ -513,10 +514,13 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
     }
     options.tsa_anchors = exhibit_verify::load_tsa_anchors(&args.tsa_ca)
         .map_err(|e| Failure::bad_input(e.to_string()))?;
+    options.witnesses =
+        exhibit_verify::WitnessPolicy::from_args(&args.witnesses, args.witness_quorum)
+            .map_err(|e| Failure::bad_input(e.to_string()))?;
     let Some(bundle) = &args.bundle else {
-        if !args.tsa_ca.is_empty() {
+        if !args.tsa_ca.is_empty() || !args.witnesses.is_empty() {
             return Err(Failure::bad_input(
-                "--tsa-ca checks the timestamps in a bundle: give the bundle too",
+                "--tsa-ca and --witness check a bundle's timestamps and cosignatures: give the bundle too",
             ));
         }
         let keys: Vec<String> = options

@@ -19,6 +19,7 @@ pub fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
     let origin = archive.config().origin.clone();
     let public = archive.public_key()?;
     match cmd {
+        LogCommand::Witness => return crate::witness::log_witness(&mut archive, json),
         LogCommand::Key => {
             let vkey = exhibit_sign::note::verifier_key(&origin, &public);
             if json {

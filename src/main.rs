@@ -15,6 +15,8 @@ mod output;
 mod reindex;
 mod rules;
 mod tsa;
+mod witness;
+mod witness_serve;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,5 @@
-//! `exhibit tsa …`, `exhibit log timestamp`, and the timestamping that follows every signed
-//! checkpoint.
+//! `exhibit tsa …`, `exhibit log timestamp`, and the timestamping (and, through
+//! `witness`, the cosigning) that follows every signed checkpoint.
 
 use std::io::Write;
 use std::path::Path;
@@ -12,10 +12,12 @@ use crate::cli::TsaCommand;
 use crate::output::json_line;
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
-/// After a command signed a checkpoint: ask the TSAs that have not stamped the latest one, and
-/// warn (never fail) about each that could not. Returns the reports.
+/// After a command signed a checkpoint: ask the TSAs that have not stamped the latest one, then
+/// the witnesses that have not cosigned it, and warn (never fail) about each that could not.
+/// Returns the TSAs' reports.
 pub fn stamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, Failure> {
     let reports = timestamp_latest(archive, STAMP_BUDGET)?;
+    crate::witness::cosign_after_signing(archive)?;
     for r in &reports {
         if let TsaOutcome::Failed(why) = &r.outcome {
             crate::output::eprint_line(&format!(
@@ -31,14 +33,13 @@ pub fn stamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, Failure> {
     Ok(reports)
 }
 
-/// Before a capture: retry TSAs that missed the latest checkpoint, quietly (the checkpoint the
-/// capture signs is stamped, or warned about, at its end).
+/// Before a capture: retry TSAs and witnesses that missed the latest checkpoint, quietly (the
+/// checkpoint the capture signs is stamped and cosigned, or warned about, at its end).
 pub fn retry_quietly(archive: &mut Archive) -> Result<(), Failure> {
-    if archive.config().tsa.is_empty() {
-        return Ok(());
+    if !archive.config().tsa.is_empty() {
+        timestamp_latest(archive, RETRY_BUDGET)?;
     }
-    timestamp_latest(archive, RETRY_BUDGET)?;
-    Ok(())
+    crate::witness::retry_quietly(archive)
 }
 
 /// `exhibit log timestamp`.

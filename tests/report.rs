@@ -111,34 +111,6 @@ fn manifest_json(dir: &Path, id: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
-/// Re-seals an extracted bag as the key holder would: recomputes the tag manifest and signs it
-/// with the archive's own key.
-fn reseal(bag: &Path, archive: &Path) {
-    let manifest = std::fs::read_to_string(bag.join("tagmanifest-sha256.txt")).unwrap();
-    let mut out = String::new();
-    for line in manifest.lines() {
-        let (_, path) = line.split_once("  ").unwrap();
-        let bytes = std::fs::read(bag.join(path)).unwrap();
-        out.push_str(&format!("{}  {path}\n", sha256_hex(&bytes)));
-    }
-    std::fs::write(bag.join("tagmanifest-sha256.txt"), out).unwrap();
-    let key = archive.join("keys/signing.pem");
-    openssl(
-        bag,
-        &[
-            "pkeyutl",
-            "-sign",
-            "-inkey",
-            key.to_str().unwrap(),
-            "-rawin",
-            "-in",
-            "tagmanifest-sha256.txt",
-            "-out",
-            "tagmanifest-sha256.txt.sig",
-        ],
-    );
-}
-
 /// An edit of an extracted bag.
 type Edit<'a> = Box<dyn Fn(&Path) + 'a>;
 

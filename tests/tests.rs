@@ -63,3 +63,7 @@ mod warc;
 mod wacz;
 // `exhibit import FILE.warc[.gz]`: wget's WARCs, round trips, codings undone, refusals, hostile files.
 mod warc_import;
+mod witness_serve;
+// Witnesses from the archive's side: cosigning after each checkpoint, retries, forks refused,
+// bundles checked with `exhibit-verify --witness`.
+mod witness;

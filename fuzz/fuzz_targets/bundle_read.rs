@@ -37,8 +37,39 @@ fuzz_target!(|data: &[u8]| {
     let Ok(bag) = bag else {
         return;
     };
-    let trusted = [TrustedKey::Key(public_key())];
-    let Ok(report) = verify_bag(&bag, &trusted, None) else {
+    let trusted = vec![TrustedKey::Key(public_key())];
+    let options = exhibit_verify::Options {
+        trusted: trusted.clone(),
+        ..Default::default()
+    };
+    // With a cosigned checkpoint, check 16 with a required witness too (never panics; a
+    // bundle verified with it has no failed check).
+    if bag
+        .files
+        .contains_key(exhibit_bundle::layout::COSIGNED_CHECKPOINT)
+    {
+        let witnessed = exhibit_verify::Options {
+            trusted,
+            witnesses: exhibit_verify::WitnessPolicy {
+                keys: vec![
+                    exhibit_sign::cosignature::CosignerKey::new(
+                        "fuzz.example/witness",
+                        public_key(),
+                    )
+                    .expect("a key name"),
+                ],
+                quorum: None,
+            },
+            ..Default::default()
+        };
+        if let Ok(r) = verify_bag(&bag, &witnessed) {
+            let _ = r.render();
+            if r.verdict == Verdict::Verified {
+                assert_eq!(r.failures().count(), 0, "verified with failed checks");
+            }
+        }
+    }
+    let Ok(report) = verify_bag(&bag, &options) else {
         return;
     };
     let _ = report.render();

@@ -1,10 +1,13 @@
 //! Signed-note checkpoints: `Checkpoint::parse`, `SignedNote::parse` + `verify`, `split_note`,
-//! `VerifierKey::parse`.
+//! `VerifierKey::parse`, `CosignerKey::parse`, `verify_cosignature`, and the tlog-witness
+//! request body (`AddCheckpoint::parse`).
 //!
 //! Properties: a parsed checkpoint prints back to the same bytes; `SignedNote::parse` and
 //! `checkpoint::split_note` split a note at the same place; a note that verifies under the
 //! fuzz key with a single signature is exactly what `sign_note` makes of its text; any parsed
-//! checkpoint, signed, parses and verifies; a parsed verifier key prints back (up to hex case).
+//! checkpoint, signed, parses and verifies; a parsed verifier key prints back (up to hex case);
+//! a parsed add-checkpoint request prints back to the same bytes; no input panics the
+//! cosignature checks.
 #![no_main]
 
 use exhibit_core::checkpoint::{Checkpoint, split_note};
@@ -14,9 +17,26 @@ use exhibit_sign::note::{VerifierKey, sign_note};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    if let Ok(request) = exhibit_core::witness::AddCheckpoint::parse(data) {
+        assert_eq!(
+            request.to_body().as_bytes(),
+            data,
+            "an add-checkpoint request does not print back"
+        );
+    }
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    if let Ok(key) = exhibit_sign::cosignature::CosignerKey::parse(text) {
+        if let Ok(note) = SignedNote::parse(text) {
+            let _ = exhibit_sign::cosignature::verify_cosignature(&note, &key);
+        }
+    }
+    if let Ok(note) = SignedNote::parse(text) {
+        let key = exhibit_sign::cosignature::CosignerKey::new(ORIGIN, public_key())
+            .expect("the fuzz origin is a key name");
+        let _ = exhibit_sign::cosignature::verify_cosignature(&note, &key);
+    }
 
     if let Ok(cp) = Checkpoint::parse(text) {
         assert_eq!(cp.to_text(), text, "checkpoint does not print back");

@@ -465,3 +465,31 @@ pub fn policy_site(path: &str) -> Reply {
         _ => Reply::status(404, "<h1>Not here</h1>"),
     }
 }
+
+/// Re-seals an extracted bag as the key holder would: recomputes the tag manifest and signs it
+/// with the archive's own key.
+pub fn reseal(bag: &Path, archive: &Path) {
+    let manifest = std::fs::read_to_string(bag.join("tagmanifest-sha256.txt")).unwrap();
+    let mut out = String::new();
+    for line in manifest.lines() {
+        let (_, path) = line.split_once("  ").unwrap();
+        let bytes = std::fs::read(bag.join(path)).unwrap();
+        out.push_str(&format!("{}  {path}\n", sha256_hex(&bytes)));
+    }
+    std::fs::write(bag.join("tagmanifest-sha256.txt"), out).unwrap();
+    let key = archive.join("keys/signing.pem");
+    openssl(
+        bag,
+        &[
+            "pkeyutl",
+            "-sign",
+            "-inkey",
+            key.to_str().unwrap(),
+            "-rawin",
+            "-in",
+            "tagmanifest-sha256.txt",
+            "-out",
+            "tagmanifest-sha256.txt.sig",
+        ],
+    );
+}

@@ -93,6 +93,7 @@ fn bundle_bytes(key: &SigningKey, body: &[u8]) -> Vec<u8> {
         file_name: "bench.tar.zst".into(),
         checkpoint: None,
         timestamps: Vec::new(),
+        cosignatures: Vec::new(),
         report: None,
     };
     let body = body.to_vec();

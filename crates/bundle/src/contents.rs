@@ -57,6 +57,9 @@ pub struct Bundle<'a> {
     pub checkpoint: Option<String>,
     /// RFC 3161 tokens over that checkpoint note (see [`crate::layout::timestamp_paths`]).
     pub timestamps: Vec<BundleTimestamp>,
+    /// Witnesses' cosignature lines on that checkpoint (each `— name base64\n`), written after
+    /// it as [`crate::layout::COSIGNED_CHECKPOINT`] when there is one.
+    pub cosignatures: Vec<String>,
     /// The evidence report: `None` for a bag without one; `Some` of its files
     /// ([`crate::layout::REPORT_PDF`], [`crate::layout::REPORT_HTML`]) for a bag with one —
     /// `Some` of nothing while it is being made from [`crate::view`] (VERIFY.txt, which the

@@ -23,6 +23,9 @@ pub const REPORT_PDF: &str = "exhibit/report.pdf";
 pub const REPORT_HTML: &str = "exhibit/report.html";
 /// The signed checkpoint note that every record's log proof refers to (stamped by the tokens).
 pub const CHECKPOINT: &str = "exhibit/checkpoint";
+/// The checkpoint note with the witnesses' cosignature lines appended (C2SP tlog-cosignature):
+/// a signed note that begins with the exact bytes of [`CHECKPOINT`].
+pub const COSIGNED_CHECKPOINT: &str = "exhibit/checkpoint.cosigned";
 /// The directory of the checkpoint's copies stamped by further TSAs.
 pub const TIMESTAMPS_DIR: &str = "exhibit/timestamps/";
 /// The exact text of `bagit.txt`.

@@ -453,6 +453,7 @@ fn is_parsed_tag_file(rel: &str) -> bool {
             .iter()
             .any(|dir| rel.starts_with(dir))
         || crate::layout::is_timestamp_path(rel)
+        || rel == crate::layout::COSIGNED_CHECKPOINT
 }
 
 /// Most zero bytes accepted after the tar's end-of-archive marker (tar pads archives with zero

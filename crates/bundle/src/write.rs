@@ -155,6 +155,21 @@ fn assemble(bundle: &Bundle<'_>) -> Result<Assembled, BundleError> {
             tags.insert(token, t.response.clone());
         }
         tags.insert(layout::CHECKPOINT.into(), note.clone().into_bytes());
+        if !bundle.cosignatures.is_empty() {
+            let mut lines = bundle.cosignatures.clone();
+            lines.sort();
+            lines.dedup();
+            if lines
+                .iter()
+                .any(|l| !l.starts_with("\u{2014} ") || !l.ends_with('\n'))
+            {
+                return Err(BundleError::Invalid(
+                    "a cosignature is not one note signature line".into(),
+                ));
+            }
+            let cosigned = format!("{note}{}", lines.concat());
+            tags.insert(layout::COSIGNED_CHECKPOINT.into(), cosigned.into_bytes());
+        }
     } else if !bundle.timestamps.is_empty() {
         return Err(BundleError::Invalid(
             "time-stamp tokens need the checkpoint they stamp".into(),

@@ -14,6 +14,7 @@
 //! must satisfy is `exhibit-timestamp`'s ([`exhibit_timestamp::verify_answer`]).
 
 mod acquire;
+mod asking;
 pub mod batch;
 mod browser;
 mod connector;
@@ -22,6 +23,7 @@ mod import;
 mod reextract;
 mod source;
 pub mod tsa;
+pub mod witness;
 
 use exhibit_core::manifest::{ExtractionRules, Extractor, TextInfo, cap_string};
 use exhibit_core::url::normalize_document_url;

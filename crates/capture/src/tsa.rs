@@ -70,30 +70,16 @@ pub fn timestamp_checkpoint(
     let budget = budget
         .min(Duration::from_secs(archive.config().capture.timeout_secs))
         .max(Duration::from_secs(1));
-    let agent = agent(budget, &archive.config().capture.user_agent);
+    let agent = crate::asking::agent(budget, &archive.config().capture.user_agent);
     let root = archive.root().to_path_buf();
     let message = checkpoint.note.as_bytes();
     // Ask the TSAs that lack a token in parallel; record the answers afterwards, one by one.
-    let answers: Vec<Option<Result<Token, String>>> = std::thread::scope(|scope| {
-        let asking: Vec<_> = tsas
-            .iter()
-            .map(|tsa| {
-                if held.iter().any(|h| h.tsa == tsa.name) {
-                    return None;
-                }
-                let (agent, root) = (&agent, &root);
-                Some(scope.spawn(move || request_token(agent, root, tsa, message, budget)))
-            })
-            .collect();
-        asking
-            .into_iter()
-            .map(|h| {
-                h.map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("the TSA request failed unexpectedly".into()))
-                })
-            })
-            .collect()
+    let asked: Vec<Option<&TsaEntry>> = tsas
+        .iter()
+        .map(|tsa| (!held.iter().any(|h| h.tsa == tsa.name)).then_some(tsa))
+        .collect();
+    let answers = crate::asking::in_parallel(&asked, |tsa| {
+        request_token(&agent, &root, tsa, message, budget)
     });
     let mut reports = Vec::with_capacity(tsas.len());
     for (tsa, answer) in tsas.iter().zip(answers) {
@@ -133,20 +119,6 @@ pub fn timestamp_latest(
         Some(cp) => timestamp_checkpoint(archive, &cp, budget),
         None => Ok(Vec::new()),
     }
-}
-
-fn agent(budget: Duration, user_agent: &str) -> ureq::Agent {
-    let t = budget;
-    ureq::Agent::config_builder()
-        .timeout_connect(Some(t))
-        .timeout_per_read(Some(t))
-        .timeout_recv_response(Some(t))
-        .timeout_global(Some(t))
-        .max_redirects(0)
-        .http_status_as_error(false)
-        .user_agent(user_agent)
-        .build()
-        .new_agent()
 }
 
 /// Requests, fetches and checks one token over `message`. Every error is one line.

@@ -356,6 +356,12 @@ pub fn base64_encode(data: &[u8]) -> String {
     b64::encode(data)
 }
 
+/// Strict standard base64 with padding (one accepted spelling per byte string); `None` when
+/// not.
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    b64::decode(s)
+}
+
 mod b64 {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 

@@ -22,6 +22,7 @@ pub mod reextraction;
 pub mod time;
 pub mod url;
 pub mod warc_source;
+pub mod witness;
 
 pub use digest::{Blake3Digest, DualHasher, HashPrefix, Sha256Digest};
 pub use id::{IdPrefix, RecordId, RecordKind};

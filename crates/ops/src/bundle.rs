@@ -37,6 +37,9 @@ pub struct Plan {
     pub timestamps: Vec<BundleTimestamp>,
     /// Tokens left out because the archive's copy is damaged.
     pub skipped_tokens: Vec<SkippedToken>,
+    /// The cosignature lines on that checkpoint by the witnesses configured now, each checked
+    /// against its key (a damaged one is left out).
+    pub cosignatures: Vec<String>,
     /// TSAs are configured but none has stamped the checkpoint yet: the bundle carries no
     /// timestamp.
     pub awaiting_timestamp: bool,
@@ -119,6 +122,7 @@ fn plan_with(
         .unwrap_or(latest);
     let (timestamps, skipped_tokens) = tokens_over(archive, &checkpoint, &tsas)?;
     let awaiting_timestamp = timestamps.is_empty() && !archive.config().tsa.is_empty();
+    let cosignatures = cosignatures_on(archive, &checkpoint)?;
     Ok(Plan {
         key,
         public,
@@ -128,7 +132,37 @@ fn plan_with(
         timestamps,
         skipped_tokens,
         awaiting_timestamp,
+        cosignatures,
     })
+}
+
+/// The cosignature lines held on `checkpoint` by each witness configured now, each one that
+/// verifies with the witness's key over the checkpoint (one whose witness was removed may not
+/// be trusted any more; a damaged file is left out).
+fn cosignatures_on(
+    archive: &Archive,
+    checkpoint: &SignedCheckpoint,
+) -> Result<Vec<String>, OpsError> {
+    let mut out = Vec::new();
+    for c in archive.cosignatures_of(checkpoint.size)? {
+        let Some(w) = archive
+            .config()
+            .witness
+            .iter()
+            .find(|w| w.name == c.witness)
+        else {
+            continue;
+        };
+        let Ok(key) = w.key() else { continue };
+        let cosigned = format!("{}{}", checkpoint.note, c.line);
+        let ok = exhibit_sign::SignedNote::parse(&cosigned)
+            .ok()
+            .is_some_and(|n| exhibit_sign::cosignature::verify_cosignature(&n, &key).is_ok());
+        if ok && c.line.lines().count() == 1 {
+            out.push(c.line);
+        }
+    }
+    Ok(out)
 }
 
 /// For each capture of `rows` that opened a version, the capture that opened the document's
@@ -257,6 +291,7 @@ fn spec<'a>(
         file_name,
         checkpoint: Some(checkpoint.note.clone()),
         timestamps: plan.timestamps.clone(),
+        cosignatures: plan.cosignatures.clone(),
         report: Some(Vec::new()),
     })
 }

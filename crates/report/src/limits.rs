@@ -31,6 +31,18 @@ pub struct Established<'a> {
     pub tsa_anchors_given: bool,
     /// Whether any record was imported from a WARC file (method `warc-import`).
     pub imported: bool,
+    /// The witnesses the reader trusts that cosigned the checkpoint, when as many did as the
+    /// reader required (check 16); `None` when none was required.
+    pub witnessed: Option<Witnessed<'a>>,
+}
+
+/// The witnesses that vouched for the checkpoint.
+#[derive(Clone, Copy, Debug)]
+pub struct Witnessed<'a> {
+    /// Their names.
+    pub names: &'a [String],
+    /// The earliest of their cosignatures' times (RFC 3339, UTC).
+    pub earliest: &'a str,
 }
 
 /// (proven, not proven).
@@ -58,10 +70,20 @@ pub fn conclusions(e: &Established<'_>) -> (Vec<String>, Vec<String>) {
         } else {
             "the capture times themselves: they are the signer's claim; the timestamp only bounds them from above".to_owned()
         },
-        "that others were shown the same log: compare the checkpoint with one kept independently (exhibit log consistency)"
-            .to_owned(),
         "that the server sent the same bytes to everyone who asked".to_owned(),
     ];
+    match e.witnessed {
+        Some(w) => proven.push(format!(
+            "that the log showed one history: {} — witnesses you trust — cosigned its checkpoint, each stating that at its time (the earliest {}) this tree was the largest it had seen of this log, consistent with every tree it saw before",
+            w.names.join(", "),
+            w.earliest
+        )),
+        None => not_proven.insert(
+            1,
+            "that others were shown the same log: compare the checkpoint with one kept independently (exhibit log consistency)"
+                .to_owned(),
+        ),
+    }
     if e.imported {
         not_proven.push(
             "for records imported from a WARC file: that its writer fetched those bytes from the URL at the date the WARC states (exhibit vouches only that they were the payload of the record it cites, in the file whose SHA-256 it gives)"

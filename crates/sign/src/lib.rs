@@ -25,6 +25,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+pub mod cosignature;
 mod error;
 mod fingerprint;
 mod key;

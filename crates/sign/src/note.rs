@@ -46,10 +46,10 @@ pub const MAX_NOTE_SIZE: usize = 1024 * 1024;
 pub const MAX_SIGNATURES: usize = 100;
 
 /// The em dash and space that begin every signature line.
-const SIG_PREFIX: &str = "\u{2014} ";
+pub(crate) const SIG_PREFIX: &str = "\u{2014} ";
 
 /// Length in bytes of an Ed25519 signature.
-const ED25519_SIG_LEN: usize = 64;
+pub(crate) const ED25519_SIG_LEN: usize = 64;
 
 /// Key hash: first 4 bytes of SHA-256(name || "\n" || 0x01 || 32-byte public key), as a
 /// big-endian u32. This is the key ID of the C2SP spec for Ed25519 keys.
@@ -101,45 +101,56 @@ impl VerifierKey {
     /// Parse a verifier key string. The name must be valid, the hash exactly 8 hex digits
     /// matching the name and key, and the key `0x01` followed by a 32-byte Ed25519 point.
     pub fn parse(s: &str) -> Result<VerifierKey, NoteError> {
-        let bad = |reason: &'static str| NoteError::InvalidVerifierKey { reason };
-        if s.len() > 1024 {
-            return Err(bad("longer than 1024 bytes"));
-        }
-        let (name, rest) = s.split_once('+').ok_or(bad("expected `name+hash+key`"))?;
-        let (hash_hex, key_b64) = rest
-            .split_once('+')
-            .ok_or(bad("expected `name+hash+key`"))?;
-        check_name(name)?;
-        if hash_hex.len() != 8 || !hash_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad("the key hash is not 8 hexadecimal digits"));
-        }
-        let hash = u32::from_str_radix(hash_hex, 16)
-            .map_err(|_| bad("the key hash is not 8 hexadecimal digits"))?;
-        let raw = STANDARD
-            .decode(key_b64)
-            .map_err(|_| bad("the key is not valid base64"))?;
-        let (&alg, key_bytes) = raw.split_first().ok_or(bad("the key is empty"))?;
-        if alg != ALG_ED25519 {
-            return Err(NoteError::UnsupportedAlgorithm { alg });
-        }
-        let key_bytes: &[u8; 32] = key_bytes
-            .try_into()
-            .map_err(|_| bad("an Ed25519 key must be 32 bytes"))?;
-        let key = PublicKey::from_bytes(key_bytes)
-            .map_err(|_| bad("the key is not an Ed25519 curve point"))?;
-        let expected = key_hash(name, &key);
-        if hash != expected {
-            return Err(NoteError::KeyHashMismatch {
-                found: hash,
-                expected,
-            });
-        }
-        Ok(VerifierKey {
-            name: name.to_owned(),
-            hash,
-            key,
-        })
+        let (name, hash, key) = parse_vkey(s, ALG_ED25519, key_hash)?;
+        Ok(VerifierKey { name, hash, key })
     }
+}
+
+/// Parses a C2SP verifier key `name+<8 hex key ID>+base64(alg || 32-byte Ed25519 key)` whose
+/// signature type is `alg` and whose key ID is `key_id(name, key)`: the one parser of vkeys,
+/// for note signers (0x01) and cosigners (0x04).
+pub(crate) fn parse_vkey(
+    s: &str,
+    alg: u8,
+    key_id: fn(&str, &PublicKey) -> u32,
+) -> Result<(String, u32, PublicKey), NoteError> {
+    let bad = |reason: &'static str| NoteError::InvalidVerifierKey { reason };
+    if s.len() > 1024 {
+        return Err(bad("longer than 1024 bytes"));
+    }
+    let (name, rest) = s.split_once('+').ok_or(bad("expected `name+hash+key`"))?;
+    let (hash_hex, key_b64) = rest
+        .split_once('+')
+        .ok_or(bad("expected `name+hash+key`"))?;
+    check_name(name)?;
+    if hash_hex.len() != 8 || !hash_hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(bad("the key hash is not 8 hexadecimal digits"));
+    }
+    let hash = u32::from_str_radix(hash_hex, 16)
+        .map_err(|_| bad("the key hash is not 8 hexadecimal digits"))?;
+    let raw = STANDARD
+        .decode(key_b64)
+        .map_err(|_| bad("the key is not valid base64"))?;
+    let (&found, key_bytes) = raw.split_first().ok_or(bad("the key is empty"))?;
+    if found != alg {
+        return Err(NoteError::UnsupportedAlgorithm {
+            alg: found,
+            expected: alg,
+        });
+    }
+    let key_bytes: &[u8; 32] = key_bytes
+        .try_into()
+        .map_err(|_| bad("an Ed25519 key must be 32 bytes"))?;
+    let key = PublicKey::from_bytes(key_bytes)
+        .map_err(|_| bad("the key is not an Ed25519 curve point"))?;
+    let expected = key_id(name, &key);
+    if hash != expected {
+        return Err(NoteError::KeyHashMismatch {
+            found: hash,
+            expected,
+        });
+    }
+    Ok((name.to_owned(), hash, key))
 }
 
 impl fmt::Display for VerifierKey {
@@ -375,11 +386,15 @@ pub enum NoteError {
         /// The hash computed from the name and key.
         expected: u32,
     },
-    /// A verifier key uses a signature type other than Ed25519.
-    #[error("verifier key signature type 0x{alg:02x} is not supported (only Ed25519, 0x01)")]
+    /// A verifier key has another signature type than the one expected.
+    #[error(
+        "verifier key signature type 0x{alg:02x} is not the one expected here (0x{expected:02x})"
+    )]
     UnsupportedAlgorithm {
         /// The signature type byte.
         alg: u8,
+        /// The type expected: 0x01 for a note signer, 0x04 for a cosigner.
+        expected: u8,
     },
     /// The note has no signature line for the key.
     #[error("note has no signature by key {name}+{hash:08x}")]
@@ -418,7 +433,7 @@ fn valid_name(name: &str) -> bool {
             .any(|c| c.is_whitespace() || c == '+' || c.is_control())
 }
 
-fn check_name(name: &str) -> Result<(), NoteError> {
+pub(crate) fn check_name(name: &str) -> Result<(), NoteError> {
     if valid_name(name) {
         Ok(())
     } else {
@@ -538,7 +553,10 @@ mod tests {
         let s = format!("n+00000000+{}", STANDARD.encode(raw));
         assert_eq!(
             VerifierKey::parse(&s),
-            Err(NoteError::UnsupportedAlgorithm { alg: 2 })
+            Err(NoteError::UnsupportedAlgorithm {
+                alg: 2,
+                expected: 1
+            })
         );
         assert_eq!(
             VerifierKey::parse(&"a".repeat(2000)),

@@ -136,6 +136,7 @@ impl Archive {
             key: key_path,
             capture: CaptureSettings::default(),
             tsa: Vec::new(),
+            witness: Vec::new(),
         };
         let ca = match &options.tsa_ca {
             Some(pem) => {

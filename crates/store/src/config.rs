@@ -27,6 +27,44 @@ pub struct Config {
     /// RFC 3161 Time-Stamp Authorities asked to timestamp every signed checkpoint, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tsa: Vec<TsaEntry>,
+    /// C2SP tlog-witnesses asked to cosign every signed checkpoint, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub witness: Vec<WitnessEntry>,
+}
+
+/// One witness (`[[witness]]` in `exhibit.toml`).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WitnessEntry {
+    /// A short name, unique in the archive: it names the cosignature files
+    /// (`log/checkpoints/<size>.checkpoint.<name>.cosig`); the rules of a TSA name.
+    pub name: String,
+    /// The witness's submission prefix (http or https); requests are POSTed to
+    /// `<url>/add-checkpoint`.
+    pub url: String,
+    /// Its cosigner key, `name+<key ID>+base64(0x04 ‖ Ed25519 key)`: only cosignatures by this
+    /// key are kept.
+    pub vkey: String,
+}
+
+impl WitnessEntry {
+    /// The cosigner key.
+    pub fn key(&self) -> Result<exhibit_sign::cosignature::CosignerKey, String> {
+        exhibit_sign::cosignature::CosignerKey::parse(&self.vkey)
+            .map_err(|e| format!("witness {:?} vkey: {e}", self.name))
+    }
+
+    /// Checks the name, URL and key.
+    pub fn check(&self) -> Result<(), String> {
+        if !crate::layout::is_tsa_name(&self.name) {
+            return Err(format!(
+                "witness name {:?} must be 1 to 64 ASCII letters, digits, '.' or '-', not starting with '.' or '-'",
+                self.name
+            ));
+        }
+        check_tsa_url(&self.url).map_err(|e| e.replacen("tsa url", "witness url", 1))?;
+        self.key().map(|_| ())
+    }
 }
 
 /// Largest TSA CA bundle read, in bytes.
@@ -244,6 +282,16 @@ impl Config {
                 return Err(bad(format!("two [[tsa]] entries are named {:?}", t.name)));
             }
         }
+        let mut names = std::collections::BTreeSet::new();
+        for w in &config.witness {
+            w.check().map_err(bad)?;
+            if !names.insert(w.name.as_str()) {
+                return Err(bad(format!(
+                    "two [[witness]] entries are named {:?}",
+                    w.name
+                )));
+            }
+        }
         Ok(config)
     }
 
@@ -295,6 +343,47 @@ impl Config {
         };
         entry.check()?;
         self.tsa.push(entry.clone());
+        Ok(entry)
+    }
+
+    /// Adds a witness (a name is derived from the URL when `name` is `None`, made unique with
+    /// `-2`, `-3`…). Refuses a URL, name or key already configured.
+    pub fn add_witness(
+        &mut self,
+        url: &str,
+        vkey: &str,
+        name: Option<&str>,
+    ) -> Result<WitnessEntry, String> {
+        let taken = |n: &str| self.witness.iter().any(|w| w.name == n);
+        if let Some(w) = self.witness.iter().find(|w| w.url == url || w.vkey == vkey) {
+            return Err(format!(
+                "witness {url} or its key is already configured (as {:?})",
+                w.name
+            ));
+        }
+        let name = match name {
+            Some(n) if taken(n) => {
+                return Err(format!("a witness named {n:?} is already configured"));
+            }
+            Some(n) => n.to_owned(),
+            None => {
+                let base = TsaEntry::default_name(url);
+                let mut name = base.clone();
+                let mut k = 2;
+                while taken(&name) {
+                    name = format!("{base}-{k}");
+                    k += 1;
+                }
+                name
+            }
+        };
+        let entry = WitnessEntry {
+            name,
+            url: url.to_owned(),
+            vkey: vkey.to_owned(),
+        };
+        entry.check()?;
+        self.witness.push(entry.clone());
         Ok(entry)
     }
 

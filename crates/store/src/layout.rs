@@ -251,6 +251,18 @@ pub fn token_path(size: u64, tsa: &str) -> String {
     format!("{CHECKPOINT_DIR}/{}", token_file_name(size, tsa))
 }
 
+/// `<size, 12 digits>.checkpoint.<witness>.cosig`: a cosignature file's name in
+/// [`CHECKPOINT_DIR`].
+pub fn cosignature_file_name(size: u64, witness: &str) -> String {
+    format!("{}.{witness}.cosig", checkpoint_file_name(size))
+}
+
+/// `log/checkpoints/<size, 12 digits>.checkpoint.<witness>.cosig`: the cosignature line of the
+/// witness named `witness` on the checkpoint of a tree size, beside it.
+pub fn cosignature_path(size: u64, witness: &str) -> String {
+    format!("{CHECKPOINT_DIR}/{}", cosignature_file_name(size, witness))
+}
+
 /// A token file's name, parsed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TokenFile<'a> {
@@ -267,6 +279,9 @@ pub enum CheckpointDirFile<'a> {
     Checkpoint(u64),
     /// `<size>.checkpoint.<tsa>.tsr`: a time-stamp token over one.
     Token(TokenFile<'a>),
+    /// `<size>.checkpoint.<witness>.cosig`: a witness's cosignature on one: the size and the
+    /// witness's configured name.
+    Cosignature(u64, &'a str),
 }
 
 /// What a file name in [`CHECKPOINT_DIR`] (as [`checkpoint_file_name`] and
@@ -282,7 +297,11 @@ pub fn parse_checkpoint_dir_name(name: &str) -> Option<CheckpointDirFile<'_>> {
     if rest.is_empty() {
         return Some(CheckpointDirFile::Checkpoint(size));
     }
-    let tsa = rest.strip_prefix('.')?.strip_suffix(".tsr")?;
+    let rest = rest.strip_prefix('.')?;
+    if let Some(witness) = rest.strip_suffix(".cosig") {
+        return is_tsa_name(witness).then_some(CheckpointDirFile::Cosignature(size, witness));
+    }
+    let tsa = rest.strip_suffix(".tsr")?;
     is_tsa_name(tsa).then_some(CheckpointDirFile::Token(TokenFile { size, tsa }))
 }
 
@@ -290,7 +309,7 @@ pub fn parse_checkpoint_dir_name(name: &str) -> Option<CheckpointDirFile<'_>> {
 pub fn parse_checkpoint_path(rel: &str) -> Option<u64> {
     match parse_checkpoint_dir_name(in_checkpoint_dir(rel)?)? {
         CheckpointDirFile::Checkpoint(size) => Some(size),
-        CheckpointDirFile::Token(_) => None,
+        _ => None,
     }
 }
 
@@ -298,7 +317,7 @@ pub fn parse_checkpoint_path(rel: &str) -> Option<u64> {
 pub fn parse_token_path(rel: &str) -> Option<TokenFile<'_>> {
     match parse_checkpoint_dir_name(in_checkpoint_dir(rel)?)? {
         CheckpointDirFile::Token(token) => Some(token),
-        CheckpointDirFile::Checkpoint(_) => None,
+        _ => None,
     }
 }
 
@@ -311,8 +330,9 @@ fn in_checkpoint_dir(rel: &str) -> Option<&str> {
 // ---------------------------------------------------------------------------------------------
 // TSAs: tsa/<name>.ca.pem
 
-/// Whether `name` may name a TSA (and so its token files): 1 to 64 ASCII letters, digits, `.`
-/// or `-`, not starting with `.` or `-` (docs/FORMAT.md §5, `tsa.name`).
+/// Whether `name` may name a TSA or a witness (and so its token or cosignature files): 1 to 64
+/// ASCII letters, digits, `.` or `-`, not starting with `.` or `-` (docs/FORMAT.md §5,
+/// `tsa.name`, `witness.name`).
 pub fn is_tsa_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64

@@ -190,9 +190,10 @@ impl Archive {
             })
     }
 
-    /// Changes the `[[tsa]]` entries of `exhibit.toml` through `change` (which sees the current
-    /// file), holding the archive's configuration lock so that concurrent edits are never lost,
-    /// and writes the file back crash-safely. Only the `tsa` tables are rewritten: comments and
+    /// Changes the `[[tsa]]` and `[[witness]]` entries of `exhibit.toml` through `change` (which
+    /// sees the current file), holding the archive's configuration lock so that concurrent edits
+    /// are never lost, and writes the file back crash-safely. Only those tables are rewritten:
+    /// comments and
     /// formatting elsewhere in the file are kept. The result is checked as [`Config::load`]
     /// would check it before anything is written.
     pub fn update_config(
@@ -235,11 +236,27 @@ impl Archive {
             }
             doc["tsa"] = toml_edit::Item::ArrayOfTables(tables);
         }
+        if config.witness.is_empty() {
+            doc.remove("witness");
+        } else {
+            let mut tables = toml_edit::ArrayOfTables::new();
+            for w in &config.witness {
+                let mut table = toml_edit::Table::new();
+                table["name"] = toml_edit::value(w.name.as_str());
+                table["url"] = toml_edit::value(w.url.as_str());
+                table["vkey"] = toml_edit::value(w.vkey.as_str());
+                tables.push(table);
+            }
+            doc["witness"] = toml_edit::Item::ArrayOfTables(tables);
+        }
         let text = doc.to_string();
         // Check what will be written, as Config::load would, so an invalid file is never written.
         let check: Config = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
         for t in &check.tsa {
             t.check().map_err(&bad)?;
+        }
+        for w in &check.witness {
+            w.check().map_err(&bad)?;
         }
         if check != config {
             return Err(bad(

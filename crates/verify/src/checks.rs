@@ -28,21 +28,19 @@ mod bag;
 mod records;
 mod seal;
 mod timestamps;
+mod witnesses;
 
 use exhibit_bundle::ReadBag;
 use exhibit_bundle::layout::{BAGIT_TXT, MANIFEST, SEAL, TAG_MANIFEST};
 
 use crate::error::VerifyError;
-use crate::options::TrustedKey;
-use crate::report::{Checks, Report, TimestampSummary, Verdict};
+use crate::options::{Options, TrustedKey};
+use crate::report::{Checks, Report, TimestampSummary, Verdict, WitnessSummary};
 
-/// Checks a bag read from a bundle. `trusted` are the pinned keys (may be empty).
-pub fn verify_bag(
-    bag: &ReadBag,
-    trusted: &[TrustedKey],
-    tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
-) -> Result<Report, VerifyError> {
-    verify_bag_with(bag, trusted, tsa_anchors, &mut |_, _| {})
+/// Checks a bag read from a bundle against what `options` trusts (pinned keys, TSA CAs,
+/// witnesses; each may be empty).
+pub fn verify_bag(bag: &ReadBag, options: &Options) -> Result<Report, VerifyError> {
+    verify_bag_with(bag, options, &mut |_, _| {})
 }
 
 /// The checks of what surrounds a bag (a WACZ package), run last as check 15, given the key
@@ -53,10 +51,10 @@ pub(crate) type Surrounding<'a> =
 /// [`verify_bag`], then `surrounding` as check 15; its failures fail the verdict like any other.
 pub(crate) fn verify_bag_with(
     bag: &ReadBag,
-    trusted: &[TrustedKey],
-    tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
+    options: &Options,
     surrounding: Surrounding<'_>,
 ) -> Result<Report, VerifyError> {
+    let (trusted, tsa_anchors) = (&options.trusted[..], options.tsa_anchors.as_ref());
     let bagit = require(bag, BAGIT_TXT)?;
     let manifest_txt = require(bag, MANIFEST)?;
     let tag_manifest = require(bag, TAG_MANIFEST)?;
@@ -75,6 +73,8 @@ pub(crate) fn verify_bag_with(
     records::check_proofs_belong(&mut c, bag, &found);
     records::check_payload_described(&mut c, bag, &found);
     let pinned = check_trust(&mut c, trusted, &found.signers);
+    let now = chrono::Utc::now().timestamp();
+    let witnesses = witnesses::check_witnesses(&mut c, bag, &options.witnesses, now);
     let (report, report_not_rebuilt) = check_report(&mut c, bag);
     let sealer = sealed_by
         .as_deref()
@@ -90,6 +90,22 @@ pub(crate) fn verify_bag_with(
     };
     let signers: Vec<String> = found.signers.into_iter().collect();
     let imported = found.records.iter().any(|r| r.imported_from.is_some());
+    // Witnessed: the reader required witnesses and enough of them cosigned.
+    let quorum = options.witnesses.quorum();
+    let cosigned: Vec<&WitnessSummary> = witnesses
+        .iter()
+        .filter(|w| w.cosigned_at.is_some())
+        .collect();
+    let names: Vec<String> = cosigned.iter().map(|w| w.name.clone()).collect();
+    let witnessed = cosigned
+        .iter()
+        .filter_map(|w| w.cosigned_at.as_deref())
+        .min()
+        .filter(|_| quorum > 0 && cosigned.len() >= quorum)
+        .map(|earliest| exhibit_report::limits::Witnessed {
+            names: &names,
+            earliest,
+        });
     let (proven, not_proven) = conclusions(
         verdict,
         &signers,
@@ -97,6 +113,7 @@ pub(crate) fn verify_bag_with(
         &timestamps,
         tsa_anchors,
         imported,
+        witnessed,
     );
     Ok(Report {
         bundle: String::new(),
@@ -110,6 +127,7 @@ pub(crate) fn verify_bag_with(
         sealed_by,
         pinned,
         timestamps,
+        witnesses,
         proven,
         not_proven,
     })
@@ -190,6 +208,7 @@ fn conclusions(
     timestamps: &[TimestampSummary],
     tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
     imported: bool,
+    witnessed: Option<exhibit_report::limits::Witnessed<'_>>,
 ) -> (Vec<String>, Vec<String>) {
     let trusted_stamp = timestamps
         .iter()
@@ -209,5 +228,6 @@ fn conclusions(
         stamps: timestamps.len(),
         tsa_anchors_given: tsa_anchors.is_some(),
         imported,
+        witnessed,
     })
 }

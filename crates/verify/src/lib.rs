@@ -32,7 +32,7 @@ use std::path::Path;
 
 pub use checks::verify_bag;
 pub use error::VerifyError;
-pub use options::{Options, TrustedKey, load_tsa_anchors};
+pub use options::{Options, TrustedKey, WitnessPolicy, load_tsa_anchors};
 pub use report::{Check, Outcome, RecordSummary, Report, TimestampSummary, Verdict};
 
 /// Reads and verifies the bundle at `path`.
@@ -74,7 +74,7 @@ pub fn verify_bundle_keeping(
             source,
         },
     )?;
-    let mut report = verify_bag(&bag, &options.trusted, options.tsa_anchors.as_ref())?;
+    let mut report = verify_bag(&bag, options)?;
     report.bundle = shown;
     Ok((report, bag))
 }

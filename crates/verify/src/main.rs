@@ -49,6 +49,13 @@ struct Cli {
     /// bundle; repeatable). Without it, timestamps are reported but not checked.
     #[arg(long = "tsa-ca", value_name = "PEM")]
     tsa_ca: Vec<PathBuf>,
+    /// A witness whose cosignature on the bundle's checkpoint is required: its vkey
+    /// (`name+id+base64`, as `exhibit witness key` prints it). Repeatable.
+    #[arg(long = "witness", value_name = "VKEY")]
+    witnesses: Vec<String>,
+    /// How many of the --witness keys must have cosigned (default: all of them).
+    #[arg(long = "witness-quorum", value_name = "K", requires = "witnesses")]
+    witness_quorum: Option<usize>,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -77,7 +84,7 @@ enum Command {
 const EXIT_HELP: &str = "Exit status: 0 verified (every check passed, every signer pinned); \
 1 something does not match (a citation field differs or states a fact no field checks, a cited \
 record or hash is not in the bundle, a signer is not a --key, a timestamp does not chain to \
---tsa-ca); 2 the input could not be read or is malformed (a citation that cannot be parsed); \
+--tsa-ca, fewer --witness cosignatures than the quorum); 2 the input could not be read or is malformed (a citation that cannot be parsed); \
 3 every check passed but no signer is pinned (no --key, and no Signed-By in the citation). \
 With --key only those keys are trusted: a citation's Signed-By never adds one.";
 
@@ -106,6 +113,10 @@ fn main() -> ExitCode {
     }
     match exhibit_verify::load_tsa_anchors(&cli.tsa_ca) {
         Ok(a) => options.tsa_anchors = a,
+        Err(e) => return fail(&e.to_string()),
+    }
+    match exhibit_verify::WitnessPolicy::from_args(&cli.witnesses, cli.witness_quorum) {
+        Ok(w) => options.witnesses = w,
         Err(e) => return fail(&e.to_string()),
     }
     let citations = match cli.citation.as_deref().map(read_citations).transpose() {

@@ -43,6 +43,46 @@ impl TrustedKey {
     }
 }
 
+/// The witnesses the caller trusts (`--witness VKEY`, `--witness-quorum K`).
+#[derive(Clone, Debug, Default)]
+pub struct WitnessPolicy {
+    /// Their cosigner keys; empty means no witness is required.
+    pub keys: Vec<exhibit_sign::cosignature::CosignerKey>,
+    /// How many of them must have cosigned the checkpoint; all of them when `None`.
+    pub quorum: Option<usize>,
+}
+
+impl WitnessPolicy {
+    /// Parses `--witness` vkeys and `--witness-quorum`: a quorum of 1 to the number of keys.
+    pub fn from_args(
+        vkeys: &[String],
+        quorum: Option<usize>,
+    ) -> Result<WitnessPolicy, VerifyError> {
+        let mut keys = Vec::with_capacity(vkeys.len());
+        for v in vkeys {
+            let key = exhibit_sign::cosignature::CosignerKey::parse(v)
+                .map_err(|e| VerifyError::Key(format!("--witness {v}: {e}")))?;
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+        if let Some(q) = quorum
+            && (q == 0 || q > keys.len())
+        {
+            return Err(VerifyError::Key(format!(
+                "--witness-quorum {q}: must be 1 to the number of --witness keys ({})",
+                keys.len()
+            )));
+        }
+        Ok(WitnessPolicy { keys, quorum })
+    }
+
+    /// How many cosignatures are required.
+    pub fn quorum(&self) -> usize {
+        self.quorum.unwrap_or(self.keys.len())
+    }
+}
+
 /// What to check against.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
@@ -53,6 +93,8 @@ pub struct Options {
     /// Trusted TSA CA certificates (`--tsa-ca`): when given, every time-stamp token must chain
     /// to one, and a bundle without a token fails.
     pub tsa_anchors: Option<exhibit_timestamp::TrustAnchors>,
+    /// The witnesses required to have cosigned the checkpoint (check 16).
+    pub witnesses: WitnessPolicy,
 }
 
 /// Reads trusted TSA CA certificates from PEM files (`--tsa-ca`, repeatable): `None` when no

@@ -140,6 +140,21 @@ pub struct RecordSummary {
     pub imported_from: Option<String>,
 }
 
+/// One witness and its cosignature on the bundle's checkpoint, as checked (check 16).
+#[derive(Clone, Debug, Serialize)]
+pub struct WitnessSummary {
+    /// The witness's name.
+    pub name: String,
+    /// Its vkey when given with `--witness`; `name+<key ID>` for a cosignature by a witness not
+    /// given.
+    pub vkey: String,
+    /// When it cosigned the checkpoint (RFC 3339, UTC), when a valid cosignature by a given
+    /// witness is there.
+    pub cosigned_at: Option<String>,
+    /// Whether the reader gave this witness's key.
+    pub given: bool,
+}
+
 /// One time-stamp token in the bundle, as checked.
 #[derive(Clone, Debug, Serialize)]
 pub struct TimestampSummary {
@@ -218,6 +233,10 @@ pub struct Report {
     pub pinned: Vec<String>,
     /// The RFC 3161 timestamps over the bundle's checkpoint that passed their checks.
     pub timestamps: Vec<TimestampSummary>,
+    /// The witnesses given (`--witness`) and whether each cosigned the checkpoint, then the
+    /// cosignatures by others, unchecked (check 16).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub witnesses: Vec<WitnessSummary>,
     /// What the checks prove.
     pub proven: Vec<String>,
     /// What they do not prove.
@@ -351,6 +370,30 @@ impl Report {
                     let _ = writeln!(
                         s,
                         "  Trust     NOT CHECKED: no trusted TSA CA given (--tsa-ca PEM)"
+                    );
+                }
+            }
+        }
+        for w in &self.witnesses {
+            let _ = writeln!(s, "Witness  {}", Inert(&w.name));
+            let _ = writeln!(s, "  Key       {}", Inert(&w.vkey));
+            match (&w.cosigned_at, w.given) {
+                (Some(t), _) => {
+                    let human = exhibit_core::time::parse_rfc3339_seconds(t)
+                        .map_or_else(|| t.clone(), exhibit_core::time::format_human);
+                    let _ = writeln!(
+                        s,
+                        "  Cosigned  {}: the largest tree of this log it had seen, consistent with all before",
+                        Inert(&human)
+                    );
+                }
+                (None, true) => {
+                    let _ = writeln!(s, "  Cosigned  NO valid cosignature by this key");
+                }
+                (None, false) => {
+                    let _ = writeln!(
+                        s,
+                        "  Cosigned  NOT CHECKED: its key was not given (--witness VKEY)"
                     );
                 }
             }

@@ -78,12 +78,7 @@ pub(crate) fn verify_wacz(
     let mut package = |c: &mut Checks, sealer: Option<(&str, &exhibit_sign::PublicKey)>| {
         check_package(c, &mut zip, &names, &bag, sealer);
     };
-    let mut report = verify_bag_with(
-        &bag,
-        &options.trusted,
-        options.tsa_anchors.as_ref(),
-        &mut package,
-    )?;
+    let mut report = verify_bag_with(&bag, options, &mut package)?;
     report.bundle = format!("{shown}: {}", wacz::BUNDLE_PATH);
     if report.verdict != crate::report::Verdict::Mismatch
         && let Some(fp) = &report.sealed_by

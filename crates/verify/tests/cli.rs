@@ -98,6 +98,7 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
         file_name: "cli.tar.zst".into(),
         checkpoint: Some(proof.checkpoint.clone()),
         timestamps: Vec::new(),
+        cosignatures: Vec::new(),
         report: None,
     };
     let path = dir.join("cli.tar.zst");

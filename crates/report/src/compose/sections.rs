@@ -355,6 +355,7 @@ pub(super) fn limitations(b: &mut Vec<Block>, facts: &Facts) {
             .records
             .iter()
             .any(|r| matches!(r, crate::facts::RecordFacts::Capture(c) if c.warc.is_some())),
+        witnessed: None,
     });
     b.push(h(2, "Proven by the checks"));
     b.push(Block::List(

@@ -248,6 +248,9 @@ impl<'a> Checker<'a> {
                         self.notes.add(NoteKind::OrphanToken, rel);
                     }
                 }
+                // Cosignatures are files only (no catalog rows): `witness list` and bundles
+                // read them; a damaged one fails the verifier's check, not the archive.
+                Some(CheckpointDirFile::Cosignature(..)) => {}
                 // A token over a checkpoint whose TSA part is no TSA name is still noted as a
                 // token (repair keeps it: "not a token file name").
                 None if is_misnamed_token(&name) => {
