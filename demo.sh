@@ -18,9 +18,11 @@ exhibit_verify() { "$PWD/target/release/exhibit-verify" "$@"; }
 work=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-demo.XXXXXX")
 server_pid=""
 tsa_pid=""
+witness_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "$tsa_pid" ] && kill "$tsa_pid" 2>/dev/null || true
+  [ -n "$witness_pid" ] && kill "$witness_pid" 2>/dev/null || true
   if [ "${EXHIBIT_DEMO_KEEP:-0}" = 1 ]; then echo "Demo archive kept at $work/archive"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -131,9 +133,20 @@ tsa_url=$(sed -n 's/^TSA URL: //p' "$work/tsa.out")
 run exhibit tsa add "$tsa_url" --ca "$work/tsa/ca.pem"
 run exhibit log timestamp
 
-step "A bundle now carries the token beside its checkpoint: both verifiers and openssl ts check it"
+step "A witness (C2SP tlog-witness) cosigns each checkpoint after checking it extends the last it saw"
+printf '$ exhibit witness serve --dir %s --log "$(exhibit log key)" &\n' "$work/witness"
+exhibit witness serve --listen 127.0.0.1:0 --dir "$work/witness" --log "$(exhibit log key)" \
+  --name witness.demo/w1 > "$work/witness.out" 2>/dev/null &
+witness_pid=$!
+for _ in $(seq 100); do [ -s "$work/witness.out" ] && break; sleep 0.1; done
+read -r witness_vkey witness_url < "$work/witness.out"
+run exhibit witness add "$witness_url" --vkey "$witness_vkey" --name w1
+run exhibit log witness
+
+step "A bundle now carries the token and the cosignature beside its checkpoint: exhibit-verify and openssl ts check them"
 run exhibit bundle EX-P-000001 --out "$work/stamped.tar.zst"
-run exhibit_verify "$work/stamped.tar.zst" --key "$fingerprint" --tsa-ca "$work/tsa/ca.pem"
+run exhibit_verify "$work/stamped.tar.zst" --key "$fingerprint" --tsa-ca "$work/tsa/ca.pem" \
+  --witness "$witness_vkey"
 (cd "$work" && mkdir -p stamped-check && tar --zstd -xf stamped.tar.zst -C stamped-check \
   && openssl ts -verify -data stamped-check/stamped/exhibit/checkpoint \
        -in stamped-check/stamped/exhibit/checkpoint.tsr -CAfile tsa/ca.pem)

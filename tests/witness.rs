@@ -119,8 +119,20 @@ fn checkpoints_are_cosigned_and_bundles_carry_what_exhibit_verify_checks() {
     assert_eq!(cosigs.len(), 2, "{cosigs:?}");
     let list = ok(&exhibit(&archive, &["witness", "list"]));
     assert!(list.contains("w1") && list.contains("cosigned"), "{list}");
-    // The cosignature files are the archive's own: fsck knows them, reindex leaves them.
+    // The cosignature files are the archive's own: fsck knows them and checks each against its
+    // witness's key; a damaged one is a problem, named.
     ok(&exhibit(&archive, &["fsck", "--full"]));
+    let first = cosigs.iter().min().unwrap();
+    let good = std::fs::read_to_string(first).unwrap();
+    let mut bad = good.clone().into_bytes();
+    let at = bad.len() - 10;
+    bad[at] = if bad[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(first, &bad).unwrap();
+    let out = exhibit(&archive, &["fsck"]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(all_output(&out).contains("not a cosignature by witness w1"), "{}", all_output(&out));
+    std::fs::write(first, &good).unwrap();
+    ok(&exhibit(&archive, &["fsck"]));
     // A cosignature lost here (the witness has it, the archive does not) is asked for again
     // with the witness's own size, and the same tree is cosigned anew — not called a fork.
     let mut latest = cosigs.clone();

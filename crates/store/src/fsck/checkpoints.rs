@@ -1,6 +1,7 @@
-//! Signed checkpoints and RFC 3161 tokens: the catalog's rows against their files and the log,
-//! the note signatures (`--full`), checkpoint files the catalog does not list, and the tokens
-//! against what they stamp (`--full`, through the caller's [`super::TokenCheck`]).
+//! Signed checkpoints, RFC 3161 tokens and witness cosignatures: the catalog's rows against
+//! their files and the log, the note signatures (`--full`), checkpoint files the catalog does
+//! not list, the tokens against what they stamp (`--full`, through the caller's
+//! [`super::TokenCheck`]), and each cosignature by a configured witness against its checkpoint.
 //!
 //! Not for the leaves and nodes of the log ([`super::log`]).
 
@@ -230,6 +231,59 @@ impl<'a> Checker<'a> {
                 Err(e) => self.fail("timestamp", &rel, format!("cannot stat: {e}")),
             }
             self.timestamp_files.push((size, tsa, rel));
+        }
+    }
+
+    /// Each cosignature file (FORMAT §12.6): on a checkpoint the archive signed, and, when its
+    /// witness is configured, a `cosignature/v1` by the witness's key over that checkpoint. A
+    /// cosignature of a witness no longer configured is kept and not judged.
+    pub(super) fn cosignatures(&mut self) {
+        let held = match self.archive.cosignatures() {
+            Ok(h) => h,
+            Err(e) => {
+                self.fail("cosignature", L::CHECKPOINT_DIR, e.to_string());
+                return;
+            }
+        };
+        for c in held {
+            let rel = L::cosignature_path(c.size, &c.witness);
+            let Some(w) = self
+                .archive
+                .config()
+                .witness
+                .iter()
+                .find(|w| w.name == c.witness)
+                .cloned()
+            else {
+                continue;
+            };
+            let note = match read_small(&self.root.join(L::checkpoint_path(c.size)), 1 << 20) {
+                Ok(n) => String::from_utf8_lossy(&n).into_owned(),
+                Err(_) => {
+                    self.fail(
+                        "cosignature",
+                        rel,
+                        format!("no signed checkpoint of size {}", c.size),
+                    );
+                    continue;
+                }
+            };
+            let verdict = w.key().and_then(|key| {
+                let cosigned =
+                    SignedNote::parse(&format!("{note}{}", c.line)).map_err(|e| e.to_string())?;
+                exhibit_sign::cosignature::verify_cosignature(&cosigned, &key)
+                    .map_err(|e| e.to_string())
+            });
+            if let Err(e) = verdict {
+                self.fail(
+                    "cosignature",
+                    rel,
+                    format!(
+                        "not a cosignature by witness {} on its checkpoint: {e}",
+                        w.name
+                    ),
+                );
+            }
         }
     }
 

@@ -418,6 +418,7 @@ impl<'a> Checker<'a> {
         self.log_nodes_vs_leaves();
         self.checkpoints(latest_file);
         self.timestamps();
+        self.cosignatures();
         self.walk_manifests();
         self.walk_log();
         self.walk_temp(".");
