@@ -130,7 +130,11 @@ fn checkpoints_are_cosigned_and_bundles_carry_what_exhibit_verify_checks() {
     std::fs::write(first, &bad).unwrap();
     let out = exhibit(&archive, &["fsck"]);
     assert_eq!(code(&out), 1, "{}", all_output(&out));
-    assert!(all_output(&out).contains("not a cosignature by witness w1"), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("not a cosignature by witness w1"),
+        "{}",
+        all_output(&out)
+    );
     std::fs::write(first, &good).unwrap();
     ok(&exhibit(&archive, &["fsck"]));
     // A cosignature lost here (the witness has it, the archive does not) is asked for again

@@ -105,6 +105,8 @@ pub enum Kept {
     Certificate,
     /// A browser screenshot (`data/browser/*.png`).
     Screenshot,
+    /// An HTTP response as received (`data/responses/`), re-read as HTTP by the verifier.
+    Response,
 }
 
 impl Kept {
@@ -116,18 +118,21 @@ impl Kept {
             Some(Kept::Certificate)
         } else if path.starts_with("data/browser/") && path.ends_with(".png") {
             Some(Kept::Screenshot)
+        } else if path.starts_with("data/responses/") {
+            Some(Kept::Response)
         } else {
             None
         }
     }
 
     /// The most bytes of this kind a reader keeps: 64 MiB of texts, 4 MiB of certificates,
-    /// 8 MiB of screenshots.
+    /// 8 MiB of screenshots, 32 MiB of responses.
     pub const fn budget(self) -> u64 {
         match self {
             Kept::Text => 64 << 20,
             Kept::Certificate => 4 << 20,
             Kept::Screenshot => 8 << 20,
+            Kept::Response => 32 << 20,
         }
     }
 }
@@ -138,6 +143,7 @@ pub struct KeptSoFar {
     text: u64,
     certificates: u64,
     screenshots: u64,
+    responses: u64,
 }
 
 impl KeptSoFar {
@@ -150,6 +156,7 @@ impl KeptSoFar {
             Kept::Text => &mut self.text,
             Kept::Certificate => &mut self.certificates,
             Kept::Screenshot => &mut self.screenshots,
+            Kept::Response => &mut self.responses,
         };
         if used.saturating_add(size) > kind.budget() {
             return false;

@@ -24,6 +24,16 @@ fn verify(args: &[&str]) -> Output {
 
 /// Writes a one-record bundle signed by `key` into `dir`; returns its path.
 fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
+    make_bundle_with(dir, key, None)
+}
+
+/// [`make_bundle`]; with `response`, the record is an HTTP capture whose connection names
+/// those bytes as the response it received (FORMAT §3.10).
+fn make_bundle_with(
+    dir: &Path,
+    key: &SigningKey,
+    response: Option<&'static [u8]>,
+) -> std::path::PathBuf {
     let p = IdPrefix::default();
     let id = RecordId::new(&p, RecordKind::Capture, 1);
     let signer = key.public_key().fingerprint().to_string();
@@ -63,6 +73,33 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
         browser: None,
         warc: None,
     };
+    let mut manifest = manifest;
+    if let Some(raw) = response {
+        use exhibit_core::connection::{Connection, ObjectRef, TrustRoots};
+        let url = "http://example.com/terms".to_owned();
+        manifest.manifest_type = ManifestType::CaptureV2;
+        manifest.method = Method::Http;
+        manifest.file = None;
+        manifest.document.url = url.clone();
+        manifest.http = Some(exhibit_core::manifest::HttpExchange {
+            request_url: url.clone(),
+            final_url: url.clone(),
+            redirects: Vec::new(),
+            status: Some(200),
+            headers: Default::default(),
+            connections: Some(vec![Connection {
+                url,
+                remote: "192.0.2.7:80".into(),
+                connected_at: "2026-04-30T06:15:21Z".into(),
+                tls: None,
+                response: Some(ObjectRef::of(raw)),
+            }]),
+            trust_roots: Some(TrustRoots {
+                bundled: "webpki-roots (Mozilla); 1 anchors; sha256:00".into(),
+                added: Vec::new(),
+            }),
+        });
+    }
     let bytes = manifest.to_canonical_bytes().unwrap();
     // A one-leaf log: the leaf hash is the root, the audit path is empty.
     let root = merkle::leaf_hash(&bytes);
@@ -103,7 +140,12 @@ fn make_bundle(dir: &Path, key: &SigningKey) -> std::path::PathBuf {
     };
     let path = dir.join("cli.tar.zst");
     let mut out = std::fs::File::create(&path).unwrap();
-    let open = |_: &Sha256Digest| -> std::io::Result<Box<dyn std::io::Read>> { Ok(Box::new(BODY)) };
+    let open = |sha: &Sha256Digest| -> std::io::Result<Box<dyn std::io::Read>> {
+        match response {
+            Some(raw) if *sha == Sha256Digest::of(raw) => Ok(Box::new(raw)),
+            _ => Ok(Box::new(BODY)),
+        }
+    };
     write_bundle(&mut out, &bundle, &open).unwrap();
     path
 }
@@ -161,4 +203,25 @@ fn exit_codes_of_the_standalone_binary() {
         assert_eq!(out.status.code(), Some(2), "{args:?}");
     }
     assert_eq!(verify(&["--help"]).status.code(), Some(0));
+}
+
+#[test]
+fn a_kept_response_is_re_read_as_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = SigningKey::generate().unwrap();
+    let fp = key.public_key().fingerprint().to_string();
+    let whole: &'static [u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 18\r\n\r\nTerms: you agree.\n";
+    let cut: &'static [u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 99\r\n\r\nTerms: you agree.\n";
+    for (name, raw, code) in [("whole", whole, 0), ("cut", cut, 1)] {
+        let d = dir.path().join(name);
+        std::fs::create_dir(&d).unwrap();
+        let b = make_bundle_with(&d, &key, Some(raw));
+        let out = verify(&[b.to_str().unwrap(), "--key", &fp]);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(code), "{name}: {said}");
+        if code == 1 {
+            assert!(said.contains("is one complete HTTP/1.x response"), "{said}");
+            assert!(said.contains("Content-Length says 99"), "{said}");
+        }
+    }
 }

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use exhibit_bundle::ReadBag;
 use exhibit_bundle::layout;
 use exhibit_core::checkpoint::{Checkpoint, TlogProof, base64_encode};
+use exhibit_core::manifest::ObjectRole;
 use exhibit_core::merkle;
 use exhibit_core::provision::ProvisionManifest;
 use exhibit_core::{AnyManifest, CaptureManifest, RecordId};
@@ -389,6 +390,21 @@ fn check_described_files(
             None => c.fail(id, &format!("{what} file present"), file, "missing"),
             Some(f) => {
                 let ok = f.sha256 == sha && f.blake3 == blake3 && f.size == size;
+                // A response as received must be one, by the rule the capture kept it by
+                // (checked when its bytes were kept in memory, FORMAT §11.3).
+                if ok
+                    && object.role == ObjectRole::Response
+                    && let Some(bytes) = bag.payload(&file)
+                {
+                    let read = exhibit_warc::response::read_response(&mut &bytes[..]);
+                    c.check(
+                        read.is_ok(),
+                        &file,
+                        &format!("response of {id} is one complete HTTP/1.x response"),
+                        "a status line, headers and a whole body",
+                        read.err().unwrap_or_default(),
+                    );
+                }
                 c.check(
                     ok,
                     &file,
