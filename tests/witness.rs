@@ -358,3 +358,51 @@ fn a_forked_log_is_refused_by_the_witness_and_reported_as_a_fork() {
     let out = exhibit(&a, &["log", "witness"]);
     assert_eq!(code(&out), 0, "{}", all_output(&out));
 }
+
+#[test]
+fn a_witness_killed_at_any_moment_keeps_a_state_it_can_go_on_from() {
+    let server = Server::start(|path| Reply::ok("text/plain", format!("Terms at {path}.\n")));
+    let (dir, archive) = new_archive();
+    let wdir = dir.path().join("witness");
+    let vkey_log = log_key(&archive);
+    let mut witness = Witness::start(&wdir, &[&vkey_log]);
+    let addr = witness.url.trim_start_matches("http://").to_owned();
+    ok(&exhibit(
+        &archive,
+        &["witness", "add", &witness.url, "--vkey", &witness.vkey],
+    ));
+    // Each round: a capture (whose checkpoint is sent to the witness) while the witness is
+    // killed with SIGKILL a few milliseconds in, then restarted from its directory.
+    for round in 0..12u64 {
+        let url = server.url(&format!("/terms/{round}"));
+        let capture = Command::new(env!("CARGO_BIN_EXE_exhibit"))
+            .args(["--archive", archive.to_str().unwrap(), "capture", &url])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(round * 3 % 17));
+        drop(witness);
+        let out = capture.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "a witness killed mid-request failed a capture: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        witness = Witness::start_at(&wdir, &[&vkey_log], &addr);
+    }
+    // Whatever moment it died at, its state is one it wrote whole: the latest checkpoint is
+    // cosigned (from the size it kept), and the archive is whole.
+    let out = exhibit(&archive, &["log", "witness"]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
+    ok(&exhibit(&archive, &["fsck", "--full"]));
+    let logs: Vec<_> = std::fs::read_dir(wdir.join("logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(
+        logs.len(),
+        1,
+        "only the state file, no temporary left: {logs:?}"
+    );
+}

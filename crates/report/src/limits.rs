@@ -74,7 +74,7 @@ pub fn conclusions(e: &Established<'_>) -> (Vec<String>, Vec<String>) {
     ];
     match e.witnessed {
         Some(w) => proven.push(format!(
-            "that the log showed one history: {} — witnesses you trust — cosigned its checkpoint, each stating that at its time (the earliest {}) this tree was the largest it had seen of this log, consistent with every tree it saw before",
+            "that the log showed one history: witnesses you trust ({}) cosigned its checkpoint, each stating that at its time (the earliest {}) this tree was the largest it had seen of this log, consistent with every tree it saw before",
             w.names.join(", "),
             w.earliest
         )),

@@ -343,6 +343,32 @@ fn read_small(path: &Path) -> Result<Option<String>, StateError> {
         .map_err(|_| damaged("not UTF-8"))
 }
 
+/// The prefix and suffix of the temporary files [`replace_file`] makes.
+const TEMP_PREFIX: &str = ".exhibit-witness-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// Removes the temporary files a process killed while writing left in `dir` and its `logs/`
+/// (never a state file: those are renamed into place whole). Call with the directory's lock
+/// held, so that no live writer's file is removed.
+pub fn remove_leftovers(dir: &Path) -> Result<(), StateError> {
+    for d in [dir.to_path_buf(), dir.join("logs")] {
+        let entries = match fs::read_dir(&d) {
+            Ok(e) => e,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(error) => return Err(StateError::Io { path: d, error }),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(TEMP_PREFIX) && name.ends_with(TEMP_SUFFIX) {
+                let path = entry.path();
+                fs::remove_file(&path).map_err(|error| StateError::Io { path, error })?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Puts `data` at `path` crash-safely: a temporary file in the same directory, synced, renamed
 /// into place (replacing what is there if `replace`, else failing with `AlreadyExists`), then
 /// the directory synced.
@@ -353,8 +379,8 @@ fn replace_file(path: &Path, data: &[u8], replace: bool) -> Result<(), StateErro
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     let mut tmp = tempfile::Builder::new()
-        .prefix(".exhibit-witness-")
-        .suffix(".tmp")
+        .prefix(TEMP_PREFIX)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io_err)?;
     tmp.write_all(data).map_err(io_err)?;

@@ -179,6 +179,9 @@ impl Witness {
     /// if another process holds the directory.
     pub fn open(dir: &Path, name: Option<&str>, logs: &[VerifierKey]) -> Result<Self, StateError> {
         let lock = lock_dir(dir)?;
+        // A witness killed while writing leaves a temporary file; with the lock held, none is
+        // a live writer's.
+        crate::state::remove_leftovers(dir)?;
         let identity = Identity::open(dir, name)?;
         let mut map: HashMap<String, TrustedLog> = HashMap::new();
         for key in logs {
