@@ -241,6 +241,40 @@ fn checkpoints_are_cosigned_and_bundles_carry_what_exhibit_verify_checks() {
     }
     std::fs::write(bag.join("exhibit/checkpoint.cosigned"), &cosigned).unwrap();
 
+    // docs/VERIFYING.md "Witnesses", by hand, run as written: openssl and coreutils alone.
+    if have("openssl") && have("od") {
+        let script = r#"set -e
+vkey="$1"
+{ printf '\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00'
+  printf '%s' "${vkey##*+}" | openssl base64 -d -A | tail -c 32; } > w.der
+openssl pkey -pubin -inform DER -in w.der -out witness.pem
+cmp -n "$(wc -c < exhibit/checkpoint)" exhibit/checkpoint exhibit/checkpoint.cosigned
+line=$(grep '^— witness.test/w1 ' exhibit/checkpoint.cosigned)
+printf '%s' "${line##* }" | openssl base64 -d -A > cosig.raw
+head -c 4 cosig.raw | od -An -tx1 | tr -d ' \n'; echo
+T=$(od -An -tu8 --endian=big -j4 -N8 cosig.raw | tr -d ' ')
+{ printf 'cosignature/v1\ntime %s\n' "$T"; sed '/^$/,$d' exhibit/checkpoint; } > cosigned.msg
+tail -c 64 cosig.raw > cosig.sig
+openssl pkeyutl -verify -pubin -inkey witness.pem -rawin -in cosigned.msg -sigfile cosig.sig"#;
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .arg("bash")
+            .arg(&witness.vkey)
+            .current_dir(&bag)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let key_id = witness.vkey.split('+').nth(1).unwrap();
+        assert!(said.starts_with(key_id), "{said}");
+        assert!(said.contains("Signature Verified Successfully"), "{said}");
+    }
+
     // An independent check of the cosignature/v1 format, in Python.
     if let Some(python) = venv_tool("EXHIBIT_WEBARCHIVE_VENV", "python") {
         let script = r#"
