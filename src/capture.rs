@@ -10,7 +10,7 @@ use exhibit_store::Archive;
 
 use crate::cli::CaptureArgs;
 use crate::output;
-use crate::{EXIT_FAILED, EXIT_OK, Failure, tsa};
+use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
 /// `exhibit capture`.
 pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure> {
@@ -102,7 +102,7 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
 
     let mut archive = Archive::open(root)?;
     // A TSA that missed the last checkpoint (an outage) gets another chance first.
-    tsa::retry_quietly(&mut archive)?;
+    crate::vouch::before_capture(&mut archive)?;
     let mut capturer = Capturer::new(&mut archive)?;
     if let Some(t) = args.timeout {
         capturer.set_timeout(t);
@@ -193,7 +193,7 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
     if summary.committed > 0 {
         // One signed checkpoint per capture command, covering everything it committed.
         capturer.sign_checkpoint()?;
-        tsa::stamp_latest(&mut archive)?;
+        crate::vouch::after_signing(&mut archive)?;
     }
     if show_progress && summary.committed + summary.skipped > 1 {
         eprintln!(

@@ -74,7 +74,7 @@ pub fn cite_quote(
         Ok(p) => p,
         Err(problem) => return Err(quote_problem(&archive, &version, quote, problem)),
     };
-    crate::tsa::stamp_latest(&mut archive)?;
+    crate::vouch::after_signing(&mut archive)?;
     let public = archive.public_key()?;
     let r = exhibit_ops::audit::verify_record(&archive, &public, &committed.provision_id, false)?;
     let form = if short {

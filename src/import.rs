@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::cli::ImportArgs;
 use crate::output::{self, json_line};
-use crate::{EXIT_FAILED, EXIT_OK, Failure, tsa};
+use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
 /// `exhibit import`.
 pub fn import(root: &Path, args: ImportArgs, json: bool) -> Result<u8, Failure> {
@@ -30,7 +30,7 @@ pub fn import(root: &Path, args: ImportArgs, json: bool) -> Result<u8, Failure> 
         ..DocumentMeta::default()
     };
     let mut archive = Archive::open(root)?;
-    tsa::retry_quietly(&mut archive)?;
+    crate::vouch::before_capture(&mut archive)?;
     let mut capturer = Capturer::new(&mut archive)?;
     if let Some(m) = args.max_size {
         capturer.set_max_bytes(m);
@@ -59,7 +59,7 @@ pub fn import(root: &Path, args: ImportArgs, json: bool) -> Result<u8, Failure> 
         // One signed checkpoint per command, covering everything it committed — also when
         // the file changed part-way and the command fails.
         capturer.sign_checkpoint()?;
-        tsa::stamp_latest(&mut archive)?;
+        crate::vouch::after_signing(&mut archive)?;
     }
     let summary = result?;
     let skipped: Vec<String> = summary

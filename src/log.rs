@@ -31,7 +31,7 @@ pub fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
         LogCommand::Checkpoint => {
             let (checkpoint, signed_now) = exhibit_ops::log::current_checkpoint(&mut archive)?;
             if signed_now {
-                tsa::stamp_latest(&mut archive)?;
+                crate::vouch::after_signing(&mut archive)?;
             }
             if json {
                 json_line(&json!({

@@ -15,6 +15,7 @@ mod output;
 mod reindex;
 mod rules;
 mod tsa;
+mod vouch;
 mod witness;
 mod witness_serve;
 

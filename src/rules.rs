@@ -193,7 +193,7 @@ pub fn reextract(root: &Path, args: ReextractArgs, json: bool) -> Result<u8, Fai
             committed.id, committed.log_index, manifest.document.id
         )?;
     }
-    crate::tsa::stamp_latest(&mut archive)?;
+    crate::vouch::after_signing(&mut archive)?;
     Ok(EXIT_OK)
 }
 

@@ -1,10 +1,10 @@
-//! `exhibit tsa …`, `exhibit log timestamp`, and the timestamping (and, through
-//! `witness`, the cosigning) that follows every signed checkpoint.
+//! `exhibit tsa …`, `exhibit log timestamp`, and the timestamping that follows every signed
+//! checkpoint (run with the witnesses' cosigning by `vouch`).
 
 use std::io::Write;
 use std::path::Path;
 
-use exhibit_capture::tsa::{RETRY_BUDGET, STAMP_BUDGET, TsaOutcome, TsaReport, timestamp_latest};
+use exhibit_capture::tsa::{RETRY_BUDGET, STAMP_BUDGET, TsaOutcome, timestamp_latest};
 use exhibit_store::Archive;
 use serde_json::json;
 
@@ -12,12 +12,10 @@ use crate::cli::TsaCommand;
 use crate::output::json_line;
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
-/// After a command signed a checkpoint: ask the TSAs that have not stamped the latest one, then
-/// the witnesses that have not cosigned it, and warn (never fail) about each that could not.
-/// Returns the TSAs' reports.
-pub fn stamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, Failure> {
+/// After a command signed a checkpoint: ask the TSAs that have not stamped the latest one, and
+/// warn (never fail) about each that could not.
+pub fn stamp_latest(archive: &mut Archive) -> Result<(), Failure> {
     let reports = timestamp_latest(archive, STAMP_BUDGET)?;
-    crate::witness::cosign_after_signing(archive)?;
     for r in &reports {
         if let TsaOutcome::Failed(why) = &r.outcome {
             crate::output::eprint_line(&format!(
@@ -30,16 +28,16 @@ pub fn stamp_latest(archive: &mut Archive) -> Result<Vec<TsaReport>, Failure> {
             ));
         }
     }
-    Ok(reports)
+    Ok(())
 }
 
-/// Before a capture: retry TSAs and witnesses that missed the latest checkpoint, quietly (the
-/// checkpoint the capture signs is stamped and cosigned, or warned about, at its end).
+/// Before a capture: retry TSAs that missed the latest checkpoint, quietly (the checkpoint the
+/// capture signs is stamped, or warned about, at its end).
 pub fn retry_quietly(archive: &mut Archive) -> Result<(), Failure> {
     if !archive.config().tsa.is_empty() {
         timestamp_latest(archive, RETRY_BUDGET)?;
     }
-    crate::witness::retry_quietly(archive)
+    Ok(())
 }
 
 /// `exhibit log timestamp`.

@@ -5,9 +5,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use exhibit_capture::witness::{
-    COSIGN_BUDGET, RETRY_BUDGET, WitnessOutcome, WitnessReport, cosign_latest,
-};
+use exhibit_capture::witness::{COSIGN_BUDGET, RETRY_BUDGET, WitnessOutcome, cosign_latest};
 use exhibit_store::Archive;
 use serde_json::json;
 
@@ -17,7 +15,7 @@ use crate::{EXIT_FAILED, EXIT_OK, Failure};
 
 /// After a command signed a checkpoint: ask the witnesses that have not cosigned the latest
 /// one, and warn (never fail) about each that did not.
-pub fn cosign_after_signing(archive: &mut Archive) -> Result<Vec<WitnessReport>, Failure> {
+pub fn cosign_after_signing(archive: &mut Archive) -> Result<(), Failure> {
     let reports = cosign_latest(archive, COSIGN_BUDGET)?;
     for r in &reports {
         if let WitnessOutcome::Failed(why) = &r.outcome {
@@ -31,7 +29,7 @@ pub fn cosign_after_signing(archive: &mut Archive) -> Result<Vec<WitnessReport>,
             ));
         }
     }
-    Ok(reports)
+    Ok(())
 }
 
 /// Before a capture: retry witnesses that missed the latest checkpoint, quietly.

@@ -437,7 +437,8 @@ pub(crate) fn keep_response(
     let Some(bytes) = received.take() else {
         return Ok(());
     };
-    if exhibit_warc::response::read_response(&mut &bytes[..]).is_err() || !admit(bytes.len() as u64)
+    if exhibit_warc::response::check_response(&mut &bytes[..]).is_err()
+        || !admit(bytes.len() as u64)
     {
         return Ok(());
     }

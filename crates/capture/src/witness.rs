@@ -19,8 +19,7 @@ use std::io::Read;
 use std::time::Duration;
 
 use exhibit_core::witness::{ADD_CHECKPOINT_PATH, AddCheckpoint, parse_size_body};
-use exhibit_sign::cosignature::{CosignerKey, verify_cosignature};
-use exhibit_sign::note::SignedNote;
+use exhibit_sign::cosignature::{CosignerKey, verify_cosignature_line};
 use exhibit_store::config::WitnessEntry;
 use exhibit_store::{Archive, SignedCheckpoint, StoredCosignature};
 
@@ -81,7 +80,6 @@ pub fn cosign_checkpoint(
     if witnesses.is_empty() {
         return Ok(Vec::new());
     }
-    let held = archive.cosignatures()?;
     let budget = budget
         .min(Duration::from_secs(archive.config().capture.timeout_secs))
         .max(Duration::from_secs(1));
@@ -91,17 +89,12 @@ pub fn cosign_checkpoint(
     let mut outcomes: Vec<Option<WitnessOutcome>> = Vec::with_capacity(witnesses.len());
     let mut asking: Vec<(usize, u64)> = Vec::new();
     for (i, w) in witnesses.iter().enumerate() {
-        let mine = held.iter().filter(|c| c.witness == w.name);
-        if let Some(c) = mine.clone().find(|c| c.size == size) {
-            outcomes.push(Some(WitnessOutcome::AlreadyHeld(c.clone())));
+        if let Some(c) = archive.cosignature(size, &w.name)? {
+            outcomes.push(Some(WitnessOutcome::AlreadyHeld(c)));
             continue;
         }
         outcomes.push(None);
-        let old = mine
-            .map(|c| c.size)
-            .filter(|&s| s < size)
-            .max()
-            .unwrap_or(0);
+        let old = archive.latest_cosigned(&w.name, size)?.unwrap_or(0);
         asking.push((i, old));
     }
     // Two rounds at most: the second for witnesses that answered 409 with their real size.
@@ -259,12 +252,8 @@ fn cosignature_line(answer: &[u8], note: &str, key: &CosignerKey) -> Result<Stri
     };
     let lines: Vec<&str> = text.lines().filter(mine).collect();
     for line in &lines {
-        let cosigned = format!("{note}{line}\n");
-        let Ok(parsed) = SignedNote::parse(&cosigned) else {
-            continue;
-        };
         // The line must be the key's (its key ID), not just its name.
-        let Ok(time) = verify_cosignature(&parsed, key) else {
+        let Ok(time) = verify_cosignature_line(note, line, key) else {
             continue;
         };
         let now = chrono::Utc::now().timestamp().max(0) as u64;

@@ -144,21 +144,14 @@ fn cosignatures_on(
     checkpoint: &SignedCheckpoint,
 ) -> Result<Vec<String>, OpsError> {
     let mut out = Vec::new();
-    for c in archive.cosignatures_of(checkpoint.size)? {
-        let Some(w) = archive
-            .config()
-            .witness
-            .iter()
-            .find(|w| w.name == c.witness)
-        else {
+    for w in &archive.config().witness {
+        let Some(c) = archive.cosignature(checkpoint.size, &w.name)? else {
             continue;
         };
         let Ok(key) = w.key() else { continue };
-        let cosigned = format!("{}{}", checkpoint.note, c.line);
-        let ok = exhibit_sign::SignedNote::parse(&cosigned)
-            .ok()
-            .is_some_and(|n| exhibit_sign::cosignature::verify_cosignature(&n, &key).is_ok());
-        if ok && c.line.lines().count() == 1 {
+        if exhibit_sign::cosignature::verify_cosignature_line(&checkpoint.note, &c.line, &key)
+            .is_ok()
+        {
             out.push(c.line);
         }
     }

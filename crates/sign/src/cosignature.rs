@@ -111,9 +111,7 @@ pub fn cosign(
 ) -> Result<String, NoteError> {
     check_name(name)?;
     if timestamp > i64::MAX as u64 {
-        return Err(NoteError::InvalidVerifierKey {
-            reason: "a cosignature's time must be below 2^63",
-        });
+        return Err(NoteError::CosignatureTime { time: timestamp });
     }
     let signature = key.sign(&message(text, timestamp));
     let mut raw = Vec::with_capacity(4 + COSIGNATURE_LEN);
@@ -163,6 +161,24 @@ pub fn verify_cosignature(note: &SignedNote, key: &CosignerKey) -> Result<u64, N
         name: short(),
         hash: key.id,
     })
+}
+
+/// Verifies `line`, one note signature line (with or without its newline), as a cosignature
+/// by `key` on the signed checkpoint `note`: the one check of a cosignature kept apart from its
+/// checkpoint (in a `.cosig` file, or a witness's answer). Returns its time.
+pub fn verify_cosignature_line(
+    note: &str,
+    line: &str,
+    key: &CosignerKey,
+) -> Result<u64, NoteError> {
+    let line = line.strip_suffix('\n').unwrap_or(line);
+    if line.contains('\n') {
+        return Err(NoteError::MalformedSignatureLine {
+            line: 1,
+            reason: "a cosignature is one line",
+        });
+    }
+    verify_cosignature(&SignedNote::parse(&format!("{note}{line}\n"))?, key)
 }
 
 #[cfg(test)]

@@ -396,6 +396,12 @@ pub enum NoteError {
         /// The type expected: 0x01 for a note signer, 0x04 for a cosigner.
         expected: u8,
     },
+    /// A cosignature's time is not below 2^63 (C2SP tlog-cosignature).
+    #[error("cosignature time {time} is not below 2^63")]
+    CosignatureTime {
+        /// The time given.
+        time: u64,
+    },
     /// The note has no signature line for the key.
     #[error("note has no signature by key {name}+{hash:08x}")]
     SignatureMissing {

@@ -148,6 +148,17 @@ impl TsaEntry {
     }
 }
 
+/// `base`, or the first of `base-2`, `base-3`… that `taken` does not refuse.
+fn unused_name(base: String, taken: impl Fn(&str) -> bool) -> String {
+    let mut name = base.clone();
+    let mut k = 2;
+    while taken(&name) {
+        name = format!("{base}-{k}");
+        k += 1;
+    }
+    name
+}
+
 /// Checks a TSA URL: `http://` or `https://` with a host, at most 2048 bytes, no spaces.
 pub fn check_tsa_url(url: &str) -> Result<(), String> {
     let lower = url.to_ascii_lowercase();
@@ -325,16 +336,9 @@ impl Config {
                 }
                 n.to_owned()
             }
-            None => {
-                let base = TsaEntry::default_name(url);
-                let mut name = base.clone();
-                let mut k = 2;
-                while self.tsa.iter().any(|t| t.name == name) {
-                    name = format!("{base}-{k}");
-                    k += 1;
-                }
-                name
-            }
+            None => unused_name(TsaEntry::default_name(url), |n| {
+                self.tsa.iter().any(|t| t.name == n)
+            }),
         };
         let entry = TsaEntry {
             name,
@@ -366,16 +370,7 @@ impl Config {
                 return Err(format!("a witness named {n:?} is already configured"));
             }
             Some(n) => n.to_owned(),
-            None => {
-                let base = TsaEntry::default_name(url);
-                let mut name = base.clone();
-                let mut k = 2;
-                while taken(&name) {
-                    name = format!("{base}-{k}");
-                    k += 1;
-                }
-                name
-            }
+            None => unused_name(TsaEntry::default_name(url), taken),
         };
         let entry = WitnessEntry {
             name,

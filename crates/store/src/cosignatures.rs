@@ -12,6 +12,10 @@ use crate::{Archive, StoreError, fsutil, layout};
 /// The most bytes of a cosignature file read back (a line is about 150 bytes).
 pub const MAX_COSIGNATURE_BYTES: u64 = 4096;
 
+/// How many of the latest signed checkpoints [`Archive::latest_cosigned`] looks at: a witness
+/// that cosigned none of them is asked as if new, and its answer (409) says its size.
+pub const COSIGNED_LOOKBACK: u32 = 64;
+
 /// A cosignature the archive holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredCosignature {
@@ -80,12 +84,45 @@ impl Archive {
         Ok(out)
     }
 
-    /// The cosignatures held on the checkpoint of `size`, by witness name.
-    pub fn cosignatures_of(&self, size: u64) -> Result<Vec<StoredCosignature>, StoreError> {
-        Ok(self
-            .cosignatures()?
-            .into_iter()
-            .filter(|c| c.size == size)
-            .collect())
+    /// The cosignature of the witness `witness` on the checkpoint of `size`, if the archive
+    /// holds one (one file read, no listing: asked after every signed checkpoint).
+    pub fn cosignature(
+        &self,
+        size: u64,
+        witness: &str,
+    ) -> Result<Option<StoredCosignature>, StoreError> {
+        let path = self.root().join(layout::cosignature_path(size, witness));
+        if !path.exists() {
+            return Ok(None);
+        }
+        let line = fsutil::read_in_archive(&path, MAX_COSIGNATURE_BYTES)?;
+        Ok(Some(StoredCosignature {
+            size,
+            witness: witness.to_owned(),
+            line: String::from_utf8_lossy(&line).into_owned(),
+        }))
+    }
+
+    /// The largest checkpoint size below `below` that the witness `witness` cosigned here,
+    /// among the [`COSIGNED_LOOKBACK`] latest signed checkpoints (one existence check each,
+    /// newest first: usually the first is it).
+    pub fn latest_cosigned(&self, witness: &str, below: u64) -> Result<Option<u64>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT size FROM checkpoints WHERE size < ?1 ORDER BY size DESC LIMIT ?2",
+        )?;
+        let sizes = stmt.query_map(rusqlite::params![below as i64, COSIGNED_LOOKBACK], |r| {
+            r.get::<_, i64>(0)
+        })?;
+        for size in sizes {
+            let size = size? as u64;
+            if self
+                .root()
+                .join(layout::cosignature_path(size, witness))
+                .exists()
+            {
+                return Ok(Some(size));
+            }
+        }
+        Ok(None)
     }
 }

@@ -37,6 +37,48 @@ pub struct ResponseFacts {
 /// rest; the server closed the connection); no body for 204 and 304; and nothing after the
 /// body.
 pub fn read_response(block: &mut dyn BufRead) -> Result<ResponseFacts, String> {
+    let transmitted = RefCell::new(Sha256::new());
+    let mut dechunked = Sha256::new();
+    let (head, dechunked_len) = walk(block, &|b| transmitted.borrow_mut().update(b), &mut |b| {
+        dechunked.update(b)
+    })?;
+    let mime = head
+        .get("Content-Type")
+        .map(essence)
+        .filter(|e| !e.is_empty());
+    Ok(ResponseFacts {
+        head,
+        mime,
+        transmitted_sha256: transmitted.into_inner().finalize().into(),
+        dechunked_sha256: dechunked.finalize().into(),
+        dechunked_len,
+    })
+}
+
+/// The media type without parameters, lower case.
+pub(crate) fn essence(content_type: &str) -> String {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
+}
+
+/// Whether `block` is one complete response by [`read_response`]'s rules, without hashing
+/// it: what a capture checks before keeping the bytes.
+pub fn check_response(block: &mut dyn BufRead) -> Result<(), String> {
+    walk(block, &|_| {}, &mut |_| {}).map(|_| ())
+}
+
+/// Reads the response in `block` by [`read_response`]'s rules, showing `transmitted` the body
+/// as sent and `dechunked` the body with the chunked coding undone; returns the head and the
+/// de-chunked length.
+fn walk(
+    block: &mut dyn BufRead,
+    transmitted: &dyn Fn(&[u8]),
+    dechunked: &mut dyn FnMut(&[u8]),
+) -> Result<(HttpHead, u64), String> {
     let head = parse_http_head(&mut &mut *block, &Limits::default())?;
     if head.status < 200 {
         return Err(format!("an interim status {}", head.status));
@@ -77,16 +119,13 @@ pub fn read_response(block: &mut dyn BufRead) -> Result<ResponseFacts, String> {
         }
     };
     let no_body = head.status == 204 || head.status == 304;
-    let transmitted = RefCell::new(Sha256::new());
-    let mut dechunked = Sha256::new();
     let mut dechunked_len = 0u64;
     let mut buf = vec![0u8; 1 << 16];
     let read_err = |e: io::Error| format!("the body: {e}");
     if chunked && !no_body {
-        let feed = |b: &[u8]| transmitted.borrow_mut().update(b);
         let mut tap = Tap {
             inner: &mut *block,
-            feed: &feed,
+            feed: transmitted,
         };
         let mut body = Dechunk::new(&mut tap);
         loop {
@@ -94,7 +133,7 @@ pub fn read_response(block: &mut dyn BufRead) -> Result<ResponseFacts, String> {
             if n == 0 {
                 break;
             }
-            dechunked.update(&buf[..n]);
+            dechunked(&buf[..n]);
             dechunked_len += n as u64;
         }
     } else if !no_body {
@@ -107,8 +146,8 @@ pub fn read_response(block: &mut dyn BufRead) -> Result<ResponseFacts, String> {
             if n == 0 {
                 break;
             }
-            transmitted.borrow_mut().update(&buf[..n]);
-            dechunked.update(&buf[..n]);
+            transmitted(&buf[..n]);
+            dechunked(&buf[..n]);
             dechunked_len += n as u64;
         }
         if let Some(n) = length
@@ -122,22 +161,7 @@ pub fn read_response(block: &mut dyn BufRead) -> Result<ResponseFacts, String> {
     if !block.fill_buf().map_err(read_err)?.is_empty() {
         return Err("bytes after the end of the response".into());
     }
-    let mime = head.get("Content-Type").and_then(|t| {
-        let e = t
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        (!e.is_empty()).then_some(e)
-    });
-    Ok(ResponseFacts {
-        head,
-        mime,
-        transmitted_sha256: transmitted.into_inner().finalize().into(),
-        dechunked_sha256: dechunked.finalize().into(),
-        dechunked_len,
-    })
+    Ok((head, dechunked_len))
 }
 
 #[cfg(test)]
@@ -172,6 +196,7 @@ mod tests {
 
         let closed = read(b"HTTP/1.0 301 Moved\r\nLocation: /x\r\n\r\nsee /x").unwrap();
         assert_eq!(closed.dechunked_sha256, sha(b"see /x"));
+        assert_eq!(check_response(&mut &chunked[..]), Ok(()));
         let empty = read(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n").unwrap();
         assert_eq!(empty.dechunked_len, 0);
     }
@@ -215,6 +240,7 @@ mod tests {
             (b"HTTP/1.1 200 OK\r\nContent-Le", ""),
         ] {
             let e = read(bytes).unwrap_err();
+            assert_eq!(check_response(&mut &bytes[..]), Err(e.clone()));
             assert!(
                 e.contains(problem),
                 "{e:?} for {:?}",

@@ -109,7 +109,7 @@ impl Replay {
             },
             _ => Replay {
                 status: 200,
-                mime: essence(content_type),
+                mime: crate::response::essence(content_type),
                 digest: block_sha256,
             },
         }
@@ -119,16 +119,6 @@ impl Replay {
 /// `2026-04-30T06:15:21Z` → `20260430061521`.
 fn timestamp14(date: &str) -> String {
     date.chars().filter(char::is_ascii_digit).take(14).collect()
-}
-
-/// The media type without parameters, lower case.
-fn essence(content_type: &str) -> String {
-    content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase()
 }
 
 /// The SURT form of a URL as web archives sort it (as Python's `surt`, which pywb and

@@ -269,9 +269,7 @@ impl<'a> Checker<'a> {
                 }
             };
             let verdict = w.key().and_then(|key| {
-                let cosigned =
-                    SignedNote::parse(&format!("{note}{}", c.line)).map_err(|e| e.to_string())?;
-                exhibit_sign::cosignature::verify_cosignature(&cosigned, &key)
+                exhibit_sign::cosignature::verify_cosignature_line(&note, &c.line, &key)
                     .map_err(|e| e.to_string())
             });
             if let Err(e) = verdict {
