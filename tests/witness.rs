@@ -246,7 +246,7 @@ fn checkpoints_are_cosigned_and_bundles_carry_what_exhibit_verify_checks() {
         let script = r#"set -e
 vkey="$1"
 { printf '\x30\x2a\x30\x05\x06\x03\x2b\x65\x70\x03\x21\x00'
-  printf '%s' "${vkey##*+}" | openssl base64 -d -A | tail -c 32; } > w.der
+  key=${vkey#*+}; printf '%s' "${key#*+}" | openssl base64 -d -A | tail -c 32; } > w.der
 openssl pkey -pubin -inform DER -in w.der -out witness.pem
 cmp -n "$(wc -c < exhibit/checkpoint)" exhibit/checkpoint exhibit/checkpoint.cosigned
 line=$(grep '^— witness.test/w1 ' exhibit/checkpoint.cosigned)
