@@ -8,7 +8,7 @@ use std::path::Path;
 use exhibit_core::{Inert, RecordId, RecordKind, Sha256Digest, inert};
 use exhibit_ops::history::{ChangeKind, HistoryEntry, NoText};
 use exhibit_ops::measure::{ChangeSize, HunkOptions, PieceTag};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_store::{Archive, DocumentRow, DocumentSummary, VersionRow};
 use serde::Serialize;
 
@@ -27,7 +27,7 @@ pub fn history(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
 pub fn history_of(archive: &Archive, query: &str, json: bool) -> Result<u8, Failure> {
     let d = archive.document(query)?;
     let counts = archive.document_counts(&d.id)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     // Everything shown below is what the signed manifests state, or the command fails.
     archive.require_document_agrees(&d, &public)?;
     // JSON escapes what it must itself; a text report is made inert line by line.
@@ -152,7 +152,7 @@ pub fn documents(root: &Path, args: DocumentsArgs, json: bool) -> Result<u8, Fai
     rows.truncate(args.limit.min(usize::MAX as u64) as usize);
     // Each row is shown only if the signed manifests of its captures state the same.
     if !rows.is_empty() {
-        let public = archive.public_key()?;
+        let public = archive.keys()?;
         for r in &rows {
             archive.require_summary_agrees(r, &public)?;
         }
@@ -294,7 +294,7 @@ fn use_colour(choice: &str) -> bool {
 /// A version's extracted text, or exit 2 saying why there is none. The text hash is checked
 /// against the opening capture's signed manifest first (exit 1 if the catalog disagrees), and
 /// the text's bytes against that hash.
-fn text_of(archive: &Archive, v: &VersionRow, public: &PublicKey) -> Result<String, Failure> {
+fn text_of(archive: &Archive, v: &VersionRow, public: &KeyHistory) -> Result<String, Failure> {
     match exhibit_ops::history::version_text(archive, v, public)? {
         Ok(text) => Ok(text),
         Err(NoText {
@@ -398,7 +398,7 @@ pub fn diff(root: &Path, args: DiffArgs, json: bool) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
     let from = archive.resolve_version(&args.from)?;
     let to = archive.resolve_version(&args.to)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let old = text_of(&archive, &from, &public)?;
     let new = text_of(&archive, &to, &public)?;
     let other_documents = from.document_id != to.document_id;

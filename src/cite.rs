@@ -26,7 +26,7 @@ fn failed(message: impl Into<String>) -> Failure {
 /// or (its current version) document.
 pub fn cite(root: &Path, query: &str, short: bool, json: bool) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let id = exhibit_ops::citation::cited_id(&archive, query)?;
     let r = exhibit_ops::citation::citable(&archive, &public, &id)?;
     let form = if short {
@@ -75,7 +75,7 @@ pub fn cite_quote(
         Err(problem) => return Err(quote_problem(&archive, &version, quote, problem)),
     };
     crate::vouch::after_signing(&mut archive)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let r = exhibit_ops::audit::verify_record(&archive, &public, &committed.provision_id, false)?;
     let form = if short {
         HashForm::Short
@@ -155,7 +155,7 @@ pub fn verify_citation(root: &Path, arg: &str, keys: &[String], json: bool) -> R
     let (source, citations) =
         exhibit_verify::citation::read_citations(arg).map_err(Failure::bad_input)?;
     let archive = Archive::open(root)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let (reports, verdict) =
         exhibit_ops::citation::check_citations(&archive, &public, &citations, keys)?;
     if json {
@@ -233,7 +233,7 @@ pub fn verify_hash(root: &Path, query: &str, json: bool) -> Result<u8, Failure> 
     let prefix =
         HashPrefix::parse(query).map_err(|e| Failure::bad_input(format!("--hash: {e}")))?;
     let archive = Archive::open(root)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let not_here = |m: String| -> Result<u8, Failure> {
         if json {
             json_line(&json!({"records": [], "verified": false}))?;
@@ -281,7 +281,7 @@ pub fn verify_file(root: &Path, path: &Path, json: bool) -> Result<u8, Failure> 
     let (sha, size) = exhibit_ops::citation::hash_reader(&mut file)
         .map_err(|e| Failure::bad_input(format!("--file {shown}: {e}")))?;
     let archive = Archive::open(root)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let none = || -> Result<u8, Failure> {
         if json {
             json_line(
@@ -309,7 +309,7 @@ pub fn verify_file(root: &Path, path: &Path, json: bool) -> Result<u8, Failure> 
 /// `exhibit show PROVISION`: the provision, its verification, and where the clause stands in
 /// every version of its document.
 pub fn show_provision(archive: &Archive, id: &RecordId, json: bool) -> Result<u8, Failure> {
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let r = exhibit_ops::audit::verify_record(archive, &public, id, false)?;
     let row = archive.provision(id.number())?;
     let f = &r.facts;

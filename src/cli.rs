@@ -384,6 +384,35 @@ pub enum KeyCommand {
         /// A private (PKCS#8) or public (SPKI) PEM file; default: the archive's key.
         path: Option<PathBuf>,
     },
+    /// Rotate the archive's signing key: a new key signs from the log's current size on, by a
+    /// statement in the key history signed by the old and the new key. Old records keep
+    /// verifying with the old key.
+    Rotate {
+        /// Use this private key (PKCS#8 PEM, mode 0600) where it is; default: generate one at
+        /// keys/signing-<n>.pem.
+        #[arg(long, value_name = "FILE")]
+        new_key: Option<PathBuf>,
+        /// Complete a rotation that stopped after its statement was written (with --new-key:
+        /// point exhibit.toml at that key).
+        #[arg(long)]
+        finish: bool,
+    },
+    /// Record that a key is compromised from TIME on: records it signed verify only with
+    /// proof (a trusted timestamp or a witness cosignature) that they existed before. Without
+    /// --key, the current key is revoked, after rotating to a new one.
+    Revoke {
+        /// When the key stopped being safe (RFC 3339, e.g. 2026-12-01T00:00:00Z).
+        #[arg(long, value_name = "TIME")]
+        compromised_since: String,
+        /// The fingerprint of a retired key to revoke; default: the current key.
+        #[arg(long, value_name = "FINGERPRINT")]
+        key: Option<String>,
+        /// When revoking the current key, rotate to this private key (as `rotate --new-key`).
+        #[arg(long, value_name = "FILE")]
+        new_key: Option<PathBuf>,
+    },
+    /// Show the archive's key history: which key signed which part of the log.
+    History,
 }
 
 /// `exhibit capture`.

@@ -22,6 +22,15 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Init(args) => init(&cli.archive, args, json),
         Command::Key(KeyCommand::Generate { out }) => key_generate(&out, json),
         Command::Key(KeyCommand::Show { path }) => key_show(&cli.archive, path, json),
+        Command::Key(KeyCommand::Rotate { new_key, finish }) => {
+            crate::keys::rotate(&cli.archive, new_key, finish, json)
+        }
+        Command::Key(KeyCommand::Revoke {
+            compromised_since,
+            key,
+            new_key,
+        }) => crate::keys::revoke(&cli.archive, &compromised_since, key, new_key, json),
+        Command::Key(KeyCommand::History) => crate::keys::history(&cli.archive, json),
         Command::Capture(args) => capture::capture(&cli.archive, args, json),
         Command::List(args) => list(&cli.archive, args, json),
         Command::Show(args) => show(&cli.archive, &args.query, json),
@@ -63,7 +72,7 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
         },
     )?;
     let config = archive.config();
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let key_path = config.key_path(archive.root());
     if json {
         json_line(&json!({
@@ -72,7 +81,7 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
             "prefix": config.prefix,
             "key": key_path,
             "public_key": archive.public_key_path(),
-            "fingerprint": public.fingerprint().to_string(),
+            "fingerprint": public.current().fingerprint,
         }))?;
     } else {
         let mut out = crate::output::text_stdout();
@@ -89,7 +98,7 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
             "  public key   {}",
             archive.public_key_path().display()
         )?;
-        writeln!(out, "  fingerprint  {}", public.fingerprint())?;
+        writeln!(out, "  fingerprint  {}", public.current().fingerprint)?;
     }
     Ok(EXIT_OK)
 }
@@ -147,7 +156,7 @@ fn key_show(root: &Path, path: Option<PathBuf>, json: bool) -> Result<u8, Failur
         None => {
             let archive = Archive::open(root)?;
             let path = archive.public_key_path();
-            let public = archive.public_key()?;
+            let public = archive.keys()?.current().key.clone();
             (public, path, Some(archive.config().origin.clone()))
         }
     };
@@ -202,7 +211,7 @@ fn list(root: &Path, args: ListArgs, json: bool) -> Result<u8, Failure> {
     rows.truncate(args.limit.min(usize::MAX as u64) as usize);
     // Each row is stated only if its signed manifest says the same.
     if !rows.is_empty() {
-        let public = archive.public_key()?;
+        let public = archive.keys()?;
         for r in &rows {
             archive
                 .signed_capture(r.id.number(), &public)?
@@ -246,7 +255,7 @@ fn show(root: &Path, query: &str, json: bool) -> Result<u8, Failure> {
         }
         RecordKind::Version => {
             let v = archive.version(m.id.number())?;
-            let public = archive.public_key()?;
+            let public = archive.keys()?;
             archive.signed_opening(&v, &public)?;
             let d = archive.document(&v.document_id.to_string())?;
             archive.require_document_agrees(&d, &public)?;
@@ -278,7 +287,7 @@ fn show_capture(
     group: &[exhibit_store::Match],
     json: bool,
 ) -> Result<u8, Failure> {
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     // The first capture whose signed manifest carries the hash asked for, and the others that
     // do too; a catalog row claiming a hash its manifest does not carry is named and skipped.
     let shown = exhibit_ops::records::choose_capture(archive, &public, group, &mut |f| {
@@ -461,7 +470,7 @@ fn show_capture(
 
 fn cat(root: &Path, args: CatArgs) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     if args.tls_chain {
         let pem = exhibit_ops::tls::chain_pem(&archive, &args.query, &public)?;
         let mut out = std::io::stdout().lock();
@@ -539,7 +548,7 @@ fn verify(root: &Path, args: VerifyArgs, json: bool) -> Result<u8, Failure> {
     {
         // A bundle alone, without --key: trust this archive's own key.
         let archive = Archive::open(root)?;
-        let public = archive.public_key()?;
+        let public = archive.keys()?.current().key.clone();
         options
             .trusted
             .push(exhibit_verify::TrustedKey::Key(public));

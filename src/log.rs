@@ -17,11 +17,11 @@ use crate::{EXIT_OK, Failure, tsa};
 pub fn log(root: &Path, cmd: LogCommand, json: bool) -> Result<u8, Failure> {
     let mut archive = Archive::open(root)?;
     let origin = archive.config().origin.clone();
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     match cmd {
         LogCommand::Witness => return crate::witness::log_witness(&mut archive, json),
         LogCommand::Key => {
-            let vkey = exhibit_sign::note::verifier_key(&origin, &public);
+            let vkey = exhibit_sign::note::verifier_key(&origin, &public.current().key);
             if json {
                 json_line(&json!({"verifier_key": vkey, "origin": origin}))?;
             } else {

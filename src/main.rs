@@ -10,6 +10,7 @@ mod commands;
 mod conventions;
 mod fsck;
 mod import;
+mod keys;
 mod log;
 mod output;
 mod reindex;

@@ -46,6 +46,8 @@ mod fsck;
 mod history_diff;
 // `exhibit init` and `exhibit key`.
 mod init_and_keys;
+// Key rotation and revocation: the key history through both verifiers.
+mod key_history;
 // The tamper-evident log checked from outside.
 mod log;
 // `exhibit reindex`: the catalog rebuilt from the signed records.

@@ -469,6 +469,11 @@ pub fn policy_site(path: &str) -> Reply {
 /// Re-seals an extracted bag as the key holder would: recomputes the tag manifest and signs it
 /// with the archive's own key.
 pub fn reseal(bag: &Path, archive: &Path) {
+    reseal_with(bag, &archive.join("keys/signing.pem"));
+}
+
+/// [`reseal`] with the private key in `key`.
+pub fn reseal_with(bag: &Path, key: &Path) {
     let manifest = std::fs::read_to_string(bag.join("tagmanifest-sha256.txt")).unwrap();
     let mut out = String::new();
     for line in manifest.lines() {
@@ -477,7 +482,6 @@ pub fn reseal(bag: &Path, archive: &Path) {
         out.push_str(&format!("{}  {path}\n", sha256_hex(&bytes)));
     }
     std::fs::write(bag.join("tagmanifest-sha256.txt"), out).unwrap();
-    let key = archive.join("keys/signing.pem");
     openssl(
         bag,
         &[

@@ -94,6 +94,7 @@ fn bundle_bytes(key: &SigningKey, body: &[u8]) -> Vec<u8> {
         checkpoint: None,
         timestamps: Vec::new(),
         cosignatures: Vec::new(),
+        key_history: Vec::new(),
         report: None,
     };
     let body = body.to_vec();

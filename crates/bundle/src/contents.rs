@@ -60,6 +60,10 @@ pub struct Bundle<'a> {
     /// Witnesses' cosignature lines on that checkpoint (each `— name base64\n`), written after
     /// it as [`crate::layout::COSIGNED_CHECKPOINT`] when there is one.
     pub cosignatures: Vec<String>,
+    /// The archive's key history (docs/FORMAT.md §2.1): every statement's files, by name
+    /// (`000001.json`, `000001.json.sig`, `000001.json.new.sig`), written under
+    /// [`crate::layout::KEY_HISTORY_DIR`]. Empty for an archive that never rotated its key.
+    pub key_history: Vec<(String, Vec<u8>)>,
     /// The evidence report: `None` for a bag without one; `Some` of its files
     /// ([`crate::layout::REPORT_PDF`], [`crate::layout::REPORT_HTML`]) for a bag with one —
     /// `Some` of nothing while it is being made from [`crate::view`] (VERIFY.txt, which the

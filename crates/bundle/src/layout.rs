@@ -26,6 +26,8 @@ pub const CHECKPOINT: &str = "exhibit/checkpoint";
 /// The checkpoint note with the witnesses' cosignature lines appended (C2SP tlog-cosignature):
 /// a signed note that begins with the exact bytes of [`CHECKPOINT`].
 pub const COSIGNED_CHECKPOINT: &str = "exhibit/checkpoint.cosigned";
+/// The directory of the archive's key history in a bag: the files of `keys/history/`.
+pub const KEY_HISTORY_DIR: &str = "exhibit/keys/history/";
 /// The directory of the checkpoint's copies stamped by further TSAs.
 pub const TIMESTAMPS_DIR: &str = "exhibit/timestamps/";
 /// The exact text of `bagit.txt`.

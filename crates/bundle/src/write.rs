@@ -175,6 +175,14 @@ fn assemble(bundle: &Bundle<'_>) -> Result<Assembled, BundleError> {
             "time-stamp tokens need the checkpoint they stamp".into(),
         ));
     }
+    for (name, bytes) in &bundle.key_history {
+        if !is_history_file_name(name) {
+            return Err(BundleError::Invalid(format!(
+                "{name:?} is not a key history file name"
+            )));
+        }
+        tags.insert(format!("{}{name}", layout::KEY_HISTORY_DIR), bytes.clone());
+    }
     let mut keys = bundle.public_keys.clone();
     keys.push(bundle.seal.public_key());
     for key in &keys {
@@ -191,6 +199,12 @@ fn assemble(bundle: &Bundle<'_>) -> Result<Assembled, BundleError> {
         oxum_bytes,
         seal_fp,
     })
+}
+
+/// Whether `name` is a key history file: digits, then `.json`, `.json.sig` or `.json.new.sig`.
+fn is_history_file_name(name: &str) -> bool {
+    let digits = name.bytes().take_while(u8::is_ascii_digit).count();
+    digits >= 6 && matches!(&name[digits..], ".json" | ".json.sig" | ".json.new.sig")
 }
 
 /// The bag `bundle` describes as a reader would see it before the report is added: every tag

@@ -14,6 +14,7 @@ pub mod digest;
 pub mod id;
 pub mod inert;
 pub mod jcs;
+pub mod key_statement;
 pub mod manifest;
 pub mod merkle;
 pub mod provision;

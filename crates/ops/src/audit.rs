@@ -12,7 +12,7 @@ use std::sync::Arc;
 use exhibit_core::citation::RecordFacts;
 use exhibit_core::manifest::{CaptureManifest, Change};
 use exhibit_core::{ProvisionManifest, RecordId, RecordKind, Sha256Digest, merkle};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_store::{Archive, Signature, SignedCapture};
 use exhibit_verify::citation::{Candidate, Integrity};
 
@@ -23,29 +23,41 @@ use crate::OpsError;
 /// checkpoint, and the time order of its `claimed` time ([`time_order`]).
 fn integrity(
     archive: &Archive,
-    public: &PublicKey,
+    public: &KeyHistory,
     bytes: &[u8],
-    signature: &Signature,
+    (signature, signer): (&Signature, &str),
     log_index: u64,
     claimed: &str,
 ) -> Result<Vec<Integrity>, OpsError> {
-    let fp = public.fingerprint().to_string();
-    let signature = Integrity {
-        what: "Signature".into(),
-        ok: *signature == Signature::Valid,
-        detail: signature
-            .problem(public)
-            .unwrap_or_else(|| format!("valid Ed25519 signature by {fp}")),
+    // The key that signs this leaf: after a rotation, a record signed by the retired key at a
+    // later position is not the archive's.
+    let fp = &public.key_for_leaf(log_index).fingerprint;
+    let signature = match signature.problem(public) {
+        Some(problem) => Integrity {
+            what: "Signature".into(),
+            ok: false,
+            detail: problem,
+        },
+        None if signer != fp => Integrity {
+            what: "Signature".into(),
+            ok: false,
+            detail: format!(
+                "signed by {}, but leaf {log_index} of the log is signed by {fp} (key history)",
+                exhibit_core::inert(signer)
+            ),
+        },
+        None => Integrity {
+            what: "Signature".into(),
+            ok: true,
+            detail: format!("valid Ed25519 signature by {fp}"),
+        },
     };
     let log = match archive.latest_checkpoint()? {
         Some(cp) if cp.size > log_index => {
             let proof = archive.inclusion_proof(log_index, &cp)?;
-            let note_ok = exhibit_sign::note::SignedNote::parse(&cp.note)
-                .map_err(|e| e.to_string())
-                .and_then(|n| {
-                    n.verify(&archive.config().origin, public)
-                        .map_err(|e| e.to_string())
-                });
+            let note_ok = public
+                .verify_checkpoint(&cp.note, &archive.config().origin)
+                .map(|_| ());
             let leaf = merkle::leaf_hash(bytes);
             let path_ok = merkle::verify_inclusion(&leaf, log_index, cp.size, &proof, &cp.root);
             Integrity {
@@ -151,7 +163,7 @@ fn out_of_step(id: &RecordId, problem: String) -> OpsError {
 /// in the candidate's `integrity`; an error means the record could not be read at all.
 pub fn verify_record(
     archive: &Archive,
-    public: &PublicKey,
+    public: &KeyHistory,
     id: &RecordId,
     with_text: bool,
 ) -> Result<Candidate, OpsError> {
@@ -195,7 +207,7 @@ pub fn verify_record(
                 archive,
                 public,
                 &bytes,
-                &signature,
+                (&signature, &m.signer),
                 row.log_index,
                 &m.captured_at,
             )?;
@@ -245,7 +257,7 @@ pub fn verify_record(
                 archive,
                 public,
                 &bytes,
-                &signature,
+                (&signature, &p.signer),
                 row.log_index,
                 &p.created_at,
             )?;

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use exhibit_bundle::{BundleRecord, BundleTimestamp, WriteSummary};
 use exhibit_core::checkpoint::TlogProof;
 use exhibit_core::{AnyManifest, CaptureManifest, ProvisionManifest, RecordId, RecordKind};
-use exhibit_sign::{PublicKey, SigningKey};
+use exhibit_sign::SigningKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_store::{Archive, CaptureRow, ProvisionRow, SignedCheckpoint};
 
 use crate::OpsError;
@@ -28,7 +29,7 @@ pub struct SkippedToken {
 /// What a bundle will hold, chosen before anything is written.
 pub struct Plan {
     key: SigningKey,
-    public: PublicKey,
+    public: KeyHistory,
     pub(crate) captures: Vec<CaptureRow>,
     pub(crate) provisions: Vec<ProvisionRow>,
     /// The checkpoint every record's inclusion proof refers to.
@@ -77,7 +78,7 @@ fn plan_with(
     previous_versions: bool,
 ) -> Result<Plan, OpsError> {
     let key = archive.signing_key()?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let mut rows = Vec::new();
     let mut provisions = Vec::new();
     for query in queries {
@@ -244,12 +245,13 @@ fn spec<'a>(
         let (manifest_bytes, signature) = archive.read_manifest(row)?;
         let manifest = CaptureManifest::parse(&manifest_bytes)
             .map_err(|e| OpsError::failed(format!("{}: {e}", row.manifest_path)))?;
-        if manifest.signer != public.fingerprint().to_string() {
+        let expected = &public.key_for_leaf(row.log_index).fingerprint;
+        if manifest.signer != *expected {
             return Err(OpsError::failed(format!(
-                "{}: signed by {}, which is not this archive's key {}",
+                "{}: signed by {}, but leaf {} of the log is signed by {expected}",
                 row.id,
-                manifest.signer,
-                public.fingerprint()
+                exhibit_core::inert(&manifest.signer),
+                row.log_index
             )));
         }
         records.push(BundleRecord {
@@ -279,14 +281,29 @@ fn spec<'a>(
         origin: archive.config().origin.clone(),
         created,
         records,
-        public_keys: vec![public.clone()],
+        public_keys: public.eras().iter().map(|e| e.key.clone()).collect(),
         seal: &plan.key,
         file_name,
         checkpoint: Some(checkpoint.note.clone()),
         timestamps: plan.timestamps.clone(),
         cosignatures: plan.cosignatures.clone(),
+        key_history: key_history_files(archive)?,
         report: Some(Vec::new()),
     })
+}
+
+/// The archive's key history as bundle files (`000001.json`, its signatures, …).
+fn key_history_files(archive: &Archive) -> Result<Vec<(String, Vec<u8>)>, OpsError> {
+    use exhibit_core::key_statement::{new_key_signature_file, signature_file, statement_file};
+    let mut files = Vec::new();
+    for s in archive.key_statements()? {
+        files.push((statement_file(s.sequence), s.bytes));
+        files.push((signature_file(s.sequence), s.signature));
+        if let Some(sig) = s.new_key_signature {
+            files.push((new_key_signature_file(s.sequence), sig));
+        }
+    }
+    Ok(files)
 }
 
 /// Opens archive objects for the bundle writer, which checks the size, SHA-256 and BLAKE3 of
@@ -355,7 +372,7 @@ pub fn report(
 impl Plan {
     /// The fingerprint of the archive key that signs the bundle and its report.
     pub fn checkpoint_signer(&self) -> String {
-        self.public.fingerprint().to_string()
+        self.key.public_key().fingerprint().to_string()
     }
 
     /// The archive key that signs the bundle (and a WACZ package's digest).

@@ -11,7 +11,7 @@ use std::io::Read;
 
 use exhibit_core::citation::{Citation, RecordFacts};
 use exhibit_core::{HashPrefix, RecordId, RecordKind, Sha256Digest};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_store::{Archive, CommittedProvision, QuoteProblem, StoreError, VersionRow};
 use exhibit_verify::Verdict;
 use exhibit_verify::citation::{Candidate, CitationReport, check_citation, overall};
@@ -36,7 +36,7 @@ pub fn cited_id(archive: &Archive, query: &str) -> Result<RecordId, OpsError> {
 /// (exit 1, naming the first check that fails).
 pub fn citable(
     archive: &Archive,
-    public: &PublicKey,
+    public: &KeyHistory,
     id: &RecordId,
 ) -> Result<Candidate, OpsError> {
     let r = verify_record(archive, public, id, false)?;
@@ -188,7 +188,7 @@ fn candidate_ids(
 /// report per citation and the overall verdict.
 pub fn check_citations(
     archive: &Archive,
-    public: &PublicKey,
+    public: &KeyHistory,
     citations: &[Citation],
     keys: &[String],
 ) -> Result<(Vec<CitationReport>, Verdict), OpsError> {
@@ -254,7 +254,7 @@ fn signed_hash(facts: &RecordFacts, field: &str) -> Option<Sha256Digest> {
 /// passed to `on_mismatch` as they are found.
 pub fn find_by_hash(
     archive: &Archive,
-    public: &PublicKey,
+    public: &KeyHistory,
     prefix: &HashPrefix,
     on_mismatch: &mut dyn FnMut(&CatalogMismatch),
 ) -> Result<HashSearch, OpsError> {
@@ -321,7 +321,7 @@ pub fn hash_reader(r: &mut dyn Read) -> std::io::Result<(Sha256Digest, u64)> {
 /// file is no capture of this archive.
 pub fn find_file(
     archive: &Archive,
-    public: &PublicKey,
+    public: &KeyHistory,
     sha: &Sha256Digest,
     on_mismatch: &mut dyn FnMut(&CatalogMismatch),
 ) -> Result<Vec<Found>, OpsError> {

@@ -5,7 +5,7 @@
 //! timeline.
 
 use exhibit_core::{RecordId, Sha256Digest};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_store::{Archive, DocumentRow, VersionRow};
 use serde::Serialize;
 
@@ -79,7 +79,7 @@ pub struct HistoryEntry {
 pub fn walk<E: From<OpsError>>(
     archive: &Archive,
     d: &DocumentRow,
-    public: &PublicKey,
+    public: &KeyHistory,
     mut on_entry: impl FnMut(&HistoryEntry) -> Result<(), E>,
 ) -> Result<Option<(RecordId, RecordId)>, E> {
     let ops = |e: exhibit_store::StoreError| E::from(OpsError::from(e));
@@ -155,7 +155,7 @@ pub struct NoText {
 pub fn version_text(
     archive: &Archive,
     v: &VersionRow,
-    public: &PublicKey,
+    public: &KeyHistory,
 ) -> Result<Result<String, NoText>, OpsError> {
     archive.signed_opening(v, public)?;
     match &v.text_sha256 {

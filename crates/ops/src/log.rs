@@ -7,7 +7,7 @@ use std::path::Path;
 use exhibit_core::RecordId;
 use exhibit_core::RecordKind;
 use exhibit_core::checkpoint::{Checkpoint, TlogProof};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_sign::note::SignedNote;
 use exhibit_store::{Archive, SignedCheckpoint};
 
@@ -106,7 +106,7 @@ pub struct Consistency {
 pub fn check_consistency(
     archive: &mut Archive,
     origin: &str,
-    public: &PublicKey,
+    public: &KeyHistory,
     path: &Path,
 ) -> Result<Consistency, OpsError> {
     let shown = path.display();
@@ -125,11 +125,8 @@ pub fn check_consistency(
             old.origin
         )));
     }
-    if let Err(e) = note.verify(origin, public) {
-        return Err(mismatch(format!(
-            "not signed by this archive's key {}: {e}",
-            public.fingerprint()
-        )));
+    if let Err(e) = public.verify_checkpoint(&text, origin) {
+        return Err(mismatch(e));
     }
     let key = archive.signing_key();
     let current = match (archive.latest_checkpoint()?, key) {

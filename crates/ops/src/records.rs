@@ -5,7 +5,7 @@
 
 use exhibit_core::reextraction::ReextractionManifest;
 use exhibit_core::{Blake3Digest, RecordId, RecordKind, Sha256Digest};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_store::{Archive, Match, ReextractionRow, Signature, SignedCapture, StoreError};
 
 use crate::OpsError;
@@ -26,7 +26,7 @@ pub struct ShownCapture {
 /// skipped. When the chosen manifest's signature is valid, the catalog must agree with it.
 pub fn choose_capture(
     archive: &Archive,
-    public: &PublicKey,
+    public: &KeyHistory,
     group: &[Match],
     on_warning: &mut dyn FnMut(&StoreError),
 ) -> Result<ShownCapture, OpsError> {
@@ -123,7 +123,7 @@ pub fn object_for(
     archive: &Archive,
     query: &str,
     text: bool,
-    public: &PublicKey,
+    public: &KeyHistory,
 ) -> Result<SignedObject, OpsError> {
     object_of(&signed_capture_for(archive, query, text, public)?, text)
 }
@@ -155,7 +155,7 @@ pub fn rendering_for(
     archive: &Archive,
     query: &str,
     which: Rendering,
-    public: &PublicKey,
+    public: &KeyHistory,
 ) -> Result<SignedObject, OpsError> {
     let signed = signed_capture_for(archive, query, false, public)?;
     let id = &signed.row.id;
@@ -185,7 +185,7 @@ pub fn rendering_for(
 pub fn tls_chain_for(
     archive: &Archive,
     query: &str,
-    public: &PublicKey,
+    public: &KeyHistory,
 ) -> Result<Vec<SignedObject>, OpsError> {
     let signed = signed_capture_for(archive, query, false, public)?;
     let id = &signed.row.id;
@@ -228,7 +228,7 @@ fn signed_capture_for(
     archive: &Archive,
     query: &str,
     text: bool,
-    public: &PublicKey,
+    public: &KeyHistory,
 ) -> Result<SignedCapture, OpsError> {
     let matches = archive.resolve(query)?;
     let first = &matches[0];
@@ -275,7 +275,7 @@ pub fn reextraction(archive: &Archive, id: &RecordId) -> Result<ShownReextractio
     let (bytes, sig) = archive.read_reextraction_manifest(&row)?;
     let m = ReextractionManifest::parse(&bytes)
         .map_err(|e| OpsError::failed(format!("{}: {e}", row.manifest_path)))?;
-    let public = archive.public_key()?;
+    let public = archive.keys()?;
     let valid =
         Signature::check(&public, &bytes, &sig, &m.signer) == Signature::Valid && m.id == *id;
     Ok(ShownReextraction {

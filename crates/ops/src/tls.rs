@@ -8,7 +8,7 @@
 
 use base64::Engine;
 use exhibit_core::connection::ObjectRef;
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_store::Archive;
 
 use crate::OpsError;
@@ -55,7 +55,7 @@ pub fn pem(der: &[u8]) -> String {
 }
 
 /// `cat --tls-chain`: the recorded chain of the capture `query` names, leaf first, as PEM.
-pub fn chain_pem(archive: &Archive, query: &str, public: &PublicKey) -> Result<String, OpsError> {
+pub fn chain_pem(archive: &Archive, query: &str, public: &KeyHistory) -> Result<String, OpsError> {
     let chain = tls_chain_for(archive, query, public)?;
     let refs: Vec<ObjectRef> = chain
         .iter()

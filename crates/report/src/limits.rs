@@ -53,10 +53,19 @@ pub fn conclusions(e: &Established<'_>) -> (Vec<String>, Vec<String>) {
             "each record's manifest is signed by {} and describes exactly the bytes in data/",
             e.signers.join(", ")
         ),
-        "each manifest is a leaf, at the position its proof gives, of the log tree that one checkpoint signed by the same key describes".to_owned(),
+        if e.signers.len() > 1 {
+            // Several keys: the archive rotated its key (docs/FORMAT.md §2.1).
+            "each manifest is a leaf, at the position its proof gives, of the log tree that one checkpoint describes, and is signed by the key the archive's key history names for that position; the checkpoint by the key it names for its size".to_owned()
+        } else {
+            "each manifest is a leaf, at the position its proof gives, of the log tree that one checkpoint signed by the same key describes".to_owned()
+        },
     ];
     if e.all_pinned {
-        proven.push("every signing key is one you pinned".into());
+        proven.push(if e.signers.len() > 1 {
+            "every signing key is one you pinned, or one the archive's key history links to a key you pinned".into()
+        } else {
+            "every signing key is one you pinned".into()
+        });
     }
     if let Some(first) = e.trusted_stamp {
         proven.push(format!(

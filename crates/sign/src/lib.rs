@@ -28,6 +28,7 @@
 pub mod cosignature;
 mod error;
 mod fingerprint;
+pub mod history;
 mod key;
 pub mod note;
 mod replay;

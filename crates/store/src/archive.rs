@@ -274,31 +274,37 @@ impl Archive {
     pub fn signing_key(&self) -> Result<SigningKey, StoreError> {
         let path = self.config.key_path(&self.root);
         let key = load_private_key(&path, self.key_links())?;
-        let public = load_public_key(&self.public_key_path())?;
-        let shown = path.display();
+        let keys = self.keys()?;
+        let current = keys.current();
         let config = |message: String| StoreError::Config {
             path: path.clone(),
             message,
         };
-        if key.public_key() != public {
-            return Err(config(format!(
-                "this private key ({}) does not match {PUBLIC_KEY} ({}): records it signed \
-                 would never verify; put the archive's key back at {shown}",
-                key.public_key().fingerprint(),
-                public.fingerprint()
-            )));
+        if key.public_key() != current.key {
+            let fp = key.public_key().fingerprint().to_string();
+            return Err(config(match keys.era_of(&fp) {
+                Some(_) => format!(
+                    "this private key ({fp}) was retired by a key rotation; the archive's key is \
+                     now {}: point `key` in {CONFIG_FILE} at its file (`exhibit key rotate \
+                     --finish --new-key FILE` does it)",
+                    current.fingerprint
+                ),
+                None => format!(
+                    "this private key ({fp}) does not match {PUBLIC_KEY} ({}): records it signed \
+                     would never verify; put the archive's key back at {}",
+                    current.fingerprint,
+                    path.display()
+                ),
+            }));
         }
-        if let Some(cp) = log::latest(&self.conn)? {
-            let signed = exhibit_sign::note::SignedNote::parse(&cp.note)
-                .and_then(|n| n.verify(&self.config.origin, &public));
-            if let Err(e) = signed {
-                return Err(config(format!(
-                    "this key ({}) did not sign the log's latest checkpoint (size {}): {e}; \
-                     records it signed would not extend the log",
-                    public.fingerprint(),
-                    cp.size
-                )));
-            }
+        if let Some(cp) = log::latest(&self.conn)?
+            && let Err(e) = keys.verify_checkpoint(&cp.note, &self.config.origin)
+        {
+            return Err(config(format!(
+                "the log's latest checkpoint (size {}) is not the archive's: {e}; records \
+                 this key signed would not extend the log",
+                cp.size
+            )));
         }
         Ok(key)
     }

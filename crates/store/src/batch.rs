@@ -129,6 +129,18 @@ impl Archive {
         if !existed {
             dirty.insert(fsutil::parent_dir(&leaves_path).to_path_buf());
         }
+        // Under the catalog's write lock, so no rotation runs while this batch signs: the key
+        // must be the current one of the key history.
+        let keys = crate::key_history::load(&self.root, &self.config.origin)?;
+        if keys.current().key != key.public_key() {
+            return Err(StoreError::Config {
+                path: self.config.key_path(&self.root),
+                message: format!(
+                    "the archive's signing key is now {} (the key was rotated); run the command again",
+                    keys.current().fingerprint
+                ),
+            });
+        }
         let committed = log::size(&tx)?;
         let have = leaves
             .metadata()
@@ -147,12 +159,9 @@ impl Archive {
             // Leaves past the catalog's log that a signed checkpoint covers were committed: the
             // catalog is older than the log (a restored backup), and cutting them would
             // destroy evidence. Only leaves no checkpoint signs are a crashed batch's.
-            if let Some((file, size)) = log::signed_beyond(
-                &self.root,
-                &self.config.origin,
-                &key.public_key(),
-                committed,
-            )? {
+            if let Some((file, size)) =
+                log::signed_beyond(&self.root, &self.config.origin, &keys, committed)?
+            {
                 return Err(log::catalog_behind(&file, size, committed));
             }
             // Leaves of a batch that never committed: cut them, so that the file alone always

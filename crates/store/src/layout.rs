@@ -35,8 +35,10 @@ pub const SHM_SUFFIX: &str = "-shm";
 pub const KEYS_DIR: &str = "keys";
 /// Where the generated private signing key goes.
 pub const DEFAULT_KEY: &str = "keys/signing.pem";
-/// The public key of the archive.
+/// The public key of the archive: the current signing key's.
 pub const PUBLIC_KEY: &str = "keys/signing.pub.pem";
+/// The key history: signed statements rotating and revoking keys (docs/FORMAT.md §2.1).
+pub const KEY_HISTORY_DIR: &str = "keys/history";
 
 /// The directory of content-addressed objects.
 pub const OBJECTS_DIR: &str = "objects";

@@ -31,6 +31,7 @@ mod error;
 pub mod fsck;
 pub mod fsutil;
 mod history;
+pub mod key_history;
 pub mod layout;
 pub mod locks;
 pub mod log;

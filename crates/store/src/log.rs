@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use exhibit_core::checkpoint::Checkpoint;
 use exhibit_core::merkle::{self, Hash, NodeSource};
+use exhibit_sign::history::KeyHistory;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::{StoreError, fsutil, layout};
@@ -234,55 +235,40 @@ pub fn checkpoint_path(root_dir: &Path, size: u64) -> PathBuf {
     root_dir.join(layout::checkpoint_path(size))
 }
 
-/// Reads the signed checkpoint note in `path` and checks it as the archive's: a note that
-/// verifies with `public` under `origin`, whose body is a checkpoint of `origin`. Returns its
-/// size and root, or why it is not the archive's.
+/// Reads the signed checkpoint note in `path` and checks it as the archive's: a note signed
+/// under `origin` by the key of `keys` that signs checkpoints of its size, whose body is a
+/// checkpoint of `origin`. Returns its size and root, or why it is not the archive's.
 pub(crate) fn read_signed_checkpoint(
     path: &Path,
     origin: &str,
-    public: &exhibit_sign::PublicKey,
+    keys: &KeyHistory,
 ) -> Result<(u64, Hash), String> {
-    read_signed_note(path, origin, public).map(|(size, root, _)| (size, root))
+    read_signed_note(path, origin, keys).map(|(size, root, _)| (size, root))
 }
 
 /// [`read_signed_checkpoint`], also returning the note as read.
 pub(crate) fn read_signed_note(
     path: &Path,
     origin: &str,
-    public: &exhibit_sign::PublicKey,
+    keys: &KeyHistory,
 ) -> Result<(u64, Hash, String), String> {
     let bytes = fsutil::read_in_archive(path, 1 << 20).map_err(|e| match e {
         StoreError::Io { source, .. } => source.to_string(),
         e => e.to_string(),
     })?;
     let text = String::from_utf8(bytes).map_err(|_| "not UTF-8".to_owned())?;
-    exhibit_sign::note::SignedNote::parse(&text)
-        .and_then(|n| n.verify(origin, public))
-        .map_err(|e| {
-            format!(
-                "not signed by the archive key {}: {e}",
-                public.fingerprint()
-            )
-        })?;
-    let (body, _) = exhibit_core::checkpoint::split_note(&text).map_err(|e| e.to_string())?;
-    let cp = Checkpoint::parse(body).map_err(|e| e.to_string())?;
-    if cp.origin != origin {
-        return Err(format!(
-            "a checkpoint of {:?}, not of {origin:?}",
-            cp.origin
-        ));
-    }
+    let (cp, _) = keys.verify_checkpoint(&text, origin)?;
     Ok((cp.size, cp.root, text))
 }
 
 /// The largest checkpoint file (`log/checkpoints/<size>.checkpoint` or `log/checkpoint`)
-/// signed by `public` that covers more than `size` leaves, if any: its path and size. Such a
+/// signed by the archive's keys that covers more than `size` leaves, if any: its path and size. Such a
 /// checkpoint was signed over committed leaves (a checkpoint is only ever signed over the
 /// committed log), so a catalog whose log has `size` leaves is older than the log.
 pub(crate) fn signed_beyond(
     root: &Path,
     origin: &str,
-    public: &exhibit_sign::PublicKey,
+    keys: &KeyHistory,
     size: u64,
 ) -> Result<Option<(PathBuf, u64)>, StoreError> {
     let dir = root.join(CHECKPOINT_DIR);
@@ -307,7 +293,7 @@ pub(crate) fn signed_beyond(
     candidates.push((u64::MAX, root.join(LATEST_CHECKPOINT)));
     let mut found: Option<(PathBuf, u64)> = None;
     for (_, path) in candidates.into_iter().rev() {
-        if let Ok((n, _)) = read_signed_checkpoint(&path, origin, public)
+        if let Ok((n, _)) = read_signed_checkpoint(&path, origin, keys)
             && n > size
             && found.as_ref().is_none_or(|(_, f)| n > *f)
         {

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime};
 use exhibit_core::manifest::MAX_MANIFEST_BYTES;
 use exhibit_core::reextraction::MAX_REEXTRACTION_BYTES;
 use exhibit_core::{IdPrefix, RecordId, RecordKind};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use rusqlite::{Connection, OptionalExtension};
 
 pub use crate::layout::RETIRED_IDS;
@@ -66,7 +66,7 @@ pub(crate) fn read_at_most(path: &Path, limit: u64) -> Result<Option<Vec<u8>>, S
 
 /// Judges the orphan manifest `id` of an archive whose public key is `public`: whether it is a
 /// crash leftover ([`Orphan::Crash`], [`Orphan::Signed`]) or not ([`Orphan::Foreign`]).
-pub(crate) fn judge_orphan(root: &Path, id: &RecordId, public: &PublicKey) -> Orphan {
+pub(crate) fn judge_orphan(root: &Path, id: &RecordId, public: &KeyHistory) -> Orphan {
     let rel = layout::manifest_path(id);
     let sig_rel = layout::signature_path(id);
     let sig = match read_at_most(&root.join(&sig_rel), 64) {
@@ -92,11 +92,11 @@ pub(crate) fn judge_orphan(root: &Path, id: &RecordId, public: &PublicKey) -> Or
     {
         return Orphan::Crash("the manifest is truncated");
     }
-    match public.verify(&bytes, &sig) {
-        Ok(()) => Orphan::Signed,
-        Err(e) => Orphan::Foreign(format!(
-            "its signature ({sig_rel}) does not verify with the archive key {}: {e}",
-            public.fingerprint()
+    match public.verify_any(&bytes, &sig) {
+        Some(_) => Orphan::Signed,
+        None => Orphan::Foreign(format!(
+            "its signature ({sig_rel}) does not verify with the archive key (any key of its history; now {})",
+            public.current().fingerprint
         )),
     }
 }
@@ -232,7 +232,7 @@ mod tests {
         let root = dir.path();
         let key = exhibit_sign::SigningKey::generate().unwrap();
         let other = exhibit_sign::SigningKey::generate().unwrap();
-        let public = key.public_key();
+        let public = exhibit_sign::history::KeyHistory::single(key.public_key());
         let prefix = IdPrefix::new("EX").unwrap();
         let id = RecordId::new(&prefix, RecordKind::Capture, 7);
         let rel = layout::manifest_path(&id);

@@ -21,12 +21,12 @@ use exhibit_core::merkle::{self, Hash};
 use exhibit_core::provision::ProvisionManifest;
 use exhibit_core::reextraction::ReextractionManifest;
 use exhibit_core::{IdPrefix, RecordId, RecordKind, Sha256Digest};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::config::Config;
-use crate::layout::{self, CATALOG_FILE, PUBLIC_KEY};
+use crate::layout::{self, CATALOG_FILE};
 use crate::log::{CHECKPOINT_DIR, LATEST_CHECKPOINT, LEAVES_FILE, SqlNodes, merkle_err};
 use crate::objects::{ObjectStore, objects_dir};
 use crate::timestamps::MAX_TOKEN_BYTES;
@@ -114,7 +114,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
         path: root.join(crate::config::CONFIG_FILE),
         message: e.to_string(),
     })?;
-    let key = crate::archive::load_public_key(&root.join(PUBLIC_KEY))?;
+    let keys = crate::key_history::load(root, &config.origin)?;
     // The old catalog's write lock, held while the new one is built, so no capture commits
     // into a catalog that is about to be replaced.
     let old = OldCatalog::lock(&catalog_path)?;
@@ -141,8 +141,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
             conn: &tx,
             origin: &config.origin,
             prefix: &prefix,
-            signer: key.fingerprint().to_string(),
-            key,
+            keys,
             objects: ObjectStore::new(objects_dir(root)),
             report: ReindexReport::default(),
             last_num: [0; 3],
@@ -321,8 +320,7 @@ struct Builder<'a> {
     conn: &'a Connection,
     origin: &'a str,
     prefix: &'a IdPrefix,
-    key: PublicKey,
-    signer: String,
+    keys: KeyHistory,
     objects: ObjectStore,
     report: ReindexReport,
     /// The highest number indexed so far of C, P, R: numbers are allocated in commit order,
@@ -501,13 +499,9 @@ impl Builder<'_> {
         let bad = |m: String| corrupt(path.display(), m);
         let bytes = fsutil::read_in_archive(path, 1 << 20)?;
         let note = String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?;
-        let signed =
-            exhibit_sign::note::SignedNote::parse(&note).map_err(|e| bad(e.to_string()))?;
-        signed.verify(self.origin, &self.key).map_err(|e| {
-            bad(format!(
-                "signature does not verify with the archive key: {e}"
-            ))
-        })?;
+        self.keys
+            .verify_checkpoint(&note, self.origin)
+            .map_err(bad)?;
         let (body, _) = split_note(&note).map_err(|e| bad(e.to_string()))?;
         let cp = Checkpoint::parse(body).map_err(|e| bad(e.to_string()))?;
         if cp.origin != self.origin {
@@ -570,8 +564,8 @@ impl Builder<'_> {
                                     "not in the log; signature incomplete"
                                 }
                                 Some(_) if bytes.is_empty() => "not in the log; empty",
-                                Some(sig) => match self.key.verify(&bytes, &sig) {
-                                    Ok(()) => "not in the log",
+                                Some(sig) => match self.keys.verify_any(&bytes, &sig).ok_or(()) {
+                                    Ok(_) => "not in the log",
                                     Err(_) if truncated(&bytes) => "not in the log; truncated",
                                     Err(_) => {
                                         return Err(corrupt(
@@ -710,7 +704,7 @@ impl Builder<'_> {
             Some(s) => s,
         };
         let bytes = fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
-        if self.key.verify(&bytes, &sig).is_err() {
+        if self.keys.verify_any(&bytes, &sig).is_none() {
             return Ok(None);
         }
         let objects: Vec<(Sha256Digest, &str)> = match kind {

@@ -35,12 +35,12 @@
 use std::path::Path;
 
 use exhibit_core::RecordId;
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
 use crate::fsck::{FsckOptions, FsckReport};
-use crate::layout::{CATALOG_FILE, LEAVES_FILE, PUBLIC_KEY};
+use crate::layout::{CATALOG_FILE, LEAVES_FILE};
 use crate::orphans::{
     Orphan, judge_orphan, keep_temp_file, orphan_number_plausible, read_at_most, record_retired,
 };
@@ -182,7 +182,7 @@ impl Archive {
                         continue;
                     }
                     "uncommitted_leaves" => {
-                        let public = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))?;
+                        let public = crate::key_history::load(&self.root, &self.config.origin)?;
                         truncate_leaves(&self.root, &tx, &self.config.origin, &public)?;
                         report.removed.push(Repaired {
                             kind: note.kind,
@@ -210,7 +210,7 @@ impl Archive {
             }
         }
         if !checkpoints.is_empty() || !tokens.is_empty() {
-            let public = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))?;
+            let public = crate::key_history::load(&self.root, &self.config.origin)?;
             // Checkpoints first (by size, as their names sort): a token's row refers to its
             // checkpoint's.
             checkpoints.sort();
@@ -233,7 +233,7 @@ impl Archive {
             }
         }
         if !orphans.is_empty() {
-            let public = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))?;
+            let public = crate::key_history::load(&self.root, &self.config.origin)?;
             // Judged against the counters as the crashed writers left them (not as raised for
             // the orphans before, which could ratchet them up a million at a time).
             let mut plausible = Vec::with_capacity(orphans.len());
@@ -366,7 +366,7 @@ fn record_checkpoint(
     tx: &Connection,
     root: &Path,
     origin: &str,
-    public: &PublicKey,
+    public: &KeyHistory,
     rel: &str,
 ) -> Result<Result<(), String>, StoreError> {
     let Some(named) = layout::parse_checkpoint_path(rel) else {
@@ -460,7 +460,7 @@ fn truncate_leaves(
     root: &Path,
     tx: &Connection,
     origin: &str,
-    public: &PublicKey,
+    public: &KeyHistory,
 ) -> Result<(), StoreError> {
     let size = crate::log::size(tx)?;
     if let Some((file, signed)) = crate::log::signed_beyond(root, origin, public, size)? {

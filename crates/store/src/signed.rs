@@ -10,7 +10,7 @@
 
 use exhibit_core::citation::CarriedHashes;
 use exhibit_core::{CaptureManifest, ProvisionManifest, RecordId, RecordKind, Sha256Digest};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 
 use crate::{Archive, CaptureRow, Match, StoreError, VersionRow};
 
@@ -39,32 +39,33 @@ pub enum Signature {
 }
 
 impl Signature {
-    /// What the archive key `public` says of manifest `bytes` with signature `sig`, whose
-    /// `signer` field names `signer`.
-    pub fn check(public: &PublicKey, bytes: &[u8], sig: &[u8], signer: &str) -> Signature {
-        match public.verify(bytes, sig) {
-            Err(e) => Signature::Invalid(e.to_string()),
-            Ok(()) if signer != public.fingerprint().to_string() => {
-                Signature::OtherSigner(signer.to_owned())
-            }
-            Ok(()) => Signature::Valid,
+    /// What the archive's keys say of manifest `bytes` with signature `sig`, whose `signer`
+    /// field names `signer`: it must be a key of the archive's history, and its signature.
+    pub fn check(keys: &KeyHistory, bytes: &[u8], sig: &[u8], signer: &str) -> Signature {
+        match keys.era_of(signer) {
+            Some(era) => match era.key.verify(bytes, sig) {
+                Err(e) => Signature::Invalid(e.to_string()),
+                Ok(()) => Signature::Valid,
+            },
+            None => match keys.current().key.verify(bytes, sig) {
+                Err(e) => Signature::Invalid(e.to_string()),
+                Ok(()) => Signature::OtherSigner(signer.to_owned()),
+            },
         }
     }
-}
 
-impl Signature {
-    /// What is wrong with the signature, in words (with the archive key `public` it was
-    /// checked against), or `None` when it is valid: the one wording every report uses.
-    pub fn problem(&self, public: &PublicKey) -> Option<String> {
+    /// What is wrong with the signature, in words (with the archive's keys it was checked
+    /// against), or `None` when it is valid: the one wording every report uses.
+    pub fn problem(&self, keys: &KeyHistory) -> Option<String> {
         match self {
             Signature::Valid => None,
             Signature::Invalid(e) => Some(format!(
                 "the manifest's signature does not verify with the archive key ({e})"
             )),
             Signature::OtherSigner(s) => Some(format!(
-                "the manifest names signer {}, not the archive key {}",
+                "the manifest names signer {}, not a key of the archive (now {})",
                 exhibit_core::inert(s),
-                public.fingerprint()
+                keys.current().fingerprint
             )),
         }
     }
@@ -86,7 +87,7 @@ impl StoreError {
 
 impl SignedCapture {
     /// Exit-1 error unless the archive key vouches for the manifest.
-    pub fn require_valid(self, public: &PublicKey) -> Result<SignedCapture, StoreError> {
+    pub fn require_valid(self, public: &KeyHistory) -> Result<SignedCapture, StoreError> {
         match self.signature.problem(public) {
             None => Ok(self),
             Some(problem) => Err(StoreError::Corrupt {
@@ -173,19 +174,13 @@ impl SignedCapture {
 }
 
 impl Archive {
-    /// The archive's public key (`keys/signing.pub.pem`), read without following a link and
-    /// only if it is a regular file: the key every record here is checked against.
-    pub fn public_key(&self) -> Result<PublicKey, StoreError> {
-        crate::archive::load_public_key(&self.public_key_path())
-    }
-
     /// Capture `number`'s manifest, read from the file its id names and parsed; it must be that
     /// capture's (else [`StoreError::Corrupt`]). Its [`Signature`] is checked with `public`
     /// but not required: see [`Archive::signed_capture`].
     pub fn read_signed_capture(
         &self,
         number: u64,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<SignedCapture, StoreError> {
         let row = self.capture(number)?;
         let (bytes, sig) = self.read_manifest(&row)?;
@@ -215,7 +210,7 @@ impl Archive {
     pub fn signed_capture(
         &self,
         number: u64,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<SignedCapture, StoreError> {
         self.read_signed_capture(number, public)?
             .require_valid(public)
@@ -226,7 +221,7 @@ impl Archive {
     pub fn signed_opening(
         &self,
         v: &VersionRow,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<SignedCapture, StoreError> {
         let c = self.signed_capture(v.opened_by.number(), public)?;
         if !c.opens(v) {
@@ -246,7 +241,11 @@ impl Archive {
 
     /// The signed capture a look-up match found; for a hash match its signed manifest must
     /// carry the hash.
-    pub fn signed_match(&self, m: &Match, public: &PublicKey) -> Result<SignedCapture, StoreError> {
+    pub fn signed_match(
+        &self,
+        m: &Match,
+        public: &KeyHistory,
+    ) -> Result<SignedCapture, StoreError> {
         let signed = self.signed_capture(m.id.number(), public)?;
         if m.field != "id" && !signed.carries_hash(m.field, &m.hash) {
             return Err(StoreError::catalog_damaged(
@@ -264,7 +263,7 @@ impl Archive {
     pub fn signed_capture_of(
         &self,
         id: &RecordId,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<SignedCapture, StoreError> {
         match id.kind() {
             RecordKind::Capture => self.signed_capture(id.number(), public),
@@ -369,7 +368,7 @@ impl Archive {
     pub fn signed_timeline(
         &self,
         d: &crate::DocumentRow,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<Option<SignedTimeline>, StoreError> {
         let Some(last) = &d.last_capture else {
             return Ok(None);
@@ -507,7 +506,7 @@ impl Archive {
     pub fn require_document_agrees(
         &self,
         d: &crate::DocumentRow,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<(), StoreError> {
         self.require_agrees(d, None, public)
     }
@@ -517,7 +516,7 @@ impl Archive {
     pub fn require_summary_agrees(
         &self,
         s: &crate::DocumentSummary,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<(), StoreError> {
         self.require_agrees(&s.document, Some(s), public)
     }
@@ -526,7 +525,7 @@ impl Archive {
         &self,
         d: &crate::DocumentRow,
         summary: Option<&crate::DocumentSummary>,
-        public: &PublicKey,
+        public: &KeyHistory,
     ) -> Result<(), StoreError> {
         let counts = self.document_counts(&d.id)?;
         let versions = self.versions(&d.id)?;

@@ -218,6 +218,11 @@ impl Archive {
         let mut doc: toml_edit::DocumentMut = text
             .parse()
             .map_err(|e: toml_edit::TomlError| bad(e.message().to_owned()))?;
+        let key = config
+            .key
+            .to_str()
+            .ok_or_else(|| bad(format!("key {} is not UTF-8", config.key.display())))?;
+        doc["key"] = toml_edit::value(key);
         if config.tsa.is_empty() {
             doc.remove("tsa");
         } else {

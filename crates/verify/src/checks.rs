@@ -36,6 +36,7 @@ use exhibit_bundle::layout::{BAGIT_TXT, MANIFEST, SEAL, TAG_MANIFEST};
 use crate::error::VerifyError;
 use crate::options::{Options, TrustedKey};
 use crate::report::{Checks, Report, TimestampSummary, Verdict, WitnessSummary};
+use exhibit_sign::history::KeyHistory;
 
 /// Checks a bag read from a bundle against what `options` trusts (pinned keys, TSA CAs,
 /// witnesses; each may be empty).
@@ -65,16 +66,20 @@ pub(crate) fn verify_bag_with(
     bag::check_payload(&mut c, bag, manifest_txt);
     bag::check_tag_files(&mut c, bag, tag_manifest);
     let keys = seal::check_keys(&mut c, bag);
+    let history = seal::check_key_history(&mut c, bag);
     let sealed_by = seal::check_seal(&mut c, &keys, tag_manifest, seal);
-    let found = records::check_records(&mut c, bag, &keys, sealed_by.as_ref())?;
+    let found = records::check_records(&mut c, bag, &keys, history.as_ref(), sealed_by.as_ref())?;
     records::check_one_checkpoint(&mut c, &found);
     let timestamps = timestamps::check_timestamps(&mut c, bag, &found.checkpoints, tsa_anchors);
     timestamps::check_time_order(&mut c, &timestamps, &found.claimed_times);
     records::check_proofs_belong(&mut c, bag, &found);
     records::check_payload_described(&mut c, bag, &found);
-    let pinned = check_trust(&mut c, trusted, &found.signers);
     let now = chrono::Utc::now().timestamp();
     let witnesses = witnesses::check_witnesses(&mut c, bag, &options.witnesses, now);
+    let pinned = check_trust(&mut c, trusted, &found.signers, history.as_ref());
+    if let Some(h) = &history {
+        check_compromised(&mut c, h, &found.records, &timestamps, &witnesses);
+    }
     let (report, report_not_rebuilt) = check_report(&mut c, bag);
     let sealer = sealed_by
         .as_deref()
@@ -147,27 +152,102 @@ fn require<'a>(bag: &'a ReadBag, path: &str) -> Result<&'a [u8], VerifyError> {
 /// Check 13, trust: it proves, when the caller pinned keys, that every key that signed
 /// something in the bundle is one of them. Returns the pinned fingerprints (empty: nothing is
 /// pinned, and nothing is checked here).
+///
+/// With a key history, a pinned key also vouches for the keys the history links it to
+/// ([`KeyHistory::trusted_from`]): every earlier key, and later keys reached through rotations
+/// out of keys never revoked.
 fn check_trust(
     c: &mut Checks,
     trusted: &[TrustedKey],
     signers: &std::collections::BTreeSet<String>,
+    history: Option<&KeyHistory>,
 ) -> Vec<String> {
     let pinned: Vec<String> = trusted
         .iter()
         .map(|t| t.fingerprint().to_string())
         .collect();
+    let mut accepted = pinned.clone();
+    if let Some(h) = history {
+        for p in &pinned {
+            for i in h.trusted_from(p) {
+                accepted.push(h.eras()[i].fingerprint.clone());
+            }
+        }
+    }
     if !pinned.is_empty() {
         for s in signers {
+            let through = if pinned.contains(s) {
+                "is a pinned key"
+            } else {
+                "is a pinned key, or linked to one by the key history"
+            };
             c.check(
-                pinned.contains(s),
+                accepted.contains(s),
                 s,
-                "is a pinned key",
+                through,
                 pinned.join(" or "),
                 s.clone(),
             );
         }
     }
     pinned
+}
+
+/// Check 13 (continued), revoked keys: it proves that every record signed by a key the history
+/// revokes existed before the compromise — its checkpoint was stamped by a trusted TSA, or
+/// cosigned by a witness the reader named, before `compromised_since`. A record without such
+/// proof fails as "unverifiable: key compromised": its signature is genuine, but whoever held
+/// the leaked key could have made it (docs/VERIFYING.md "Rotated and revoked keys").
+fn check_compromised(
+    c: &mut Checks,
+    history: &KeyHistory,
+    records: &[crate::report::RecordSummary],
+    timestamps: &[TimestampSummary],
+    witnesses: &[WitnessSummary],
+) {
+    let mut proofs: Vec<(i64, String)> = timestamps
+        .iter()
+        .filter(|t| t.trusted_by.is_some())
+        .map(|t| {
+            (
+                t.no_later_than_unix,
+                format!("a trusted TSA token ({})", t.no_later_than),
+            )
+        })
+        .collect();
+    for w in witnesses.iter().filter(|w| w.given) {
+        if let Some(at) = w.cosigned_at.as_deref()
+            && let Some(t) = exhibit_core::time::parse_rfc3339_seconds(at)
+        {
+            proofs.push((
+                t.timestamp(),
+                format!("witness {}'s cosignature ({at})", w.name),
+            ));
+        }
+    }
+    for r in records {
+        let Some(era) = history.era_of(&r.signer) else {
+            continue;
+        };
+        let Some(since) = era.compromised_since else {
+            continue;
+        };
+        let since_text = exhibit_core::time::format_rfc3339_seconds(since);
+        let what = format!("signed before its key {} was compromised", era.fingerprint);
+        match proofs.iter().filter(|(t, _)| *t < since.timestamp()).min() {
+            Some((_, how)) => c.pass(&r.id, &format!("{what}: {how} predates {since_text}")),
+            None => c.fail(
+                &r.id,
+                &what,
+                format!("proof that it existed before {since_text}"),
+                format!(
+                    "unverifiable: key compromised ({} is revoked from {since_text}, and no trusted \
+                     timestamp or witness cosignature of this bundle's checkpoint predates that)",
+                    era.fingerprint
+                ),
+            ),
+        }
+    }
 }
 
 /// Check 14, the report: it proves that `exhibit/report.pdf` and `exhibit/report.html`, when

@@ -424,9 +424,15 @@ impl Report {
         let _ = writeln!(s);
         match self.verdict {
             Verdict::Verified => {
+                let linked = self.signers.iter().any(|k| !self.pinned.contains(k));
                 let _ = writeln!(
                     s,
-                    "VERIFIED: every check passed and every signature is by a pinned key ({}).",
+                    "VERIFIED: every check passed and every signature is by a pinned key{} ({}).",
+                    if linked {
+                        " or one the key history links to it"
+                    } else {
+                        ""
+                    },
                     Inert(&self.signers.join(", "))
                 );
             }

@@ -136,6 +136,7 @@ fn make_bundle_with(
         checkpoint: Some(proof.checkpoint.clone()),
         timestamps: Vec::new(),
         cosignatures: Vec::new(),
+        key_history: Vec::new(),
         report: None,
     };
     let path = dir.join("cli.tar.zst");

@@ -10,7 +10,6 @@ use std::path::Path;
 
 use exhibit_core::checkpoint::{Checkpoint, split_note};
 use exhibit_core::merkle::Hash;
-use exhibit_sign::note::SignedNote;
 
 use super::load::read_small;
 use super::{Checker, NoteKind, hex, show};
@@ -176,12 +175,8 @@ impl<'a> Checker<'a> {
 
     pub(super) fn check_note(&mut self, rel: &str, note: &str, origin: &str) {
         let Some(public) = &self.public else { return };
-        if let Err(e) = SignedNote::parse(note).and_then(|n| n.verify(origin, public)) {
-            let message = format!(
-                "the note's signature does not verify with the archive key {}: {e}",
-                public.fingerprint()
-            );
-            self.fail("checkpoint", rel, message);
+        if let Err(e) = public.verify_checkpoint(note, origin) {
+            self.fail("checkpoint", rel, e);
         }
     }
 

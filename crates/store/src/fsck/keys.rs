@@ -13,15 +13,12 @@ use crate::{Archive, StoreError};
 
 impl<'a> Checker<'a> {
     pub(super) fn keys(&mut self) {
-        match crate::archive::load_public_key(&self.root.join(PUBLIC_KEY)) {
-            Ok(k) => {
-                self.fingerprint = Some(k.fingerprint().to_string());
-                self.public = Some(k);
-            }
+        match crate::key_history::load(self.root, &self.archive.config.origin) {
+            Ok(k) => self.public = Some(k),
             Err(e) => self.fail(
                 "keys",
                 PUBLIC_KEY,
-                format!("cannot load the archive's public key: {e}; signatures not checked"),
+                format!("cannot load the archive's keys: {e}; signatures not checked"),
             ),
         }
         self.private_key();
@@ -62,7 +59,7 @@ impl<'a> Checker<'a> {
         }
         match crate::archive::load_private_key(&path, links) {
             Ok(key) => {
-                if let Some(public) = &self.public
+                if let Some(public) = self.public.as_ref().map(|h| &h.current().key)
                     && key.public_key() != *public
                 {
                     let message = format!(

@@ -16,7 +16,7 @@ use exhibit_core::merkle;
 use exhibit_core::provision::ProvisionManifest;
 use exhibit_core::reextraction::{MAX_REEXTRACTION_BYTES, ReextractionManifest};
 use exhibit_core::{RecordId, RecordKind, Sha256Digest};
-use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 
 use super::Checker;
 use super::report::{Problem, problem};
@@ -52,8 +52,7 @@ pub(super) struct Loader<'a> {
     pub(super) root_dir: Option<&'a File>,
     pub(super) full: bool,
     pub(super) origin: &'a str,
-    pub(super) public: Option<&'a PublicKey>,
-    pub(super) fingerprint: Option<&'a str>,
+    pub(super) public: Option<&'a KeyHistory>,
     pub(super) leaves: Option<&'a File>,
     pub(super) leaves_avail: u64,
 }
@@ -189,14 +188,14 @@ impl Loader<'_> {
             Ok(sig) => {
                 if self.full
                     && let Some(public) = self.public
-                    && let Err(e) = public.verify(&bytes, &sig)
+                    && public.verify_any(&bytes, &sig).is_none()
                 {
                     problems.push(problem(
                         "signature",
                         &sig_rel,
                         format!(
-                            "does not verify over {rel} with the archive key {}: {e}",
-                            public.fingerprint()
+                            "does not verify over {rel} with the archive key (any key of its history; now {})",
+                            public.current().fingerprint
                         ),
                     ));
                 }
@@ -246,13 +245,17 @@ impl Loader<'_> {
                 format!("origin is {origin:?}, not this archive's {:?}", self.origin),
             ));
         }
-        if let Some(fp) = self.fingerprint
-            && signer != fp
+        if let Some(keys) = self.public
+            && keys.era_of(signer).is_none()
         {
             problems.push(problem(
                 "signature",
                 &rel,
-                format!("names the signer {signer}, not the archive key {fp}"),
+                format!(
+                    "names the signer {}, not a key of the archive (now {})",
+                    exhibit_core::inert(signer),
+                    keys.current().fingerprint
+                ),
             ));
         }
         Loaded {
@@ -314,7 +317,6 @@ impl<'a> Checker<'a> {
             full: self.opts.full,
             origin: &self.archive.config.origin,
             public: self.public.as_ref(),
-            fingerprint: self.fingerprint.as_deref(),
             leaves: self.leaves.as_ref(),
             leaves_avail: self.leaves_avail,
         }

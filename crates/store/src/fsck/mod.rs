@@ -61,7 +61,6 @@ use std::sync::atomic::AtomicUsize;
 
 use exhibit_core::merkle::Hash;
 use exhibit_core::{RecordId, RecordKind, Sha256Digest};
-use exhibit_sign::PublicKey;
 use serde::Serialize;
 
 use crate::layout::{CATALOG_FILE, KEYS_DIR, LATEST_CHECKPOINT, LOCKS_DIR, TSA_DIR};
@@ -216,7 +215,6 @@ impl Archive {
             root_dir: crate::fsutil::open_dir(&self.root).ok(),
             prefetched: files::Prefetched::new(),
             public: None,
-            fingerprint: None,
             log_size: 0,
             log_known: false,
             records_complete: true,
@@ -254,8 +252,7 @@ struct Checker<'a> {
     root_dir: Option<File>,
     /// Directory listings made ahead of time, taken by [`Checker::read_dir`].
     prefetched: files::Prefetched,
-    public: Option<PublicKey>,
-    fingerprint: Option<String>,
+    public: Option<exhibit_sign::history::KeyHistory>,
     log_size: u64,
     /// Whether the catalog's log size could be read (if not, leaf ownership is not checked:
     /// every record would look out of range).

@@ -16,7 +16,6 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{Builder, KINDS, corrupt, kind_index};
 use crate::catalog::rows;
-use crate::layout::PUBLIC_KEY;
 use crate::{StoreError, fsutil};
 
 impl Builder<'_> {
@@ -39,12 +38,19 @@ impl Builder<'_> {
         let sig = self
             .read_sig(&id)?
             .ok_or_else(|| corrupt(rel, "signature file (.json.sig) missing"))?;
-        self.key.verify(&bytes, &sig).map_err(|_| {
+        // The key that signs this leaf, by the key history: a retired key's signature at a
+        // later position is not the archive's.
+        let era = self.keys.key_for_leaf(idx);
+        era.key.verify(&bytes, &sig).map_err(|_| {
             corrupt(
                 rel,
-                format!("signature does not verify with the archive key ({PUBLIC_KEY})"),
+                format!(
+                    "signature does not verify with {}, the archive key that signs log leaf {idx}",
+                    era.fingerprint
+                ),
             )
         })?;
+        let signer_of_leaf = era.fingerprint.clone();
         if id.number() <= self.last_num[kind_pos] {
             return Err(corrupt(
                 rel,
@@ -60,17 +66,17 @@ impl Builder<'_> {
         match kind {
             RecordKind::Capture => {
                 let m = CaptureManifest::parse(&bytes).map_err(|e| bad(&e))?;
-                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
+                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id, &signer_of_leaf)?;
                 self.index_capture(rel, &m, &sha, idx)
             }
             RecordKind::Provision => {
                 let m = ProvisionManifest::parse(&bytes).map_err(|e| bad(&e))?;
-                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
+                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id, &signer_of_leaf)?;
                 self.index_provision(rel, &m, &sha, idx)
             }
             _ => {
                 let m = ReextractionManifest::parse(&bytes).map_err(|e| bad(&e))?;
-                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id)?;
+                self.check_header(rel, (&m.origin, &m.signer, &m.id), &id, &signer_of_leaf)?;
                 self.index_reextraction(rel, &m, &sha, idx)
             }
         }
@@ -81,6 +87,7 @@ impl Builder<'_> {
         rel: &str,
         (origin, signer, inner): (&String, &String, &RecordId),
         id: &RecordId,
+        signer_of_leaf: &str,
     ) -> Result<(), StoreError> {
         if origin != self.origin {
             return Err(corrupt(
@@ -88,10 +95,13 @@ impl Builder<'_> {
                 format!("origin {origin:?} is not the archive's {:?}", self.origin),
             ));
         }
-        if *signer != self.signer {
+        if signer != signer_of_leaf {
             return Err(corrupt(
                 rel,
-                format!("signer {signer} is not the archive key {}", self.signer),
+                format!(
+                    "signer {} is not the archive key {signer_of_leaf}",
+                    exhibit_core::inert(signer)
+                ),
             ));
         }
         if inner != id {

@@ -16,6 +16,7 @@ use exhibit_core::merkle;
 use exhibit_core::provision::ProvisionManifest;
 use exhibit_core::{AnyManifest, CaptureManifest, RecordId};
 use exhibit_sign::PublicKey;
+use exhibit_sign::history::KeyHistory;
 use exhibit_sign::note::SignedNote;
 
 use crate::error::VerifyError;
@@ -47,6 +48,7 @@ pub(super) struct RecordsFound {
 struct Held<'a> {
     bag: &'a ReadBag,
     keys: &'a BTreeMap<String, PublicKey>,
+    history: Option<&'a KeyHistory>,
     captures: BTreeMap<String, &'a CaptureManifest>,
 }
 
@@ -60,6 +62,7 @@ pub(super) fn check_records(
     c: &mut Checks,
     bag: &ReadBag,
     keys: &BTreeMap<String, PublicKey>,
+    history: Option<&KeyHistory>,
     sealed_by: Option<&String>,
 ) -> Result<RecordsFound, VerifyError> {
     let mut found = RecordsFound {
@@ -101,6 +104,7 @@ pub(super) fn check_records(
     let held = Held {
         bag,
         keys,
+        history,
         captures,
     };
     for (path, bytes, any) in &parsed {
@@ -125,6 +129,7 @@ fn check_record(
     let Held {
         bag,
         keys,
+        history,
         captures,
     } = held;
     let record_id = any.id();
@@ -140,7 +145,10 @@ fn check_record(
     if check_signature(c, bag, keys, path, bytes, &id, &signer) {
         found.signers.insert(signer.clone());
     }
-    let log_position = check_log_position(c, bag, keys.get(&signer), any, bytes, found);
+    let log_position = match history {
+        Some(h) => check_log_position(c, bag, Signers::History(h), any, bytes, found),
+        None => check_log_position(c, bag, Signers::One(keys.get(&signer)), any, bytes, found),
+    };
     found.proofs_seen.insert(layout::proof_path(record_id));
     if log_position.is_some() {
         found.claimed_times.push(match any {
@@ -207,13 +215,25 @@ fn check_signature(
     }
 }
 
+/// Who signs the log a record is checked against.
+#[derive(Clone, Copy)]
+enum Signers<'a> {
+    /// One key signed everything: the record's signer (when its key is in the bundle).
+    One(Option<&'a PublicKey>),
+    /// The bundle's key history: the checkpoint must be signed by the key for its size, and
+    /// the record by the key for its leaf index.
+    History(&'a KeyHistory),
+}
+
 /// Check 7c: the record's log proof is present and proves its manifest a leaf of a checkpoint
-/// signed by `key` (the signer's key, when it is in the bundle), at a leaf index no other
-/// record of the bundle has. Returns the verified position.
+/// signed by the archive's key (the signer's, or with a key history the key for the
+/// checkpoint's size), at a leaf index no other record of the bundle has; with a key history,
+/// the record's signer is also the key that signs its leaf index. Returns the verified
+/// position.
 fn check_log_position(
     c: &mut Checks,
     bag: &ReadBag,
-    key: Option<&PublicKey>,
+    key: Signers<'_>,
     any: &AnyManifest,
     bytes: &[u8],
     found: &mut RecordsFound,
@@ -230,9 +250,19 @@ fn check_log_position(
             );
             None
         }
-        (Some(_), None) => None,
-        (Some(proof), Some(key)) => match check_inclusion(proof, bytes, any.origin(), key) {
+        (Some(_), Signers::One(None)) => None,
+        (Some(proof), key) => match check_inclusion(proof, bytes, any.origin(), key) {
             Ok((index, size, root, note)) => {
+                if let Signers::History(h) = key {
+                    let era = h.key_for_leaf(index);
+                    c.check(
+                        era.fingerprint == any.signer(),
+                        &id,
+                        "is signed by the key that signs its log position (key history)",
+                        &era.fingerprint,
+                        exhibit_core::inert(any.signer()).to_string(),
+                    );
+                }
                 found.checkpoints.insert(note);
                 if let Some(other) = found.indices.insert(index, id.clone()) {
                     c.fail(
@@ -270,13 +300,21 @@ fn check_inclusion(
     proof: &[u8],
     manifest_bytes: &[u8],
     origin: &str,
-    key: &PublicKey,
+    key: Signers<'_>,
 ) -> Result<(u64, u64, String, String), String> {
     let text = std::str::from_utf8(proof).map_err(|_| "not UTF-8".to_owned())?;
     let proof = TlogProof::parse(text).map_err(|e| e.to_string())?;
     let note = SignedNote::parse(&proof.checkpoint).map_err(|e| format!("checkpoint: {e}"))?;
-    note.verify(origin, key)
-        .map_err(|e| format!("checkpoint signature: {e}"))?;
+    match key {
+        Signers::One(Some(key)) => note
+            .verify(origin, key)
+            .map_err(|e| format!("checkpoint signature: {e}"))?,
+        Signers::History(h) => {
+            h.verify_checkpoint(&proof.checkpoint, origin)
+                .map_err(|e| format!("checkpoint signature: {e}"))?;
+        }
+        Signers::One(None) => return Err("no key to check the checkpoint with".into()),
+    }
     let cp = Checkpoint::parse(&note.text).map_err(|e| format!("checkpoint: {e}"))?;
     if cp.origin != origin {
         return Err(format!(
