@@ -294,6 +294,49 @@ fn a_revocation_marks_exactly_the_records_nothing_proves_older_than_the_compromi
         .collect();
     assert_eq!(marked.len(), 1, "{text}");
     assert!(marked[0].contains(&c3), "{text}");
+    // All four in one bundle: its checkpoint is later than the compromise, but it carries the
+    // earlier checkpoint stamped before it (an anchor, with the proof that the log extends it),
+    // which covers c1 and c2. Exactly c3 is marked.
+    let all = dir.path().join("all.tar.zst");
+    make_bundle(&archive, &all, &[&c1, &c2, &c3, &c4]);
+    let out = verify_pinned(&all, &second, &tsa_ca);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    let text = stdout(&out);
+    let marked: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("unverifiable: key compromised"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{text}");
+    assert!(marked[0].contains(&c3), "{text}");
+    assert!(!text.contains("FAIL exhibit/anchors"), "{text}");
+    // Stock tools agree on every byte: the anchor is an ordinary tag file of the bag.
+    if have("bagit.py") {
+        let x = dir.path().join("all");
+        std::fs::create_dir_all(&x).unwrap();
+        untar(&all, &x);
+        let bag = std::fs::read_dir(&x)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        let out = std::process::Command::new("bagit.py")
+            .arg("--validate")
+            .arg(&bag)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            std::fs::read_dir(bag.join("exhibit/anchors"))
+                .unwrap()
+                .count()
+                == 1
+        );
+    }
     let only_new = dir.path().join("new.tar.zst");
     make_bundle(&archive, &only_new, &[&c4]);
     assert_eq!(code(&verify_pinned(&only_new, &second, &tsa_ca)), 0);

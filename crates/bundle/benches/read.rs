@@ -95,6 +95,7 @@ fn bundle_bytes(key: &SigningKey, body: &[u8]) -> Vec<u8> {
         timestamps: Vec::new(),
         cosignatures: Vec::new(),
         key_history: Vec::new(),
+        anchors: Vec::new(),
         report: None,
     };
     let body = body.to_vec();

@@ -64,11 +64,28 @@ pub struct Bundle<'a> {
     /// (`000001.json`, `000001.json.sig`, `000001.json.new.sig`), written under
     /// [`crate::layout::KEY_HISTORY_DIR`]. Empty for an archive that never rotated its key.
     pub key_history: Vec<(String, Vec<u8>)>,
+    /// Earlier checkpoints, each stamped by a TSA, that prove records signed by a since-revoked
+    /// key existed before its compromise ([`crate::layout::anchor_paths`]).
+    pub anchors: Vec<BundleAnchor>,
     /// The evidence report: `None` for a bag without one; `Some` of its files
     /// ([`crate::layout::REPORT_PDF`], [`crate::layout::REPORT_HTML`]) for a bag with one —
     /// `Some` of nothing while it is being made from [`crate::view`] (VERIFY.txt, which the
     /// report quotes, already says the bag has one).
     pub report: Option<Vec<(String, Vec<u8>)>>,
+}
+
+/// An earlier checkpoint of the log, stamped, with the proof that the bundle's checkpoint
+/// extends it.
+#[derive(Clone, Debug)]
+pub struct BundleAnchor {
+    /// Its tree size.
+    pub size: u64,
+    /// The signed checkpoint note.
+    pub checkpoint: String,
+    /// A TSA's `TimeStampResp` over the note's bytes.
+    pub token: Vec<u8>,
+    /// The RFC 6962 consistency proof from it to the bundle's checkpoint.
+    pub consistency: Vec<[u8; 32]>,
 }
 
 /// An RFC 3161 token over the bundle's checkpoint.

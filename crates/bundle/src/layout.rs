@@ -28,6 +28,9 @@ pub const CHECKPOINT: &str = "exhibit/checkpoint";
 pub const COSIGNED_CHECKPOINT: &str = "exhibit/checkpoint.cosigned";
 /// The directory of the archive's key history in a bag: the files of `keys/history/`.
 pub const KEY_HISTORY_DIR: &str = "exhibit/keys/history/";
+/// The directory of earlier checkpoints that prove records existed before a key's compromise
+/// (docs/FORMAT.md §11.2): `exhibit/anchors/<size>/`.
+pub const ANCHORS_DIR: &str = "exhibit/anchors/";
 /// The directory of the checkpoint's copies stamped by further TSAs.
 pub const TIMESTAMPS_DIR: &str = "exhibit/timestamps/";
 /// The exact text of `bagit.txt`.
@@ -77,6 +80,26 @@ pub fn timestamp_paths(n: usize, tsa: &str) -> (String, String) {
     };
     let token = format!("{data}.tsr");
     (data, token)
+}
+
+/// The files of the anchor checkpoint of tree size `size`: the signed checkpoint note, one
+/// RFC 3161 token over it, and the consistency proof from it to [`CHECKPOINT`] (one standard
+/// base64 hash per line, RFC 6962 order).
+pub fn anchor_paths(size: u64) -> [String; 3] {
+    let dir = format!("{ANCHORS_DIR}{size}/");
+    [
+        format!("{dir}checkpoint"),
+        format!("{dir}checkpoint.tsr"),
+        format!("{dir}consistency"),
+    ]
+}
+
+/// The tree size of an anchor directory a bag path lies in (`exhibit/anchors/<size>/…`), when
+/// the size is written in canonical decimal.
+pub fn anchor_size(path: &str) -> Option<u64> {
+    let (size, _) = path.strip_prefix(ANCHORS_DIR)?.split_once('/')?;
+    let n: u64 = size.parse().ok()?;
+    (n.to_string() == size).then_some(n)
 }
 
 /// Whether a bag path is a place a time-stamp token or a stamped checkpoint copy may be.

@@ -31,7 +31,7 @@ mod ustar;
 mod verify_txt;
 mod write;
 
-pub use contents::{Bundle, BundleRecord, BundleTimestamp};
+pub use contents::{Bundle, BundleAnchor, BundleRecord, BundleTimestamp};
 pub use error::{BundleError, ReadError};
 pub use read::{BagFile, Limits, ReadBag, read_bundle, read_tar_stream};
 pub use write::{WriteSummary, view, write_bundle};

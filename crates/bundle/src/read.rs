@@ -449,9 +449,14 @@ fn is_parsed_tag_file(rel: &str) -> bool {
         REPORT_HTML,
     ]
     .contains(&rel)
-        || ["exhibit/manifests/", "exhibit/keys/", "exhibit/proofs/"]
-            .iter()
-            .any(|dir| rel.starts_with(dir))
+        || [
+            "exhibit/manifests/",
+            "exhibit/keys/",
+            "exhibit/proofs/",
+            crate::layout::ANCHORS_DIR,
+        ]
+        .iter()
+        .any(|dir| rel.starts_with(dir))
         || crate::layout::is_timestamp_path(rel)
         || rel == crate::layout::COSIGNED_CHECKPOINT
 }

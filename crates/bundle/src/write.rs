@@ -183,6 +183,17 @@ fn assemble(bundle: &Bundle<'_>) -> Result<Assembled, BundleError> {
         }
         tags.insert(format!("{}{name}", layout::KEY_HISTORY_DIR), bytes.clone());
     }
+    for a in &bundle.anchors {
+        let [note, token, consistency] = layout::anchor_paths(a.size);
+        let proof: String = a
+            .consistency
+            .iter()
+            .map(|h| format!("{}\n", exhibit_core::checkpoint::base64_encode(h)))
+            .collect();
+        tags.insert(note, a.checkpoint.clone().into_bytes());
+        tags.insert(token, a.token.clone());
+        tags.insert(consistency, proof.into_bytes());
+    }
     let mut keys = bundle.public_keys.clone();
     keys.push(bundle.seal.public_key());
     for key in &keys {

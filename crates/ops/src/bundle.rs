@@ -44,6 +44,9 @@ pub struct Plan {
     /// TSAs are configured but none has stamped the checkpoint yet: the bundle carries no
     /// timestamp.
     pub awaiting_timestamp: bool,
+    /// Earlier stamped checkpoints proving that records signed by a since-revoked key existed
+    /// before its compromise.
+    pub anchors: Vec<exhibit_bundle::BundleAnchor>,
 }
 
 /// A bundle as written.
@@ -124,7 +127,14 @@ fn plan_with(
     let (timestamps, skipped_tokens) = tokens_over(archive, &checkpoint, &tsas)?;
     let awaiting_timestamp = timestamps.is_empty() && !archive.config().tsa.is_empty();
     let cosignatures = cosignatures_on(archive, &checkpoint)?;
+    let indices: Vec<u64> = rows
+        .iter()
+        .map(|r| r.log_index)
+        .chain(provisions.iter().map(|p| p.log_index))
+        .collect();
+    let anchors = anchors_for(archive, &public, &indices, &checkpoint, &tsas)?;
     Ok(Plan {
+        anchors,
         key,
         public,
         captures: rows,
@@ -135,6 +145,45 @@ fn plan_with(
         awaiting_timestamp,
         cosignatures,
     })
+}
+
+/// For each revoked key that signed one of the records at `indices`: the largest checkpoint,
+/// up to `checkpoint`, that a TSA stamped before the key's compromise (its token checked over
+/// it), with the consistency proof from it to `checkpoint`. None when `checkpoint` itself was
+/// stamped in time, or nothing was.
+fn anchors_for(
+    archive: &Archive,
+    keys: &KeyHistory,
+    indices: &[u64],
+    checkpoint: &SignedCheckpoint,
+    tsas: &[String],
+) -> Result<Vec<exhibit_bundle::BundleAnchor>, OpsError> {
+    let mut anchors: Vec<exhibit_bundle::BundleAnchor> = Vec::new();
+    for era in keys.eras() {
+        let Some(since) = era.compromised_since else {
+            continue;
+        };
+        if !indices.iter().any(|&i| era.signs_leaf(i)) {
+            continue;
+        }
+        let Some((anchor, stamp)) = archive.stamped_before(checkpoint.size, since, tsas)? else {
+            continue;
+        };
+        if anchor.size == checkpoint.size || anchors.iter().any(|a| a.size == anchor.size) {
+            continue;
+        }
+        let token = archive.read_timestamp(&stamp)?;
+        if crate::timestamps::check_over(&token, anchor.note.as_bytes()).is_err() {
+            continue;
+        }
+        anchors.push(exhibit_bundle::BundleAnchor {
+            size: anchor.size,
+            consistency: archive.consistency_proof(anchor.size, checkpoint.size)?,
+            checkpoint: anchor.note,
+            token,
+        });
+    }
+    Ok(anchors)
 }
 
 /// The cosignature lines held on `checkpoint` by each witness configured now, each one that
@@ -288,6 +337,7 @@ fn spec<'a>(
         timestamps: plan.timestamps.clone(),
         cosignatures: plan.cosignatures.clone(),
         key_history: key_history_files(archive)?,
+        anchors: plan.anchors.clone(),
         report: Some(Vec::new()),
     })
 }

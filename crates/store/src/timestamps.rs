@@ -101,6 +101,39 @@ impl Archive {
         .transpose()
     }
 
+    /// The largest checkpoint of at most `max_size` leaves that a TSA of `tsas` (any, when
+    /// empty) stamped with a time before `before`, and that token. The catalog finds it; the
+    /// caller checks the token (the catalog is an index).
+    pub fn stamped_before(
+        &self,
+        max_size: u64,
+        before: chrono::DateTime<chrono::Utc>,
+        tsas: &[String],
+    ) -> Result<Option<(SignedCheckpoint, StoredTimestamp)>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT size, tsa, gen_time, file FROM timestamps WHERE size <= ?1 AND gen_time < ?2 \
+             ORDER BY size DESC, tsa",
+        )?;
+        // The text comparison only narrows the scan (RFC 3339 UTC times sort as text, but for
+        // fractions of a second in the same second); each candidate's time is parsed below.
+        let before_text = exhibit_core::time::format_rfc3339_seconds(before);
+        let mut rows = stmt.query(rusqlite::params![max_size as i64, before_text])?;
+        while let Some(r) = rows.next()? {
+            let stamp = StoredTimestamp {
+                size: r.get::<_, i64>(0)? as u64,
+                tsa: r.get(1)?,
+                gen_time: r.get(2)?,
+                path: self.root.join(r.get::<_, String>(3)?),
+            };
+            let in_time =
+                chrono::DateTime::parse_from_rfc3339(&stamp.gen_time).is_ok_and(|t| t < before);
+            if in_time && (tsas.is_empty() || tsas.contains(&stamp.tsa)) {
+                return Ok(self.checkpoint(stamp.size)?.map(|cp| (cp, stamp)));
+            }
+        }
+        Ok(None)
+    }
+
     /// The tokens held for the checkpoint of `size`, by TSA name.
     pub fn timestamps(&self, size: u64) -> Result<Vec<StoredTimestamp>, StoreError> {
         let mut stmt = self.conn.prepare_cached(

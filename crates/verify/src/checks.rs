@@ -78,7 +78,8 @@ pub(crate) fn verify_bag_with(
     let witnesses = witnesses::check_witnesses(&mut c, bag, &options.witnesses, now);
     let pinned = check_trust(&mut c, trusted, &found.signers, history.as_ref());
     if let Some(h) = &history {
-        check_compromised(&mut c, h, &found.records, &timestamps, &witnesses);
+        let anchors = check_anchors(&mut c, bag, h, &found.checkpoints, tsa_anchors);
+        check_compromised(&mut c, h, &found.records, &timestamps, &witnesses, &anchors);
     }
     let (report, report_not_rebuilt) = check_report(&mut c, bag);
     let sealer = sealed_by
@@ -193,6 +194,105 @@ fn check_trust(
     pinned
 }
 
+/// An earlier checkpoint proven to have existed at a time: (tree size, Unix time, how).
+struct Anchor {
+    size: u64,
+    time: i64,
+    how: String,
+}
+
+/// Check 13 (continued), anchors: it proves, for each `exhibit/anchors/<size>/`, that its
+/// checkpoint is signed by the archive key for its size, that the bundle's checkpoint extends
+/// it (the consistency proof), and that a TSA the reader trusts stamped it: so every leaf below
+/// `size` existed no later than the token's time. An anchor is only used with `--tsa-ca` (an
+/// untrusted token bounds nothing); without it, anchors are not checked.
+fn check_anchors(
+    c: &mut Checks,
+    bag: &ReadBag,
+    history: &KeyHistory,
+    proof_checkpoints: &std::collections::BTreeSet<String>,
+    tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
+) -> Vec<Anchor> {
+    use exhibit_bundle::layout::{anchor_paths, anchor_size};
+    let sizes: std::collections::BTreeSet<u64> =
+        bag.files.keys().filter_map(|p| anchor_size(p)).collect();
+    let (Some(trust), Some(main)) = (tsa_anchors, proof_checkpoints.iter().next()) else {
+        return Vec::new();
+    };
+    let origin = bag_origin(history);
+    let Ok((main_cp, _)) = history.verify_checkpoint(main, &origin) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for size in sizes {
+        let [note_path, token_path, proof_path] = anchor_paths(size);
+        let what = "is an earlier checkpoint the bundle's extends, stamped by a trusted TSA";
+        let checked = (|| -> Result<Anchor, String> {
+            let note = bag.tag(&note_path).ok_or("no checkpoint file")?;
+            let note = std::str::from_utf8(note).map_err(|_| "the checkpoint is not UTF-8")?;
+            let (cp, _) = history.verify_checkpoint(note, &origin)?;
+            if cp.size != size || cp.size > main_cp.size {
+                return Err(format!(
+                    "a checkpoint of size {} in the directory of {size}",
+                    cp.size
+                ));
+            }
+            let proof: Vec<[u8; 32]> =
+                std::str::from_utf8(bag.tag(&proof_path).ok_or("no consistency proof")?)
+                    .map_err(|_| "the consistency proof is not UTF-8")?
+                    .lines()
+                    .map(|l| {
+                        exhibit_core::checkpoint::base64_decode(l)
+                            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                            .ok_or("a consistency proof line is not a base64 hash")
+                    })
+                    .collect::<Result<_, _>>()?;
+            exhibit_core::merkle::verify_consistency(
+                cp.size,
+                main_cp.size,
+                &cp.root,
+                &main_cp.root,
+                &proof,
+            )
+            .map_err(|e| format!("the bundle's checkpoint does not extend it: {e}"))?;
+            let token =
+                exhibit_timestamp::Token::parse_response(bag.tag(&token_path).ok_or("no token")?)
+                    .map_err(|e| e.to_string())?;
+            token
+                .check_message(note.as_bytes())
+                .map_err(|e| e.to_string())?;
+            token.verify_signature().map_err(|e| e.to_string())?;
+            let chain = token.verify_chain(trust).map_err(|e| e.to_string())?;
+            let info = token.info();
+            Ok(Anchor {
+                size,
+                time: info.no_later_than_unix(),
+                how: format!(
+                    "the trusted TSA token {token_path} ({}, chaining to {}) over an earlier checkpoint of size {size}",
+                    info.gen_time, chain.anchor
+                ),
+            })
+        })();
+        match checked {
+            Ok(a) => {
+                c.pass(&note_path, what);
+                out.push(a);
+            }
+            Err(e) => c.fail(&note_path, what, "a valid anchor", e),
+        }
+    }
+    out
+}
+
+/// The origin of the archive whose history this is (every statement names it).
+fn bag_origin(history: &KeyHistory) -> String {
+    history
+        .statements()
+        .first()
+        .map(|s| s.origin.clone())
+        .unwrap_or_default()
+}
+
 /// Check 13 (continued), revoked keys: it proves that every record signed by a key the history
 /// revokes existed before the compromise — its checkpoint was stamped by a trusted TSA, or
 /// cosigned by a witness the reader named, before `compromised_since`. A record without such
@@ -204,6 +304,7 @@ fn check_compromised(
     records: &[crate::report::RecordSummary],
     timestamps: &[TimestampSummary],
     witnesses: &[WitnessSummary],
+    anchors: &[Anchor],
 ) {
     let mut proofs: Vec<(i64, String)> = timestamps
         .iter()
@@ -234,7 +335,13 @@ fn check_compromised(
         };
         let since_text = exhibit_core::time::format_rfc3339_seconds(since);
         let what = format!("signed before its key {} was compromised", era.fingerprint);
-        match proofs.iter().filter(|(t, _)| *t < since.timestamp()).min() {
+        // The bundle's checkpoint covers every record; an anchor covers the leaves below its size.
+        let covering = anchors
+            .iter()
+            .filter(|a| r.log_index.is_some_and(|i| i < a.size))
+            .map(|a| (a.time, a.how.clone()));
+        let all: Vec<(i64, String)> = proofs.iter().cloned().chain(covering).collect();
+        match all.iter().filter(|(t, _)| *t < since.timestamp()).min() {
             Some((_, how)) => c.pass(&r.id, &format!("{what}: {how} predates {since_text}")),
             None => c.fail(
                 &r.id,
@@ -242,7 +349,7 @@ fn check_compromised(
                 format!("proof that it existed before {since_text}"),
                 format!(
                     "unverifiable: key compromised ({} is revoked from {since_text}, and no trusted \
-                     timestamp or witness cosignature of this bundle's checkpoint predates that)",
+                     timestamp or witness cosignature of a checkpoint that covers it predates that)",
                     era.fingerprint
                 ),
             ),

@@ -137,6 +137,7 @@ fn make_bundle_with(
         timestamps: Vec::new(),
         cosignatures: Vec::new(),
         key_history: Vec::new(),
+        anchors: Vec::new(),
         report: None,
     };
     let path = dir.join("cli.tar.zst");

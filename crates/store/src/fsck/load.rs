@@ -246,6 +246,21 @@ impl Loader<'_> {
             ));
         }
         if let Some(keys) = self.public
+            && keys.era_of(signer).is_some()
+            && let Some(index) = job.log_index.and_then(|i| u64::try_from(i).ok())
+            && keys.key_for_leaf(index).fingerprint != *signer
+        {
+            problems.push(problem(
+                "signature",
+                &rel,
+                format!(
+                    "is signed by {}, but log leaf {index} is signed by {} (the key history)",
+                    exhibit_core::inert(signer),
+                    keys.key_for_leaf(index).fingerprint
+                ),
+            ));
+        }
+        if let Some(keys) = self.public
             && keys.era_of(signer).is_none()
         {
             problems.push(problem(
