@@ -9,7 +9,9 @@
 //!   canonicalises to bytes that `parse` accepts and that give the same manifest back (what
 //!   exhibit signs, it can read);
 //! - the citation a capture renders parses, and compares with the record without a
-//!   difference.
+//!   difference;
+//! - a parsed key statement (`exhibit.key-statement/v1`) is its canonical form too, and a
+//!   history made of it (with any signatures from the input) is followed without a panic.
 #![no_main]
 
 use exhibit_core::citation::{FieldStatus, HashForm, RecordFacts, compare, parse, render};
@@ -18,6 +20,7 @@ use libfuzzer_sys::fuzz_target;
 use serde::de::DeserializeOwned;
 
 fuzz_target!(|data: &[u8]| {
+    key_statement(data);
     if let Ok(m) = AnyManifest::parse(data) {
         let canonical = match &m {
             AnyManifest::Capture(c) => {
@@ -114,4 +117,30 @@ fn citation_round_trip(c: &CaptureManifest, bytes: &[u8]) {
             );
         }
     }
+}
+
+/// Key statements: canonical print-back, and `KeyHistory::follow` on the statement with the
+/// input's tail as its signatures (never panics; a signature forged by the fuzzer never
+/// verifies, so a followed history is only ever the statement's own first key).
+fn key_statement(data: &[u8]) {
+    use exhibit_core::key_statement::KeyStatement;
+    use exhibit_sign::history::{KeyHistory, StoredStatement};
+    if let Ok(s) = KeyStatement::parse(data) {
+        assert_eq!(
+            s.to_canonical_bytes()
+                .expect("a parsed statement serialises"),
+            data,
+            "a parsed key statement is not its canonical form"
+        );
+    }
+    let sig = data
+        .get(data.len().saturating_sub(64)..)
+        .unwrap_or_default();
+    let stored = [StoredStatement {
+        name: "000001.json",
+        bytes: data,
+        signature: sig,
+        new_key_signature: Some(sig),
+    }];
+    let _ = KeyHistory::follow("exhibit/fuzz", None, &stored);
 }

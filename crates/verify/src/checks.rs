@@ -7,7 +7,7 @@
 //! | 1 | the declaration (`bagit.txt`) | `checks/bag.rs` |
 //! | 2 | the payload (`manifest-sha256.txt`, Payload-Oxum) | `checks/bag.rs` |
 //! | 3 | the tag files (`tagmanifest-sha256.txt`) | `checks/bag.rs` |
-//! | 4 | the keys | `checks/seal.rs` |
+//! | 4 | the keys, and the key history when the bundle has one | `checks/seal.rs` |
 //! | 5 | the seal | `checks/seal.rs` |
 //! | 6 | the manifests | `checks/records.rs` |
 //! | 7 | each record: (a) name, (b) signature, (c) log position, (d) what a provision quotes or (e) what a capture describes | `checks/records.rs` |
@@ -16,7 +16,7 @@
 //! | 10 | time order | `checks/timestamps.rs` |
 //! | 11 | no stray proof | `checks/records.rs` |
 //! | 12 | no stray payload | `checks/records.rs` |
-//! | 13 | trust: every signer pinned | here |
+//! | 13 | trust: every signer pinned (or linked to a pinned key by the key history); anchors; no record by a revoked key without proof it predates the compromise | here |
 //! | 14 | the report: rebuilt from the records, byte for byte | here (`exhibit_report::check`) |
 //! | 15 | a WACZ package around the bag: every file, the signatures, the WARC, index and pages | `wacz.rs` (only for a package) |
 //!
