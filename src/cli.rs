@@ -287,6 +287,11 @@ pub struct InitArgs {
     /// kept (copied into the archive).
     #[arg(long, value_name = "PEM", requires = "tsa")]
     pub tsa_ca: Option<PathBuf>,
+    /// An offline root key (PKCS#8 PEM, e.g. from `exhibit key generate`): it certifies the
+    /// signing key in the key history and can later sign a rotation when the signing key is
+    /// lost (`key rotate --root-key`). Keep it off this machine; readers may pin it.
+    #[arg(long, value_name = "FILE")]
+    pub root_key: Option<PathBuf>,
 }
 
 /// `exhibit tsa …`.
@@ -394,8 +399,12 @@ pub enum KeyCommand {
         new_key: Option<PathBuf>,
         /// Complete a rotation that stopped after its statement was written (with --new-key:
         /// point exhibit.toml at that key).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "root_key")]
         finish: bool,
+        /// Sign the rotation with the archive's root key (`init --root-key`) instead of the
+        /// current key, which then need not be at hand.
+        #[arg(long, value_name = "FILE")]
+        root_key: Option<PathBuf>,
     },
     /// Record that a key is compromised from TIME on: records it signed verify only with
     /// proof (a trusted timestamp or a witness cosignature) that they existed before. Without
@@ -410,6 +419,9 @@ pub enum KeyCommand {
         /// When revoking the current key, rotate to this private key (as `rotate --new-key`).
         #[arg(long, value_name = "FILE")]
         new_key: Option<PathBuf>,
+        /// Sign with the archive's root key (`init --root-key`) instead of the current key.
+        #[arg(long, value_name = "FILE")]
+        root_key: Option<PathBuf>,
     },
     /// Show the archive's key history: which key signed which part of the log.
     History,

@@ -22,14 +22,22 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Init(args) => init(&cli.archive, args, json),
         Command::Key(KeyCommand::Generate { out }) => key_generate(&out, json),
         Command::Key(KeyCommand::Show { path }) => key_show(&cli.archive, path, json),
-        Command::Key(KeyCommand::Rotate { new_key, finish }) => {
-            crate::keys::rotate(&cli.archive, new_key, finish, json)
-        }
+        Command::Key(KeyCommand::Rotate {
+            new_key,
+            finish,
+            root_key,
+        }) => crate::keys::rotate(&cli.archive, new_key, finish, root_key, json),
         Command::Key(KeyCommand::Revoke {
             compromised_since,
             key,
             new_key,
-        }) => crate::keys::revoke(&cli.archive, &compromised_since, key, new_key, json),
+            root_key,
+        }) => crate::keys::revoke(
+            &cli.archive,
+            &compromised_since,
+            (key, new_key, root_key),
+            json,
+        ),
         Command::Key(KeyCommand::History) => crate::keys::history(&cli.archive, json),
         Command::Capture(args) => capture::capture(&cli.archive, args, json),
         Command::List(args) => list(&cli.archive, args, json),
@@ -69,6 +77,7 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
                 .as_deref()
                 .map(exhibit_ops::timestamps::read_ca_bundle)
                 .transpose()?,
+            root_key: args.root_key,
         },
     )?;
     let config = archive.config();

@@ -11,13 +11,15 @@ use serde_json::json;
 use crate::output::{json_line, text_stdout};
 use crate::{EXIT_OK, Failure};
 
-/// `exhibit key rotate [--new-key FILE] [--finish]`.
+/// `exhibit key rotate [--new-key FILE] [--finish] [--root-key FILE]`.
 pub fn rotate(
     root: &Path,
     new_key: Option<PathBuf>,
     finish: bool,
+    root_key: Option<PathBuf>,
     json: bool,
 ) -> Result<u8, Failure> {
+    let root_key = load_root(root_key)?;
     let mut archive = Archive::open(root)?;
     if finish {
         let current = archive.finish_rotation(new_key)?;
@@ -28,7 +30,7 @@ pub fn rotate(
         }
         return Ok(EXIT_OK);
     }
-    let change = archive.rotate_key(new_key_of(new_key), chrono::Utc::now())?;
+    let change = archive.rotate_key(new_key_of(new_key), chrono::Utc::now(), root_key.as_ref())?;
     // The checkpoint the rotation is bound to is timestamped and witnessed like any other.
     crate::vouch::after_signing(&mut archive)?;
     print_change(&change, json)?;
@@ -39,10 +41,10 @@ pub fn rotate(
 pub fn revoke(
     root: &Path,
     since: &str,
-    key: Option<String>,
-    new_key: Option<PathBuf>,
+    (key, new_key, root_key): (Option<String>, Option<PathBuf>, Option<PathBuf>),
     json: bool,
 ) -> Result<u8, Failure> {
+    let root_key = load_root(root_key)?;
     let since = chrono::DateTime::parse_from_rfc3339(since.trim())
         .map_err(|e| {
             Failure::bad_input(format!(
@@ -64,13 +66,13 @@ pub fn revoke(
         None => {
             // The current key: hand signing to a new key first, so that a key that is not
             // compromised signs the revocation.
-            let rotated = archive.rotate_key(new_key_of(new_key), now)?;
+            let rotated = archive.rotate_key(new_key_of(new_key), now, root_key.as_ref())?;
             let old = rotated.key.clone();
             changes.push(rotated);
             old
         }
     };
-    changes.push(archive.revoke_key(&target, since, now)?);
+    changes.push(archive.revoke_key(&target, since, now, root_key.as_ref())?);
     crate::vouch::after_signing(&mut archive)?;
     for c in &changes {
         print_change(c, json)?;
@@ -95,7 +97,11 @@ pub fn history(root: &Path, json: bool) -> Result<u8, Failure> {
         })
         .collect();
     if json {
-        json_line(&json!({"keys": eras, "statements": keys.statements().len()}))?;
+        json_line(&json!({
+            "keys": eras,
+            "root": keys.root_fingerprint(),
+            "statements": keys.statements().len(),
+        }))?;
         return Ok(EXIT_OK);
     }
     let mut out = text_stdout();
@@ -113,6 +119,12 @@ pub fn history(root: &Path, json: bool) -> Result<u8, Failure> {
         };
         writeln!(out, "key {}  {}  {span}{status}", i + 1, e.fingerprint)?;
     }
+    if let Some(root) = keys.root_fingerprint() {
+        writeln!(
+            out,
+            "root   {root}  (offline; certifies the keys it brought in)"
+        )?;
+    }
     if keys.statements().is_empty() {
         writeln!(
             out,
@@ -120,6 +132,13 @@ pub fn history(root: &Path, json: bool) -> Result<u8, Failure> {
         )?;
     }
     Ok(EXIT_OK)
+}
+
+/// The root key a `--root-key FILE` names (exit 2 if it does not load).
+fn load_root(file: Option<PathBuf>) -> Result<Option<exhibit_sign::SigningKey>, Failure> {
+    file.map(|f| exhibit_sign::SigningKey::load(&f))
+        .transpose()
+        .map_err(|e| Failure::bad_input(format!("--root-key: {e}")))
 }
 
 fn new_key_of(file: Option<PathBuf>) -> NewKey {

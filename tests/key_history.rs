@@ -347,3 +347,60 @@ fn a_revocation_marks_exactly_the_records_nothing_proves_older_than_the_compromi
     // The archive itself is consistent.
     assert!(ok(&exhibit(&archive, &["fsck", "--full"])).contains(": OK"));
 }
+
+#[test]
+fn an_offline_root_key_replaces_a_lost_signing_key_and_readers_may_pin_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root_pem = dir.path().join("root.pem");
+    let archive = dir.path().join("a");
+    let gen_out = ok(&exhibit(
+        &archive,
+        &["key", "generate", "--out", root_pem.to_str().unwrap()],
+    ));
+    let root_fp = gen_out
+        .lines()
+        .find_map(|l| l.strip_prefix("Fingerprint"))
+        .unwrap()
+        .trim()
+        .to_owned();
+    ok(&exhibit(
+        &archive,
+        &["init", "--root-key", root_pem.to_str().unwrap()],
+    ));
+    let history = ok(&exhibit(&archive, &["key", "history"]));
+    assert!(history.contains(&format!("root   {root_fp}")), "{history}");
+    let first = pin(&archive, &dir.path().join("first.pub.pem"));
+    let c1 = capture_text(dir.path(), &archive, "one.txt");
+
+    // The signing key is lost: without the root nothing can rotate; with it, the root signs.
+    std::fs::remove_file(archive.join("keys/signing.pem")).unwrap();
+    assert_eq!(code(&exhibit(&archive, &["key", "rotate"])), 2);
+    let other_root = dir.path().join("other.pem");
+    ok(&exhibit(
+        &archive,
+        &["key", "generate", "--out", other_root.to_str().unwrap()],
+    ));
+    let out = exhibit(
+        &archive,
+        &["key", "rotate", "--root-key", other_root.to_str().unwrap()],
+    );
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("not this archive's root key"),
+        "{}",
+        stderr(&out)
+    );
+    ok(&exhibit(
+        &archive,
+        &["key", "rotate", "--root-key", root_pem.to_str().unwrap()],
+    ));
+    let c2 = capture_text(dir.path(), &archive, "two.txt");
+
+    let bundle = dir.path().join("b.tar.zst");
+    make_bundle(&archive, &bundle, &[&c1, &c2]);
+    for pinned in [root_fp.as_str(), first.to_str().unwrap()] {
+        let out = exhibit_verify(&[bundle.to_str().unwrap(), "--key", pinned]);
+        assert_eq!(code(&out), 0, "pinned {pinned}: {}", all_output(&out));
+    }
+    assert!(ok(&exhibit(&archive, &["fsck", "--full"])).contains(": OK"));
+}

@@ -5,7 +5,10 @@
 //! retiring key signed every leaf before `log_size` and every checkpoint up to that size, the
 //! new key signs the rest. It is signed by both keys, so a reader who trusts either one learns
 //! the other. A `revoke` statement, signed by the current key, says that a retired key is not to
-//! be trusted from `compromised_since` on.
+//! be trusted from `compromised_since` on. An archive made with an offline root key
+//! (`exhibit init --root-key`) starts its history with a `root` statement, signed by the root
+//! and the first signing key; the root may then sign rotations and revocations in place of the
+//! current key (a lost key can be replaced).
 //!
 //! This module is the byte form and the rules one statement must follow on its own; following
 //! a chain of them with signatures is `exhibit_sign::history`.
@@ -38,6 +41,9 @@ pub enum KeyAction {
     Rotate,
     /// `key` is not to be trusted from `compromised_since` on.
     Revoke,
+    /// The first statement of an archive with a root key: `key` is the root, `new_key` the
+    /// first signing key.
+    Root,
 }
 
 impl KeyAction {
@@ -46,6 +52,7 @@ impl KeyAction {
         match self {
             KeyAction::Rotate => "rotate",
             KeyAction::Revoke => "revoke",
+            KeyAction::Root => "root",
         }
     }
 }
@@ -87,9 +94,10 @@ pub struct KeyStatement {
     pub previous_sha256: Option<Sha256Digest>,
     /// What the statement does.
     pub action: KeyAction,
-    /// `rotate`: the retiring key; `revoke`: the compromised key.
+    /// `rotate`: the retiring key; `revoke`: the compromised key; `root`: the root key.
     pub key: KeyRef,
-    /// `rotate`: the key that signs from `log_size` on; absent for `revoke`.
+    /// `rotate`: the key that signs from `log_size` on; `root`: the first signing key; absent
+    /// for `revoke`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub new_key: Option<KeyRef>,
     /// The log's size when the statement was made: for `rotate`, the first leaf index the new
@@ -102,8 +110,8 @@ pub struct KeyStatement {
     pub compromised_since: Option<String>,
     /// When the statement was made (RFC 3339 UTC, seconds), as claimed by its signers.
     pub created_at: String,
-    /// Fingerprint of the key whose signature is `<n>.json.sig`: the retiring key of a
-    /// `rotate`, the current key of a `revoke`.
+    /// Fingerprint of the key whose signature is `<n>.json.sig`: the retiring key (or the
+    /// root) for a `rotate`, the current key (or the root) for a `revoke`, the root for `root`.
     pub signer: String,
 }
 
@@ -160,8 +168,29 @@ impl KeyStatement {
                 if new.public_key == self.key.public_key {
                     return bad("a rotation to the same key".into());
                 }
+                if self.signer == new.fingerprint {
+                    return bad(
+                        "a rotate statement is signed by its retiring key or the root, \
+                                not by its new key"
+                            .into(),
+                    );
+                }
+            }
+            KeyAction::Root => {
+                let Some(first) = &self.new_key else {
+                    return bad("a root statement names the first signing key as new_key".into());
+                };
+                if self.sequence != 1 {
+                    return bad("a root statement is the first of a history".into());
+                }
+                if self.compromised_since.is_some() {
+                    return bad("compromised_since belongs to revoke statements".into());
+                }
+                if first.public_key == self.key.public_key {
+                    return bad("the root key cannot also be the signing key".into());
+                }
                 if self.signer != self.key.fingerprint {
-                    return bad("a rotate statement is signed by its retiring key".into());
+                    return bad("a root statement is signed by the root key".into());
                 }
             }
             KeyAction::Revoke => {

@@ -36,6 +36,9 @@ pub struct Era {
     pub end_leaf: Option<u64>,
     /// From when on it is not trusted, if a statement revoked it.
     pub compromised_since: Option<DateTime<Utc>>,
+    /// Whether the root key signed the statement that brought it in (the `root` statement
+    /// for the first key of an archive with a root; a rotation the root signed).
+    pub introduced_by_root: bool,
 }
 
 impl Era {
@@ -59,6 +62,9 @@ pub struct KeyHistory {
     statements: Vec<KeyStatement>,
     /// SHA-256 of the last statement's bytes (what the next one names as previous).
     last_sha256: Option<Sha256Digest>,
+    /// The offline root key and its fingerprint, when the history starts with a `root`
+    /// statement.
+    root: Option<(PublicKey, String)>,
 }
 
 /// Why a history cannot be followed. One line, naming the statement.
@@ -81,9 +87,11 @@ impl KeyHistory {
                 first_leaf: 0,
                 end_leaf: None,
                 compromised_since: None,
+                introduced_by_root: false,
             }],
             statements: Vec::new(),
             last_sha256: None,
+            root: None,
         }
     }
 
@@ -116,6 +124,16 @@ impl KeyHistory {
             let s = KeyStatement::parse(stored.bytes)
                 .map_err(|e| fail(stored, format!("not a key statement: {e}")))?;
             let key = decode_key(&s.key).map_err(|p| fail(stored, p))?;
+            if history.is_none() && s.action == KeyAction::Root {
+                // The root's statement brings in the first signing key.
+                let first = s
+                    .new_key
+                    .as_ref()
+                    .ok_or("names no first key".to_owned())
+                    .and_then(decode_key)
+                    .map_err(|p| fail(stored, p))?;
+                history = Some(KeyHistory::single(first));
+            }
             let h = history.get_or_insert_with(|| KeyHistory::single(key.clone()));
             h.apply(origin, i as u64 + 1, &s, &key, stored)
                 .map_err(|p| fail(stored, p))?;
@@ -175,12 +193,15 @@ impl KeyHistory {
                 if s.log_size < current.first_leaf {
                     return Err("hands over before the retiring key's first leaf".into());
                 }
-                key.verify(stored.bytes, stored.signature).map_err(|_| {
-                    format!(
-                        "its signature by the retiring key {} is not valid",
-                        s.key.fingerprint
-                    )
-                })?;
+                let by_root = self.signed_by_root(s, stored, "rotation")?;
+                if !by_root {
+                    key.verify(stored.bytes, stored.signature).map_err(|_| {
+                        format!(
+                            "its signature by the retiring key {} is not valid",
+                            s.key.fingerprint
+                        )
+                    })?;
+                }
                 let new_sig = stored
                     .new_key_signature
                     .ok_or("has no signature by the new key (.json.new.sig): a rotation is signed by both keys")?;
@@ -199,24 +220,58 @@ impl KeyHistory {
                     first_leaf: s.log_size,
                     end_leaf: None,
                     compromised_since: None,
+                    introduced_by_root: by_root,
                 });
             }
-            KeyAction::Revoke => {
-                if s.signer != current.fingerprint {
-                    return Err(format!(
-                        "is signed by {}, but a revocation is signed by the current key {}",
-                        s.signer, current.fingerprint
-                    ));
+            KeyAction::Root => {
+                if sequence != 1 {
+                    return Err("a root statement may only be the first".into());
                 }
-                current
-                    .key
-                    .verify(stored.bytes, stored.signature)
-                    .map_err(|_| {
-                        format!(
-                            "its signature by the current key {} is not valid",
+                let first = decode_key(s.new_key.as_ref().ok_or("names no first key")?)?;
+                if first != current.key || s.log_size != 0 {
+                    return Err(
+                        "the root's statement brings in the first key, at log size 0".into(),
+                    );
+                }
+                key.verify(stored.bytes, stored.signature).map_err(|_| {
+                    format!(
+                        "its signature by the root key {} is not valid",
+                        s.key.fingerprint
+                    )
+                })?;
+                let first_sig = stored
+                    .new_key_signature
+                    .ok_or("has no signature by the first key (.json.new.sig)")?;
+                first.verify(stored.bytes, first_sig).map_err(|_| {
+                    format!(
+                        "its signature by the first key {} is not valid",
+                        current.fingerprint
+                    )
+                })?;
+                if let Some(era) = self.eras.first_mut() {
+                    era.introduced_by_root = true;
+                }
+                self.root = Some((key.clone(), s.key.fingerprint.clone()));
+            }
+            KeyAction::Revoke => {
+                if !self.signed_by_root(s, stored, "revocation")? {
+                    if s.signer != current.fingerprint {
+                        return Err(format!(
+                            "is signed by {}, but a revocation is signed by the current key {}",
+                            exhibit_core::inert(&s.signer),
                             current.fingerprint
-                        )
-                    })?;
+                        ));
+                    }
+                    current
+                        .key
+                        .verify(stored.bytes, stored.signature)
+                        .map_err(|_| {
+                            format!(
+                                "its signature by the current key {} is not valid",
+                                current.fingerprint
+                            )
+                        })?;
+                }
                 let since = exhibit_core::time::parse_rfc3339_seconds(
                     s.compromised_since.as_deref().unwrap_or_default(),
                 )
@@ -237,6 +292,33 @@ impl KeyHistory {
         self.last_sha256 = Some(Sha256Digest::of(stored.bytes));
         self.statements.push(s.clone());
         Ok(())
+    }
+
+    /// Whether statement `s` is signed by the archive's root key (`.sig` verifies with it); an
+    /// error when it names the root as signer but the signature does not verify.
+    fn signed_by_root(
+        &self,
+        s: &KeyStatement,
+        stored: &StoredStatement<'_>,
+        what: &str,
+    ) -> Result<bool, String> {
+        match &self.root {
+            Some((root, fp)) if *fp == s.signer => {
+                root.verify(stored.bytes, stored.signature)
+                    .map_err(|_| format!("its signature by the root key {fp} is not valid"))?;
+                Ok(true)
+            }
+            _ if s.action == KeyAction::Rotate && s.signer != s.key.fingerprint => Err(format!(
+                "a {what} is signed by the retiring key or the archive's root key, not by {}",
+                exhibit_core::inert(&s.signer)
+            )),
+            _ => Ok(false),
+        }
+    }
+
+    /// The root key's fingerprint, when the archive has one.
+    pub fn root_fingerprint(&self) -> Option<&str> {
+        self.root.as_ref().map(|(_, fp)| fp.as_str())
     }
 
     /// The eras, oldest first.
@@ -313,23 +395,32 @@ impl KeyHistory {
         Ok((cp, era))
     }
 
-    /// The eras a reader who pins the key `pinned` may trust: that key's, every earlier one
+    /// The eras a reader who pins the key `pinned` may trust: that key's and every earlier one
     /// (each rotation is signed by the later key too, so the pinned key vouches for its
-    /// predecessors), and later ones reached through rotations out of keys that were never
-    /// revoked (a rotation signed by a compromised key could be the attacker's). Empty when
-    /// `pinned` is not in the history.
+    /// predecessors); later ones reached through rotations out of keys that were never revoked
+    /// (a rotation signed by a compromised key could be the attacker's); and, when the archive
+    /// has a root key (which the first key vouches for), every key the root brought in, and
+    /// rotations onward from those. Pinning the root's fingerprint trusts what the root brought
+    /// in. Empty when `pinned` is in neither.
     pub fn trusted_from(&self, pinned: &str) -> Vec<usize> {
-        let Some(p) = self.eras.iter().position(|e| e.fingerprint == pinned) else {
-            return Vec::new();
-        };
-        let mut out: Vec<usize> = (0..=p).collect();
-        for i in p..self.eras.len() - 1 {
-            if self.eras[i].compromised_since.is_some() {
-                break;
-            }
-            out.push(i + 1);
+        let n = self.eras.len();
+        let mut trusted = vec![false; n];
+        let root_pinned = self.root_fingerprint() == Some(pinned);
+        match self.eras.iter().position(|e| e.fingerprint == pinned) {
+            Some(p) => trusted[..=p].iter_mut().for_each(|t| *t = true),
+            None if root_pinned => {}
+            None => return Vec::new(),
         }
-        out
+        let root_trusted = self.root.is_some();
+        for i in 0..n {
+            if root_trusted && self.eras[i].introduced_by_root {
+                trusted[i] = true;
+            }
+            if i + 1 < n && trusted[i] && self.eras[i].compromised_since.is_none() {
+                trusted[i + 1] = true;
+            }
+        }
+        (0..n).filter(|&i| trusted[i]).collect()
     }
 }
 
@@ -381,7 +472,9 @@ mod tests {
         log_size: u64,
     ) -> KeyStatement {
         let (subject, signer, new_key, since) = match action {
-            KeyAction::Rotate => (key, key, Some(key_ref(&other.public_key())), None),
+            KeyAction::Rotate | KeyAction::Root => {
+                (key, key, Some(key_ref(&other.public_key())), None)
+            }
             KeyAction::Revoke => (other, key, None, Some("2026-06-01T00:00:00Z".to_owned())),
         };
         KeyStatement {
@@ -549,6 +642,49 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("not a retired key")
+        );
+    }
+
+    #[test]
+    fn a_root_brings_in_keys_a_revoked_key_could_not() {
+        let k = keys();
+        let root = SigningKey::generate().unwrap();
+        let mut genesis = statement(1, None, KeyAction::Root, &root, &k[0], 0);
+        genesis.key = key_ref(&root.public_key());
+        genesis.new_key = Some(key_ref(&k[0].public_key()));
+        let g = signed(&genesis, &root, Some(&k[0]));
+        // k0 → k1 by k0; k1 revoked (by the root); k1 → k2 by the root (k1 was lost).
+        let a = signed(
+            &statement(2, Some(&g), KeyAction::Rotate, &k[0], &k[1], 3),
+            &k[0],
+            Some(&k[1]),
+        );
+        let mut rev = statement(3, Some(&a), KeyAction::Revoke, &k[1], &k[1], 3);
+        rev.key = key_ref(&k[0].public_key());
+        rev.signer = root.public_key().fingerprint().to_string();
+        let r = signed(&rev, &root, None);
+        let mut rot = statement(4, Some(&r), KeyAction::Rotate, &k[1], &k[2], 4);
+        rot.signer = root.public_key().fingerprint().to_string();
+        let b = signed(&rot, &root, Some(&k[2]));
+        let h = follow(&[g, a, r, b]).unwrap();
+        let root_fp = root.public_key().fingerprint().to_string();
+        assert_eq!(h.root_fingerprint(), Some(root_fp.as_str()));
+        assert!(h.eras()[0].compromised_since.is_some());
+        // The revoked first key does not carry trust to k1, but the root carries it to k2.
+        let fp0 = k[0].public_key().fingerprint().to_string();
+        assert_eq!(h.trusted_from(&fp0), vec![0, 2]);
+        assert_eq!(h.trusted_from(&root_fp), vec![0, 2]);
+        let fp2 = k[2].public_key().fingerprint().to_string();
+        assert_eq!(h.trusted_from(&fp2), vec![0, 1, 2]);
+        // A rotation signed by a key that is neither the retiring key nor the root is refused.
+        let g = signed(&genesis, &root, Some(&k[0]));
+        let mut bad = statement(2, Some(&g), KeyAction::Rotate, &k[0], &k[1], 3);
+        bad.signer = k[2].public_key().fingerprint().to_string();
+        let bad = signed(&bad, &k[2], Some(&k[1]));
+        let err = follow(&[g, bad]).unwrap_err().to_string();
+        assert!(
+            err.contains("retiring key or the archive's root key"),
+            "{err}"
         );
     }
 }

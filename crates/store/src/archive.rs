@@ -34,6 +34,10 @@ pub struct InitOptions {
     /// A PEM bundle of CA certificates that every TSA's answers must chain to (checked by the
     /// caller to hold certificates); copied into the archive as `tsa/ca.pem`.
     pub tsa_ca: Option<Vec<u8>>,
+    /// An offline root key (PKCS#8) that certifies the first signing key in the key history's
+    /// first statement, and may later sign rotations and revocations; only used here, never
+    /// stored in the archive.
+    pub root_key: Option<PathBuf>,
 }
 
 /// A read-only catalog connection (see [`Archive::catalog_reader`]).
@@ -155,6 +159,10 @@ impl Archive {
                     path: root.join(CONFIG_FILE),
                     message,
                 })?;
+        }
+        if let Some(root_key) = &options.root_key {
+            let root = SigningKey::load(root_key)?;
+            crate::key_history::write_root_statement(stage, &origin, &root, &key)?;
         }
         {
             let mut conn = catalog::open(&stage.join(CATALOG_FILE))?;

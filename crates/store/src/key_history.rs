@@ -191,14 +191,24 @@ impl Archive {
     /// Rotates the signing key: signs a checkpoint of the whole log with the current key, then
     /// records a `rotate` statement bound to it, signed by the current and the new key, and
     /// makes the new key the archive's (`keys/signing.pub.pem`, `key` in `exhibit.toml`).
-    pub fn rotate_key(&mut self, new: NewKey, now: DateTime<Utc>) -> Result<KeyChange, StoreError> {
-        let old = self.signing_key()?;
+    ///
+    /// With `root_key` (an archive made with `init --root-key`), the root signs in place of the
+    /// current key, which need not be at hand: a lost key is replaced this way.
+    pub fn rotate_key(
+        &mut self,
+        new: NewKey,
+        now: DateTime<Utc>,
+        root_key: Option<&SigningKey>,
+    ) -> Result<KeyChange, StoreError> {
+        let old = self.key_for_change(root_key)?;
         let new_key = match &new {
             NewKey::Generate => SigningKey::generate()?,
             NewKey::File(path) => SigningKey::load(path)?,
         };
         let (origin, root) = (self.config.origin.clone(), self.root.clone());
-        let (tx, history) = self.begin_key_change(&old)?;
+        let key_path = self.config.key_path(&root);
+        let current = self.keys()?.current().key.clone();
+        let (tx, history) = self.begin_key_change(&current, root_key)?;
         if history
             .era_of(&new_key.public_key().fingerprint().to_string())
             .is_some()
@@ -211,7 +221,13 @@ impl Archive {
                 message: "this key was the archive's before; a rotation needs a new key".into(),
             });
         }
-        let checkpoint = log::sign_checkpoint(&tx, &root, &origin, &old)?;
+        let (log_size, log_root) = bound_tree(&tx, &root, &origin, old.as_ref())?;
+        let signer = root_key
+            .or(old.as_ref())
+            .ok_or_else(|| StoreError::Config {
+                path: key_path.clone(),
+                message: "the current private key is needed to rotate (or --root-key)".into(),
+            })?;
         let sequence = history.statements().len() as u64 + 1;
         let statement = KeyStatement {
             statement_type: KeyStatementType::V1,
@@ -219,20 +235,15 @@ impl Archive {
             sequence,
             previous_sha256: previous_sha256(&root, sequence)?,
             action: KeyAction::Rotate,
-            key: key_ref(&old.public_key()),
+            key: key_ref(&current),
             new_key: Some(key_ref(&new_key.public_key())),
-            log_size: checkpoint.size,
-            log_root: Sha256Digest(checkpoint.root),
+            log_size,
+            log_root,
             compromised_since: None,
             created_at: format_rfc3339_seconds(now),
-            signer: old.public_key().fingerprint().to_string(),
+            signer: signer.public_key().fingerprint().to_string(),
         };
-        let bytes = statement
-            .to_canonical_bytes()
-            .map_err(|e| StoreError::Rejected {
-                what: "key statement".into(),
-                message: e.to_string(),
-            })?;
+        let bytes = canonical(&statement)?;
         let key_file = match &new {
             NewKey::Generate => {
                 let rel = PathBuf::from(format!("{KEYS_DIR}/signing-{}.pem", sequence + 1));
@@ -245,7 +256,7 @@ impl Archive {
             &root,
             sequence,
             &bytes,
-            &old.sign(&bytes).to_bytes(),
+            &signer.sign(&bytes).to_bytes(),
             Some(&new_key.sign(&bytes).to_bytes()),
         )?;
         // The statement is the commit point; what follows makes the files agree with it.
@@ -262,30 +273,55 @@ impl Archive {
             key: statement.key.fingerprint.clone(),
             new_key: Some(new_key.public_key().fingerprint().to_string()),
             new_key_file: Some(key_file),
-            log_size: checkpoint.size,
+            log_size,
             compromised_since: None,
         })
     }
 
     /// Takes the catalog's write lock (no batch signs while the key changes) and re-reads the
     /// key history under it: `key` must still be the current key.
+    /// `root_key`, when given, must be the root key of the history.
     fn begin_key_change(
         &mut self,
-        key: &SigningKey,
+        key: &PublicKey,
+        root_key: Option<&SigningKey>,
     ) -> Result<(rusqlite::Transaction<'_>, KeyHistory), StoreError> {
         let key_path = self.config.key_path(&self.root);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let history = load(&self.root, &self.config.origin)?;
-        if history.current().key != key.public_key() {
+        if history.current().key != *key {
             return Err(StoreError::Config {
                 path: key_path,
                 message: "the key was rotated by another process meanwhile; nothing was changed"
                     .into(),
             });
         }
+        if let Some(r) = root_key {
+            let fp = r.public_key().fingerprint().to_string();
+            if history.root_fingerprint() != Some(fp.as_str()) {
+                return Err(StoreError::BadQuery(match history.root_fingerprint() {
+                    Some(ours) => format!("--root-key is {fp}, not this archive's root key {ours}"),
+                    None => "this archive has no root key (it was not made with `init --root-key`)"
+                        .into(),
+                }));
+            }
+        }
         Ok((tx, history))
+    }
+
+    /// The current private key for a rotation or revocation: required without a root key;
+    /// with one, used when at hand (to sign the checkpoint the statement is bound to).
+    fn key_for_change(
+        &self,
+        root_key: Option<&SigningKey>,
+    ) -> Result<Option<SigningKey>, StoreError> {
+        match (self.signing_key(), root_key) {
+            (Ok(k), _) => Ok(Some(k)),
+            (Err(_), Some(_)) => Ok(None),
+            (Err(e), None) => Err(e),
+        }
     }
 
     /// Completes a rotation that stopped after its statement was written: the configured
@@ -326,12 +362,15 @@ impl Archive {
         fingerprint: &str,
         since: DateTime<Utc>,
         now: DateTime<Utc>,
+        root_key: Option<&SigningKey>,
     ) -> Result<KeyChange, StoreError> {
-        let current = self.signing_key()?;
+        let held = self.key_for_change(root_key)?;
         let (origin, root) = (self.config.origin.clone(), self.root.clone());
-        let (tx, history) = self.begin_key_change(&current)?;
+        let key_path = self.config.key_path(&root);
+        let current = self.keys()?.current().key.clone();
+        let (tx, history) = self.begin_key_change(&current, root_key)?;
         let revoked = match history.era_of(fingerprint) {
-            Some(e) if e.key == current.public_key() => {
+            Some(e) if e.key == current => {
                 return Err(StoreError::BadQuery(format!(
                     "{fingerprint} is the current key: rotate first (`exhibit key revoke` \
                      without --key does both)"
@@ -345,7 +384,13 @@ impl Archive {
                 )));
             }
         };
-        let checkpoint = log::sign_checkpoint(&tx, &root, &origin, &current)?;
+        let (log_size, log_root) = bound_tree(&tx, &root, &origin, held.as_ref())?;
+        let signer = root_key
+            .or(held.as_ref())
+            .ok_or_else(|| StoreError::Config {
+                path: key_path.clone(),
+                message: "the current private key is needed to revoke (or --root-key)".into(),
+            })?;
         let sequence = history.statements().len() as u64 + 1;
         let statement = KeyStatement {
             statement_type: KeyStatementType::V1,
@@ -355,23 +400,18 @@ impl Archive {
             action: KeyAction::Revoke,
             key: key_ref(&revoked),
             new_key: None,
-            log_size: checkpoint.size,
-            log_root: Sha256Digest(checkpoint.root),
+            log_size,
+            log_root,
             compromised_since: Some(format_rfc3339_seconds(since)),
             created_at: format_rfc3339_seconds(now),
-            signer: current.public_key().fingerprint().to_string(),
+            signer: signer.public_key().fingerprint().to_string(),
         };
-        let bytes = statement
-            .to_canonical_bytes()
-            .map_err(|e| StoreError::Rejected {
-                what: "key statement".into(),
-                message: e.to_string(),
-            })?;
+        let bytes = canonical(&statement)?;
         write_statement(
             &root,
             sequence,
             &bytes,
-            &current.sign(&bytes).to_bytes(),
+            &signer.sign(&bytes).to_bytes(),
             None,
         )?;
         tx.commit()?;
@@ -382,10 +422,81 @@ impl Archive {
             key: fingerprint.to_owned(),
             new_key: None,
             new_key_file: None,
-            log_size: checkpoint.size,
+            log_size,
             compromised_since: statement.compromised_since,
         })
     }
+}
+
+/// The tree a statement is bound to: the whole log now. With the current key at hand, a
+/// checkpoint of it is signed first (so the retiring key signs exactly the tree it hands over);
+/// without (a root replacing a lost key), its size and root are read from the catalog's log.
+fn bound_tree(
+    tx: &rusqlite::Transaction<'_>,
+    root: &Path,
+    origin: &str,
+    key: Option<&SigningKey>,
+) -> Result<(u64, Sha256Digest), StoreError> {
+    match key {
+        Some(k) => {
+            let cp = log::sign_checkpoint(tx, root, origin, k)?;
+            Ok((cp.size, Sha256Digest(cp.root)))
+        }
+        None => {
+            let size = log::size(tx)?;
+            let hash =
+                exhibit_core::merkle::root(size, &log::SqlNodes(tx)).map_err(log::merkle_err)?;
+            Ok((size, Sha256Digest(hash)))
+        }
+    }
+}
+
+/// Writes the first statement of an archive made with a root key (`exhibit init --root-key`):
+/// the root brings in the first signing key, signed by both.
+pub(crate) fn write_root_statement(
+    root_dir: &Path,
+    origin: &str,
+    root: &SigningKey,
+    first: &SigningKey,
+) -> Result<(), StoreError> {
+    if root.public_key() == first.public_key() {
+        return Err(StoreError::BadQuery(
+            "--root-key is the signing key itself; a root key is a separate key kept offline"
+                .into(),
+        ));
+    }
+    let statement = KeyStatement {
+        statement_type: KeyStatementType::V1,
+        origin: origin.to_owned(),
+        sequence: 1,
+        previous_sha256: None,
+        action: KeyAction::Root,
+        key: key_ref(&root.public_key()),
+        new_key: Some(key_ref(&first.public_key())),
+        log_size: 0,
+        log_root: Sha256Digest::of(b""),
+        compromised_since: None,
+        created_at: format_rfc3339_seconds(Utc::now()),
+        signer: root.public_key().fingerprint().to_string(),
+    };
+    let bytes = canonical(&statement)?;
+    write_statement(
+        root_dir,
+        1,
+        &bytes,
+        &root.sign(&bytes).to_bytes(),
+        Some(&first.sign(&bytes).to_bytes()),
+    )
+}
+
+/// A statement's canonical bytes.
+fn canonical(statement: &KeyStatement) -> Result<Vec<u8>, StoreError> {
+    statement
+        .to_canonical_bytes()
+        .map_err(|e| StoreError::Rejected {
+            what: "key statement".into(),
+            message: e.to_string(),
+        })
 }
 
 /// SHA-256 of statement `sequence - 1`'s file (none for the first).
