@@ -162,7 +162,7 @@ impl Archive {
         }
         if let Some(root_key) = &options.root_key {
             let root = SigningKey::load(root_key)?;
-            crate::key_history::write_root_statement(stage, &origin, &root, &key)?;
+            crate::key_statements::write_root_statement(stage, &origin, &root, &key)?;
         }
         {
             let mut conn = catalog::open(&stage.join(CATALOG_FILE))?;

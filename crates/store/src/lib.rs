@@ -32,6 +32,7 @@ pub mod fsck;
 pub mod fsutil;
 mod history;
 pub mod key_history;
+pub mod key_statements;
 pub mod layout;
 pub mod locks;
 pub mod log;
