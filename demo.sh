@@ -12,7 +12,8 @@ run() { printf '$ %s\n' "$*"; "$@"; }
 
 step "Building exhibit (release)"
 cargo build --release --quiet -p exhibit -p exhibit-verify
-exhibit() { "$PWD/target/release/exhibit" "$@"; }
+exhibit_bin="$PWD/target/release/exhibit"
+exhibit() { "$exhibit_bin" "$@"; }
 exhibit_verify() { "$PWD/target/release/exhibit-verify" "$@"; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-demo.XXXXXX")
@@ -135,7 +136,8 @@ run exhibit log timestamp
 
 step "A witness (C2SP tlog-witness) cosigns each checkpoint after checking it extends the last it saw"
 printf '$ exhibit witness serve --dir %s --log "$(exhibit log key)" &\n' "$work/witness"
-exhibit witness serve --listen 127.0.0.1:0 --dir "$work/witness" --log "$(exhibit log key)" \
+# The binary itself in the background (not the shell function), so that $! is the witness.
+"$exhibit_bin" witness serve --listen 127.0.0.1:0 --dir "$work/witness" --log "$(exhibit log key)" \
   --name witness.demo/w1 > "$work/witness.out" 2>/dev/null &
 witness_pid=$!
 for _ in $(seq 100); do [ -s "$work/witness.out" ] && break; sleep 0.1; done
@@ -191,5 +193,26 @@ exhibit_verify "$work/evidence.wacz" --key "$fingerprint" > "$work/wacz-verify.t
 grep -E '^(Checks|Report)|WACZ package' "$work/wacz-verify.txt"
 run exhibit --archive "$work/second" init --origin second.exhibit.example
 run exhibit --archive "$work/second" import "$work/evidence.warc.gz"
+
+step "Rotate the signing key: old records keep verifying; a reader pinned to the first key follows the signed handover"
+old_log_key=$(exhibit log key)
+run exhibit key rotate
+step "The witness follows the rotation: its operator adds the archive's new log key beside the old"
+witness_addr=${witness_url#http://}
+witness_addr=${witness_addr%%/*}
+kill "$witness_pid" 2>/dev/null || true
+wait "$witness_pid" 2>/dev/null || true
+: > "$work/witness.out"
+printf '$ exhibit witness serve --dir %s --log "%s" --log "$(exhibit log key)" &\n' "$work/witness" "$old_log_key"
+"$exhibit_bin" witness serve --listen "$witness_addr" --dir "$work/witness" --log "$old_log_key" \
+  --log "$(exhibit log key)" --name witness.demo/w1 > "$work/witness.out" 2>/dev/null &
+witness_pid=$!
+for _ in $(seq 100); do [ -s "$work/witness.out" ] && break; sleep 0.1; done
+run exhibit capture "$base/terms"
+run exhibit witness list
+run exhibit key history
+run exhibit bundle "$base/privacy" "$base/terms" --out "$work/rotated.tar.zst"
+printf '$ exhibit-verify %s --key %s | tail -1\n' "$work/rotated.tar.zst" "$fingerprint"
+exhibit_verify "$work/rotated.tar.zst" --key "$fingerprint" | tail -1
 
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'
