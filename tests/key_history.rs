@@ -404,3 +404,43 @@ fn an_offline_root_key_replaces_a_lost_signing_key_and_readers_may_pin_it() {
     }
     assert!(ok(&exhibit(&archive, &["fsck", "--full"])).contains(": OK"));
 }
+
+#[test]
+fn a_rotation_stopped_after_its_statement_is_named_and_finished() {
+    let (dir, archive) = new_archive();
+    let c1 = capture_text(dir.path(), &archive, "one.txt");
+    let config_before = std::fs::read(archive.join("exhibit.toml")).unwrap();
+    let pub_before = std::fs::read(archive.join("keys/signing.pub.pem")).unwrap();
+    ok(&exhibit(&archive, &["key", "rotate"]));
+    // What a crash after the statement (the commit point) leaves: the old public key file and
+    // configuration.
+    std::fs::write(archive.join("keys/signing.pub.pem"), &pub_before).unwrap();
+    std::fs::write(archive.join("exhibit.toml"), &config_before).unwrap();
+    let out = exhibit(
+        &archive,
+        &["capture", dir.path().join("one.txt").to_str().unwrap()],
+    );
+    assert_ne!(code(&out), 0);
+    assert!(
+        stderr(&out).contains("key rotate --finish"),
+        "{}",
+        stderr(&out)
+    );
+    // Reading goes on: the signed history, not the pointer file, says which keys are the
+    // archive's.
+    assert!(!ok(&exhibit(&archive, &["show", &c1])).is_empty());
+    assert_ne!(code(&exhibit(&archive, &["fsck"])), 0);
+    let finished = ok(&exhibit(&archive, &["key", "rotate", "--finish"]));
+    assert!(finished.contains("signing key is"), "{finished}");
+    let c2 = capture_text(dir.path(), &archive, "two.txt");
+    assert!(ok(&exhibit(&archive, &["fsck", "--full"])).contains(": OK"));
+    let bundle = dir.path().join("b.tar.zst");
+    make_bundle(&archive, &bundle, &[&c1, &c2]);
+    assert_eq!(
+        code(&exhibit(&archive, &["verify", bundle.to_str().unwrap()])),
+        0
+    );
+    // A rotation is never taken back: the history is append-only, and a second finish is a
+    // no-op.
+    ok(&exhibit(&archive, &["key", "rotate", "--finish"]));
+}

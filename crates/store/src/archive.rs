@@ -288,6 +288,13 @@ impl Archive {
             path: path.clone(),
             message,
         };
+        if load_public_key(&self.public_key_path())? != current.key {
+            return Err(config(format!(
+                "{PUBLIC_KEY} is a retired key: a rotation to {} stopped after its statement; \
+                 `exhibit key rotate --finish` completes it",
+                current.fingerprint
+            )));
+        }
         if key.public_key() != current.key {
             let fp = key.public_key().fingerprint().to_string();
             return Err(config(match keys.era_of(&fp) {

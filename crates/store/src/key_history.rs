@@ -23,9 +23,9 @@ use crate::layout::{KEY_HISTORY_DIR, KEYS_DIR, PUBLIC_KEY};
 use crate::{Archive, StoreError, fsutil, log};
 
 /// The archive's followed key history, read from the files under `root`: with no statements,
-/// `keys/signing.pub.pem` alone; otherwise the statements, whose current key must be
-/// `keys/signing.pub.pem` (a rotation that stopped before replacing that file is reported with
-/// what to do).
+/// `keys/signing.pub.pem` alone; otherwise the statements, whose current key
+/// `keys/signing.pub.pem` must be (or a key they retired, when a rotation stopped before
+/// replacing that file: [`Archive::signing_key`] and fsck then say what to do).
 pub fn load(root: &Path, origin: &str) -> Result<KeyHistory, StoreError> {
     let public = crate::archive::load_public_key(&root.join(PUBLIC_KEY))?;
     let files = read_statements(root)?;
@@ -37,12 +37,16 @@ pub fn load(root: &Path, origin: &str) -> Result<KeyHistory, StoreError> {
             message,
         })?
     };
-    if history.current().key != public {
+    // A retired key there is a rotation that stopped after its statement (the commit point):
+    // the signed history is the truth, reading goes on, and signing refuses until
+    // `key rotate --finish` (fsck reports it). Any other key is not this archive's.
+    if history.current().key != public
+        && history.era_of(&public.fingerprint().to_string()).is_none()
+    {
         return Err(StoreError::Corrupt {
             what: root.join(PUBLIC_KEY).display().to_string(),
             message: format!(
-                "is {}, but the key history's current key is {}: a rotation did not finish; \
-                 `exhibit key rotate --finish` completes it",
+                "is {}, a key the key history does not know (its current key is {})",
                 public.fingerprint(),
                 history.current().fingerprint
             ),
@@ -231,12 +235,27 @@ impl Archive {
     /// private key must be the history's current key; `keys/signing.pub.pem` is made to match.
     pub fn finish_rotation(&mut self, key_file: Option<PathBuf>) -> Result<String, StoreError> {
         let files = read_statements(&self.root)?;
+        if files.is_empty() {
+            return Ok(self.keys()?.current().fingerprint.clone());
+        }
         let history =
             follow(&self.config.origin, None, &files).map_err(|message| StoreError::Corrupt {
                 what: self.root.join(KEY_HISTORY_DIR).display().to_string(),
                 message,
             })?;
         let current = history.current().clone();
+        // Without --new-key: the file a generated key of this number was written to, if the
+        // configured key is not the current one.
+        let configured =
+            crate::archive::load_private_key(&self.config.key_path(&self.root), self.key_links());
+        let key_file = match key_file {
+            Some(path) => Some(path),
+            None if configured.is_ok_and(|k| k.public_key() == current.key) => None,
+            None => Some(
+                self.root
+                    .join(format!("{KEYS_DIR}/signing-{}.pem", history.eras().len())),
+            ),
+        };
         if let Some(path) = key_file {
             let key = SigningKey::load(&path)?;
             if key.public_key() != current.key {
@@ -245,10 +264,10 @@ impl Archive {
                     message: format!("is not the current key {}", current.fingerprint),
                 });
             }
-            let rel = path
-                .strip_prefix(&self.root)
-                .map(Path::to_path_buf)
-                .unwrap_or(std::path::absolute(&path).map_err(|e| StoreError::io(&path, e))?);
+            let rel = match path.strip_prefix(&self.root) {
+                Ok(p) => p.to_path_buf(),
+                Err(_) => std::path::absolute(&path).map_err(|e| StoreError::io(&path, e))?,
+            };
             self.update_config(|c| {
                 c.key = rel.clone();
                 Ok(())

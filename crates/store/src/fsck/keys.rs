@@ -14,7 +14,23 @@ use crate::{Archive, StoreError};
 impl<'a> Checker<'a> {
     pub(super) fn keys(&mut self) {
         match crate::key_history::load(self.root, &self.archive.config.origin) {
-            Ok(k) => self.public = Some(k),
+            Ok(k) => {
+                if let Ok(file) = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))
+                    && file != k.current().key
+                {
+                    self.fail(
+                        "keys",
+                        PUBLIC_KEY,
+                        format!(
+                            "is the retired key {}, not the current key {}: a rotation stopped \
+                             after its statement; `exhibit key rotate --finish` completes it",
+                            file.fingerprint(),
+                            k.current().fingerprint
+                        ),
+                    );
+                }
+                self.public = Some(k);
+            }
             Err(e) => self.fail(
                 "keys",
                 PUBLIC_KEY,
