@@ -467,3 +467,44 @@ fn a_rotation_stopped_after_its_statement_is_named_and_finished() {
     // no-op.
     ok(&exhibit(&archive, &["key", "rotate", "--finish"]));
 }
+
+#[test]
+fn fsck_refuses_a_validly_signed_statement_bound_to_another_log() {
+    use exhibit_core::key_statement::{KeyAction, KeyStatement, KeyStatementType};
+    use exhibit_sign::history::key_ref;
+    let (dir, archive) = new_archive();
+    capture_text(dir.path(), &archive, "one.txt");
+    ok(&exhibit(&archive, &["key", "rotate"]));
+    capture_text(dir.path(), &archive, "two.txt");
+    // The key holder signs a second rotation naming a tree this log never had.
+    let current = exhibit_sign::SigningKey::load(&archive.join("keys/signing-2.pem")).unwrap();
+    let next = exhibit_sign::SigningKey::generate().unwrap();
+    let first = std::fs::read(archive.join("keys/history/000001.json")).unwrap();
+    let origin: serde_json::Value = serde_json::from_slice(&first).unwrap();
+    let statement = KeyStatement {
+        statement_type: KeyStatementType::V1,
+        origin: origin["origin"].as_str().unwrap().to_owned(),
+        sequence: 2,
+        previous_sha256: Some(exhibit_core::Sha256Digest::of(&first)),
+        action: KeyAction::Rotate,
+        key: key_ref(&current.public_key()),
+        new_key: Some(key_ref(&next.public_key())),
+        log_size: 2,
+        log_root: exhibit_core::Sha256Digest([9; 32]),
+        compromised_since: None,
+        created_at: "2026-12-07T00:00:00Z".into(),
+        signer: current.public_key().fingerprint().to_string(),
+    };
+    let bytes = statement.to_canonical_bytes().unwrap();
+    let h = archive.join("keys/history");
+    std::fs::write(h.join("000002.json.sig"), current.sign(&bytes).to_bytes()).unwrap();
+    std::fs::write(h.join("000002.json.new.sig"), next.sign(&bytes).to_bytes()).unwrap();
+    std::fs::write(h.join("000002.json"), &bytes).unwrap();
+    let out = exhibit(&archive, &["fsck"]);
+    assert_eq!(code(&out), 1, "{}", all_output(&out));
+    assert!(
+        stdout(&out).contains("hands over another history"),
+        "{}",
+        stdout(&out)
+    );
+}

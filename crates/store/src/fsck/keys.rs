@@ -99,4 +99,36 @@ impl<'a> Checker<'a> {
             Err(e) => self.fail("keys", shown, format!("cannot load the private key: {e}")),
         }
     }
+
+    /// Each key statement names the tree it hands over (`log_size`, `log_root`): that tree must
+    /// be this log's (a statement bound to another history is not this archive's handover).
+    pub(super) fn key_statements_vs_log(&mut self) {
+        let Some(keys) = &self.public else { return };
+        let mut wrong = Vec::new();
+        for s in keys.statements() {
+            if !self.log_known || s.log_size > self.log_size {
+                continue;
+            }
+            match self.catalog_root(s.log_size) {
+                Ok(root) if root == s.log_root.0 => {}
+                Ok(_) => wrong.push((
+                    s.sequence,
+                    format!(
+                        "names the root of the log at size {}, but the log's root there differs: \
+                         it hands over another history",
+                        s.log_size
+                    ),
+                )),
+                Err(e) => wrong.push((s.sequence, format!("cannot compute the log's root: {e}"))),
+            }
+        }
+        for (n, message) in wrong {
+            let rel = format!(
+                "{}/{}",
+                crate::layout::KEY_HISTORY_DIR,
+                exhibit_core::key_statement::statement_file(n)
+            );
+            self.fail("keys", rel, message);
+        }
+    }
 }

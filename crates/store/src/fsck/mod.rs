@@ -413,6 +413,7 @@ impl<'a> Checker<'a> {
         self.log_ownership();
         self.catalog_extras();
         self.log_nodes_vs_leaves();
+        self.key_statements_vs_log();
         self.checkpoints(latest_file);
         self.timestamps();
         self.cosignatures();
