@@ -7,7 +7,7 @@
 //! | 1 | the declaration (`bagit.txt`) | `checks/bag.rs` |
 //! | 2 | the payload (`manifest-sha256.txt`, Payload-Oxum) | `checks/bag.rs` |
 //! | 3 | the tag files (`tagmanifest-sha256.txt`) | `checks/bag.rs` |
-//! | 4 | the keys, and the key history when the bundle has one | `checks/seal.rs` |
+//! | 4 | the keys; the key history, when the bundle has one | `checks/seal.rs`; `checks/history.rs` |
 //! | 5 | the seal | `checks/seal.rs` |
 //! | 6 | the manifests | `checks/records.rs` |
 //! | 7 | each record: (a) name, (b) signature, (c) log position, (d) what a provision quotes or (e) what a capture describes | `checks/records.rs` |
@@ -16,7 +16,7 @@
 //! | 10 | time order | `checks/timestamps.rs` |
 //! | 11 | no stray proof | `checks/records.rs` |
 //! | 12 | no stray payload | `checks/records.rs` |
-//! | 13 | trust: every signer pinned (or linked to a pinned key by the key history); anchors; no record by a revoked key without proof it predates the compromise | here |
+//! | 13 | trust: every signer pinned, or linked to a pinned key by the key history; the anchors; no record by a revoked key without proof that it predates the compromise | here; `checks/history.rs` |
 //! | 14 | the report: rebuilt from the records, byte for byte | here (`exhibit_report::check`) |
 //! | 15 | a WACZ package around the bag: every file, the signatures, the WARC, index and pages | `wacz.rs` (only for a package) |
 //!
@@ -25,6 +25,7 @@
 //! (`report`).
 
 mod bag;
+mod history;
 mod records;
 mod seal;
 mod timestamps;
@@ -66,7 +67,7 @@ pub(crate) fn verify_bag_with(
     bag::check_payload(&mut c, bag, manifest_txt);
     bag::check_tag_files(&mut c, bag, tag_manifest);
     let keys = seal::check_keys(&mut c, bag);
-    let history = seal::check_key_history(&mut c, bag);
+    let history = history::check_key_history(&mut c, bag);
     let sealed_by = seal::check_seal(&mut c, &keys, tag_manifest, seal);
     let found = records::check_records(&mut c, bag, &keys, history.as_ref(), sealed_by.as_ref())?;
     records::check_one_checkpoint(&mut c, &found);
@@ -78,8 +79,14 @@ pub(crate) fn verify_bag_with(
     let witnesses = witnesses::check_witnesses(&mut c, bag, &options.witnesses, now);
     let pinned = check_trust(&mut c, trusted, &found.signers, history.as_ref());
     if let Some(h) = &history {
-        let anchors = check_anchors(&mut c, bag, h, &found.checkpoints, tsa_anchors);
-        check_compromised(&mut c, h, &found.records, &timestamps, &witnesses, &anchors);
+        let anchors = history::check_anchors(&mut c, bag, h, &found.checkpoints, tsa_anchors);
+        let how = history::Proofs {
+            timestamps: &timestamps,
+            witnesses: &witnesses,
+            anchors: &anchors,
+            tsa_ca_given: tsa_anchors.is_some(),
+        };
+        history::check_compromised(&mut c, h, &found.records, &how);
     }
     let (report, report_not_rebuilt) = check_report(&mut c, bag);
     let sealer = sealed_by
@@ -192,169 +199,6 @@ fn check_trust(
         }
     }
     pinned
-}
-
-/// An earlier checkpoint proven to have existed at a time: (tree size, Unix time, how).
-struct Anchor {
-    size: u64,
-    time: i64,
-    how: String,
-}
-
-/// Check 13 (continued), anchors: it proves, for each `exhibit/anchors/<size>/`, that its
-/// checkpoint is signed by the archive key for its size, that the bundle's checkpoint extends
-/// it (the consistency proof), and that a TSA the reader trusts stamped it: so every leaf below
-/// `size` existed no later than the token's time. An anchor is only used with `--tsa-ca` (an
-/// untrusted token bounds nothing); without it, anchors are not checked.
-fn check_anchors(
-    c: &mut Checks,
-    bag: &ReadBag,
-    history: &KeyHistory,
-    proof_checkpoints: &std::collections::BTreeSet<String>,
-    tsa_anchors: Option<&exhibit_timestamp::TrustAnchors>,
-) -> Vec<Anchor> {
-    use exhibit_bundle::layout::{anchor_paths, anchor_size};
-    let sizes: std::collections::BTreeSet<u64> =
-        bag.files.keys().filter_map(|p| anchor_size(p)).collect();
-    let (Some(trust), Some(main)) = (tsa_anchors, proof_checkpoints.iter().next()) else {
-        return Vec::new();
-    };
-    let origin = bag_origin(history);
-    let Ok((main_cp, _)) = history.verify_checkpoint(main, &origin) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for size in sizes {
-        let [note_path, token_path, proof_path] = anchor_paths(size);
-        let what = "is an earlier checkpoint the bundle's extends, stamped by a trusted TSA";
-        let checked = (|| -> Result<Anchor, String> {
-            let note = bag.tag(&note_path).ok_or("no checkpoint file")?;
-            let note = std::str::from_utf8(note).map_err(|_| "the checkpoint is not UTF-8")?;
-            let (cp, _) = history.verify_checkpoint(note, &origin)?;
-            if cp.size != size || cp.size > main_cp.size {
-                return Err(format!(
-                    "a checkpoint of size {} in the directory of {size}",
-                    cp.size
-                ));
-            }
-            let proof: Vec<[u8; 32]> =
-                std::str::from_utf8(bag.tag(&proof_path).ok_or("no consistency proof")?)
-                    .map_err(|_| "the consistency proof is not UTF-8")?
-                    .lines()
-                    .map(|l| {
-                        exhibit_core::checkpoint::base64_decode(l)
-                            .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                            .ok_or("a consistency proof line is not a base64 hash")
-                    })
-                    .collect::<Result<_, _>>()?;
-            exhibit_core::merkle::verify_consistency(
-                cp.size,
-                main_cp.size,
-                &cp.root,
-                &main_cp.root,
-                &proof,
-            )
-            .map_err(|e| format!("the bundle's checkpoint does not extend it: {e}"))?;
-            let token =
-                exhibit_timestamp::Token::parse_response(bag.tag(&token_path).ok_or("no token")?)
-                    .map_err(|e| e.to_string())?;
-            token
-                .check_message(note.as_bytes())
-                .map_err(|e| e.to_string())?;
-            token.verify_signature().map_err(|e| e.to_string())?;
-            let chain = token.verify_chain(trust).map_err(|e| e.to_string())?;
-            let info = token.info();
-            Ok(Anchor {
-                size,
-                time: info.no_later_than_unix(),
-                how: format!(
-                    "the trusted TSA token {token_path} ({}, chaining to {}) over an earlier checkpoint of size {size}",
-                    info.gen_time, chain.anchor
-                ),
-            })
-        })();
-        match checked {
-            Ok(a) => {
-                c.pass(&note_path, what);
-                out.push(a);
-            }
-            Err(e) => c.fail(&note_path, what, "a valid anchor", e),
-        }
-    }
-    out
-}
-
-/// The origin of the archive whose history this is (every statement names it).
-fn bag_origin(history: &KeyHistory) -> String {
-    history
-        .statements()
-        .first()
-        .map(|s| s.origin.clone())
-        .unwrap_or_default()
-}
-
-/// Check 13 (continued), revoked keys: it proves that every record signed by a key the history
-/// revokes existed before the compromise — its checkpoint was stamped by a trusted TSA, or
-/// cosigned by a witness the reader named, before `compromised_since`. A record without such
-/// proof fails as "unverifiable: key compromised": its signature is genuine, but whoever held
-/// the leaked key could have made it (docs/VERIFYING.md "Rotated and revoked keys").
-fn check_compromised(
-    c: &mut Checks,
-    history: &KeyHistory,
-    records: &[crate::report::RecordSummary],
-    timestamps: &[TimestampSummary],
-    witnesses: &[WitnessSummary],
-    anchors: &[Anchor],
-) {
-    let mut proofs: Vec<(i64, String)> = timestamps
-        .iter()
-        .filter(|t| t.trusted_by.is_some())
-        .map(|t| {
-            (
-                t.no_later_than_unix,
-                format!("a trusted TSA token ({})", t.no_later_than),
-            )
-        })
-        .collect();
-    for w in witnesses.iter().filter(|w| w.given) {
-        if let Some(at) = w.cosigned_at.as_deref()
-            && let Some(t) = exhibit_core::time::parse_rfc3339_seconds(at)
-        {
-            proofs.push((
-                t.timestamp(),
-                format!("witness {}'s cosignature ({at})", w.name),
-            ));
-        }
-    }
-    for r in records {
-        let Some(era) = history.era_of(&r.signer) else {
-            continue;
-        };
-        let Some(since) = era.compromised_since else {
-            continue;
-        };
-        let since_text = exhibit_core::time::format_rfc3339_seconds(since);
-        let what = format!("signed before its key {} was compromised", era.fingerprint);
-        // The bundle's checkpoint covers every record; an anchor covers the leaves below its size.
-        let covering = anchors
-            .iter()
-            .filter(|a| r.log_index.is_some_and(|i| i < a.size))
-            .map(|a| (a.time, a.how.clone()));
-        let all: Vec<(i64, String)> = proofs.iter().cloned().chain(covering).collect();
-        match all.iter().filter(|(t, _)| *t < since.timestamp()).min() {
-            Some((_, how)) => c.pass(&r.id, &format!("{what}: {how} predates {since_text}")),
-            None => c.fail(
-                &r.id,
-                &what,
-                format!("proof that it existed before {since_text}"),
-                format!(
-                    "unverifiable: key compromised ({} is revoked from {since_text}, and no trusted \
-                     timestamp or witness cosignature of a checkpoint that covers it predates that)",
-                    era.fingerprint
-                ),
-            ),
-        }
-    }
 }
 
 /// Check 14, the report: it proves that `exhibit/report.pdf` and `exhibit/report.html`, when
