@@ -394,7 +394,7 @@ pub enum KeyCommand {
     /// verifying with the old key.
     Rotate {
         /// Use this private key (PKCS#8 PEM, mode 0600) where it is; default: generate one at
-        /// keys/signing-<n>.pem.
+        /// keys/signing-<n>-<hex>.pem.
         #[arg(long, value_name = "FILE")]
         new_key: Option<PathBuf>,
         /// Complete a rotation that stopped after its statement was written (with --new-key:

@@ -1,5 +1,5 @@
 //! Crash safety: real write commands killed with SIGKILL at random moments (`capture`,
-//! `bundle --out`, `log checkpoint`, `document rules`).
+//! `bundle --out`, `log checkpoint`, `document rules`, `key rotate`).
 //!
 //! Each trial runs `exhibit --json capture --list FILE --jobs 2` (or a plain multi-argument
 //! capture) over a few hundred small real files the test writes (plus some of
@@ -540,4 +540,61 @@ fn killed_bundle_and_checkpoint_writes_are_all_or_nothing() {
         .filter(|n| n["kind"] != "unexpected_file")
         .collect();
     assert!(notes.is_empty(), "{notes:#?}");
+}
+
+#[test]
+fn killed_key_rotations_leave_one_history_that_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let archive = dir.path().join("archive");
+    ok(&exhibit(&archive, &["init", "--origin", "crash.example"]));
+    std::fs::copy(
+        archive.join("keys/signing.pub.pem"),
+        dir.path().join("first.pub.pem"),
+    )
+    .unwrap();
+    let mut rng = Rng(seed());
+    // Calibrate: one rotation, whole.
+    let t = Instant::now();
+    ok(&exhibit(&archive, &["key", "rotate"]));
+    let whole = t.elapsed();
+    let mut ids = Vec::new();
+    for trial in 0..trials() * 2 {
+        let f = dir.path().join(format!("r-{trial}.txt"));
+        std::fs::write(&f, format!("rotation trial {trial}\n")).unwrap();
+        let out = exhibit(&archive, &["--json", "capture", f.to_str().unwrap()]);
+        ids.push(
+            json_lines(&out)[0]["capture_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+        let delay = Duration::from_micros(rng.below(2 * whole.as_micros() as u64 + 1));
+        let (_, killed) = spawn(&archive, &["key", "rotate"]).kill_after(delay);
+        // Either nothing happened, or the rotation committed (its statement written) and
+        // `--finish` completes what the kill cut short; never a third state.
+        let finish = exhibit(&archive, &["key", "rotate", "--finish"]);
+        assert!(
+            finish.status.success(),
+            "trial {trial} (killed={killed} after {delay:?}): {}",
+            all_output(&finish)
+        );
+        let (c, report) = fsck_json(&archive, &["--full"]);
+        assert_eq!(
+            c,
+            0,
+            "trial {trial} (killed={killed} after {delay:?}): {:#?}",
+            of_type(&report, "problem")
+        );
+    }
+    // Every record, across every rotation that committed, verifies pinned to the first key.
+    let bundle = dir.path().join("all.tar.zst");
+    let mut args: Vec<&str> = vec!["bundle", "--out", bundle.to_str().unwrap()];
+    args.extend(ids.iter().map(String::as_str));
+    ok(&exhibit(&archive, &args));
+    let out = exhibit_verify(&[
+        bundle.to_str().unwrap(),
+        "--key",
+        dir.path().join("first.pub.pem").to_str().unwrap(),
+    ]);
+    assert_eq!(code(&out), 0, "{}", all_output(&out));
 }

@@ -25,6 +25,13 @@ fn pin(archive: &Path, to: &Path) -> PathBuf {
     to.to_path_buf()
 }
 
+/// The private key file `exhibit.toml` names (`key = "…"`).
+fn configured_key(archive: &Path) -> String {
+    let config = std::fs::read_to_string(archive.join("exhibit.toml")).unwrap();
+    let line = config.lines().find(|l| l.starts_with("key = ")).unwrap();
+    line["key = ".len()..].trim_matches('"').to_owned()
+}
+
 fn fingerprint_of(public_pem: &Path) -> String {
     let pem = std::fs::read_to_string(public_pem).unwrap();
     exhibit_sign::PublicKey::from_spki_pem(&pem)
@@ -477,7 +484,7 @@ fn fsck_refuses_a_validly_signed_statement_bound_to_another_log() {
     ok(&exhibit(&archive, &["key", "rotate"]));
     capture_text(dir.path(), &archive, "two.txt");
     // The key holder signs a second rotation naming a tree this log never had.
-    let current = exhibit_sign::SigningKey::load(&archive.join("keys/signing-2.pem")).unwrap();
+    let current = exhibit_sign::SigningKey::load(&archive.join(configured_key(&archive))).unwrap();
     let next = exhibit_sign::SigningKey::generate().unwrap();
     let first = std::fs::read(archive.join("keys/history/000001.json")).unwrap();
     let origin: serde_json::Value = serde_json::from_slice(&first).unwrap();

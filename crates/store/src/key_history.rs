@@ -19,7 +19,7 @@ use rusqlite::TransactionBehavior;
 use crate::key_statements::{
     StatementFiles, canonical, follow, previous_sha256, read_statements, write_statement,
 };
-use crate::layout::{KEY_HISTORY_DIR, KEYS_DIR, PUBLIC_KEY};
+use crate::layout::{KEY_HISTORY_DIR, KEYS_DIR, PUBLIC_KEY, rotated_key_path};
 use crate::{Archive, StoreError, fsutil, log};
 
 /// The archive's followed key history, read from the files under `root`: with no statements,
@@ -78,7 +78,7 @@ pub struct KeyChange {
 
 /// Where a rotation's new private key comes from.
 pub enum NewKey {
-    /// Generate one at `keys/signing-<n>.pem` in the archive.
+    /// Generate one in the archive ([`rotated_key_path`]).
     Generate,
     /// A key made elsewhere (`--new-key FILE`): used where it is, as `init --key` does.
     File(PathBuf),
@@ -153,7 +153,8 @@ impl Archive {
         let bytes = canonical(&statement)?;
         let key_file = match &new {
             NewKey::Generate => {
-                let rel = PathBuf::from(format!("{KEYS_DIR}/signing-{}.pem", sequence + 1));
+                let number = history.eras().len() + 1;
+                let rel = PathBuf::from(rotated_key_path(number, new_key.public_key().as_bytes()));
                 new_key.write_new(&root.join(&rel))?;
                 rel
             }
@@ -251,10 +252,10 @@ impl Archive {
         let key_file = match key_file {
             Some(path) => Some(path),
             None if configured.is_ok_and(|k| k.public_key() == current.key) => None,
-            None => Some(
-                self.root
-                    .join(format!("{KEYS_DIR}/signing-{}.pem", history.eras().len())),
-            ),
+            None => Some(self.root.join(rotated_key_path(
+                history.eras().len(),
+                current.key.as_bytes(),
+            ))),
         };
         if let Some(path) = key_file {
             let key = SigningKey::load(&path)?;

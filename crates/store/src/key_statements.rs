@@ -177,7 +177,7 @@ pub(crate) fn previous_sha256(
     Ok(Some(Sha256Digest::of(&bytes)))
 }
 
-/// Writes a statement's signatures, then the statement (never replacing a file), each
+/// Writes a statement's signatures, then the statement (never replacing a statement), each
 /// fsynced, then the directory: a crash leaves either no statement or a complete one (a
 /// signature file without its statement is ignored by readers and reported by fsck).
 pub(crate) fn write_statement(
@@ -189,6 +189,22 @@ pub(crate) fn write_statement(
 ) -> Result<(), StoreError> {
     let dir = root.join(KEY_HISTORY_DIR);
     let created = fsutil::create_dirs(&dir)?;
+    if std::fs::symlink_metadata(dir.join(statement_file(sequence))).is_ok() {
+        return Err(StoreError::Corrupt {
+            what: dir.join(statement_file(sequence)).display().to_string(),
+            message: "already exists; a key statement is never replaced".into(),
+        });
+    }
+    // Signatures without their statement are a crashed write's (the statement is the commit
+    // point, and the caller holds the catalog's write lock): never evidence, replaced here.
+    for stale in [signature_file(sequence), new_key_signature_file(sequence)] {
+        match std::fs::remove_file(dir.join(&stale)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::io(dir.join(stale), e));
+            }
+            _ => {}
+        }
+    }
     fsutil::write_atomic_new(&dir.join(signature_file(sequence)), signature)?;
     if let Some(sig) = new_key_signature {
         fsutil::write_atomic_new(&dir.join(new_key_signature_file(sequence)), sig)?;

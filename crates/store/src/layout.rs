@@ -40,6 +40,17 @@ pub const PUBLIC_KEY: &str = "keys/signing.pub.pem";
 /// The key history: signed statements rotating and revoking keys (docs/FORMAT.md §2.1).
 pub const KEY_HISTORY_DIR: &str = "keys/history";
 
+/// Where `key rotate` writes the archive's `number`-th signing key (2 for the first rotation):
+/// `keys/signing-<number>-<8 hex of SHA-256 of the public key>.pem`. Named by the key too, so
+/// that a key left by a rotation that crashed before its statement never stands in the way of
+/// the next one, and `key rotate --finish` finds the current key's file from the history alone.
+pub fn rotated_key_path(number: usize, public_key: &[u8; 32]) -> String {
+    format!(
+        "{KEYS_DIR}/signing-{number}-{}.pem",
+        Sha256Digest::of(public_key).short(8)
+    )
+}
+
 /// The directory of content-addressed objects.
 pub const OBJECTS_DIR: &str = "objects";
 /// The directory of signed manifests (and of [`RETIRED_IDS`]).
