@@ -9,8 +9,8 @@ use std::path::Path;
 
 use crate::common::tls::*;
 use crate::common::{
-    Reply, Server, code, exhibit, exhibit_verify, fingerprint, have, json_lines, make_bundle,
-    new_archive, ok, sha256_hex, stderr, stdout, untar,
+    Reply, Server, bagit_validate, code, exhibit, exhibit_verify, fingerprint, json_lines,
+    make_bundle, new_archive, ok, sha256_hex, stderr, stdout, untar,
 };
 
 const BODY: &str = "<html><body><p>Served over HTTPS.</p></body></html>";
@@ -263,18 +263,7 @@ fn a_bundle_carries_the_certificates_and_the_stock_tools_agree() {
     want.push(pki.root_der());
     want.sort();
     assert_eq!(certs, want, "the chain and the added root, as DER");
-    if have("bagit.py") {
-        let out = std::process::Command::new("bagit.py")
-            .arg("--validate")
-            .arg(&bag)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    bagit_validate(&bag);
     // `openssl verify` re-makes the trust decision from the bundle alone.
     let leaf = bag.join(format!(
         "data/certificates/{}.der",

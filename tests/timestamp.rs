@@ -155,18 +155,6 @@ fn default_name(url: &str) -> String {
     format!("127.0.0.1-{}-tsr", port_of(url))
 }
 
-/// Extracts a bundle into a fresh directory; returns the bag's root directory.
-fn extract(bundle: &Path, into: &Path) -> PathBuf {
-    std::fs::create_dir_all(into).unwrap();
-    untar(bundle, into);
-    let mut roots: Vec<PathBuf> = std::fs::read_dir(into)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(roots.len(), 1, "one bag directory: {roots:?}");
-    roots.pop().unwrap()
-}
-
 /// Runs both verifiers on `bundle` with `extra` arguments: the standalone `exhibit-verify`
 /// (pinned to the archive's key) and `exhibit verify` (which trusts the archive's key).
 fn verifiers(archive: &Path, bundle: &Path, extra: &[&str]) -> Vec<(&'static str, Output)> {
@@ -636,7 +624,7 @@ fn a_bundle_carries_the_token_beside_the_checkpoint_and_both_verifiers_check_it(
     let bundle = dir.path().join("evidence.tar.zst");
     make_bundle(&archive, &bundle, &["EX-C-000001", "EX-C-000002"]);
 
-    let bag = extract(&bundle, &dir.path().join("x"));
+    let bag = extract_bag(&bundle, &dir.path().join("x"));
     let checkpoint = bag.join("exhibit/checkpoint");
     let token = bag.join("exhibit/checkpoint.tsr");
     assert!(checkpoint.is_file() && token.is_file());
@@ -747,7 +735,7 @@ fn a_token_over_other_data_fails_even_in_a_resealed_bundle() {
     // A genuine token from the same trusted TSA, but over other bytes.
     let forged_token = tsa.stamp(b"some other checkpoint\n");
     let x = dir.path().join("x");
-    let bag = extract(&bundle, &x);
+    let bag = extract_bag(&bundle, &x);
     let bag_name = file_name(&bag);
     std::fs::write(bag.join("exhibit/checkpoint.tsr"), &forged_token).unwrap();
 
@@ -841,7 +829,7 @@ fn two_tsas_give_two_tokens_and_the_bundle_keeps_each_beside_its_own_copy() {
 
     let bundle = dir.path().join("evidence.tar.zst");
     make_bundle(&archive, &bundle, &["EX-C-000001"]);
-    let bag = extract(&bundle, &dir.path().join("x"));
+    let bag = extract_bag(&bundle, &dir.path().join("x"));
     let both = pem_bundle(
         &dir.path().join("both.pem"),
         &[&tsa_a.ca_pem(), &tsa_b.ca_pem()],
@@ -912,7 +900,7 @@ fn a_bundle_uses_the_earliest_timestamped_checkpoint_that_covers_its_records() {
     // A: the stamped checkpoint covers it, though a later one exists.
     let bundle_a = dir.path().join("a.tar.zst");
     make_bundle(&archive, &bundle_a, &["EX-C-000001"]);
-    let bag = extract(&bundle_a, &dir.path().join("xa"));
+    let bag = extract_bag(&bundle_a, &dir.path().join("xa"));
     let note = std::fs::read(bag.join("exhibit/checkpoint")).unwrap();
     assert_eq!(
         note,
@@ -939,7 +927,7 @@ fn a_bundle_uses_the_earliest_timestamped_checkpoint_that_covers_its_records() {
     ] {
         let bundle = dir.path().join(format!("{name}.tar.zst"));
         make_bundle(&archive, &bundle, &ids);
-        let bag = extract(&bundle, &dir.path().join(format!("x{name}")));
+        let bag = extract_bag(&bundle, &dir.path().join(format!("x{name}")));
         assert!(walk(&bag, ".tsr").is_empty(), "{name}: no token to carry");
         assert_eq!(
             std::fs::read(bag.join("exhibit/checkpoint")).unwrap(),
@@ -962,7 +950,7 @@ fn a_bundle_uses_the_earliest_timestamped_checkpoint_that_covers_its_records() {
     assert_eq!(tokens_of(&unstamped).len(), 1);
     let bundle_b = dir.path().join("b2.tar.zst");
     make_bundle(&archive, &bundle_b, &["EX-C-000002"]);
-    let bag = extract(&bundle_b, &dir.path().join("xb2"));
+    let bag = extract_bag(&bundle_b, &dir.path().join("xb2"));
     assert_eq!(openssl_accepts_every_token(&bag, &tsa.ca_pem()).len(), 1);
     for (tool, out) in verifiers(&archive, &bundle_b, &["--tsa-ca", ca]) {
         assert_eq!(
@@ -974,7 +962,7 @@ fn a_bundle_uses_the_earliest_timestamped_checkpoint_that_covers_its_records() {
     }
     let bundle_a2 = dir.path().join("a2.tar.zst");
     make_bundle(&archive, &bundle_a2, &["EX-C-000001"]);
-    let bag = extract(&bundle_a2, &dir.path().join("xa2"));
+    let bag = extract_bag(&bundle_a2, &dir.path().join("xa2"));
     assert_eq!(
         std::fs::read(bag.join("exhibit/checkpoint")).unwrap(),
         std::fs::read(&stamped).unwrap(),
@@ -999,7 +987,7 @@ fn a_bundle_without_a_token_fails_when_a_trusted_timestamp_is_demanded() {
     assert_committed_unstamped(&capture_doc(dir.path(), &archive, 0), "TSA down");
     let bundle = dir.path().join("b.tar.zst");
     make_bundle(&archive, &bundle, &["EX-C-000001"]);
-    let bag = extract(&bundle, &dir.path().join("x"));
+    let bag = extract_bag(&bundle, &dir.path().join("x"));
     assert!(walk(&bag, ".tsr").is_empty());
     let ca = tsa.ca_pem();
     // Asking for a trusted timestamp (--tsa-ca) of a bundle that has none is a failed check:
@@ -1230,7 +1218,7 @@ fn a_bundle_carries_tokens_of_the_configured_tsas() {
     ok(&capture_doc(dir.path(), &archive, 1));
     let bundle = dir.path().join("b.tar.zst");
     make_bundle(&archive, &bundle, &["EX-C-000001"]);
-    let bag = extract(&bundle, &dir.path().join("x"));
+    let bag = extract_bag(&bundle, &dir.path().join("x"));
     assert_eq!(walk(&bag, ".tsr").len(), 1, "only bee's token");
     let ca = b.ca_pem();
     for (tool, out) in verifiers(&archive, &bundle, &["--tsa-ca", ca.to_str().unwrap()]) {
@@ -1351,7 +1339,7 @@ fn resign_with_capture_time(
 ) -> PathBuf {
     let key = exhibit_sign::SigningKey::load(&archive.join("keys/signing.pem")).unwrap();
     let x = work.join(format!("x-{captured_at}"));
-    let bag = extract(bundle, &x);
+    let bag = extract_bag(bundle, &x);
     let m_path = bag.join("exhibit/manifests/EX-C-000001.json");
     let text = std::fs::read_to_string(&m_path).unwrap();
     let mut manifest: serde_json::Value = serde_json::from_str(&text).unwrap();

@@ -142,5 +142,5 @@ fn key_statement(data: &[u8]) {
         signature: sig,
         new_key_signature: Some(sig),
     }];
-    let _ = KeyHistory::follow("exhibit/fuzz", None, &stored);
+    let _ = KeyHistory::follow("exhibit/fuzz", &stored);
 }

@@ -388,6 +388,37 @@ pub fn untar(bundle: &Path, dir: &Path) {
     assert!(ok.success(), "tar -x {}", bundle.display());
 }
 
+/// Extracts a bundle into `into` (created) with the stock `tar`; returns the bag's root (its one
+/// top directory).
+pub fn extract_bag(bundle: &Path, into: &Path) -> PathBuf {
+    std::fs::create_dir_all(into).unwrap();
+    untar(bundle, into);
+    let mut roots: Vec<PathBuf> = std::fs::read_dir(into)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(roots.len(), 1, "one bag directory: {roots:?}");
+    roots.pop().unwrap()
+}
+
+/// Validates the extracted bag `bag` with the Library of Congress `bagit.py`, when installed.
+pub fn bagit_validate(bag: &Path) {
+    if !have("bagit.py") {
+        return;
+    }
+    let out = std::process::Command::new("bagit.py")
+        .arg("--validate")
+        .arg(bag)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "bagit.py --validate {}: {}",
+        bag.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Packs `dir/name` into a `.tar.zst` at `out` with the stock `tar`.
 pub fn tar_up(dir: &Path, name: &str, out: &Path) {
     let ok = std::process::Command::new("tar")

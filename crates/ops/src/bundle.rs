@@ -44,6 +44,8 @@ pub struct Plan {
     /// TSAs are configured but none has stamped the checkpoint yet: the bundle carries no
     /// timestamp.
     pub awaiting_timestamp: bool,
+    /// The key history's files, as the bag carries them (`000001.json`, its signatures, …).
+    key_history: Vec<(String, Vec<u8>)>,
     /// Earlier stamped checkpoints proving that records signed by a since-revoked key existed
     /// before its compromise.
     pub anchors: Vec<exhibit_bundle::BundleAnchor>,
@@ -81,7 +83,8 @@ fn plan_with(
     previous_versions: bool,
 ) -> Result<Plan, OpsError> {
     let key = archive.signing_key()?;
-    let public = archive.keys()?;
+    let loaded = archive.read_keys()?;
+    let (public, statements) = (loaded.history, loaded.statements);
     let mut rows = Vec::new();
     let mut provisions = Vec::new();
     for query in queries {
@@ -134,6 +137,7 @@ fn plan_with(
         .collect();
     let anchors = anchors_for(archive, &public, &indices, &checkpoint, &tsas)?;
     Ok(Plan {
+        key_history: key_history_files(statements),
         anchors,
         key,
         public,
@@ -336,24 +340,26 @@ fn spec<'a>(
         checkpoint: Some(checkpoint.note.clone()),
         timestamps: plan.timestamps.clone(),
         cosignatures: plan.cosignatures.clone(),
-        key_history: key_history_files(archive)?,
+        key_history: plan.key_history.clone(),
         anchors: plan.anchors.clone(),
         report: Some(Vec::new()),
     })
 }
 
-/// The archive's key history as bundle files (`000001.json`, its signatures, …).
-fn key_history_files(archive: &Archive) -> Result<Vec<(String, Vec<u8>)>, OpsError> {
+/// The key history's statements as bundle files (`000001.json`, its signatures, …).
+fn key_history_files(
+    statements: Vec<exhibit_store::key_statements::StatementFiles>,
+) -> Vec<(String, Vec<u8>)> {
     use exhibit_core::key_statement::{new_key_signature_file, signature_file, statement_file};
     let mut files = Vec::new();
-    for s in archive.key_statements()? {
+    for s in statements {
         files.push((statement_file(s.sequence), s.bytes));
         files.push((signature_file(s.sequence), s.signature));
         if let Some(sig) = s.new_key_signature {
             files.push((new_key_signature_file(s.sequence), sig));
         }
     }
-    Ok(files)
+    files
 }
 
 /// Opens archive objects for the bundle writer, which checks the size, SHA-256 and BLAKE3 of

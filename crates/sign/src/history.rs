@@ -95,15 +95,14 @@ impl KeyHistory {
         }
     }
 
-    /// Follows `statements` (in sequence order) of the archive `origin`. With no statements,
-    /// `first` is the only key; otherwise the first statement names the first key and `first`,
-    /// when given, must be it. Every statement must be canonical, name the previous one by its
+    /// Follows `statements` (in sequence order, at least one) of the archive `origin`: the
+    /// first names the first key (an archive that never rotated has no statements and is
+    /// [`KeyHistory::single`]). Every statement must be canonical, name the previous one by its
     /// SHA-256, keep the log size from going back, and carry valid signatures: a rotation by
-    /// the retiring (then current) key and by the new key, a revocation by the current key of
-    /// a key retired before it.
+    /// the retiring (then current) key or the root, and by the new key; a revocation by the
+    /// current key or the root, of a key retired before it.
     pub fn follow(
         origin: &str,
-        first: Option<&PublicKey>,
         statements: &[StoredStatement<'_>],
     ) -> Result<KeyHistory, HistoryError> {
         let fail = |s: &StoredStatement<'_>, problem: String| HistoryError {
@@ -119,7 +118,7 @@ impl KeyHistory {
                 ),
             });
         }
-        let mut history: Option<KeyHistory> = first.cloned().map(KeyHistory::single);
+        let mut history: Option<KeyHistory> = None;
         for (i, stored) in statements.iter().enumerate() {
             let s = KeyStatement::parse(stored.bytes)
                 .map_err(|e| fail(stored, format!("not a key statement: {e}")))?;
@@ -140,7 +139,7 @@ impl KeyHistory {
         }
         history.ok_or_else(|| HistoryError {
             name: "key history".into(),
-            problem: "is empty and no archive key was given".into(),
+            problem: "is empty".into(),
         })
     }
 
@@ -195,22 +194,12 @@ impl KeyHistory {
                 }
                 let by_root = self.signed_by_root(s, stored, "rotation")?;
                 if !by_root {
-                    key.verify(stored.bytes, stored.signature).map_err(|_| {
-                        format!(
-                            "its signature by the retiring key {} is not valid",
-                            s.key.fingerprint
-                        )
-                    })?;
+                    signed_by(key, stored.bytes, stored.signature, "the retiring key")?;
                 }
                 let new_sig = stored
                     .new_key_signature
                     .ok_or("has no signature by the new key (.json.new.sig): a rotation is signed by both keys")?;
-                new.verify(stored.bytes, new_sig).map_err(|_| {
-                    format!(
-                        "its signature by the new key {} is not valid",
-                        new_ref.fingerprint
-                    )
-                })?;
+                signed_by(&new, stored.bytes, new_sig, "the new key")?;
                 if let Some(last) = self.eras.last_mut() {
                     last.end_leaf = Some(s.log_size);
                 }
@@ -233,21 +222,11 @@ impl KeyHistory {
                         "the root's statement brings in the first key, at log size 0".into(),
                     );
                 }
-                key.verify(stored.bytes, stored.signature).map_err(|_| {
-                    format!(
-                        "its signature by the root key {} is not valid",
-                        s.key.fingerprint
-                    )
-                })?;
+                signed_by(key, stored.bytes, stored.signature, "the root key")?;
                 let first_sig = stored
                     .new_key_signature
                     .ok_or("has no signature by the first key (.json.new.sig)")?;
-                first.verify(stored.bytes, first_sig).map_err(|_| {
-                    format!(
-                        "its signature by the first key {} is not valid",
-                        current.fingerprint
-                    )
-                })?;
+                signed_by(&first, stored.bytes, first_sig, "the first key")?;
                 if let Some(era) = self.eras.first_mut() {
                     era.introduced_by_root = true;
                 }
@@ -262,15 +241,12 @@ impl KeyHistory {
                             current.fingerprint
                         ));
                     }
-                    current
-                        .key
-                        .verify(stored.bytes, stored.signature)
-                        .map_err(|_| {
-                            format!(
-                                "its signature by the current key {} is not valid",
-                                current.fingerprint
-                            )
-                        })?;
+                    signed_by(
+                        &current.key,
+                        stored.bytes,
+                        stored.signature,
+                        "the current key",
+                    )?;
                 }
                 let since = exhibit_core::time::parse_rfc3339_seconds(
                     s.compromised_since.as_deref().unwrap_or_default(),
@@ -304,8 +280,7 @@ impl KeyHistory {
     ) -> Result<bool, String> {
         match &self.root {
             Some((root, fp)) if *fp == s.signer => {
-                root.verify(stored.bytes, stored.signature)
-                    .map_err(|_| format!("its signature by the root key {fp} is not valid"))?;
+                signed_by(root, stored.bytes, stored.signature, "the root key")?;
                 Ok(true)
             }
             _ if s.action == KeyAction::Rotate && s.signer != s.key.fingerprint => Err(format!(
@@ -375,10 +350,9 @@ impl KeyHistory {
         note: &str,
         origin: &str,
     ) -> Result<(exhibit_core::checkpoint::Checkpoint, &Era), String> {
-        use exhibit_core::checkpoint::{Checkpoint, split_note};
         let parsed = crate::SignedNote::parse(note).map_err(|e| e.to_string())?;
-        let (body, _) = split_note(note).map_err(|e| e.to_string())?;
-        let cp = Checkpoint::parse(body).map_err(|e| e.to_string())?;
+        let cp =
+            exhibit_core::checkpoint::Checkpoint::parse(&parsed.text).map_err(|e| e.to_string())?;
         if cp.origin != origin {
             return Err(format!(
                 "a checkpoint of {:?}, not of {origin:?}",
@@ -422,6 +396,13 @@ impl KeyHistory {
         }
         (0..n).filter(|&i| trusted[i]).collect()
     }
+}
+
+/// Checks that `signature` over a statement's `bytes` is `key`'s (`role` in the message:
+/// "its signature by the retiring key SHA256:… is not valid").
+fn signed_by(key: &PublicKey, bytes: &[u8], signature: &[u8], role: &str) -> Result<(), String> {
+    key.verify(bytes, signature)
+        .map_err(|_| format!("its signature by {role} {} is not valid", key.fingerprint()))
 }
 
 /// The public key a statement names, checked against the fingerprint it gives.
@@ -512,7 +493,7 @@ mod tests {
                 new_key_signature: f.new_sig.as_deref(),
             })
             .collect();
-        KeyHistory::follow(ORIGIN, None, &stored)
+        KeyHistory::follow(ORIGIN, &stored)
     }
 
     /// k1 → k2 at 3, k2 → k3 at 5, then k3 revokes k1.

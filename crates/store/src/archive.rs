@@ -282,13 +282,14 @@ impl Archive {
     pub fn signing_key(&self) -> Result<SigningKey, StoreError> {
         let path = self.config.key_path(&self.root);
         let key = load_private_key(&path, self.key_links())?;
-        let keys = self.keys()?;
+        let loaded = self.read_keys()?;
+        let keys = &loaded.history;
         let current = keys.current();
         let config = |message: String| StoreError::Config {
             path: path.clone(),
             message,
         };
-        if load_public_key(&self.public_key_path())? != current.key {
+        if loaded.stale_public_key {
             return Err(config(format!(
                 "{PUBLIC_KEY} is a retired key: a rotation to {} stopped after its statement; \
                  `exhibit key rotate --finish` completes it",

@@ -27,12 +27,28 @@ use crate::{Archive, StoreError, fsutil, log};
 /// `keys/signing.pub.pem` must be (or a key they retired, when a rotation stopped before
 /// replacing that file: [`Archive::signing_key`] and fsck then say what to do).
 pub fn load(root: &Path, origin: &str) -> Result<KeyHistory, StoreError> {
+    read_keys(root, origin).map(|k| k.history)
+}
+
+/// The archive's keys as one read of their files finds them.
+pub struct LoadedKeys {
+    /// The followed history ([`load`]).
+    pub history: KeyHistory,
+    /// The statement files it was followed from.
+    pub statements: Vec<StatementFiles>,
+    /// `keys/signing.pub.pem` is a retired key: a rotation stopped after its statement.
+    pub stale_public_key: bool,
+}
+
+/// [`load`], with the statement files it followed and what `keys/signing.pub.pem` holds (one
+/// read, so that they agree).
+pub fn read_keys(root: &Path, origin: &str) -> Result<LoadedKeys, StoreError> {
     let public = crate::archive::load_public_key(&root.join(PUBLIC_KEY))?;
     let files = read_statements(root)?;
     let history = if files.is_empty() {
         KeyHistory::single(public.clone())
     } else {
-        follow(origin, None, &files).map_err(|message| StoreError::Corrupt {
+        follow(origin, &files).map_err(|message| StoreError::Corrupt {
             what: root.join(KEY_HISTORY_DIR).display().to_string(),
             message,
         })?
@@ -52,7 +68,11 @@ pub fn load(root: &Path, origin: &str) -> Result<KeyHistory, StoreError> {
             ),
         });
     }
-    Ok(history)
+    Ok(LoadedKeys {
+        stale_public_key: history.current().key != public,
+        history,
+        statements: files,
+    })
 }
 
 /// What a rotation or revocation recorded.
@@ -76,6 +96,15 @@ pub struct KeyChange {
     pub compromised_since: Option<String>,
 }
 
+/// A rotation (to this new key, from where it came) or a revocation.
+enum Change<'a> {
+    Rotate(&'a SigningKey, &'a NewKey),
+    Revoke {
+        fingerprint: &'a str,
+        since: DateTime<Utc>,
+    },
+}
+
 /// Where a rotation's new private key comes from.
 pub enum NewKey {
     /// Generate one in the archive ([`rotated_key_path`]).
@@ -90,9 +119,10 @@ impl Archive {
         load(&self.root, &self.config.origin)
     }
 
-    /// The key statements as stored, for bundles and fsck.
-    pub fn key_statements(&self) -> Result<Vec<StatementFiles>, StoreError> {
-        read_statements(&self.root)
+    /// The archive's key history with the statement files it was followed from (bundles carry
+    /// both) and whether `keys/signing.pub.pem` is stale ([`read_keys`]).
+    pub fn read_keys(&self) -> Result<LoadedKeys, StoreError> {
+        read_keys(&self.root, &self.config.origin)
     }
 
     /// Rotates the signing key: signs a checkpoint of the whole log with the current key, then
@@ -107,99 +137,52 @@ impl Archive {
         now: DateTime<Utc>,
         root_key: Option<&SigningKey>,
     ) -> Result<KeyChange, StoreError> {
-        let old = self.key_for_change(root_key)?;
         let new_key = match &new {
             NewKey::Generate => SigningKey::generate()?,
             NewKey::File(path) => SigningKey::load(path)?,
         };
-        let (origin, root) = (self.config.origin.clone(), self.root.clone());
-        let key_path = self.config.key_path(&root);
-        let current = self.keys()?.current().key.clone();
-        let (tx, history) = self.begin_key_change(&current, root_key)?;
-        if history
-            .era_of(&new_key.public_key().fingerprint().to_string())
-            .is_some()
-        {
-            return Err(StoreError::Config {
-                path: match &new {
-                    NewKey::File(p) => p.clone(),
-                    NewKey::Generate => root.join(KEYS_DIR),
-                },
-                message: "this key was the archive's before; a rotation needs a new key".into(),
-            });
-        }
-        let (log_size, log_root) = bound_tree(&tx, &root, &origin, old.as_ref())?;
-        let signer = root_key
-            .or(old.as_ref())
-            .ok_or_else(|| StoreError::Config {
-                path: key_path.clone(),
-                message: "the current private key is needed to rotate (or --root-key)".into(),
-            })?;
-        let sequence = history.statements().len() as u64 + 1;
-        let statement = KeyStatement {
-            statement_type: KeyStatementType::V1,
-            origin: origin.clone(),
-            sequence,
-            previous_sha256: previous_sha256(&root, sequence)?,
-            action: KeyAction::Rotate,
-            key: key_ref(&current),
-            new_key: Some(key_ref(&new_key.public_key())),
-            log_size,
-            log_root,
-            compromised_since: None,
-            created_at: format_rfc3339_seconds(now),
-            signer: signer.public_key().fingerprint().to_string(),
-        };
-        let bytes = canonical(&statement)?;
-        let key_file = match &new {
-            NewKey::Generate => {
-                let number = history.eras().len() + 1;
-                let rel = PathBuf::from(rotated_key_path(number, new_key.public_key().as_bytes()));
-                new_key.write_new(&root.join(&rel))?;
-                rel
-            }
-            NewKey::File(path) => std::path::absolute(path).map_err(|e| StoreError::io(path, e))?,
-        };
-        write_statement(
-            &root,
-            sequence,
-            &bytes,
-            &signer.sign(&bytes).to_bytes(),
-            Some(&new_key.sign(&bytes).to_bytes()),
-        )?;
-        // The statement is the commit point; what follows makes the files agree with it.
-        finish_files(&root, &new_key.public_key())?;
-        tx.commit()?;
-        self.update_config(|c| {
-            c.key = key_file.clone();
-            Ok(())
-        })?;
-        Ok(KeyChange {
-            sequence,
-            statement: format!("{KEY_HISTORY_DIR}/{}", statement_file(sequence)),
-            action: "rotate",
-            key: statement.key.fingerprint.clone(),
-            new_key: Some(new_key.public_key().fingerprint().to_string()),
-            new_key_file: Some(key_file),
-            log_size,
-            compromised_since: None,
-        })
+        self.change_key(Change::Rotate(&new_key, &new), now, root_key)
     }
 
-    /// Takes the catalog's write lock (no batch signs while the key changes) and re-reads the
-    /// key history under it: `key` must still be the current key.
-    /// `root_key`, when given, must be the root key of the history.
-    fn begin_key_change(
+    /// Revokes retired key `fingerprint` from `since` on, in a statement signed by the current
+    /// key (or the root). The current key itself is revoked by rotating first (the caller does
+    /// that).
+    pub fn revoke_key(
         &mut self,
-        key: &PublicKey,
+        fingerprint: &str,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
         root_key: Option<&SigningKey>,
-    ) -> Result<(rusqlite::Transaction<'_>, KeyHistory), StoreError> {
-        let key_path = self.config.key_path(&self.root);
+    ) -> Result<KeyChange, StoreError> {
+        self.change_key(Change::Revoke { fingerprint, since }, now, root_key)
+    }
+
+    /// Records one statement: under the catalog's write lock, re-reads the history (the held
+    /// key must still be current; `root_key` must be its root), binds the statement to the
+    /// whole log, signs it (by the held key or the root, and for a rotation by the new key),
+    /// and writes it — for a rotation after the new private key, and followed by the files
+    /// that name the current key.
+    fn change_key(
+        &mut self,
+        change: Change<'_>,
+        now: DateTime<Utc>,
+        root_key: Option<&SigningKey>,
+    ) -> Result<KeyChange, StoreError> {
+        // The current private key: required without a root key; with one, used when at hand
+        // (to sign the checkpoint the statement is bound to).
+        let held = match (self.signing_key(), root_key) {
+            (Ok(k), _) => Some(k),
+            (Err(_), Some(_)) => None,
+            (Err(e), None) => return Err(e),
+        };
+        let (origin, root) = (self.config.origin.clone(), self.root.clone());
+        let key_path = self.config.key_path(&root);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let history = load(&self.root, &self.config.origin)?;
-        if history.current().key != *key {
+        let history = load(&root, &origin)?;
+        let current = history.current().key.clone();
+        if held.as_ref().is_some_and(|k| k.public_key() != current) {
             return Err(StoreError::Config {
                 path: key_path,
                 message: "the key was rotated by another process meanwhile; nothing was changed"
@@ -216,20 +199,111 @@ impl Archive {
                 }));
             }
         }
-        Ok((tx, history))
-    }
-
-    /// The current private key for a rotation or revocation: required without a root key;
-    /// with one, used when at hand (to sign the checkpoint the statement is bound to).
-    fn key_for_change(
-        &self,
-        root_key: Option<&SigningKey>,
-    ) -> Result<Option<SigningKey>, StoreError> {
-        match (self.signing_key(), root_key) {
-            (Ok(k), _) => Ok(Some(k)),
-            (Err(_), Some(_)) => Ok(None),
-            (Err(e), None) => Err(e),
+        // What the statement is about, checked against the history read under the lock.
+        let (action, subject, compromised_since) = match &change {
+            Change::Rotate(new_key, new) => {
+                if history
+                    .era_of(&new_key.public_key().fingerprint().to_string())
+                    .is_some()
+                {
+                    return Err(StoreError::Config {
+                        path: match new {
+                            NewKey::File(p) => p.clone(),
+                            NewKey::Generate => root.join(KEYS_DIR),
+                        },
+                        message: "this key was the archive's before; a rotation needs a new key"
+                            .into(),
+                    });
+                }
+                (KeyAction::Rotate, current.clone(), None)
+            }
+            Change::Revoke { fingerprint, since } => match history.era_of(fingerprint) {
+                Some(e) if e.key == current => {
+                    return Err(StoreError::BadQuery(format!(
+                        "{fingerprint} is the current key: rotate first (`exhibit key revoke` \
+                         without --key does both)"
+                    )));
+                }
+                Some(e) => (KeyAction::Revoke, e.key.clone(), Some(*since)),
+                None => {
+                    return Err(StoreError::NotFound(format!(
+                        "{}: not a key of this archive's history",
+                        exhibit_core::inert(fingerprint)
+                    )));
+                }
+            },
+        };
+        let (log_size, log_root) = bound_tree(&tx, &root, &origin, held.as_ref())?;
+        let signer = root_key
+            .or(held.as_ref())
+            .ok_or_else(|| StoreError::Config {
+                path: key_path.clone(),
+                message: format!(
+                    "the current private key is needed to {} (or --root-key)",
+                    action.as_str()
+                ),
+            })?;
+        let new_key = match &change {
+            Change::Rotate(k, _) => Some(*k),
+            Change::Revoke { .. } => None,
+        };
+        let sequence = history.statements().len() as u64 + 1;
+        let statement = KeyStatement {
+            statement_type: KeyStatementType::V1,
+            origin,
+            sequence,
+            previous_sha256: previous_sha256(&root, sequence)?,
+            action,
+            key: key_ref(&subject),
+            new_key: new_key.map(|k| key_ref(&k.public_key())),
+            log_size,
+            log_root,
+            compromised_since: compromised_since.map(format_rfc3339_seconds),
+            created_at: format_rfc3339_seconds(now),
+            signer: signer.public_key().fingerprint().to_string(),
+        };
+        let bytes = canonical(&statement)?;
+        // A rotation's new private key exists before the statement that makes it current.
+        let key_file = match &change {
+            Change::Rotate(k, NewKey::Generate) => {
+                let number = history.eras().len() + 1;
+                let rel = PathBuf::from(rotated_key_path(number, k.public_key().as_bytes()));
+                k.write_new(&root.join(&rel))?;
+                Some(rel)
+            }
+            Change::Rotate(_, NewKey::File(path)) => {
+                Some(std::path::absolute(path).map_err(|e| StoreError::io(path, e))?)
+            }
+            Change::Revoke { .. } => None,
+        };
+        write_statement(
+            &root,
+            sequence,
+            &bytes,
+            &signer.sign(&bytes).to_bytes(),
+            new_key.map(|k| k.sign(&bytes).to_bytes()).as_ref(),
+        )?;
+        // The statement is the commit point; what follows makes the files agree with it.
+        if let Some(k) = new_key {
+            finish_files(&root, &k.public_key())?;
         }
+        tx.commit()?;
+        if let Some(file) = &key_file {
+            self.update_config(|c| {
+                c.key = file.clone();
+                Ok(())
+            })?;
+        }
+        Ok(KeyChange {
+            sequence,
+            statement: format!("{KEY_HISTORY_DIR}/{}", statement_file(sequence)),
+            action: action.as_str(),
+            key: statement.key.fingerprint,
+            new_key: statement.new_key.map(|k| k.fingerprint),
+            new_key_file: key_file,
+            log_size,
+            compromised_since: statement.compromised_since,
+        })
     }
 
     /// Completes a rotation that stopped after its statement was written: the configured
@@ -240,7 +314,7 @@ impl Archive {
             return Ok(self.keys()?.current().fingerprint.clone());
         }
         let history =
-            follow(&self.config.origin, None, &files).map_err(|message| StoreError::Corrupt {
+            follow(&self.config.origin, &files).map_err(|message| StoreError::Corrupt {
                 what: self.root.join(KEY_HISTORY_DIR).display().to_string(),
                 message,
             })?;
@@ -276,78 +350,6 @@ impl Archive {
         }
         finish_files(&self.root, &current.key)?;
         Ok(current.fingerprint)
-    }
-
-    /// Revokes retired key `fingerprint` from `since` on, in a statement signed by the current
-    /// key. The current key itself is revoked by rotating first (the caller does that).
-    pub fn revoke_key(
-        &mut self,
-        fingerprint: &str,
-        since: DateTime<Utc>,
-        now: DateTime<Utc>,
-        root_key: Option<&SigningKey>,
-    ) -> Result<KeyChange, StoreError> {
-        let held = self.key_for_change(root_key)?;
-        let (origin, root) = (self.config.origin.clone(), self.root.clone());
-        let key_path = self.config.key_path(&root);
-        let current = self.keys()?.current().key.clone();
-        let (tx, history) = self.begin_key_change(&current, root_key)?;
-        let revoked = match history.era_of(fingerprint) {
-            Some(e) if e.key == current => {
-                return Err(StoreError::BadQuery(format!(
-                    "{fingerprint} is the current key: rotate first (`exhibit key revoke` \
-                     without --key does both)"
-                )));
-            }
-            Some(e) => e.key.clone(),
-            None => {
-                return Err(StoreError::NotFound(format!(
-                    "{}: not a key of this archive's history",
-                    exhibit_core::inert(fingerprint)
-                )));
-            }
-        };
-        let (log_size, log_root) = bound_tree(&tx, &root, &origin, held.as_ref())?;
-        let signer = root_key
-            .or(held.as_ref())
-            .ok_or_else(|| StoreError::Config {
-                path: key_path.clone(),
-                message: "the current private key is needed to revoke (or --root-key)".into(),
-            })?;
-        let sequence = history.statements().len() as u64 + 1;
-        let statement = KeyStatement {
-            statement_type: KeyStatementType::V1,
-            origin,
-            sequence,
-            previous_sha256: previous_sha256(&root, sequence)?,
-            action: KeyAction::Revoke,
-            key: key_ref(&revoked),
-            new_key: None,
-            log_size,
-            log_root,
-            compromised_since: Some(format_rfc3339_seconds(since)),
-            created_at: format_rfc3339_seconds(now),
-            signer: signer.public_key().fingerprint().to_string(),
-        };
-        let bytes = canonical(&statement)?;
-        write_statement(
-            &root,
-            sequence,
-            &bytes,
-            &signer.sign(&bytes).to_bytes(),
-            None,
-        )?;
-        tx.commit()?;
-        Ok(KeyChange {
-            sequence,
-            statement: format!("{KEY_HISTORY_DIR}/{}", statement_file(sequence)),
-            action: "revoke",
-            key: fingerprint.to_owned(),
-            new_key: None,
-            new_key_file: None,
-            log_size,
-            compromised_since: statement.compromised_since,
-        })
     }
 }
 

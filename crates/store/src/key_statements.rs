@@ -11,8 +11,8 @@ use exhibit_core::key_statement::{
     new_key_signature_file, signature_file, statement_file,
 };
 use exhibit_core::time::format_rfc3339_seconds;
+use exhibit_sign::SigningKey;
 use exhibit_sign::history::{KeyHistory, StoredStatement, key_ref};
-use exhibit_sign::{PublicKey, SigningKey};
 
 use crate::layout::KEY_HISTORY_DIR;
 use crate::{StoreError, fsutil};
@@ -37,12 +37,8 @@ impl StatementFiles {
     }
 }
 
-/// Follows stored statements (with `first` the key of an archive that never rotated).
-pub fn follow(
-    origin: &str,
-    first: Option<&PublicKey>,
-    files: &[StatementFiles],
-) -> Result<KeyHistory, String> {
+/// Follows stored statements ([`KeyHistory::follow`]; at least one).
+pub fn follow(origin: &str, files: &[StatementFiles]) -> Result<KeyHistory, String> {
     let names: Vec<String> = files.iter().map(StatementFiles::path).collect();
     let stored: Vec<StoredStatement<'_>> = files
         .iter()
@@ -54,7 +50,7 @@ pub fn follow(
             new_key_signature: f.new_key_signature.as_deref(),
         })
         .collect();
-    KeyHistory::follow(origin, first, &stored).map_err(|e| e.to_string())
+    KeyHistory::follow(origin, &stored).map_err(|e| e.to_string())
 }
 
 /// Reads the statements in `root/keys/history/`, in sequence order: `000001.json` to

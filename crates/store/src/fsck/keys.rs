@@ -13,23 +13,20 @@ use crate::{Archive, StoreError};
 
 impl<'a> Checker<'a> {
     pub(super) fn keys(&mut self) {
-        match crate::key_history::load(self.root, &self.archive.config.origin) {
+        match crate::key_history::read_keys(self.root, &self.archive.config.origin) {
             Ok(k) => {
-                if let Ok(file) = crate::archive::load_public_key(&self.root.join(PUBLIC_KEY))
-                    && file != k.current().key
-                {
+                if k.stale_public_key {
                     self.fail(
                         "keys",
                         PUBLIC_KEY,
                         format!(
-                            "is the retired key {}, not the current key {}: a rotation stopped \
+                            "is a retired key, not the current key {}: a rotation stopped \
                              after its statement; `exhibit key rotate --finish` completes it",
-                            file.fingerprint(),
-                            k.current().fingerprint
+                            k.history.current().fingerprint
                         ),
                     );
                 }
-                self.public = Some(k);
+                self.public = Some(k.history);
             }
             Err(e) => self.fail(
                 "keys",

@@ -66,7 +66,7 @@ pub(super) fn check_key_history(c: &mut Checks, bag: &ReadBag) -> Option<KeyHist
         });
     }
     let what = "is one valid key history (each statement signed, chained, and a rotation signed by both keys)";
-    match KeyHistory::follow(&origin_of(bag), None, &stored) {
+    match KeyHistory::follow(&origin_of(bag), &stored) {
         Ok(h) => {
             c.pass(layout::KEY_HISTORY_DIR, what);
             Some(h)
@@ -155,14 +155,10 @@ pub(super) fn check_anchors(
                 &proof,
             )
             .map_err(|e| format!("the bundle's checkpoint does not extend it: {e}"))?;
-            let token =
-                exhibit_timestamp::Token::parse_response(bag.tag(&token_path).ok_or("no token")?)
-                    .map_err(|e| e.to_string())?;
-            token
-                .check_message(note.as_bytes())
-                .map_err(|e| e.to_string())?;
-            token.verify_signature().map_err(|e| e.to_string())?;
-            let chain = token.verify_chain(trust).map_err(|e| e.to_string())?;
+            let response = bag.tag(&token_path).ok_or("no token")?;
+            let (token, chain) = exhibit_timestamp::verify(response, note.as_bytes(), Some(trust))
+                .map_err(|e| format!("{token_path}: {e}"))?;
+            let chain = chain.ok_or("the token's chain was not checked")?;
             let info = token.info();
             Ok(Anchor {
                 size,
