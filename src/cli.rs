@@ -292,6 +292,22 @@ pub struct InitArgs {
     /// lost (`key rotate --root-key`). Keep it off this machine; readers may pin it.
     #[arg(long, value_name = "FILE")]
     pub root_key: Option<PathBuf>,
+    /// Keep the archive in an S3 bucket (s3://BUCKET/PREFIX): every file write-once, this
+    /// directory a local copy. If the prefix already holds an archive, join it (give its
+    /// signing key with --key). Credentials come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY
+    /// (and AWS_SESSION_TOKEN) or the AWS profile.
+    #[arg(long, value_name = "S3_URL", requires = "endpoint")]
+    pub store: Option<String>,
+    /// The S3 endpoint (http(s)://host[:port]) of --store.
+    #[arg(long, value_name = "URL", requires = "store")]
+    pub endpoint: Option<String>,
+    /// The region requests to --store are signed for.
+    #[arg(long, requires = "store", default_value = "us-east-1")]
+    pub region: String,
+    /// Set S3 Object Lock compliance retention on every object written (7y, 18m, 30d): no one
+    /// can delete or overwrite them before it ends. The bucket must have Object Lock enabled.
+    #[arg(long, value_name = "PERIOD", requires = "store")]
+    pub retention: Option<String>,
 }
 
 /// `exhibit tsa …`.

@@ -15,8 +15,27 @@ use crate::output::{self, json_line};
 use crate::{EXIT_FAILED, EXIT_OK, Failure};
 use crate::{bundle, capture, changes, cite, conventions, fsck, log, reindex, rules, tsa, witness};
 
-/// Runs the parsed command; returns the exit status.
+/// Runs the parsed command; returns the exit status. On an archive in an S3 bucket, the command
+/// runs in a session (`exhibit_store::remote::Session`): the local copy is brought up to the
+/// bucket first, and a command that writes holds the bucket's write lease until it ends.
 pub fn run(cli: Cli) -> Result<u8, Failure> {
+    let session = match crate::bucket::access(&cli.command) {
+        Some(access) => exhibit_store::remote::Session::start(&cli.archive, access)?,
+        None => None,
+    };
+    let outcome = dispatch(cli);
+    match session {
+        Some(s) => {
+            let finished = s.finish();
+            let code = outcome?;
+            finished?;
+            Ok(code)
+        }
+        None => outcome,
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<u8, Failure> {
     let json = cli.json;
     match cli.command {
         Command::Init(args) => init(&cli.archive, args, json),
@@ -65,6 +84,9 @@ pub fn run(cli: Cli) -> Result<u8, Failure> {
 }
 
 fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
+    if args.store.is_some() {
+        return crate::bucket::init(root, args, json);
+    }
     let archive = Archive::init(
         root,
         InitOptions {
@@ -78,6 +100,7 @@ fn init(root: &Path, args: InitArgs, json: bool) -> Result<u8, Failure> {
                 .map(exhibit_ops::timestamps::read_ca_bundle)
                 .transpose()?,
             root_key: args.root_key,
+            store: None,
         },
     )?;
     let config = archive.config();

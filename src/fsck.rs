@@ -81,7 +81,13 @@ pub fn fsck(root: &Path, args: FsckArgs, json: bool) -> Result<u8, Failure> {
     if let Some(multi) = &multi {
         let _ = multi.clear();
     }
-    let report = report?;
+    let mut report = report?;
+    // An archive in a bucket: the bucket must hold what the local copy committed.
+    if let Some(bucket) = exhibit_store::remote::check::check(root, args.full)? {
+        report.problems.extend(bucket.problems);
+        report.unlisted_problems += bucket.unlisted;
+        report.notes.extend(bucket.notes);
+    }
     print_report(&report, json)?;
     Ok(if report.is_clean() {
         EXIT_OK

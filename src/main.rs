@@ -1,6 +1,7 @@
 //! The `exhibit` command-line tool: argument parsing and output. The work is done by the
 //! `exhibit-*` library crates.
 
+mod bucket;
 mod bundle;
 mod capture;
 mod changes;

@@ -11,8 +11,11 @@ use serde_json::json;
 use crate::output::json_line;
 use crate::{EXIT_OK, Failure};
 
-/// `exhibit reindex`.
+/// `exhibit reindex`. For an archive in a bucket, the local copy is first brought up to the
+/// bucket (every record this host lacks is fetched and checked), so a new host's catalog is
+/// rebuilt from the bucket alone.
 pub fn reindex(root: &Path, json: bool) -> Result<u8, Failure> {
+    exhibit_store::remote::pull(root)?;
     let r = exhibit_store::reindex(root)?;
     if json {
         json_line(&json!({ "type": "reindex", "report": r }))?;

@@ -56,6 +56,11 @@ mod reindex;
 mod report;
 // Extraction rules per document and re-extraction.
 mod rules;
+// Archives in an S3 bucket (SeaweedFS and moto on loopback): round trips, hosts joining,
+// two writers racing, faults between exhibit and the bucket; checked with boto3.
+mod s3_archive;
+// The S3 client (exhibit-s3) against SeaweedFS and moto on loopback, checked with boto3.
+mod s3_client;
 // RFC 3161 timestamps against a real TSA on loopback.
 mod timestamp;
 // `exhibit export --warc`, checked by warcio, indexed by cdxj-indexer, replayed by pywb.

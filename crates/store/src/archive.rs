@@ -38,6 +38,8 @@ pub struct InitOptions {
     /// first statement, and may later sign rotations and revocations; only used here, never
     /// stored in the archive.
     pub root_key: Option<PathBuf>,
+    /// The bucket the archive lives in (`[store]`), when it is not local only.
+    pub store: Option<crate::config::StoreSettings>,
 }
 
 /// A read-only catalog connection (see [`Archive::catalog_reader`]).
@@ -94,6 +96,12 @@ impl Archive {
                 message: e.to_string(),
             }
         })?;
+        if let Some(store) = &options.store {
+            store.check().map_err(|message| StoreError::Config {
+                path: root.join(CONFIG_FILE),
+                message,
+            })?;
+        }
         if let Some(origin) = &options.origin {
             check_origin(origin).map_err(|message| StoreError::Config {
                 path: root.join(CONFIG_FILE),
@@ -141,6 +149,7 @@ impl Archive {
             capture: CaptureSettings::default(),
             tsa: Vec::new(),
             witness: Vec::new(),
+            store: options.store.clone(),
         };
         let ca = match &options.tsa_ca {
             Some(pem) => {

@@ -141,6 +141,20 @@ impl Archive {
                 ),
             });
         }
+        // A bucket archive is written only under the bucket's write lease, whose session pushes
+        // each batch ([`Batch::commit`]).
+        let bucket = match &self.config.store {
+            Some(store) => Some(crate::remote::writing_for(&self.root).ok_or_else(|| {
+                StoreError::Config {
+                    path: self.root.join(crate::layout::CONFIG_FILE),
+                    message: format!(
+                        "the archive is stored in {}; it is written only by a command that holds its write lease",
+                        store.url
+                    ),
+                }
+            })?),
+            None => None,
+        };
         let committed = log::size(&tx)?;
         let have = leaves
             .metadata()
@@ -186,6 +200,8 @@ impl Archive {
             manifests: None,
             counters: Default::default(),
             listed: Default::default(),
+            bucket,
+            log_start: committed,
         })
     }
 }
@@ -214,6 +230,10 @@ pub struct Batch<'a> {
     /// catalog's write lock, so the listing stays true; it replaces two `lstat`s per capture
     /// on the writer, which waited on the directory lock held by the manifest thread.)
     listed: std::collections::HashMap<PathBuf, std::collections::HashSet<std::ffi::OsString>>,
+    /// For an archive in a bucket: the write session that pushes this batch once committed.
+    bucket: Option<std::sync::Arc<crate::remote::Writing>>,
+    /// The log's size when the batch began.
+    log_start: u64,
 }
 
 /// A manifest to sign and write: its path, its signature's path and its canonical bytes.
@@ -615,7 +635,19 @@ impl Batch<'_> {
                 fsutil::sync_dir(dir)?;
             }
         }
+        // A bucket archive's records, read inside the transaction, are pushed once it has
+        // committed: only when they are in the bucket's log are they reported.
+        let pushed = match &self.bucket {
+            Some(_) => {
+                let end = log::size(&self.tx)?;
+                crate::remote::sync_records_in(&self.tx, self.prefix, self.log_start, end)?
+            }
+            None => Vec::new(),
+        };
         self.tx.commit()?;
+        if let Some(w) = &self.bucket {
+            w.push_records(&pushed)?;
+        }
         Ok(self.done)
     }
 }

@@ -30,6 +30,114 @@ pub struct Config {
     /// C2SP tlog-witnesses asked to cosign every signed checkpoint, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub witness: Vec<WitnessEntry>,
+    /// Where the archive lives when it is in an S3 bucket (`[store]`); absent for a local
+    /// archive. The directory is then this host's copy of the bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreSettings>,
+}
+
+/// `[store]` in `exhibit.toml`: the archive's bucket (docs/FORMAT.md §5.1).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `s3://bucket/prefix`.
+    pub url: String,
+    /// The S3 endpoint, `http(s)://host[:port]`.
+    pub endpoint: String,
+    /// The region requests are signed for.
+    #[serde(default = "default_region")]
+    pub region: String,
+    /// S3 Object Lock compliance retention set on every object written (`7y`, `18m`, `30d`);
+    /// none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
+}
+
+fn default_region() -> String {
+    "us-east-1".into()
+}
+
+/// A retention period: years, months or days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Retention {
+    /// Calendar months (`y` is 12 of them).
+    Months(u32),
+    /// Days.
+    Days(u32),
+}
+
+impl Retention {
+    /// Parses `7y`, `18m` or `30d` (1 to 100 years' worth).
+    pub fn parse(s: &str) -> Result<Retention, String> {
+        let bad =
+            || format!("retention {s:?} must be a number of years, months or days: 7y, 18m, 30d");
+        let (digits, unit) = s.split_at(s.len().checked_sub(1).ok_or_else(bad)?);
+        if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad());
+        }
+        let n: u32 = digits.parse().map_err(|_| bad())?;
+        let r = match unit {
+            "y" => Retention::Months(n.saturating_mul(12)),
+            "m" => Retention::Months(n),
+            "d" => Retention::Days(n),
+            _ => return Err(bad()),
+        };
+        let too_long = match r {
+            Retention::Months(m) => m > 1200,
+            Retention::Days(d) => d > 36_525,
+        };
+        if n == 0 || too_long {
+            return Err(format!(
+                "retention {s:?} must be between 1 day and 100 years"
+            ));
+        }
+        Ok(r)
+    }
+
+    /// The moment a retention that starts at `from` ends.
+    pub fn until(self, from: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        match self {
+            Retention::Months(m) => from
+                .checked_add_months(chrono::Months::new(m))
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC),
+            Retention::Days(d) => from + chrono::TimeDelta::days(i64::from(d)),
+        }
+    }
+}
+
+impl StoreSettings {
+    /// Checks the URL, the endpoint and the retention.
+    pub fn check(&self) -> Result<(), String> {
+        if !self.url.starts_with("s3://") {
+            return Err(format!(
+                "store url {:?} must be s3://BUCKET[/PREFIX]",
+                self.url
+            ));
+        }
+        if !(self.endpoint.starts_with("http://") || self.endpoint.starts_with("https://")) {
+            return Err(format!(
+                "store endpoint {:?} must be an http:// or https:// URL",
+                self.endpoint
+            ));
+        }
+        if self.region.is_empty() || self.region.len() > 64 {
+            return Err(format!(
+                "store region {:?} must be 1 to 64 characters",
+                self.region
+            ));
+        }
+        if let Some(r) = &self.retention {
+            Retention::parse(r)?;
+        }
+        Ok(())
+    }
+
+    /// The configured retention, if any.
+    pub fn retention(&self) -> Option<Retention> {
+        self.retention
+            .as_deref()
+            .and_then(|r| Retention::parse(r).ok())
+    }
 }
 
 /// One witness (`[[witness]]` in `exhibit.toml`).
@@ -292,6 +400,9 @@ impl Config {
             if !names.insert(t.name.as_str()) {
                 return Err(bad(format!("two [[tsa]] entries are named {:?}", t.name)));
             }
+        }
+        if let Some(store) = &config.store {
+            store.check().map_err(bad)?;
         }
         let mut names = std::collections::BTreeSet::new();
         for w in &config.witness {

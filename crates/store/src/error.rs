@@ -72,6 +72,18 @@ pub enum StoreError {
         /// What is wrong.
         message: String,
     },
+    /// A request to the archive's S3 bucket failed.
+    #[error(transparent)]
+    S3(#[from] exhibit_s3::S3Error),
+    /// The archive's bucket holds something exhibit did not expect, or another host got in the
+    /// way (the write lease, the log's end).
+    #[error("{what}: {message}")]
+    Bucket {
+        /// The key (`s3://bucket/prefix/key`).
+        what: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -94,6 +106,11 @@ impl StoreError {
                 | StoreError::Key(_)
                 | StoreError::Ambiguous { .. }
                 | StoreError::BadQuery(_)
+                | StoreError::S3(
+                    exhibit_s3::S3Error::Credentials { .. }
+                        | exhibit_s3::S3Error::InvalidLocation { .. }
+                        | exhibit_s3::S3Error::InvalidEndpoint { .. }
+                )
         )
     }
 }

@@ -397,6 +397,36 @@ pub fn is_document_lock_path(rel: &str) -> bool {
         .is_some_and(|hex| hex.len() == 32 && hex.bytes().all(is_lower_hex))
 }
 
+// ---------------------------------------------------------------------------------------------
+// The archive in an S3 bucket (docs/FORMAT.md §5.1): every file above keeps its path as the key
+// under the archive's prefix; these are the bucket's own.
+
+/// The archive's identity in the bucket (`exhibit.json`): format, origin and id prefix, written
+/// once by the `init` that made the archive; a host joining the archive reads it.
+pub const BUCKET_IDENTITY: &str = "exhibit.json";
+/// The directory of the log's segments in the bucket: an object can not be appended to, so the
+/// leaves of each push are one write-once segment named by the index of its first leaf.
+pub const SEGMENTS_DIR: &str = "log/segments";
+/// The write lease in the bucket: the one host that holds it writes (replaced only by
+/// compare-and-swap).
+pub const BUCKET_LEASE: &str = "locks/writer";
+/// Held exclusively (on this host) by whoever brings the local copy of a bucket archive up to
+/// date or writes to it.
+pub const REMOTE_LOCK: &str = "locks/remote.lock";
+
+/// `log/segments/<first leaf index, 12 digits>`: the segment whose first leaf is `start`.
+pub fn segment_key(start: u64) -> String {
+    format!("{SEGMENTS_DIR}/{start:012}")
+}
+
+/// The first leaf index a segment key (as [`segment_key`] writes it) names.
+pub fn parse_segment_key(rel: &str) -> Option<u64> {
+    let digits = rel.strip_prefix(SEGMENTS_DIR)?.strip_prefix('/')?;
+    (digits.len() == 12 && digits.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| digits.parse().ok())
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

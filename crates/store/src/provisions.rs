@@ -112,16 +112,6 @@ pub enum QuoteProblem {
     Empty,
 }
 
-/// The largest manifest file of a record kind that is read: 64 MiB for a re-extraction (it
-/// lists every capture of a document), 1 MiB for the others.
-pub(crate) fn manifest_limit(kind: RecordKind) -> u64 {
-    if kind == RecordKind::Reextraction {
-        exhibit_core::reextraction::MAX_REEXTRACTION_BYTES as u64
-    } else {
-        exhibit_core::manifest::MAX_MANIFEST_BYTES as u64
-    }
-}
-
 impl Archive {
     fn provision_from_row(&self, r: &Row<'_>) -> rusqlite::Result<ProvisionRow> {
         let digest = |col: &str| -> rusqlite::Result<Sha256Digest> {
@@ -187,7 +177,7 @@ impl Archive {
     ) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
         // The path follows from the id; the catalog's copy is not trusted to name a file.
         let path = self.root().join(manifest_path(id));
-        let bytes = fsutil::read_in_archive(&path, manifest_limit(id.kind()))?;
+        let bytes = fsutil::read_in_archive(&path, crate::record_files::manifest_limit(id.kind()))?;
         if Sha256Digest::of(&bytes) != *want {
             return Err(StoreError::Corrupt {
                 what: path.display().to_string(),

@@ -16,11 +16,8 @@
 use std::path::{Path, PathBuf};
 
 use exhibit_core::checkpoint::{Checkpoint, split_note};
-use exhibit_core::manifest::CaptureManifest;
 use exhibit_core::merkle::{self, Hash};
-use exhibit_core::provision::ProvisionManifest;
-use exhibit_core::reextraction::ReextractionManifest;
-use exhibit_core::{IdPrefix, RecordId, RecordKind, Sha256Digest};
+use exhibit_core::{IdPrefix, RecordId, RecordKind};
 use exhibit_sign::history::KeyHistory;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -545,7 +542,7 @@ impl Builder<'_> {
                         return Err(corrupt(&rel, format!("{id} belongs at {belongs}")));
                     }
                     let bytes =
-                        fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
+                        fsutil::read_in_archive(&path, crate::record_files::manifest_limit(kind))?;
                     let leaf = merkle::leaf_hash(&bytes);
                     let idx: Option<i64> = find.query_row([&leaf[..]], |r| r.get(0)).optional()?;
                     match idx {
@@ -703,31 +700,12 @@ impl Builder<'_> {
             }
             Some(s) => s,
         };
-        let bytes = fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
+        let bytes = fsutil::read_in_archive(&path, crate::record_files::manifest_limit(kind))?;
         if self.keys.verify_any(&bytes, &sig).is_none() {
             return Ok(None);
         }
-        let objects: Vec<(Sha256Digest, &str)> = match kind {
-            RecordKind::Capture => match CaptureManifest::parse(&bytes) {
-                Ok(m) => m
-                    .objects()
-                    .iter()
-                    .map(|o| (o.sha256, o.role.name()))
-                    .collect(),
-                Err(_) => return Ok(None),
-            },
-            RecordKind::Provision => match ProvisionManifest::parse(&bytes) {
-                Ok(m) => vec![(m.text.sha256, "text")],
-                Err(_) => return Ok(None),
-            },
-            _ => match ReextractionManifest::parse(&bytes) {
-                Ok(m) => m
-                    .captures
-                    .iter()
-                    .filter_map(|c| c.new_text_sha256.map(|t| (t, "re-extracted text")))
-                    .collect(),
-                Err(_) => return Ok(None),
-            },
+        let Ok(objects) = crate::record_files::named_objects(kind, &bytes) else {
+            return Ok(None);
         };
         for (sha, what) in objects {
             if !self.objects.contains(&sha) {

@@ -31,7 +31,7 @@ impl Builder<'_> {
         let kind_pos = kind_index(rel)?;
         let kind = KINDS[kind_pos];
         let id = self.id_of(&path, kind)?;
-        let bytes = fsutil::read_in_archive(&path, crate::provisions::manifest_limit(kind))?;
+        let bytes = fsutil::read_in_archive(&path, crate::record_files::manifest_limit(kind))?;
         if merkle::leaf_hash(&bytes) != *leaf {
             return Err(corrupt(rel, "changed while reindexing"));
         }
@@ -301,7 +301,7 @@ impl Builder<'_> {
             Some(opening_rel) => {
                 let bytes = fsutil::read_in_archive(
                     &self.root.join(&opening_rel),
-                    crate::provisions::manifest_limit(RecordKind::Capture),
+                    crate::record_files::manifest_limit(RecordKind::Capture),
                 )?;
                 CaptureManifest::parse(&bytes).is_ok_and(|opening| {
                     opening.id == m.capture.id
