@@ -186,6 +186,41 @@ fn round_trip(server: &S3Server, locked: bool) {
     if locked {
         locked_objects_stay(server, &a);
     }
+    key_rotation_reaches_the_other_host(server, dir.path(), &a, &b);
+}
+
+/// One host rotates the key; the other learns it from the bucket, refuses to sign with the
+/// retired key, and takes the new one with `key rotate --finish --new-key`.
+fn key_rotation_reaches_the_other_host(server: &S3Server, dir: &Path, a: &Path, b: &Path) {
+    ok(&ex(server, a, &["key", "rotate"]));
+    let history = ok(&ex(server, b, &["key", "history"]));
+    assert!(history.contains("key 2"), "{history}");
+    let paths = files(&dir.join("rotated"), "rotated", 1);
+    let out = ex(server, b, &["capture", paths[0].to_str().unwrap()]);
+    assert_eq!(code(&out), 2, "{}", all_output(&out));
+    assert!(stderr(&out).contains("rotated its key"), "{}", stderr(&out));
+    let new_key = std::fs::read_dir(a.join("keys"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains("signing-2-"))
+        .unwrap();
+    let copied = dir.join("copied-signing-2.pem");
+    std::fs::copy(&new_key, &copied).unwrap();
+    std::fs::set_permissions(&copied, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    ok(&ex(
+        server,
+        b,
+        &[
+            "key",
+            "rotate",
+            "--finish",
+            "--new-key",
+            copied.to_str().unwrap(),
+        ],
+    ));
+    capture(server, b, &paths);
+    ok(&ex(server, a, &["fsck", "--full"]));
+    ok(&ex(server, b, &["fsck", "--full"]));
 }
 
 /// In a bucket with Object Lock: a write-once key refuses a second write and keeps its bytes,

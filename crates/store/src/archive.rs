@@ -299,11 +299,18 @@ impl Archive {
             message,
         };
         if loaded.stale_public_key {
-            return Err(config(format!(
-                "{PUBLIC_KEY} is a retired key: a rotation to {} stopped after its statement; \
-                 `exhibit key rotate --finish` completes it",
-                current.fingerprint
-            )));
+            return Err(config(match &self.config.store {
+                // Another host rotated the key of an archive in a bucket.
+                Some(store) => format!(
+                    "the archive in {} rotated its key to {}: copy the new private key to this                      host and run `exhibit key rotate --finish --new-key FILE`",
+                    store.url, current.fingerprint
+                ),
+                None => format!(
+                    "{PUBLIC_KEY} is a retired key: a rotation to {} stopped after its statement; \
+                     `exhibit key rotate --finish` completes it",
+                    current.fingerprint
+                ),
+            }));
         }
         if key.public_key() != current.key {
             let fp = key.public_key().fingerprint().to_string();

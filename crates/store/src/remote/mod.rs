@@ -217,7 +217,14 @@ impl Session {
             return Ok(None);
         };
         let root = std::path::absolute(root).map_err(|e| StoreError::io(root, e))?;
-        let lock = lock_local_copy(&root)?;
+        let Some(lock) = lock_local_copy(&root, access)? else {
+            // A writer of this host holds the copy and brings it up to date itself: a reader
+            // reads it as it is rather than wait for the writer's whole command.
+            return Ok(Some(Session {
+                writing: None,
+                pulled: PullReport::default(),
+            }));
+        };
         let started = Remote::connect(&settings).and_then(|remote| {
             let lease = match access {
                 Access::Write => Some(Lease::acquire(remote.client(), lease_wait())?),
@@ -310,13 +317,21 @@ fn bucket_config(root: &Path) -> Result<Option<(Config, StoreSettings)>, StoreEr
     Ok(config.store.clone().map(|s| (config, s)))
 }
 
-/// Takes this host's lock on the local copy of a bucket archive, waiting for it.
-fn lock_local_copy(root: &Path) -> Result<std::fs::File, StoreError> {
+/// Takes this host's lock on the local copy of a bucket archive: a writer waits for it; a reader
+/// gets `None` when it is held (by a writer, which keeps the copy up to date itself).
+fn lock_local_copy(root: &Path, access: Access) -> Result<Option<std::fs::File>, StoreError> {
     let path = root.join(crate::layout::REMOTE_LOCK);
     fsutil::ensure_dir(fsutil::parent_dir(&path))?;
     let file = locks::open_lock_file(&path).map_err(|e| StoreError::io(&path, e))?;
-    file.lock().map_err(|e| StoreError::io(&path, e))?;
-    Ok(file)
+    match access {
+        Access::Write => file.lock().map_err(|e| StoreError::io(&path, e))?,
+        Access::Read => match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(StoreError::io(&path, e)),
+        },
+    }
+    Ok(Some(file))
 }
 
 /// Brings the local copy of the bucket archive at `root` up to the bucket, without the write
