@@ -123,6 +123,22 @@ PY
   "$E" --archive "$work/two-a-$run" fsck >/dev/null
   echo "run $run: local ${local_t[-1]} s, exhibit→S3 ${exhibit_t[-1]} s, boto3 ${boto_t[-1]} s, two hosts ${two_t[-1]} s"
 done
+# What a host pays per command: 50 single-file captures into the bucket archive (lease, pull,
+# push, checkpoint each) and into a local one; and the catalog rebuild a pull runs when another
+# host's records arrive (reindex of the 2,000-record copy).
+for i in $(seq 50); do echo "single capture $i" >"$work/single-$i.txt"; done
+per_command() {
+  local t0 t1
+  t0=$(now)
+  for i in $(seq 50); do "$E" --archive "$1" capture "$work/single-$i.txt" >/dev/null; done
+  t1=$(now)
+  python3 -c "print(f'{($t1 - $t0) / 1e6 / 50:.1f}')"
+}
+per_local=$(per_command "$work/local-1")
+per_s3=$(per_command "$work/s3-1")
+t0=$(now); "$E" --archive "$work/s3-1" reindex >/dev/null; t1=$(now)
+reindex_t=$(secs "$t0" "$t1")
+
 L=$(median "${local_t[@]}"); X=$(median "${exhibit_t[@]}"); B=$(median "${boto_t[@]}"); T=$(median "${two_t[@]}")
 echo
 echo "medians of $RUNS runs ($n files, $bytes bytes):"
@@ -130,3 +146,5 @@ printf '  local archive            %8.3f s\n' "$L"
 printf '  exhibit into the bucket  %8.3f s   %.2fx boto3, %.2fx local\n' "$X" "$(python3 -c "print($X/$B)")" "$(python3 -c "print($X/$L)")"
 printf '  boto3 upload             %8.3f s\n' "$B"
 printf '  two hosts at once        %8.3f s   %.2fx one host\n' "$T" "$(python3 -c "print($T/$X)")"
+printf '  one capture per command  %8s ms in the bucket, %s ms local\n' "$per_s3" "$per_local"
+printf '  reindex of the copy      %8.3f s (what a pull that brings new records costs)\n' "$reindex_t"

@@ -20,7 +20,7 @@ use crate::common::*;
 /// Every catalog table as sorted rows of printable values, plus the schema (`sqlite_schema`
 /// without page numbers), except `document_rules` (catalog-only history, compared through
 /// [`current_rules`]).
-fn dump(archive: &Path) -> BTreeMap<String, Vec<String>> {
+pub(crate) fn dump(archive: &Path) -> BTreeMap<String, Vec<String>> {
     let conn = rusqlite::Connection::open_with_flags(
         archive.join("catalog.sqlite"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,

@@ -325,7 +325,8 @@ fn two_hosts_capturing_at_once_make_one_log_that_a_third_rebuilds_from_the_bucke
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!((listed.len(), ids.len()), (400, 400));
-    // The two hosts really took turns: in log order, the writer changes many times.
+    // The two hosts really raced: in log order, one got in while the other still had commands
+    // to run (a writer that waits is queued for the lease; two turns or more).
     let mut order: Vec<(String, bool)> = listed
         .iter()
         .map(|r| {
@@ -335,9 +336,19 @@ fn two_hosts_capturing_at_once_make_one_log_that_a_third_rebuilds_from_the_bucke
         .collect();
     order.sort();
     let turns = order.windows(2).filter(|w| w[0].1 != w[1].1).count();
-    assert!(turns >= 4, "the hosts took {turns} turns");
+    assert!(turns >= 2, "the hosts took {turns} turns");
     let fsck = ok(&ex(&server, &c, &["fsck", "--full"]));
     assert!(fsck.contains("log of 400 leaves: OK"), "{fsck}");
+    // The writers' catalogs, each its own captures as written plus the other's as pulled (the
+    // catalog extended, not rebuilt), are row for row the one c rebuilt from the bucket.
+    for host in [&a, &b] {
+        ok(&ex(&server, host, &["list"]));
+        assert!(
+            crate::reindex::dump(host) == crate::reindex::dump(&c),
+            "{} differs from the rebuilt catalog",
+            host.display()
+        );
+    }
     for host in [&a, &b] {
         ok(&ex(&server, host, &["fsck", "--full"]));
     }

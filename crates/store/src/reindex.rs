@@ -29,7 +29,10 @@ use crate::objects::{ObjectStore, objects_dir};
 use crate::timestamps::MAX_TOKEN_BYTES;
 use crate::{StoreError, catalog, fsutil, locks};
 
+mod extend;
 mod records;
+
+pub(crate) use extend::extend;
 
 /// The `how` of a `document_rules` row that reindex restores from a signed record.
 pub const RULES_FROM_REINDEX: &str = "reindex";
@@ -367,24 +370,7 @@ impl Builder<'_> {
         self.report.dropped_leaves = leaves - size;
         self.index_timestamps(&checkpoints)?;
         self.restore_rules()?;
-        self.conn.execute_batch(
-            "UPDATE counters SET last = coalesce((SELECT max(num) FROM documents), 0) WHERE kind = 'D';
-             UPDATE counters SET last = coalesce((SELECT max(num) FROM versions), 0) WHERE kind = 'V';
-             UPDATE counters SET last = coalesce((SELECT max(num) FROM captures), 0) WHERE kind = 'C';
-             UPDATE counters SET last = coalesce((SELECT max(num) FROM provisions), 0) WHERE kind = 'P';
-             UPDATE counters SET last = coalesce((SELECT max(num) FROM reextractions), 0) WHERE kind = 'R';",
-        )?;
-        self.conn.execute(
-            "UPDATE counters SET last = ?1 WHERE kind = 'L'",
-            [size as i64],
-        )?;
-        // Numbers of orphan manifests that `fsck --repair` removed stay used.
-        for id in crate::orphans::read_retired(self.root, self.prefix)? {
-            self.conn.execute(
-                "UPDATE counters SET last = max(last, ?2) WHERE kind = ?1",
-                rusqlite::params![id.kind().letter().to_string(), id.number() as i64],
-            )?;
-        }
+        self.store_counters(size)?;
         let count = |table: &str| -> Result<u64, StoreError> {
             let n: i64 =
                 self.conn
@@ -635,25 +621,10 @@ impl Builder<'_> {
                 break;
             }
             self.index_manifest(&rel, idx, &leaf)?;
-            let nodes = merkle::append(idx, leaf, &SqlNodes(self.conn)).map_err(merkle_err)?;
-            let mut insert = self
-                .conn
-                .prepare_cached("INSERT INTO log_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
-            for (level, i, hash) in nodes {
-                insert.execute(params![level, i as i64, &hash[..]])?;
-            }
+            self.append_leaf(idx, leaf)?;
             idx += 1;
             while let Some(cp) = next_checkpoint.next_if(|c| c.size == idx) {
-                let root = merkle::root(idx, &SqlNodes(self.conn)).map_err(merkle_err)?;
-                if root != cp.root {
-                    return Err(corrupt(
-                        crate::log::checkpoint_path(self.root, cp.size).display(),
-                        format!(
-                            "the signed root of the tree of {idx} leaves differs from the one \
-                             the manifests in {LEAVES_FILE} give"
-                        ),
-                    ));
-                }
+                self.check_root(cp)?;
             }
         }
         if let Some(cp) = next_checkpoint.next() {
@@ -666,6 +637,57 @@ impl Builder<'_> {
             ));
         }
         Ok(idx)
+    }
+
+    /// Adds the leaf at `idx` to the catalog's tree.
+    fn append_leaf(&self, idx: u64, leaf: Hash) -> Result<(), StoreError> {
+        let nodes = merkle::append(idx, leaf, &SqlNodes(self.conn)).map_err(merkle_err)?;
+        let mut insert = self
+            .conn
+            .prepare_cached("INSERT INTO log_nodes (level, idx, hash) VALUES (?1, ?2, ?3)")?;
+        for (level, i, hash) in nodes {
+            insert.execute(params![level, i as i64, &hash[..]])?;
+        }
+        Ok(())
+    }
+
+    /// Checks that the signed checkpoint `cp` has the root of the catalog's tree of its size.
+    fn check_root(&self, cp: &FileCheckpoint) -> Result<(), StoreError> {
+        let root = merkle::root(cp.size, &SqlNodes(self.conn)).map_err(merkle_err)?;
+        if root != cp.root {
+            return Err(corrupt(
+                crate::log::checkpoint_path(self.root, cp.size).display(),
+                format!(
+                    "the signed root of the tree of {} leaves differs from the one the \
+                     manifests in {LEAVES_FILE} give",
+                    cp.size
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Sets the counters from the rows (numbers of retired orphan manifests stay used) and the
+    /// log's size.
+    fn store_counters(&self, size: u64) -> Result<(), StoreError> {
+        self.conn.execute_batch(
+            "UPDATE counters SET last = coalesce((SELECT max(num) FROM documents), 0) WHERE kind = 'D';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM versions), 0) WHERE kind = 'V';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM captures), 0) WHERE kind = 'C';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM provisions), 0) WHERE kind = 'P';
+             UPDATE counters SET last = coalesce((SELECT max(num) FROM reextractions), 0) WHERE kind = 'R';",
+        )?;
+        self.conn.execute(
+            "UPDATE counters SET last = ?1 WHERE kind = 'L'",
+            [size as i64],
+        )?;
+        for id in crate::orphans::read_retired(self.root, self.prefix)? {
+            self.conn.execute(
+                "UPDATE counters SET last = max(last, ?2) WHERE kind = ?1",
+                rusqlite::params![id.kind().letter().to_string(), id.number() as i64],
+            )?;
+        }
+        Ok(())
     }
 
     /// Reports the manifests placed at leaves after `idx` as orphans.
@@ -791,7 +813,8 @@ impl Builder<'_> {
             match token {
                 Ok(t) => {
                     self.conn.execute(
-                        "INSERT INTO timestamps (size, tsa, gen_time, file) VALUES (?1, ?2, ?3, ?4)",
+                        "INSERT OR IGNORE INTO timestamps (size, tsa, gen_time, file) \
+                         VALUES (?1, ?2, ?3, ?4)",
                         params![size as i64, tsa, t.info().gen_time, rel],
                     )?;
                     self.report.timestamps += 1;

@@ -52,7 +52,7 @@ pub struct PullReport {
     pub files: u64,
     /// Records of this host pushed because an earlier push had not finished.
     pub pushed: u64,
-    /// Whether the catalog was rebuilt.
+    /// Whether the catalog had to be rebuilt (rather than extended by what came).
     pub reindexed: bool,
 }
 
@@ -436,14 +436,23 @@ pub(crate) fn bring_up_to_date(
         report.files += 1;
     }
     if report.files > 0 || report.records > 0 {
-        let r = crate::reindex(root)?;
-        if let Some(backup) = r.backup {
-            // The catalog is this host's cache of the bucket; its previous state is not kept.
-            for suffix in ["", "-wal", "-journal"] {
-                let _ = std::fs::remove_file(root.join(format!("{backup}{suffix}")));
+        // The catalog extended by what came (the cost of what came); rebuilt from the files if
+        // that fails (the cost of the archive, and the last word: reindex checks everything).
+        let entries: Vec<(u64, RecordId, merkle::Hash)> = new
+            .iter()
+            .map(|e| (e.index, e.id.clone(), e.leaf))
+            .collect();
+        if let Err(e) = crate::reindex::extend(root, &entries) {
+            eprintln!("exhibit: warning: the catalog could not be extended ({e}); rebuilding it");
+            let r = crate::reindex(root)?;
+            if let Some(backup) = r.backup {
+                // The catalog is this host's cache of the bucket; its old state is not kept.
+                for suffix in ["", "-wal", "-journal"] {
+                    let _ = std::fs::remove_file(root.join(format!("{backup}{suffix}")));
+                }
             }
+            report.reindexed = true;
         }
-        report.reindexed = true;
     }
     if push && end < local_size {
         let behind = {
