@@ -138,6 +138,12 @@ per_local=$(per_command "$work/local-1")
 per_s3=$(per_command "$work/s3-1")
 t0=$(now); "$E" --archive "$work/s3-1" reindex >/dev/null; t1=$(now)
 reindex_t=$(secs "$t0" "$t1")
+# A new host joining: every record fetched, checked and indexed (the catalog extended from empty).
+t0=$(now)
+"$E" --archive "$work/join" init --store "s3://ex-1/a" --endpoint "$endpoint" \
+  --key "$work/s3-1/keys/signing.pem" >/dev/null
+t1=$(now)
+join_t=$(secs "$t0" "$t1")
 
 L=$(median "${local_t[@]}"); X=$(median "${exhibit_t[@]}"); B=$(median "${boto_t[@]}"); T=$(median "${two_t[@]}")
 echo
@@ -148,3 +154,4 @@ printf '  boto3 upload             %8.3f s\n' "$B"
 printf '  two hosts at once        %8.3f s   %.2fx one host\n' "$T" "$(python3 -c "print($T/$X)")"
 printf '  one capture per command  %8s ms in the bucket, %s ms local\n' "$per_s3" "$per_local"
 printf '  reindex of the copy      %8.3f s (what a pull that brings new records costs)\n' "$reindex_t"
+printf '  a new host joins         %8.3f s (fetches, checks and indexes every record)\n' "$join_t"

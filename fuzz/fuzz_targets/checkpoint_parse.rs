@@ -6,8 +6,9 @@
 //! `checkpoint::split_note` split a note at the same place; a note that verifies under the
 //! fuzz key with a single signature is exactly what `sign_note` makes of its text; any parsed
 //! checkpoint, signed, parses and verifies; a parsed verifier key prints back (up to hex case);
-//! a parsed add-checkpoint request prints back to the same bytes; no input panics the
-//! cosignature checks.
+//! a parsed add-checkpoint request prints back to the same bytes; a parsed log segment
+//! (`exhibit_core::segment`, the log of an archive in a bucket) prints back to the same bytes;
+//! no input panics the cosignature checks.
 #![no_main]
 
 use exhibit_core::checkpoint::{Checkpoint, split_note};
@@ -17,6 +18,18 @@ use exhibit_sign::note::{VerifierKey, sign_note};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
+    // A log segment of an archive in a bucket (hostile: anyone with write access to the bucket
+    // can put one there) prints back to the same bytes.
+    if let (Some((&start, rest)), Ok(prefix)) =
+        (data.split_first(), exhibit_core::IdPrefix::new("EX"))
+        && let Ok(entries) = exhibit_core::segment::parse(u64::from(start), rest, &prefix)
+    {
+        assert_eq!(
+            exhibit_core::segment::format(&entries),
+            rest,
+            "a parsed segment does not print back"
+        );
+    }
     if let Ok(request) = exhibit_core::witness::AddCheckpoint::parse(data) {
         assert_eq!(
             request.to_body().as_bytes(),

@@ -100,6 +100,15 @@ impl RecordKind {
         }
     }
 
+    /// Whether records of this kind are signed manifests of their own (captures, provisions,
+    /// re-extractions; documents and versions are catalog rows), hence log leaves.
+    pub fn has_manifest(self) -> bool {
+        matches!(
+            self,
+            RecordKind::Capture | RecordKind::Provision | RecordKind::Reextraction
+        )
+    }
+
     /// A lower-case English name ("capture").
     pub fn name(self) -> &'static str {
         match self {

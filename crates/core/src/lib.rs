@@ -20,6 +20,7 @@ pub mod merkle;
 pub mod provision;
 pub mod quote;
 pub mod reextraction;
+pub mod segment;
 pub mod time;
 pub mod url;
 pub mod warc_source;

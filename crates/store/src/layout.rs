@@ -169,10 +169,7 @@ fn is_lower_hex(b: u8) -> bool {
 /// Whether records of `kind` are signed manifests of their own (captures, provisions,
 /// re-extractions; documents and versions are catalog rows).
 pub fn has_manifest(kind: RecordKind) -> bool {
-    matches!(
-        kind,
-        RecordKind::Capture | RecordKind::Provision | RecordKind::Reextraction
-    )
+    kind.has_manifest()
 }
 
 /// `manifests/<K>`: the directory of the manifests of one kind (`K` its id letter).

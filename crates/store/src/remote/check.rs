@@ -117,10 +117,10 @@ pub fn check(root: &Path, full: bool) -> Result<Option<BucketFindings>, StoreErr
                 })?;
             let (bytes, _) = remote
                 .client
-                .get(&key, super::segment::MAX_SEGMENT_BYTES)?
+                .get(&key, exhibit_core::segment::MAX_SEGMENT_BYTES)?
                 .ok_or_else(|| remote.error(&key, "was listed but can not be read"))?;
-            let entries =
-                super::segment::parse(start, &bytes, &prefix).map_err(|e| remote.error(&key, e))?;
+            let entries = exhibit_core::segment::parse(start, &bytes, &prefix)
+                .map_err(|e| remote.error(&key, e))?;
             start + entries.len() as u64
         }
     };

@@ -4,19 +4,19 @@
 //! and signatures, checkpoints, tokens, cosignatures, the key history) is stored under its local
 //! path as key, with `If-None-Match: *`, a SHA-256 checksum the server checks and, when
 //! configured, Object Lock compliance retention. The log, which can not be appended to in a
-//! bucket, is a chain of write-once segments ([`segment`]); the latest checkpoint
+//! bucket, is a chain of write-once segments ([`exhibit_core::segment`]); the latest checkpoint
 //! (`log/checkpoint`) is the one object replaced, by compare-and-swap.
 //!
 //! Each host keeps a full local copy: the archive directory, whose catalog is its own cache.
 //! A command on such an archive runs in a [`Session`]: it brings the local copy up to the bucket
-//! first (pull: the segments it lacks, their records and objects, then a reindex), and a command
-//! that writes holds the bucket's write [`lease`] for its whole run and pushes each batch's
-//! records before they are reported ([`crate::Batch::commit`]), then the checkpoints and the
-//! latest-checkpoint pointer when it ends. Nothing here ever deletes from the bucket.
+//! first (pull: the segments it lacks, their records and objects, then the catalog extended by
+//! them), and a command that writes holds the bucket's write [`Lease`] for its whole run and
+//! pushes each batch's records before they are reported ([`crate::Batch::commit`]), then the
+//! checkpoints and the latest-checkpoint pointer when it ends. Nothing here ever deletes from
+//! the bucket.
 
 pub mod check;
 mod lease;
-pub mod segment;
 mod sync;
 
 use std::path::{Path, PathBuf};

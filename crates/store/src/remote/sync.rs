@@ -16,7 +16,6 @@ use exhibit_core::{IdPrefix, RecordId, RecordKind, Sha256Digest, merkle};
 use rusqlite::Connection;
 
 use super::Remote;
-use super::segment::{self, Entry, MAX_SEGMENT_BYTES};
 use crate::config::Config;
 use crate::layout::{
     self, CHECKPOINT_DIR, KEY_HISTORY_DIR, LATEST_CHECKPOINT, LEAVES_FILE, SEGMENTS_DIR,
@@ -24,6 +23,7 @@ use crate::layout::{
 };
 use crate::objects::ObjectStore;
 use crate::{Archive, StoreError, fsutil};
+use exhibit_core::segment::{self, Entry, MAX_SEGMENT_BYTES};
 
 /// Uploads and downloads run this many at a time.
 const PARALLEL: usize = 16;

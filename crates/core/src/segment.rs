@@ -1,4 +1,4 @@
-//! A segment of the log in the bucket (docs/FORMAT.md §5.1): `log/segments/<first index>`, the
+//! A segment of an archive's log in an S3 bucket (docs/FORMAT.md §5.1): `log/segments/<first index>`, the
 //! leaves one push appended, one line per leaf:
 //!
 //! ```text
@@ -11,8 +11,8 @@
 //! manifest the leaf is, so a host pulling the log fetches exactly the records it lacks; the
 //! leaf hash is checked against the manifest fetched ([`exhibit_core::merkle::leaf_hash`]).
 
-use exhibit_core::merkle::Hash;
-use exhibit_core::{IdPrefix, RecordId};
+use crate::merkle::Hash;
+use crate::{IdPrefix, RecordId};
 
 /// Largest segment read: 1M leaves of the longest lines.
 pub const MAX_SEGMENT_BYTES: u64 = 160 << 20;
@@ -61,7 +61,7 @@ pub fn parse(start: u64, bytes: &[u8], prefix: &IdPrefix) -> Result<Vec<Entry>, 
         let id: RecordId = id
             .parse()
             .map_err(|_| bad(&format!("{id:?} is not a record id")))?;
-        if id.prefix() != prefix.as_str() || !crate::layout::has_manifest(id.kind()) {
+        if id.prefix() != prefix.as_str() || !id.kind().has_manifest() {
             return Err(bad(&format!(
                 "{id} is not a record of this archive with a manifest"
             )));
@@ -85,7 +85,7 @@ pub fn parse(start: u64, bytes: &[u8], prefix: &IdPrefix) -> Result<Vec<Entry>, 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use exhibit_core::RecordKind;
+    use crate::RecordKind;
 
     fn prefix() -> IdPrefix {
         IdPrefix::new("EX").unwrap()
