@@ -153,5 +153,5 @@ printf '  exhibit into the bucket  %8.3f s   %.2fx boto3, %.2fx local\n' "$X" "$
 printf '  boto3 upload             %8.3f s\n' "$B"
 printf '  two hosts at once        %8.3f s   %.2fx one host\n' "$T" "$(python3 -c "print($T/$X)")"
 printf '  one capture per command  %8s ms in the bucket, %s ms local\n' "$per_s3" "$per_local"
-printf '  reindex of the copy      %8.3f s (what a pull that brings new records costs)\n' "$reindex_t"
+printf '  reindex of the copy      %8.3f s (a full rebuild; a pull only extends the catalog)\n' "$reindex_t"
 printf '  a new host joins         %8.3f s (fetches, checks and indexes every record)\n' "$join_t"
