@@ -71,6 +71,10 @@ impl Retention {
     pub fn parse(s: &str) -> Result<Retention, String> {
         let bad =
             || format!("retention {s:?} must be a number of years, months or days: 7y, 18m, 30d");
+        // ASCII only: the unit is the last byte (a split inside a multi-byte character panics).
+        if !s.is_ascii() {
+            return Err(bad());
+        }
         let (digits, unit) = s.split_at(s.len().checked_sub(1).ok_or_else(bad)?);
         if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err(bad());
@@ -499,6 +503,23 @@ impl Config {
             self.key.clone()
         } else {
             root.join(&self.key)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Retention;
+
+    #[test]
+    fn retention_periods_parse_and_anything_else_is_one_line_error() {
+        assert_eq!(Retention::parse("7y"), Ok(Retention::Months(84)));
+        assert_eq!(Retention::parse("18m"), Ok(Retention::Months(18)));
+        assert_eq!(Retention::parse("30d"), Ok(Retention::Days(30)));
+        for bad in [
+            "", "y", "7", "7w", "0d", "101y", "7é", "é", "７y", "-1d", "1 d", "123456d",
+        ] {
+            assert!(Retention::parse(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -53,6 +53,21 @@ pub fn follow(origin: &str, files: &[StatementFiles]) -> Result<KeyHistory, Stri
     KeyHistory::follow(origin, &stored).map_err(|e| e.to_string())
 }
 
+/// Whether `name` is a file of `keys/history/` as exhibit writes them: `<n>.json`, `<n>.json.sig`
+/// or `<n>.json.new.sig`, `n` spelled as [`statement_file`] spells it.
+pub(crate) fn is_history_file(name: &str) -> bool {
+    let Some(n) = name.split('.').next().and_then(|d| d.parse::<u64>().ok()) else {
+        return false;
+    };
+    [
+        statement_file(n),
+        signature_file(n),
+        new_key_signature_file(n),
+    ]
+    .iter()
+    .any(|f| f == name)
+}
+
 /// Reads the statements in `root/keys/history/`, in sequence order: `000001.json` to
 /// `<n>.json` with no gap, each with its `.sig` (and `.new.sig` when there is one). Files are
 /// read without following links and within [`MAX_KEY_STATEMENT_BYTES`].

@@ -226,11 +226,6 @@ impl Lease {
         })
         .map(|_| ())
     }
-
-    /// The holder name written into the lease.
-    pub fn holder(&self) -> &str {
-        &self.holder
-    }
 }
 
 impl Drop for Lease {

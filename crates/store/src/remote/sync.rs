@@ -287,7 +287,7 @@ pub(crate) fn push_rest(root: &Path, remote: &Remote, head: &mut Head) -> Result
         .collect();
     for name in local_names(&root.join(KEY_HISTORY_DIR))? {
         let rel = format!("{KEY_HISTORY_DIR}/{name}");
-        if history_file(&name) && !in_bucket.contains(&rel) {
+        if crate::key_statements::is_history_file(&name) && !in_bucket.contains(&rel) {
             files.push(rel);
         }
     }
@@ -322,20 +322,6 @@ pub(crate) fn push_rest(root: &Path, remote: &Remote, head: &mut Head) -> Result
         }
     }
     Ok(())
-}
-
-/// Whether `name` is a file of `keys/history/` as exhibit writes them.
-fn history_file(name: &str) -> bool {
-    use exhibit_core::key_statement::{new_key_signature_file, signature_file, statement_file};
-    let Some(n) = name.split('.').next().and_then(|d| d.parse::<u64>().ok()) else {
-        return false;
-    };
-    [
-        statement_file(n),
-        signature_file(n),
-        new_key_signature_file(n),
-    ]
-    .contains(&name.to_owned())
 }
 
 /// The names in `dir` (none when it does not exist).
@@ -385,6 +371,7 @@ pub(crate) fn bring_up_to_date(
         from.checked_sub(1).map(segment_key).as_deref(),
     )?;
     let leaves_path = root.join(LEAVES_FILE);
+    let mut leaves_file = None;
     let mut end = from;
     let mut new = Vec::new();
     for l in listed {
@@ -406,7 +393,7 @@ pub(crate) fn bring_up_to_date(
             segment::parse(start, &bytes, &prefix).map_err(|e| bucket_error(remote, &l.key, e))?;
         for e in entries {
             if e.index < local_size {
-                if local_leaf(&leaves_path, e.index)? != e.leaf {
+                if local_leaf(&mut leaves_file, &leaves_path, e.index)? != e.leaf {
                     return Err(bucket_error(
                         remote,
                         &l.key,
@@ -466,10 +453,19 @@ pub(crate) fn bring_up_to_date(
 }
 
 /// The leaf at `index` of the local log.
-fn local_leaf(path: &Path, index: u64) -> Result<merkle::Hash, StoreError> {
+fn local_leaf(
+    file: &mut Option<std::fs::File>,
+    path: &Path,
+    index: u64,
+) -> Result<merkle::Hash, StoreError> {
     use std::os::unix::fs::FileExt;
-    let file = fsutil::open_for_reading(path, fsutil::Links::Refuse)
-        .map_err(|e| StoreError::io(path, e))?;
+    let file = match file {
+        Some(f) => f,
+        None => file.insert(
+            fsutil::open_for_reading(path, fsutil::Links::Refuse)
+                .map_err(|e| StoreError::io(path, e))?,
+        ),
+    };
     let mut leaf = [0u8; 32];
     file.read_exact_at(&mut leaf, index * 32)
         .map_err(|e| StoreError::io(path, e))?;
@@ -612,7 +608,9 @@ fn fetch_log_files(root: &Path, remote: &Remote, from_size: u64) -> Result<u64, 
         let Some(name) = l.key.strip_prefix(&format!("{KEY_HISTORY_DIR}/")) else {
             continue;
         };
-        if history_file(name) && std::fs::symlink_metadata(root.join(&l.key)).is_err() {
+        if crate::key_statements::is_history_file(name)
+            && std::fs::symlink_metadata(root.join(&l.key)).is_err()
+        {
             wanted.push(l.key);
         }
     }
