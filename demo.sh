@@ -2,10 +2,18 @@
 # exhibit demo — runs offline on synthetic policy pages (tests/fixtures, demo/): serves them on 127.0.0.1, captures them,
 # changes the privacy policy, captures again, and checks the evidence with stock tools.
 #
-#   ./demo.sh                    build (release) and run
+#   ./demo.sh                    build (release), run, then serve the archive's pages until Ctrl-C
+#   ./demo.sh --no-serve         the same, but stop after checking the served pages (CI runs this)
 #   EXHIBIT_DEMO_KEEP=1 ./demo.sh  keep the demo archive afterwards
 set -euo pipefail
 cd "$(dirname "$0")"
+serve_after=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-serve) serve_after=0 ;;
+    *) echo "usage: ./demo.sh [--no-serve]" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -20,7 +28,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/exhibit-demo.XXXXXX")
 server_pid=""
 tsa_pid=""
 witness_pid=""
+serve_pid=""
 cleanup() {
+  [ -n "$serve_pid" ] && kill "$serve_pid" 2>/dev/null || true
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
   [ -n "$tsa_pid" ] && kill "$tsa_pid" 2>/dev/null || true
   [ -n "$witness_pid" ] && kill "$witness_pid" 2>/dev/null || true
@@ -215,4 +225,28 @@ run exhibit bundle "$base/privacy" "$base/terms" --out "$work/rotated.tar.zst"
 printf '$ exhibit-verify %s --key %s | tail -1\n' "$work/rotated.tar.zst" "$fingerprint"
 exhibit_verify "$work/rotated.tar.zst" --key "$fingerprint" | tail -1
 
+step "Browse the archive: documents, timelines, diffs, Atom feeds, and record pages whose checks run as they are served"
+: > "$work/serve.out"
+printf '$ exhibit serve --listen 127.0.0.1:0 &\n'
+"$exhibit_bin" serve --listen 127.0.0.1:0 > "$work/serve.out" 2>/dev/null &
+serve_pid=$!
+for _ in $(seq 100); do [ -s "$work/serve.out" ] && break; sleep 0.1; done
+serve_url=$(grep -o 'http://[^ ]*' "$work/serve.out" | head -1)
+[ -n "$serve_url" ] || { echo "exhibit serve did not start" >&2; exit 1; }
+printf '$ curl -s %srecords/EX-C-000001 | grep data-check=\"hash\"\n' "$serve_url"
+python3 - "${serve_url}records/EX-C-000001" <<'PY'
+import re, sys, urllib.request
+page = urllib.request.urlopen(sys.argv[1]).read().decode()
+mark = re.search(r'<li class="check ok" data-check="hash">.*?</li>', page)
+if not mark:
+    sys.exit("the record page does not say the hash is verified")
+print(re.sub(r"<[^>]+>", "", mark.group(0)))
+PY
+
 printf '\nDone. Every capture above is a signed manifest; see docs/VERIFYING.md.\n'
+if [ "$serve_after" = 1 ]; then
+  printf '\nThe demo archive is served at %s — open it in a browser; Ctrl-C stops (and deletes the demo archive).\n' "$serve_url"
+  wait "$serve_pid"
+else
+  printf '\nThe demo archive was served at %s (--no-serve: stopped).\n' "$serve_url"
+fi

@@ -27,6 +27,10 @@ pub fn access(command: &Command) -> Option<Access> {
         Tsa(TsaCommand::Add { .. } | TsaCommand::Remove { .. }) => None,
         Tsa(TsaCommand::List) => Some(Access::Read),
         Witness(WitnessCommand::Serve(_)) => None,
+        // Serving reads; it fetches from the bucket again every --refresh seconds by itself.
+        Serve(_) => Some(Access::Read),
+        // Webhooks are this host's settings and its outbox.
+        Notify(_) => None,
         Witness(WitnessCommand::Add { .. } | WitnessCommand::Remove { .. }) => None,
         Witness(_) => Some(Access::Read),
         Log(LogCommand::Key) => Some(Access::Read),

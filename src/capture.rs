@@ -103,6 +103,8 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
     let mut archive = Archive::open(root)?;
     // A TSA that missed the last checkpoint (an outage) gets another chance first.
     crate::vouch::before_capture(&mut archive)?;
+    // Webhooks told of each new version: queued as it is committed, sent at the end.
+    let mut notify = crate::notify::Hook::new(&archive);
     let mut capturer = Capturer::new(&mut archive)?;
     if let Some(t) = args.timeout {
         capturer.set_timeout(t);
@@ -148,6 +150,7 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
     let mut on_event = |event: BatchEvent<'_>| -> Result<(), CaptureError> {
         match event {
             BatchEvent::Committed(c) => {
+                notify.committed(c);
                 let line = if json {
                     serde_json::to_string(c).map_err(|e| CaptureError::Internal(e.to_string()))?
                 } else {
@@ -195,6 +198,7 @@ pub fn capture(root: &Path, args: CaptureArgs, json: bool) -> Result<u8, Failure
         capturer.sign_checkpoint()?;
         crate::vouch::after_signing(&mut archive)?;
     }
+    notify.deliver();
     if show_progress && summary.committed + summary.skipped > 1 {
         eprintln!(
             "exhibit: {} captured ({} failed), {} skipped, in {} transaction(s), {:.1} s",

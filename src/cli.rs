@@ -91,6 +91,14 @@ pub enum Command {
     /// is kept as catalog.sqlite.bak-<time>. Exit 1, nothing replaced, on any failure or while
     /// another exhibit process has the archive open.
     Reindex,
+    /// Serve the archive read-only as web pages (documents, timelines, records with their
+    /// evidence checked as each page is served, diffs) and Atom feeds of changes, until
+    /// interrupted.
+    Serve(ServeArgs),
+    /// Webhooks told of every new version (a JSON change notification signed with the
+    /// archive key, POSTed after the capture; retried from an outbox, never failing a capture).
+    #[command(subcommand)]
+    Notify(NotifyCommand),
     /// Print a shell completion script for exhibit (bash, zsh, fish, elvish or powershell).
     Completions(CompletionsArgs),
     /// Print exhibit's man page (exhibit.1), or with --out write it and one page per
@@ -389,6 +397,50 @@ pub struct WitnessServeArgs {
     /// The witness's name (default: the name it was first given, else `exhibit-witness`).
     #[arg(long)]
     pub name: Option<String>,
+}
+
+/// `exhibit serve`.
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// The address to listen on (loopback by default; any other needs --public).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Allow listening on an address that is not loopback.
+    #[arg(long)]
+    pub public: bool,
+    /// For an archive in a bucket: how often to fetch what other hosts committed, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 60)]
+    pub refresh: u64,
+    /// Do not deliver pending change notifications while serving (`exhibit notify deliver`
+    /// delivers them).
+    #[arg(long)]
+    pub no_notify: bool,
+}
+
+/// `exhibit notify …`.
+#[derive(Subcommand, Debug)]
+pub enum NotifyCommand {
+    /// Add a webhook: every new version of a document committed from now on (not a document's
+    /// first version) is POSTed to it as JSON, signed with the archive's key (docs/FORMAT.md
+    /// "Change notifications").
+    Add {
+        /// The webhook's URL (http or https).
+        url: String,
+        /// The base URL of `exhibit serve` for this archive: notifications then link to the
+        /// record, diff and document pages under it.
+        #[arg(long, value_name = "URL")]
+        links: Option<String>,
+    },
+    /// Stop notifying a webhook (by URL); what its outbox holds is dropped.
+    Remove {
+        /// The webhook's URL.
+        url: String,
+    },
+    /// List the webhooks, how many notifications wait for each, and the oldest one's attempts.
+    List,
+    /// Deliver every notification waiting in the outbox now, whatever its retry time; exit 1
+    /// if one is still not delivered.
+    Deliver,
 }
 
 /// `exhibit key …`.

@@ -78,6 +78,8 @@ fn dispatch(cli: Cli) -> Result<u8, Failure> {
         Command::Witness(cmd) => witness::witness(&cli.archive, cmd, json),
         Command::Fsck(args) => fsck::fsck(&cli.archive, args, json),
         Command::Reindex => reindex::reindex(&cli.archive, json),
+        Command::Serve(args) => crate::serve::serve(&cli.archive, args),
+        Command::Notify(cmd) => crate::notify::notify(&cli.archive, cmd, json),
         Command::Completions(args) => conventions::completions(args),
         Command::Man(args) => conventions::man(args, json),
     }

@@ -31,6 +31,8 @@ pub fn import(root: &Path, args: ImportArgs, json: bool) -> Result<u8, Failure> 
     };
     let mut archive = Archive::open(root)?;
     crate::vouch::before_capture(&mut archive)?;
+    // Webhooks told of each new version: queued as it is committed, sent at the end.
+    let mut notify = crate::notify::Hook::new(&archive);
     let mut capturer = Capturer::new(&mut archive)?;
     if let Some(m) = args.max_size {
         capturer.set_max_bytes(m);
@@ -38,6 +40,7 @@ pub fn import(root: &Path, args: ImportArgs, json: bool) -> Result<u8, Failure> 
     let mut committed = 0u64;
     let mut on_committed = |c: &exhibit_store::CommittedCapture| -> Result<(), CaptureError> {
         committed += 1;
+        notify.committed(c);
         let line = if json {
             serde_json::to_string(c).map_err(|e| CaptureError::Internal(e.to_string()))?
         } else {
@@ -61,6 +64,7 @@ pub fn import(root: &Path, args: ImportArgs, json: bool) -> Result<u8, Failure> 
         capturer.sign_checkpoint()?;
         crate::vouch::after_signing(&mut archive)?;
     }
+    notify.deliver();
     let summary = result?;
     let skipped: Vec<String> = summary
         .skipped

@@ -12,8 +12,11 @@ pub fn after_signing(archive: &mut Archive) -> Result<(), Failure> {
     witness::cosign_after_signing(archive)
 }
 
-/// Before a capture: ask again, quietly, those that missed the latest checkpoint.
+/// Before a capture: ask again, quietly, those that missed the latest checkpoint; and send
+/// the change notifications whose retry is due (webhooks that were down).
 pub fn before_capture(archive: &mut Archive) -> Result<(), Failure> {
     tsa::retry_quietly(archive)?;
-    witness::retry_quietly(archive)
+    witness::retry_quietly(archive)?;
+    crate::notify::deliver_quietly(archive);
+    Ok(())
 }

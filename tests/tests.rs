@@ -50,6 +50,8 @@ mod init_and_keys;
 mod key_history;
 // The tamper-evident log checked from outside.
 mod log;
+// Change notifications: signed POSTs to webhooks on loopback, outages, retries.
+mod notify;
 // `exhibit reindex`: the catalog rebuilt from the signed records.
 mod reindex;
 // `exhibit report` and the report in every bundle: readable, reproducible, checked.

@@ -20,6 +20,7 @@ mod browser;
 mod connector;
 mod error;
 mod import;
+pub mod notify;
 mod reextract;
 mod source;
 pub mod tsa;

@@ -22,6 +22,7 @@
 //! - [`fsck`]: the token check `fsck` plugs into the store's checker, and the report for an
 //!   archive too damaged to open.
 //! - [`timestamps`]: checking RFC 3161 tokens and CA bundles for the archive.
+//! - [`notify`]: the change notification of a new version, as signed and sent to webhooks.
 
 pub mod audit;
 pub mod bundle;
@@ -33,6 +34,7 @@ pub mod fsck;
 pub mod history;
 pub mod log;
 pub mod measure;
+pub mod notify;
 pub mod records;
 pub mod rules;
 pub mod timestamps;

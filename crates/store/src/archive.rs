@@ -149,6 +149,7 @@ impl Archive {
             capture: CaptureSettings::default(),
             tsa: Vec::new(),
             witness: Vec::new(),
+            notify: Vec::new(),
             store: options.store.clone(),
         };
         let ca = match &options.tsa_ca {

@@ -18,8 +18,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use crate::StoreError;
 
 /// Catalog schema version, kept in `meta`. Version 2 added `provisions`, `document_rules` and
-/// `reextractions`; a version 1 catalog is upgraded in place when the archive is opened.
-pub const SCHEMA_VERSION: i64 = 3;
+/// `reextractions`, 3 `timestamps`, 4 the documents' search index; an older catalog is upgraded
+/// in place when the archive is opened.
+pub const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = r#"
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
@@ -139,6 +140,34 @@ CREATE INDEX captures_version ON captures(version, num);
 CREATE INDEX captures_failed ON captures(document, num) WHERE ok = 0;
 "#;
 
+/// Added in schema 4, for browsing (`exhibit serve`): a trigram full-text index of the
+/// documents' URL, title and entity, so that a search for any substring of three or more
+/// characters reads the index instead of every document, and an index of documents by entity.
+/// The search index is external-content (it stores only the trigram index, the text stays in
+/// `documents`) and is kept in step by triggers, so every writer of `documents` — capture,
+/// reindex, a pull — maintains it without knowing of it.
+const SCHEMA_4: &str = r#"
+CREATE INDEX documents_entity ON documents(entity, num);
+CREATE VIRTUAL TABLE documents_search USING fts5(
+    url, title, entity, content='documents', content_rowid='num', tokenize='trigram'
+);
+CREATE TRIGGER documents_search_insert AFTER INSERT ON documents BEGIN
+    INSERT INTO documents_search(rowid, url, title, entity)
+        VALUES (new.num, new.url, new.title, new.entity);
+END;
+CREATE TRIGGER documents_search_update AFTER UPDATE OF url, title, entity ON documents BEGIN
+    INSERT INTO documents_search(documents_search, rowid, url, title, entity)
+        VALUES ('delete', old.num, old.url, old.title, old.entity);
+    INSERT INTO documents_search(rowid, url, title, entity)
+        VALUES (new.num, new.url, new.title, new.entity);
+END;
+CREATE TRIGGER documents_search_delete AFTER DELETE ON documents BEGIN
+    INSERT INTO documents_search(documents_search, rowid, url, title, entity)
+        VALUES ('delete', old.num, old.url, old.title, old.entity);
+END;
+INSERT INTO documents_search(documents_search) VALUES ('rebuild');
+"#;
+
 /// Checks, before SQLite is let open the database `path`, that it and each of its
 /// [`CATALOG_SIDE_FILES`](crate::layout::CATALOG_SIDE_FILES) is absent or a regular file — by `lstat`, never following a link. SQLite
 /// opens these files itself, following links and blocking on a FIFO (it opens the rollback
@@ -219,6 +248,7 @@ pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), S
     tx.execute_batch(SCHEMA)?;
     tx.execute_batch(SCHEMA_2)?;
     tx.execute_batch(SCHEMA_3)?;
+    tx.execute_batch(SCHEMA_4)?;
     tx.execute(
         "INSERT INTO meta (key, value) VALUES ('schema', ?1), ('origin', ?2), ('prefix', ?3)",
         params![SCHEMA_VERSION.to_string(), origin, prefix],
@@ -229,9 +259,9 @@ pub fn create(conn: &mut Connection, origin: &str, prefix: &str) -> Result<(), S
 
 /// Checks the schema version of an opened catalog, upgrading an older one in place (one
 /// transaction per step: 1 → 2 adds provisions, rules and re-extractions; 2 → 3 adds
-/// timestamps; concurrent openers wait and re-check).
+/// timestamps; 3 → 4 the documents' search index; concurrent openers wait and re-check).
 pub fn check(conn: &mut Connection, path: &std::path::Path) -> Result<(), StoreError> {
-    for (from, step) in [("1", SCHEMA_2), ("2", SCHEMA_3)] {
+    for (from, step) in [("1", SCHEMA_2), ("2", SCHEMA_3), ("3", SCHEMA_4)] {
         if schema(conn, path)?.as_deref() == Some(from) {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             if schema(&tx, path)?.as_deref() == Some(from) {
@@ -246,7 +276,7 @@ pub fn check(conn: &mut Connection, path: &std::path::Path) -> Result<(), StoreE
         }
     }
     match schema(conn, path)?.as_deref() {
-        Some("3") => Ok(()),
+        Some("4") => Ok(()),
         other => Err(StoreError::Corrupt {
             what: path.display().to_string(),
             message: format!(
@@ -344,27 +374,44 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_schema_1_catalog_is_upgraded_in_place_to_3_and_a_future_one_refused() {
+    fn a_schema_1_catalog_is_upgraded_in_place_to_4_and_a_future_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("catalog.sqlite");
         let mut conn = open(&path).unwrap();
         create(&mut conn, "o", "EX").unwrap();
         // What a catalog written by the first release looks like.
         conn.execute_batch(
-            "DROP TABLE timestamps; DROP INDEX captures_version; DROP INDEX captures_failed; \
+            "DROP TRIGGER documents_search_insert; DROP TRIGGER documents_search_update; \
+             DROP TRIGGER documents_search_delete; DROP TABLE documents_search; \
+             DROP INDEX documents_entity; \
+             DROP TABLE timestamps; DROP INDEX captures_version; DROP INDEX captures_failed; \
              DROP TABLE provisions; DROP TABLE document_rules; \
              DROP TABLE reextractions; DELETE FROM counters WHERE kind = 'R'; UPDATE meta SET value = '1' WHERE key = 'schema';",
         )
         .unwrap();
+        // A document written before the upgrade is found by the search index it builds.
+        conn.execute(
+            "INSERT INTO documents (num, url, created_at) VALUES (1, 'https://example.com/terms', 'now')",
+            [],
+        )
+        .unwrap();
         check(&mut conn, &path).unwrap();
-        assert_eq!(meta(&conn, "schema").unwrap().as_deref(), Some("3"));
+        assert_eq!(meta(&conn, "schema").unwrap().as_deref(), Some("4"));
+        let found: i64 = conn
+            .query_row(
+                "SELECT rowid FROM documents_search WHERE documents_search MATCH '\"example.com/t\"'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1);
         for table in ["provisions", "timestamps"] {
             let n: i64 = conn
                 .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
                 .unwrap();
             assert_eq!(n, 0, "{table}");
         }
-        for index in ["captures_version", "captures_failed"] {
+        for index in ["captures_version", "captures_failed", "documents_entity"] {
             let n: i64 = conn
                 .query_row(
                     "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = ?1",
@@ -376,7 +423,7 @@ mod tests {
         }
         // Upgrading twice is a no-op.
         check(&mut conn, &path).unwrap();
-        conn.execute("UPDATE meta SET value = '4' WHERE key = 'schema'", [])
+        conn.execute("UPDATE meta SET value = '5' WHERE key = 'schema'", [])
             .unwrap();
         let e = check(&mut conn, &path).unwrap_err().to_string();
         assert!(e.contains("not supported"), "{e}");

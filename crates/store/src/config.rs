@@ -30,6 +30,10 @@ pub struct Config {
     /// C2SP tlog-witnesses asked to cosign every signed checkpoint, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub witness: Vec<WitnessEntry>,
+    /// Webhooks told of every new version this host commits (`[[notify]]`, docs/FORMAT.md
+    /// "Change notifications"), in order. This host's own: not pushed to a bucket.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notify: Vec<NotifyEntry>,
     /// Where the archive lives when it is in an S3 bucket (`[store]`); absent for a local
     /// archive. The directory is then this host's copy of the bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -177,6 +181,95 @@ impl WitnessEntry {
         check_tsa_url(&self.url).map_err(|e| e.replacen("tsa url", "witness url", 1))?;
         self.key().map(|_| ())
     }
+}
+
+/// One webhook (`[[notify]]` in `exhibit.toml`): every new version of a document that this host
+/// commits is POSTed to it as a signed change notification (docs/FORMAT.md "Change
+/// notifications").
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyEntry {
+    /// The webhook's URL (http or https), unique in the archive.
+    pub url: String,
+    /// The base URL of `exhibit serve` for this archive: notifications then link to the record,
+    /// diff and document pages under it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub links: Option<String>,
+}
+
+impl NotifyEntry {
+    /// Checks the URL and the links base.
+    pub fn check(&self) -> Result<(), String> {
+        check_http_url("notify url", &self.url)?;
+        if let Some(links) = &self.links {
+            check_http_url("notify links", links)?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks an http(s) URL the archive is configured with (`what` names it in the error):
+/// `http://` or `https://`, a host (letters, digits, `.`, `-`, `_`, or an `[IPv6]` literal)
+/// with an optional port of 1 to 65535, at most 2048 bytes, printable ASCII without spaces.
+pub fn check_http_url(what: &str, url: &str) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+        .ok_or_else(|| format!("{what} {url:?} must start with http:// or https://"))?;
+    if url.len() > 2048 {
+        return Err(format!("{what} is longer than 2048 bytes"));
+    }
+    if url.bytes().any(|b| !(0x21..0x7f).contains(&b)) {
+        return Err(format!(
+            "{what} {url:?} must be printable ASCII without spaces (percent-encode the rest)"
+        ));
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let (host, port) = match host_port.strip_prefix('[') {
+        Some(v6) => {
+            let (addr, after) = v6
+                .split_once(']')
+                .ok_or_else(|| format!("{what} {url:?}: an IPv6 host needs its closing ]"))?;
+            if addr.is_empty()
+                || !addr
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+            {
+                return Err(format!("{what} {url:?}: {addr:?} is not an IPv6 address"));
+            }
+            match after {
+                "" => (addr, None),
+                p => (
+                    addr,
+                    Some(p.strip_prefix(':').ok_or_else(|| {
+                        format!("{what} {url:?}: unexpected {p:?} after the host")
+                    })?),
+                ),
+            }
+        }
+        None => match host_port.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host_port, None),
+        },
+    };
+    if host.is_empty()
+        || !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._:".contains(&b))
+    {
+        return Err(format!("{what} {url:?} needs a host name or address"));
+    }
+    if let Some(p) = port
+        && !(!p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u32>().is_ok_and(|n| (1..=65_535).contains(&n)))
+    {
+        return Err(format!("{what} {url:?}: port {p:?} must be 1 to 65535"));
+    }
+    Ok(())
 }
 
 /// Largest TSA CA bundle read, in bytes.
@@ -418,6 +511,68 @@ impl Config {
                 )));
             }
         }
+        let mut urls = std::collections::BTreeSet::new();
+        for n in &config.notify {
+            n.check().map_err(bad)?;
+            if !urls.insert(n.url.as_str()) {
+                return Err(bad(format!(
+                    "two [[notify]] entries have the url {:?}",
+                    n.url
+                )));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Edits the `[[notify]]` list of the archive's `exhibit.toml` at `root` with `change`
+    /// (an `Err` is the one-line reason nothing was written), under the configuration lock
+    /// that [`crate::Archive::update_config`] takes; everything else in the file stays as it
+    /// is, byte for byte. The file is written only when it reads back as the configuration
+    /// meant, and atomically. Returns the new configuration.
+    pub fn update_notify(
+        root: &Path,
+        change: impl FnOnce(&mut Vec<NotifyEntry>) -> Result<(), String>,
+    ) -> Result<Config, StoreError> {
+        let path = root.join(CONFIG_FILE);
+        let bad = |message: String| StoreError::Config {
+            path: path.clone(),
+            message,
+        };
+        let _lock = crate::locks::DocumentLocks::for_archive(root)
+            .lock(crate::locks::CONFIGURATION_LOCK)?;
+        let mut config = Config::load(root)?;
+        change(&mut config.notify).map_err(&bad)?;
+        for n in &config.notify {
+            n.check().map_err(&bad)?;
+        }
+        let text = String::from_utf8(crate::fsutil::read_in_archive(&path, 1 << 20)?)
+            .map_err(|_| bad("not UTF-8".into()))?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| bad(e.message().to_owned()))?;
+        if config.notify.is_empty() {
+            doc.remove("notify");
+        } else {
+            let mut tables = toml_edit::ArrayOfTables::new();
+            for n in &config.notify {
+                let mut table = toml_edit::Table::new();
+                table["url"] = toml_edit::value(n.url.as_str());
+                if let Some(links) = &n.links {
+                    table["links"] = toml_edit::value(links.as_str());
+                }
+                tables.push(table);
+            }
+            doc["notify"] = toml_edit::Item::ArrayOfTables(tables);
+        }
+        let text = doc.to_string();
+        // Checked as Config::load would, so that an invalid file is never written.
+        let check: Config = toml::from_str(&text).map_err(|e| bad(e.message().to_owned()))?;
+        if check != config {
+            return Err(bad(
+                "internal: the edited file does not read back as the intended configuration".into(),
+            ));
+        }
+        crate::fsutil::write_atomic_durable(&path, text.as_bytes())?;
         Ok(config)
     }
 
@@ -509,7 +664,36 @@ impl Config {
 
 #[cfg(test)]
 mod tests {
-    use super::Retention;
+    use super::{Retention, check_http_url};
+
+    #[test]
+    fn notify_urls_are_http_with_a_host_and_nothing_else() {
+        for good in [
+            "http://127.0.0.1:8080/hook",
+            "https://hooks.example.org",
+            "https://user:token@hooks.example.org/a?b=c#d",
+            "http://[::1]:9/x",
+            "HTTPS://Hooks.Example/",
+        ] {
+            assert_eq!(check_http_url("notify url", good), Ok(()), "{good}");
+        }
+        for bad in [
+            "ftp://x",
+            "not a url",
+            "http://",
+            "http:///path",
+            "http://host:0/",
+            "http://host:99999/",
+            "http://host:/",
+            "http://[::1/",
+            "http://ho st/",
+            "http://h\u{e9}te/",
+            "javascript:alert(1)",
+            "http://host/\x1b[31m",
+        ] {
+            assert!(check_http_url("notify url", bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn retention_periods_parse_and_anything_else_is_one_line_error() {

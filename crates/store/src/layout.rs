@@ -395,6 +395,60 @@ pub fn is_document_lock_path(rel: &str) -> bool {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Change notifications: notify/outbox/<webhook>/<version id>.json and .state (this host's own)
+
+/// The directory of change notifications (docs/FORMAT.md "Change notifications"): this host's
+/// own, never pushed to a bucket.
+pub const NOTIFY_DIR: &str = "notify";
+/// The outbox: one directory per webhook ([`outbox_dir`]).
+pub const NOTIFY_OUTBOX_DIR: &str = "notify/outbox";
+/// Held exclusively by whoever delivers the outbox's notifications, so that no two deliveries
+/// of one archive run at once.
+pub const NOTIFY_LOCK: &str = "notify/outbox.lock";
+/// The end of a queued notification's file name: the exact body to POST.
+const OUTBOX_BODY_SUFFIX: &str = ".json";
+/// The end of its state file's name: signature, attempts, next attempt.
+const OUTBOX_STATE_SUFFIX: &str = ".state";
+
+/// The first 16 hex digits of SHA-256(`url`): the name of a webhook's outbox directory.
+pub fn webhook_hash(url: &str) -> String {
+    Sha256Digest::of(url.as_bytes()).short(16)
+}
+
+/// `notify/outbox/<first 16 hex of SHA-256(url)>`: the outbox of the webhook at `url`.
+pub fn outbox_dir(url: &str) -> String {
+    format!("{NOTIFY_OUTBOX_DIR}/{}", webhook_hash(url))
+}
+
+/// `<version id>.json`: the name of the notification of `version` in a webhook's outbox.
+pub fn outbox_body_name(version: &RecordId) -> String {
+    format!("{version}{OUTBOX_BODY_SUFFIX}")
+}
+
+/// `<version id>.state`: the name of that notification's state file.
+pub fn outbox_state_name(version: &RecordId) -> String {
+    format!("{version}{OUTBOX_STATE_SUFFIX}")
+}
+
+/// `notify/outbox/<webhook>/<version id>.json`: the queued notification of `version` for the
+/// webhook at `url`.
+pub fn outbox_body_path(url: &str, version: &RecordId) -> String {
+    format!("{}/{}", outbox_dir(url), outbox_body_name(version))
+}
+
+/// `notify/outbox/<webhook>/<version id>.state`: its state file.
+pub fn outbox_state_path(url: &str, version: &RecordId) -> String {
+    format!("{}/{}", outbox_dir(url), outbox_state_name(version))
+}
+
+/// The version a file name of a webhook's outbox (as [`outbox_body_name`] writes it) names;
+/// `None` for a state file, a temporary file or anything else.
+pub fn parse_outbox_body_name(name: &str) -> Option<RecordId> {
+    let id: RecordId = name.strip_suffix(OUTBOX_BODY_SUFFIX)?.parse().ok()?;
+    (id.kind() == RecordKind::Version && outbox_body_name(&id) == name).then_some(id)
+}
+
+// ---------------------------------------------------------------------------------------------
 // The archive in an S3 bucket (docs/FORMAT.md §5.1): every file above keeps its path as the key
 // under the archive's prefix; these are the bucket's own.
 
@@ -731,6 +785,37 @@ mod tests {
             INIT_TSA_CA,
         ] {
             assert_eq!(parse_tsa_ca_path(rel), None, "{rel}");
+        }
+    }
+
+    #[test]
+    fn layout_outbox_names_round_trip_and_nothing_else_parses() {
+        let url = "https://hooks.example/exhibit";
+        let v = id("EX", RecordKind::Version, 42);
+        let hash = webhook_hash(url);
+        assert_eq!(hash.len(), 16);
+        assert_eq!(NOTIFY_LOCK, "notify/outbox.lock");
+        assert_eq!(
+            outbox_body_path(url, &v),
+            format!("notify/outbox/{hash}/EX-V-000042.json")
+        );
+        assert_eq!(
+            outbox_state_path(url, &v),
+            format!("notify/outbox/{hash}/EX-V-000042.state")
+        );
+        assert_eq!(
+            parse_outbox_body_name(&outbox_body_name(&v)),
+            Some(v.clone())
+        );
+        for bad in [
+            "EX-V-000042.state",
+            "EX-V-42.json",
+            "EX-C-000042.json",
+            ".tmp-EX-V-000042.json",
+            "EX-V-000042.json.json",
+            "EX-V-0000042.json",
+        ] {
+            assert_eq!(parse_outbox_body_name(bad), None, "{bad}");
         }
     }
 

@@ -22,6 +22,7 @@
 
 mod archive;
 mod batch;
+mod browse;
 mod catalog;
 mod checked_copy;
 pub mod config;
@@ -50,6 +51,7 @@ pub mod timestamps;
 
 pub use archive::{Archive, CatalogReader, InitOptions};
 pub use batch::{Batch, CommittedCapture, PendingCapture};
+pub use browse::{Change, ChangeScope, MIN_INDEXED_SEARCH};
 pub use config::Config;
 pub use cosignatures::StoredCosignature;
 pub use error::StoreError;

@@ -4,10 +4,11 @@
 //!
 //! - [`Witness`] decides on an `add-checkpoint` request body, without sockets: it checks the
 //!   log's signature, the old size and the consistency proof against its state, persists the
-//!   new checkpoint, then cosigns it ([`Witness::add_checkpoint`] → [`Response`]). Requests for
-//!   one log are serialised; other logs' proceed.
+//!   new checkpoint, then cosigns it ([`Witness::add_checkpoint`] → [`Response`], the type of
+//!   `exhibit_http`). Requests for one log are serialised; other logs' proceed.
 //! - [`state`] is its directory: key (`witness.pem`), name, and one small file per log.
-//! - [`Server`] serves it over HTTP/1.1 (`POST /add-checkpoint`), a thread per connection.
+//! - [`Server`] serves it over HTTP/1.1 (`POST /add-checkpoint`) with `exhibit_http`: a thread
+//!   per connection, heads and bodies within limits and deadlines.
 //!
 //! ```no_run
 //! use exhibit_witness::{Server, Witness, check_listen};
@@ -21,12 +22,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-mod http;
 mod server;
 pub mod state;
 mod witness;
 
-pub use http::{IO_TIMEOUT, MAX_HEAD_BYTES, REQUEST_DEADLINE};
-pub use server::{MAX_CONNECTIONS, RequestLog, Server, StopHandle, check_listen};
+pub use exhibit_http::{
+    IO_TIMEOUT, MAX_CONNECTIONS, MAX_HEAD_BYTES, REQUEST_DEADLINE, RequestLog, Response,
+    StopHandle, check_listen,
+};
+pub use server::Server;
 pub use state::{DEFAULT_NAME, StateError};
-pub use witness::{Refusal, Response, TEXT_CONTENT_TYPE, Witness, check_consistency};
+pub use witness::{Refusal, TEXT_CONTENT_TYPE, Witness, check_consistency};

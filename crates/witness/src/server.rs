@@ -1,91 +1,41 @@
-//! The witness's HTTP service: a `TcpListener`, a thread per connection (at most
-//! [`MAX_CONNECTIONS`] at once), keep-alive, and one endpoint, `POST /add-checkpoint`.
+//! The witness's HTTP service: one endpoint, `POST /add-checkpoint`, served by
+//! `exhibit_http` (a thread per connection, at most [`crate::MAX_CONNECTIONS`] at once,
+//! keep-alive).
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
-use exhibit_core::manifest::shorten;
 use exhibit_core::witness::{ADD_CHECKPOINT_PATH, MAX_REQUEST_BYTES};
+use exhibit_http::{Handler, Head, Request, RequestLog, Response, StopHandle};
 
-use crate::http::{Connection, Head, ReadError};
-use crate::witness::{Response, Witness};
-
-/// The most connections served at once; more are answered 503 and closed.
-pub const MAX_CONNECTIONS: usize = 64;
-
-/// Where the server reports each request: one line.
-pub type RequestLog = Arc<dyn Fn(&str) + Send + Sync>;
-
-/// Resolves `listen` and refuses an address that is not loopback unless `public`. One line
-/// says what is wrong.
-pub fn check_listen(listen: &str, public: bool) -> Result<Vec<SocketAddr>, String> {
-    let addrs: Vec<SocketAddr> = listen
-        .to_socket_addrs()
-        .map_err(|e| format!("--listen {listen:?}: {e}"))?
-        .collect();
-    if addrs.is_empty() {
-        return Err(format!("--listen {listen:?}: no address"));
-    }
-    if !public && let Some(a) = addrs.iter().find(|a| !a.ip().is_loopback()) {
-        return Err(format!(
-            "--listen {listen:?}: {} is not a loopback address; add --public to serve on it",
-            a.ip()
-        ));
-    }
-    Ok(addrs)
-}
+use crate::witness::Witness;
 
 /// A bound witness server; [`Server::run`] serves until stopped.
 pub struct Server {
-    listener: TcpListener,
+    http: exhibit_http::Server,
     witness: Arc<Witness>,
-    stop: Arc<AtomicBool>,
-    log: Option<RequestLog>,
-}
-
-/// Stops a running [`Server`] from another thread.
-#[derive(Clone, Debug)]
-pub struct StopHandle {
-    stop: Arc<AtomicBool>,
-    addr: SocketAddr,
-}
-
-impl StopHandle {
-    /// Asks the server to stop: it accepts no more connections and [`Server::run`] returns;
-    /// each open connection ends after its current request (an idle one within
-    /// [`crate::IO_TIMEOUT`]).
-    pub fn stop(&self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop.
-        let _ = TcpStream::connect_timeout(&self.addr, Duration::from_secs(1));
-    }
 }
 
 impl Server {
     /// Binds the first of `addrs` that can be bound.
     pub fn bind(addrs: &[SocketAddr], witness: Witness) -> io::Result<Server> {
-        let listener = TcpListener::bind(addrs)?;
-        Ok(Server {
-            listener,
-            witness: Arc::new(witness),
-            stop: Arc::new(AtomicBool::new(false)),
-            log: None,
-        })
+        let witness = Arc::new(witness);
+        let handler = Arc::new(WitnessHandler(Arc::clone(&witness)));
+        let http = exhibit_http::Server::bind(addrs, handler)?.with_thread_name("witness-conn");
+        Ok(Server { http, witness })
     }
 
     /// Reports every request to `log`, one line each: the peer, the method and path, the
     /// status and why.
     pub fn with_log(mut self, log: RequestLog) -> Server {
-        self.log = Some(log);
+        self.http = self.http.with_log(log);
         self
     }
 
     /// The address actually bound (with the port the system chose for port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
+        self.http.local_addr()
     }
 
     /// The witness served.
@@ -95,146 +45,28 @@ impl Server {
 
     /// A handle that stops the server.
     pub fn stop_handle(&self) -> io::Result<StopHandle> {
-        let mut addr = self.local_addr()?;
-        // A wildcard address is reached on the loopback interface.
-        if addr.ip().is_unspecified() {
-            addr.set_ip(match addr.ip() {
-                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
-                IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
-            });
-        }
-        Ok(StopHandle {
-            stop: Arc::clone(&self.stop),
-            addr,
-        })
+        self.http.stop_handle()
     }
 
-    /// Serves until stopped: a thread per connection, at most [`MAX_CONNECTIONS`] at once.
+    /// Serves until stopped: a thread per connection, at most [`crate::MAX_CONNECTIONS`] at
+    /// once.
     pub fn run(self) -> io::Result<()> {
-        let active = Arc::new(AtomicUsize::new(0));
-        for incoming in self.listener.incoming() {
-            if self.stop.load(Ordering::SeqCst) {
-                break;
-            }
-            let stream = match incoming {
-                Ok(s) => s,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait, and carry on.
-                    self.report(&format!("accept failed: {e}"));
-                    std::thread::sleep(Duration::from_millis(100));
-                    continue;
-                }
-            };
-            let peer = stream
-                .peer_addr()
-                .map_or_else(|_| "?".to_owned(), |a| a.to_string());
-            if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
-                active.fetch_sub(1, Ordering::SeqCst);
-                self.report(&format!(
-                    "{peer} refused: {MAX_CONNECTIONS} connections open"
-                ));
-                refuse_busy(stream);
-                continue;
-            }
-            let slot = Slot(Arc::clone(&active));
-            let witness = Arc::clone(&self.witness);
-            let stop = Arc::clone(&self.stop);
-            let log = self.log.clone();
-            let spawned = std::thread::Builder::new()
-                .name("witness-conn".into())
-                .spawn(move || {
-                    let _slot = slot;
-                    serve_connection(stream, &peer, &witness, &stop, log.as_ref());
-                });
-            if let Err(e) = spawned {
-                self.report(&format!("cannot start a connection thread: {e}"));
-            }
-        }
-        Ok(())
-    }
-
-    fn report(&self, line: &str) {
-        if let Some(log) = &self.log {
-            log(line);
-        }
+        self.http.run()
     }
 }
 
-/// One connection's place in the count of open ones, given back when dropped.
-struct Slot(Arc<AtomicUsize>);
+/// The witness as an HTTP handler: `POST /add-checkpoint` and nothing else.
+struct WitnessHandler(Arc<Witness>);
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+impl Handler for WitnessHandler {
+    /// Anything but a well-formed add-checkpoint is answered and the connection closed (by
+    /// the server), so no unread body is ever taken for the next request.
+    fn accept(&self, head: &Head) -> Result<usize, Response> {
+        acceptable(head)
     }
-}
 
-/// Answers 503 to a connection over the limit, without waiting on it.
-fn refuse_busy(stream: TcpStream) {
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    if let Ok(mut conn) = Connection::new(stream) {
-        let r = Response::text(503, "too many connections; try again");
-        let _ = conn.write_response(&r, false, &[("Retry-After", "1")]);
-    }
-}
-
-/// Serves the requests of one connection until it closes, fails, times out, asks to close,
-/// or the server stops.
-fn serve_connection(
-    stream: TcpStream,
-    peer: &str,
-    witness: &Witness,
-    stop: &AtomicBool,
-    log: Option<&RequestLog>,
-) {
-    let Ok(mut conn) = Connection::new(stream) else {
-        return;
-    };
-    while !stop.load(Ordering::SeqCst) {
-        let head = match conn.read_head() {
-            Ok(Some(head)) => head,
-            Ok(None) | Err(ReadError::Gone) => return,
-            Err(ReadError::Refuse(status, why)) => {
-                let r = Response::text(status, &why);
-                note(log, peer, "-", &r);
-                let _ = conn.write_response(&r, false, &[]);
-                conn.linger();
-                return;
-            }
-        };
-        let what = format!(
-            "{} {:?}",
-            shorten(&head.method, 16),
-            shorten(&head.path, 80)
-        );
-        // Anything but a well-formed add-checkpoint is answered and the connection closed,
-        // so no unread body is ever taken for the next request.
-        let len = match acceptable(&head) {
-            Ok(len) => len,
-            Err(r) => {
-                note(log, peer, &what, &r);
-                let allow: &[(&str, &str)] = if r.status == 405 {
-                    &[("Allow", "POST")]
-                } else {
-                    &[]
-                };
-                let _ = conn.write_response(&r, false, allow);
-                conn.linger();
-                return;
-            }
-        };
-        if head.expect_continue && conn.write_continue().is_err() {
-            return;
-        }
-        let Ok(body) = conn.read_body(len) else {
-            return;
-        };
-        let r = witness.add_checkpoint(&body);
-        note(log, peer, &what, &r);
-        let keep_alive = head.keep_alive && !stop.load(Ordering::SeqCst);
-        if conn.write_response(&r, keep_alive, &[]).is_err() || !keep_alive {
-            return;
-        }
+    fn handle(&self, request: &Request) -> Response {
+        self.0.add_checkpoint(&request.body)
     }
 }
 
@@ -249,7 +81,7 @@ fn acceptable(head: &Head) -> Result<usize, Response> {
         );
     }
     if head.method != "POST" {
-        return refuse(405, "only POST is allowed");
+        return Err(Response::text(405, "only POST is allowed").with_header("Allow", "POST"));
     }
     if head.transfer_encoding {
         return refuse(
@@ -264,17 +96,12 @@ fn acceptable(head: &Head) -> Result<usize, Response> {
     }
 }
 
-/// Reports one answered request.
-fn note(log: Option<&RequestLog>, peer: &str, what: &str, r: &Response) {
-    if let Some(log) = log {
-        log(&format!("{peer} {what} {}: {}", r.status, r.summary));
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::io::{Read, Write};
+    use std::net::TcpStream;
     use std::thread::JoinHandle;
+    use std::time::Duration;
 
     use exhibit_core::checkpoint::base64_encode;
     use exhibit_core::witness::{AddCheckpoint, SIZE_CONTENT_TYPE};
@@ -282,6 +109,7 @@ mod tests {
     use exhibit_sign::note::{VerifierKey, sign_note, verifier_key};
 
     use super::*;
+    use crate::{MAX_CONNECTIONS, check_listen};
 
     const ORIGIN: &str = "example.com/log";
 
@@ -405,6 +233,17 @@ mod tests {
             let body = out.split("\r\n\r\n").nth(1).unwrap_or_default();
             assert_eq!(body.matches('\n').count(), 1, "{out}");
         }
+        // A 405 says what is allowed; a HEAD is answered without a body.
+        let out = exchange(server.addr, b"GET /add-checkpoint HTTP/1.1\r\n\r\n");
+        assert!(
+            out.contains("\r\nConnection: close\r\nAllow: POST\r\n\r\n"),
+            "{out}"
+        );
+        let out = exchange(server.addr, b"HEAD /add-checkpoint HTTP/1.1\r\n\r\n");
+        assert!(
+            out.starts_with("HTTP/1.1 405 ") && out.ends_with("\r\n\r\n"),
+            "{out}"
+        );
         // Expect: 100-continue is honoured.
         let b = body(&key, 1);
         let mut s = TcpStream::connect(server.addr).unwrap();
@@ -446,15 +285,5 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert!(answered.starts_with("HTTP/1.1 200 "), "{answered}");
-    }
-
-    #[test]
-    fn listening_beyond_loopback_needs_public() {
-        assert!(check_listen("127.0.0.1:0", false).is_ok());
-        assert!(check_listen("[::1]:0", false).is_ok());
-        let e = check_listen("0.0.0.0:7380", false).unwrap_err();
-        assert!(e.contains("--public") && !e.contains('\n'), "{e}");
-        assert!(check_listen("0.0.0.0:7380", true).is_ok());
-        assert!(check_listen("not an address", false).is_err());
     }
 }

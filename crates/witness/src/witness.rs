@@ -15,37 +15,12 @@ use exhibit_sign::SignedNote;
 use exhibit_sign::cosignature::{CosignerKey, cosign};
 use exhibit_sign::note::VerifierKey;
 
+use exhibit_http::Response;
+
 use crate::state::{Identity, LogState, StateError, lock_dir, read_log_state, write_log_state};
 
-/// The media type of every answer but a 409 about the size.
+/// The media type of every answer but a 409 about the size (that of [`Response::text`]).
 pub const TEXT_CONTENT_TYPE: &str = "text/plain; charset=utf-8";
-
-/// An answer to a request: what the HTTP layer sends.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Response {
-    /// The HTTP status.
-    pub status: u16,
-    /// The `Content-Type`.
-    pub content_type: &'static str,
-    /// The body: the cosignature lines (200), the latest size and a newline (409 about the
-    /// size), else one line saying why.
-    pub body: String,
-    /// One line for the operator's log: what was decided, for which log.
-    pub summary: String,
-}
-
-impl Response {
-    /// A one-line text answer.
-    pub fn text(status: u16, why: &str) -> Response {
-        let line = why.replace(['\r', '\n'], " ");
-        Response {
-            status,
-            content_type: TEXT_CONTENT_TYPE,
-            body: format!("{line}\n"),
-            summary: line,
-        }
-    }
-}
 
 /// Why a request is not cosigned. Each maps to exactly one status ([`Refusal::status`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -96,12 +71,10 @@ impl Refusal {
     pub fn response(&self) -> Response {
         let why = match self {
             Refusal::OldSizeMismatch { latest } => {
-                return Response {
-                    status: self.status(),
-                    content_type: SIZE_CONTENT_TYPE,
-                    body: format!("{latest}\n"),
-                    summary: format!("old size mismatch: the latest cosigned size is {latest}"),
-                };
+                return Response::new(self.status(), SIZE_CONTENT_TYPE, format!("{latest}\n"))
+                    .with_summary(format!(
+                        "old size mismatch: the latest cosigned size is {latest}"
+                    ));
             }
             Refusal::Malformed(why) => format!("malformed request: {why}"),
             Refusal::OldAboveSize { old, size } => {
@@ -269,15 +242,12 @@ impl Witness {
             timestamp,
         };
         write_log_state(&self.dir, &state).map_err(internal)?;
-        Ok(Response {
-            status: 200,
-            content_type: TEXT_CONTENT_TYPE,
-            body: line,
-            summary: format!(
+        Ok(
+            Response::new(200, TEXT_CONTENT_TYPE, line).with_summary(format!(
                 "cosigned {origin:?} at size {} (from {})",
                 checkpoint.size, request.old
-            ),
-        })
+            )),
+        )
     }
 }
 
@@ -293,6 +263,14 @@ mod tests {
     use crate::state::log_state_path;
 
     const ORIGIN: &str = "example.com/log";
+
+    /// The body of an answer, which the witness always gives as UTF-8 bytes.
+    fn text_of(r: &Response) -> &str {
+        match &r.body {
+            exhibit_http::Body::Bytes(b) => std::str::from_utf8(b).unwrap(),
+            exhibit_http::Body::Reader { .. } => panic!("a streamed answer: {r:?}"),
+        }
+    }
 
     struct Log {
         key: SigningKey,
@@ -356,8 +334,11 @@ mod tests {
         let w = witness(dir.path(), &log);
         let r = w.add_checkpoint_at(&log.body(0), 1_700_000_000);
         assert_eq!(r.status, 200, "{r:?}");
-        assert!(r.body.starts_with("\u{2014} witness.example/w1 "), "{r:?}");
-        let cosigned = SignedNote::parse(&format!("{}{}", log.note(), r.body)).unwrap();
+        assert!(
+            text_of(&r).starts_with("\u{2014} witness.example/w1 "),
+            "{r:?}"
+        );
+        let cosigned = SignedNote::parse(&format!("{}{}", log.note(), text_of(&r))).unwrap();
         assert_eq!(
             verify_cosignature(&cosigned, w.cosigner_key()).unwrap(),
             1_700_000_000
@@ -386,11 +367,11 @@ mod tests {
         log.grow(2);
         let r = w.add_checkpoint_at(&log.body(0), 200);
         assert_eq!(
-            (r.status, r.content_type, r.body.as_str()),
+            (r.status, r.content_type.as_str(), text_of(&r)),
             (409, SIZE_CONTENT_TYPE, "4\n")
         );
         let r = w.add_checkpoint_at(&log.body(5), 200);
-        assert_eq!((r.status, r.body.as_str()), (409, "4\n"));
+        assert_eq!((r.status, text_of(&r)), (409, "4\n"));
 
         // A bad proof: 422.
         let mut request = AddCheckpoint::parse(&log.body(4)).unwrap();
@@ -419,7 +400,7 @@ mod tests {
         };
         let r = w.add_checkpoint_at(same_size.to_body().as_bytes(), 200);
         assert_eq!(
-            (r.status, r.content_type),
+            (r.status, r.content_type.as_str()),
             (409, TEXT_CONTENT_TYPE),
             "{r:?}"
         );
@@ -445,7 +426,7 @@ mod tests {
         for bad in [&b"old 1\n"[..], b"", b"old 0\n\nnot a note\n", b"\xff"] {
             let r = w.add_checkpoint_at(bad, 200);
             assert_eq!(r.status, 400, "{r:?}");
-            assert_eq!(r.body.matches('\n').count(), 1, "{r:?}");
+            assert_eq!(text_of(&r).matches('\n').count(), 1, "{r:?}");
         }
         let unsigned = AddCheckpoint {
             old: 4,
@@ -529,11 +510,11 @@ mod tests {
         let w = witness(dir.path(), &log);
         log.grow(1);
         let r = w.add_checkpoint_at(&log.body(0), 6_000);
-        assert_eq!((r.status, r.body.as_str()), (409, "1\n"));
+        assert_eq!((r.status, text_of(&r)), (409, "1\n"));
         // The clock went back: the cosignature keeps the later time.
         let r = w.add_checkpoint_at(&log.body(1), 4_000);
         assert_eq!(r.status, 200);
-        let cosigned = SignedNote::parse(&format!("{}{}", log.note(), r.body)).unwrap();
+        let cosigned = SignedNote::parse(&format!("{}{}", log.note(), text_of(&r))).unwrap();
         assert_eq!(
             verify_cosignature(&cosigned, w.cosigner_key()).unwrap(),
             5_000

@@ -1,0 +1,462 @@
+//! `exhibit notify add|remove|list|deliver`, and the change notifications that follow a
+//! capture: webhooks told of every new version this host commits (docs/FORMAT.md "Change
+//! notifications").
+//!
+//! The notification is `exhibit_ops::notify`'s, the outbox and its delivery are
+//! `exhibit_capture::notify`'s; this module decides when they run and what is said about it.
+//! Like the TSAs and witnesses (`vouch`), a webhook is asked after the commit, a failure is a
+//! warning, and nothing about a webhook ever fails a capture.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use exhibit_capture::notify::{
+    Delivery, Outcome, Round, Which, deliver, drop_outbox, enqueue, queued, signature_header,
+};
+use exhibit_ops::notify::ChangeNotification;
+use exhibit_sign::SigningKey;
+use exhibit_sign::history::KeyHistory;
+use exhibit_store::config::{Config, NotifyEntry};
+use exhibit_store::{Archive, CommittedCapture, StoreError};
+use serde_json::json;
+
+use crate::cli::NotifyCommand;
+use crate::output::{eprint_line, json_line, text_stdout};
+use crate::{EXIT_FAILED, EXIT_OK, Failure};
+
+/// `exhibit notify …`.
+pub fn notify(root: &Path, cmd: NotifyCommand, json: bool) -> Result<u8, Failure> {
+    match cmd {
+        NotifyCommand::Add { url, links } => add(root, url, links, json),
+        NotifyCommand::Remove { url } => remove(root, &url, json),
+        NotifyCommand::List => list(root, json),
+        NotifyCommand::Deliver => deliver_now(root, json),
+    }
+}
+
+/// A configuration refused for what the user gave: exit 2, the message alone.
+fn config_error(e: StoreError) -> Failure {
+    match e {
+        StoreError::Config { message, .. } => Failure::bad_input(message),
+        other => other.into(),
+    }
+}
+
+fn add(root: &Path, url: String, links: Option<String>, json: bool) -> Result<u8, Failure> {
+    let archive = Archive::open(root)?;
+    let entry = NotifyEntry { url, links };
+    entry.check().map_err(Failure::bad_input)?;
+    if archive.config().notify.iter().any(|n| n.url == entry.url) {
+        return Err(Failure::bad_input(format!(
+            "webhook {} is already configured",
+            entry.url
+        )));
+    }
+    // An outbox left by an earlier registration of this URL (a crash during `remove`) holds
+    // versions from before this `add`: only later ones are notified.
+    drop_outbox(root, &entry.url)?;
+    let added = entry.clone();
+    Config::update_notify(root, move |list| {
+        if list.iter().any(|n| n.url == added.url) {
+            return Err(format!("webhook {} is already configured", added.url));
+        }
+        list.push(added);
+        Ok(())
+    })
+    .map_err(config_error)?;
+    let key = archive.keys()?.current().fingerprint.clone();
+    if json {
+        json_line(&json!({ "added": entry.url, "links": entry.links, "key": key }))?;
+    } else {
+        writeln!(
+            text_stdout(),
+            "Added webhook {}: every new version committed from now on is POSTed to it, signed by \
+             {key} (the archive's public key, `exhibit key show`, verifies it){}",
+            entry.url,
+            entry
+                .links
+                .as_ref()
+                .map(|l| format!(", with links under {l}"))
+                .unwrap_or_default()
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn remove(root: &Path, url: &str, json: bool) -> Result<u8, Failure> {
+    Archive::open(root)?;
+    Config::update_notify(root, |list| {
+        let at = list.iter().position(|n| n.url == url).ok_or_else(|| {
+            format!("no webhook {url:?} is configured (`exhibit notify list` shows them)")
+        })?;
+        list.remove(at);
+        Ok(())
+    })
+    .map_err(config_error)?;
+    let dropped = queued(root, url)?.len();
+    drop_outbox(root, url)?;
+    if json {
+        json_line(&json!({ "removed": url, "dropped": dropped }))?;
+    } else {
+        writeln!(
+            text_stdout(),
+            "Removed webhook {url}; {dropped} queued notification(s) dropped"
+        )?;
+    }
+    Ok(EXIT_OK)
+}
+
+fn list(root: &Path, json: bool) -> Result<u8, Failure> {
+    let archive = Archive::open(root)?;
+    let mut out = text_stdout();
+    if archive.config().notify.is_empty() && !json {
+        writeln!(
+            out,
+            "No webhook is configured (add one with `exhibit notify add URL`)"
+        )?;
+    }
+    for n in &archive.config().notify {
+        let waiting = queued(root, &n.url)?;
+        let oldest = waiting.first();
+        let state = oldest.and_then(|q| q.state.as_ref().ok());
+        if json {
+            json_line(&json!({
+                "url": n.url,
+                "links": n.links,
+                "pending": waiting.len(),
+                "oldest_pending": oldest.map(|q| q.version.to_string()),
+                "oldest_queued_at": state.map(|s| s.queued_at.as_str()),
+                "attempts": state.map(|s| s.attempts),
+                "next_attempt": state.and_then(|s| s.next_attempt.as_deref()),
+                "last_error": state.and_then(|s| s.last_error.as_deref()),
+            }))?;
+            continue;
+        }
+        let links = n
+            .links
+            .as_ref()
+            .map(|l| format!("  links {l}"))
+            .unwrap_or_default();
+        let pending = match (oldest, state) {
+            (None, _) => "nothing pending".to_owned(),
+            (Some(q), None) => format!(
+                "{} pending, oldest {} (its state file cannot be read)",
+                waiting.len(),
+                q.version
+            ),
+            (Some(q), Some(s)) => format!(
+                "{} pending, oldest {} queued {}{}",
+                waiting.len(),
+                q.version,
+                s.queued_at,
+                match (&s.next_attempt, &s.last_error) {
+                    (Some(next), Some(why)) => format!(
+                        "; {} failed attempt(s), next at {next}: {}",
+                        s.attempts,
+                        exhibit_core::Inert(why)
+                    ),
+                    _ => String::new(),
+                }
+            ),
+        };
+        writeln!(out, "{}{links}  {pending}", n.url)?;
+    }
+    Ok(EXIT_OK)
+}
+
+/// `exhibit notify deliver`: every queued notification now, whatever its backoff (waiting for
+/// a delivery running elsewhere to end first); exit 1 when any is still queued.
+fn deliver_now(root: &Path, json: bool) -> Result<u8, Failure> {
+    let archive = Archive::open(root)?;
+    let webhooks = archive.config().notify.clone();
+    let round = deliver(root, &webhooks, Which::All, true)?.unwrap_or_default();
+    let mut out = text_stdout();
+    for d in &round.deliveries {
+        if json {
+            json_line(&delivery_json(d))?;
+        } else {
+            writeln!(out, "{}", describe(d))?;
+        }
+    }
+    // Queued for a webhook removed since: not this command's business.
+    if round.deliveries.is_empty() && !json {
+        writeln!(out, "Nothing to deliver: the outbox is empty")?;
+    }
+    if round.anything_left() {
+        if !json {
+            let left: usize = round.left.iter().map(|(_, n)| n).sum();
+            eprint_line(&format!(
+                "exhibit: {left} change notification(s) not delivered (see above); they stay in the outbox"
+            ));
+        }
+        return Ok(EXIT_FAILED);
+    }
+    Ok(EXIT_OK)
+}
+
+fn delivery_json(d: &Delivery) -> serde_json::Value {
+    let (status, http, error, attempts, retry_at) = match &d.outcome {
+        Outcome::Delivered(code) => ("delivered", Some(*code), None, None, None),
+        Outcome::Failed {
+            why,
+            attempts,
+            retry_at,
+        } => (
+            "failed",
+            None,
+            Some(why.as_str()),
+            Some(*attempts),
+            Some(retry_at.as_str()),
+        ),
+        Outcome::NotDue { retry_at } => ("waiting", None, None, None, Some(retry_at.as_str())),
+    };
+    json!({
+        "url": d.url,
+        "version": d.version,
+        "status": status,
+        "http_status": http,
+        "error": error,
+        "attempts": attempts,
+        "retry_at": retry_at,
+    })
+}
+
+/// One delivery in words (one line; the caller makes it inert).
+fn describe(d: &Delivery) -> String {
+    match &d.outcome {
+        Outcome::Delivered(code) => {
+            format!("{} → {}: delivered (HTTP {code})", d.version, d.url)
+        }
+        Outcome::Failed {
+            why,
+            attempts,
+            retry_at,
+        } => format!(
+            "{} → {}: NOT delivered: {why} (attempt {attempts}; next retry at {retry_at})",
+            d.version, d.url
+        ),
+        Outcome::NotDue { retry_at } => format!(
+            "{} → {}: waiting for its retry at {retry_at}",
+            d.version, d.url
+        ),
+    }
+}
+
+/// Before a capture: deliver, quietly, the notifications whose retry is due (a receiver that
+/// was down gets what it missed), unless another process is delivering now.
+pub fn deliver_quietly(archive: &Archive) {
+    let webhooks = &archive.config().notify;
+    if !webhooks.is_empty() {
+        let _ = deliver(archive.root(), webhooks, Which::Due, false);
+    }
+}
+
+/// `exhibit serve`'s delivery: a thread that every `every` (at least a second) delivers the
+/// notifications that are due, reading the webhooks from `exhibit.toml` each time, and logs
+/// one line to stderr per delivery and per failure (`exhibit serve: notify: …`). It runs for
+/// the life of the process and never panics out: a round that fails is logged and the next
+/// one runs on time.
+pub fn spawn_delivery(root: PathBuf, every: Duration) -> std::thread::JoinHandle<()> {
+    let every = every.max(Duration::from_secs(1));
+    std::thread::spawn(move || {
+        loop {
+            let round = std::panic::catch_unwind(|| serve_round(&root));
+            match round {
+                Ok(Ok(())) => {}
+                Ok(Err(message)) => {
+                    eprint_line(&format!("exhibit serve: notify: error: {message}"));
+                }
+                Err(_) => {
+                    eprint_line("exhibit serve: notify: a delivery round failed unexpectedly")
+                }
+            }
+            std::thread::sleep(every);
+        }
+    })
+}
+
+fn serve_round(root: &Path) -> Result<(), String> {
+    let config = Config::load(root).map_err(|e| e.to_string())?;
+    if config.notify.is_empty() {
+        return Ok(());
+    }
+    let Some(round) =
+        deliver(root, &config.notify, Which::Due, false).map_err(|e| e.to_string())?
+    else {
+        return Ok(());
+    };
+    for d in &round.deliveries {
+        if !matches!(d.outcome, Outcome::NotDue { .. }) {
+            eprint_line(&format!("exhibit serve: notify: {}", describe(d)));
+        }
+    }
+    Ok(())
+}
+
+/// The change notifications of one capturing command (`capture`, `import`): each committed
+/// capture that opens a new version of a document that had one is queued for every webhook
+/// as it is committed ([`Hook::committed`]); after the command's checkpoint is signed, the
+/// queue is delivered ([`Hook::deliver`]). Problems are warnings, never failures: the captures
+/// are committed and signed already.
+pub struct Hook {
+    inner: Option<Inner>,
+}
+
+struct Inner {
+    /// A second handle on the archive, to read what was committed while the capturer holds
+    /// the first.
+    reader: Archive,
+    public: KeyHistory,
+    key: SigningKey,
+    key_id: String,
+    webhooks: Vec<NotifyEntry>,
+    /// What this command queued, per webhook (as in `webhooks`).
+    queued: Vec<usize>,
+}
+
+impl Hook {
+    /// The hook for a command on `archive`: inert when no webhook is configured, or (with a
+    /// warning) when the archive cannot be read a second time or its key cannot be loaded.
+    pub fn new(archive: &Archive) -> Hook {
+        let webhooks = archive.config().notify.clone();
+        if webhooks.is_empty() {
+            return Hook { inner: None };
+        }
+        let setup = || -> Result<Inner, Failure> {
+            let reader = Archive::open(archive.root())?;
+            let public = reader.keys()?;
+            let key = archive.signing_key()?;
+            let key_id = key.public_key().fingerprint().to_string();
+            Ok(Inner {
+                reader,
+                public,
+                key,
+                key_id,
+                queued: vec![0; webhooks.len()],
+                webhooks,
+            })
+        };
+        match setup() {
+            Ok(inner) => Hook { inner: Some(inner) },
+            Err(e) => {
+                eprint_line(&format!(
+                    "exhibit: warning: change notifications are off for this command: {}",
+                    e.message
+                ));
+                Hook { inner: None }
+            }
+        }
+    }
+
+    /// Queues the notification of what `c` committed, if it opened a new version of a
+    /// document that had one (warning when it cannot).
+    pub fn committed(&mut self, c: &CommittedCapture) {
+        let Some(inner) = &mut self.inner else { return };
+        if !c.changed || c.previous_version_id.is_none() {
+            return;
+        }
+        let version = c
+            .version_id
+            .as_ref()
+            .map_or_else(String::new, |v| v.to_string());
+        if let Err(why) = inner.enqueue(c) {
+            eprint_line(&format!(
+                "exhibit: warning: the change notification of {version} ({}) could not be queued: \
+                 {why}; the capture is recorded",
+                c.capture_id
+            ));
+        }
+    }
+
+    /// Delivers the queue (every webhook's notifications that are due), warning about each
+    /// that failed and about each webhook where what this command queued still waits.
+    pub fn deliver(self) {
+        let Some(inner) = self.inner else { return };
+        if inner.queued.iter().all(|&n| n == 0) {
+            return;
+        }
+        let root = inner.reader.root().to_path_buf();
+        match deliver(&root, &inner.webhooks, Which::Due, false) {
+            Ok(Some(round)) => warn_about(&round, &inner.webhooks, &inner.queued),
+            Ok(None) => eprint_line(
+                "exhibit: note: another exhibit process is delivering change notifications; \
+                 those this command queued are sent by the next delivery (`exhibit notify deliver` \
+                 sends them now)",
+            ),
+            Err(e) => eprint_line(&format!(
+                "exhibit: warning: change notifications not delivered: {e}; they stay queued \
+                 (`exhibit notify deliver` retries)"
+            )),
+        }
+    }
+}
+
+impl Inner {
+    fn enqueue(&mut self, c: &CommittedCapture) -> Result<(), String> {
+        let created_at = exhibit_core::time::format_rfc3339_seconds(chrono::Utc::now());
+        let Some(mut notification) = ChangeNotification::of_capture(
+            &self.reader,
+            &self.public,
+            c,
+            &self.key_id,
+            &created_at,
+        )
+        .map_err(|e| e.to_string())?
+        else {
+            return Ok(());
+        };
+        let mut problems = Vec::new();
+        for (w, queued) in self.webhooks.iter().zip(&mut self.queued) {
+            notification.set_links(w.links.as_deref());
+            let body = notification.body().map_err(|e| e.to_string())?;
+            let signature = signature_header(&self.key, &body);
+            match enqueue(
+                self.reader.root(),
+                &w.url,
+                &notification.id,
+                &body,
+                &signature,
+                &created_at,
+            ) {
+                Ok(_) => *queued += 1,
+                Err(e) => problems.push(format!("for {}: {e}", w.url)),
+            }
+        }
+        match problems.is_empty() {
+            true => Ok(()),
+            false => Err(problems.join("; ")),
+        }
+    }
+}
+
+/// The warnings after a command's delivery round: per webhook, the notification that failed
+/// (with how many wait in its outbox), or, where what this command queued waits behind one
+/// whose retry is not due, how many wait.
+fn warn_about(round: &Round, webhooks: &[NotifyEntry], queued: &[usize]) {
+    for ((w, mine), (_, left)) in webhooks.iter().zip(queued).zip(&round.left) {
+        let head = round.deliveries.iter().find_map(|d| match &d.outcome {
+            Outcome::Delivered(_) => None,
+            _ if d.url != w.url => None,
+            other => Some((d, other)),
+        });
+        let waiting = match left {
+            1 => String::new(),
+            n => format!("; {n} notifications wait in its outbox"),
+        };
+        match head {
+            Some((d, Outcome::Failed { why, retry_at, .. })) => eprint_line(&format!(
+                "exhibit: warning: change notification {} not delivered to {}: {why}; it stays \
+                 in the outbox and is retried after {retry_at}{waiting} (`exhibit notify deliver` \
+                 retries now)",
+                d.version, w.url
+            )),
+            Some((_, Outcome::NotDue { retry_at })) if *mine > 0 => eprint_line(&format!(
+                "exhibit: warning: {left} change notification(s) wait in the outbox of {} behind \
+                 one whose retry is due at {retry_at} (`exhibit notify deliver` sends them now)",
+                w.url
+            )),
+            _ => {}
+        }
+    }
+}
