@@ -63,6 +63,7 @@ mod rules;
 mod s3_archive;
 // The S3 client (exhibit-s3) against SeaweedFS and moto on loopback, checked with boto3.
 mod s3_client;
+mod serve;
 // RFC 3161 timestamps against a real TSA on loopback.
 mod timestamp;
 // `exhibit export --warc`, checked by warcio, indexed by cdxj-indexer, replayed by pywb.
