@@ -645,3 +645,93 @@ fn a_large_capture_goes_up_in_parts_and_comes_back_whole() {
         "the bytes came back different"
     );
 }
+
+/// `GET path` from a server at `addr` (`host:port`): the status and the body.
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let status = raw.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = raw.split_once("\r\n\r\n").map_or("", |(_, b)| b).to_owned();
+    (status, body)
+}
+
+/// `exhibit serve` on one host of a bucket archive shows what another host captures (it
+/// fetches from the bucket every --refresh seconds), with every check of the record page made
+/// on the records it fetched.
+#[test]
+fn a_host_serving_a_bucket_archive_shows_what_another_host_captures() {
+    let Some(server) = S3Server::seaweedfs() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    server.create_bucket("served", false);
+    let a = bucket_archive(&server, dir.path(), "a", "served", &[]);
+    capture(&server, &a, &files(&dir.path().join("first"), "first", 1));
+    let b = join(&server, dir.path(), "b", "served", &a);
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+        .arg("--archive")
+        .arg(&b)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--refresh",
+            "1",
+            "--no-notify",
+        ])
+        .env_remove("EXHIBIT_ARCHIVE")
+        .envs(server.env())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let addr = line
+        .split_whitespace()
+        .find_map(|t| t.strip_prefix("http://"))
+        .map(|t| t.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| panic!("no URL in {line:?}"));
+    let (status, page) = http_get(&addr, "/");
+    assert_eq!(status, 200);
+    assert_eq!(page.matches("data-document=").count(), 1, "{page}");
+    // Another host captures; the served host's pages show it once fetched.
+    let second = capture(&server, &a, &files(&dir.path().join("second"), "second", 1));
+    let id = second[0]["capture_id"].as_str().unwrap().to_owned();
+    let mut shown = false;
+    for _ in 0..100 {
+        let (_, page) = http_get(&addr, "/");
+        if page.matches("data-document=").count() == 2 {
+            shown = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let (status, record) = http_get(&addr, &format!("/records/{id}"));
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        shown,
+        "the served host never showed the other host's capture"
+    );
+    assert_eq!(status, 200, "{record}");
+    for check in ["stored", "hash", "signature", "log"] {
+        assert!(
+            record.contains(&format!("<li class=\"check ok\" data-check=\"{check}\">")),
+            "{check}: {record}"
+        );
+    }
+}
