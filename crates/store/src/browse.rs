@@ -323,6 +323,17 @@ mod tests {
             )
             .unwrap();
         assert_eq!(found("cookie notice"), [3]);
+        // What every capture does: set the title and entity again, unchanged (the update
+        // trigger skips it), or change only the latest capture; the index stays the table's.
+        archive
+            .conn
+            .execute_batch(
+                "UPDATE documents SET title = title, entity = entity; \
+                 UPDATE documents SET last_capture = 1; \
+                 INSERT INTO documents_search(documents_search) VALUES ('integrity-check');",
+            )
+            .unwrap();
+        assert_eq!(found("cookie notice"), [3]);
         assert_eq!(found("Privacy Policy"), [1]);
         let paged = archive.search_documents("example", 1, 10).unwrap();
         assert_eq!(paged.len(), 1);

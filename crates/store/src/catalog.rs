@@ -145,7 +145,8 @@ CREATE INDEX captures_failed ON captures(document, num) WHERE ok = 0;
 /// characters reads the index instead of every document, and an index of documents by entity.
 /// The search index is external-content (it stores only the trigram index, the text stays in
 /// `documents`) and is kept in step by triggers, so every writer of `documents` — capture,
-/// reindex, a pull — maintains it without knowing of it.
+/// reindex, a pull — maintains it without knowing of it. Every capture sets its document's
+/// title and entity again; the update trigger re-indexes only when one of them changed.
 const SCHEMA_4: &str = r#"
 CREATE INDEX documents_entity ON documents(entity, num);
 CREATE VIRTUAL TABLE documents_search USING fts5(
@@ -155,7 +156,8 @@ CREATE TRIGGER documents_search_insert AFTER INSERT ON documents BEGIN
     INSERT INTO documents_search(rowid, url, title, entity)
         VALUES (new.num, new.url, new.title, new.entity);
 END;
-CREATE TRIGGER documents_search_update AFTER UPDATE OF url, title, entity ON documents BEGIN
+CREATE TRIGGER documents_search_update AFTER UPDATE OF url, title, entity ON documents
+WHEN old.url IS NOT new.url OR old.title IS NOT new.title OR old.entity IS NOT new.entity BEGIN
     INSERT INTO documents_search(documents_search, rowid, url, title, entity)
         VALUES ('delete', old.num, old.url, old.title, old.entity);
     INSERT INTO documents_search(rowid, url, title, entity)
