@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use exhibit_capture::notify::{
-    Delivery, Outcome, Round, Which, deliver, drop_outbox, enqueue, queued, signature_header,
+    Delivery, Outcome, Round, Which, deliver, drop_outbox, enqueue, queued, read_mark,
+    signature_header, write_mark,
 };
 use exhibit_ops::notify::ChangeNotification;
 use exhibit_sign::SigningKey;
@@ -56,6 +57,8 @@ fn add(root: &Path, url: String, links: Option<String>, json: bool) -> Result<u8
     // An outbox left by an earlier registration of this URL (a crash during `remove`) holds
     // versions from before this `add`: only later ones are notified.
     drop_outbox(root, &entry.url)?;
+    // Versions up to the newest one now are not this webhook's: its mark starts there.
+    write_mark(root, &entry.url, archive.last_version_number()?)?;
     let added = entry.clone();
     Config::update_notify(root, move |list| {
         if list.iter().any(|n| n.url == added.url) {
@@ -170,7 +173,10 @@ fn list(root: &Path, json: bool) -> Result<u8, Failure> {
 fn deliver_now(root: &Path, json: bool) -> Result<u8, Failure> {
     let archive = Archive::open(root)?;
     let webhooks = archive.config().notify.clone();
-    let round = deliver(root, &webhooks, Which::All, true)?.unwrap_or_default();
+    let round = deliver(root, &webhooks, Which::All, true, &mut || {
+        catch_up(root, &webhooks)
+    })?
+    .unwrap_or_default();
     let mut out = text_stdout();
     for d in &round.deliveries {
         if json {
@@ -248,7 +254,10 @@ fn describe(d: &Delivery) -> String {
 pub fn deliver_quietly(archive: &Archive) {
     let webhooks = &archive.config().notify;
     if !webhooks.is_empty() {
-        let _ = deliver(archive.root(), webhooks, Which::Due, false);
+        let root = archive.root();
+        let _ = deliver(root, webhooks, Which::Due, false, &mut || {
+            catch_up(root, webhooks)
+        });
     }
 }
 
@@ -281,8 +290,10 @@ fn serve_round(root: &Path) -> Result<(), String> {
     if config.notify.is_empty() {
         return Ok(());
     }
-    let Some(round) =
-        deliver(root, &config.notify, Which::Due, false).map_err(|e| e.to_string())?
+    let Some(round) = deliver(root, &config.notify, Which::Due, false, &mut || {
+        catch_up(root, &config.notify)
+    })
+    .map_err(|e| e.to_string())?
     else {
         return Ok(());
     };
@@ -294,140 +305,140 @@ fn serve_round(root: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// The change notifications of one capturing command (`capture`, `import`): each committed
-/// capture that opens a new version of a document that had one is queued for every webhook
-/// as it is committed ([`Hook::committed`]); after the command's checkpoint is signed, the
-/// queue is delivered ([`Hook::deliver`]). Problems are warnings, never failures: the captures
-/// are committed and signed already.
+/// The change notifications of one capturing command (`capture`, `import`): after the
+/// command's checkpoint is signed, a delivery round queues every change committed since each
+/// webhook's mark ([`catch_up`]) and delivers what is due ([`Hook::deliver`]). Queueing from the
+/// catalog rather than as each capture is reported means a command killed between a commit and
+/// its notification loses nothing: the next round (any later capture, `exhibit serve`, `exhibit
+/// notify deliver`) queues it. Problems are warnings, never failures: the captures are
+/// committed and signed already.
 pub struct Hook {
-    inner: Option<Inner>,
-}
-
-struct Inner {
-    /// A second handle on the archive, to read what was committed while the capturer holds
-    /// the first.
-    reader: Archive,
-    public: KeyHistory,
-    key: SigningKey,
-    key_id: String,
+    root: PathBuf,
     webhooks: Vec<NotifyEntry>,
-    /// What this command queued, per webhook (as in `webhooks`).
-    queued: Vec<usize>,
+    /// How many of this command's captures opened a version of a document that had one.
+    changes: usize,
 }
 
 impl Hook {
-    /// The hook for a command on `archive`: inert when no webhook is configured, or (with a
-    /// warning) when the archive cannot be read a second time or its key cannot be loaded.
+    /// The hook for a command on `archive` (inert when no webhook is configured).
     pub fn new(archive: &Archive) -> Hook {
-        let webhooks = archive.config().notify.clone();
-        if webhooks.is_empty() {
-            return Hook { inner: None };
-        }
-        let setup = || -> Result<Inner, Failure> {
-            let reader = Archive::open(archive.root())?;
-            let public = reader.keys()?;
-            let key = archive.signing_key()?;
-            let key_id = key.public_key().fingerprint().to_string();
-            Ok(Inner {
-                reader,
-                public,
-                key,
-                key_id,
-                queued: vec![0; webhooks.len()],
-                webhooks,
-            })
-        };
-        match setup() {
-            Ok(inner) => Hook { inner: Some(inner) },
-            Err(e) => {
-                eprint_line(&format!(
-                    "exhibit: warning: change notifications are off for this command: {}",
-                    e.message
-                ));
-                Hook { inner: None }
-            }
+        Hook {
+            root: archive.root().to_path_buf(),
+            webhooks: archive.config().notify.clone(),
+            changes: 0,
         }
     }
 
-    /// Queues the notification of what `c` committed, if it opened a new version of a
-    /// document that had one (warning when it cannot).
+    /// Counts what `c` committed, if it opened a new version of a document that had one.
     pub fn committed(&mut self, c: &CommittedCapture) {
-        let Some(inner) = &mut self.inner else { return };
-        if !c.changed || c.previous_version_id.is_none() {
-            return;
-        }
-        let version = c
-            .version_id
-            .as_ref()
-            .map_or_else(String::new, |v| v.to_string());
-        if let Err(why) = inner.enqueue(c) {
-            eprint_line(&format!(
-                "exhibit: warning: the change notification of {version} ({}) could not be queued: \
-                 {why}; the capture is recorded",
-                c.capture_id
-            ));
+        if c.changed && c.previous_version_id.is_some() {
+            self.changes += 1;
         }
     }
 
-    /// Delivers the queue (every webhook's notifications that are due), warning about each
-    /// that failed and about each webhook where what this command queued still waits.
+    /// Queues and delivers (every webhook's notifications that are due), warning about each
+    /// that failed and about each webhook where this command's changes still wait.
     pub fn deliver(self) {
-        let Some(inner) = self.inner else { return };
-        if inner.queued.iter().all(|&n| n == 0) {
+        if self.webhooks.is_empty() || self.changes == 0 {
             return;
         }
-        let root = inner.reader.root().to_path_buf();
-        match deliver(&root, &inner.webhooks, Which::Due, false) {
-            Ok(Some(round)) => warn_about(&round, &inner.webhooks, &inner.queued),
+        let (root, webhooks) = (&self.root, &self.webhooks);
+        match deliver(root, webhooks, Which::Due, false, &mut || {
+            catch_up(root, webhooks)
+        }) {
+            Ok(Some(round)) => warn_about(&round, webhooks, &vec![self.changes; webhooks.len()]),
             Ok(None) => eprint_line(
                 "exhibit: note: another exhibit process is delivering change notifications; \
-                 those this command queued are sent by the next delivery (`exhibit notify deliver` \
-                 sends them now)",
+                 this command's are queued and sent by it or the next delivery (`exhibit notify \
+                 deliver` sends them now)",
             ),
             Err(e) => eprint_line(&format!(
-                "exhibit: warning: change notifications not delivered: {e}; they stay queued \
-                 (`exhibit notify deliver` retries)"
+                "exhibit: warning: change notifications not delivered: {e}; the next capture, \
+                 `exhibit serve` or `exhibit notify deliver` queues and retries them"
             )),
         }
     }
 }
 
-impl Inner {
-    fn enqueue(&mut self, c: &CommittedCapture) -> Result<(), String> {
-        let created_at = exhibit_core::time::format_rfc3339_seconds(chrono::Utc::now());
-        let Some(mut notification) = ChangeNotification::of_capture(
-            &self.reader,
-            &self.public,
-            c,
-            &self.key_id,
-            &created_at,
-        )
-        .map_err(|e| e.to_string())?
-        else {
-            return Ok(());
+/// Queues, for each webhook, the notification of every version committed since its mark that
+/// replaced another (a document's first version is not a change), then moves the mark past
+/// them: the one place notifications are queued. Runs under the outbox lock (as `deliver`'s
+/// catch-up), so no two processes queue at once. A webhook without a mark (configured before
+/// marks existed) starts at the newest version. A version whose notification cannot be made
+/// (a damaged record) is skipped with a warning.
+fn catch_up(root: &Path, webhooks: &[NotifyEntry]) -> Result<(), StoreError> {
+    /// Versions read from the catalog at a time.
+    const PAGE: u64 = 256;
+    let archive = Archive::open(root)?;
+    let last = archive.last_version_number()?;
+    let marks = webhooks
+        .iter()
+        .map(|w| read_mark(root, &w.url))
+        .collect::<Result<Vec<_>, _>>()?;
+    if marks.iter().all(|m| m.is_some_and(|m| m >= last)) {
+        return Ok(());
+    }
+    let public = archive.keys()?;
+    let key = archive.signing_key()?;
+    let key_id = key.public_key().fingerprint().to_string();
+    for (w, mark) in webhooks.iter().zip(marks) {
+        let Some(mut through) = mark else {
+            write_mark(root, &w.url, last)?;
+            continue;
         };
-        let mut problems = Vec::new();
-        for (w, queued) in self.webhooks.iter().zip(&mut self.queued) {
-            notification.set_links(w.links.as_deref());
-            let body = notification.body().map_err(|e| e.to_string())?;
-            let signature = signature_header(&self.key, &body);
-            match enqueue(
-                self.reader.root(),
-                &w.url,
-                &notification.id,
-                &body,
-                &signature,
-                &created_at,
-            ) {
-                Ok(_) => *queued += 1,
-                Err(e) => problems.push(format!("for {}: {e}", w.url)),
+        while through < last {
+            let page = archive.versions_after(through, PAGE)?;
+            let Some(end) = page.last().map(|v| v.id.number()) else {
+                break;
+            };
+            for v in &page {
+                if let Some(previous) = archive.previous_version(v)? {
+                    queue(&archive, &public, (&key, &key_id), w, v, &previous)?;
+                }
             }
-        }
-        match problems.is_empty() {
-            true => Ok(()),
-            false => Err(problems.join("; ")),
+            write_mark(root, &w.url, end)?;
+            through = end;
         }
     }
+    Ok(())
+}
+
+/// Queues the notification of `v` (which replaced `previous`) for `webhook`.
+fn queue(
+    archive: &Archive,
+    public: &KeyHistory,
+    (key, key_id): (&SigningKey, &str),
+    webhook: &NotifyEntry,
+    v: &exhibit_store::VersionRow,
+    previous: &exhibit_store::VersionRow,
+) -> Result<(), StoreError> {
+    let created_at = exhibit_core::time::format_rfc3339_seconds(chrono::Utc::now());
+    let made = ChangeNotification::of_version(archive, public, v, previous, key_id, &created_at)
+        .and_then(|mut n| {
+            n.set_links(webhook.links.as_deref());
+            Ok((n.body()?, n))
+        });
+    let (body, n) = match made {
+        Ok(made) => made,
+        Err(e) => {
+            eprint_line(&format!(
+                "exhibit: warning: the change notification of {} for {} cannot be made: {e}; \
+                 skipped",
+                v.id, webhook.url
+            ));
+            return Ok(());
+        }
+    };
+    let signature = signature_header(key, &body);
+    enqueue(
+        archive.root(),
+        &webhook.url,
+        &n.id,
+        &body,
+        &signature,
+        &created_at,
+    )?;
+    Ok(())
 }
 
 /// The warnings after a command's delivery round: per webhook, the notification that failed

@@ -759,3 +759,62 @@ fn notify_exhibit_serve_delivers_the_outbox_once_across_restarts() {
     let listed = json_lines(&exhibit(&archive, &["--json", "notify", "list"]));
     assert_eq!(listed[0]["pending"], 0);
 }
+
+/// Capture commands SIGKILLed at moments spread over their run (before, during and after the
+/// commit, during delivery) lose no notification: every version that replaced another is
+/// delivered (each delivery's signature checked), none that does not exist, and a later
+/// `notify deliver` leaves nothing queued. (A kill after a receiver answered but before the
+/// outbox file went may send one twice — at least once, deduplicated on `Exhibit-Delivery`.)
+#[test]
+fn notify_killed_captures_lose_no_notification() {
+    let (dir, archive) = new_archive();
+    let receiver = Receiver::start();
+    let site = Site::start(&page("Terms", "<p>Terms, version 0.</p>"));
+    ok(&exhibit(&archive, &["notify", "add", &receiver.url]));
+    let (first, _) = capture(&archive, &site.url());
+    let document = first["document_id"].as_str().unwrap().to_owned();
+    for i in 1..=14u64 {
+        site.set(&page(
+            "Terms",
+            &format!("<p>Terms, version {i}, changed.</p>"),
+        ));
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("exhibit"))
+            .arg("--archive")
+            .arg(&archive)
+            .args(["capture", &site.url()])
+            .env_remove("EXHIBIT_ARCHIVE")
+            .env_remove("EXHIBIT_NOTIFY_RETRY_SECS")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // 0, 7, 14, … 91 ms: from before the fetch to after the delivery.
+        std::thread::sleep(Duration::from_millis((i - 1) * 7));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Whatever the kills left: the next round queues and delivers it.
+    ok(&exhibit(&archive, &["fsck", "--repair"]));
+    ok(&exhibit(&archive, &["notify", "deliver"]));
+    let history = json_lines(&exhibit(&archive, &["--json", "history", &document]));
+    let changes: std::collections::BTreeSet<String> = history[0]["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["change"] != "first")
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    let delivered = receiver.delivered();
+    let notified: std::collections::BTreeSet<String> = delivered
+        .iter()
+        .map(|p| p.header("Exhibit-Delivery").to_owned())
+        .collect();
+    assert!(!changes.is_empty());
+    assert_eq!(notified, changes, "every change notified, nothing else");
+    for p in &delivered {
+        verify_with_openssl(&archive, p, dir.path());
+    }
+    let listed = json_lines(&exhibit(&archive, &["--json", "notify", "list"]));
+    assert_eq!(listed[0]["pending"], 0);
+    println!("{} changes, {} deliveries", changes.len(), delivered.len());
+}

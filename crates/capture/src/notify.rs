@@ -28,7 +28,7 @@ use exhibit_core::time::{format_rfc3339_seconds, parse_rfc3339_seconds};
 use exhibit_sign::SigningKey;
 use exhibit_store::config::NotifyEntry;
 use exhibit_store::layout::{
-    NOTIFY_DIR, NOTIFY_LOCK, outbox_body_name, outbox_dir, outbox_state_name,
+    NOTIFY_DIR, NOTIFY_LOCK, outbox_body_name, outbox_dir, outbox_mark_path, outbox_state_name,
     parse_outbox_body_name,
 };
 use exhibit_store::{StoreError, fsutil, locks};
@@ -218,6 +218,43 @@ fn read_state(dir: &Path, version: &RecordId) -> Result<QueueState, String> {
     QueueState::parse(&bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The longest mark file read.
+const MAX_MARK_BYTES: u64 = 64;
+
+/// The webhook's mark: the highest version number whose notification was queued, if it was a
+/// change (`None` before the first catch-up or `notify add`).
+pub fn read_mark(root: &Path, url: &str) -> Result<Option<u64>, StoreError> {
+    let path = root.join(outbox_mark_path(url));
+    let bytes = match fsutil::read_in_archive(&path, MAX_MARK_BYTES) {
+        Ok(b) => b,
+        Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|t| t.trim_end().parse().ok())
+        .map(Some)
+        .ok_or_else(|| StoreError::Corrupt {
+            what: path.display().to_string(),
+            message: "is not a version number".into(),
+        })
+}
+
+/// Moves the webhook's mark to `through`, crash-safely (after what it covers was queued).
+pub fn write_mark(root: &Path, url: &str, through: u64) -> Result<(), StoreError> {
+    let path = root.join(outbox_mark_path(url));
+    let dir = fsutil::parent_dir(&path).to_path_buf();
+    let created = fsutil::create_dirs(&dir)?;
+    fsutil::write_atomic(&path, format!("{through}\n").as_bytes())?;
+    fsutil::sync_dir(&dir)?;
+    for d in created {
+        fsutil::sync_dir(&d)?;
+    }
+    Ok(())
+}
+
 /// Removes the outbox of the webhook at `url` (waiting for a delivery that is running).
 pub fn drop_outbox(root: &Path, url: &str) -> Result<(), StoreError> {
     let _lock = lock_outbox(root, true)?;
@@ -309,11 +346,16 @@ impl Round {
 /// delivery running elsewhere to end; without, returns `None` when one is running. Only the
 /// lock and the outbox's directories being unreadable are errors; a webhook's failure is an
 /// [`Outcome`].
+///
+/// `catch_up` runs first, under the lock: it queues what was committed since each webhook's
+/// mark ([`read_mark`]) and moves the mark. Only notifications at or below a webhook's mark are
+/// sent, so one that was delivered (and left the outbox) is never queued again by a catch-up.
 pub fn deliver(
     root: &Path,
     webhooks: &[NotifyEntry],
     which: Which,
     wait: bool,
+    catch_up: &mut dyn FnMut() -> Result<(), StoreError>,
 ) -> Result<Option<Round>, StoreError> {
     if webhooks.is_empty() {
         return Ok(Some(Round::default()));
@@ -321,6 +363,7 @@ pub fn deliver(
     let Some(_lock) = lock_outbox(root, wait)? else {
         return Ok(None);
     };
+    catch_up()?;
     let agent = agent();
     let per_webhook: Vec<Result<(Vec<Delivery>, usize), StoreError>> = std::thread::scope(|s| {
         let handles: Vec<_> = webhooks
@@ -356,7 +399,11 @@ fn deliver_queue(
     which: Which,
 ) -> Result<(Vec<Delivery>, usize), StoreError> {
     let dir = root.join(outbox_dir(url));
-    let items = queued(root, url)?;
+    let mark = read_mark(root, url)?;
+    let items: Vec<Queued> = queued(root, url)?
+        .into_iter()
+        .filter(|q| mark.is_none_or(|m| q.version.number() <= m))
+        .collect();
     let mut left = items.len();
     let mut out = Vec::new();
     for item in items {

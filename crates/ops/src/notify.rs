@@ -148,18 +148,31 @@ impl ChangeNotification {
         else {
             return Ok(None);
         };
-        let capture = archive.signed_capture(c.capture_id.number(), public)?;
-        let document = &capture.manifest.document;
         let new = archive.version(new_id.number())?;
         let old = archive.version(old_id.number())?;
+        Self::of_version(archive, public, &new, &old, key, created_at).map(Some)
+    }
+
+    /// The notification of version `new`, which replaced `old`: its document and its opening
+    /// capture as their signed manifests state them.
+    pub fn of_version(
+        archive: &Archive,
+        public: &KeyHistory,
+        new: &VersionRow,
+        old: &VersionRow,
+        key: &str,
+        created_at: &str,
+    ) -> Result<ChangeNotification, OpsError> {
+        let capture = archive.signed_opening(new, public)?;
+        let document = &capture.manifest.document;
         if new.document_id != document.id || old.document_id != document.id {
             return Err(OpsError::failed(format!(
                 "{} and {} are not both versions of {}: the catalog is damaged",
                 old.id, new.id, document.id
             )));
         }
-        let change = measure_change(archive, public, &old, &new)?;
-        Ok(Some(ChangeNotification {
+        let change = measure_change(archive, public, old, new)?;
+        Ok(ChangeNotification {
             kind: NOTIFICATION_TYPE,
             id: new.id.clone(),
             archive: ArchiveInfo {
@@ -172,19 +185,19 @@ impl ChangeNotification {
                 entity: document.entity.clone(),
                 title: document.title.clone(),
             },
-            old_version: version_info(archive, public, &old)?,
-            new_version: version_info(archive, public, &new)?,
+            old_version: version_info(archive, public, old)?,
+            new_version: version_info(archive, public, new)?,
             capture: CaptureInfo {
-                id: c.capture_id.clone(),
-                captured_at: c.captured_at.clone(),
-                sha256: c.sha256,
-                manifest_sha256: c.manifest_sha256,
-                log_index: c.log_index,
+                id: capture.manifest.id.clone(),
+                captured_at: capture.manifest.captured_at.clone(),
+                sha256: capture.manifest.content.as_ref().map(|c| c.sha256),
+                manifest_sha256: exhibit_core::Sha256Digest::of(&capture.bytes),
+                log_index: capture.row.log_index,
             },
             change,
             links: None,
             created_at: created_at.to_owned(),
-        }))
+        })
     }
 
     /// Sets the links to the pages of `exhibit serve` at `base` (a trailing `/` is dropped);

@@ -65,6 +65,10 @@ pub(crate) const CHANGES_OF_DOCUMENT: &str = concat!(
      ORDER BY v.num DESC LIMIT ?3"
 );
 
+/// Versions numbered above `?1`, oldest first, at most `?2`.
+pub(crate) const VERSIONS_AFTER: &str =
+    "SELECT num FROM versions WHERE num > ?1 ORDER BY num LIMIT ?2";
+
 /// A document's (`?1`) provisions, oldest first, at most `?2`.
 pub(crate) const PROVISIONS_OF_DOCUMENT: &str =
     "SELECT num FROM provisions WHERE document = ?1 ORDER BY num LIMIT ?2";
@@ -255,6 +259,23 @@ impl Archive {
             })?
             .collect::<Result<_, _>>()?;
         nums.into_iter().map(|n| self.provision(n as u64)).collect()
+    }
+
+    /// The archive's versions numbered above `after`, oldest first: at most `limit`.
+    pub fn versions_after(&self, after: u64, limit: u64) -> Result<Vec<VersionRow>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(VERSIONS_AFTER)?;
+        let nums: Vec<i64> = stmt
+            .query_map(params![sql_int(after), sql_int(limit)], |r| r.get(0))?
+            .collect::<Result<_, _>>()?;
+        nums.into_iter().map(|n| self.version(n as u64)).collect()
+    }
+
+    /// The highest version number in the archive (0 when it has none).
+    pub fn last_version_number(&self) -> Result<u64, StoreError> {
+        let n: Option<i64> = self
+            .conn
+            .query_row("SELECT max(num) FROM versions", [], |r| r.get(0))?;
+        Ok(n.map_or(0, |n| n as u64))
     }
 
     /// The version of `document` before `version`, if any.

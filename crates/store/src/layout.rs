@@ -441,6 +441,14 @@ pub fn outbox_state_path(url: &str, version: &RecordId) -> String {
     format!("{}/{}", outbox_dir(url), outbox_state_name(version))
 }
 
+/// `notify/outbox/<webhook>/notified-through`: the highest version number whose notification,
+/// if it is a change, was queued for the webhook at `url` (decimal, a newline). Versions above
+/// it are queued by the next catch-up; only versions at or below it are delivered, so a
+/// delivered notification is never queued again.
+pub fn outbox_mark_path(url: &str) -> String {
+    format!("{}/notified-through", outbox_dir(url))
+}
+
 /// The version a file name of a webhook's outbox (as [`outbox_body_name`] writes it) names;
 /// `None` for a state file, a temporary file or anything else.
 pub fn parse_outbox_body_name(name: &str) -> Option<RecordId> {

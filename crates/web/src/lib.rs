@@ -147,7 +147,7 @@ impl Site {
             Route::File(id, kind) => files::response(&ctx, &id, kind),
             Route::Diff(query) => diff::page(&ctx, &query),
             Route::Feed(scope) => feed::response(&ctx, &scope, &base_url(request)),
-            Route::Static(_) => unreachable!("answered above"),
+            Route::Static(asset) => Ok(assets::response(asset)),
         }
     }
 }
