@@ -157,6 +157,8 @@ def pages(i):
         ("/diff?from=V1&to=V2", f"/diff?from={i['serve_v1']}&to={i['serve_v2']}"),
         ("/feed.atom", "/feed.atom"),
         ("/documents/PROBE/feed.atom", f"/documents/{doc}/feed.atom"),
+        ("/feed.atom?entity=PROBE", "/feed.atom?entity=Serve%20Probe%20Ltd"),
+        ("/?entity=PROBE", "/?entity=Serve%20Probe%20Ltd"),
         ("/?after=MID", f"/?after={mid}"),
     ]
 

@@ -49,11 +49,13 @@ pub(crate) const CHANGES_OF_ARCHIVE: &str = concat!(
     " AS prev FROM versions v WHERE v.num < ?1 AND prev IS NOT NULL ORDER BY v.num DESC LIMIT ?2"
 );
 
-/// An entity's (`?1`) changes below version `?2`, newest first, at most `?3`.
+/// An entity's (`?1`) changes below version `?2`, newest first, at most `?3`. `CROSS JOIN`
+/// keeps the entity's documents the outer loop (through `documents_entity`), so the cost is the
+/// entity's versions (sorted), never a walk of the archive's versions filtered as it goes.
 const CHANGES_OF_ENTITY: &str = concat!(
     "SELECT v.num, ",
     previous_version!(),
-    " AS prev FROM versions v JOIN documents d ON d.num = v.document \
+    " AS prev FROM documents d CROSS JOIN versions v ON v.document = d.num \
      WHERE d.entity = ?1 AND v.num < ?2 AND prev IS NOT NULL ORDER BY v.num DESC LIMIT ?3"
 );
 

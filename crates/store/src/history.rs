@@ -204,6 +204,7 @@ mod tests {
                 "provisions of document",
                 crate::browse::PROVISIONS_OF_DOCUMENT,
             ),
+            ("versions after", crate::browse::VERSIONS_AFTER),
         ] {
             queries.push((name.to_owned(), sql.to_owned()));
         }
