@@ -19,13 +19,22 @@ use crate::common::*;
 
 /// Every catalog table as sorted rows of printable values, plus the schema (`sqlite_schema`
 /// without page numbers), except `document_rules` (catalog-only history, compared through
-/// [`current_rules`]).
+/// [`current_rules`]) and the search index's FTS5 shadow tables (`documents_search_*`: their
+/// bytes depend on how the index was merged, not on what it holds). The index itself is held to
+/// FTS5's `integrity-check` (it indexes exactly the `documents` rows, which are compared).
 pub(crate) fn dump(archive: &Path) -> BTreeMap<String, Vec<String>> {
     let conn = rusqlite::Connection::open_with_flags(
         archive.join("catalog.sqlite"),
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
     )
     .unwrap();
+    rusqlite::Connection::open(archive.join("catalog.sqlite"))
+        .unwrap()
+        .execute(
+            "INSERT INTO documents_search(documents_search) VALUES ('integrity-check')",
+            [],
+        )
+        .expect("the search index holds exactly the documents table");
     let mut out = BTreeMap::new();
     let mut schema: Vec<String> = conn
         .prepare("SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_schema")
@@ -47,7 +56,8 @@ pub(crate) fn dump(archive: &Path) -> BTreeMap<String, Vec<String>> {
     let tables: Vec<String> = conn
         .prepare(
             "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             AND name <> 'document_rules' ORDER BY name",
+             AND name <> 'document_rules' AND name NOT LIKE 'documents\\_search\\_%' ESCAPE '\\' \
+             ORDER BY name",
         )
         .unwrap()
         .query_map([], |r| r.get(0))

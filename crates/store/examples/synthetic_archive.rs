@@ -484,6 +484,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             )?;
         }
     }
+    // As `reindex` leaves a catalog built in bulk: the search index merged.
+    exhibit_store::optimize_search(&tx)?;
     tx.commit()?;
     let dangling: i64 =
         conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {

@@ -170,6 +170,18 @@ END;
 INSERT INTO documents_search(documents_search) VALUES ('rebuild');
 "#;
 
+/// Merges the documents' search index into one segment (FTS5 `optimize`): searches then read
+/// one posting list per trigram instead of one per segment. Run where a catalog is built in
+/// bulk (`reindex`, the synthetic catalogs of the benchmarks); captures leave the index to
+/// FTS5's own incremental merging. About 0.15 s at 40,000 documents.
+pub fn optimize_search(conn: &Connection) -> Result<(), StoreError> {
+    conn.execute(
+        "INSERT INTO documents_search(documents_search) VALUES ('optimize')",
+        [],
+    )?;
+    Ok(())
+}
+
 /// Checks, before SQLite is let open the database `path`, that it and each of its
 /// [`CATALOG_SIDE_FILES`](crate::layout::CATALOG_SIDE_FILES) is absent or a regular file — by `lstat`, never following a link. SQLite
 /// opens these files itself, following links and blocking on a FIFO (it opens the rollback

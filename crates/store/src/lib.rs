@@ -52,6 +52,7 @@ pub mod timestamps;
 pub use archive::{Archive, CatalogReader, InitOptions};
 pub use batch::{Batch, CommittedCapture, PendingCapture};
 pub use browse::{Change, ChangeScope, MIN_INDEXED_SEARCH};
+pub use catalog::optimize_search;
 pub use config::Config;
 pub use cosignatures::StoredCosignature;
 pub use error::StoreError;

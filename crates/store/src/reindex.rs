@@ -148,6 +148,7 @@ pub fn reindex(root: &Path) -> Result<ReindexReport, StoreError> {
         }
         .build()?;
         latest_note = note;
+        catalog::optimize_search(&tx)?;
         tx.commit()?;
         // Closed (its temporary tables go with it) and opened again to switch to WAL, the
         // catalog's journal mode.
