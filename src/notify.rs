@@ -363,81 +363,105 @@ impl Hook {
 /// Queues, for each webhook, the notification of every version committed since its mark that
 /// replaced another (a document's first version is not a change), then moves the mark past
 /// them: the one place notifications are queued. Runs under the outbox lock (as `deliver`'s
-/// catch-up), so no two processes queue at once. A webhook without a mark (configured before
-/// marks existed) starts at the newest version. A version whose notification cannot be made
-/// (a damaged record) is skipped with a warning.
+/// catch-up), so no two processes queue at once. Each notification is made once (its diff is
+/// the work) and queued for every webhook whose mark is below it. A webhook without a mark
+/// (configured before marks existed) starts at the newest version. A version whose
+/// notification cannot be made (a damaged record) is skipped with a warning.
 fn catch_up(root: &Path, webhooks: &[NotifyEntry]) -> Result<(), StoreError> {
     /// Versions read from the catalog at a time.
     const PAGE: u64 = 256;
     let archive = Archive::open(root)?;
     let last = archive.last_version_number()?;
-    let marks = webhooks
-        .iter()
-        .map(|w| read_mark(root, &w.url))
-        .collect::<Result<Vec<_>, _>>()?;
-    if marks.iter().all(|m| m.is_some_and(|m| m >= last)) {
-        return Ok(());
+    let mut marks = Vec::with_capacity(webhooks.len());
+    for w in webhooks {
+        marks.push(match read_mark(root, &w.url)? {
+            Some(m) => m,
+            None => {
+                write_mark(root, &w.url, last)?;
+                last
+            }
+        });
     }
+    let Some(mut through) = marks.iter().copied().min().filter(|&m| m < last) else {
+        return Ok(());
+    };
     let public = archive.keys()?;
     let key = archive.signing_key()?;
     let key_id = key.public_key().fingerprint().to_string();
-    for (w, mark) in webhooks.iter().zip(marks) {
-        let Some(mut through) = mark else {
-            write_mark(root, &w.url, last)?;
-            continue;
+    while through < last {
+        let page = archive.versions_after(through, PAGE)?;
+        let Some(end) = page.last().map(|v| v.id.number()) else {
+            break;
         };
-        while through < last {
-            let page = archive.versions_after(through, PAGE)?;
-            let Some(end) = page.last().map(|v| v.id.number()) else {
-                break;
-            };
-            for v in &page {
-                if let Some(previous) = archive.previous_version(v)? {
-                    queue(&archive, &public, (&key, &key_id), w, v, &previous)?;
-                }
+        for v in &page {
+            let waiting: Vec<&NotifyEntry> = webhooks
+                .iter()
+                .zip(&marks)
+                .filter(|&(_, &m)| m < v.id.number())
+                .map(|(w, _)| w)
+                .collect();
+            if waiting.is_empty() {
+                continue;
             }
-            write_mark(root, &w.url, end)?;
-            through = end;
+            if let Some(previous) = archive.previous_version(v)? {
+                queue(&archive, &public, (&key, &key_id), &waiting, v, &previous)?;
+            }
         }
+        for (w, m) in webhooks.iter().zip(&mut marks) {
+            if *m < end {
+                write_mark(root, &w.url, end)?;
+                *m = end;
+            }
+        }
+        through = end;
     }
     Ok(())
 }
 
-/// Queues the notification of `v` (which replaced `previous`) for `webhook`.
+/// Queues the notification of `v` (which replaced `previous`) for each of `webhooks`.
 fn queue(
     archive: &Archive,
     public: &KeyHistory,
     (key, key_id): (&SigningKey, &str),
-    webhook: &NotifyEntry,
+    webhooks: &[&NotifyEntry],
     v: &exhibit_store::VersionRow,
     previous: &exhibit_store::VersionRow,
 ) -> Result<(), StoreError> {
     let created_at = exhibit_core::time::format_rfc3339_seconds(chrono::Utc::now());
-    let made = ChangeNotification::of_version(archive, public, v, previous, key_id, &created_at)
-        .and_then(|mut n| {
-            n.set_links(webhook.links.as_deref());
-            Ok((n.body()?, n))
-        });
-    let (body, n) = match made {
-        Ok(made) => made,
-        Err(e) => {
-            eprint_line(&format!(
-                "exhibit: warning: the change notification of {} for {} cannot be made: {e}; \
-                 skipped",
-                v.id, webhook.url
-            ));
-            return Ok(());
-        }
-    };
-    let signature = signature_header(key, &body);
-    enqueue(
-        archive.root(),
-        &webhook.url,
-        &n.id,
-        &body,
-        &signature,
-        &created_at,
-    )?;
+    let mut n =
+        match ChangeNotification::of_version(archive, public, v, previous, key_id, &created_at) {
+            Ok(n) => n,
+            Err(e) => {
+                eprint_line(&format!(
+                    "exhibit: warning: the change notification of {} cannot be made: {e}; skipped",
+                    v.id
+                ));
+                return Ok(());
+            }
+        };
+    for w in webhooks {
+        n.set_links(w.links.as_deref());
+        let body = match n.body() {
+            Ok(body) => body,
+            Err(e) => {
+                eprint_line(&format!(
+                    "exhibit: warning: the change notification of {} for {} cannot be made: {e}; \
+                     skipped",
+                    v.id, w.url
+                ));
+                continue;
+            }
+        };
+        let signature = signature_header(key, &body);
+        enqueue(
+            archive.root(),
+            &w.url,
+            &n.id,
+            &body,
+            &signature,
+            &created_at,
+        )?;
+    }
     Ok(())
 }
 

@@ -25,8 +25,8 @@ const DELIVER_EVERY: Duration = Duration::from_secs(30);
 pub fn serve(root: &Path, args: ServeArgs) -> Result<u8, Failure> {
     let addrs = check_listen(&args.listen, args.public).map_err(Failure::bad_input)?;
     let site = Site::new(root)?;
-    let origin = exhibit_store::Archive::open(root)?.config().origin.clone();
-    let in_bucket = exhibit_store::Archive::open(root)?.config().store.is_some();
+    let config = exhibit_store::Archive::open(root)?.config().clone();
+    let (origin, in_bucket) = (config.origin, config.store.is_some());
     let server = Server::bind(&addrs, Arc::new(site))
         .map_err(|e| Failure {
             code: crate::EXIT_FAILED,

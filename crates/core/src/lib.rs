@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod citation;
 pub mod connection;
 pub mod digest;
+pub mod http_status;
 pub mod id;
 pub mod inert;
 pub mod jcs;

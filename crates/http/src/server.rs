@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
+use exhibit_core::manifest::shorten;
+
 use crate::MAX_CONNECTIONS;
 use crate::conn::{Connection, ReadError, WriteError, write_response};
 use crate::message::{Head, Request, Response};
@@ -286,14 +288,6 @@ fn body_length(head: &Head, max: usize) -> Result<usize, Response> {
 fn note(log: Option<&RequestLog>, peer: &str, what: &str, r: &Response) {
     if let Some(log) = log {
         log(&format!("{peer} {what} {}: {}", r.status, r.summary));
-    }
-}
-
-/// `s` cut to its first `max` characters, with `…` if cut (for logs).
-fn shorten(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        None => s.to_owned(),
-        Some((cut, _)) => format!("{}…", &s[..cut]),
     }
 }
 

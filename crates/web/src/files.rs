@@ -17,9 +17,6 @@ use crate::{Ctx, PageError};
 
 /// The response carrying one of a record's files.
 pub fn response(ctx: &Ctx, id: &RecordId, kind: FileKind) -> Result<Response, PageError> {
-    if matches!(kind, FileKind::Bundle | FileKind::Report) {
-        return made(ctx, id, kind);
-    }
     let a = &ctx.archive;
     let capture = match id.kind() {
         RecordKind::Version => a.version(id.number())?.opened_by.number(),
@@ -62,7 +59,7 @@ pub fn response(ctx: &Ctx, id: &RecordId, kind: FileKind) -> Result<Response, Pa
                 None,
             )
         }
-        FileKind::Bundle | FileKind::Report => unreachable!("made above"),
+        FileKind::Bundle | FileKind::Report => return made(ctx, id, kind),
         FileKind::Screenshot => {
             let s = m
                 .browser
@@ -136,25 +133,10 @@ fn download(r: Response, name: &str) -> Response {
         )
 }
 
-/// A file-name extension for a media type (`bin` when unknown).
+/// The file-name extension of a media type, as bundles name captured bytes (its parameters
+/// left out).
 fn extension(media_type: &str) -> &'static str {
-    let base = media_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    match base.as_str() {
-        "text/html" | "application/xhtml+xml" => "html",
-        "text/plain" => "txt",
-        "text/markdown" => "md",
-        "application/pdf" => "pdf",
-        "application/json" => "json",
-        "application/xml" | "text/xml" => "xml",
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        _ => "bin",
-    }
+    exhibit_bundle::layout::extension(media_type.split(';').next().unwrap_or("").trim())
 }
 
 /// Bytes read through while hashing them: the bytes of each read from the object are released

@@ -156,7 +156,7 @@ fn evidence(
                 dt { "Signed by" } dd { code { (m.signer) } }
                 dt { "Log position" } dd { "leaf " (signed.row.log_index) }
                 @if let Some(cp) = a.latest_checkpoint()? {
-                    dt { "Checkpoint" } dd { "size " (cp.size) ", root " code.hash { (hex_of(&cp.root)) } }
+                    dt { "Checkpoint" } dd { "size " (cp.size) ", root " code.hash { (hex::encode(cp.root)) } }
                 }
             }
             @if let Some(q) = &quote {
@@ -409,8 +409,4 @@ fn preview(text: &str) -> String {
         end -= 1;
     }
     format!("{}\n… (the whole text is the download above)", &text[..end])
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -366,58 +366,6 @@ fn compare_accessed(stated: NaiveDate, facts: &RecordFacts) -> FieldStatus {
     }
 }
 
-/// The reason phrases of the common HTTP status codes.
-fn reason_phrase(code: u16) -> Option<&'static str> {
-    Some(match code {
-        200 => "OK",
-        201 => "Created",
-        202 => "Accepted",
-        203 => "Non-Authoritative Information",
-        204 => "No Content",
-        206 => "Partial Content",
-        300 => "Multiple Choices",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        401 => "Unauthorized",
-        402 => "Payment Required",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        406 => "Not Acceptable",
-        407 => "Proxy Authentication Required",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        410 => "Gone",
-        411 => "Length Required",
-        412 => "Precondition Failed",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        418 => "I'm a teapot",
-        421 => "Misdirected Request",
-        422 => "Unprocessable Content",
-        425 => "Too Early",
-        426 => "Upgrade Required",
-        428 => "Precondition Required",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        451 => "Unavailable For Legal Reasons",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        502 => "Bad Gateway",
-        503 => "Service Unavailable",
-        504 => "Gateway Timeout",
-        505 => "HTTP Version Not Supported",
-        _ => return None,
-    })
-}
-
 /// `HTTP Status` is the capture's final HTTP status; a stated reason phrase must be the code's
 /// standard one or the one the recorded error gives (`HTTP 404 Not Found`).
 fn compare_status(stated: &StatedStatus, facts: &RecordFacts) -> FieldStatus {
@@ -428,7 +376,7 @@ fn compare_status(stated: &StatedStatus, facts: &RecordFacts) -> FieldStatus {
     let Some(code) = facts.http_status else {
         return differs(&shown_stated, "none (no HTTP response was recorded)");
     };
-    let standard = reason_phrase(code);
+    let standard = crate::http_status::reason_phrase(code);
     let shown_found = match standard {
         Some(r) => format!("{code} {r}"),
         None => code.to_string(),
