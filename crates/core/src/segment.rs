@@ -58,9 +58,15 @@ pub fn parse(start: u64, bytes: &[u8], prefix: &IdPrefix) -> Result<Vec<Entry>, 
         if index != want.to_string() {
             return Err(bad(&format!("index {index:?} should be {want}")));
         }
+        let written = id;
         let id: RecordId = id
             .parse()
-            .map_err(|_| bad(&format!("{id:?} is not a record id")))?;
+            .map_err(|_| bad(&format!("{written:?} is not a record id")))?;
+        // Ids are parsed leniently where people type them; a segment holds them as written
+        // by `format` only, so that its bytes say one thing one way.
+        if id.to_string() != written {
+            return Err(bad(&format!("{written:?} is not written as {id}")));
+        }
         if id.prefix() != prefix.as_str() || !id.kind().has_manifest() {
             return Err(bad(&format!(
                 "{id} is not a record of this archive with a manifest"
@@ -114,6 +120,10 @@ mod tests {
             text.trim_end().to_string(),
             String::new(),
             text.replacen(' ', "  ", 1),
+            // Ids as people may type them, not as a segment writes them (found by the fuzzer).
+            text.replacen("EX-C-000041", "EX-c-000041", 1),
+            text.replacen("EX-C-000041", "EX-C-41", 1),
+            text.replacen("EX-C-000041", "EX-C-0000041", 1),
         ] {
             assert!(parse(7, bad.as_bytes(), &p).is_err(), "{bad:?}");
         }
