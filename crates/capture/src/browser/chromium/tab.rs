@@ -378,8 +378,15 @@ impl Tab<'_> {
         let deadline = started + opts.timeout;
         let remaining = || deadline.saturating_duration_since(Instant::now());
         let step = |limit: Duration| remaining().min(limit);
-        self.drain();
         if self.scripts_off.swap(false, Ordering::SeqCst) {
+            // The page whose script looped is still the tab's: leave it while its scripts are
+            // still off, or its timers start the loop again once they are back on.
+            self.call(
+                "Page.navigate",
+                json!({ "url": "about:blank" }),
+                CALL_TIMEOUT,
+            )
+            .map_err(|e| browser_error("leaving the page whose scripts were stopped", e))?;
             self.call(
                 "Emulation.setScriptExecutionDisabled",
                 json!({ "value": false }),
@@ -387,6 +394,7 @@ impl Tab<'_> {
             )
             .map_err(|e| browser_error("turning scripts back on", e))?;
         }
+        self.drain();
         for domain in ["Page.enable", "Network.enable", "Runtime.enable"] {
             self.call(domain, json!({}), CALL_TIMEOUT)
                 .map_err(|e| browser_error(domain, e))?;
